@@ -1,0 +1,170 @@
+#include "ingest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decimal.h"
+#include "period.h"
+#include "util.h"
+
+/* Quote at most this much of an offending field in a reason. */
+#define QUOTE_MAX 64
+
+/* Print field f as a quoted, clipped, printable string into buf. */
+static const char *
+quote(char *buf, size_t buflen, struct pstr f)
+{
+        char *t = ingest_text(f.p ? f.p : "", f.p ? f.len : 0);
+        size_t n = strlen(t);
+
+        if (n > QUOTE_MAX)
+                strlcpyf(buf, buflen, "\"%.*s...\"", QUOTE_MAX, t);
+        else
+                strlcpyf(buf, buflen, "\"%s\"", t);
+        free(t);
+        return buf;
+}
+
+static int refuse(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Write the reason and return -1, so a check reads "return refuse(...)". */
+static int
+refuse(char *why, size_t whylen, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+        return -1;
+}
+
+int
+ingest_check(struct state *s, const struct config *cfg, const struct proto_record *r,
+             struct ingest_key *out, char *why, size_t whylen)
+{
+        char q1[QUOTE_MAX * 3 + 8], q2[QUOTE_MAX * 3 + 8];
+        const struct indicator *in;
+        int st;
+
+        if (r->reason.p != NULL) {
+                char *t = ingest_text(r->reason.p, r->reason.len);
+
+                strlcpyf(why, whylen, "%s", t);
+                free(t);
+                return -1;
+        }
+        out->unit = orgtree_find(cfg->tree, r->unit.p, r->unit.len);
+        if (r->unit.len == 0)
+                return refuse(why, whylen, "empty unit");
+        if (out->unit < 0)
+                return refuse(why, whylen, "unknown unit %s", quote(q1, sizeof(q1), r->unit));
+        if (!period_valid(r->period.p, r->period.len))
+                return refuse(why, whylen,
+                              "bad period %s (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)",
+                              quote(q1, sizeof(q1), r->period));
+        out->indicator = catalog_find(cfg->cat, r->indicator.p, r->indicator.len);
+        if (out->indicator < 0)
+                return refuse(why, whylen, "unknown indicator %s",
+                              quote(q1, sizeof(q1), r->indicator));
+        in = &cfg->cat->ind[out->indicator];
+        if (in->kind == IND_RATIO)
+                return refuse(why, whylen,
+                              "indicator %s is a ratio and is derived, never submitted; submit "
+                              "\"%s\" and \"%s\" instead",
+                              quote(q1, sizeof(q1), r->indicator), cfg->cat->ind[in->num].code,
+                              cfg->cat->ind[in->den].code);
+
+        st = decimal_parse(r->value.p ? r->value.p : "", r->value.p ? r->value.len : 0, in->scale,
+                           &out->mant);
+        quote(q1, sizeof(q1), r->value);
+        switch (st) {
+        case DECIMAL_OK:
+                break;
+        case DECIMAL_EMPTY:
+                return refuse(why, whylen, "empty value for %s",
+                              quote(q2, sizeof(q2), r->indicator));
+        case DECIMAL_SYNTAX:
+                return refuse(why, whylen, "value %s is not a number", q1);
+        case DECIMAL_NONFINITE:
+                return refuse(why, whylen, "value %s is not a finite number", q1);
+        case DECIMAL_NEGATIVE:
+                return refuse(why, whylen, "negative value %s", q1);
+        case DECIMAL_RANGE:
+                return refuse(why, whylen, "value %s is beyond ±1e15", q1);
+        case DECIMAL_TOO_PRECISE:
+                if (in->kind == IND_COUNT)
+                        return refuse(why, whylen, "value %s is not a whole number; %s is a count",
+                                      q1, quote(q2, sizeof(q2), r->indicator));
+                return refuse(why, whylen, "value %s has more than %u decimals allowed for %s",
+                              q1, in->scale, quote(q2, sizeof(q2), r->indicator));
+        default:
+                return refuse(why, whylen, "value %s is not a number", q1);
+        }
+        out->period = state_period_intern(s, r->period.p, r->period.len);
+        if (out->period < 0)
+                return refuse(why, whylen, "too many distinct periods (limit %d)", STATE_MAX_PERIODS);
+        return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+        size_t len;
+        unsigned cp;
+
+        if (s[0] == 0)
+                return 0;
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+                len = 2;
+                cp = s[0] & 0x1f;
+        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                len = 3;
+                cp = s[0] & 0x0f;
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                len = 4;
+                cp = s[0] & 0x07;
+        } else {
+                return 0;
+        }
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+                return 0;
+        return len;
+}
+
+char *
+ingest_text(const char *src, size_t len)
+{
+        const unsigned char *s = (const unsigned char *)src;
+        char *out = xmalloc(len * 3 + 1), *o = out;
+
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_seq(s + i, len - i);
+
+                if (n == 0) {
+                        memcpy(o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        i++;
+                } else {
+                        memcpy(o, s + i, n);
+                        o += n;
+                        i += n;
+                }
+        }
+        *o = '\0';
+        return out;
+}

@@ -1,0 +1,46 @@
+/*
+ * ingest: the aggregator's judgement of one submitted record.
+ *
+ * Every field of a record comes from outside and is checked here before it
+ * touches the state: the unit against the org tree, the period against the
+ * period rules, the indicator against the catalogue (ratios are derived,
+ * never submitted), and the value against the indicator's kind and scale.
+ * A refused record gets one short reason in English that names the
+ * offending text, e.g. `unknown unit "2111020999"` or `value "12.5" is not a
+ * whole number; "pupils" is a count`.  These reasons are what the school
+ * sees on its receipt and what `rejected.reason` stores.
+ */
+#ifndef EDUSTAT_INGEST_H
+#define EDUSTAT_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "proto.h"
+#include "state.h"
+
+/* Room for any reason ingest writes. */
+#define INGEST_REASON_MAX 512
+
+struct ingest_key {
+        int unit, period, indicator;
+        uint64_t mant;
+};
+
+/*
+ * Check r.  Returns 0 with the resolved key in *out (the period interned in
+ * s), or -1 with the reason in why.  A record the collector already refused
+ * (r->reason set) is refused with the collector's reason.
+ */
+int ingest_check(struct state *s, const struct config *cfg, const struct proto_record *r,
+                 struct ingest_key *out, char *why, size_t whylen);
+
+/*
+ * Copy src[0..len) into an owned, NUL-terminated string that PostgreSQL will
+ * take as text: invalid UTF-8 and NUL bytes become U+FFFD.  Input is capped
+ * by the protocol, so the result is at most 3 * len + 1 bytes.
+ */
+char *ingest_text(const char *src, size_t len);
+
+#endif

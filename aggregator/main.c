@@ -1,0 +1,595 @@
+/*
+ * edustat-aggregator: validates collectors' batches, keeps the latest value
+ * of every key, rolls changes up the org tree and hands units of work to the
+ * sink.  One thread, one zmq_poll loop; see docs/ARCHITECTURE.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "decimal.h"
+#include "ingest.h"
+#include "log.h"
+#include "period.h"
+#include "proto.h"
+#include "state.h"
+#include "uow.h"
+#include "util.h"
+#include "zsock.h"
+
+/* A sink silent this long during the state stream means it went away. */
+#define SYNC_STALL_MS 30000
+/* Most collector messages handled between two looks at the sink. */
+#define BURST 64
+
+struct settings {
+        const char *config_dir;
+        const char *bind;
+        const char *sink;
+        const char *id;
+        long uow_records;
+        long flush_ms;
+        long inflight;
+        long resend_ms;
+};
+
+struct agg {
+        struct settings set;
+        struct config *cfg;
+        struct state *state;
+        void *ctx;
+        void *sink;   /* DEALER */
+        void *router; /* collectors */
+        struct uow *open;
+        struct uow **inflight;
+        size_t ninflight;
+        uint64_t next_seq;
+        int resync;
+        /* counters for the periodic summary */
+        uint64_t n_batches, n_records, n_rejected, n_changed, n_malformed, n_uows;
+        int64_t last_summary_ms;
+};
+
+static volatile sig_atomic_t terminating;
+
+static void
+on_signal(int sig)
+{
+        (void)sig;
+        terminating = 1;
+}
+
+static void
+usage(void)
+{
+        fprintf(stderr,
+                "usage: edustat-aggregator [--config DIR] [--bind ENDPOINT] [--sink ENDPOINT] "
+                "[--id NAME]\n"
+                "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
+                "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the root unit's code),\n"
+                "  EDUSTAT_UOW_RECORDS (20000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (4),\n"
+                "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug)\n");
+        exit(2);
+}
+
+static long
+env_long(const char *name, long def, long min, long max)
+{
+        const char *v = getenv(name);
+        long out;
+
+        if (v == NULL || *v == '\0')
+                return def;
+        if (parse_long(v, min, max, &out) < 0)
+                fatalx("%s=%s: want a whole number in %ld..%ld", name, v, min, max);
+        return out;
+}
+
+static void
+settings_load(struct settings *s, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"config", required_argument, NULL, 'c'}, {"bind", required_argument, NULL, 'b'},
+            {"sink", required_argument, NULL, 's'},   {"id", required_argument, NULL, 'i'},
+            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        };
+        int ch;
+
+        s->config_dir = env_or("EDUSTAT_CONFIG", "./config");
+        s->bind = env_or("EDUSTAT_AGGREGATOR_BIND", "tcp://*:5560");
+        s->sink = env_or("EDUSTAT_SINK", "tcp://127.0.0.1:5561");
+        s->id = env_or("EDUSTAT_AGGREGATOR_ID", NULL);
+        s->uow_records = env_long("EDUSTAT_UOW_RECORDS", 20000, 1, 1000000);
+        s->flush_ms = env_long("EDUSTAT_FLUSH_MS", 20, 0, 60000);
+        s->inflight = env_long("EDUSTAT_INFLIGHT", 4, 1, 64);
+        s->resend_ms = env_long("EDUSTAT_RESEND_MS", 10000, 100, 3600000);
+        while ((ch = getopt_long(argc, argv, "c:b:s:i:h", opts, NULL)) != -1) {
+                switch (ch) {
+                case 'c':
+                        s->config_dir = optarg;
+                        break;
+                case 'b':
+                        s->bind = optarg;
+                        break;
+                case 's':
+                        s->sink = optarg;
+                        break;
+                case 'i':
+                        s->id = optarg;
+                        break;
+                default:
+                        usage();
+                }
+        }
+        if (optind != argc)
+                usage();
+}
+
+/* Apply one stored row from the sink's state stream. */
+static void
+sync_row(struct agg *a, const struct proto_row *r, uint64_t *skipped)
+{
+        int unit = orgtree_find(a->cfg->tree, r->unit.p, r->unit.len);
+        int ind = catalog_find(a->cfg->cat, r->indicator.p, r->indicator.len);
+        int period;
+        uint64_t mant;
+
+        if (unit < 0 || ind < 0 || a->cfg->cat->ind[ind].kind == IND_RATIO ||
+            !period_valid(r->period.p, r->period.len) ||
+            decimal_parse(r->value.p, r->value.len, a->cfg->cat->ind[ind].scale, &mant) !=
+                DECIMAL_OK ||
+            (period = state_period_intern(a->state, r->period.p, r->period.len)) < 0) {
+                /* A unit or indicator no longer in the config: keep it out of the rollup. */
+                (*skipped)++;
+                return;
+        }
+        state_apply(a->state, unit, period, ind, mant, r->version, NULL);
+}
+
+/*
+ * Rebuild the state from the sink: say hello, apply every stored row, and
+ * learn the last committed sequence.  Retries on a fresh socket when the
+ * sink goes quiet.  Returns 0, or -1 when asked to terminate.
+ */
+static int
+sync_state(struct agg *a)
+{
+        for (;;) {
+                msgpack_sbuffer sb;
+                msgpack_packer pk;
+                uint64_t nrows = 0, skipped = 0, last_seq = 0, expect = 0;
+                int64_t last_msg = now_ms(), started = now_ms();
+                int done = 0;
+
+                state_destroy(&a->state);
+                a->state = state_new(a->cfg);
+                zsock_close(&a->sink);
+                if ((a->sink = zsock_dealer_connect(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES)) ==
+                    NULL)
+                        fatalx("cannot connect to the sink at %s", a->set.sink);
+                msgpack_sbuffer_init(&sb);
+                msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+                proto_hello_pack(&pk, a->set.id);
+                zsock_send(a->sink, sb.data, sb.size, 0);
+                msgpack_sbuffer_destroy(&sb);
+                log_info("loading state from the sink at %s", a->set.sink);
+
+                while (!done && !terminating && now_ms() - last_msg < SYNC_STALL_MS) {
+                        zmq_pollitem_t it = {a->sink, 0, ZMQ_POLLIN, 0};
+                        zmq_msg_t msg;
+                        char err[256];
+
+                        if (zmq_poll(&it, 1, 1000) <= 0)
+                                continue;
+                        zmq_msg_init(&msg);
+                        if (zsock_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
+                                zmq_msg_close(&msg);
+                                continue;
+                        }
+                        last_msg = now_ms();
+                        const void *buf = zmq_msg_data(&msg);
+                        size_t len = zmq_msg_size(&msg);
+                        struct proto_row *rows = NULL;
+                        uint32_t n = 0;
+
+                        switch (proto_peek(buf, len)) {
+                        case PROTO_ROWS:
+                                if (proto_rows_decode(buf, len, &rows, &n, err, sizeof(err)) < 0) {
+                                        log_warnx("bad state rows from the sink: %s", err);
+                                        break;
+                                }
+                                for (uint32_t i = 0; i < n; i++)
+                                        sync_row(a, &rows[i], &skipped);
+                                nrows += n;
+                                free(rows);
+                                break;
+                        case PROTO_READY:
+                                if (proto_ready_decode(buf, len, &last_seq, &expect, err,
+                                                       sizeof(err)) < 0) {
+                                        log_warnx("bad ready from the sink: %s", err);
+                                        break;
+                                }
+                                done = 1;
+                                break;
+                        default:
+                                /* an ok/fail left over from before: not ours to act on */
+                                log_debug("ignoring a message during state load");
+                        }
+                        zmq_msg_close(&msg);
+                }
+                if (terminating)
+                        return -1;
+                if (!done) {
+                        log_warnx("the sink at %s did not finish sending state within %d s; "
+                                  "retrying",
+                                  a->set.sink, SYNC_STALL_MS / 1000);
+                        continue;
+                }
+                if (expect != nrows) {
+                        log_warnx("state stream incomplete: %llu of %llu rows; retrying",
+                                  (unsigned long long)nrows, (unsigned long long)expect);
+                        continue;
+                }
+                if (skipped)
+                        log_warnx("%llu stored values name units or indicators no longer in the "
+                                  "config; they are left out of the rollup",
+                                  (unsigned long long)skipped);
+                a->next_seq = last_seq + 1;
+                /* Rewrite every aggregate once: heals rows left stale by a config change. */
+                state_dirty_all(a->state);
+                log_info("state loaded: %zu values, %zu aggregates in %lld ms; next uow %llu",
+                         state_nvalues(a->state), state_naggs(a->state),
+                         (long long)(now_ms() - started), (unsigned long long)a->next_seq);
+                return 0;
+        }
+}
+
+static void
+reply_error(struct agg *a, const struct zsock_peer *peer, struct pstr batch_id, const char *why)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_error_pack(&pk, batch_id, why);
+        zsock_router_send(a->router, peer, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+/* The batch with this id if it is waiting for a commit, else NULL. */
+static struct uow_batch *
+pending_batch(struct agg *a, struct pstr batch_id)
+{
+        struct uow_batch *b = uow_batch_find(a->open, batch_id);
+
+        for (size_t i = 0; b == NULL && i < a->ninflight; i++)
+                b = uow_batch_find(a->inflight[i], batch_id);
+        return b;
+}
+
+static void
+handle_submit(struct agg *a, const struct zsock_peer *peer, const void *buf, size_t len)
+{
+        struct proto_submit sub;
+        char err[256], why[INGEST_REASON_MAX];
+        struct uow_batch *b;
+        uint32_t bi;
+
+        if (proto_submit_decode(buf, len, &sub, err, sizeof(err)) < 0) {
+                a->n_malformed++;
+                log_warnx("malformed submit (%zu bytes) dropped: %s", len, err);
+                reply_error(a, peer, pstr_of(NULL), err);
+                return;
+        }
+        if ((b = pending_batch(a, sub.batch_id)) != NULL) {
+                /* A resend of a batch not yet committed: answer it when it is. */
+                b->peer = *peer;
+                proto_submit_free(&sub);
+                return;
+        }
+        bi = uow_batch_add(a->open, peer, sub.batch_id, sub.collector, sub.source);
+        b = &a->open->batches[bi];
+        for (uint32_t i = 0; i < sub.nrec; i++) {
+                const struct proto_record *r = &sub.rec[i];
+                struct ingest_key k;
+                enum state_result res;
+
+                if (ingest_check(a->state, a->cfg, r, &k, why, sizeof(why)) < 0) {
+                        uow_reject_add(a->open, bi, r, why);
+                        a->n_rejected++;
+                        continue;
+                }
+                b->accepted++;
+                res = state_apply(a->state, k.unit, k.period, k.indicator, k.mant, r->version,
+                                  NULL);
+                if (res == STATE_NEW || res == STATE_CHANGED) {
+                        uow_change_add(a->open, bi, k.unit, k.period, k.indicator, k.mant,
+                                       r->version, res == STATE_NEW);
+                        b->changed++;
+                }
+        }
+        a->n_batches++;
+        a->n_records += sub.nrec;
+        a->n_changed += b->changed;
+        if (a->open->opened_ms == 0)
+                a->open->opened_ms = now_ms();
+        log_debug("batch %s from %s (%s): %u records, %u accepted, %u changed, %zu rejected",
+                  b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed,
+                  b->nrej);
+        proto_submit_free(&sub);
+}
+
+/* Send the open uow to the sink, or ack its batches when it changed nothing. */
+static void
+flush(struct agg *a)
+{
+        if (a->open->nbatches == 0 && state_dirty_count(a->state) == 0)
+                return;
+        if (a->open->nchanges == 0 && a->open->nrejects == 0 &&
+            state_dirty_count(a->state) == 0) {
+                /* Nothing to write: the batches are committed once everything before is. */
+                if (a->ninflight > 0) {
+                        uow_batches_move(a->inflight[a->ninflight - 1], a->open);
+                } else {
+                        uow_ack(a->open, a->router);
+                        uint64_t seq = a->open->seq;
+                        uow_destroy(&a->open);
+                        a->open = uow_new(seq);
+                }
+                a->open->opened_ms = 0;
+                return;
+        }
+        if (a->ninflight >= (size_t)a->set.inflight)
+                return;
+        uow_encode(a->open, a->state, a->cfg, a->set.id);
+        zsock_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
+        a->open->sent_ms = now_ms();
+        log_debug("uow %llu sent: %zu bytes, %zu batches, %zu aggregates",
+                  (unsigned long long)a->open->seq, a->open->wire.size, a->open->nbatches,
+                  a->open->naggs);
+        a->inflight[a->ninflight++] = a->open;
+        a->open = uow_new(++a->next_seq);
+}
+
+static void
+pop_inflight(struct agg *a)
+{
+        uow_destroy(&a->inflight[0]);
+        memmove(a->inflight, a->inflight + 1, (a->ninflight - 1) * sizeof(*a->inflight));
+        a->ninflight--;
+}
+
+static void
+handle_sink(struct agg *a, const void *buf, size_t len)
+{
+        uint64_t seq;
+        struct pstr message;
+        char err[256];
+
+        if (proto_result_decode(buf, len, &seq, &message, err, sizeof(err)) < 0) {
+                log_warnx("unexpected message from the sink dropped: %s", err);
+                return;
+        }
+        if (a->ninflight == 0 || seq != a->inflight[0]->seq) {
+                /* the answer to a resend of something already acknowledged */
+                log_debug("late answer for uow %llu ignored", (unsigned long long)seq);
+                return;
+        }
+        if (message.p == NULL) {
+                a->n_uows++;
+                uow_ack(a->inflight[0], a->router);
+                pop_inflight(a);
+                return;
+        }
+        /*
+         * PostgreSQL refused the uow; the sink stored its records in
+         * `rejected`.  Our memory now holds values PostgreSQL does not, so
+         * answer the batches and rebuild from the sink.
+         */
+        char *m = ingest_text(message.p, message.len);
+        char why[PROTO_MAX_TEXT];
+
+        log_warnx("uow %llu refused by PostgreSQL: %s; its records are in edustat.rejected; "
+                  "reloading state",
+                  (unsigned long long)seq, m);
+        strlcpyf(why, sizeof(why), "refused by PostgreSQL: %s (stored in edustat.rejected)", m);
+        for (size_t i = 0; i < a->inflight[0]->nbatches; i++) {
+                struct uow_batch *b = &a->inflight[0]->batches[i];
+
+                reply_error(a, &b->peer, pstr_of(b->batch_id), why);
+        }
+        free(m);
+        pop_inflight(a);
+        a->resync = 1;
+}
+
+/* Resend every uow in flight, oldest first, when the oldest waited too long. */
+static void
+maybe_resend(struct agg *a)
+{
+        int64_t now = now_ms();
+
+        if (a->ninflight == 0 || now - a->inflight[0]->sent_ms < a->set.resend_ms)
+                return;
+        log_warnx("no answer from the sink for uow %llu in %ld ms; resending %zu uow(s)",
+                  (unsigned long long)a->inflight[0]->seq, a->set.resend_ms, a->ninflight);
+        for (size_t i = 0; i < a->ninflight; i++) {
+                zsock_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0);
+                a->inflight[i]->sent_ms = now;
+        }
+}
+
+static void
+summary(struct agg *a)
+{
+        int64_t now = now_ms();
+
+        if (now - a->last_summary_ms < 10000)
+                return;
+        a->last_summary_ms = now;
+        if (a->n_batches == 0 && a->n_uows == 0)
+                return;
+        log_info("%llu batches, %llu records (%llu changed, %llu rejected), %llu uows committed, "
+                 "%llu malformed; %zu values stored, %zu in flight",
+                 (unsigned long long)a->n_batches, (unsigned long long)a->n_records,
+                 (unsigned long long)a->n_changed, (unsigned long long)a->n_rejected,
+                 (unsigned long long)a->n_uows, (unsigned long long)a->n_malformed,
+                 state_nvalues(a->state), a->ninflight);
+}
+
+static long
+poll_timeout(const struct agg *a)
+{
+        int64_t now = now_ms(), t = 1000;
+
+        if (a->open->opened_ms || state_dirty_count(a->state))
+                t = a->open->opened_ms + a->set.flush_ms - now;
+        if (a->ninflight) {
+                int64_t r = a->inflight[0]->sent_ms + a->set.resend_ms - now;
+
+                if (r < t)
+                        t = r;
+        }
+        return t < 0 ? 0 : (t > 1000 ? 1000 : t);
+}
+
+static void
+loop(struct agg *a)
+{
+        while (!terminating) {
+                int can_read = a->ninflight < (size_t)a->set.inflight && !a->resync;
+                zmq_pollitem_t items[2] = {
+                    {a->sink, 0, ZMQ_POLLIN, 0},
+                    {a->router, 0, can_read ? ZMQ_POLLIN : 0, 0},
+                };
+
+                if (zmq_poll(items, 2, poll_timeout(a)) < 0 && errno != EINTR)
+                        fatal("zmq_poll");
+
+                for (;;) {
+                        zmq_msg_t msg;
+
+                        zmq_msg_init(&msg);
+                        if (zsock_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
+                                zmq_msg_close(&msg);
+                                break;
+                        }
+                        handle_sink(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                        zmq_msg_close(&msg);
+                }
+                for (int i = 0; i < BURST && a->ninflight < (size_t)a->set.inflight &&
+                                !a->resync;
+                     i++) {
+                        struct zsock_peer peer;
+                        zmq_msg_t msg;
+
+                        zmq_msg_init(&msg);
+                        if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
+                                zmq_msg_close(&msg);
+                                if (errno == EAGAIN || errno == EINTR)
+                                        break;
+                                continue;
+                        }
+                        if (proto_peek(zmq_msg_data(&msg), zmq_msg_size(&msg)) == PROTO_SUBMIT) {
+                                handle_submit(a, &peer, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                        } else {
+                                a->n_malformed++;
+                                log_warnx("message of %zu bytes that is not a submit dropped",
+                                          zmq_msg_size(&msg));
+                                reply_error(a, &peer, pstr_of(NULL),
+                                            "not a submit message (see docs/PROTOCOL.md)");
+                        }
+                        zmq_msg_close(&msg);
+                        if (a->open->nchanges >= (size_t)a->set.uow_records)
+                                flush(a);
+                }
+                if (!a->resync && (a->open->nchanges >= (size_t)a->set.uow_records ||
+                                   ((a->open->opened_ms || state_dirty_count(a->state)) &&
+                                    now_ms() >= a->open->opened_ms + a->set.flush_ms)))
+                        flush(a);
+                maybe_resend(a);
+                if (a->resync && a->ninflight == 0) {
+                        /*
+                         * Batches in the open uow were applied to a state we
+                         * are about to drop: leave them unacknowledged and
+                         * the collectors resend them.
+                         */
+                        uow_destroy(&a->open);
+                        if (sync_state(a) < 0)
+                                return;
+                        a->open = uow_new(a->next_seq);
+                        a->resync = 0;
+                }
+                summary(a);
+        }
+}
+
+int
+main(int argc, char **argv)
+{
+        struct agg a;
+        char err[1024];
+        struct sigaction sa;
+
+        memset(&a, 0, sizeof(a));
+        log_init("edustat-aggregator", 0);
+        settings_load(&a.set, argc, argv);
+        if ((a.cfg = config_load(a.set.config_dir, err, sizeof(err))) == NULL)
+                fatalx("%s", err);
+        if (a.set.id == NULL)
+                a.set.id = a.cfg->tree->u[a.cfg->tree->root].code;
+        if (strlen(a.set.id) > PROTO_MAX_ID)
+                fatalx("EDUSTAT_AGGREGATOR_ID is longer than %d bytes", PROTO_MAX_ID);
+        log_info("config %s: %zu units, %zu indicators; aggregator id %s", a.set.config_dir,
+                 a.cfg->tree->n, a.cfg->cat->n, a.set.id);
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+
+        if ((a.ctx = zmq_ctx_new()) == NULL)
+                fatal("zmq_ctx_new");
+        a.inflight = xcalloc((size_t)a.set.inflight, sizeof(*a.inflight));
+        if (sync_state(&a) == 0) {
+                a.open = uow_new(a.next_seq);
+                if ((a.router = zsock_router_bind(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES)) ==
+                    NULL)
+                        fatalx("cannot bind %s", a.set.bind);
+                log_info("ready: accepting collectors on %s", a.set.bind);
+                loop(&a);
+        }
+
+        /*
+         * Shutdown: uows in flight get a short grace period to be committed
+         * and acknowledged; anything left is simply not acknowledged, and
+         * the collectors resend it to the next run.
+         */
+        for (int64_t until = now_ms() + 5000; a.ninflight > 0 && now_ms() < until;) {
+                zmq_pollitem_t it = {a.sink, 0, ZMQ_POLLIN, 0};
+                zmq_msg_t msg;
+
+                if (zmq_poll(&it, 1, 200) <= 0)
+                        continue;
+                zmq_msg_init(&msg);
+                if (zsock_recv(a.sink, &msg, ZMQ_DONTWAIT) == 0)
+                        handle_sink(&a, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                zmq_msg_close(&msg);
+        }
+        log_info("stopping: %zu uow(s) left unacknowledged", a.ninflight);
+        while (a.ninflight > 0)
+                pop_inflight(&a);
+        free(a.inflight);
+        uow_destroy(&a.open);
+        zsock_close(&a.router);
+        zsock_close(&a.sink);
+        zmq_ctx_term(a.ctx);
+        state_destroy(&a.state);
+        config_destroy(&a.cfg);
+        return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * state: the aggregator's memory of every stored value and of the
+ * aggregates of every unit that has children.
+ *
+ * A value is identified by (unit, period, indicator), three dense indices
+ * (orgtree, the period table below, catalog).  state_apply() stores a value
+ * when its version is above the stored one and then adjusts, in O(depth),
+ * the aggregates of every ancestor.  Aggregates that changed are marked
+ * dirty; the caller turns them into rows with state_agg_row() and clears
+ * the mark with state_dirty_clear().
+ *
+ * The semantics are those of the contract's agg_value:
+ *   count/amount  value = Σ stored values at or below the unit (exact);
+ *   ratio         numerator / denominator = the sums of its two indicators,
+ *                 value = multiplier * num / den, NULL when den = 0;
+ *   n_reporting   units at or below storing the indicator (a ratio: its
+ *                 numerator or its denominator);
+ *   min/max/mean/cv over the leaves at or below whose own value is
+ *                 defined; for a ratio the mean and cv are weighted by each
+ *                 leaf's denominator (the MoE 差异系数).
+ * Leaves have no aggregate of their own here: their rows are identities of
+ * their raw values and PostgreSQL's agg_value view derives them.
+ *
+ * Nothing here allocates per value beyond the two hash tables, which grow by
+ * doubling; a value costs about 32 bytes on average.
+ */
+#ifndef EDUSTAT_STATE_H
+#define EDUSTAT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "decimal.h"
+
+/* Periods are few (a handful a year); the cap keeps junk from growing the table. */
+#define STATE_MAX_PERIODS 4096
+
+struct state;
+
+enum state_result {
+        STATE_NEW,       /* key was absent; stored */
+        STATE_CHANGED,   /* key held another value at a lower version; replaced */
+        STATE_UNCHANGED, /* same value at a higher version; nothing to write */
+        STATE_STALE,     /* version not above the stored one; ignored */
+};
+
+/* One aggregate row, ready for the wire.  Text fields point into the state
+ * or into buf and stay valid until the next call. */
+struct state_row {
+        int unit, period, indicator;
+        int null_value, null_num, null_den, null_stats, null_cv;
+        char value[DECIMAL_BUFSZ], numerator[DECIMAL_BUFSZ], denominator[DECIMAL_BUFSZ];
+        uint32_t n_reporting;
+        double min, max, mean, cv;
+};
+
+/* A new empty state over cfg, which must outlive it. */
+struct state *state_new(const struct config *cfg);
+
+/* Free; accepts NULL and sets *sp to NULL. */
+void state_destroy(struct state **sp);
+
+/*
+ * The index of period text p[0..len), adding it when new.  The caller has
+ * checked period_valid().  Returns -1 when STATE_MAX_PERIODS are in use.
+ */
+int state_period_intern(struct state *s, const char *p, size_t len);
+
+/* The text of period index i. */
+const char *state_period_name(const struct state *s, int i);
+
+/*
+ * Store mant (at the indicator's scale) for the key if version is above the
+ * stored version, and roll the change up.  indicator must be a count or an
+ * amount.  *old_mant is set to the previous value on STATE_CHANGED.
+ */
+enum state_result state_apply(struct state *s, int unit, int period, int indicator,
+                              uint64_t mant, uint64_t version, uint64_t *old_mant);
+
+/* The stored value of a key: 1 with *mant and *version set, or 0 when absent. */
+int state_get(const struct state *s, int unit, int period, int indicator, uint64_t *mant,
+              uint64_t *version);
+
+/* Number of stored values and of non-leaf aggregates. */
+size_t state_nvalues(const struct state *s);
+size_t state_naggs(const struct state *s);
+
+/* Number of dirty aggregates, and the i-th one (0 <= i < count) as a row. */
+size_t state_dirty_count(const struct state *s);
+void state_dirty_row(struct state *s, size_t i, struct state_row *row);
+
+/* Forget the dirty marks. */
+void state_dirty_clear(struct state *s);
+
+/* Mark every aggregate dirty: after a rebuild, to rewrite them all. */
+void state_dirty_all(struct state *s);
+
+/*
+ * The aggregate row of any unit (leaf or not), computed on demand; for
+ * tests and the check tool.  Returns 0, or -1 when no row exists for the key
+ * (nothing stored at or below the unit for it).
+ */
+int state_row(struct state *s, int unit, int period, int indicator, struct state_row *row);
+
+#endif

@@ -1,0 +1,336 @@
+#include "uow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "log.h"
+#include "util.h"
+
+struct uow *
+uow_new(uint64_t seq)
+{
+        struct uow *u = xcalloc(1, sizeof(*u));
+
+        u->seq = seq;
+        msgpack_sbuffer_init(&u->wire);
+        return u;
+}
+
+static void
+batch_free(struct uow_batch *b)
+{
+        free(b->batch_id);
+        free(b->collector);
+        free(b->source);
+        for (size_t i = 0; i < b->nrej; i++)
+                free(b->rej[i].reason);
+        free(b->rej);
+}
+
+static void
+changes_free(struct uow *u)
+{
+        for (size_t i = 0; i < u->nrejects; i++) {
+                struct uow_reject *r = &u->rejects[i];
+
+                free(r->unit);
+                free(r->period);
+                free(r->indicator);
+                free(r->raw);
+                free(r->reason);
+        }
+        free(u->rejects);
+        free(u->changes);
+        u->rejects = NULL;
+        u->changes = NULL;
+        u->nrejects = u->rejectcap = u->nchanges = u->changecap = 0;
+}
+
+void
+uow_destroy(struct uow **up)
+{
+        struct uow *u;
+
+        if (up == NULL || (u = *up) == NULL)
+                return;
+        for (size_t i = 0; i < u->nbatches; i++)
+                batch_free(&u->batches[i]);
+        free(u->batches);
+        changes_free(u);
+        msgpack_sbuffer_destroy(&u->wire);
+        free(u);
+        *up = NULL;
+}
+
+static char *
+text_of(struct pstr p)
+{
+        return ingest_text(p.p ? p.p : "", p.p ? p.len : 0);
+}
+
+uint32_t
+uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id,
+              struct pstr collector, struct pstr source)
+{
+        struct uow_batch *b;
+
+        if (u->nbatches == u->batchcap) {
+                u->batchcap = u->batchcap ? u->batchcap * 2 : 16;
+                u->batches = xreallocarray(u->batches, u->batchcap, sizeof(*u->batches));
+        }
+        b = &u->batches[u->nbatches];
+        memset(b, 0, sizeof(*b));
+        b->peer = *peer;
+        b->batch_id = text_of(batch_id);
+        b->collector = text_of(collector);
+        b->source = text_of(source);
+        return (uint32_t)u->nbatches++;
+}
+
+struct uow_batch *
+uow_batch_find(struct uow *u, struct pstr batch_id)
+{
+        for (size_t i = 0; i < u->nbatches; i++) {
+                struct uow_batch *b = &u->batches[i];
+
+                if (strlen(b->batch_id) == batch_id.len &&
+                    memcmp(b->batch_id, batch_id.p, batch_id.len) == 0)
+                        return b;
+        }
+        return NULL;
+}
+
+void
+uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicator,
+               uint64_t mant, uint64_t version, int is_new)
+{
+        struct uow_change *c;
+
+        if (u->nchanges == u->changecap) {
+                u->changecap = u->changecap ? u->changecap * 2 : 1024;
+                u->changes = xreallocarray(u->changes, u->changecap, sizeof(*u->changes));
+        }
+        c = &u->changes[u->nchanges++];
+        c->unit = unit;
+        c->period = period;
+        c->indicator = indicator;
+        c->batch = batch;
+        c->mant = mant;
+        c->version = version;
+        c->flags = is_new ? PROTO_VALUE_NEW : 0;
+}
+
+/* "unit,period,indicator,value" as received, for rejected.raw. */
+static char *
+raw_of(const struct proto_record *r)
+{
+        const struct pstr f[4] = {r->unit, r->period, r->indicator, r->value};
+        size_t n = 4;
+        char *buf, *p, *out;
+
+        for (int i = 0; i < 4; i++)
+                n += f[i].len;
+        p = buf = xmalloc(n);
+        for (int i = 0; i < 4; i++) {
+                if (f[i].len)
+                        memcpy(p, f[i].p, f[i].len);
+                p += f[i].len;
+                *p++ = i < 3 ? ',' : '\0';
+        }
+        out = ingest_text(buf, (size_t)(p - buf - 1));
+        free(buf);
+        return out;
+}
+
+void
+uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, const char *reason)
+{
+        struct uow_batch *b = &u->batches[batch];
+        struct uow_reject *x;
+
+        if (u->nrejects == u->rejectcap) {
+                u->rejectcap = u->rejectcap ? u->rejectcap * 2 : 64;
+                u->rejects = xreallocarray(u->rejects, u->rejectcap, sizeof(*u->rejects));
+        }
+        x = &u->rejects[u->nrejects++];
+        x->batch = batch;
+        x->line = r->line;
+        x->unit = text_of(r->unit);
+        x->period = text_of(r->period);
+        x->indicator = text_of(r->indicator);
+        x->raw = r->raw.p ? text_of(r->raw) : raw_of(r);
+        x->reason = xstrdup(reason);
+
+        if (b->nrej == b->rejcap) {
+                b->rejcap = b->rejcap ? b->rejcap * 2 : 16;
+                b->rej = xreallocarray(b->rej, b->rejcap, sizeof(*b->rej));
+        }
+        b->rej[b->nrej].line = r->line;
+        b->rej[b->nrej].reason = xstrdup(reason);
+        b->nrej++;
+}
+
+struct order {
+        uint64_t key;
+        size_t idx;
+};
+
+static int
+order_cmp(const void *a, const void *b)
+{
+        const struct order *x = a, *y = b;
+
+        if (x->key != y->key)
+                return x->key < y->key ? -1 : 1;
+        return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Work out the unit_value flags: within the uow, the last change of a key
+ * is FINAL, and it is NEW when the key's first change in the uow created it.
+ * Earlier changes of the same key only go to value_history.
+ */
+static void
+mark_final(struct uow *u)
+{
+        struct order *o = xreallocarray(NULL, u->nchanges ? u->nchanges : 1, sizeof(*o));
+
+        for (size_t i = 0; i < u->nchanges; i++) {
+                const struct uow_change *c = &u->changes[i];
+
+                o[i].key = ((uint64_t)(uint32_t)c->unit << 32) |
+                           ((uint64_t)(uint16_t)c->period << 16) | (uint16_t)c->indicator;
+                o[i].idx = i;
+        }
+        qsort(o, u->nchanges, sizeof(*o), order_cmp);
+        for (size_t i = 0; i < u->nchanges;) {
+                size_t j = i;
+                unsigned created = u->changes[o[i].idx].flags & PROTO_VALUE_NEW;
+
+                while (j + 1 < u->nchanges && o[j + 1].key == o[i].key)
+                        u->changes[o[j++].idx].flags = 0;
+                u->changes[o[j].idx].flags = created | PROTO_VALUE_FINAL;
+                i = j + 1;
+        }
+        free(o);
+}
+
+void
+uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char *aggregator_id)
+{
+        const struct orgtree *t = cfg->tree;
+        const struct catalog *c = cfg->cat;
+        msgpack_packer pk;
+        size_t naggs = state_dirty_count(s);
+
+        mark_final(u);
+        msgpack_sbuffer_clear(&u->wire);
+        msgpack_packer_init(&pk, &u->wire, msgpack_sbuffer_write);
+
+        proto_uow_begin(&pk, u->seq, aggregator_id, (uint32_t)u->nchanges);
+        for (size_t i = 0; i < u->nchanges; i++) {
+                const struct uow_change *ch = &u->changes[i];
+                const struct uow_batch *b = &u->batches[ch->batch];
+                char val[DECIMAL_BUFSZ];
+                struct proto_value v = {
+                    .unit = pstr_of(t->u[ch->unit].code),
+                    .period = pstr_of(state_period_name(s, ch->period)),
+                    .indicator = pstr_of(c->ind[ch->indicator].code),
+                    .version = ch->version,
+                    .flags = ch->flags,
+                    .collector = pstr_of(b->collector),
+                    .batch_id = pstr_of(b->batch_id),
+                };
+
+                v.value.len = (uint32_t)decimal_format(ch->mant, c->ind[ch->indicator].scale, val);
+                v.value.p = val;
+                proto_value_pack(&pk, &v);
+        }
+
+        proto_uow_rejects_begin(&pk, (uint32_t)u->nrejects);
+        for (size_t i = 0; i < u->nrejects; i++) {
+                const struct uow_reject *x = &u->rejects[i];
+                const struct uow_batch *b = &u->batches[x->batch];
+                struct proto_reject r = {
+                    .collector = pstr_of(b->collector),
+                    .source = pstr_of(b->source),
+                    .batch_id = pstr_of(b->batch_id),
+                    .line = x->line,
+                    .unit = pstr_of(x->unit),
+                    .period = pstr_of(x->period),
+                    .indicator = pstr_of(x->indicator),
+                    .raw = pstr_of(x->raw),
+                    .reason = pstr_of(x->reason),
+                };
+
+                proto_reject_pack(&pk, &r);
+        }
+
+        proto_uow_aggs_begin(&pk, (uint32_t)naggs);
+        for (size_t i = 0; i < naggs; i++) {
+                struct state_row row;
+                struct proto_agg a = {0};
+
+                state_dirty_row(s, i, &row);
+                a.unit = pstr_of(t->u[row.unit].code);
+                a.level = pstr_of(t->u[row.unit].level);
+                a.period = pstr_of(state_period_name(s, row.period));
+                a.indicator = pstr_of(c->ind[row.indicator].code);
+                a.value = row.null_value ? pstr_of(NULL) : pstr_of(row.value);
+                a.numerator = row.null_num ? pstr_of(NULL) : pstr_of(row.numerator);
+                a.denominator = row.null_den ? pstr_of(NULL) : pstr_of(row.denominator);
+                a.n_reporting = row.n_reporting;
+                a.min = row.min;
+                a.max = row.max;
+                a.mean = row.mean;
+                a.cv = row.cv;
+                a.nulls = (row.null_value ? PROTO_AGG_NULL_VALUE : 0) |
+                          (row.null_num ? PROTO_AGG_NULL_NUM : 0) |
+                          (row.null_den ? PROTO_AGG_NULL_DEN : 0) |
+                          (row.null_stats ? PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX |
+                                                PROTO_AGG_NULL_MEAN
+                                          : 0) |
+                          (row.null_cv ? PROTO_AGG_NULL_CV : 0);
+                proto_agg_pack(&pk, &a);
+        }
+        state_dirty_clear(s);
+        u->naggs = naggs;
+        changes_free(u);
+}
+
+void
+uow_ack(struct uow *u, void *router)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        msgpack_sbuffer_init(&sb);
+        for (size_t i = 0; i < u->nbatches; i++) {
+                const struct uow_batch *b = &u->batches[i];
+
+                msgpack_sbuffer_clear(&sb);
+                msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+                proto_ack_begin(&pk, pstr_of(b->batch_id), b->accepted, b->changed,
+                                (uint32_t)b->nrej);
+                for (size_t j = 0; j < b->nrej; j++)
+                        proto_reject_line_pack(&pk, b->rej[j].line, pstr_of(b->rej[j].reason));
+                if (zsock_router_send(router, &b->peer, sb.data, sb.size) < 0)
+                        log_debug("ack for batch %s not sent (collector gone)", b->batch_id);
+        }
+        msgpack_sbuffer_destroy(&sb);
+}
+
+void
+uow_batches_move(struct uow *dst, struct uow *src)
+{
+        for (size_t i = 0; i < src->nbatches; i++) {
+                if (dst->nbatches == dst->batchcap) {
+                        dst->batchcap = dst->batchcap ? dst->batchcap * 2 : 16;
+                        dst->batches =
+                            xreallocarray(dst->batches, dst->batchcap, sizeof(*dst->batches));
+                }
+                dst->batches[dst->nbatches++] = src->batches[i];
+        }
+        src->nbatches = 0;
+}

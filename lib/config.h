@@ -1,0 +1,30 @@
+/*
+ * config: the config directory (EDUSTAT_CONFIG, default ./config) as one
+ * object: the org-unit tree and the indicator catalogue.  Daemons load it
+ * once at start and exit with the loader's "FILE:LINE: problem" when it does
+ * not hold together.
+ */
+#ifndef EDUSTAT_CONFIG_H
+#define EDUSTAT_CONFIG_H
+
+#include <stddef.h>
+
+#include "catalog.h"
+#include "orgtree.h"
+
+struct config {
+        char *dir;
+        struct orgtree *tree;
+        struct catalog *cat;
+};
+
+/*
+ * Load dir/orgunits.csv and dir/indicators.csv.  Returns an owned config, or
+ * NULL with the first problem in err.
+ */
+struct config *config_load(const char *dir, char *err, size_t errlen);
+
+/* Free; accepts NULL and sets *cp to NULL. */
+void config_destroy(struct config **cp);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * csvread: RFC 4180 CSV reading for config files and school submissions.
+ *
+ * The quoting rules are libcsv's (Debian libcsv3): it is small, well kept
+ * and handles quoted commas, doubled quotes, embedded line breaks and CR/LF
+ * endings, which Excel and WPS exports all produce.  This module adds what
+ * the product needs around it:
+ *   - a UTF-8 byte-order mark at the start of the file is skipped;
+ *   - every row knows the physical line it starts on, for "FILE:LINE: why";
+ *   - hard caps: CSVREAD_MAX_FIELDS fields per row and CSVREAD_MAX_ROW
+ *     bytes per row; input past a cap is an error for that row, never an
+ *     unbounded allocation;
+ *   - a field containing a NUL byte or invalid UTF-8 makes its row bad;
+ *   - blank lines are skipped.
+ *
+ * A bad row is reported and skipped; reading goes on with the next row.  An
+ * unterminated quoted field swallows the rest of the file, so it ends the
+ * file with an error naming the line the quote opened on.
+ */
+#ifndef EDUSTAT_CSVREAD_H
+#define EDUSTAT_CSVREAD_H
+
+#include <stddef.h>
+
+#define CSVREAD_MAX_FIELDS 256
+#define CSVREAD_MAX_ROW    (1024 * 1024)
+
+struct csvread;
+
+/*
+ * One row.  fields[i] is NUL-terminated and lens[i] is its length; both
+ * belong to the reader and stay valid until the next csvread_next() or
+ * csvread_close().  line is the 1-based physical line the row starts on.
+ */
+struct csvrow {
+        size_t nfields;
+        char **fields;
+        size_t *lens;
+        unsigned long line;
+};
+
+enum csvread_status {
+        CSVREAD_ROW = 1,    /* *row holds the next row */
+        CSVREAD_EOF = 0,    /* no more rows */
+        CSVREAD_BADROW = -1, /* this row is bad: row->line and err say why; call again */
+        CSVREAD_FATAL = -2, /* the file cannot be read further: err says why */
+};
+
+/*
+ * Open path for reading.  Returns an owned reader, or NULL with a message
+ * naming the file in err.
+ */
+struct csvread *csvread_open(const char *path, char *err, size_t errlen);
+
+/*
+ * Read from memory (tests, fuzzing, stdin already slurped).  buf is not
+ * copied and must outlive the reader.  name is used in messages only.
+ */
+struct csvread *csvread_open_mem(const char *name, const void *buf, size_t len);
+
+/*
+ * Read the next row.  Returns a csvread_status.  On CSVREAD_BADROW and
+ * CSVREAD_FATAL, err holds a message without the file name ("row has more
+ * than 256 fields"), and row->line is the line it is about.
+ */
+int csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen);
+
+/* The name given at open, for messages. */
+const char *csvread_name(const struct csvread *r);
+
+/* Close and free; accepts NULL and sets *rp to NULL. */
+void csvread_close(struct csvread **rp);
+
+#endif

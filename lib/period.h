@@ -1,0 +1,21 @@
+/*
+ * period: the reporting periods the contract allows.
+ *
+ *   YYYY        a school year or calendar year  (2024)
+ *   YYYYS1/S2   a half year / term             (2025S1)
+ *   YYYYQ1..Q4  a quarter                      (2025Q3)
+ *   YYYYMM      a month, MM 01..12             (202509)
+ *
+ * Years run 1900..2199; anything else is a typo, not a period.
+ */
+#ifndef EDUSTAT_PERIOD_H
+#define EDUSTAT_PERIOD_H
+
+#include <stddef.h>
+
+#define PERIOD_MAXLEN 6
+
+/* 1 when s[0..len) is a valid period, else 0. */
+int period_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * proto: the msgpack wire format of every message edustat sends.
+ * docs/PROTOCOL.md is the prose version of this file; keep them together.
+ *
+ * Every message is one ZeroMQ frame holding one msgpack array whose first
+ * element is the message type as a string.  Arrays, not maps: they decode
+ * 3x faster and the positions are this contract.
+ *
+ *   collector -> aggregator   (DEALER -> ROUTER)
+ *     ["submit", 1, collector, batch_id, source, [record...]]
+ *        record = [line, version, unit, period, indicator, value, raw, reason]
+ *        raw and reason are nil unless the collector rejected the row itself
+ *        (a CSV row it could not split into fields).
+ *   aggregator -> collector
+ *     ["ack", batch_id, accepted, changed, [[line, reason]...]]
+ *     ["error", batch_id or nil, message]       the batch was not taken
+ *
+ *   aggregator -> sink        (DEALER -> ROUTER)
+ *     ["hello", 1, aggregator_id]
+ *     ["uow", seq, aggregator_id, [value...], [reject...], [agg...]]
+ *        value  = [unit, period, indicator, value, version, flags, collector, batch_id]
+ *                 flags: PROTO_VALUE_NEW (key not in unit_value before this
+ *                 uow), PROTO_VALUE_FINAL (the uow's last version of the key)
+ *        reject = [collector, source, batch_id, line, unit, period, indicator, raw, reason]
+ *        agg    = [unit, level, period, indicator, value, numerator,
+ *                  denominator, n_reporting, min, max, mean, cv]
+ *                 value/numerator/denominator: decimal text or nil;
+ *                 min/max/mean/cv: float64 or nil
+ *   sink -> aggregator
+ *     ["rows", [[unit, period, indicator, value, version]...]]   state, in chunks
+ *     ["ready", last_seq, nrows]                 end of state; uows may flow
+ *     ["ok", seq]                                committed (or had been)
+ *     ["fail", seq, message]                     refused by PostgreSQL
+ *
+ * Decoding is zero-copy: every struct pstr points into the caller's buffer,
+ * which must outlive the decoded struct.  Every decoder checks type, array
+ * length and string length of every element before use, and decodes the
+ * frame with msgpack_unpack_next() alone (never the streaming unpacker,
+ * which Debian's msgpack-c 4.0.0 mis-resumes after an error).
+ */
+#ifndef EDUSTAT_PROTO_H
+#define EDUSTAT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#define PROTO_VERSION 1
+
+/* Caps with their defaults, in one place. */
+#define PROTO_MAX_SUBMIT_BYTES (16 * 1024 * 1024) /* ZMQ_MAXMSGSIZE, collector side */
+#define PROTO_MAX_BATCH        20000              /* records per submit */
+#define PROTO_MAX_FIELD        256                /* bytes of unit/period/indicator/value */
+#define PROTO_MAX_TEXT         4096               /* bytes of raw, reason, source, names */
+#define PROTO_MAX_ID           64                 /* bytes of batch_id, collector, aggregator_id */
+#define PROTO_MAX_UOW_BYTES    (512 * 1024 * 1024) /* aggregator -> sink; trusted peer */
+
+#define PROTO_VALUE_NEW   1u
+#define PROTO_VALUE_FINAL 2u
+
+/* A byte string inside a decoded buffer; p is NULL for nil.  Not terminated. */
+struct pstr {
+        const char *p;
+        uint32_t len;
+};
+
+enum proto_type {
+        PROTO_BAD = 0,
+        PROTO_SUBMIT,
+        PROTO_ACK,
+        PROTO_ERROR,
+        PROTO_HELLO,
+        PROTO_UOW,
+        PROTO_ROWS,
+        PROTO_READY,
+        PROTO_OK,
+        PROTO_FAIL,
+};
+
+struct proto_record {
+        uint32_t line;
+        uint64_t version;
+        struct pstr unit, period, indicator, value;
+        struct pstr raw, reason; /* nil unless rejected by the collector */
+};
+
+struct proto_submit {
+        struct pstr collector, batch_id, source;
+        uint32_t nrec;
+        struct proto_record *rec; /* owned: free with proto_submit_free */
+};
+
+struct proto_reject_line {
+        uint32_t line;
+        struct pstr reason;
+};
+
+struct proto_ack {
+        struct pstr batch_id; /* nil only in an error without a batch */
+        uint32_t accepted, changed;
+        uint32_t nrej;
+        struct proto_reject_line *rej; /* owned: free with proto_ack_free */
+        struct pstr message;           /* PROTO_ERROR only */
+};
+
+struct proto_value {
+        struct pstr unit, period, indicator, value;
+        uint64_t version;
+        unsigned flags;
+        struct pstr collector, batch_id;
+};
+
+struct proto_reject {
+        struct pstr collector, source, batch_id;
+        uint32_t line;
+        struct pstr unit, period, indicator, raw, reason;
+};
+
+/* Bits of proto_agg.nulls: which of the optional fields are NULL. */
+#define PROTO_AGG_NULL_VALUE 0x01u
+#define PROTO_AGG_NULL_NUM   0x02u
+#define PROTO_AGG_NULL_DEN   0x04u
+#define PROTO_AGG_NULL_MIN   0x08u
+#define PROTO_AGG_NULL_MAX   0x10u
+#define PROTO_AGG_NULL_MEAN  0x20u
+#define PROTO_AGG_NULL_CV    0x40u
+
+struct proto_agg {
+        struct pstr unit, level, period, indicator;
+        struct pstr value, numerator, denominator; /* decimal text */
+        uint32_t n_reporting;
+        double min, max, mean, cv;
+        unsigned nulls;
+};
+
+struct proto_uow {
+        uint64_t seq;
+        struct pstr aggregator;
+        uint32_t nvalues, nrejects, naggs;
+        struct proto_value *values; /* owned: free with proto_uow_free */
+        struct proto_reject *rejects;
+        struct proto_agg *aggs;
+};
+
+struct proto_row {
+        struct pstr unit, period, indicator, value;
+        uint64_t version;
+};
+
+/*
+ * Type of the message in buf, or PROTO_BAD when it is not a msgpack array
+ * starting with a known type string.  Cheap: looks at the first bytes only.
+ */
+enum proto_type proto_peek(const void *buf, size_t len);
+
+/*
+ * Decoders.  Each returns 0 and fills *out, or -1 with a reason in err
+ * ("record 17: unit is not a string").  On success the owned arrays inside
+ * *out must be freed with the matching _free (which also accepts a zeroed
+ * struct).  Caps: a submit holds at most PROTO_MAX_BATCH records and fields
+ * no longer than PROTO_MAX_FIELD / PROTO_MAX_TEXT / PROTO_MAX_ID.
+ */
+int proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err,
+                        size_t errlen);
+void proto_submit_free(struct proto_submit *s);
+
+/* Decodes "ack" and "error" (out->message set for error). */
+int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err,
+                     size_t errlen);
+void proto_ack_free(struct proto_ack *a);
+
+int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err,
+                       size_t errlen);
+
+int proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err,
+                     size_t errlen);
+void proto_uow_free(struct proto_uow *u);
+
+/* "rows": *rows is owned (free()), *n set. */
+int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n,
+                      char *err, size_t errlen);
+int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
+                       char *err, size_t errlen);
+/* "ok" and "fail"; *message is nil for ok. */
+int proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *message,
+                        char *err, size_t errlen);
+
+/*
+ * Encoders write into a msgpack_packer (usually over a msgpack_sbuffer).
+ * The _begin functions write the header and the array header of n items;
+ * the caller then packs exactly n items with the matching _pack function.
+ */
+void proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                        const char *source, uint32_t nrec);
+void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
+
+void proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted,
+                     uint32_t changed, uint32_t nrej);
+void proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason);
+void proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message);
+
+void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
+
+/*
+ * A uow is three arrays in a row: call proto_uow_begin, then nvalues
+ * proto_value_pack, then proto_uow_rejects_begin and nrejects
+ * proto_reject_pack, then proto_uow_aggs_begin and naggs proto_agg_pack.
+ */
+void proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator,
+                     uint32_t nvalues);
+void proto_value_pack(msgpack_packer *pk, const struct proto_value *v);
+void proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects);
+void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r);
+void proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs);
+void proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a);
+
+void proto_rows_begin(msgpack_packer *pk, uint32_t n);
+void proto_row_pack(msgpack_packer *pk, const struct proto_row *r);
+void proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows);
+void proto_ok_pack(msgpack_packer *pk, uint64_t seq);
+void proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message);
+
+/* A pstr over a C string (NULL gives nil). */
+struct pstr pstr_of(const char *s);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * zsock: the few ZeroMQ patterns edustat uses, with their options set in
+ * one place.
+ *
+ * Links are DEALER -> ROUTER: the client (collector, aggregator) sends
+ * requests and gets replies matched by id, in any order, on one socket; the
+ * server (aggregator, sink) sees each peer's routing id.  Every receiving
+ * socket has ZMQ_MAXMSGSIZE set, so a peer that sends more is disconnected
+ * by libzmq before a byte of it is decoded.  ZMTP heartbeats find dead
+ * peers; linger is bounded so shutdown never hangs.
+ */
+#ifndef EDUSTAT_ZSOCK_H
+#define EDUSTAT_ZSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+/* Cap of one routing id; libzmq's own is 255. */
+#define ZSOCK_MAX_ROUTING_ID 256
+
+struct zsock_peer {
+        unsigned char id[ZSOCK_MAX_ROUTING_ID];
+        size_t len;
+};
+
+/*
+ * A ROUTER bound to endpoint accepting messages up to maxmsg bytes.
+ * Returns the socket, or NULL after logging why (endpoint named).
+ */
+void *zsock_router_bind(void *ctx, const char *endpoint, int64_t maxmsg);
+
+/* A DEALER connected to endpoint; replies up to maxmsg bytes. */
+void *zsock_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg);
+
+/*
+ * Receive one request on a ROUTER: the peer's id and one payload frame into
+ * msg (initialised by the caller, closed by the caller).  Extra frames are
+ * read and dropped.  Returns 0, or -1 (EAGAIN with ZMQ_DONTWAIT, EINTR, or a
+ * malformed envelope, which is logged and dropped).
+ */
+int zsock_router_recv(void *sock, struct zsock_peer *peer, zmq_msg_t *msg, int flags);
+
+/* Send one payload frame to peer through a ROUTER.  Returns 0 or -1. */
+int zsock_router_send(void *sock, const struct zsock_peer *peer, const void *buf, size_t len);
+
+/* Send one frame (DEALER).  Returns 0 or -1. */
+int zsock_send(void *sock, const void *buf, size_t len, int flags);
+
+/*
+ * Receive one message of one frame (DEALER) into msg; extra frames are
+ * dropped.  Returns 0 or -1 (errno as zmq_msg_recv).
+ */
+int zsock_recv(void *sock, zmq_msg_t *msg, int flags);
+
+/* Close a socket with linger 0 and set *sp to NULL; accepts NULL. */
+void zsock_close(void **sp);
+
+#endif

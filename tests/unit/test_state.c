@@ -1,0 +1,351 @@
+/*
+ * Unit tests for aggregator/state.c: rollup semantics of the contract's
+ * agg_value.  The expected numbers were worked out independently (Python
+ * fractions over the formulas in shared/reference/indicators-research.md
+ * §2), never by the code under test.  The tree (tests/unit/data/state):
+ *
+ *   C ─┬─ D1 ── S1 S2 S3 S4 S5
+ *      └─ D2 ─┬─ T1 ── S6 S7
+ *             └─ S8
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "state.h"
+
+struct fx {
+        struct config *cfg;
+        struct state *s;
+        int period;
+        uint64_t version;
+};
+
+static int
+setup(void **ts)
+{
+        struct fx *f = calloc(1, sizeof(*f));
+        char err[512];
+
+        f->cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err));
+        if (f->cfg == NULL)
+                fail_msg("config: %s", err);
+        f->s = state_new(f->cfg);
+        f->period = state_period_intern(f->s, "2024", 4);
+        f->version = 1000;
+        *ts = f;
+        return 0;
+}
+
+static int
+teardown(void **ts)
+{
+        struct fx *f = *ts;
+
+        state_destroy(&f->s);
+        assert_null(f->s);
+        config_destroy(&f->cfg);
+        free(f);
+        return 0;
+}
+
+static int
+U(struct fx *f, const char *code)
+{
+        int i = orgtree_find(f->cfg->tree, code, strlen(code));
+
+        assert_true(i >= 0);
+        return i;
+}
+
+static int
+I(struct fx *f, const char *code)
+{
+        int i = catalog_find(f->cfg->cat, code, strlen(code));
+
+        assert_true(i >= 0);
+        return i;
+}
+
+/* Store value text v (at the indicator's scale) with the next version. */
+static enum state_result
+put(struct fx *f, const char *unit, const char *ind, uint64_t mant)
+{
+        return state_apply(f->s, U(f, unit), f->period, I(f, ind), mant, ++f->version, NULL);
+}
+
+static void
+row(struct fx *f, const char *unit, const char *ind, struct state_row *r)
+{
+        assert_int_equal(state_row(f->s, U(f, unit), f->period, I(f, ind), r), 0);
+}
+
+static void
+assert_close(double got, double want)
+{
+        double tol = fabs(want) * 1e-12 + 1e-15;
+
+        if (fabs(got - want) > tol)
+                fail_msg("got %.17g, want %.17g", got, want);
+}
+
+static void
+moe_example(struct fx *f)
+{
+        static const char *schools[] = {"S1", "S2", "S3", "S4", "S5"};
+        static const uint64_t pupils[] = {45, 37, 89, 76, 55};
+        static const uint64_t books[] = {279, 137, 935, 160, 402};
+
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(put(f, schools[i], "pupils", pupils[i]), STATE_NEW);
+                assert_int_equal(put(f, schools[i], "books", books[i]), STATE_NEW);
+        }
+}
+
+/* The MoE worked example: county mean 1913/302, weighted CV 0.515. */
+static void
+test_weighted_cv_moe_example(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+
+        moe_example(f);
+        row(f, "D1", "books_per_pupil", &r);
+        assert_string_equal(r.numerator, "1913");
+        assert_string_equal(r.denominator, "302");
+        assert_close(strtod(r.value, NULL), 6.3344370860927155);
+        assert_int_equal(r.n_reporting, 5);
+        assert_false(r.null_stats);
+        assert_close(r.mean, 6.3344370860927155);
+        assert_close(r.cv, 0.5152566298844764);
+        assert_close(r.min, 2.1052631578947367);
+        assert_close(r.max, 10.50561797752809);
+
+        /* the city sees the same five schools */
+        row(f, "C", "books_per_pupil", &r);
+        assert_close(r.cv, 0.5152566298844764);
+        row(f, "C", "pupils", &r);
+        assert_string_equal(r.value, "302");
+        assert_true(r.null_num && r.null_den);
+}
+
+/* Correcting the school with the highest ratio moves the maximum inward. */
+static void
+test_correction_replaces_everywhere(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+        uint64_t old = 0;
+
+        moe_example(f);
+        assert_int_equal(state_apply(f->s, U(f, "S3"), f->period, I(f, "books"), 300,
+                                     ++f->version, &old),
+                         STATE_CHANGED);
+        assert_int_equal(old, 935);
+        row(f, "D1", "books_per_pupil", &r);
+        assert_string_equal(r.numerator, "1278");
+        assert_int_equal(r.n_reporting, 5);
+        assert_close(r.mean, 4.231788079470198);
+        assert_close(r.cv, 0.4540928439054346);
+        assert_close(r.max, 7.3090909090909095);
+        row(f, "C", "books", &r);
+        assert_string_equal(r.value, "1278");
+        assert_int_equal(r.n_reporting, 5);
+        row(f, "S3", "books", &r);
+        assert_string_equal(r.value, "300");
+}
+
+static void
+test_versions(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+        int s1 = U(f, "S1"), p = I(f, "pupils");
+
+        assert_int_equal(state_apply(f->s, s1, f->period, p, 10, 50, NULL), STATE_NEW);
+        /* a late retry of an older submission does not overwrite */
+        assert_int_equal(state_apply(f->s, s1, f->period, p, 99, 40, NULL), STATE_STALE);
+        assert_int_equal(state_apply(f->s, s1, f->period, p, 99, 50, NULL), STATE_STALE);
+        /* the same value again changes nothing */
+        assert_int_equal(state_apply(f->s, s1, f->period, p, 10, 60, NULL), STATE_UNCHANGED);
+        assert_int_equal(state_apply(f->s, s1, f->period, p, 11, 70, NULL), STATE_CHANGED);
+        row(f, "C", "pupils", &r);
+        assert_string_equal(r.value, "11");
+        assert_int_equal(r.n_reporting, 1);
+        assert_int_equal(state_nvalues(f->s), 1);
+}
+
+/* Depth 3 below the city, and a district that submits its own population. */
+static void
+test_depth_and_district_denominator(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+
+        put(f, "S6", "pupils", 100);
+        put(f, "S7", "pupils", 300);
+        put(f, "S8", "pupils", 200);
+        put(f, "D2", "pop", 800);
+
+        row(f, "T1", "pupils", &r);
+        assert_string_equal(r.value, "400");
+        assert_int_equal(r.n_reporting, 2);
+        assert_close(r.mean, 200);
+        assert_close(r.cv, 0.5); /* values 100, 300: σ = 100 */
+
+        row(f, "D2", "ger", &r);
+        assert_string_equal(r.numerator, "600");
+        assert_string_equal(r.denominator, "800");
+        assert_close(strtod(r.value, NULL), 75);
+        /* D2 itself stores pop; S6, S7, S8 store pupils */
+        assert_int_equal(r.n_reporting, 4);
+        /* no leaf stores both: no leaf statistics */
+        assert_true(r.null_stats);
+        assert_true(r.null_cv);
+
+        row(f, "C", "ger", &r);
+        assert_close(strtod(r.value, NULL), 75);
+        row(f, "D1", "pupils", &r);
+        assert_string_equal(r.value, "0");
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pop"), &r), -1);
+}
+
+static void
+test_ratio_edge_cases(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+
+        put(f, "S1", "books", 50); /* numerator, no denominator */
+        put(f, "S2", "books", 10);
+        put(f, "S2", "pupils", 0); /* denominator 0 */
+
+        row(f, "D1", "books_per_pupil", &r);
+        assert_true(r.null_value); /* Σden = 0 */
+        assert_string_equal(r.numerator, "60");
+        assert_string_equal(r.denominator, "0");
+        assert_int_equal(r.n_reporting, 2);
+        assert_true(r.null_stats);
+
+        row(f, "S1", "books_per_pupil", &r);
+        assert_true(r.null_value);
+        assert_true(r.null_stats);
+        row(f, "S2", "books_per_pupil", &r);
+        assert_true(r.null_value);
+
+        put(f, "S3", "pupils", 20);
+        put(f, "S3", "books", 0);
+        row(f, "D1", "books_per_pupil", &r);
+        assert_close(strtod(r.value, NULL), 3.0); /* 60 / 20 */
+        assert_false(r.null_stats);
+        assert_close(r.mean, 0); /* the one qualifying leaf has ratio 0 */
+        assert_true(r.null_cv);  /* cv is NULL when the mean is 0 */
+}
+
+static void
+test_amount_exact(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+
+        put(f, "S1", "area", 1025); /* 10.25 at scale 2 */
+        put(f, "S2", "area", 2050);
+        put(f, "S3", "area", 3000);
+        row(f, "D1", "area", &r);
+        assert_string_equal(r.value, "60.75");
+        assert_close(r.mean, 20.25);
+        assert_close(r.cv, 0.3982637724093896);
+        assert_close(r.min, 10.25);
+        assert_close(r.max, 30);
+
+        /* 0.1 + 0.2 - 0.1 drift cannot happen: corrections are exact */
+        for (int i = 0; i < 1000; i++)
+                put(f, "S1", "area", (uint64_t)(i % 7) * 10 + 1);
+        put(f, "S1", "area", 1025);
+        row(f, "C", "area", &r);
+        assert_string_equal(r.value, "60.75");
+        assert_close(r.cv, 0.3982637724093896);
+}
+
+/* Equal leaves: σ is exactly 0, not a rounding residue. */
+static void
+test_equal_leaves_cv_zero(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+        static const char *s[] = {"S1", "S2", "S3", "S4", "S5"};
+
+        for (int i = 0; i < 5; i++) {
+                put(f, s[i], "pupils", 3 * (uint64_t)(i + 1));
+                put(f, s[i], "books", 7 * (uint64_t)(i + 1));
+        }
+        row(f, "D1", "books_per_pupil", &r);
+        assert_true(r.cv == 0.0);
+        row(f, "S4", "pupils", &r);
+        assert_string_equal(r.value, "12");
+        assert_true(r.cv == 0.0);
+        assert_close(r.mean, 12);
+}
+
+static void
+test_dirty_rows(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+        int seen_c = 0;
+
+        put(f, "S6", "pupils", 5);
+        /* pupils and the two ratios using it, at T1, D2 and C */
+        assert_int_equal(state_dirty_count(f->s), 9);
+        for (size_t i = 0; i < state_dirty_count(f->s); i++) {
+                state_dirty_row(f->s, i, &r);
+                assert_false(f->cfg->tree->u[r.unit].is_leaf);
+                if (r.unit == U(f, "C") && r.indicator == I(f, "pupils")) {
+                        assert_string_equal(r.value, "5");
+                        seen_c = 1;
+                }
+        }
+        assert_true(seen_c);
+        state_dirty_clear(f->s);
+        assert_int_equal(state_dirty_count(f->s), 0);
+        put(f, "S6", "pupils", 5 + 0); /* unchanged: nothing dirty */
+        assert_int_equal(state_dirty_count(f->s), 0);
+        state_dirty_all(f->s);
+        assert_int_equal(state_dirty_count(f->s), state_naggs(f->s));
+}
+
+static void
+test_periods(void **ts)
+{
+        struct fx *f = *ts;
+
+        assert_int_equal(state_period_intern(f->s, "2024", 4), f->period);
+        int p2 = state_period_intern(f->s, "2025S1", 6);
+        assert_int_not_equal(p2, f->period);
+        assert_string_equal(state_period_name(f->s, p2), "2025S1");
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_weighted_cv_moe_example, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_correction_replaces_everywhere, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_depth_and_district_denominator, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ratio_edge_cases, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_amount_exact, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_equal_leaves_cv_zero, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_dirty_rows, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_periods, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
