@@ -212,9 +212,9 @@ test_depth_and_district_denominator(void **ts)
 
         row(f, "C", "ger", &r);
         assert_close(strtod(r.value, NULL), 75);
-        row(f, "D1", "pupils", &r);
-        assert_string_equal(r.value, "0");
-        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pop"), &r), -1);
+        /* nothing stored at or below D1: no rows at all */
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pupils"), &r), -1);
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "ger"), &r), -1);
 }
 
 static void

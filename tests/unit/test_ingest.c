@@ -1,0 +1,162 @@
+/*
+ * Unit tests for aggregator/ingest.c: every rejection the contract lists
+ * gets a reason naming the offending text, and good records resolve to the
+ * right key and exact mantissa.  Config: tests/unit/data/state.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "ingest.h"
+#include "state.h"
+
+static struct config *cfg;
+static struct state *st;
+
+static int
+setup(void **ts)
+{
+        char err[512];
+
+        (void)ts;
+        if ((cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err))) == NULL)
+                fail_msg("config: %s", err);
+        st = state_new(cfg);
+        return 0;
+}
+
+static int
+teardown(void **ts)
+{
+        (void)ts;
+        state_destroy(&st);
+        config_destroy(&cfg);
+        return 0;
+}
+
+static struct pstr
+S(const char *s)
+{
+        return pstr_of(s);
+}
+
+/* Check a record; returns the reason, or "" when accepted. */
+static const char *
+check(const char *unit, const char *period, const char *ind, const char *value,
+      struct ingest_key *k)
+{
+        static char why[INGEST_REASON_MAX];
+        struct proto_record r = {.line = 2, .version = 1};
+
+        r.unit = S(unit);
+        r.period = S(period);
+        r.indicator = S(ind);
+        r.value = S(value);
+        if (ingest_check(st, cfg, &r, k, why, sizeof(why)) == 0)
+                return "";
+        return why;
+}
+
+static void
+test_accepts(void **ts)
+{
+        struct ingest_key k;
+
+        (void)ts;
+        assert_string_equal(check("S1", "2024", "pupils", "1260", &k), "");
+        assert_int_equal(k.unit, orgtree_find(cfg->tree, "S1", 2));
+        assert_int_equal(k.indicator, catalog_find(cfg->cat, "pupils", 6));
+        assert_string_equal(state_period_name(st, k.period), "2024");
+        assert_int_equal(k.mant, 1260);
+        assert_string_equal(check("S1", "2025S1", "area", " 5640.5 ", &k), "");
+        assert_int_equal(k.mant, 564050);
+        assert_string_equal(check("D2", "202409", "pop", "3.00", &k), "");
+        assert_int_equal(k.mant, 3);
+        assert_string_equal(check("S1", "2025Q4", "pupils", "1e3", &k), "");
+        assert_int_equal(k.mant, 1000);
+        assert_string_equal(check("S1", "2024", "pupils", "1000000000000000", &k), "");
+}
+
+static void
+test_rejects(void **ts)
+{
+        static const struct {
+                const char *unit, *period, *ind, *value, *want;
+        } cases[] = {
+            {"S9", "2024", "pupils", "1", "unknown unit \"S9\""},
+            {"", "2024", "pupils", "1", "empty unit"},
+            {"S1", "2024", "desks", "1", "unknown indicator \"desks\""},
+            {"S1", "2024", "books_per_pupil", "1",
+             "indicator \"books_per_pupil\" is a ratio and is derived, never submitted; submit "
+             "\"books\" and \"pupils\" instead"},
+            {"S1", "2024Q5", "pupils", "1", "bad period \"2024Q5\""},
+            {"S1", "202413", "pupils", "1", "bad period \"202413\""},
+            {"S1", "24", "pupils", "1", "bad period \"24\""},
+            {"S1", "2024", "pupils", "", "empty value for \"pupils\""},
+            {"S1", "2024", "pupils", "  ", "empty value for \"pupils\""},
+            {"S1", "2024", "pupils", "abc", "value \"abc\" is not a number"},
+            {"S1", "2024", "pupils", "NaN", "value \"NaN\" is not a finite number"},
+            {"S1", "2024", "pupils", "-inf", "value \"-inf\" is not a finite number"},
+            {"S1", "2024", "pupils", "-5", "negative value \"-5\""},
+            {"S1", "2024", "pupils", "12.5", "value \"12.5\" is not a whole number; \"pupils\" is a count"},
+            {"S1", "2024", "area", "1.234", "value \"1.234\" has more than 2 decimals allowed for \"area\""},
+            {"S1", "2024", "pupils", "2e15", "value \"2e15\" is beyond ±1e15"},
+            {"S1", "2024", "pupils", "1000000000000001", "is beyond ±1e15"},
+        };
+        struct ingest_key k;
+
+        (void)ts;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *why =
+                    check(cases[i].unit, cases[i].period, cases[i].ind, cases[i].value, &k);
+
+                if (strstr(why, cases[i].want) == NULL)
+                        fail_msg("case %zu (%s): got \"%s\", want \"%s\"", i, cases[i].value, why,
+                                 cases[i].want);
+        }
+}
+
+static void
+test_collector_reason_and_hostile_text(void **ts)
+{
+        struct proto_record r = {.line = 7};
+        struct ingest_key k;
+        char why[INGEST_REASON_MAX];
+        static const char bad[] = {'a', (char)0xff, 'b', 0, 'c'};
+        char *t;
+
+        (void)ts;
+        r.reason = S("row has 5 fields, the header has 4");
+        assert_int_equal(ingest_check(st, cfg, &r, &k, why, sizeof(why)), -1);
+        assert_string_equal(why, "row has 5 fields, the header has 4");
+
+        /* invalid UTF-8 and NUL never reach PostgreSQL as text */
+        t = ingest_text(bad, sizeof(bad));
+        assert_string_equal(t, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c");
+        free(t);
+
+        /* a long unit is quoted clipped */
+        char longunit[200];
+        memset(longunit, 'x', sizeof(longunit) - 1);
+        longunit[sizeof(longunit) - 1] = '\0';
+        assert_non_null(strstr(check(longunit, "2024", "pupils", "1", &k), "...\""));
+        assert_true(strlen(check(longunit, "2024", "pupils", "1", &k)) < 100);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_accepts),
+            cmocka_unit_test(test_rejects),
+            cmocka_unit_test(test_collector_reason_and_hostile_text),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
