@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+#
+# demo.sh: the sample city, 盘锦市, end to end.
+#
+#   make demo          (or: make && scripts/demo.sh)
+#
+# Starts a throwaway PostgreSQL (scripts/pg.sh; skipped when EDUSTAT_DB_URL
+# is set, which is then used as is), the sink and the aggregator on free
+# loopback ports, submits the simulated round in demo/ (2024, then the 2024
+# corrections, then 2025S1) with bin/edustat-collector, prints a district and
+# city summary from edustat.agg_value, and keeps everything running for psql
+# until Ctrl-C.  EDUSTAT_DEMO_EXIT=1 stops at once after the summary (CI).
+# Logs go to a temporary directory, named at start and at exit.
+#
+# Environment: EDUSTAT_DB_URL (use this database), EDUSTAT_BIN (default
+# ./bin), EDUSTAT_DEMO_EXIT=1.
+# shellcheck disable=SC2317  # stop_pid and cleanup run from the EXIT trap
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+BIN=${EDUSTAT_BIN:-$ROOT/bin}
+export EDUSTAT_CONFIG=$ROOT/config
+
+for p in edustat-sink edustat-aggregator edustat-collector; do
+        if [ ! -x "$BIN/$p" ]; then
+                echo "demo: $BIN/$p is missing; run 'make' first" >&2
+                exit 1
+        fi
+done
+if ! command -v psql >/dev/null 2>&1; then
+        echo "demo: psql is missing (Debian: apt-get install postgresql-client)" >&2
+        exit 1
+fi
+
+WORK=$(mktemp -d /tmp/edustat-demo.XXXXXX) || exit 1
+# The PostgreSQL server runs as "postgres" when we are root; it needs to
+# reach its directory inside WORK.
+chmod 755 "$WORK"
+LOGS=$WORK/logs
+mkdir -p "$LOGS"
+echo "demo: logs in $LOGS"
+
+SINK_PID=
+AGG_PID=
+PG_STARTED=
+
+# Stop what this script started, by PID, newest first.
+stop_pid() {
+        local pid=$1 name=$2 i
+        if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+                return 0
+        fi
+        kill -TERM "$pid" 2>/dev/null
+        for i in $(seq 1 100); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+                echo "demo: $name did not stop on SIGTERM within 10 s; killing it" >&2
+                kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
+}
+
+cleanup() {
+        trap - EXIT INT TERM
+        stop_pid "$AGG_PID" aggregator
+        stop_pid "$SINK_PID" sink
+        if [ -n "$PG_STARTED" ]; then
+                pg_stop
+                # The cluster is throwaway; its server log stays with ours.
+                [ -n "${PG_DATA:-}" ] && rm -rf "$PG_DATA"
+        fi
+        echo "demo: stopped; logs are in $LOGS"
+}
+trap cleanup EXIT
+trap 'echo; exit 130' INT TERM
+
+# A loopback TCP port nothing listens on.
+free_port() {
+        local p i
+        for i in $(seq 1 50); do
+                p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+                if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+                        echo "$p"
+                        return 0
+                fi
+        done
+        echo "demo: no free port found" >&2
+        return 1
+}
+
+# wait_ready NAME PID LOG: wait for the daemon's "ready" log line.
+wait_ready() {
+        local name=$1 pid=$2 log=$3 i
+        for i in $(seq 1 600); do
+                if grep -q ': info: ready' "$log" 2>/dev/null; then
+                        return 0
+                fi
+                if ! kill -0 "$pid" 2>/dev/null; then
+                        echo "demo: the $name exited during start-up; its log ($log):" >&2
+                        tail -n 20 "$log" >&2
+                        return 1
+                fi
+                sleep 0.1
+        done
+        echo "demo: the $name was not ready after 60 s; see $log" >&2
+        return 1
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+if [ -n "${EDUSTAT_DB_URL+set}" ]; then
+        echo "demo: using EDUSTAT_DB_URL=\"$EDUSTAT_DB_URL\""
+else
+        # shellcheck source=scripts/pg.sh
+        . "$ROOT/scripts/pg.sh"
+        echo "demo: starting a throwaway PostgreSQL in $WORK/postgres"
+        PG_STARTED=1
+        pg_start "$WORK/postgres" || exit 1
+fi
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+if [ -n "$EDUSTAT_DB_URL" ]; then
+        PSQL+=(-d "$EDUSTAT_DB_URL")
+fi
+
+# --- Daemons ----------------------------------------------------------------
+SINK_PORT=$(free_port) || exit 1
+AGG_PORT=$(free_port) || exit 1
+export EDUSTAT_SINK_BIND=${EDUSTAT_SINK_BIND:-tcp://127.0.0.1:$SINK_PORT}
+export EDUSTAT_SINK=${EDUSTAT_SINK:-tcp://127.0.0.1:$SINK_PORT}
+export EDUSTAT_AGGREGATOR_BIND=${EDUSTAT_AGGREGATOR_BIND:-tcp://127.0.0.1:$AGG_PORT}
+export EDUSTAT_AGGREGATOR=${EDUSTAT_AGGREGATOR:-tcp://127.0.0.1:$AGG_PORT}
+export EDUSTAT_COLLECTOR_NAME=${EDUSTAT_COLLECTOR_NAME:-demo}
+
+# Each daemon gets its own session, so Ctrl-C reaches only this script, which
+# then stops them in order (aggregator first) by PID.
+setsid "$BIN/edustat-sink" >"$LOGS/sink.log" 2>&1 &
+SINK_PID=$!
+wait_ready sink "$SINK_PID" "$LOGS/sink.log" || exit 1
+echo "demo: sink ready on $EDUSTAT_SINK_BIND (pid $SINK_PID)"
+
+setsid "$BIN/edustat-aggregator" >"$LOGS/aggregator.log" 2>&1 &
+AGG_PID=$!
+wait_ready aggregator "$AGG_PID" "$LOGS/aggregator.log" || exit 1
+echo "demo: aggregator ready on $EDUSTAT_AGGREGATOR_BIND (pid $AGG_PID)"
+
+# --- Submission round -------------------------------------------------------
+
+# submit STEP [collector args...]: run the collector, print a short summary
+# of its receipts (a few of them, every file with rejections, and totals)
+# and the rejections.  Exits the demo when delivery failed (exit >= 2).
+submit() {
+        local step=$1 out err rc
+        shift
+        out=$LOGS/submit-$step.out
+        err=$LOGS/submit-$step.err
+        "$BIN/edustat-collector" submit "$@" >>"$out" 2>>"$err"
+        rc=$?
+        if [ "$rc" -ge 2 ]; then
+                echo "demo: edustat-collector failed (exit $rc) for $step:" >&2
+                tail -n 20 "$err" >&2
+                exit 1
+        fi
+        return 0
+}
+
+summarize() {
+        local step=$1 out=$LOGS/submit-$1.out err=$LOGS/submit-$1.err
+        echo
+        echo "== $step"
+        awk '
+        /^.*: [0-9]+ records, [0-9]+ accepted \([0-9]+ changed\), [0-9]+ rejected$/ {
+                files++
+                n = split($0, w, " ")
+                rec += w[n-7]; acc += w[n-5]; chg += substr(w[n-3], 2); rej += w[n-1]
+                if (shown < 3 || w[n-1] > 0) { print "   " $0; shown++ }
+                else hidden++
+        }
+        END {
+                if (hidden) printf "   ... and %d more files with nothing rejected\n", hidden
+                printf "   total: %d files, %d records, %d accepted (%d changed), %d rejected\n",
+                    files, rec, acc, chg, rej
+        }' "$out"
+        if [ -s "$err" ]; then
+                echo "   rejections (FILE:LINE: reason):"
+                sed 's/^/     /' "$err"
+        fi
+}
+
+submit 2024 demo/2024/*.csv
+summarize 2024
+submit corrections demo/corrections/2024.csv
+summarize corrections
+submit 2025S1 demo/2025S1/*.csv
+for f in demo/2025S1/by-flag/*.csv; do
+        [ -e "$f" ] || continue
+        # Files without unit/period columns: the flags fill them in.
+        submit 2025S1 --unit "$(basename "$f" .csv)" --period 2025S1 "$f"
+done
+summarize 2025S1
+
+# --- Summary ----------------------------------------------------------------
+echo
+echo "== 2024 by district and for the city (edustat.agg_value)"
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT o.name AS "单位",
+       max(a.value) FILTER (WHERE a.indicator = 'pupils')::bigint AS "在校生数",
+       max(a.value) FILTER (WHERE a.indicator = 'teachers')::bigint AS "专任教师数",
+       to_char(max(a.value) FILTER (WHERE a.indicator = 'pupil_teacher_ratio'),
+               'FM990.00') || ':1' AS "生师比",
+       max(a.value) FILTER (WHERE a.indicator = 'large_classes')::bigint AS "大班额班级数",
+       to_char(max(a.value) FILTER (WHERE a.indicator = 'dropout_rate'),
+               'FM990.000') || '%' AS "辍学率",
+       to_char(max(a.value) FILTER (WHERE a.indicator = 'kg_ger_3yr'),
+               'FM990.00') || '%' AS "学前三年毛入园率",
+       CASE WHEN max(a.value) FILTER (WHERE a.indicator = 'kg_ger_3yr') >= 95
+            THEN '达标' ELSE '未达 95%' END AS "入园率目标"
+  FROM edustat.agg_value a
+  JOIN edustat.orgunit o ON o.code = a.unit
+ WHERE a.period = '2024' AND o.level IN ('city', 'district')
+ GROUP BY o.code, o.name, o.depth
+ ORDER BY o.depth DESC, o.code;
+SQL
+echo
+echo "== rejected records stored in edustat.rejected"
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT source, line, reason FROM edustat.rejected ORDER BY source, line;
+SQL
+
+echo
+if [ -n "$PG_STARTED" ]; then
+        echo "Open psql on the demo database:"
+        echo "    PGHOST=$PGHOST PGPORT=$PGPORT psql -U $PGUSER $PGDATABASE"
+else
+        echo "Open psql on the demo database:"
+        echo "    psql \"$EDUSTAT_DB_URL\""
+fi
+echo "and try, for example:"
+echo "    SELECT unit, indicator, value, n_reporting, cv FROM edustat.agg_value"
+echo "     WHERE period = '2024' AND level = 'district' AND indicator = 'equip_value_per_pupil';"
+echo "Submit more with:"
+echo "    EDUSTAT_AGGREGATOR=$EDUSTAT_AGGREGATOR $BIN/edustat-collector submit FILE.csv"
+
+if [ "${EDUSTAT_DEMO_EXIT:-0}" = 1 ]; then
+        exit 0
+fi
+echo
+echo "demo: running; press Ctrl-C to stop."
+while kill -0 "$SINK_PID" 2>/dev/null && kill -0 "$AGG_PID" 2>/dev/null; do
+        # wait, unlike a foreground sleep, returns as soon as a signal arrives.
+        sleep 1 &
+        wait $!
+done
+echo "demo: a daemon exited unexpectedly; see $LOGS" >&2
+exit 1

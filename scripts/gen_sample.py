@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""Generate the sample city, 盘锦市, and a simulated submission round.
+
+Writes (relative to the repository root, or --out):
+  config/orgunits.csv     the org tree: city, 4 districts, 3 towns, ~300 schools
+  config/indicators.csv   the indicator catalogue
+  demo/2024/*.csv         one file per school and one per district (pop_3to5)
+  demo/2025S1/*.csv       the same for the first half of 2025
+  demo/2025S1/by-flag/UNIT.csv   files without unit/period columns, for
+                          `edustat-collector submit --unit UNIT --period 2025S1`
+  demo/corrections/2024.csv      later corrections of some 2024 values
+
+Deterministic: a fixed seed, so the checked-in files are reproducible with
+`python3 scripts/gen_sample.py`.  The schools, codes and figures are
+synthetic; only the city, its districts and its towns are real names.
+
+The files vary the way real exports do: most are plain LF UTF-8, some carry a
+BOM and CRLF line ends (Excel), some order the columns differently or carry
+an extra quoted name column, and two files hold deliberately bad rows so the
+demo shows rejections with reasons.
+"""
+
+import argparse
+import csv
+import os
+import random
+import shutil
+
+SEED = 20240901
+CITY = ("211100", "盘锦市")
+DISTRICTS = [
+    ("211102", "双台子区"),
+    ("211103", "兴隆台区"),
+    ("211104", "大洼区"),
+    ("211122", "盘山县"),
+]
+URBAN_DISTRICTS = {"211102", "211103"}
+# Towns of 盘山县 that report through their own office (the tree's deepest
+# branch: city -> district -> town -> school).
+TOWNS = [("211122100", "高升镇"), ("211122101", "沙岭镇"), ("211122102", "胡家镇")]
+# Other towns and streets, used in school names only.
+PLACES = {
+    "211102": ["胜利", "红旗", "建设", "辽河", "双盛", "铁东", "统一", "陆家"],
+    "211103": ["兴隆", "渤海", "振兴", "曙光", "惠宾", "创新", "新生", "兴盛", "石油",
+               "欢喜岭", "沈家", "茨采"],
+    "211104": ["田家", "榆树", "王家", "西安", "新立", "新兴", "唐家", "平安", "东风",
+               "清水", "赵圈河", "荣兴"],
+    "211122": ["石新", "东郭", "羊圈子", "坝墙子", "甜水", "太平", "陈家", "吴家",
+               "古城子", "得胜"],
+}
+VILLAGES = ["大台", "小荒地", "双岗子", "三道沟", "新立屯", "王家", "李家", "前进", "红光",
+            "永胜", "胜利", "长兴", "东岗", "西岗", "南洼", "北井子", "高家", "于家"]
+PRIVATE_KG = ["阳光", "小天使", "蓝天", "金色童年", "博苑", "启明星", "七色花", "童之梦",
+              "小太阳", "爱心", "贝贝", "育才", "新苗", "彩虹", "春蕾", "智慧树", "星星",
+              "好孩子", "小博士", "未来星", "乐乐", "金苹果", "小白鸽", "开心果"]
+NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+            "十三", "十四", "十五", "十六", "十七", "十八", "十九", "二十"]
+
+# Schools per district: kindergarten, primary, junior, senior.  盘山县's town
+# offices hold a few more (TOWN_SCHOOLS each).
+PLAN = {
+    "211102": (22, 14, 6, 2),
+    "211103": (40, 24, 10, 4),
+    "211104": (36, 26, 10, 2),
+    "211122": (30, 22, 9, 3),
+}
+TOWN_SCHOOLS = (4, 5, 1, 0)
+STAGES = ("kindergarten", "primary", "junior", "senior")
+PREFIX = {"kindergarten": "11", "primary": "21", "junior": "31", "senior": "34"}
+PROVINCE = "21"
+
+INDICATORS = [
+    # code, name_zh, name_en, unit, kind, numerator, denominator, multiplier, decimals
+    ("pupils", "在校生数", "Pupils enrolled", "人", "count", "", "", "", ""),
+    ("teachers", "专任教师数", "Full-time teachers", "人", "count", "", "", "", ""),
+    ("classes", "班级数", "Classes", "个", "count", "", "", "", ""),
+    ("large_classes", "大班额班级数(56人及以上)", "Large classes (56 or more pupils)", "个",
+     "count", "", "", "", ""),
+    ("xl_classes", "超大班额班级数(66人及以上)", "Extra-large classes (66 or more pupils)",
+     "个", "count", "", "", "", ""),
+    ("dropouts", "辍学人数", "Dropouts during the school year", "人", "count", "", "", "",
+     ""),
+    ("pupils_prev", "上学年初在校生数", "Pupils at the start of the previous school year",
+     "人", "count", "", "", "", ""),
+    ("kg_children", "在园幼儿数", "Children in kindergarten", "人", "count", "", "", "", ""),
+    ("kg_public_children", "公办园在园幼儿数", "Children in public kindergartens", "人",
+     "count", "", "", "", ""),
+    ("pop_3to5", "3-5岁常住人口", "Resident population aged 3-5 (submitted by districts)",
+     "人", "count", "", "", "", ""),
+    ("teach_area", "教学及辅助用房面积", "Teaching and auxiliary floor area", "m²",
+     "amount", "", "", "", "2"),
+    ("sports_area", "体育运动场馆面积", "Sports grounds and halls", "m²", "amount", "", "",
+     "", "2"),
+    ("equip_value", "教学仪器设备值", "Teaching equipment, book value", "元", "amount", "",
+     "", "", "2"),
+    ("pupil_teacher_ratio", "生师比", "Pupil-teacher ratio", "人/人", "ratio", "pupils",
+     "teachers", "1", "2"),
+    ("large_class_share", "大班额比例", "Share of large classes", "%", "ratio",
+     "large_classes", "classes", "100", "2"),
+    ("xl_class_share", "超大班额比例", "Share of extra-large classes", "%", "ratio",
+     "xl_classes", "classes", "100", "2"),
+    ("dropout_rate", "辍学率", "Dropout rate", "%", "ratio", "dropouts", "pupils_prev",
+     "100", "2"),
+    ("kg_ger_3yr", "学前三年毛入园率", "Preschool gross enrolment rate, ages 3-5", "%",
+     "ratio", "kg_children", "pop_3to5", "100", "2"),
+    ("kg_public_share", "公办园在园幼儿占比", "Share of children in public kindergartens",
+     "%", "ratio", "kg_public_children", "kg_children", "100", "2"),
+    ("teach_area_per_pupil", "生均教学及辅助用房面积", "Teaching and auxiliary area per pupil",
+     "m²", "ratio", "teach_area", "pupils", "1", "2"),
+    ("sports_area_per_pupil", "生均体育运动场馆面积", "Sports area per pupil", "m²", "ratio",
+     "sports_area", "pupils", "1", "2"),
+    ("equip_value_per_pupil", "生均教学仪器设备值", "Teaching equipment value per pupil", "元",
+     "ratio", "equip_value", "pupils", "1", "2"),
+]
+
+
+class School:
+    def __init__(self, code, parent, name, stage, locality, ownership):
+        self.code, self.parent, self.name = code, parent, name
+        self.stage, self.locality, self.ownership = stage, locality, ownership
+
+
+def make_schools(rng):
+    """The school list, with unique 10-digit 学校标识码 and unique names."""
+    used_codes, used_names = set(), set()
+    schools = []
+
+    def code_for(stage):
+        while True:
+            c = PREFIX[stage] + PROVINCE + "%06d" % rng.randrange(1000, 60000)
+            if c not in used_codes:
+                used_codes.add(c)
+                return c
+
+    def add(parent, name, stage, locality, ownership):
+        assert name not in used_names, name
+        used_names.add(name)
+        schools.append(School(code_for(stage), parent, name, stage, locality, ownership))
+
+    for dcode, dname in DISTRICTS:
+        urban = dcode in URBAN_DISTRICTS
+        places = PLACES[dcode]
+        city_prefix = "盘锦市" + dname
+        suffix = "街道" if urban else "镇"
+        nkg, npri, njun, nsen = PLAN[dcode]
+        private_names = rng.sample(PRIVATE_KG, len(PRIVATE_KG))
+
+        def locality():
+            r = rng.random()
+            if urban:
+                return "urban" if r < 0.9 else "town"
+            return "urban" if r < 0.15 else ("town" if r < 0.65 else "rural")
+
+        # Kindergartens: about 45% private.
+        pub_n = 0
+        for i in range(nkg):
+            loc = locality()
+            if rng.random() < 0.45 and private_names:
+                name = dname + private_names.pop() + "幼儿园"
+                add(dcode, name, "kindergarten", loc, "private")
+            elif loc == "urban":
+                add(dcode, dname + "第" + NUMERALS[pub_n] + "幼儿园", "kindergarten", loc,
+                    "public")
+                pub_n += 1
+            else:
+                place = places[i % len(places)]
+                name = dname + place + suffix + "中心幼儿园"
+                if name in used_names:
+                    name = dname + "第" + NUMERALS[pub_n] + "幼儿园"
+                    pub_n += 1
+                add(dcode, name, "kindergarten", loc, "public")
+
+        # Primary schools: an 实验小学, numbered schools, town centre schools.
+        add(dcode, city_prefix + "实验小学", "primary", "urban", "public")
+        num = 0
+        for i in range(npri - 1):
+            loc = locality()
+            if loc == "urban":
+                if dcode == "211103" and i % 4 == 3:
+                    name = "盘锦市辽河油田" + places[i % len(places)] + "小学"
+                else:
+                    name = dname + "第" + NUMERALS[num] + "小学"
+                    num += 1
+            elif loc == "town":
+                name = dname + places[i % len(places)] + suffix + "中心小学"
+            else:
+                name = dname + places[i % len(places)] + suffix + \
+                    VILLAGES[i % len(VILLAGES)] + "村小学"
+            if name in used_names:
+                name = dname + "第" + NUMERALS[num] + "小学"
+                num += 1
+            add(dcode, name, "primary", loc, "public" if rng.random() < 0.95 else "private")
+
+        for i in range(njun):
+            loc = locality()
+            if loc == "urban":
+                name = dname + "第" + NUMERALS[i] + "初级中学"
+            else:
+                name = dname + places[(i * 3) % len(places)] + suffix + "初级中学"
+            if name in used_names:
+                name = dname + "第" + NUMERALS[i] + "初级中学"
+            add(dcode, name, "junior", loc, "public")
+
+        senior_names = ["高级中学", "第二高级中学", "第三高级中学", "第四高级中学"]
+        for i in range(nsen):
+            name = ("盘锦市" if urban else "") + dname + senior_names[i]
+            own = "private" if (dcode == "211103" and i == 3) else "public"
+            if own == "private":
+                name = "盘锦市兴隆台区育英高级中学"
+            add(dcode, name, "senior", "urban" if urban else "town", own)
+
+    for tcode, tname in TOWNS:
+        nkg, npri, njun, _ = TOWN_SCHOOLS
+        prefix = "盘山县" + tname
+        villages = rng.sample(VILLAGES, nkg + npri)
+        add(tcode, prefix + "中心幼儿园", "kindergarten", "town", "public")
+        for i in range(nkg - 1):
+            add(tcode, prefix + villages[i] + "村幼儿园", "kindergarten", "rural",
+                "private" if i % 2 else "public")
+        add(tcode, prefix + "中心小学", "primary", "town", "public")
+        for i in range(npri - 1):
+            add(tcode, prefix + villages[nkg + i] + "村小学", "primary", "rural", "public")
+        add(tcode, prefix + "初级中学", "junior", "town", "public")
+
+    # Two names that need CSV quoting, as real school lists have.
+    kg = next(s for s in schools if s.parent == "211103" and s.ownership == "private")
+    kg.name = '兴隆台区"%s"双语幼儿园' % kg.name[len("兴隆台区"):-len("幼儿园")]
+    exp = next(s for s in schools if s.name == "盘锦市双台子区实验小学")
+    exp.name = "盘锦市双台子区实验小学(东校区, 原红旗小学)"
+    return schools
+
+
+def figures(rng, s):
+    """One school's 2024 figures, as {indicator: text}."""
+    loc = s.locality
+    f = {}
+    if s.stage == "kindergarten":
+        lo, hi = {"urban": (150, 450), "town": (90, 260), "rural": (40, 120)}[loc]
+        kids = rng.randint(lo, hi)
+        f["kg_children"] = kids
+        f["kg_public_children"] = kids if s.ownership == "public" else 0
+        f["pupils"] = kids
+        f["teachers"] = max(3, round(kids / rng.uniform(10, 15)))
+        f["classes"] = max(2, round(kids / rng.uniform(25, 32)))
+        f["large_classes"] = 0
+        f["xl_classes"] = 0
+        area_pp, sports_pp, equip_pp = (3.5, 6.0), (2.5, 5.0), (400, 1200)
+    else:
+        ranges = {
+            "primary": {"urban": (1200, 2500), "town": (450, 1200), "rural": (60, 300)},
+            "junior": {"urban": (800, 2000), "town": (400, 1100), "rural": (150, 400)},
+            "senior": {"urban": (1800, 3500), "town": (1200, 2600), "rural": (800, 1500)},
+        }[s.stage]
+        lo, hi = ranges[loc]
+        pupils = rng.randint(lo, hi)
+        ptr = {"primary": 17, "junior": 13, "senior": 13}[s.stage]
+        if loc == "rural":
+            ptr = 11
+        teachers = max(6, round(pupils / rng.uniform(ptr - 2.5, ptr + 2.5)))
+        size = {"primary": 45, "junior": 48, "senior": 50}[s.stage]
+        if loc == "rural":
+            size = 25
+        classes = max(6, round(pupils / rng.uniform(size - 5, size + 4)))
+        avg = pupils / classes
+        large = xl = 0
+        # A few crowded urban schools still have 大班额.
+        if loc == "urban" and (avg > 47 or (s.stage == "senior" and rng.random() < 0.6)):
+            large = rng.randint(1, max(1, classes // 6))
+            if rng.random() < 0.25:
+                xl = rng.randint(1, max(1, large // 3))
+        f.update(pupils=pupils, teachers=teachers, classes=classes, large_classes=large,
+                 xl_classes=xl)
+        f["pupils_prev"] = round(pupils * rng.uniform(0.95, 1.05))
+        drop = 0
+        if s.stage in ("junior", "senior") and loc != "urban" and rng.random() < 0.2:
+            drop = rng.randint(1, 3)
+        elif rng.random() < 0.03:
+            drop = 1
+        f["dropouts"] = drop
+        area_pp = {"primary": (4.5, 7.0), "junior": (5.5, 8.0), "senior": (6.0, 9.0)}[s.stage]
+        sports_pp = {"primary": (6.0, 12.0), "junior": (8.0, 14.0), "senior": (8.0, 13.0)}[
+            s.stage]
+        equip_pp = {"primary": (1500, 4000), "junior": (2000, 4500), "senior": (3000, 6000)}[
+            s.stage]
+    n = f["pupils"]
+    f["teach_area"] = "%.2f" % (n * rng.uniform(*area_pp))
+    f["sports_area"] = "%.2f" % (n * rng.uniform(*sports_pp))
+    f["equip_value"] = "%.2f" % (n * rng.uniform(*equip_pp))
+    return {k: str(v) for k, v in f.items()}
+
+
+def figures_2025s1(rng, f2024):
+    """Half-year figures: headcounts drift a little; no areas or money."""
+    out = {}
+    for k in ("pupils", "teachers", "classes", "large_classes", "xl_classes", "kg_children",
+              "kg_public_children"):
+        if k not in f2024:
+            continue
+        v = int(f2024[k])
+        if k in ("pupils", "kg_children"):
+            v = round(v * rng.uniform(0.96, 1.04))
+        elif k == "teachers":
+            v = max(1, v + rng.choice((-1, 0, 0, 0, 1)))
+        elif k == "large_classes" and v > 0:
+            v = max(0, v - rng.choice((0, 1, 1)))  # the city is removing them
+        elif k == "xl_classes":
+            v = 0
+        out[k] = v
+    if "kg_public_children" in out and out["kg_public_children"]:
+        out["kg_public_children"] = out["kg_children"]
+    if "pupils" in out and "kg_children" in out:
+        out["pupils"] = out["kg_children"]
+    return {k: str(v) for k, v in out.items()}
+
+
+def write_csv(path, header, rows, bom=False, crlf=False):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fp:
+        w = csv.writer(fp, lineterminator="\r\n" if crlf else "\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_school_file(path, s, period, fig, variant, extra_rows=()):
+    """Write one school's file in one of the layouts exports come in."""
+    items = list(fig.items()) + list(extra_rows)
+    if variant == "reordered":
+        rows = [(ind, val, period, s.code) for ind, val in items]
+        write_csv(path, ["indicator", "value", "period", "unit"], rows)
+    elif variant == "excel":
+        # BOM, CRLF, upper-case header, a quoted name column first.
+        rows = [(s.name, s.code, period, ind, val) for ind, val in items]
+        write_csv(path, ["school", "Unit", "Period", "Indicator", "Value"], rows, bom=True,
+                  crlf=True)
+    elif variant == "value-first":
+        rows = [(val, s.code, ind, period) for ind, val in items]
+        write_csv(path, ["value", "unit", "indicator", "period"], rows, crlf=True)
+    else:
+        rows = [(s.code, period, ind, val) for ind, val in items]
+        write_csv(path, ["unit", "period", "indicator", "value"], rows)
+
+
+def variant_of(i):
+    if i % 9 == 4:
+        return "excel"
+    if i % 7 == 2:
+        return "reordered"
+    if i % 13 == 6:
+        return "value-first"
+    return "plain"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), ".."),
+                    help="repository root to write config/ and demo/ under")
+    args = ap.parse_args()
+    root = os.path.abspath(args.out)
+    rng = random.Random(SEED)
+
+    schools = make_schools(rng)
+
+    units = [(CITY[0], "", "city", CITY[1], "", "", "")]
+    units += [(c, CITY[0], "district", n, "", "", "") for c, n in DISTRICTS]
+    units += [(c, "211122", "town", "盘山县" + n, "", "", "") for c, n in TOWNS]
+    units += [(s.code, s.parent, "school", s.name, s.stage, s.locality, s.ownership)
+              for s in schools]
+    write_csv(os.path.join(root, "config", "orgunits.csv"),
+              ["code", "parent", "level", "name", "stage", "locality", "ownership"], units)
+    write_csv(os.path.join(root, "config", "indicators.csv"),
+              ["code", "name_zh", "name_en", "unit", "kind", "numerator", "denominator",
+               "multiplier", "decimals"], INDICATORS)
+
+    demo = os.path.join(root, "demo")
+    if os.path.isdir(demo):
+        shutil.rmtree(demo)
+
+    district_of = {c: c for c, _ in DISTRICTS}
+    district_of.update({c: "211122" for c, _ in TOWNS})
+    by_district = {c: [s for s in schools if district_of[s.parent] == c] for c, _ in DISTRICTS}
+
+    fig2024 = {s.code: figures(rng, s) for s in schools}
+    fig2025 = {s.code: figures_2025s1(rng, fig2024[s.code]) for s in schools}
+
+    # Two schools whose exports went wrong, to show rejections.
+    bad2024 = [s for s in schools if s.stage == "primary"][3]
+    bad2025 = [s for s in schools if s.stage == "junior"][2]
+    flagged = [s for s in schools if s.parent in dict(TOWNS)][:3]
+
+    for i, s in enumerate(schools):
+        extra = ()
+        if s is bad2024:
+            extra = [("pupil", "812"),            # unknown indicator (typo)
+                     ("dropouts", "-1"),          # negative
+                     ("teachers", "56.5"),        # non-integer count
+                     ("pupil_teacher_ratio", "17.2")]  # ratios are derived
+        write_school_file(os.path.join(demo, "2024", s.code + ".csv"), s, "2024",
+                          fig2024[s.code], variant_of(i), extra)
+        if s in flagged:
+            rows = [(ind, val) for ind, val in fig2025[s.code].items()]
+            write_csv(os.path.join(demo, "2025S1", "by-flag", s.code + ".csv"),
+                      ["indicator", "value"], rows)
+            continue
+        extra = ()
+        if s is bad2025:
+            extra = [("teach_area", "12,5"),      # decimal comma: not a number
+                     ("classes", ""),             # empty value
+                     ("pupils", "NaN")]           # not a number
+        write_school_file(os.path.join(demo, "2025S1", s.code + ".csv"), s, "2025S1",
+                          fig2025[s.code], variant_of(i + 1), extra)
+
+    # A wrong period and a row with too many fields in the second bad file.
+    with open(os.path.join(demo, "2025S1", bad2025.code + ".csv"), "a", encoding="utf-8",
+              newline="") as fp:
+        v = variant_of(schools.index(bad2025) + 1)
+        line_end = "\r\n" if v in ("excel", "value-first") else "\n"
+        cells = {"unit": bad2025.code, "period": "2025S3", "indicator": "pupils",
+                 "value": "900"}
+        order = {"plain": ["unit", "period", "indicator", "value"],
+                 "reordered": ["indicator", "value", "period", "unit"],
+                 "value-first": ["value", "unit", "indicator", "period"],
+                 "excel": ["school", "unit", "period", "indicator", "value"]}[v]
+        cells["school"] = "x"
+        fp.write(",".join(cells[c] for c in order) + line_end)
+        fp.write(",".join(cells[c] for c in order) + ",surplus" + line_end)
+
+    # Districts submit the resident population aged 3-5, the denominator of
+    # 学前三年毛入园率; chosen so the rate lands between 88% and 99%, with
+    # the rural county below the city's 95% target.
+    rate = {"211102": 0.975, "211103": 0.985, "211104": 0.945, "211122": 0.895}
+    for period, figs in (("2024", fig2024), ("2025S1", fig2025)):
+        for dcode, _ in DISTRICTS:
+            kids = sum(int(figs[s.code].get("kg_children", 0)) for s in by_district[dcode])
+            pop = round(kids / (rate[dcode] + rng.uniform(-0.008, 0.008)))
+            write_csv(os.path.join(demo, period, "district_" + dcode + ".csv"),
+                      ["unit", "period", "indicator", "value"],
+                      [(dcode, period, "pop_3to5", str(pop))])
+
+    # Corrections to 2024: recounted pupils and teachers, a removed large
+    # class, and two rows repeated unchanged (accepted, not changed).
+    picks = rng.sample([s for s in schools if s.stage != "kindergarten"], 8)
+    rows = []
+    for s in picks[:4]:
+        rows.append((s.code, "2024", "pupils",
+                     str(int(fig2024[s.code]["pupils"]) + rng.choice((-12, -5, 3, 8, 21)))))
+    for s in picks[4:6]:
+        rows.append((s.code, "2024", "teachers", str(int(fig2024[s.code]["teachers"]) + 2)))
+    crowded = [s for s in schools if int(fig2024[s.code].get("large_classes", "0")) > 0]
+    if crowded:
+        s = crowded[0]
+        rows.append((s.code, "2024", "large_classes",
+                     str(int(fig2024[s.code]["large_classes"]) - 1)))
+    for s in picks[6:8]:
+        rows.append((s.code, "2024", "classes", fig2024[s.code]["classes"]))
+    rows.append((bad2024.code, "2024", "teachers", fig2024[bad2024.code]["teachers"]))
+    write_csv(os.path.join(demo, "corrections", "2024.csv"),
+              ["unit", "period", "indicator", "value"], rows)
+
+    nfiles = sum(len(files) for _, _, files in os.walk(demo))
+    print("gen_sample: %d units (%d schools), %d indicators, %d demo files under %s"
+          % (len(units), len(schools), len(INDICATORS), nfiles, demo))
+
+
+if __name__ == "__main__":
+    main()
