@@ -23,7 +23,7 @@ uint64_t
 hash_bytes(const void *p, size_t len)
 {
         const unsigned char *s = p;
-        uint64_t h = 1469598103934665603ULL;
+        uint64_t h = 14695981039346656037ULL;
 
         for (size_t i = 0; i < len; i++) {
                 h ^= s[i];

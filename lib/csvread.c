@@ -1,0 +1,405 @@
+/*
+ * csvread: libcsv wrapped with line numbers, caps and per-row errors.
+ *
+ * How the caps stay cheap: input is read in CSVREAD_CHUNK-byte chunks and
+ * handed to libcsv one segment at a time, a segment ending at the next CR
+ * or LF (or at the end of the chunk).  libcsv can end a row only on a CR or
+ * LF, so at most one row completes per segment, and between segments this
+ * module knows exactly where it is:
+ *   - the physical line (LF, CRLF and a lone CR each end one line);
+ *   - whether a row is open and on which line it started;
+ *   - how many bytes the open row has consumed, checked *before* a segment
+ *     is fed, so libcsv's field buffer never grows past CSVREAD_MAX_ROW.
+ * A row past a cap, or with a quote libcsv's strict mode rejects, is
+ * reported; the parser is reset and input is discarded to the end of the
+ * physical line, where reading resynchronises.
+ *
+ * Fields are copied into one arena per row, bounded by the row cap, and the
+ * reader stores at most CSVREAD_MAX_FIELDS of them.
+ */
+#include "csvread.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Bytes read from a file at a time; the unit tests know this value. */
+#define CSVREAD_CHUNK 65536
+/* libcsv grows its field buffer by this much (its default is 128). */
+#define CSVREAD_BLK 4096
+/* Room for a row-level message. */
+#define CSVREAD_ERRMAX 96
+
+struct csvread {
+        char *name;
+        FILE *fp;                 /* NULL when reading from memory */
+        const unsigned char *mem; /* memory input, consumed in one go */
+        size_t memlen;
+        int mem_given;             /* the buffer has been handed out */
+        unsigned char *chunk;      /* file input buffer */
+        const unsigned char *data; /* current input: chunk or mem */
+        size_t len, pos;
+        /*
+         * Offsets of the next LF and CR at or after pos (len when there is
+         * none; SIZE_MAX when not looked for yet), so each byte is scanned
+         * once however short the lines are.
+         */
+        size_t lf_at, cr_at;
+        int bom_checked;
+        int done; /* EOF or FATAL has been returned */
+
+        struct csv_parser parser;
+        unsigned long line; /* physical line of data[pos] */
+        int pending_cr;     /* a CR ended the last segment; a LF now is its pair */
+        int skipping;       /* discarding input up to the next line end */
+
+        /* The open row. */
+        int in_row;
+        int row_done;             /* libcsv reported the row's end */
+        unsigned long row_line;   /* line the row starts on */
+        unsigned long field_line; /* line where the next field opens */
+        size_t row_bytes;         /* input bytes fed since the row began */
+        size_t nfields;           /* fields seen, may exceed the cap */
+        int bad;                  /* the row is bad; badmsg says why */
+        char badmsg[CSVREAD_ERRMAX];
+        char *arena; /* field text, NUL-terminated */
+        size_t alen, acap;
+        size_t off[CSVREAD_MAX_FIELDS];
+        size_t lens[CSVREAD_MAX_FIELDS];
+        char *fields[CSVREAD_MAX_FIELDS];
+};
+
+static void
+parser_init(struct csvread *r)
+{
+        /*
+         * Strict mode rejects stray quotes ("ab"c", a"b) instead of guessing,
+         * and STRICT_FINI makes csv_fini report an unterminated quote.
+         */
+        csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI);
+        csv_set_realloc_func(&r->parser, xrealloc);
+        csv_set_blk_size(&r->parser, CSVREAD_BLK);
+}
+
+/* Forget the open row and restart libcsv after an error. */
+static void
+parser_reset(struct csvread *r)
+{
+        csv_free(&r->parser);
+        parser_init(r);
+        r->in_row = r->row_done = r->bad = 0;
+        r->nfields = r->alen = r->row_bytes = 0;
+}
+
+/* Mark the open row bad; the first problem found is the one reported. */
+static void row_bad(struct csvread *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+row_bad(struct csvread *r, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (r->bad)
+                return;
+        r->bad = 1;
+        va_start(ap, fmt);
+        vsnprintf(r->badmsg, sizeof(r->badmsg), fmt, ap);
+        va_end(ap);
+}
+
+/* libcsv field callback: check the field and copy it into the arena. */
+static void
+on_field(void *s, size_t n, void *data)
+{
+        struct csvread *r = data;
+        size_t i = r->nfields++;
+
+        /* A delimiter ended this field, so the next one opens on this line. */
+        r->field_line = r->line;
+        if (r->bad)
+                return;
+        if (i >= CSVREAD_MAX_FIELDS) {
+                row_bad(r, "row has more than %zu fields", (size_t)CSVREAD_MAX_FIELDS);
+                return;
+        }
+        if (n > 0 && memchr(s, '\0', n) != NULL) {
+                row_bad(r, "field %zu contains a NUL byte", i + 1);
+                return;
+        }
+        if (!utf8_valid(s, n)) {
+                row_bad(r, "field %zu is not valid UTF-8", i + 1);
+                return;
+        }
+        /* The row cap bounds the arena: field bytes never exceed input bytes. */
+        if (r->acap - r->alen < n + 1) {
+                size_t cap = r->acap ? r->acap : 1024;
+
+                while (cap - r->alen < n + 1)
+                        cap *= 2;
+                r->arena = xrealloc(r->arena, cap);
+                r->acap = cap;
+        }
+        if (n > 0)
+                memcpy(r->arena + r->alen, s, n);
+        r->arena[r->alen + n] = '\0';
+        r->off[i] = r->alen;
+        r->lens[i] = n;
+        r->alen += n + 1;
+}
+
+/* libcsv row callback. */
+static void
+on_row(int c, void *data)
+{
+        struct csvread *r = data;
+
+        (void)c;
+        r->row_done = 1;
+}
+
+static struct csvread *
+reader_new(const char *name)
+{
+        struct csvread *r = xcalloc(1, sizeof(*r));
+
+        r->name = xstrdup(name);
+        r->line = 1;
+        parser_init(r);
+        return r;
+}
+
+struct csvread *
+csvread_open(const char *path, char *err, size_t errlen)
+{
+        FILE *fp = fopen(path, "rb");
+        struct csvread *r;
+
+        if (fp == NULL) {
+                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                return NULL;
+        }
+        r = reader_new(path);
+        r->fp = fp;
+        r->chunk = xmalloc(CSVREAD_CHUNK);
+        return r;
+}
+
+struct csvread *
+csvread_open_mem(const char *name, const void *buf, size_t len)
+{
+        struct csvread *r = reader_new(name);
+
+        r->mem = buf;
+        r->memlen = len;
+        return r;
+}
+
+/* Refill data; returns 0 (len 0 at end of input) or -1 on a read error. */
+static int
+fill(struct csvread *r)
+{
+        r->pos = 0;
+        r->lf_at = r->cr_at = SIZE_MAX;
+        if (r->fp == NULL) {
+                r->data = r->mem;
+                r->len = r->mem_given ? 0 : r->memlen;
+                r->mem_given = 1;
+        } else {
+                r->data = r->chunk;
+                r->len = fread(r->chunk, 1, CSVREAD_CHUNK, r->fp);
+                if (r->len == 0 && ferror(r->fp))
+                        return -1;
+        }
+        if (!r->bom_checked) {
+                /* fread fills the chunk unless the file is shorter. */
+                r->bom_checked = 1;
+                if (r->len >= 3 && memcmp(r->data, "\xef\xbb\xbf", 3) == 0)
+                        r->pos = 3;
+        }
+        return 0;
+}
+
+/* Hand the finished row to the caller, or report why it is bad. */
+static int
+row_emit(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
+{
+        int bad = r->bad;
+
+        row->line = r->row_line;
+        row->nfields = 0;
+        row->fields = r->fields;
+        row->lens = r->lens;
+        if (bad) {
+                strlcpyf(err, errlen, "%s", r->badmsg);
+        } else {
+                for (size_t i = 0; i < r->nfields; i++)
+                        r->fields[i] = r->arena + r->off[i];
+                row->nfields = r->nfields;
+        }
+        /* The arena stays as is until the next call, as the header promises. */
+        r->in_row = r->row_done = r->bad = 0;
+        r->nfields = r->alen = r->row_bytes = 0;
+        return bad ? CSVREAD_BADROW : CSVREAD_ROW;
+}
+
+/* End of input: flush libcsv, which reports a quote still open. */
+static int
+finish(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
+{
+        if (csv_fini(&r->parser, on_field, on_row, r) != 0) {
+                /* Only the first field of a row can open on a later line. */
+                row->line = r->nfields == 0 ? r->row_line : r->field_line;
+                row->nfields = 0;
+                strlcpyf(err, errlen, "unterminated quoted field");
+                parser_reset(r);
+                r->done = 1;
+                return CSVREAD_FATAL;
+        }
+        if (r->row_done)
+                return row_emit(r, row, err, errlen);
+        r->done = 1;
+        return CSVREAD_EOF;
+}
+
+/* Offset of the next c at or after pos, or len. */
+static size_t
+find_byte(const struct csvread *r, int c)
+{
+        const unsigned char *p = memchr(r->data + r->pos, c, r->len - r->pos);
+
+        return p != NULL ? (size_t)(p - r->data) : r->len;
+}
+
+static int
+is_blank(const unsigned char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+                        return 0;
+        return 1;
+}
+
+/* Account for the segment's last byte: a line ends at LF, or at CR alone. */
+static void
+line_advance(struct csvread *r, unsigned char last)
+{
+        if (last == '\n')
+                r->line++;
+        else if (last == '\r')
+                r->pending_cr = 1;
+}
+
+int
+csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
+{
+        if (err != NULL && errlen > 0)
+                err[0] = '\0';
+        if (r->done)
+                return CSVREAD_EOF;
+        for (;;) {
+                const unsigned char *seg;
+                size_t n, avail, used, end;
+
+                if (r->pos == r->len) {
+                        if (fill(r) < 0) {
+                                row->line = r->line;
+                                row->nfields = 0;
+                                strlcpyf(err, errlen, "read error: %s", strerror(errno));
+                                r->done = 1;
+                                return CSVREAD_FATAL;
+                        }
+                        if (r->pos == r->len)
+                                return finish(r, row, err, errlen);
+                }
+                seg = r->data + r->pos;
+                avail = r->len - r->pos;
+                if (r->pending_cr) {
+                        r->pending_cr = 0;
+                        if (seg[0] != '\n')
+                                r->line++;
+                }
+                if (r->lf_at == SIZE_MAX || r->lf_at < r->pos)
+                        r->lf_at = find_byte(r, '\n');
+                if (r->cr_at == SIZE_MAX || r->cr_at < r->pos)
+                        r->cr_at = find_byte(r, '\r');
+                end = r->lf_at < r->cr_at ? r->lf_at : r->cr_at;
+                n = end < r->len ? end - r->pos + 1 : avail;
+
+                if (r->skipping) {
+                        r->pos += n;
+                        if (seg[n - 1] == '\n' || seg[n - 1] == '\r')
+                                r->skipping = 0;
+                        line_advance(r, seg[n - 1]);
+                        continue;
+                }
+                if (!r->in_row && !is_blank(seg, n)) {
+                        r->in_row = 1;
+                        r->row_line = r->field_line = r->line;
+                        r->row_bytes = 0;
+                }
+                if (r->in_row) {
+                        if (n > CSVREAD_MAX_ROW - r->row_bytes) {
+                                unsigned long line = r->row_line;
+
+                                parser_reset(r);
+                                r->skipping = 1;
+                                row->line = line;
+                                row->nfields = 0;
+                                strlcpyf(err, errlen, "row is longer than %d bytes",
+                                         CSVREAD_MAX_ROW);
+                                return CSVREAD_BADROW;
+                        }
+                        r->row_bytes += n;
+                }
+                used = csv_parse(&r->parser, seg, n, on_field, on_row, r);
+                if (used < n) {
+                        /* Strict mode refused a quote; xrealloc rules out ENOMEM. */
+                        unsigned long line = r->row_line;
+                        size_t field = r->nfields + 1;
+
+                        r->pos += used;
+                        parser_reset(r);
+                        r->skipping = 1;
+                        row->line = line;
+                        row->nfields = 0;
+                        strlcpyf(err, errlen,
+                                 "field %zu has a stray quote (quote the whole field and "
+                                 "double the quotes inside it)",
+                                 field);
+                        return CSVREAD_BADROW;
+                }
+                r->pos += n;
+                line_advance(r, seg[n - 1]);
+                if (r->row_done)
+                        return row_emit(r, row, err, errlen);
+        }
+}
+
+const char *
+csvread_name(const struct csvread *r)
+{
+        return r->name;
+}
+
+void
+csvread_close(struct csvread **rp)
+{
+        struct csvread *r;
+
+        if (rp == NULL || (r = *rp) == NULL)
+                return;
+        if (r->fp != NULL)
+                fclose(r->fp);
+        csv_free(&r->parser);
+        free(r->chunk);
+        free(r->arena);
+        free(r->name);
+        free(r);
+        *rp = NULL;
+}
