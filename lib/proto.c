@@ -1,0 +1,1113 @@
+/*
+ * proto: encoders and decoders of the msgpack wire format (see proto.h).
+ *
+ * Every frame is checked twice.  First a structural walk over the raw bytes
+ * (frame_scan) proves that every declared length and element count fits in
+ * the bytes that follow, that nothing nests deeper than our messages do and
+ * that no container declares more items than its message type allows.  Only
+ * then does msgpack_unpack_next() see the frame: msgpack-c reserves 24 bytes
+ * per declared array element before reading any of them, so a 5-byte
+ * array32 header would otherwise cost gigabytes.  Second, every element is
+ * checked for type, tuple length and string length before it is stored.
+ *
+ * Strings stay in the caller's buffer: msgpack-c 4.0.0's one-shot
+ * msgpack_unpack_next() sets str.ptr to the input bytes (template_callback_str
+ * in src/unpack.c) and never copies, which tests/unit/test_proto.c checks.
+ */
+#include "proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+/* Deepest container nesting of any message: message, list, tuple. */
+#define SCAN_DEPTH 3
+
+/*
+ * Unsigned wire integers end up in PostgreSQL bigint columns (versions,
+ * sequences), so anything above INT64_MAX would make the sink's COPY fail
+ * and stall every uow behind it.
+ */
+#define WIRE_U64_MAX ((uint64_t)INT64_MAX)
+
+/* Most items a container may declare at each nesting level, per message. */
+static const uint32_t lim_submit[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 8};
+static const uint32_t lim_ack[SCAN_DEPTH] = {5, PROTO_MAX_BATCH, 2};
+static const uint32_t lim_flat[SCAN_DEPTH] = {3, 0, 0};
+static const uint32_t lim_uow[SCAN_DEPTH] = {6, UINT32_MAX, 12};
+static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 5};
+
+static const char *const type_names[] = {
+    [PROTO_SUBMIT] = "submit", [PROTO_ACK] = "ack", [PROTO_ERROR] = "error",
+    [PROTO_HELLO] = "hello",   [PROTO_UOW] = "uow", [PROTO_ROWS] = "rows",
+    [PROTO_READY] = "ready",   [PROTO_OK] = "ok",   [PROTO_FAIL] = "fail",
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err == NULL || errlen == 0)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+}
+
+/* Big-endian unsigned integer of n (1, 2, 4 or 8) bytes. */
+static uint64_t
+load_be(const unsigned char *p, size_t n)
+{
+        uint64_t v = 0;
+
+        for (size_t i = 0; i < n; i++)
+                v = v << 8 | p[i];
+        return v;
+}
+
+/*
+ * Walk the msgpack encoding in p[0..len) without allocating.  maxcount[d]
+ * caps the items of a container nested d levels deep (0 is the message
+ * itself).  Returns 0 when the frame is exactly one well-formed object
+ * within those limits, else -1 with the offending byte offset in err.
+ */
+static int
+frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPTH], char *err,
+           size_t errlen)
+{
+        uint64_t left[SCAN_DEPTH + 1];
+        int depth = 0;
+        size_t off = 0;
+
+        if (len == 0) {
+                seterr(err, errlen, "empty frame");
+                return -1;
+        }
+        /* msgpack-c 4.0.0 keeps lengths in 32 bits; ext32 0xffffffff wraps. */
+        if (len > UINT32_MAX) {
+                seterr(err, errlen, "frame of %zu bytes is too large", len);
+                return -1;
+        }
+        left[0] = 1;
+        for (;;) {
+                size_t at = off, lenbytes = 0;
+                uint64_t skip = 0, count = 0, extra = 0;
+                int container = 0, pairs = 0;
+                unsigned b;
+
+                while (depth > 0 && left[depth] == 0)
+                        depth--;
+                if (left[depth] == 0)
+                        break;
+                left[depth]--;
+                if (off >= len) {
+                        seterr(err, errlen, "byte %zu: frame ends inside the message", off);
+                        return -1;
+                }
+                b = p[off++];
+                if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+                        /* fixint, nil, bool: the header is the whole object */
+                } else if (b <= 0x8f) {
+                        container = pairs = 1;
+                        count = b & 0x0f;
+                } else if (b <= 0x9f) {
+                        container = 1;
+                        count = b & 0x0f;
+                } else if (b <= 0xbf) {
+                        skip = b & 0x1f;
+                } else {
+                        switch (b) {
+                        case 0xc4: /* bin 8/16/32 */
+                        case 0xc5:
+                        case 0xc6:
+                                lenbytes = (size_t)1 << (b - 0xc4);
+                                break;
+                        case 0xc7: /* ext 8/16/32: length, then a type byte */
+                        case 0xc8:
+                        case 0xc9:
+                                lenbytes = (size_t)1 << (b - 0xc7);
+                                extra = 1;
+                                break;
+                        case 0xca:
+                                skip = 4;
+                                break;
+                        case 0xcb:
+                                skip = 8;
+                                break;
+                        case 0xcc: /* uint 8/16/32/64 */
+                        case 0xcd:
+                        case 0xce:
+                        case 0xcf:
+                                skip = (uint64_t)1 << (b - 0xcc);
+                                break;
+                        case 0xd0: /* int 8/16/32/64 */
+                        case 0xd1:
+                        case 0xd2:
+                        case 0xd3:
+                                skip = (uint64_t)1 << (b - 0xd0);
+                                break;
+                        case 0xd4: /* fixext 1/2/4/8/16, plus the type byte */
+                        case 0xd5:
+                        case 0xd6:
+                        case 0xd7:
+                        case 0xd8:
+                                skip = ((uint64_t)1 << (b - 0xd4)) + 1;
+                                break;
+                        case 0xd9: /* str 8/16/32 */
+                        case 0xda:
+                        case 0xdb:
+                                lenbytes = (size_t)1 << (b - 0xd9);
+                                break;
+                        case 0xdc: /* array 16/32 */
+                        case 0xdd:
+                                lenbytes = (size_t)2 << (b - 0xdc);
+                                container = 1;
+                                break;
+                        case 0xde: /* map 16/32 */
+                        case 0xdf:
+                                lenbytes = (size_t)2 << (b - 0xde);
+                                container = pairs = 1;
+                                break;
+                        default:
+                                seterr(err, errlen, "byte %zu: invalid type byte 0x%02x", at, b);
+                                return -1;
+                        }
+                }
+                if (lenbytes > 0) {
+                        uint64_t n;
+
+                        if (lenbytes > len - off) {
+                                seterr(err, errlen, "byte %zu: frame ends inside a header", at);
+                                return -1;
+                        }
+                        n = load_be(p + off, lenbytes);
+                        off += lenbytes;
+                        if (container)
+                                count = n;
+                        else
+                                skip = n + extra;
+                }
+                if (skip > len - off) {
+                        seterr(err, errlen, "byte %zu: declares %llu bytes, only %zu follow", at,
+                               (unsigned long long)skip, len - off);
+                        return -1;
+                }
+                off += skip;
+                if (!container)
+                        continue;
+                if (pairs)
+                        count *= 2;
+                if (depth == SCAN_DEPTH) {
+                        seterr(err, errlen, "byte %zu: nested deeper than %d levels", at,
+                               SCAN_DEPTH);
+                        return -1;
+                }
+                if (count > maxcount[depth]) {
+                        seterr(err, errlen,
+                               "byte %zu: %s declares %llu items, at most %lu allowed at depth %d",
+                               at, pairs ? "map" : "array", (unsigned long long)count,
+                               (unsigned long)maxcount[depth], depth);
+                        return -1;
+                }
+                /* Every item takes at least one byte. */
+                if (count > len - off) {
+                        seterr(err, errlen, "byte %zu: declares %llu items, only %zu bytes follow",
+                               at, (unsigned long long)count, len - off);
+                        return -1;
+                }
+                left[++depth] = count;
+        }
+        if (off != len) {
+                seterr(err, errlen, "%zu trailing bytes after the message", len - off);
+                return -1;
+        }
+        return 0;
+}
+
+enum proto_type
+proto_peek(const void *buf, size_t len)
+{
+        const unsigned char *p = buf;
+        size_t off, n;
+        uint64_t count;
+
+        if (len < 2)
+                return PROTO_BAD;
+        if (p[0] >= 0x90 && p[0] <= 0x9f) {
+                count = p[0] & 0x0f;
+                off = 1;
+        } else if (p[0] == 0xdc && len >= 3) {
+                count = load_be(p + 1, 2);
+                off = 3;
+        } else if (p[0] == 0xdd && len >= 5) {
+                count = load_be(p + 1, 4);
+                off = 5;
+        } else {
+                return PROTO_BAD;
+        }
+        if (count == 0 || off >= len || p[off] < 0xa0 || p[off] > 0xbf)
+                return PROTO_BAD;
+        n = p[off] & 0x1f;
+        off++;
+        if (n > len - off)
+                return PROTO_BAD;
+        for (int t = PROTO_SUBMIT; t <= PROTO_FAIL; t++) {
+                if (strlen(type_names[t]) == n && memcmp(p + off, type_names[t], n) == 0)
+                        return (enum proto_type)t;
+        }
+        return PROTO_BAD;
+}
+
+/*
+ * Where a decoder is, for error messages: "record 17: unit is not a
+ * string".  list is NULL for fields of the message itself.
+ */
+struct where {
+        const char *list;
+        uint32_t idx;
+        char *err;
+        size_t errlen;
+};
+
+static void fail(const struct where *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fail(const struct where *w, const char *fmt, ...)
+{
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (w->list != NULL)
+                seterr(w->err, w->errlen, "%s %lu: %s", w->list, (unsigned long)w->idx, msg);
+        else
+                seterr(w->err, w->errlen, "%s", msg);
+}
+
+/* A string of at most cap bytes, or nil when nil_ok (p = NULL). */
+static int
+dec_str(const struct where *w, const msgpack_object *o, const char *field, uint32_t cap, int nil_ok,
+        struct pstr *out)
+{
+        if (o->type == MSGPACK_OBJECT_NIL && nil_ok) {
+                out->p = NULL;
+                out->len = 0;
+                return 0;
+        }
+        if (o->type != MSGPACK_OBJECT_STR) {
+                fail(w, "%s is not a string", field);
+                return -1;
+        }
+        if (o->via.str.size > cap) {
+                fail(w, "%s longer than %lu bytes", field, (unsigned long)cap);
+                return -1;
+        }
+        out->p = o->via.str.ptr;
+        out->len = o->via.str.size;
+        return 0;
+}
+
+/* A non-negative integer no larger than max. */
+static int
+dec_uint(const struct where *w, const msgpack_object *o, const char *field, uint64_t max,
+         uint64_t *out)
+{
+        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+                fail(w, "%s is negative", field);
+                return -1;
+        }
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                fail(w, "%s is not an integer", field);
+                return -1;
+        }
+        if (o->via.u64 > max) {
+                fail(w, "%s %llu out of range", field, (unsigned long long)o->via.u64);
+                return -1;
+        }
+        *out = o->via.u64;
+        return 0;
+}
+
+static int
+dec_u32(const struct where *w, const msgpack_object *o, const char *field, uint32_t *out)
+{
+        uint64_t v;
+
+        if (dec_uint(w, o, field, UINT32_MAX, &v) == -1)
+                return -1;
+        *out = (uint32_t)v;
+        return 0;
+}
+
+/* A float32/float64, or nil: then *out = 0 and nullbit is set in *nulls. */
+static int
+dec_float(const struct where *w, const msgpack_object *o, const char *field, unsigned nullbit,
+          double *out, unsigned *nulls)
+{
+        if (o->type == MSGPACK_OBJECT_NIL) {
+                *out = 0;
+                *nulls |= nullbit;
+                return 0;
+        }
+        if (o->type != MSGPACK_OBJECT_FLOAT32 && o->type != MSGPACK_OBJECT_FLOAT64) {
+                fail(w, "%s is not a float", field);
+                return -1;
+        }
+        *out = o->via.f64;
+        return 0;
+}
+
+/* An array of exactly n items (a record, a value, ...). */
+static int
+dec_tuple(const struct where *w, const msgpack_object *o, uint32_t n, const msgpack_object **items)
+{
+        if (o->type != MSGPACK_OBJECT_ARRAY) {
+                fail(w, "not an array");
+                return -1;
+        }
+        if (o->via.array.size != n) {
+                fail(w, "has %lu items, expected %lu", (unsigned long)o->via.array.size,
+                     (unsigned long)n);
+                return -1;
+        }
+        *items = o->via.array.ptr;
+        return 0;
+}
+
+/* An array of at most max items (the records of a submit, ...). */
+static int
+dec_list(const struct where *w, const msgpack_object *o, const char *field, uint32_t max,
+         const msgpack_object **items, uint32_t *n)
+{
+        if (o->type != MSGPACK_OBJECT_ARRAY) {
+                fail(w, "%s is not an array", field);
+                return -1;
+        }
+        if (o->via.array.size > max) {
+                fail(w, "%s holds %lu items, at most %lu allowed", field,
+                     (unsigned long)o->via.array.size, (unsigned long)max);
+                return -1;
+        }
+        *items = o->via.array.ptr;
+        *n = o->via.array.size;
+        return 0;
+}
+
+/*
+ * Scan and unpack one frame and check that it is a message of type want
+ * (or want2, when not PROTO_BAD) with exactly nitems items (nitems2 for
+ * want2).  On success *u holds the objects (destroy it), *items the
+ * message's items and *type the type found.
+ */
+static int
+frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], enum proto_type want,
+           uint32_t nitems, enum proto_type want2, uint32_t nitems2, msgpack_unpacked *u,
+           const msgpack_object **items, enum proto_type *type, char *err, size_t errlen)
+{
+        const msgpack_object *top;
+        const char *name;
+        size_t off = 0;
+        uint32_t n;
+        int rc;
+
+        msgpack_unpacked_init(u);
+        if (buf == NULL) {
+                seterr(err, errlen, "no frame");
+                return -1;
+        }
+        if (frame_scan(buf, len, lim, err, errlen) == -1)
+                return -1;
+        rc = msgpack_unpack_next(u, buf, len, &off);
+        /* 4.0.0 reports trailing bytes as SUCCESS with off < len. */
+        if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
+                seterr(err, errlen, "msgpack decode failed (%d at byte %zu)", rc, off);
+                goto bad;
+        }
+        top = &u->data;
+        if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size == 0 ||
+            top->via.array.ptr[0].type != MSGPACK_OBJECT_STR) {
+                seterr(err, errlen, "not an array starting with a message type");
+                goto bad;
+        }
+        name = top->via.array.ptr[0].via.str.ptr;
+        n = top->via.array.ptr[0].via.str.size;
+        if (strlen(type_names[want]) == n && memcmp(name, type_names[want], n) == 0) {
+                *type = want;
+        } else if (want2 != PROTO_BAD && strlen(type_names[want2]) == n &&
+                   memcmp(name, type_names[want2], n) == 0) {
+                *type = want2;
+                nitems = nitems2;
+        } else {
+                if (want2 != PROTO_BAD)
+                        seterr(err, errlen, "expected message type \"%s\" or \"%s\"",
+                               type_names[want], type_names[want2]);
+                else
+                        seterr(err, errlen, "expected message type \"%s\"", type_names[want]);
+                goto bad;
+        }
+        if (top->via.array.size != nitems) {
+                seterr(err, errlen, "%s message has %lu items, expected %lu", type_names[*type],
+                       (unsigned long)top->via.array.size, (unsigned long)nitems);
+                goto bad;
+        }
+        *items = top->via.array.ptr;
+        return 0;
+bad:
+        msgpack_unpacked_destroy(u);
+        msgpack_unpacked_init(u);
+        return -1;
+}
+
+/* The protocol version of submit and hello. */
+static int
+dec_version(const struct where *w, const msgpack_object *o)
+{
+        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+                fail(w, "unsupported protocol version %lld", (long long)o->via.i64);
+                return -1;
+        }
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                fail(w, "protocol version is not an integer");
+                return -1;
+        }
+        if (o->via.u64 != PROTO_VERSION) {
+                fail(w, "unsupported protocol version %llu", (unsigned long long)o->via.u64);
+                return -1;
+        }
+        return 0;
+}
+
+static int
+dec_record(const struct where *w, const msgpack_object *o, struct proto_record *r)
+{
+        const msgpack_object *f;
+        uint64_t line;
+        int nil_ok;
+
+        if (dec_tuple(w, o, 8, &f) == -1 || dec_uint(w, &f[0], "line", INT32_MAX, &line) == -1 ||
+            dec_uint(w, &f[1], "version", WIRE_U64_MAX, &r->version) == -1 ||
+            dec_str(w, &f[6], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
+            dec_str(w, &f[7], "reason", PROTO_MAX_TEXT, 1, &r->reason) == -1)
+                return -1;
+        r->line = (uint32_t)line;
+        /*
+         * A row the collector could not split has a reason and may lack any
+         * field; every other row carries all four, so the aggregator can rely
+         * on them.
+         */
+        nil_ok = r->reason.p != NULL;
+        if (dec_str(w, &f[2], "unit", PROTO_MAX_FIELD, nil_ok, &r->unit) == -1 ||
+            dec_str(w, &f[3], "period", PROTO_MAX_FIELD, nil_ok, &r->period) == -1 ||
+            dec_str(w, &f[4], "indicator", PROTO_MAX_FIELD, nil_ok, &r->indicator) == -1 ||
+            dec_str(w, &f[5], "value", PROTO_MAX_FIELD, nil_ok, &r->value) == -1)
+                return -1;
+        return 0;
+}
+
+int
+proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it, *recs;
+        enum proto_type type;
+        msgpack_unpacked u;
+        uint32_t n;
+
+        memset(out, 0, sizeof(*out));
+        if (frame_open(buf, len, lim_submit, PROTO_SUBMIT, 6, PROTO_BAD, 0, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_version(&w, &it[1]) == -1 ||
+            dec_str(&w, &it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
+            dec_str(&w, &it[3], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
+            dec_str(&w, &it[4], "source", PROTO_MAX_TEXT, 1, &out->source) == -1 ||
+            dec_list(&w, &it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
+                goto bad;
+        out->rec = n ? xcalloc(n, sizeof(*out->rec)) : NULL;
+        out->nrec = n;
+        w.list = "record";
+        for (w.idx = 0; w.idx < n; w.idx++) {
+                if (dec_record(&w, &recs[w.idx], &out->rec[w.idx]) == -1)
+                        goto bad;
+        }
+        msgpack_unpacked_destroy(&u);
+        return 0;
+bad:
+        msgpack_unpacked_destroy(&u);
+        proto_submit_free(out);
+        return -1;
+}
+
+void
+proto_submit_free(struct proto_submit *s)
+{
+        if (s == NULL)
+                return;
+        free(s->rec);
+        memset(s, 0, sizeof(*s));
+}
+
+int
+proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it, *rej, *f;
+        enum proto_type type;
+        msgpack_unpacked u;
+        uint32_t n;
+
+        memset(out, 0, sizeof(*out));
+        if (frame_open(buf, len, lim_ack, PROTO_ACK, 5, PROTO_ERROR, 3, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (type == PROTO_ERROR) {
+                if (dec_str(&w, &it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
+                    dec_str(&w, &it[2], "message", PROTO_MAX_TEXT, 0, &out->message) == -1)
+                        goto bad;
+                msgpack_unpacked_destroy(&u);
+                return 0;
+        }
+        if (dec_str(&w, &it[1], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
+            dec_u32(&w, &it[2], "accepted", &out->accepted) == -1 ||
+            dec_u32(&w, &it[3], "changed", &out->changed) == -1 ||
+            dec_list(&w, &it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1)
+                goto bad;
+        out->rej = n ? xcalloc(n, sizeof(*out->rej)) : NULL;
+        out->nrej = n;
+        w.list = "reject";
+        for (w.idx = 0; w.idx < n; w.idx++) {
+                struct proto_reject_line *r = &out->rej[w.idx];
+
+                if (dec_tuple(&w, &rej[w.idx], 2, &f) == -1 ||
+                    dec_u32(&w, &f[0], "line", &r->line) == -1 ||
+                    dec_str(&w, &f[1], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
+                        goto bad;
+        }
+        msgpack_unpacked_destroy(&u);
+        return 0;
+bad:
+        msgpack_unpacked_destroy(&u);
+        proto_ack_free(out);
+        return -1;
+}
+
+void
+proto_ack_free(struct proto_ack *a)
+{
+        if (a == NULL)
+                return;
+        free(a->rej);
+        memset(a, 0, sizeof(*a));
+}
+
+int
+proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it;
+        enum proto_type type;
+        msgpack_unpacked u;
+        int rc = -1;
+
+        memset(aggregator, 0, sizeof(*aggregator));
+        if (frame_open(buf, len, lim_flat, PROTO_HELLO, 3, PROTO_BAD, 0, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_version(&w, &it[1]) == 0 &&
+            dec_str(&w, &it[2], "aggregator", PROTO_MAX_ID, 0, aggregator) == 0)
+                rc = 0;
+        else
+                memset(aggregator, 0, sizeof(*aggregator));
+        msgpack_unpacked_destroy(&u);
+        return rc;
+}
+
+static int
+dec_value(const struct where *w, const msgpack_object *o, struct proto_value *v)
+{
+        const msgpack_object *f;
+        uint64_t flags;
+
+        if (dec_tuple(w, o, 8, &f) == -1 ||
+            dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &v->unit) == -1 ||
+            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &v->period) == -1 ||
+            dec_str(w, &f[2], "indicator", PROTO_MAX_FIELD, 0, &v->indicator) == -1 ||
+            dec_str(w, &f[3], "value", PROTO_MAX_FIELD, 0, &v->value) == -1 ||
+            dec_uint(w, &f[4], "version", WIRE_U64_MAX, &v->version) == -1 ||
+            dec_uint(w, &f[5], "flags", PROTO_VALUE_NEW | PROTO_VALUE_FINAL, &flags) == -1 ||
+            dec_str(w, &f[6], "collector", PROTO_MAX_ID, 0, &v->collector) == -1 ||
+            dec_str(w, &f[7], "batch_id", PROTO_MAX_ID, 0, &v->batch_id) == -1)
+                return -1;
+        v->flags = (unsigned)flags;
+        return 0;
+}
+
+/*
+ * A rejection may come from a row the collector could not split, so its
+ * unit, period, indicator and raw text may be nil; who sent it and why not
+ * are always known.
+ */
+static int
+dec_reject(const struct where *w, const msgpack_object *o, struct proto_reject *r)
+{
+        const msgpack_object *f;
+
+        if (dec_tuple(w, o, 9, &f) == -1 ||
+            dec_str(w, &f[0], "collector", PROTO_MAX_ID, 0, &r->collector) == -1 ||
+            dec_str(w, &f[1], "source", PROTO_MAX_TEXT, 1, &r->source) == -1 ||
+            dec_str(w, &f[2], "batch_id", PROTO_MAX_ID, 0, &r->batch_id) == -1 ||
+            dec_u32(w, &f[3], "line", &r->line) == -1 ||
+            dec_str(w, &f[4], "unit", PROTO_MAX_FIELD, 1, &r->unit) == -1 ||
+            dec_str(w, &f[5], "period", PROTO_MAX_FIELD, 1, &r->period) == -1 ||
+            dec_str(w, &f[6], "indicator", PROTO_MAX_FIELD, 1, &r->indicator) == -1 ||
+            dec_str(w, &f[7], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
+            dec_str(w, &f[8], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
+                return -1;
+        return 0;
+}
+
+/* A decimal text or nil, which sets nullbit. */
+static int
+dec_decimal(const struct where *w, const msgpack_object *o, const char *field, unsigned nullbit,
+            struct pstr *out, unsigned *nulls)
+{
+        if (dec_str(w, o, field, PROTO_MAX_TEXT, 1, out) == -1)
+                return -1;
+        if (out->p == NULL)
+                *nulls |= nullbit;
+        return 0;
+}
+
+static int
+dec_agg(const struct where *w, const msgpack_object *o, struct proto_agg *a)
+{
+        const msgpack_object *f;
+
+        if (dec_tuple(w, o, 12, &f) == -1 ||
+            dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &a->unit) == -1 ||
+            dec_str(w, &f[1], "level", PROTO_MAX_TEXT, 0, &a->level) == -1 ||
+            dec_str(w, &f[2], "period", PROTO_MAX_FIELD, 0, &a->period) == -1 ||
+            dec_str(w, &f[3], "indicator", PROTO_MAX_FIELD, 0, &a->indicator) == -1 ||
+            dec_decimal(w, &f[4], "value", PROTO_AGG_NULL_VALUE, &a->value, &a->nulls) == -1 ||
+            dec_decimal(w, &f[5], "numerator", PROTO_AGG_NULL_NUM, &a->numerator, &a->nulls) ==
+                -1 ||
+            dec_decimal(w, &f[6], "denominator", PROTO_AGG_NULL_DEN, &a->denominator, &a->nulls) ==
+                -1 ||
+            dec_u32(w, &f[7], "n_reporting", &a->n_reporting) == -1 ||
+            dec_float(w, &f[8], "min", PROTO_AGG_NULL_MIN, &a->min, &a->nulls) == -1 ||
+            dec_float(w, &f[9], "max", PROTO_AGG_NULL_MAX, &a->max, &a->nulls) == -1 ||
+            dec_float(w, &f[10], "mean", PROTO_AGG_NULL_MEAN, &a->mean, &a->nulls) == -1 ||
+            dec_float(w, &f[11], "cv", PROTO_AGG_NULL_CV, &a->cv, &a->nulls) == -1)
+                return -1;
+        return 0;
+}
+
+int
+proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it, *vals, *rejs, *aggs;
+        enum proto_type type;
+        msgpack_unpacked u;
+        uint32_t nv, nr, na;
+
+        memset(out, 0, sizeof(*out));
+        if (frame_open(buf, len, lim_uow, PROTO_UOW, 6, PROTO_BAD, 0, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_uint(&w, &it[1], "seq", WIRE_U64_MAX, &out->seq) == -1 ||
+            dec_str(&w, &it[2], "aggregator", PROTO_MAX_ID, 0, &out->aggregator) == -1 ||
+            dec_list(&w, &it[3], "values", UINT32_MAX, &vals, &nv) == -1 ||
+            dec_list(&w, &it[4], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
+            dec_list(&w, &it[5], "aggs", UINT32_MAX, &aggs, &na) == -1)
+                goto bad;
+        out->values = nv ? xcalloc(nv, sizeof(*out->values)) : NULL;
+        out->nvalues = nv;
+        out->rejects = nr ? xcalloc(nr, sizeof(*out->rejects)) : NULL;
+        out->nrejects = nr;
+        out->aggs = na ? xcalloc(na, sizeof(*out->aggs)) : NULL;
+        out->naggs = na;
+        w.list = "value";
+        for (w.idx = 0; w.idx < nv; w.idx++) {
+                if (dec_value(&w, &vals[w.idx], &out->values[w.idx]) == -1)
+                        goto bad;
+        }
+        w.list = "reject";
+        for (w.idx = 0; w.idx < nr; w.idx++) {
+                if (dec_reject(&w, &rejs[w.idx], &out->rejects[w.idx]) == -1)
+                        goto bad;
+        }
+        w.list = "agg";
+        for (w.idx = 0; w.idx < na; w.idx++) {
+                if (dec_agg(&w, &aggs[w.idx], &out->aggs[w.idx]) == -1)
+                        goto bad;
+        }
+        msgpack_unpacked_destroy(&u);
+        return 0;
+bad:
+        msgpack_unpacked_destroy(&u);
+        proto_uow_free(out);
+        return -1;
+}
+
+void
+proto_uow_free(struct proto_uow *uw)
+{
+        if (uw == NULL)
+                return;
+        free(uw->values);
+        free(uw->rejects);
+        free(uw->aggs);
+        memset(uw, 0, sizeof(*uw));
+}
+
+int
+proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
+                  size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it, *list, *f;
+        enum proto_type type;
+        msgpack_unpacked u;
+        struct proto_row *r = NULL;
+        uint32_t nr;
+
+        *rows = NULL;
+        *n = 0;
+        if (frame_open(buf, len, lim_rows, PROTO_ROWS, 2, PROTO_BAD, 0, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_list(&w, &it[1], "rows", UINT32_MAX, &list, &nr) == -1)
+                goto bad;
+        r = nr ? xcalloc(nr, sizeof(*r)) : NULL;
+        w.list = "row";
+        for (w.idx = 0; w.idx < nr; w.idx++) {
+                struct proto_row *row = &r[w.idx];
+
+                if (dec_tuple(&w, &list[w.idx], 5, &f) == -1 ||
+                    dec_str(&w, &f[0], "unit", PROTO_MAX_FIELD, 0, &row->unit) == -1 ||
+                    dec_str(&w, &f[1], "period", PROTO_MAX_FIELD, 0, &row->period) == -1 ||
+                    dec_str(&w, &f[2], "indicator", PROTO_MAX_FIELD, 0, &row->indicator) == -1 ||
+                    dec_str(&w, &f[3], "value", PROTO_MAX_FIELD, 0, &row->value) == -1 ||
+                    dec_uint(&w, &f[4], "version", WIRE_U64_MAX, &row->version) == -1)
+                        goto bad;
+        }
+        msgpack_unpacked_destroy(&u);
+        *rows = r;
+        *n = nr;
+        return 0;
+bad:
+        msgpack_unpacked_destroy(&u);
+        free(r);
+        return -1;
+}
+
+int
+proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows, char *err,
+                   size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it;
+        enum proto_type type;
+        msgpack_unpacked u;
+        int rc = -1;
+
+        *last_seq = 0;
+        *nrows = 0;
+        if (frame_open(buf, len, lim_flat, PROTO_READY, 3, PROTO_BAD, 0, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_uint(&w, &it[1], "last_seq", WIRE_U64_MAX, last_seq) == 0 &&
+            dec_uint(&w, &it[2], "nrows", WIRE_U64_MAX, nrows) == 0)
+                rc = 0;
+        else
+                *last_seq = *nrows = 0;
+        msgpack_unpacked_destroy(&u);
+        return rc;
+}
+
+int
+proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *message, char *err,
+                    size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen};
+        const msgpack_object *it;
+        enum proto_type type;
+        msgpack_unpacked u;
+        int rc = -1;
+
+        *seq = 0;
+        memset(message, 0, sizeof(*message));
+        if (frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &u, &it, &type, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_uint(&w, &it[1], "seq", WIRE_U64_MAX, seq) == 0 &&
+            (type == PROTO_OK || dec_str(&w, &it[2], "message", PROTO_MAX_TEXT, 0, message) == 0)) {
+                rc = 0;
+        } else {
+                *seq = 0;
+                memset(message, 0, sizeof(*message));
+        }
+        msgpack_unpacked_destroy(&u);
+        return rc;
+}
+
+/*
+ * Packing only fails when the buffer behind the packer cannot grow, which
+ * for an sbuffer means out of memory: util.h's policy is to abort.
+ */
+static void
+pack_ok(int rc)
+{
+        if (rc != 0) {
+                log_warnx("out of memory while packing a message");
+                abort();
+        }
+}
+
+static void
+pack_pstr(msgpack_packer *pk, struct pstr s)
+{
+        if (s.p == NULL) {
+                pack_ok(msgpack_pack_nil(pk));
+                return;
+        }
+        pack_ok(msgpack_pack_str(pk, s.len));
+        pack_ok(msgpack_pack_str_body(pk, s.p, s.len));
+}
+
+static void
+pack_cstr(msgpack_packer *pk, const char *s)
+{
+        pack_pstr(pk, pstr_of(s));
+}
+
+static void
+pack_u64(msgpack_packer *pk, uint64_t v)
+{
+        pack_ok(msgpack_pack_uint64(pk, v));
+}
+
+static void
+pack_array(msgpack_packer *pk, uint32_t n)
+{
+        pack_ok(msgpack_pack_array(pk, n));
+}
+
+/* The array header and the type name that open every message. */
+static void
+pack_head(msgpack_packer *pk, enum proto_type type, uint32_t nitems)
+{
+        pack_array(pk, nitems);
+        pack_cstr(pk, type_names[type]);
+}
+
+/* A float, or nil when nullbit is set in nulls. */
+static void
+pack_float(msgpack_packer *pk, double v, unsigned nulls, unsigned nullbit)
+{
+        if (nulls & nullbit)
+                pack_ok(msgpack_pack_nil(pk));
+        else
+                pack_ok(msgpack_pack_double(pk, v));
+}
+
+/* A decimal text, or nil when nullbit is set or the text is nil. */
+static void
+pack_decimal(msgpack_packer *pk, struct pstr s, unsigned nulls, unsigned nullbit)
+{
+        if (nulls & nullbit)
+                pack_ok(msgpack_pack_nil(pk));
+        else
+                pack_pstr(pk, s);
+}
+
+void
+proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                   const char *source, uint32_t nrec)
+{
+        pack_head(pk, PROTO_SUBMIT, 6);
+        pack_u64(pk, PROTO_VERSION);
+        pack_cstr(pk, collector);
+        pack_cstr(pk, batch_id);
+        pack_cstr(pk, source);
+        pack_array(pk, nrec);
+}
+
+void
+proto_record_pack(msgpack_packer *pk, const struct proto_record *r)
+{
+        pack_array(pk, 8);
+        pack_u64(pk, r->line);
+        pack_u64(pk, r->version);
+        pack_pstr(pk, r->unit);
+        pack_pstr(pk, r->period);
+        pack_pstr(pk, r->indicator);
+        pack_pstr(pk, r->value);
+        pack_pstr(pk, r->raw);
+        pack_pstr(pk, r->reason);
+}
+
+void
+proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
+                uint32_t nrej)
+{
+        pack_head(pk, PROTO_ACK, 5);
+        pack_pstr(pk, batch_id);
+        pack_u64(pk, accepted);
+        pack_u64(pk, changed);
+        pack_array(pk, nrej);
+}
+
+void
+proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason)
+{
+        pack_array(pk, 2);
+        pack_u64(pk, line);
+        pack_pstr(pk, reason);
+}
+
+void
+proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message)
+{
+        pack_head(pk, PROTO_ERROR, 3);
+        pack_pstr(pk, batch_id);
+        pack_cstr(pk, message);
+}
+
+void
+proto_hello_pack(msgpack_packer *pk, const char *aggregator)
+{
+        pack_head(pk, PROTO_HELLO, 3);
+        pack_u64(pk, PROTO_VERSION);
+        pack_cstr(pk, aggregator);
+}
+
+void
+proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator, uint32_t nvalues)
+{
+        pack_head(pk, PROTO_UOW, 6);
+        pack_u64(pk, seq);
+        pack_cstr(pk, aggregator);
+        pack_array(pk, nvalues);
+}
+
+void
+proto_value_pack(msgpack_packer *pk, const struct proto_value *v)
+{
+        pack_array(pk, 8);
+        pack_pstr(pk, v->unit);
+        pack_pstr(pk, v->period);
+        pack_pstr(pk, v->indicator);
+        pack_pstr(pk, v->value);
+        pack_u64(pk, v->version);
+        pack_u64(pk, v->flags);
+        pack_pstr(pk, v->collector);
+        pack_pstr(pk, v->batch_id);
+}
+
+void
+proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects)
+{
+        pack_array(pk, nrejects);
+}
+
+void
+proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r)
+{
+        pack_array(pk, 9);
+        pack_pstr(pk, r->collector);
+        pack_pstr(pk, r->source);
+        pack_pstr(pk, r->batch_id);
+        pack_u64(pk, r->line);
+        pack_pstr(pk, r->unit);
+        pack_pstr(pk, r->period);
+        pack_pstr(pk, r->indicator);
+        pack_pstr(pk, r->raw);
+        pack_pstr(pk, r->reason);
+}
+
+void
+proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs)
+{
+        pack_array(pk, naggs);
+}
+
+void
+proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a)
+{
+        pack_array(pk, 12);
+        pack_pstr(pk, a->unit);
+        pack_pstr(pk, a->level);
+        pack_pstr(pk, a->period);
+        pack_pstr(pk, a->indicator);
+        pack_decimal(pk, a->value, a->nulls, PROTO_AGG_NULL_VALUE);
+        pack_decimal(pk, a->numerator, a->nulls, PROTO_AGG_NULL_NUM);
+        pack_decimal(pk, a->denominator, a->nulls, PROTO_AGG_NULL_DEN);
+        pack_u64(pk, a->n_reporting);
+        pack_float(pk, a->min, a->nulls, PROTO_AGG_NULL_MIN);
+        pack_float(pk, a->max, a->nulls, PROTO_AGG_NULL_MAX);
+        pack_float(pk, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
+        pack_float(pk, a->cv, a->nulls, PROTO_AGG_NULL_CV);
+}
+
+void
+proto_rows_begin(msgpack_packer *pk, uint32_t n)
+{
+        pack_head(pk, PROTO_ROWS, 2);
+        pack_array(pk, n);
+}
+
+void
+proto_row_pack(msgpack_packer *pk, const struct proto_row *r)
+{
+        pack_array(pk, 5);
+        pack_pstr(pk, r->unit);
+        pack_pstr(pk, r->period);
+        pack_pstr(pk, r->indicator);
+        pack_pstr(pk, r->value);
+        pack_u64(pk, r->version);
+}
+
+void
+proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows)
+{
+        pack_head(pk, PROTO_READY, 3);
+        pack_u64(pk, last_seq);
+        pack_u64(pk, nrows);
+}
+
+void
+proto_ok_pack(msgpack_packer *pk, uint64_t seq)
+{
+        pack_head(pk, PROTO_OK, 2);
+        pack_u64(pk, seq);
+}
+
+void
+proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message)
+{
+        pack_head(pk, PROTO_FAIL, 3);
+        pack_u64(pk, seq);
+        pack_cstr(pk, message);
+}
+
+struct pstr
+pstr_of(const char *s)
+{
+        struct pstr p = {s, 0};
+
+        if (s != NULL)
+                p.len = (uint32_t)strlen(s);
+        return p;
+}

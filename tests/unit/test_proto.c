@@ -1,0 +1,1296 @@
+/*
+ * Unit tests of lib/proto.c: every message round-trips field by field, and
+ * every malformed or hostile frame is refused with an error that names the
+ * place, without crashing or allocating what the frame merely declares.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+/* A packer over a growing buffer. */
+struct frame {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+};
+
+static void
+frame_init(struct frame *f)
+{
+        msgpack_sbuffer_init(&f->sb);
+        msgpack_packer_init(&f->pk, &f->sb, msgpack_sbuffer_write);
+}
+
+static void
+frame_done(struct frame *f)
+{
+        msgpack_sbuffer_destroy(&f->sb);
+}
+
+static void
+pack_s(msgpack_packer *pk, const char *s)
+{
+        msgpack_pack_str(pk, strlen(s));
+        msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static struct pstr
+ps(const char *s)
+{
+        return pstr_of(s);
+}
+
+/* Assert that a decoded pstr holds exactly the text s (NULL: nil). */
+static void
+assert_pstr(struct pstr got, const char *s)
+{
+        if (s == NULL) {
+                assert_null(got.p);
+                assert_int_equal(got.len, 0);
+                return;
+        }
+        assert_non_null(got.p);
+        assert_int_equal(got.len, strlen(s));
+        assert_memory_equal(got.p, s, got.len);
+}
+
+/* Assert that p lies inside the frame: decoding copied nothing. */
+static void
+assert_inside(struct pstr s, const struct frame *f)
+{
+        assert_true(s.p >= f->sb.data && s.p + s.len <= f->sb.data + f->sb.size);
+}
+
+/*
+ * Run the decoder of type over buf and free what it returned.  Returns the
+ * decoder's result; the error text is left in err.
+ */
+static int
+decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t errlen)
+{
+        struct proto_submit s;
+        struct proto_ack a;
+        struct proto_uow u;
+        struct proto_row *rows;
+        struct pstr p;
+        uint64_t x, y;
+        uint32_t n;
+        int rc = -1;
+
+        err[0] = '\0';
+        switch (type) {
+        case PROTO_SUBMIT:
+                rc = proto_submit_decode(buf, len, &s, err, errlen);
+                proto_submit_free(&s);
+                break;
+        case PROTO_ACK:
+        case PROTO_ERROR:
+                rc = proto_ack_decode(buf, len, &a, err, errlen);
+                proto_ack_free(&a);
+                break;
+        case PROTO_HELLO:
+                rc = proto_hello_decode(buf, len, &p, err, errlen);
+                break;
+        case PROTO_UOW:
+                rc = proto_uow_decode(buf, len, &u, err, errlen);
+                proto_uow_free(&u);
+                break;
+        case PROTO_ROWS:
+                rc = proto_rows_decode(buf, len, &rows, &n, err, errlen);
+                free(rows);
+                break;
+        case PROTO_READY:
+                rc = proto_ready_decode(buf, len, &x, &y, err, errlen);
+                break;
+        case PROTO_OK:
+        case PROTO_FAIL:
+                rc = proto_result_decode(buf, len, &x, &p, err, errlen);
+                break;
+        case PROTO_BAD:
+                break;
+        }
+        return rc;
+}
+
+static const enum proto_type decoders[] = {PROTO_SUBMIT, PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
+                                           PROTO_ROWS,   PROTO_READY, PROTO_OK};
+
+/* Every decoder refuses buf with a non-empty error. */
+static void
+assert_all_reject(const void *buf, size_t len)
+{
+        char err[256];
+
+        for (size_t i = 0; i < sizeof(decoders) / sizeof(decoders[0]); i++) {
+                assert_int_equal(decode_as(decoders[i], buf, len, err, sizeof(err)), -1);
+                assert_true(strlen(err) > 0);
+        }
+}
+
+static void
+test_submit_roundtrip(void **state)
+{
+        struct proto_record r[3] = {
+            {.line = 2,
+             .version = 1700000000000000ULL,
+             .unit = ps("211102001"),
+             .period = ps("2024"),
+             .indicator = ps("enrol_primary"),
+             .value = ps("1234")},
+            {.line = 2147483647u,
+             .version = 9223372036854775807ULL,
+             .unit = ps("211103"),
+             .period = ps("2024S1"),
+             .indicator = ps("floor_area"),
+             .value = ps("12.5000")},
+            {.line = 7, .version = 0, .raw = ps("a,b,\"c"), .reason = ps("unterminated quote")},
+        };
+        struct proto_submit s;
+        struct frame f;
+        char err[256] = "";
+
+        (void)state;
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "盘锦一中", "b-0001", "schools.csv", 3);
+        for (int i = 0; i < 3; i++)
+                proto_record_pack(&f.pk, &r[i]);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_SUBMIT);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_string_equal(err, "");
+        assert_pstr(s.collector, "盘锦一中");
+        assert_pstr(s.batch_id, "b-0001");
+        assert_pstr(s.source, "schools.csv");
+        assert_int_equal(s.nrec, 3);
+        assert_int_equal(s.rec[0].line, 2);
+        assert_true(s.rec[0].version == 1700000000000000ULL);
+        assert_pstr(s.rec[0].unit, "211102001");
+        assert_pstr(s.rec[0].period, "2024");
+        assert_pstr(s.rec[0].indicator, "enrol_primary");
+        assert_pstr(s.rec[0].value, "1234");
+        assert_pstr(s.rec[0].raw, NULL);
+        assert_pstr(s.rec[0].reason, NULL);
+        assert_true(s.rec[1].line == 2147483647u);
+        assert_true(s.rec[1].version == 9223372036854775807ULL);
+        assert_pstr(s.rec[1].unit, "211103");
+        assert_pstr(s.rec[1].period, "2024S1");
+        assert_pstr(s.rec[1].indicator, "floor_area");
+        assert_pstr(s.rec[1].value, "12.5000");
+        assert_int_equal(s.rec[2].line, 7);
+        assert_true(s.rec[2].version == 0);
+        assert_pstr(s.rec[2].unit, NULL);
+        assert_pstr(s.rec[2].period, NULL);
+        assert_pstr(s.rec[2].indicator, NULL);
+        assert_pstr(s.rec[2].value, NULL);
+        assert_pstr(s.rec[2].raw, "a,b,\"c");
+        assert_pstr(s.rec[2].reason, "unterminated quote");
+        /* Zero copy: msgpack-c 4.0.0 leaves str.ptr in our buffer. */
+        assert_inside(s.collector, &f);
+        assert_inside(s.rec[0].unit, &f);
+        assert_inside(s.rec[2].raw, &f);
+        proto_submit_free(&s);
+        assert_null(s.rec);
+        assert_int_equal(s.nrec, 0);
+
+        /* line lands in PostgreSQL integer: 2^31 is refused, not stored wrongly */
+        r[1].line = 2147483648u;
+        frame_done(&f);
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", "b-0002", "s.csv", 1);
+        proto_record_pack(&f.pk, &r[1]);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "line"));
+        frame_done(&f);
+}
+
+static void
+test_submit_empty_and_nil_source(void **state)
+{
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", "b", NULL, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_pstr(s.source, NULL);
+        assert_int_equal(s.nrec, 0);
+        assert_null(s.rec);
+        proto_submit_free(&s);
+        frame_done(&f);
+}
+
+static void
+test_ack_and_error_roundtrip(void **state)
+{
+        struct proto_ack a;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b-0001"), 10, 3, 2);
+        proto_reject_line_pack(&f.pk, 5, ps("unknown unit 999"));
+        proto_reject_line_pack(&f.pk, 9, ps("negative value"));
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ACK);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.batch_id, "b-0001");
+        assert_int_equal(a.accepted, 10);
+        assert_int_equal(a.changed, 3);
+        assert_int_equal(a.nrej, 2);
+        assert_int_equal(a.rej[0].line, 5);
+        assert_pstr(a.rej[0].reason, "unknown unit 999");
+        assert_int_equal(a.rej[1].line, 9);
+        assert_pstr(a.rej[1].reason, "negative value");
+        assert_pstr(a.message, NULL);
+        proto_ack_free(&a);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_error_pack(&f.pk, ps("b-0002"), "aggregator is shutting down");
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ERROR);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.batch_id, "b-0002");
+        assert_pstr(a.message, "aggregator is shutting down");
+        assert_int_equal(a.nrej, 0);
+        assert_null(a.rej);
+        proto_ack_free(&a);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_error_pack(&f.pk, ps(NULL), "not a submit message");
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.batch_id, NULL);
+        assert_pstr(a.message, "not a submit message");
+        proto_ack_free(&a);
+        frame_done(&f);
+}
+
+static void
+test_hello_roundtrip(void **state)
+{
+        struct pstr agg;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_hello_pack(&f.pk, "agg-1");
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_HELLO);
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), 0);
+        assert_pstr(agg, "agg-1");
+        assert_inside(agg, &f);
+        frame_done(&f);
+}
+
+static void
+test_uow_roundtrip(void **state)
+{
+        struct proto_value v = {.unit = ps("211102001"),
+                                .period = ps("2024"),
+                                .indicator = ps("teachers"),
+                                .value = ps("88"),
+                                .version = 42,
+                                .flags = PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+                                .collector = ps("c1"),
+                                .batch_id = ps("b1")};
+        struct proto_reject rj = {.collector = ps("c1"),
+                                  .source = ps("f.csv"),
+                                  .batch_id = ps("b1"),
+                                  .line = 12,
+                                  .unit = ps("999"),
+                                  .period = ps("2024"),
+                                  .indicator = ps("teachers"),
+                                  .raw = ps("999,2024,teachers,5"),
+                                  .reason = ps("unknown unit 999")};
+        struct proto_agg ag[2] = {
+            {.unit = ps("211100"),
+             .level = ps("city"),
+             .period = ps("2024"),
+             .indicator = ps("pupil_teacher"),
+             .value = ps("16.5000"),
+             .numerator = ps("1650"),
+             .denominator = ps("100"),
+             .n_reporting = 4,
+             .min = 12.25,
+             .max = 20.5,
+             .mean = 16.5,
+             .cv = 0.125},
+            {.unit = ps("211102"),
+             .level = ps("district"),
+             .period = ps("2024"),
+             .indicator = ps("enrol_rate"),
+             .numerator = ps("10"),
+             .denominator = ps("0"),
+             .n_reporting = 1,
+             .nulls = PROTO_AGG_NULL_VALUE | PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX |
+                      PROTO_AGG_NULL_MEAN | PROTO_AGG_NULL_CV},
+        };
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 77, "agg-1", 1);
+        proto_value_pack(&f.pk, &v);
+        proto_uow_rejects_begin(&f.pk, 1);
+        proto_reject_pack(&f.pk, &rj);
+        proto_uow_aggs_begin(&f.pk, 2);
+        proto_agg_pack(&f.pk, &ag[0]);
+        proto_agg_pack(&f.pk, &ag[1]);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_UOW);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_true(u.seq == 77);
+        assert_pstr(u.aggregator, "agg-1");
+        assert_int_equal(u.nvalues, 1);
+        assert_pstr(u.values[0].unit, "211102001");
+        assert_pstr(u.values[0].period, "2024");
+        assert_pstr(u.values[0].indicator, "teachers");
+        assert_pstr(u.values[0].value, "88");
+        assert_true(u.values[0].version == 42);
+        assert_int_equal(u.values[0].flags, 3);
+        assert_pstr(u.values[0].collector, "c1");
+        assert_pstr(u.values[0].batch_id, "b1");
+        assert_int_equal(u.nrejects, 1);
+        assert_pstr(u.rejects[0].collector, "c1");
+        assert_pstr(u.rejects[0].source, "f.csv");
+        assert_pstr(u.rejects[0].batch_id, "b1");
+        assert_int_equal(u.rejects[0].line, 12);
+        assert_pstr(u.rejects[0].unit, "999");
+        assert_pstr(u.rejects[0].period, "2024");
+        assert_pstr(u.rejects[0].indicator, "teachers");
+        assert_pstr(u.rejects[0].raw, "999,2024,teachers,5");
+        assert_pstr(u.rejects[0].reason, "unknown unit 999");
+        assert_int_equal(u.naggs, 2);
+        assert_pstr(u.aggs[0].unit, "211100");
+        assert_pstr(u.aggs[0].level, "city");
+        assert_pstr(u.aggs[0].period, "2024");
+        assert_pstr(u.aggs[0].indicator, "pupil_teacher");
+        assert_pstr(u.aggs[0].value, "16.5000");
+        assert_pstr(u.aggs[0].numerator, "1650");
+        assert_pstr(u.aggs[0].denominator, "100");
+        assert_int_equal(u.aggs[0].n_reporting, 4);
+        /* Binary fractions survive float64 exactly. */
+        assert_true(u.aggs[0].min == 12.25);
+        assert_true(u.aggs[0].max == 20.5);
+        assert_true(u.aggs[0].mean == 16.5);
+        assert_true(u.aggs[0].cv == 0.125);
+        assert_int_equal(u.aggs[0].nulls, 0);
+        assert_pstr(u.aggs[1].value, NULL);
+        assert_pstr(u.aggs[1].numerator, "10");
+        assert_pstr(u.aggs[1].denominator, "0");
+        assert_int_equal(u.aggs[1].n_reporting, 1);
+        assert_int_equal(u.aggs[1].nulls, 0x01 | 0x08 | 0x10 | 0x20 | 0x40);
+        proto_uow_free(&u);
+        assert_null(u.values);
+        frame_done(&f);
+}
+
+static void
+test_uow_empty(void **state)
+{
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.nvalues + u.nrejects + u.naggs, 0);
+        proto_uow_free(&u);
+        frame_done(&f);
+}
+
+static void
+test_rows_ready_result_roundtrip(void **state)
+{
+        struct proto_row in[2] = {
+            {ps("211102001"), ps("2024"), ps("teachers"), ps("88"), 5},
+            {ps("211103001"), ps("202409"), ps("floor_area"), ps("1000.5"), 6},
+        };
+        struct proto_row *rows;
+        struct pstr msg;
+        uint64_t a, b;
+        uint32_t n;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 2);
+        proto_row_pack(&f.pk, &in[0]);
+        proto_row_pack(&f.pk, &in[1]);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ROWS);
+        assert_int_equal(proto_rows_decode(f.sb.data, f.sb.size, &rows, &n, err, sizeof(err)), 0);
+        assert_int_equal(n, 2);
+        assert_pstr(rows[0].unit, "211102001");
+        assert_pstr(rows[0].period, "2024");
+        assert_pstr(rows[0].indicator, "teachers");
+        assert_pstr(rows[0].value, "88");
+        assert_true(rows[0].version == 5);
+        assert_pstr(rows[1].unit, "211103001");
+        assert_pstr(rows[1].period, "202409");
+        assert_pstr(rows[1].indicator, "floor_area");
+        assert_pstr(rows[1].value, "1000.5");
+        assert_true(rows[1].version == 6);
+        free(rows);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_ready_pack(&f.pk, 123456789012ULL, 4000000);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_READY);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &a, &b, err, sizeof(err)), 0);
+        assert_true(a == 123456789012ULL);
+        assert_true(b == 4000000);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_ok_pack(&f.pk, 99);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_OK);
+        assert_int_equal(proto_result_decode(f.sb.data, f.sb.size, &a, &msg, err, sizeof(err)), 0);
+        assert_true(a == 99);
+        assert_pstr(msg, NULL);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_fail_pack(&f.pk, 100, "duplicate key value");
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_FAIL);
+        assert_int_equal(proto_result_decode(f.sb.data, f.sb.size, &a, &msg, err, sizeof(err)), 0);
+        assert_true(a == 100);
+        assert_pstr(msg, "duplicate key value");
+        frame_done(&f);
+}
+
+static void
+test_peek(void **state)
+{
+        /* ["ok", 1] as array16 and array32 headers. */
+        static const unsigned char a16[] = {0xdc, 0x00, 0x02, 0xa2, 'o', 'k', 0x01};
+        static const unsigned char a32[] = {0xdd, 0, 0, 0, 2, 0xa4, 'f', 'a', 'i', 'l'};
+        static const unsigned char str8[] = {0x92, 0xd9, 0x02, 'o', 'k', 0x01};
+        static const unsigned char empty[] = {0x90};
+        static const unsigned char unknown[] = {0x92, 0xa3, 'a', 'c', 'x', 0x01};
+        static const unsigned char prefix[] = {0x92, 0xa3, 'a', 'c'};
+        static const unsigned char longer[] = {0x92, 0xa4, 'o', 'k', 'a', 'y'};
+        static const unsigned char map[] = {0x81, 0xa2, 'o', 'k', 0x01};
+
+        (void)state;
+        assert_int_equal(proto_peek(a16, sizeof(a16)), PROTO_OK);
+        assert_int_equal(proto_peek(a32, sizeof(a32)), PROTO_FAIL);
+        assert_int_equal(proto_peek(str8, sizeof(str8)), PROTO_BAD);
+        assert_int_equal(proto_peek(empty, sizeof(empty)), PROTO_BAD);
+        assert_int_equal(proto_peek(unknown, sizeof(unknown)), PROTO_BAD);
+        assert_int_equal(proto_peek(prefix, sizeof(prefix)), PROTO_BAD);
+        assert_int_equal(proto_peek(longer, sizeof(longer)), PROTO_BAD);
+        assert_int_equal(proto_peek(map, sizeof(map)), PROTO_BAD);
+        assert_int_equal(proto_peek(a16, 0), PROTO_BAD);
+        assert_int_equal(proto_peek(a16, 2), PROTO_BAD);
+}
+
+/* One record packed with a valid shape, for the cap tests below. */
+static void
+pack_one_submit(struct frame *f, const struct proto_record *r)
+{
+        frame_init(f);
+        proto_submit_begin(&f->pk, "c", "b", "f.csv", 1);
+        proto_record_pack(&f->pk, r);
+}
+
+static void
+test_field_caps(void **state)
+{
+        char *big = malloc(10 * 1024 * 1024 + 1);
+        struct proto_record r = {.line = 1,
+                                 .version = 1,
+                                 .unit = ps("u"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("i"),
+                                 .value = ps("1")};
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        memset(big, 'x', 10 * 1024 * 1024);
+        big[10 * 1024 * 1024] = '\0';
+
+        /* Exactly at the cap passes, one byte over fails. */
+        r.unit = (struct pstr){big, PROTO_MAX_FIELD};
+        pack_one_submit(&f, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.rec[0].unit.len, 256);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        r.unit = (struct pstr){big, PROTO_MAX_FIELD + 1};
+        pack_one_submit(&f, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: unit longer than 256 bytes");
+        assert_null(s.rec);
+        frame_done(&f);
+
+        r.unit = ps("u");
+        r.value = (struct pstr){big, PROTO_MAX_FIELD + 1};
+        pack_one_submit(&f, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: value longer than 256 bytes");
+        frame_done(&f);
+
+        r.value = ps("1");
+        r.raw = (struct pstr){big, PROTO_MAX_TEXT};
+        r.reason = ps("bad row");
+        pack_one_submit(&f, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        /* A 10 MB string in a text field. */
+        r.raw = (struct pstr){big, 10 * 1024 * 1024};
+        pack_one_submit(&f, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: raw longer than 4096 bytes");
+        frame_done(&f);
+
+        /* Ids: 64 bytes pass, 65 fail. */
+        frame_init(&f);
+        big[PROTO_MAX_ID + 1] = '\0';
+        proto_submit_begin(&f.pk, "c", big, NULL, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id longer than 64 bytes");
+        frame_done(&f);
+        frame_init(&f);
+        big[PROTO_MAX_ID] = '\0';
+        proto_submit_begin(&f.pk, big, "b", NULL, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.collector.len, 64);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        /* A 10 MB string as the whole frame, and as a message type. */
+        frame_init(&f);
+        msgpack_pack_str(&f.pk, 10 * 1024 * 1024);
+        msgpack_pack_str_body(&f.pk, big, 10 * 1024 * 1024);
+        assert_all_reject(f.sb.data, f.sb.size);
+        frame_done(&f);
+        memset(big, 'x', 10 * 1024 * 1024);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 2);
+        msgpack_pack_str(&f.pk, 10 * 1024 * 1024);
+        msgpack_pack_str_body(&f.pk, big, 10 * 1024 * 1024);
+        msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_BAD);
+        assert_all_reject(f.sb.data, f.sb.size);
+        frame_done(&f);
+        free(big);
+}
+
+static void
+test_batch_cap(void **state)
+{
+        struct proto_record r = {.line = 1,
+                                 .version = 1,
+                                 .unit = ps("u"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("i"),
+                                 .value = ps("1")};
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", "b", NULL, PROTO_MAX_BATCH);
+        for (uint32_t i = 0; i < PROTO_MAX_BATCH; i++) {
+                r.line = i + 2;
+                proto_record_pack(&f.pk, &r);
+        }
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.nrec, 20000);
+        assert_int_equal(s.rec[19999].line, 20001);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", "b", NULL, PROTO_MAX_BATCH + 1);
+        for (uint32_t i = 0; i < PROTO_MAX_BATCH + 1; i++)
+                proto_record_pack(&f.pk, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        /* The records array header sits after 0x96 "submit" 1 "c" "b" nil. */
+        assert_string_equal(err, "byte 14: array declares 20001 items, at most 20000 allowed at "
+                                 "depth 1");
+        assert_null(s.rec);
+        frame_done(&f);
+
+        /* An ack's rejections are capped the same way. */
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, PROTO_MAX_BATCH + 1);
+        for (uint32_t i = 0; i < PROTO_MAX_BATCH + 1; i++)
+                proto_reject_line_pack(&f.pk, i, ps("r"));
+        assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 9: array declares 20001 items, at most 20000 allowed at "
+                                 "depth 1");
+        frame_done(&f);
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+        struct timespec t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+test_declared_million(void **state)
+{
+        /* 10 bytes: an array32 of 1,000,000 items and the start of "submit". */
+        static const unsigned char top[10] = {0xdd, 0x00, 0x0f, 0x42, 0x40,
+                                              0xa6, 's',  'u',  'b',  'm'};
+        /* A proper submit head whose records array32 declares 1,000,000. */
+        static const unsigned char recs[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',
+                                             0x01, 0xa1, 'c',  0xa1, 'b',  0xc0, 0xdd, 0x00,
+                                             0x0f, 0x42, 0x40, 0xc0, 0xc0, 0xc0};
+        struct proto_submit s;
+        struct timespec t0;
+        char err[256];
+
+        (void)state;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(proto_submit_decode(top, sizeof(top), &s, err, sizeof(err)), -1);
+        assert_string_equal(err,
+                            "byte 0: array declares 1000000 items, at most 6 allowed at depth 0");
+        assert_int_equal(proto_submit_decode(recs, sizeof(recs), &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 14: array declares 1000000 items, at most 20000 allowed "
+                                 "at depth 1");
+        /*
+         * The frame is refused by the byte walk, before msgpack-c could
+         * reserve 24 MB for the declared items; the error text above is
+         * the walk's.  Both refusals together take microseconds.
+         */
+        assert_true(elapsed_ms(&t0) < 50.0);
+        assert_null(s.rec);
+        assert_all_reject(top, sizeof(top));
+        assert_all_reject(recs, sizeof(recs));
+}
+
+static void
+test_huge_declared_lengths(void **state)
+{
+        /* Each header declares ~4 GiB (or 4G items) and 3 bytes follow. */
+        static const unsigned char hostile[][8] = {
+            {0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0}, /* array32 */
+            {0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0, 0xc0}, /* map32 */
+            {0xdb, 0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c'},    /* str32 */
+            {0xc6, 0xff, 0xff, 0xff, 0xff, 'a', 'b', 'c'},    /* bin32 */
+            {0xc9, 0xff, 0xff, 0xff, 0xff, 0x01, 'a', 'b'},   /* ext32, the 4.0.0 crash */
+            {0xc9, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00},
+            {0xc9, 0xff, 0xff, 0xff, 0xfe, 0x01, 'a', 'b'},   /* ext32 just below the wrap */
+            {0xdc, 0xff, 0xff, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, /* array16 */
+        };
+        /* Inside a submit, in place of the collector id. */
+        unsigned char nested[64];
+        char err[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+                assert_int_equal(proto_peek(hostile[i], 8), PROTO_BAD);
+                assert_all_reject(hostile[i], 8);
+                memcpy(nested, "\x96\xa6submit\x01", 9);
+                memcpy(nested + 9, hostile[i], 8);
+                assert_int_equal(proto_peek(nested, 17), PROTO_SUBMIT);
+                assert_all_reject(nested, 17);
+        }
+        assert_int_equal(decode_as(PROTO_SUBMIT, hostile[4], 8, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: declares 4294967296 bytes, only 3 follow");
+        assert_int_equal(decode_as(PROTO_SUBMIT, hostile[2], 8, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: declares 4294967295 bytes, only 3 follow");
+        assert_int_equal(decode_as(PROTO_UOW, hostile[0], 8, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 6 allowed at "
+                                 "depth 0");
+        /*
+         * A uow's lists have no item cap (the aggregator is trusted), so
+         * only the bytes that follow bound them.
+         */
+        static const unsigned char uow[] = {0x96, 0xa3, 'u',  'o',  'w',  0x01, 0xa1, 'a',
+                                            0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0x90, 0x90};
+        assert_int_equal(decode_as(PROTO_UOW, uow, sizeof(uow), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 8: declares 4294967295 items, only 3 bytes follow");
+        static const unsigned char rows[] = {0x92, 0xa4, 'r',  'o',  'w',  's',
+                                             0xdf, 0x7f, 0xff, 0xff, 0xff, 0xc0};
+        assert_int_equal(decode_as(PROTO_ROWS, rows, sizeof(rows), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 6: declares 4294967294 items, only 1 bytes follow");
+}
+
+static void
+test_deep_nesting(void **state)
+{
+        unsigned char deep[101];
+        char err[256];
+
+        (void)state;
+        memset(deep, 0x91, 100);
+        deep[100] = 0xc0;
+        assert_all_reject(deep, sizeof(deep));
+        assert_int_equal(decode_as(PROTO_UOW, deep, sizeof(deep), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 3: nested deeper than 3 levels");
+        /* A container inside a record is already one level too deep. */
+        static const unsigned char rec[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',
+                                            0x01, 0xa1, 'c',  0xa1, 'b',  0xc0, 0x91, 0x98,
+                                            0x01, 0x01, 0x90, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+        assert_int_equal(decode_as(PROTO_SUBMIT, rec, sizeof(rec), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 18: nested deeper than 3 levels");
+}
+
+static void
+test_truncated_and_trailing(void **state)
+{
+        struct proto_record r = {.line = 3,
+                                 .version = 1000,
+                                 .unit = ps("211102001"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("teachers"),
+                                 .value = ps("12")};
+        struct frame f;
+        char err[256];
+        unsigned char *buf;
+
+        (void)state;
+        pack_one_submit(&f, &r);
+        /* Every proper prefix of a valid frame is refused. */
+        for (size_t n = 0; n < f.sb.size; n++) {
+                buf = malloc(n + 1);
+                memcpy(buf, f.sb.data, n);
+                assert_int_equal(decode_as(PROTO_SUBMIT, buf, n, err, sizeof(err)), -1);
+                assert_true(strlen(err) > 0);
+                free(buf);
+        }
+        /* And so is the frame with one byte of junk after it. */
+        buf = malloc(f.sb.size + 1);
+        memcpy(buf, f.sb.data, f.sb.size);
+        buf[f.sb.size] = 0x00;
+        assert_int_equal(decode_as(PROTO_SUBMIT, buf, f.sb.size + 1, err, sizeof(err)), -1);
+        assert_string_equal(err, "1 trailing bytes after the message");
+        /* A second complete message behind the first is junk too. */
+        free(buf);
+        buf = malloc(f.sb.size * 2);
+        memcpy(buf, f.sb.data, f.sb.size);
+        memcpy(buf + f.sb.size, f.sb.data, f.sb.size);
+        assert_int_equal(decode_as(PROTO_SUBMIT, buf, f.sb.size * 2, err, sizeof(err)), -1);
+        free(buf);
+        assert_int_equal(decode_as(PROTO_SUBMIT, NULL, 0, err, sizeof(err)), -1);
+        assert_string_equal(err, "no frame");
+        assert_int_equal(decode_as(PROTO_SUBMIT, f.sb.data, 0, err, sizeof(err)), -1);
+        assert_string_equal(err, "empty frame");
+        frame_done(&f);
+}
+
+static void
+test_invalid_bytes(void **state)
+{
+        /* 0xc1 is never used by msgpack. */
+        static const unsigned char c1[] = {0x92, 0xa2, 'o', 'k', 0xc1};
+        /* The 8-byte input that crashes 4.0.0's streaming unpacker. */
+        static const unsigned char crash[] = {0xc9, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00};
+        char err[256];
+
+        (void)state;
+        assert_int_equal(decode_as(PROTO_OK, c1, sizeof(c1), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 4: invalid type byte 0xc1");
+        assert_all_reject(c1, sizeof(c1));
+        assert_all_reject(crash, sizeof(crash));
+}
+
+static void
+test_wrong_message(void **state)
+{
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_ok_pack(&f.pk, 1);
+        assert_int_equal(decode_as(PROTO_SUBMIT, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "expected message type \"submit\"");
+        assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "expected message type \"ack\" or \"error\"");
+        assert_int_equal(decode_as(PROTO_OK, f.sb.data, f.sb.size, err, sizeof(err)), 0);
+        frame_done(&f);
+
+        /* Not an array, an empty array, a type that is not a string. */
+        static const unsigned char notarr[] = {0xa2, 'o', 'k'};
+        static const unsigned char emptyarr[] = {0x90};
+        static const unsigned char inttype[] = {0x92, 0x01, 0x01};
+        assert_int_equal(decode_as(PROTO_OK, notarr, 3, err, sizeof(err)), -1);
+        assert_string_equal(err, "not an array starting with a message type");
+        assert_int_equal(decode_as(PROTO_OK, emptyarr, 1, err, sizeof(err)), -1);
+        assert_string_equal(err, "not an array starting with a message type");
+        assert_int_equal(decode_as(PROTO_OK, inttype, 3, err, sizeof(err)), -1);
+        assert_string_equal(err, "not an array starting with a message type");
+
+        /* Right type, wrong item count. */
+        static const unsigned char ok3[] = {0x93, 0xa2, 'o', 'k', 0x01, 0x01};
+        assert_int_equal(decode_as(PROTO_OK, ok3, sizeof(ok3), err, sizeof(err)), -1);
+        assert_string_equal(err, "ok message has 3 items, expected 2");
+
+        /* Each valid message is refused by every decoder but its own. */
+        struct frame all[7];
+        enum proto_type types[7] = {PROTO_SUBMIT, PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
+                                    PROTO_ROWS,   PROTO_READY, PROTO_OK};
+        for (int i = 0; i < 7; i++)
+                frame_init(&all[i]);
+        proto_submit_begin(&all[0].pk, "c", "b", "s", 0);
+        proto_ack_begin(&all[1].pk, ps("b"), 1, 1, 0);
+        proto_hello_pack(&all[2].pk, "a");
+        proto_uow_begin(&all[3].pk, 1, "a", 0);
+        proto_uow_rejects_begin(&all[3].pk, 0);
+        proto_uow_aggs_begin(&all[3].pk, 0);
+        proto_rows_begin(&all[4].pk, 0);
+        proto_ready_pack(&all[5].pk, 1, 2);
+        proto_ok_pack(&all[6].pk, 3);
+        for (int i = 0; i < 7; i++) {
+                for (int j = 0; j < 7; j++) {
+                        int rc =
+                            decode_as(types[j], all[i].sb.data, all[i].sb.size, err, sizeof(err));
+                        assert_int_equal(rc, i == j ? 0 : -1);
+                }
+                frame_done(&all[i]);
+        }
+}
+
+static void
+test_versions(void **state)
+{
+        struct pstr agg;
+        struct frame f;
+        char err[256];
+        struct proto_submit s;
+
+        (void)state;
+        /* ["submit", 2, ...] */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "submit");
+        msgpack_pack_uint64(&f.pk, 2);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 2");
+        frame_done(&f);
+
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 3);
+        pack_s(&f.pk, "hello");
+        msgpack_pack_int64(&f.pk, -1);
+        pack_s(&f.pk, "a");
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version -1");
+        assert_null(agg.p);
+        frame_done(&f);
+
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 3);
+        pack_s(&f.pk, "hello");
+        msgpack_pack_uint64(&f.pk, 0);
+        pack_s(&f.pk, "a");
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 0");
+        frame_done(&f);
+}
+
+/* A submit with one record whose first two fields are given raw. */
+static void
+pack_record_ints(struct frame *f, int64_t line, uint64_t version, int neg)
+{
+        frame_init(f);
+        proto_submit_begin(&f->pk, "c", "b", NULL, 1);
+        msgpack_pack_array(&f->pk, 8);
+        if (neg)
+                msgpack_pack_int64(&f->pk, line);
+        else
+                msgpack_pack_uint64(&f->pk, (uint64_t)line);
+        msgpack_pack_uint64(&f->pk, version);
+        for (int i = 0; i < 4; i++)
+                pack_s(&f->pk, "x");
+        msgpack_pack_nil(&f->pk);
+        msgpack_pack_nil(&f->pk);
+}
+
+static void
+test_integer_ranges(void **state)
+{
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        pack_record_ints(&f, -5, 1, 1);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: line is negative");
+        frame_done(&f);
+
+        pack_record_ints(&f, 4294967296LL, 1, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: line 4294967296 out of range");
+        frame_done(&f);
+
+        pack_record_ints(&f, 1, 9223372036854775808ULL, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: version 9223372036854775808 out of range");
+        frame_done(&f);
+
+        /* A positive number packed as a signed int is still accepted. */
+        pack_record_ints(&f, 17, 1, 1);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.rec[0].line, 17);
+        proto_submit_free(&s);
+        frame_done(&f);
+}
+
+static void
+test_record_rules(void **state)
+{
+        struct proto_record r = {.line = 1, .version = 1, .reason = ps(NULL)};
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* Without a reason, a record must carry all four fields. */
+        r.period = ps("2024");
+        r.indicator = ps("i");
+        r.value = ps("1");
+        pack_one_submit(&f, &r);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: unit is not a string");
+        frame_done(&f);
+
+        /* A record of 7 or 9 items. */
+        static const unsigned char seven[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',
+                                              0x01, 0xa1, 'c',  0xa1, 'b',  0xc0, 0x91, 0x97,
+                                              0x01, 0x01, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+        static const unsigned char nine[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',  0x01,
+                                             0xa1, 'c',  0xa1, 'b',  0xc0, 0x91, 0x99, 0x01, 0x01,
+                                             0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+        assert_int_equal(decode_as(PROTO_SUBMIT, seven, sizeof(seven), err, sizeof(err)), -1);
+        assert_string_equal(err, "record 0: has 7 items, expected 8");
+        assert_int_equal(decode_as(PROTO_SUBMIT, nine, sizeof(nine), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 15: array declares 9 items, at most 8 allowed at depth 2");
+
+        /* A record that is not an array. */
+        static const unsigned char scalar[] = {
+            0x96, 0xa6, 's', 'u',  'b', 'm',  'i', 't',  0x01, 0xa1, 'c', 0xa1, 'b',  0xc0, 0x92,
+            0x98, 1,    1,   0xa1, 'u', 0xa1, 'p', 0xa1, 'i',  0xa1, 'v', 0xc0, 0xc0, 0x05};
+        assert_int_equal(decode_as(PROTO_SUBMIT, scalar, sizeof(scalar), err, sizeof(err)), -1);
+        assert_string_equal(err, "record 1: not an array");
+}
+
+static void
+test_floats_and_flags(void **state)
+{
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* An agg whose min is float32 1.5 and cv is nil. */
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 12);
+        pack_s(&f.pk, "u");
+        pack_s(&f.pk, "school");
+        pack_s(&f.pk, "2024");
+        pack_s(&f.pk, "i");
+        pack_s(&f.pk, "3");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_uint64(&f.pk, 1);
+        msgpack_pack_float(&f.pk, 1.5f);
+        msgpack_pack_double(&f.pk, 2.5);
+        msgpack_pack_double(&f.pk, 2.0);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_true(u.aggs[0].min == 1.5);
+        assert_true(u.aggs[0].max == 2.5);
+        assert_true(u.aggs[0].mean == 2.0);
+        assert_int_equal(u.aggs[0].nulls,
+                         PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN | PROTO_AGG_NULL_CV);
+        proto_uow_free(&u);
+        frame_done(&f);
+
+        /* Flags beyond NEW|FINAL. */
+        struct proto_value v = {ps("u"), ps("p"), ps("i"), ps("1"), 1, 4, ps("c"), ps("b")};
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, "a", 1);
+        proto_value_pack(&f.pk, &v);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "value 0: flags 4 out of range");
+        assert_null(u.values);
+        frame_done(&f);
+}
+
+/*
+ * Invalid types in every position of every message.  A shape lists the
+ * message's top-level items after the type name and the items of its
+ * tuples, one letter each:
+ *   v protocol version   u unsigned integer   x value flags
+ *   S string             s string or nil      d decimal text or nil
+ *   f float or nil       0-2 a list of one tuple of that index
+ */
+struct shape {
+        enum proto_type type; /* for decode_as */
+        const char *name;
+        const char *top;
+        const char *topnames[6];
+        const char *tuple[3];
+        const char *listname[3];
+        const char *fieldnames[3][12];
+};
+
+static const struct shape shapes[] = {
+    {PROTO_SUBMIT,
+     "submit",
+     "vSSs0",
+     {"version", "collector", "batch_id", "source", "records"},
+     {"uuSSSSss"},
+     {"record"},
+     {{"line", "version", "unit", "period", "indicator", "value", "raw", "reason"}}},
+    {PROTO_ACK,
+     "ack",
+     "Suu0",
+     {"batch_id", "accepted", "changed", "rejects"},
+     {"uS"},
+     {"reject"},
+     {{"line", "reason"}}},
+    {PROTO_ERROR, "error", "sS", {"batch_id", "message"}, {NULL}, {NULL}, {{NULL}}},
+    {PROTO_HELLO, "hello", "vS", {"version", "aggregator"}, {NULL}, {NULL}, {{NULL}}},
+    {PROTO_UOW,
+     "uow",
+     "uS012",
+     {"seq", "aggregator", "values", "rejects", "aggs"},
+     {"SSSSuxSS", "SsSussssS", "SSSSddduffff"},
+     {"value", "reject", "agg"},
+     {{"unit", "period", "indicator", "value", "version", "flags", "collector", "batch_id"},
+      {"collector", "source", "batch_id", "line", "unit", "period", "indicator", "raw", "reason"},
+      {"unit", "level", "period", "indicator", "value", "numerator", "denominator", "n_reporting",
+       "min", "max", "mean", "cv"}}},
+    {PROTO_ROWS,
+     "rows",
+     "0",
+     {"rows"},
+     {"SSSSu"},
+     {"row"},
+     {{"unit", "period", "indicator", "value", "version"}}},
+    {PROTO_READY, "ready", "uu", {"last_seq", "nrows"}, {NULL}, {NULL}, {{NULL}}},
+    {PROTO_OK, "ok", "u", {"seq"}, {NULL}, {NULL}, {{NULL}}},
+    {PROTO_FAIL, "fail", "uS", {"seq", "message"}, {NULL}, {NULL}, {{NULL}}},
+};
+
+/* A valid item of kind k, or (bad) one of the wrong type. */
+static void
+pack_kind(msgpack_packer *pk, char k, int bad)
+{
+        switch (k) {
+        case 'v':
+        case 'u':
+        case 'x':
+        case 'f':
+                if (bad)
+                        pack_s(pk, "x");
+                else if (k == 'f')
+                        msgpack_pack_double(pk, 1.25);
+                else
+                        msgpack_pack_uint64(pk, 1);
+                break;
+        case 'S':
+        case 's':
+        case 'd':
+                if (bad)
+                        msgpack_pack_uint64(pk, 7);
+                else
+                        pack_s(pk, "ab");
+                break;
+        default: /* a list */
+                if (bad)
+                        msgpack_pack_uint64(pk, 7);
+                break;
+        }
+}
+
+/* The message of shape sh, wrong at top item badtop or at tuple[badl][badi]. */
+static void
+pack_shape(struct frame *f, const struct shape *sh, int badtop, int badl, int badi)
+{
+        frame_init(f);
+        msgpack_pack_array(&f->pk, 1 + strlen(sh->top));
+        pack_s(&f->pk, sh->name);
+        for (int i = 0; sh->top[i] != '\0'; i++) {
+                char k = sh->top[i];
+
+                if (k < '0' || k > '2' || i == badtop) {
+                        pack_kind(&f->pk, k, i == badtop);
+                        continue;
+                }
+                const char *t = sh->tuple[k - '0'];
+                msgpack_pack_array(&f->pk, 1);
+                msgpack_pack_array(&f->pk, strlen(t));
+                for (int j = 0; t[j] != '\0'; j++)
+                        pack_kind(&f->pk, t[j], k - '0' == badl && j == badi);
+        }
+}
+
+static const char *
+what_expected(char k)
+{
+        switch (k) {
+        case 'v':
+        case 'u':
+        case 'x':
+                return "is not an integer";
+        case 'f':
+                return "is not a float";
+        case 'S':
+        case 's':
+        case 'd':
+                return "is not a string";
+        default:
+                return "is not an array";
+        }
+}
+
+static void
+test_invalid_types_everywhere(void **state)
+{
+        char err[256], want[256];
+        struct frame f;
+        int checked = 0;
+
+        (void)state;
+        for (size_t m = 0; m < sizeof(shapes) / sizeof(shapes[0]); m++) {
+                const struct shape *sh = &shapes[m];
+
+                /* The valid message itself decodes. */
+                pack_shape(&f, sh, -1, -1, -1);
+                assert_int_equal(decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)), 0);
+                frame_done(&f);
+                for (int i = 0; sh->top[i] != '\0'; i++) {
+                        pack_shape(&f, sh, i, -1, -1);
+                        assert_int_equal(
+                            decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+                        if (sh->top[i] == 'v')
+                                snprintf(want, sizeof(want), "protocol version is not an integer");
+                        else
+                                snprintf(want, sizeof(want), "%s %s", sh->topnames[i],
+                                         what_expected(sh->top[i]));
+                        assert_string_equal(err, want);
+                        frame_done(&f);
+                        checked++;
+                }
+                for (int l = 0; l < 3 && sh->tuple[l] != NULL; l++) {
+                        for (int j = 0; sh->tuple[l][j] != '\0'; j++) {
+                                pack_shape(&f, sh, -1, l, j);
+                                assert_int_equal(
+                                    decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)),
+                                    -1);
+                                snprintf(want, sizeof(want), "%s 0: %s %s", sh->listname[l],
+                                         sh->fieldnames[l][j], what_expected(sh->tuple[l][j]));
+                                assert_string_equal(err, want);
+                                frame_done(&f);
+                                checked++;
+                        }
+                }
+        }
+        /* 5+8 submit, 4+2 ack, 2 error, 2 hello, 5+8+9+12 uow, 1+5 rows, 2 ready, 1, 2. */
+        assert_int_equal(checked, 68);
+}
+
+/* Nil where nil is not allowed. */
+static void
+test_nil_where_required(void **state)
+{
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 5);
+        pack_s(&f.pk, "ack");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_uint64(&f.pk, 0);
+        msgpack_pack_uint64(&f.pk, 0);
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id is not a string");
+        frame_done(&f);
+
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 3);
+        pack_s(&f.pk, "fail");
+        msgpack_pack_uint64(&f.pk, 4);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(decode_as(PROTO_FAIL, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "message is not a string");
+        frame_done(&f);
+}
+
+/* Decoders cope with a NULL or zero-length error buffer. */
+static void
+test_no_error_buffer(void **state)
+{
+        static const unsigned char bad[] = {0xc1};
+        struct proto_submit s;
+
+        (void)state;
+        assert_int_equal(proto_submit_decode(bad, 1, &s, NULL, 0), -1);
+        assert_int_equal(proto_submit_decode(bad, 1, &s, NULL, 10), -1);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_submit_roundtrip),
+            cmocka_unit_test(test_submit_empty_and_nil_source),
+            cmocka_unit_test(test_ack_and_error_roundtrip),
+            cmocka_unit_test(test_hello_roundtrip),
+            cmocka_unit_test(test_uow_roundtrip),
+            cmocka_unit_test(test_uow_empty),
+            cmocka_unit_test(test_rows_ready_result_roundtrip),
+            cmocka_unit_test(test_peek),
+            cmocka_unit_test(test_field_caps),
+            cmocka_unit_test(test_batch_cap),
+            cmocka_unit_test(test_declared_million),
+            cmocka_unit_test(test_huge_declared_lengths),
+            cmocka_unit_test(test_deep_nesting),
+            cmocka_unit_test(test_truncated_and_trailing),
+            cmocka_unit_test(test_invalid_bytes),
+            cmocka_unit_test(test_wrong_message),
+            cmocka_unit_test(test_versions),
+            cmocka_unit_test(test_integer_ranges),
+            cmocka_unit_test(test_record_rules),
+            cmocka_unit_test(test_floats_and_flags),
+            cmocka_unit_test(test_invalid_types_everywhere),
+            cmocka_unit_test(test_nil_where_required),
+            cmocka_unit_test(test_no_error_buffer),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
