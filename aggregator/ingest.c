@@ -99,14 +99,15 @@ ingest_check(struct state *s, const struct config *cfg, const struct proto_recor
                 if (in->kind == IND_COUNT)
                         return refuse(why, whylen, "value %s is not a whole number; %s is a count",
                                       q1, quote(q2, sizeof(q2), r->indicator));
-                return refuse(why, whylen, "value %s has more than %u decimals allowed for %s",
-                              q1, in->scale, quote(q2, sizeof(q2), r->indicator));
+                return refuse(why, whylen, "value %s has more than %u decimals allowed for %s", q1,
+                              in->scale, quote(q2, sizeof(q2), r->indicator));
         default:
                 return refuse(why, whylen, "value %s is not a number", q1);
         }
         out->period = state_period_intern(s, r->period.p, r->period.len);
         if (out->period < 0)
-                return refuse(why, whylen, "too many distinct periods (limit %d)", STATE_MAX_PERIODS);
+                return refuse(why, whylen, "too many distinct periods (limit %d)",
+                              STATE_MAX_PERIODS);
         return 0;
 }
 

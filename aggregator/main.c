@@ -66,13 +66,14 @@ on_signal(int sig)
 static void
 usage(void)
 {
-        fprintf(stderr,
-                "usage: edustat-aggregator [--config DIR] [--bind ENDPOINT] [--sink ENDPOINT] "
-                "[--id NAME]\n"
-                "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
-                "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the root unit's code),\n"
-                "  EDUSTAT_UOW_RECORDS (20000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (4),\n"
-                "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug)\n");
+        fprintf(
+            stderr,
+            "usage: edustat-aggregator [--config DIR] [--bind ENDPOINT] [--sink ENDPOINT] "
+            "[--id NAME]\n"
+            "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
+            "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the root unit's code),\n"
+            "  EDUSTAT_UOW_RECORDS (20000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (4),\n"
+            "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug)\n");
         exit(2);
 }
 
@@ -305,8 +306,8 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, const void *buf, siz
                         continue;
                 }
                 b->accepted++;
-                res = state_apply(a->state, k.unit, k.period, k.indicator, k.mant, r->version,
-                                  NULL);
+                res =
+                    state_apply(a->state, k.unit, k.period, k.indicator, k.mant, r->version, NULL);
                 if (res == STATE_NEW || res == STATE_CHANGED) {
                         uow_change_add(a->open, bi, k.unit, k.period, k.indicator, k.mant,
                                        r->version, res == STATE_NEW);
@@ -319,8 +320,7 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, const void *buf, siz
         if (a->open->opened_ms == 0)
                 a->open->opened_ms = now_ms();
         log_debug("batch %s from %s (%s): %u records, %u accepted, %u changed, %zu rejected",
-                  b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed,
-                  b->nrej);
+                  b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed, b->nrej);
         proto_submit_free(&sub);
 }
 
@@ -330,8 +330,7 @@ flush(struct agg *a)
 {
         if (a->open->nbatches == 0 && state_dirty_count(a->state) == 0)
                 return;
-        if (a->open->nchanges == 0 && a->open->nrejects == 0 &&
-            state_dirty_count(a->state) == 0) {
+        if (a->open->nchanges == 0 && a->open->nrejects == 0 && state_dirty_count(a->state) == 0) {
                 /* Nothing to write: the batches are committed once everything before is. */
                 if (a->ninflight > 0) {
                         uow_batches_move(a->inflight[a->ninflight - 1], a->open);
@@ -482,8 +481,7 @@ loop(struct agg *a)
                         handle_sink(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
                         zmq_msg_close(&msg);
                 }
-                for (int i = 0; i < BURST && a->ninflight < (size_t)a->set.inflight &&
-                                !a->resync;
+                for (int i = 0; i < BURST && a->ninflight < (size_t)a->set.inflight && !a->resync;
                      i++) {
                         struct zsock_peer peer;
                         zmq_msg_t msg;

@@ -68,7 +68,7 @@ struct state {
 };
 
 static const long double pow10l_tab[DECIMAL_MAX_SCALE + 1] = {1.0L, 10.0L, 100.0L, 1000.0L,
-                                                               10000.0L};
+                                                              10000.0L};
 
 static uint64_t
 mix64(uint64_t x)
@@ -476,8 +476,8 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
                         if (!present && !s->other_stored[j])
                                 rg->n_reporting++;
                         if (leaf && s->before[j].ok)
-                                stat_remove(rg, s->before[j].num, s->before[j].den,
-                                            s->before[j].x, s->before[j].q);
+                                stat_remove(rg, s->before[j].num, s->before[j].den, s->before[j].x,
+                                            s->before[j].q);
                         if (leaf && s->after[j].ok)
                                 stat_add(rg, s->after[j].num, s->after[j].den, s->after[j].x,
                                          s->after[j].q);
@@ -591,8 +591,7 @@ agg_row(struct state *s, struct agg *g, struct state_row *row)
         if (den == 0)
                 row->null_value = 1;
         else
-                format_ld(row->value,
-                          in->multiplier * real(num, ni->scale) / real(den, di->scale));
+                format_ld(row->value, in->multiplier * real(num, ni->scale) / real(den, di->scale));
         if (g->n_leaf > 0) {
                 long double w = real(g->lw, di->scale);
                 long double mean = in->multiplier * real(g->lsum, ni->scale) / w;

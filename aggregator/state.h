@@ -75,8 +75,8 @@ const char *state_period_name(const struct state *s, int i);
  * stored version, and roll the change up.  indicator must be a count or an
  * amount.  *old_mant is set to the previous value on STATE_CHANGED.
  */
-enum state_result state_apply(struct state *s, int unit, int period, int indicator,
-                              uint64_t mant, uint64_t version, uint64_t *old_mant);
+enum state_result state_apply(struct state *s, int unit, int period, int indicator, uint64_t mant,
+                              uint64_t version, uint64_t *old_mant);
 
 /* The stored value of a key: 1 with *mant and *version set, or 0 when absent. */
 int state_get(const struct state *s, int unit, int period, int indicator, uint64_t *mant,

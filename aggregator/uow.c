@@ -102,8 +102,8 @@ uow_batch_find(struct uow *u, struct pstr batch_id)
 }
 
 void
-uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicator,
-               uint64_t mant, uint64_t version, int is_new)
+uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicator, uint64_t mant,
+               uint64_t version, int is_new)
 {
         struct uow_change *c;
 
@@ -285,13 +285,13 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                 a.max = row.max;
                 a.mean = row.mean;
                 a.cv = row.cv;
-                a.nulls = (row.null_value ? PROTO_AGG_NULL_VALUE : 0) |
-                          (row.null_num ? PROTO_AGG_NULL_NUM : 0) |
-                          (row.null_den ? PROTO_AGG_NULL_DEN : 0) |
-                          (row.null_stats ? PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX |
-                                                PROTO_AGG_NULL_MEAN
-                                          : 0) |
-                          (row.null_cv ? PROTO_AGG_NULL_CV : 0);
+                a.nulls =
+                    (row.null_value ? PROTO_AGG_NULL_VALUE : 0) |
+                    (row.null_num ? PROTO_AGG_NULL_NUM : 0) |
+                    (row.null_den ? PROTO_AGG_NULL_DEN : 0) |
+                    (row.null_stats ? PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX | PROTO_AGG_NULL_MEAN
+                                    : 0) |
+                    (row.null_cv ? PROTO_AGG_NULL_CV : 0);
                 proto_agg_pack(&pk, &a);
         }
         state_dirty_clear(s);

@@ -57,8 +57,8 @@ struct uow {
         struct uow_reject *rejects;
         size_t nrejects, rejectcap;
         size_t naggs;
-        int64_t opened_ms; /* when the first batch arrived */
-        int64_t sent_ms;   /* last (re)send, 0 before encoding */
+        int64_t opened_ms;    /* when the first batch arrived */
+        int64_t sent_ms;      /* last (re)send, 0 before encoding */
         msgpack_sbuffer wire; /* the encoded message, after uow_encode */
 };
 

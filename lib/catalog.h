@@ -32,17 +32,17 @@ struct indicator {
         char *name_en;
         char *unit;
         enum indicator_kind kind;
-        unsigned scale;        /* count/amount: decimals (count: 0); ratio: the
-                                  `decimals` column as given, display only */
-        int num, den;          /* ratio: indices of numerator and denominator;
-                                  else -1 */
+        unsigned scale;         /* count/amount: decimals (count: 0); ratio: the
+                                   `decimals` column as given, display only */
+        int num, den;           /* ratio: indices of numerator and denominator;
+                                   else -1 */
         long double multiplier; /* ratio: as parsed; else 1 */
         char *multiplier_text;  /* ratio: the text as written ("100"); else "1" */
-        int *ratios;           /* count/amount: indices of the ratios that
-                                  use this indicator as numerator or
-                                  denominator (each listed once) */
+        int *ratios;            /* count/amount: indices of the ratios that
+                                   use this indicator as numerator or
+                                   denominator (each listed once) */
         size_t nratios;
-        unsigned long line;    /* where it was defined */
+        unsigned long line; /* where it was defined */
 };
 
 struct catalog {

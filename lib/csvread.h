@@ -40,10 +40,10 @@ struct csvrow {
 };
 
 enum csvread_status {
-        CSVREAD_ROW = 1,    /* *row holds the next row */
-        CSVREAD_EOF = 0,    /* no more rows */
+        CSVREAD_ROW = 1,     /* *row holds the next row */
+        CSVREAD_EOF = 0,     /* no more rows */
         CSVREAD_BADROW = -1, /* this row is bad: row->line and err say why; call again */
-        CSVREAD_FATAL = -2, /* the file cannot be read further: err says why */
+        CSVREAD_FATAL = -2,  /* the file cannot be read further: err says why */
 };
 
 /*

@@ -25,12 +25,12 @@ __extension__ typedef unsigned __int128 decimal_u128;
 
 enum decimal_status {
         DECIMAL_OK = 0,
-        DECIMAL_EMPTY,        /* nothing but blanks */
-        DECIMAL_SYNTAX,       /* not a number */
-        DECIMAL_NONFINITE,    /* NaN, inf, infinity in any case, with any sign */
-        DECIMAL_NEGATIVE,     /* a number below zero ("-0" is zero, accepted) */
-        DECIMAL_RANGE,        /* magnitude beyond 1e15 */
-        DECIMAL_TOO_PRECISE,  /* more significant fraction digits than scale */
+        DECIMAL_EMPTY,       /* nothing but blanks */
+        DECIMAL_SYNTAX,      /* not a number */
+        DECIMAL_NONFINITE,   /* NaN, inf, infinity in any case, with any sign */
+        DECIMAL_NEGATIVE,    /* a number below zero ("-0" is zero, accepted) */
+        DECIMAL_RANGE,       /* magnitude beyond 1e15 */
+        DECIMAL_TOO_PRECISE, /* more significant fraction digits than scale */
 };
 
 /*

@@ -29,11 +29,11 @@ struct orgunit {
         char *parent_code; /* "" for the root */
         char *level;       /* label as written: city, district, school... */
         char *name;
-        char *stage;       /* may be "" */
-        char *locality;    /* may be "" */
-        char *ownership;   /* may be "" */
-        int parent;        /* index, -1 for the root */
-        unsigned depth;    /* root 0 */
+        char *stage;     /* may be "" */
+        char *locality;  /* may be "" */
+        char *ownership; /* may be "" */
+        int parent;      /* index, -1 for the root */
+        unsigned depth;  /* root 0 */
         int is_leaf;
         unsigned long line;
 };
@@ -43,10 +43,10 @@ struct orgtree {
         size_t n;
         int root;
         /* private from here: read through the functions below */
-        int *anc;          /* ancestors of every unit, concatenated */
-        size_t *anc_off;   /* unit i: anc[anc_off[i] .. anc_off[i+1]) */
-        int *leaves;       /* leaf indices in depth-first order */
-        size_t *leaf_lo;   /* unit i: leaves[leaf_lo[i] .. leaf_hi[i]) */
+        int *anc;        /* ancestors of every unit, concatenated */
+        size_t *anc_off; /* unit i: anc[anc_off[i] .. anc_off[i+1]) */
+        int *leaves;     /* leaf indices in depth-first order */
+        size_t *leaf_lo; /* unit i: leaves[leaf_lo[i] .. leaf_hi[i]) */
         size_t *leaf_hi;
         size_t nleaves;
         struct orgtree_index *index;

@@ -49,11 +49,11 @@
 #define PROTO_VERSION 1
 
 /* Caps with their defaults, in one place. */
-#define PROTO_MAX_SUBMIT_BYTES (16 * 1024 * 1024) /* ZMQ_MAXMSGSIZE, collector side */
-#define PROTO_MAX_BATCH        20000              /* records per submit */
-#define PROTO_MAX_FIELD        256                /* bytes of unit/period/indicator/value */
-#define PROTO_MAX_TEXT         4096               /* bytes of raw, reason, source, names */
-#define PROTO_MAX_ID           64                 /* bytes of batch_id, collector, aggregator_id */
+#define PROTO_MAX_SUBMIT_BYTES (16 * 1024 * 1024)  /* ZMQ_MAXMSGSIZE, collector side */
+#define PROTO_MAX_BATCH        20000               /* records per submit */
+#define PROTO_MAX_FIELD        256                 /* bytes of unit/period/indicator/value */
+#define PROTO_MAX_TEXT         4096                /* bytes of raw, reason, source, names */
+#define PROTO_MAX_ID           64                  /* bytes of batch_id, collector, aggregator_id */
 #define PROTO_MAX_UOW_BYTES    (512 * 1024 * 1024) /* aggregator -> sink; trusted peer */
 
 #define PROTO_VALUE_NEW   1u
@@ -166,25 +166,23 @@ int proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, c
 void proto_submit_free(struct proto_submit *s);
 
 /* Decodes "ack" and "error" (out->message set for error). */
-int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err,
-                     size_t errlen);
+int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen);
 void proto_ack_free(struct proto_ack *a);
 
 int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err,
                        size_t errlen);
 
-int proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err,
-                     size_t errlen);
+int proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen);
 void proto_uow_free(struct proto_uow *u);
 
 /* "rows": *rows is owned (free()), *n set. */
-int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n,
-                      char *err, size_t errlen);
-int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
-                       char *err, size_t errlen);
+int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
+                      size_t errlen);
+int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows, char *err,
+                       size_t errlen);
 /* "ok" and "fail"; *message is nil for ok. */
-int proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *message,
-                        char *err, size_t errlen);
+int proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *message, char *err,
+                        size_t errlen);
 
 /*
  * Encoders write into a msgpack_packer (usually over a msgpack_sbuffer).
@@ -195,8 +193,8 @@ void proto_submit_begin(msgpack_packer *pk, const char *collector, const char *b
                         const char *source, uint32_t nrec);
 void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
 
-void proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted,
-                     uint32_t changed, uint32_t nrej);
+void proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
+                     uint32_t nrej);
 void proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason);
 void proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message);
 
@@ -207,8 +205,7 @@ void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
  * proto_value_pack, then proto_uow_rejects_begin and nrejects
  * proto_reject_pack, then proto_uow_aggs_begin and naggs proto_agg_pack.
  */
-void proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator,
-                     uint32_t nvalues);
+void proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator, uint32_t nvalues);
 void proto_value_pack(msgpack_packer *pk, const struct proto_value *v);
 void proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects);
 void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r);

@@ -41,8 +41,7 @@ teardown(void **ts)
 }
 
 static struct pstr
-S(const char *s)
-{
+S(const char *s) {
         return pstr_of(s);
 }
 
@@ -104,8 +103,10 @@ test_rejects(void **ts)
             {"S1", "2024", "pupils", "NaN", "value \"NaN\" is not a finite number"},
             {"S1", "2024", "pupils", "-inf", "value \"-inf\" is not a finite number"},
             {"S1", "2024", "pupils", "-5", "negative value \"-5\""},
-            {"S1", "2024", "pupils", "12.5", "value \"12.5\" is not a whole number; \"pupils\" is a count"},
-            {"S1", "2024", "area", "1.234", "value \"1.234\" has more than 2 decimals allowed for \"area\""},
+            {"S1", "2024", "pupils", "12.5",
+             "value \"12.5\" is not a whole number; \"pupils\" is a count"},
+            {"S1", "2024", "area", "1.234",
+             "value \"1.234\" has more than 2 decimals allowed for \"area\""},
             {"S1", "2024", "pupils", "2e15", "value \"2e15\" is beyond ±1e15"},
             {"S1", "2024", "pupils", "1000000000000001", "is beyond ±1e15"},
         };
@@ -138,7 +139,9 @@ test_collector_reason_and_hostile_text(void **ts)
 
         /* invalid UTF-8 and NUL never reach PostgreSQL as text */
         t = ingest_text(bad, sizeof(bad));
-        assert_string_equal(t, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c");
+        assert_string_equal(t, "a\xef\xbf\xbd"
+                               "b\xef\xbf\xbd"
+                               "c");
         free(t);
 
         /* a long unit is quoted clipped */

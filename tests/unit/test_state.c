@@ -145,9 +145,9 @@ test_correction_replaces_everywhere(void **ts)
         uint64_t old = 0;
 
         moe_example(f);
-        assert_int_equal(state_apply(f->s, U(f, "S3"), f->period, I(f, "books"), 300,
-                                     ++f->version, &old),
-                         STATE_CHANGED);
+        assert_int_equal(
+            state_apply(f->s, U(f, "S3"), f->period, I(f, "books"), 300, ++f->version, &old),
+            STATE_CHANGED);
         assert_int_equal(old, 935);
         row(f, "D1", "books_per_pupil", &r);
         assert_string_equal(r.numerator, "1278");

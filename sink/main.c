@@ -1,0 +1,345 @@
+/*
+ * edustat-sink: owns PostgreSQL.  Migrates the schema, loads the config,
+ * then answers the aggregator on a ROUTER socket: "hello" gets the stored
+ * state back, each "uow" is committed in one transaction and acknowledged
+ * only after COMMIT.  One thread; messages are handled one at a time, in
+ * the order they arrive.  See docs/ARCHITECTURE.md and sink/writer.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "log.h"
+#include "proto.h"
+#include "schema.h"
+#include "util.h"
+#include "writer.h"
+#include "zsock.h"
+
+/* How often the loop wakes to look at the stop flag and the summary. */
+#define POLL_MS 500
+/* The summary of committed work is logged at most this often. */
+#define SUMMARY_MS 10000
+
+struct settings {
+        const char *db_url;
+        const char *bind;
+        const char *config_dir;
+        int debug;
+};
+
+struct sink {
+        struct settings set;
+        struct config *cfg;
+        struct writer *w;
+        void *ctx;
+        void *router;
+        msgpack_sbuffer sbuf;
+        msgpack_packer pk;
+        struct writer_stats logged; /* counters at the last summary */
+        int64_t last_summary_ms;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+        (void)sig;
+        stop = 1;
+}
+
+static void
+usage(void)
+{
+        fprintf(stderr,
+                "usage: edustat-sink [--db-url CONNINFO] [--bind ENDPOINT] [--config DIR] "
+                "[--debug]\n"
+                "Environment: EDUSTAT_DB_URL (libpq connection string; \"\" = libpq defaults),\n"
+                "  EDUSTAT_SINK_BIND (tcp://*:5561), EDUSTAT_CONFIG (./config),\n"
+                "  EDUSTAT_LOG_LEVEL (info|debug)\n");
+        exit(2);
+}
+
+static void
+settings_load(struct settings *s, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"db-url", required_argument, NULL, 'd'}, {"bind", required_argument, NULL, 'b'},
+            {"config", required_argument, NULL, 'c'}, {"debug", no_argument, NULL, 'D'},
+            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        };
+        const char *url = getenv("EDUSTAT_DB_URL");
+        int ch;
+
+        /* An empty EDUSTAT_DB_URL is meaningful: libpq's defaults. */
+        s->db_url = url != NULL ? url : "";
+        s->bind = env_or("EDUSTAT_SINK_BIND", "tcp://*:5561");
+        s->config_dir = env_or("EDUSTAT_CONFIG", "./config");
+        s->debug = 0;
+        while ((ch = getopt_long(argc, argv, "d:b:c:Dh", opts, NULL)) != -1) {
+                switch (ch) {
+                case 'd':
+                        s->db_url = optarg;
+                        break;
+                case 'b':
+                        s->bind = optarg;
+                        break;
+                case 'c':
+                        s->config_dir = optarg;
+                        break;
+                case 'D':
+                        s->debug = 1;
+                        break;
+                default:
+                        usage();
+                }
+        }
+        if (optind != argc)
+                usage();
+}
+
+static void
+signals_install(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        /* No SA_RESTART: zmq_poll returns EINTR and the loop sees the flag. */
+        if (sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1)
+                fatal("sigaction");
+        sa.sa_handler = SIG_IGN;
+        if (sigaction(SIGPIPE, &sa, NULL) == -1)
+                fatal("sigaction");
+}
+
+/*
+ * Connect, migrate and load the config, starting over on a new connection
+ * whenever the database goes away.  Returns 0, or -1 when asked to stop.
+ */
+static int
+startup_db(struct sink *s)
+{
+        size_t nunits = 0, nind = 0;
+        enum db_result r;
+        char err[1024];
+
+        for (;;) {
+                if (writer_connect(s->w, &stop) == -1)
+                        return -1;
+                r = schema_migrate(writer_conn(s->w), err, sizeof err);
+                if (r == DB_ERROR)
+                        fatalx("migrating schema edustat: %s", err);
+                if (r == DB_RETRY) {
+                        log_warnx("migrating schema edustat: %s; reconnecting", err);
+                        continue;
+                }
+                r = schema_load_config(writer_conn(s->w), s->cfg, &nunits, &nind, err, sizeof err);
+                if (r == DB_ERROR)
+                        fatalx("%s", err);
+                if (r == DB_RETRY) {
+                        log_warnx("%s; reconnecting", err);
+                        continue;
+                }
+                break;
+        }
+        log_info("schema edustat at version %d; loaded %zu org units and %zu indicators from %s",
+                 SCHEMA_VERSION, nunits, nind, s->set.config_dir);
+        return 0;
+}
+
+struct peer_send {
+        struct sink *s;
+        const struct zsock_peer *peer;
+};
+
+static int
+send_to_peer(void *arg, const void *buf, size_t len)
+{
+        struct peer_send *ps = arg;
+
+        if (zsock_router_send(ps->s->router, ps->peer, buf, len) == -1) {
+                log_warnx("sending %zu bytes to the aggregator: %s", len, zmq_strerror(errno));
+                return -1;
+        }
+        return 0;
+}
+
+static void
+reply(struct sink *s, const struct zsock_peer *peer)
+{
+        struct peer_send ps = {s, peer};
+
+        send_to_peer(&ps, s->sbuf.data, s->sbuf.size);
+        msgpack_sbuffer_clear(&s->sbuf);
+}
+
+static void
+handle_hello(struct sink *s, const struct zsock_peer *peer, const void *buf, size_t len)
+{
+        struct peer_send ps = {s, peer};
+        uint64_t last_seq = 0, nrows = 0;
+        struct pstr id;
+        enum db_result r;
+        char err[1024];
+        int64_t t0;
+
+        if (proto_hello_decode(buf, len, &id, err, sizeof err) == -1) {
+                log_warnx("dropped a malformed hello: %s", err);
+                return;
+        }
+        log_info("hello from aggregator %.*s: streaming the stored state", (int)id.len, id.p);
+        t0 = now_ms();
+        while ((r = writer_stream_state(s->w, id, send_to_peer, &ps, &last_seq, &nrows, err,
+                                        sizeof err)) == DB_RETRY) {
+                log_warnx("state stream for %.*s: %s; reconnecting", (int)id.len, id.p, err);
+                if (writer_connect(s->w, &stop) == -1)
+                        return;
+        }
+        if (r != DB_OK) {
+                log_warnx("state stream for %.*s failed: %s", (int)id.len, id.p, err);
+                return;
+        }
+        log_info("sent %" PRIu64 " stored values to aggregator %.*s in %.1f s; last_seq %" PRIu64,
+                 nrows, (int)id.len, id.p, (double)(now_ms() - t0) / 1000.0, last_seq);
+}
+
+static void
+handle_uow(struct sink *s, const struct zsock_peer *peer, const void *buf, size_t len)
+{
+        struct proto_uow u;
+        enum db_result r;
+        char err[1024];
+        int replayed = 0;
+
+        memset(&u, 0, sizeof u);
+        if (proto_uow_decode(buf, len, &u, err, sizeof err) == -1) {
+                log_warnx("dropped a malformed uow (%zu bytes): %s", len, err);
+                return;
+        }
+        /* The uow stays in memory across reconnects and is committed on
+         * the new connection; only then does the aggregator hear of it. */
+        while ((r = writer_commit(s->w, &u, &replayed, err, sizeof err)) == DB_RETRY) {
+                log_warnx("uow %" PRIu64 ": %s; reconnecting and committing it again", u.seq, err);
+                if (writer_connect(s->w, &stop) == -1) {
+                        log_info("uow %" PRIu64 " not committed: stopping", u.seq);
+                        proto_uow_free(&u);
+                        return;
+                }
+        }
+        if (r == DB_GAP) {
+                log_warnx("%s; waiting for the aggregator to resend", err);
+                proto_uow_free(&u);
+                return;
+        }
+        if (r == DB_OK) {
+                proto_ok_pack(&s->pk, u.seq);
+                log_debug("uow %" PRIu64 ": %s (%" PRIu32 " values, %" PRIu32 " rejects, %" PRIu32
+                          " aggs)",
+                          u.seq, replayed ? "replay acknowledged" : "committed", u.nvalues,
+                          u.nrejects, u.naggs);
+        } else {
+                proto_fail_pack(&s->pk, u.seq, err);
+        }
+        reply(s, peer);
+        proto_uow_free(&u);
+}
+
+static void
+handle_message(struct sink *s, const struct zsock_peer *peer, const void *buf, size_t len)
+{
+        switch (proto_peek(buf, len)) {
+        case PROTO_HELLO:
+                handle_hello(s, peer, buf, len);
+                break;
+        case PROTO_UOW:
+                handle_uow(s, peer, buf, len);
+                break;
+        default:
+                log_warnx("dropped a message of %zu bytes that is neither hello nor uow", len);
+                break;
+        }
+}
+
+static void
+summary_maybe(struct sink *s, int force)
+{
+        struct writer_stats st;
+        int64_t now = now_ms();
+
+        writer_stats_get(s->w, &st);
+        if (!force && now - s->last_summary_ms < SUMMARY_MS)
+                return;
+        if (memcmp(&st, &s->logged, sizeof st) == 0)
+                return;
+        log_info("committed %" PRIu64 " uows (+%" PRIu64 "): %" PRIu64 " values, %" PRIu64
+                 " rejects, %" PRIu64 " aggregate rows; %" PRIu64 " replays, %" PRIu64 " refused",
+                 st.uows, st.uows - s->logged.uows, st.values, st.rejects, st.aggs, st.replays,
+                 st.refused);
+        s->logged = st;
+        s->last_summary_ms = now;
+}
+
+int
+main(int argc, char **argv)
+{
+        struct sink s;
+        char err[1024];
+
+        memset(&s, 0, sizeof s);
+        settings_load(&s.set, argc, argv);
+        log_init("edustat-sink", s.set.debug);
+        signals_install();
+
+        if ((s.cfg = config_load(s.set.config_dir, err, sizeof err)) == NULL)
+                fatalx("%s", err);
+        s.w = writer_new(s.set.db_url);
+        if (startup_db(&s) == -1)
+                goto out;
+
+        if ((s.ctx = zmq_ctx_new()) == NULL)
+                fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+        if ((s.router = zsock_router_bind(s.ctx, s.set.bind, PROTO_MAX_UOW_BYTES)) == NULL)
+                fatalx("cannot bind %s", s.set.bind);
+        msgpack_sbuffer_init(&s.sbuf);
+        msgpack_packer_init(&s.pk, &s.sbuf, msgpack_sbuffer_write);
+        s.last_summary_ms = now_ms();
+        log_info("ready on %s: %zu org units, %zu indicators", s.set.bind, s.cfg->tree->n,
+                 s.cfg->cat->n);
+
+        while (!stop) {
+                zmq_pollitem_t it = {s.router, 0, ZMQ_POLLIN, 0};
+                struct zsock_peer peer;
+                zmq_msg_t msg;
+                int n = zmq_poll(&it, 1, POLL_MS);
+
+                if (n == -1 && errno != EINTR)
+                        fatalx("zmq_poll: %s", zmq_strerror(errno));
+                if (n > 0 && (it.revents & ZMQ_POLLIN) && !stop) {
+                        zmq_msg_init(&msg);
+                        if (zsock_router_recv(s.router, &peer, &msg, ZMQ_DONTWAIT) == 0)
+                                handle_message(&s, &peer, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                        zmq_msg_close(&msg);
+                }
+                summary_maybe(&s, 0);
+        }
+        summary_maybe(&s, 1);
+        log_info("stopping");
+        msgpack_sbuffer_destroy(&s.sbuf);
+        zsock_close(&s.router);
+        zmq_ctx_term(s.ctx);
+out:
+        writer_destroy(&s.w);
+        config_destroy(&s.cfg);
+        return 0;
+}

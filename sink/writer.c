@@ -1,0 +1,950 @@
+/*
+ * writer: uow commits and the state stream.  See writer.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <msgpack.h>
+
+#include "log.h"
+#include "proto.h"
+#include "schema.h"
+#include "util.h"
+#include "writer.h"
+
+struct writer {
+        char *conninfo;
+        PGconn *conn;
+        int session_ready; /* stage tables and statements exist on conn */
+        unsigned streak;   /* writer_connect calls since the last success */
+        struct writer_stats st;
+        struct pgcopy copy;
+};
+
+/*
+ * Per-connection set-up, run before the first uow or stream on every new
+ * connection.  The stage tables mirror the COPY field order below.
+ */
+static const char session_sql[] =
+    "DEALLOCATE ALL;\n"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_value (unit text, period text,"
+    " indicator text, value numeric, version bigint) ON COMMIT DELETE ROWS;\n"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_reject (collector text, source text,"
+    " batch_id text, line int, unit text, period text, indicator text, raw text,"
+    " reason text) ON COMMIT DELETE ROWS;\n"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_agg (unit text, level text, period text,"
+    " indicator text, value numeric, numerator numeric, denominator numeric,"
+    " n_reporting int, min float8, max float8, mean float8, cv float8)"
+    " ON COMMIT DELETE ROWS";
+
+struct stmt {
+        const char *name;
+        const char *sql;
+        int nparams;
+};
+
+static const struct stmt stmts[] = {
+    {"state_lock", "SELECT last_seq FROM edustat.sink_state WHERE aggregator = $1 FOR UPDATE", 1},
+    {"state_insert",
+     "INSERT INTO edustat.sink_state (aggregator, last_seq) VALUES ($1, 0)"
+     " ON CONFLICT (aggregator) DO NOTHING",
+     1},
+    {"state_set",
+     "UPDATE edustat.sink_state SET last_seq = $2, updated_at = now() WHERE aggregator = $1", 2},
+    {"state_get", "SELECT last_seq FROM edustat.sink_state WHERE aggregator = $1", 1},
+    /* The aggregator flags these keys as already stored, so this is an
+     * update; written as an upsert so that a key missing from unit_value
+     * (say, after an earlier uow was refused) is stored, not lost.  The
+     * version guard keeps an older value from overwriting a newer one. */
+    {"value_upsert",
+     "INSERT INTO edustat.unit_value AS u (unit, period, indicator, value, version)"
+     " SELECT unit, period, indicator, value, version FROM pg_temp.stage_value"
+     " ON CONFLICT (unit, period, indicator) DO UPDATE SET value = EXCLUDED.value,"
+     " version = EXCLUDED.version, received_at = now()"
+     " WHERE u.version < EXCLUDED.version",
+     0},
+    {"reject_insert",
+     "INSERT INTO edustat.rejected (collector, source, batch_id, line, unit, period,"
+     " indicator, raw, reason)"
+     " SELECT collector, source, batch_id, line, unit, period, indicator, raw,"
+     " coalesce(reason, 'no reason given') FROM pg_temp.stage_reject"
+     " ON CONFLICT (batch_id, line) DO NOTHING",
+     0},
+    {"agg_upsert",
+     "INSERT INTO edustat.agg_rollup (unit, level, period, indicator, value, numerator,"
+     " denominator, n_reporting, min, max, mean, cv)"
+     " SELECT unit, level, period, indicator, value, numerator, denominator, n_reporting,"
+     " min, max, mean, cv FROM pg_temp.stage_agg"
+     " ON CONFLICT (unit, period, indicator) DO UPDATE SET level = EXCLUDED.level,"
+     " value = EXCLUDED.value, numerator = EXCLUDED.numerator,"
+     " denominator = EXCLUDED.denominator, n_reporting = EXCLUDED.n_reporting,"
+     " min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, cv = EXCLUDED.cv,"
+     " updated_at = now()",
+     0},
+};
+
+struct writer *
+writer_new(const char *conninfo)
+{
+        struct writer *w = xcalloc(1, sizeof *w);
+
+        w->conninfo = xstrdup(conninfo != NULL ? conninfo : "");
+        return w;
+}
+
+void
+writer_destroy(struct writer **wp)
+{
+        struct writer *w;
+
+        if (wp == NULL || *wp == NULL)
+                return;
+        w = *wp;
+        PQfinish(w->conn);
+        free(w->conninfo);
+        free(w);
+        *wp = NULL;
+}
+
+PGconn *
+writer_conn(const struct writer *w)
+{
+        return w->conn;
+}
+
+void
+writer_stats_get(const struct writer *w, struct writer_stats *out)
+{
+        *out = w->st;
+}
+
+/* Sleep ms milliseconds in 100 ms steps; returns -1 as soon as *stop is set. */
+static int
+sleep_unless_stopped(long ms, volatile sig_atomic_t *stop)
+{
+        while (ms > 0) {
+                long step = ms < 100 ? ms : 100;
+                struct timespec ts = {0, step * 1000000L};
+
+                if (*stop)
+                        return -1;
+                while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !*stop)
+                        ;
+                ms -= step;
+        }
+        return *stop ? -1 : 0;
+}
+
+/*
+ * Server notices ("schema edustat already exists, skipping") go to the log
+ * at debug level instead of libpq's bare stderr lines.
+ */
+static void
+notice_to_log(void *arg, const char *message)
+{
+        size_t len = strlen(message);
+
+        (void)arg;
+        while (len > 0 && (message[len - 1] == '\n' || message[len - 1] == ' '))
+                len--;
+        log_debug("PostgreSQL: %.*s", (int)len, message);
+}
+
+int
+writer_connect(struct writer *w, volatile sig_atomic_t *stop)
+{
+        /* connect_timeout comes before dbname so a value in the user's
+         * connection string overrides it; client_encoding comes after
+         * because every byte the sink sends is UTF-8. */
+        static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                                           "client_encoding", NULL};
+        const char *vals[] = {"10", "edustat-sink", w->conninfo, "UTF8", NULL};
+        long wait = WRITER_BACKOFF_MIN_MS;
+        unsigned long attempt = 0;
+        unsigned i;
+        char why[512];
+
+        PQfinish(w->conn);
+        w->conn = NULL;
+        w->session_ready = 0;
+        /* A server that accepts connections but keeps failing the work (disk
+         * full, too many connections) must not be hammered: reconnects
+         * without a success in between wait longer each time. */
+        if (w->streak > 0) {
+                for (i = 1; i < w->streak && wait < WRITER_BACKOFF_MAX_MS; i++)
+                        wait *= 2;
+                if (wait > WRITER_BACKOFF_MAX_MS)
+                        wait = WRITER_BACKOFF_MAX_MS;
+                if (sleep_unless_stopped(wait, stop) == -1)
+                        return -1;
+                wait = WRITER_BACKOFF_MIN_MS;
+        }
+        w->streak++;
+        for (;;) {
+                if (*stop)
+                        return -1;
+                attempt++;
+                w->conn = PQconnectdbParams(keys, vals, 1);
+                if (w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK)
+                        break;
+                schema_error_format(w->conn, NULL, why, sizeof why);
+                log_warnx("PostgreSQL connection failed (attempt %lu, next in %.1f s): %s", attempt,
+                          (double)wait / 1000.0, why);
+                PQfinish(w->conn);
+                w->conn = NULL;
+                if (sleep_unless_stopped(wait, stop) == -1)
+                        return -1;
+                wait = wait * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS : wait * 2;
+        }
+        PQsetNoticeProcessor(w->conn, notice_to_log, NULL);
+        log_info("connected to PostgreSQL %s:%s database %s as %s",
+                 *PQhost(w->conn) != '\0' ? PQhost(w->conn) : "(socket)", PQport(w->conn),
+                 PQdb(w->conn), PQuser(w->conn));
+        return 0;
+}
+
+static enum db_result
+not_connected(char *err, size_t errlen)
+{
+        strlcpyf(err, errlen, "not connected to PostgreSQL");
+        return DB_RETRY;
+}
+
+static enum db_result
+session_setup(struct writer *w, char *err, size_t errlen)
+{
+        enum db_result r;
+        PGresult *res;
+        size_t i;
+
+        if (w->session_ready)
+                return DB_OK;
+        if ((r = schema_exec(w->conn, session_sql, err, errlen)) != DB_OK)
+                return r;
+        for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+                res = PQprepare(w->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
+                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+                        r = schema_failure_kind(w->conn, res);
+                        schema_error_format(w->conn, res, err, errlen);
+                        PQclear(res);
+                        return r;
+                }
+                PQclear(res);
+        }
+        w->session_ready = 1;
+        return DB_OK;
+}
+
+/*
+ * Run prepared statement name with up to two text parameters.  Returns the
+ * result (caller clears) when its status is want, else NULL with the
+ * failure kind in *r and the reason in err.
+ */
+static PGresult *
+run(struct writer *w, const char *name, int nparams, const char *p1, const char *p2,
+    ExecStatusType want, enum db_result *r, char *err, size_t errlen)
+{
+        const char *params[2] = {p1, p2};
+        PGresult *res = PQexecPrepared(w->conn, name, nparams, params, NULL, NULL, 0);
+
+        if (res == NULL || PQresultStatus(res) != want) {
+                *r = schema_failure_kind(w->conn, res);
+                schema_error_format(w->conn, res, err, errlen);
+                PQclear(res);
+                return NULL;
+        }
+        *r = DB_OK;
+        return res;
+}
+
+/* Run a prepared statement that returns no rows. */
+static enum db_result
+run_cmd(struct writer *w, const char *name, int nparams, const char *p1, const char *p2, char *err,
+        size_t errlen)
+{
+        enum db_result r;
+        PGresult *res = run(w, name, nparams, p1, p2, PGRES_COMMAND_OK, &r, err, errlen);
+
+        PQclear(res);
+        return r;
+}
+
+/*
+ * Lock the sink_state row of agg (creating it with 0 when missing) and read
+ * its last_seq.  Must run inside a transaction.
+ */
+static enum db_result
+state_lock(struct writer *w, const char *agg, uint64_t *last, char *err, size_t errlen)
+{
+        enum db_result r;
+        PGresult *res;
+        int pass;
+
+        for (pass = 0; pass < 2; pass++) {
+                res = run(w, "state_lock", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
+                if (res == NULL)
+                        return r;
+                if (PQntuples(res) == 1) {
+                        *last = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+                        PQclear(res);
+                        return DB_OK;
+                }
+                PQclear(res);
+                if (pass == 0 &&
+                    (r = run_cmd(w, "state_insert", 1, agg, NULL, err, errlen)) != DB_OK)
+                        return r;
+        }
+        strlcpyf(err, errlen, "sink_state row of aggregator %s vanished", agg);
+        return DB_ERROR;
+}
+
+static enum db_result
+state_set(struct writer *w, const char *agg, uint64_t seq, char *err, size_t errlen)
+{
+        char num[24];
+
+        snprintf(num, sizeof num, "%" PRIu64, seq);
+        return run_cmd(w, "state_set", 2, agg, num, err, errlen);
+}
+
+static void
+copy_pstr(struct pgcopy *c, struct pstr s)
+{
+        pgcopy_text(c, s.p, s.len);
+}
+
+static enum db_result
+copy_values(struct writer *w, const struct proto_uow *u, const char *sql, unsigned mask,
+            unsigned want, int history, char *err, size_t errlen)
+{
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
+        uint32_t i;
+
+        if ((r = pgcopy_begin(c, w->conn, sql, err, errlen)) != DB_OK)
+                return r;
+        for (i = 0; i < u->nvalues; i++) {
+                const struct proto_value *v = &u->values[i];
+
+                if ((v->flags & mask) != want)
+                        continue;
+                copy_pstr(c, v->unit);
+                copy_pstr(c, v->period);
+                copy_pstr(c, v->indicator);
+                copy_pstr(c, v->value);
+                pgcopy_u64(c, v->version);
+                if (history) {
+                        copy_pstr(c, v->collector);
+                        copy_pstr(c, v->batch_id);
+                }
+                pgcopy_row_end(c);
+        }
+        return pgcopy_end(c, err, errlen);
+}
+
+static void
+copy_rejects(struct pgcopy *c, const struct proto_uow *u)
+{
+        uint32_t i;
+
+        for (i = 0; i < u->nrejects; i++) {
+                const struct proto_reject *j = &u->rejects[i];
+
+                copy_pstr(c, j->collector);
+                copy_pstr(c, j->source);
+                copy_pstr(c, j->batch_id);
+                pgcopy_u64(c, j->line);
+                copy_pstr(c, j->unit);
+                copy_pstr(c, j->period);
+                copy_pstr(c, j->indicator);
+                copy_pstr(c, j->raw);
+                copy_pstr(c, j->reason);
+                pgcopy_row_end(c);
+        }
+}
+
+/* A decimal text column of an agg row, NULL when its bit is set or nil. */
+static void
+copy_agg_decimal(struct pgcopy *c, struct pstr s, unsigned nulls, unsigned bit)
+{
+        if (nulls & bit)
+                pgcopy_null(c);
+        else
+                copy_pstr(c, s);
+}
+
+static void
+copy_agg_double(struct pgcopy *c, double v, unsigned nulls, unsigned bit)
+{
+        if (nulls & bit)
+                pgcopy_null(c);
+        else
+                pgcopy_double(c, v);
+}
+
+static enum db_result
+copy_aggs(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
+{
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
+        uint32_t i;
+
+        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_agg FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; i < u->naggs; i++) {
+                const struct proto_agg *a = &u->aggs[i];
+
+                copy_pstr(c, a->unit);
+                copy_pstr(c, a->level);
+                copy_pstr(c, a->period);
+                copy_pstr(c, a->indicator);
+                copy_agg_decimal(c, a->value, a->nulls, PROTO_AGG_NULL_VALUE);
+                copy_agg_decimal(c, a->numerator, a->nulls, PROTO_AGG_NULL_NUM);
+                copy_agg_decimal(c, a->denominator, a->nulls, PROTO_AGG_NULL_DEN);
+                pgcopy_u64(c, a->n_reporting);
+                copy_agg_double(c, a->min, a->nulls, PROTO_AGG_NULL_MIN);
+                copy_agg_double(c, a->max, a->nulls, PROTO_AGG_NULL_MAX);
+                copy_agg_double(c, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
+                copy_agg_double(c, a->cv, a->nulls, PROTO_AGG_NULL_CV);
+                pgcopy_row_end(c);
+        }
+        return pgcopy_end(c, err, errlen);
+}
+
+#define FLAGS_BOTH (PROTO_VALUE_NEW | PROTO_VALUE_FINAL)
+
+/*
+ * A uow must follow the last committed one directly.  One that skips ahead
+ * was sent while an earlier one was lost (a sink restart drops what was
+ * queued to it); committing it would make the lost one look like a replay
+ * when it is resent.  So it is left alone, unanswered, and the aggregator
+ * resends everything from its oldest unacknowledged uow.
+ */
+static enum db_result
+gap(const struct proto_uow *u, uint64_t last, char *err, size_t errlen)
+{
+        strlcpyf(err, errlen, "uow %" PRIu64 " out of order: %" PRIu64 " is the next to commit",
+                 u->seq, last + 1);
+        return DB_GAP;
+}
+
+/* The body of one commit attempt, inside BEGIN .. COMMIT. */
+static enum db_result
+commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed, char *err,
+            size_t errlen)
+{
+        uint32_t i, nnew = 0, nchanged = 0;
+        enum db_result r;
+        uint64_t last;
+
+        if ((r = state_lock(w, agg, &last, err, errlen)) != DB_OK)
+                return r;
+        if (u->seq <= last) {
+                *replayed = 1;
+                return DB_OK;
+        }
+        if (u->seq != last + 1)
+                return gap(u, last, err, errlen);
+        for (i = 0; i < u->nvalues; i++) {
+                if ((u->values[i].flags & FLAGS_BOTH) == FLAGS_BOTH)
+                        nnew++;
+                else if (u->values[i].flags & PROTO_VALUE_FINAL)
+                        nchanged++;
+        }
+        if (nnew > 0 &&
+            (r = copy_values(w, u,
+                             "COPY edustat.unit_value (unit, period, indicator, value, version)"
+                             " FROM STDIN",
+                             FLAGS_BOTH, FLAGS_BOTH, 0, err, errlen)) != DB_OK)
+                return r;
+        if (nchanged > 0) {
+                r = copy_values(w, u,
+                                "COPY pg_temp.stage_value (unit, period, indicator, value,"
+                                " version) FROM STDIN",
+                                FLAGS_BOTH, PROTO_VALUE_FINAL, 0, err, errlen);
+                if (r != DB_OK ||
+                    (r = run_cmd(w, "value_upsert", 0, NULL, NULL, err, errlen)) != DB_OK)
+                        return r;
+        }
+        if (u->nvalues > 0 &&
+            (r = copy_values(w, u,
+                             "COPY edustat.value_history (unit, period, indicator, value,"
+                             " version, collector, batch_id) FROM STDIN",
+                             0, 0, 1, err, errlen)) != DB_OK)
+                return r;
+        if (u->nrejects > 0) {
+                r = pgcopy_begin(&w->copy, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err,
+                                 errlen);
+                if (r != DB_OK)
+                        return r;
+                copy_rejects(&w->copy, u);
+                if ((r = pgcopy_end(&w->copy, err, errlen)) != DB_OK ||
+                    (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
+                        return r;
+        }
+        if (u->naggs > 0 && ((r = copy_aggs(w, u, err, errlen)) != DB_OK ||
+                             (r = run_cmd(w, "agg_upsert", 0, NULL, NULL, err, errlen)) != DB_OK))
+                return r;
+        return state_set(w, agg, u->seq, err, errlen);
+}
+
+/*
+ * Run body inside BEGIN .. COMMIT; roll back when it fails or finds a
+ * replay.  A COMMIT that fails with the connection leaves the outcome
+ * unknown; DB_RETRY then makes the caller run it again, and the sequence
+ * check turns a commit that did happen into a replay.
+ */
+static enum db_result
+in_txn(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed, const char *why,
+       enum db_result (*body)(struct writer *, const struct proto_uow *, const char *, int *,
+                              const char *, char *, size_t),
+       char *err, size_t errlen)
+{
+        enum db_result r;
+
+        *replayed = 0;
+        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
+                return not_connected(err, errlen);
+        if ((r = session_setup(w, err, errlen)) != DB_OK)
+                return r;
+        if ((r = schema_exec(w->conn, "BEGIN", err, errlen)) != DB_OK)
+                return r;
+        r = body(w, u, agg, replayed, why, err, errlen);
+        if (r != DB_OK || *replayed) {
+                if (PQstatus(w->conn) == CONNECTION_OK)
+                        schema_rollback(w->conn);
+                return r;
+        }
+        return schema_exec(w->conn, "COMMIT", err, errlen);
+}
+
+static enum db_result
+body_apply(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,
+           const char *why, char *err, size_t errlen)
+{
+        (void)why;
+        return commit_body(w, u, agg, replayed, err, errlen);
+}
+
+/*
+ * The refused uow's values, as rejections: they carry no line (NULL, so
+ * the unique (batch_id, line) does not fold a batch's values into one row)
+ * and no source.
+ */
+static enum db_result
+body_store_refused(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,
+                   const char *why, char *err, size_t errlen)
+{
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
+        uint64_t last;
+        uint32_t i;
+
+        if ((r = state_lock(w, agg, &last, err, errlen)) != DB_OK)
+                return r;
+        if (u->seq <= last) {
+                *replayed = 1;
+                return DB_OK;
+        }
+        if (u->seq != last + 1)
+                return gap(u, last, err, errlen);
+        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; i < u->nvalues; i++) {
+                const struct proto_value *v = &u->values[i];
+
+                copy_pstr(c, v->collector);
+                pgcopy_null(c);
+                copy_pstr(c, v->batch_id);
+                pgcopy_null(c);
+                copy_pstr(c, v->unit);
+                copy_pstr(c, v->period);
+                copy_pstr(c, v->indicator);
+                copy_pstr(c, v->value);
+                pgcopy_str(c, why);
+                pgcopy_row_end(c);
+        }
+        copy_rejects(c, u);
+        if ((r = pgcopy_end(c, err, errlen)) != DB_OK ||
+            (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
+                return r;
+        return state_set(w, agg, u->seq, err, errlen);
+}
+
+/* Last resort: only advance sink_state, so the aggregator is not stuck. */
+static enum db_result
+body_advance(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,
+             const char *why, char *err, size_t errlen)
+{
+        enum db_result r;
+        uint64_t last;
+
+        (void)why;
+        if ((r = state_lock(w, agg, &last, err, errlen)) != DB_OK)
+                return r;
+        if (u->seq <= last) {
+                *replayed = 1;
+                return DB_OK;
+        }
+        if (u->seq != last + 1)
+                return gap(u, last, err, errlen);
+        return state_set(w, agg, u->seq, err, errlen);
+}
+
+/* Values logged one by one when a uow is dropped; the rest are counted. */
+#define DROPPED_LOG_MAX 20
+
+/* The values of a uow that could be stored nowhere, so they are not lost silently. */
+static void
+log_dropped(const struct proto_uow *u)
+{
+        uint32_t i;
+
+        for (i = 0; i < u->nvalues && i < DROPPED_LOG_MAX; i++) {
+                const struct proto_value *v = &u->values[i];
+
+                log_warnx("uow %" PRIu64 " dropped: %.*s %.*s %.*s = \"%.*s\" version %" PRIu64
+                          " (collector %.*s, batch %.*s)",
+                          u->seq, (int)v->unit.len, v->unit.p ? v->unit.p : "", (int)v->period.len,
+                          v->period.p ? v->period.p : "", (int)v->indicator.len,
+                          v->indicator.p ? v->indicator.p : "",
+                          (int)(v->value.len > 64 ? 64 : v->value.len),
+                          v->value.p ? v->value.p : "", v->version, (int)v->collector.len,
+                          v->collector.p ? v->collector.p : "", (int)v->batch_id.len,
+                          v->batch_id.p ? v->batch_id.p : "");
+        }
+        if (u->nvalues > DROPPED_LOG_MAX)
+                log_warnx("uow %" PRIu64 " dropped %" PRIu32 " more values", u->seq,
+                          u->nvalues - DROPPED_LOG_MAX);
+}
+
+enum db_result
+writer_commit(struct writer *w, const struct proto_uow *u, int *replayed, char *err, size_t errlen)
+{
+        char msg[512], why[600], second[512];
+        enum db_result r;
+        char *agg;
+        int dummy;
+
+        *replayed = 0;
+        if (u->aggregator.p == NULL || u->aggregator.len == 0) {
+                strlcpyf(err, errlen, "uow %" PRIu64 " names no aggregator", u->seq);
+                return DB_ERROR;
+        }
+        if (u->seq > INT64_MAX) {
+                strlcpyf(err, errlen, "uow sequence %" PRIu64 " does not fit a bigint", u->seq);
+                return DB_ERROR;
+        }
+        agg = xstrndup(u->aggregator.p, u->aggregator.len);
+        r = in_txn(w, u, agg, replayed, NULL, body_apply, err, errlen);
+        if (r != DB_RETRY)
+                w->streak = 0;
+        if (r == DB_OK) {
+                if (*replayed) {
+                        w->st.replays++;
+                        log_debug("uow %" PRIu64 " from %s: replay, already committed", u->seq,
+                                  agg);
+                } else {
+                        w->st.uows++;
+                        w->st.values += u->nvalues;
+                        w->st.rejects += u->nrejects;
+                        w->st.aggs += u->naggs;
+                }
+        }
+        if (r != DB_ERROR)
+                goto out;
+
+        strlcpyf(msg, sizeof msg, "%s", err);
+        log_warnx("uow %" PRIu64 " from %s (%" PRIu32 " values, %" PRIu32 " rejects, %" PRIu32
+                  " aggs) refused by PostgreSQL: %s; storing its values as rejections",
+                  u->seq, agg, u->nvalues, u->nrejects, u->naggs, msg);
+        strlcpyf(why, sizeof why, "refused by PostgreSQL: %s", msg);
+        r = in_txn(w, u, agg, &dummy, why, body_store_refused, second, sizeof second);
+        if (r == DB_ERROR) {
+                log_warnx("uow %" PRIu64 " from %s: storing its %" PRIu32
+                          " values as rejections was refused too (%s); they are dropped",
+                          u->seq, agg, u->nvalues, second);
+                log_dropped(u);
+                r = in_txn(w, u, agg, &dummy, why, body_advance, second, sizeof second);
+                if (r == DB_ERROR)
+                        log_warnx("uow %" PRIu64 " from %s: cannot advance sink_state: %s", u->seq,
+                                  agg, second);
+        }
+        if (r == DB_RETRY) {
+                strlcpyf(err, errlen, "%s", second);
+                goto out;
+        }
+        w->st.refused++;
+        strlcpyf(err, errlen, "%s", msg);
+        r = DB_ERROR;
+out:
+        free(agg);
+        return r;
+}
+
+/* State stream. */
+
+/*
+ * Undo COPY text escaping of s[0..len) in place (the output is never
+ * longer).  Returns the new length.
+ */
+static size_t
+copy_unescape(char *s, size_t len)
+{
+        size_t i, o = 0;
+
+        for (i = 0; i < len; i++) {
+                char ch = s[i];
+
+                if (ch == '\\' && i + 1 < len) {
+                        char e = s[++i];
+
+                        switch (e) {
+                        case 'b':
+                                ch = '\b';
+                                break;
+                        case 'f':
+                                ch = '\f';
+                                break;
+                        case 'n':
+                                ch = '\n';
+                                break;
+                        case 'r':
+                                ch = '\r';
+                                break;
+                        case 't':
+                                ch = '\t';
+                                break;
+                        case 'v':
+                                ch = '\v';
+                                break;
+                        default:
+                                /* COPY TO writes only the escapes above
+                                 * and "\\"; anything else stands for
+                                 * itself. */
+                                ch = e;
+                                break;
+                        }
+                }
+                s[o++] = ch;
+        }
+        return o;
+}
+
+/*
+ * Split one COPY TO line (unit, period, indicator, value, version) into
+ * *row, pointing into line.  Returns 0 or -1 when it is not such a line.
+ */
+static int
+parse_state_line(char *line, size_t len, struct proto_row *row)
+{
+        struct pstr f[5];
+        size_t start = 0, i, k = 0;
+        uint64_t version = 0;
+
+        if (len > 0 && line[len - 1] == '\n')
+                len--;
+        for (i = 0; i <= len; i++) {
+                if (i < len && line[i] != '\t')
+                        continue;
+                if (k == 5)
+                        return -1;
+                if (i - start == 2 && line[start] == '\\' && line[start + 1] == 'N')
+                        return -1;
+                f[k].p = line + start;
+                f[k].len = (uint32_t)copy_unescape(line + start, i - start);
+                k++;
+                start = i + 1;
+        }
+        if (k != 5 || f[4].len == 0 || f[4].len > 20)
+                return -1;
+        for (i = 0; i < f[4].len; i++) {
+                unsigned d = (unsigned char)f[4].p[i] - '0';
+
+                if (d > 9 || version > (UINT64_MAX - d) / 10)
+                        return -1;
+                version = version * 10 + d;
+        }
+        row->unit = f[0];
+        row->period = f[1];
+        row->indicator = f[2];
+        row->value = f[3];
+        row->version = version;
+        return 0;
+}
+
+struct stream {
+        int (*send)(void *arg, const void *buf, size_t len);
+        void *arg;
+        msgpack_sbuffer sbuf;
+        msgpack_packer pk;
+        struct proto_row rows[WRITER_ROWS_PER_MSG];
+        char *lines[WRITER_ROWS_PER_MSG]; /* libpq buffers the rows point into */
+        uint32_t n;
+        unsigned long msgs;
+};
+
+/* Send the rows gathered so far as one "rows" message.  Returns 0 or -1. */
+static int
+stream_flush(struct stream *s)
+{
+        uint32_t i;
+        int rc;
+
+        if (s->n == 0)
+                return 0;
+        msgpack_sbuffer_clear(&s->sbuf);
+        proto_rows_begin(&s->pk, s->n);
+        for (i = 0; i < s->n; i++)
+                proto_row_pack(&s->pk, &s->rows[i]);
+        rc = s->send(s->arg, s->sbuf.data, s->sbuf.size);
+        for (i = 0; i < s->n; i++)
+                PQfreemem(s->lines[i]);
+        s->n = 0;
+        if (rc == 0)
+                s->msgs++;
+        return rc;
+}
+
+static void
+stream_drop(struct stream *s)
+{
+        uint32_t i;
+
+        for (i = 0; i < s->n; i++)
+                PQfreemem(s->lines[i]);
+        s->n = 0;
+}
+
+/* COPY rows out into s; counts them in *nrows. */
+static enum db_result
+stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size_t errlen)
+{
+        enum db_result r = DB_OK;
+        PGresult *res;
+        char *line;
+        int len;
+
+        res = PQexec(w->conn, "COPY (SELECT unit, period, indicator, value::text, version"
+                              " FROM edustat.unit_value) TO STDOUT");
+        if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
+                r = schema_failure_kind(w->conn, res);
+                schema_error_format(w->conn, res, err, errlen);
+                PQclear(res);
+                return r;
+        }
+        PQclear(res);
+        while ((len = PQgetCopyData(w->conn, &line, 0)) > 0) {
+                if (r != DB_OK) {
+                        /* Drain the rest so the connection stays usable. */
+                        PQfreemem(line);
+                        continue;
+                }
+                if (parse_state_line(line, (size_t)len, &s->rows[s->n]) == -1) {
+                        strlcpyf(err, errlen, "unit_value row %" PRIu64 " is not 5 fields",
+                                 *nrows + 1);
+                        PQfreemem(line);
+                        r = DB_ERROR;
+                        continue;
+                }
+                s->lines[s->n++] = line;
+                ++*nrows;
+                if (s->n == WRITER_ROWS_PER_MSG && stream_flush(s) == -1) {
+                        strlcpyf(err, errlen, "sending state to the aggregator failed");
+                        r = DB_ERROR;
+                }
+        }
+        if (len == -2) {
+                schema_error_format(w->conn, NULL, err, errlen);
+                return schema_failure_kind(w->conn, NULL);
+        }
+        while ((res = PQgetResult(w->conn)) != NULL) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK && r == DB_OK) {
+                        r = schema_failure_kind(w->conn, res);
+                        schema_error_format(w->conn, res, err, errlen);
+                }
+                PQclear(res);
+        }
+        return r;
+}
+
+enum db_result
+writer_stream_state(struct writer *w, struct pstr aggregator,
+                    int (*send)(void *arg, const void *buf, size_t len), void *arg,
+                    uint64_t *last_seq, uint64_t *nrows, char *err, size_t errlen)
+{
+        struct stream *s;
+        enum db_result r;
+        PGresult *res;
+        uint64_t last = 0, n = 0;
+        char *agg;
+
+        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
+                return not_connected(err, errlen);
+        if ((r = session_setup(w, err, errlen)) != DB_OK)
+                return r;
+        /* One snapshot for last_seq and the rows, so they agree even if
+         * something else wrote in between. */
+        r = schema_exec(w->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen);
+        if (r != DB_OK)
+                return r;
+        agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
+        res = run(w, "state_get", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
+        free(agg);
+        if (res == NULL)
+                goto fail;
+        if (PQntuples(res) == 1)
+                last = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+
+        s = xmalloc(sizeof *s);
+        s->send = send;
+        s->arg = arg;
+        s->n = 0;
+        s->msgs = 0;
+        msgpack_sbuffer_init(&s->sbuf);
+        msgpack_packer_init(&s->pk, &s->sbuf, msgpack_sbuffer_write);
+        r = stream_copy(w, s, &n, err, errlen);
+        if (r == DB_OK && stream_flush(s) == -1) {
+                strlcpyf(err, errlen, "sending state to the aggregator failed");
+                r = DB_ERROR;
+        }
+        stream_drop(s);
+        /* A failure after rows went out cannot be retried from scratch:
+         * the aggregator would get rows twice. */
+        if (r == DB_RETRY && s->msgs > 0) {
+                strlcpyf(err + strlen(err), errlen - strlen(err),
+                         " (after %lu messages of state; no ready sent)", s->msgs);
+                r = DB_ERROR;
+        }
+        if (r == DB_OK) {
+                msgpack_sbuffer_clear(&s->sbuf);
+                proto_ready_pack(&s->pk, last, n);
+                if (send(arg, s->sbuf.data, s->sbuf.size) == -1) {
+                        strlcpyf(err, errlen, "sending ready to the aggregator failed");
+                        r = DB_ERROR;
+                }
+        }
+        msgpack_sbuffer_destroy(&s->sbuf);
+        free(s);
+        if (r != DB_OK)
+                goto fail;
+        /* Read-only: the rows are already out, so a failed COMMIT changes
+         * nothing; the next statement finds a dead connection itself. */
+        if (schema_exec(w->conn, "COMMIT", err, errlen) != DB_OK)
+                log_warnx("state stream: COMMIT of the read-only snapshot failed: %s", err);
+        *last_seq = last;
+        *nrows = n;
+        w->streak = 0;
+        return DB_OK;
+fail:
+        if (PQstatus(w->conn) == CONNECTION_OK)
+                schema_rollback(w->conn);
+        return r;
+}

@@ -1,0 +1,133 @@
+/*
+ * writer: the sink's connection to PostgreSQL and the two things it does
+ * with it: commit a unit of work (uow) from the aggregator in one
+ * transaction, and stream the stored values back when an aggregator says
+ * hello.  No ZeroMQ here, so both are testable against a bare database.
+ *
+ * The invariant kept here: a uow is acknowledged ("ok") only after COMMIT
+ * returned, and it is applied at most once.  The last committed sequence of
+ * each aggregator is stored in edustat.sink_state inside the same
+ * transaction, so a replayed uow (the aggregator resends after a lost ack)
+ * is recognised and not applied twice.
+ *
+ * A commit is (docs/ARCHITECTURE.md, "Units of work"):
+ *   BEGIN; lock sink_state; replay? -> ROLLBACK, done
+ *   COPY unit_value            values flagged NEW|FINAL
+ *   COPY stage_value -> upsert values flagged FINAL, not NEW, where the stored
+ *                      version is older
+ *   COPY value_history         every value
+ *   COPY stage_reject -> INSERT rejected ON CONFLICT (batch_id, line) DO NOTHING
+ *   COPY stage_agg    -> INSERT agg_rollup ON CONFLICT DO UPDATE
+ *   UPDATE sink_state; COMMIT
+ * The stage tables are TEMP ... ON COMMIT DELETE ROWS, created once per
+ * connection, as are the prepared statements.
+ */
+#ifndef EDUSTAT_SINK_WRITER_H
+#define EDUSTAT_SINK_WRITER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "proto.h"
+#include "schema.h"
+
+/* Rows per "rows" message of the state stream. */
+#define WRITER_ROWS_PER_MSG 5000
+
+/* Connect back-off: the first wait and the cap, in milliseconds. */
+#define WRITER_BACKOFF_MIN_MS 500
+#define WRITER_BACKOFF_MAX_MS 10000
+
+struct writer;
+
+/* What the writer has done since it was created. */
+struct writer_stats {
+        uint64_t uows;    /* committed, replays and refusals excluded */
+        uint64_t values;  /* value rows of committed uows */
+        uint64_t rejects; /* reject rows of committed uows */
+        uint64_t aggs;    /* agg rows of committed uows */
+        uint64_t replays; /* uows acknowledged without applying: seq <= last_seq */
+        uint64_t refused; /* uows PostgreSQL refused; stored as rejections */
+};
+
+/*
+ * A writer for the libpq connection string conninfo ("" means libpq's
+ * defaults and PG* variables).  Does not connect.  Returns an owned writer.
+ */
+struct writer *writer_new(const char *conninfo);
+
+/* Close the connection and free; accepts NULL and sets *wp to NULL. */
+void writer_destroy(struct writer **wp);
+
+/*
+ * (Re)connect: drop any current connection, then try to connect, waiting
+ * WRITER_BACKOFF_MIN_MS, doubling up to WRITER_BACKOFF_MAX_MS, between
+ * attempts and logging each failure once.  A reconnect that follows another
+ * reconnect with no successful writer_commit or writer_stream_state in
+ * between first waits the same way, so a server that accepts connections
+ * but fails every transaction is not hammered.  Gives up only when *stop
+ * becomes nonzero (checked at least every 100 ms while waiting).  Returns 0
+ * when connected, -1 when stopped.
+ */
+int writer_connect(struct writer *w, volatile sig_atomic_t *stop);
+
+/*
+ * The current connection (NULL before writer_connect), for schema_migrate
+ * and schema_load_config.  Owned by the writer.
+ */
+PGconn *writer_conn(const struct writer *w);
+
+/*
+ * Commit uow u (see the top of this file).  On success sets *replayed to 1
+ * when u->seq had already been committed (nothing applied), else 0.
+ *
+ * Returns
+ *   DB_OK     committed, or a replay: reply ["ok", seq].
+ *   DB_ERROR  PostgreSQL refused the uow (a data error, logged with its
+ *             SQLSTATE).  It was rolled back; then, in a second
+ *             transaction, every value of u was stored in edustat.rejected
+ *             (raw = the value text, line NULL, reason "refused by
+ *             PostgreSQL: ...") together with u's rejects, and sink_state
+ *             was advanced.  If even that is refused, only sink_state is
+ *             advanced and the loss is logged.  err holds the message:
+ *             reply ["fail", seq, err].
+ *   DB_RETRY  the connection failed; nothing is committed for u.  Do not
+ *             reply; writer_connect, then call writer_commit again with the
+ *             same u.
+ *   DB_GAP    u->seq is beyond last_seq + 1: an earlier uow was lost on
+ *             the way.  Nothing applied; do not reply (the aggregator
+ *             resends from its oldest unacknowledged uow).  err says which.
+ * u is only read; its strings need not be terminated.
+ */
+enum db_result writer_commit(struct writer *w, const struct proto_uow *u, int *replayed, char *err,
+                             size_t errlen);
+
+/*
+ * Stream the stored state to an aggregator: every unit_value row, read with
+ * COPY ... TO STDOUT in one REPEATABLE READ snapshot together with
+ * sink_state.last_seq of aggregator (0 when it has none), sent through
+ * send() as ["rows", [...]] messages of at most WRITER_ROWS_PER_MSG rows
+ * and a final ["ready", last_seq, nrows].  send(arg, buf, len) returns 0 or
+ * -1; buf is only valid during the call.  On DB_OK sets *last_seq and
+ * *nrows.
+ *
+ * Returns
+ *   DB_OK     everything, "ready" included, was sent.
+ *   DB_RETRY  the connection failed before any message was sent:
+ *             writer_connect and call again.
+ *   DB_ERROR  send() failed, the database refused the query, or the
+ *             connection failed after some rows had gone out; err says
+ *             which.  No "ready" was sent, so the aggregator never takes a
+ *             partial state for a whole one; it must say hello again.
+ */
+enum db_result writer_stream_state(struct writer *w, struct pstr aggregator,
+                                   int (*send)(void *arg, const void *buf, size_t len), void *arg,
+                                   uint64_t *last_seq, uint64_t *nrows, char *err, size_t errlen);
+
+/* Copy the counters into *out. */
+void writer_stats_get(const struct writer *w, struct writer_stats *out);
+
+#endif

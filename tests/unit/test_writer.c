@@ -1,0 +1,732 @@
+/*
+ * Throwaway test of sink/schema.c and sink/writer.c against a real
+ * PostgreSQL given in SINKTEST_DB (a fresh, empty database).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <msgpack.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "orgtree.h"
+#include "proto.h"
+#include "schema.h"
+#include "writer.h"
+
+static const char *dburl;
+static PGconn *check; /* an independent connection to look at the tables */
+static volatile sig_atomic_t nostop;
+
+/* First column of the first row of sql as text ("NULL" for null); static buffer. */
+static const char *
+q(const char *sql)
+{
+        static char out[8192];
+        PGresult *res = PQexec(check, sql);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "query failed: %s\n%s", sql, PQerrorMessage(check));
+                fail();
+        }
+        if (PQntuples(res) == 0)
+                snprintf(out, sizeof out, "(none)");
+        else if (PQgetisnull(res, 0, 0))
+                snprintf(out, sizeof out, "NULL");
+        else
+                snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return out;
+}
+
+static struct pstr
+S(const char *s) {
+        return pstr_of(s);
+}
+
+static struct pstr
+B(const char *s, uint32_t len) {
+        struct pstr p = {s, len};
+        return p;
+}
+
+/* A hand-built config: city C; districts D1, D2; schools S1, S2 (D1), S3 (D2). */
+static struct orgunit units[] = {
+    {"C", "", "city", "盘锦市", "", "", "", -1, 0, 0, 2},
+    {"D1", "C", "district", "双台子区", "", "", "", 0, 1, 0, 3},
+    {"D2", "C", "district", "兴隆台区", "", "", "", 0, 1, 0, 4},
+    {"S1", "D1", "school", "第一小学\t\"quoted\"", "primary", "urban", "public", 1, 2, 1, 5},
+    {"S2", "D1", "school", "第二小学", "primary", "rural", "private", 1, 2, 1, 6},
+    {"S3", "D2", "school", "幼儿园", "kindergarten", "town", "public", 2, 2, 1, 7},
+};
+
+static struct indicator inds[] = {
+    {"pupils", "在校生数", "Pupils", "人", IND_COUNT, 0, -1, -1, 1, "1", NULL, 0, 2},
+    {"teachers", "专任教师数", "Teachers", "人", IND_COUNT, 0, -1, -1, 1, "1", NULL, 0, 3},
+    {"teach_area", "教学用房面积", "", "m2", IND_AMOUNT, 2, -1, -1, 1, "1", NULL, 0, 4},
+    {"pupil_teacher_ratio", "生师比", "Pupil-teacher ratio", "", IND_RATIO, 2, 0, 1, 1, "1", NULL,
+     0, 5},
+    {"area_per_100", "x", "y", "", IND_RATIO, 1, 2, 0, 100, "100", NULL, 0, 6},
+};
+
+static struct orgtree tree = {units, 6, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static struct catalog cat = {inds, 5, NULL};
+static struct config cfg = {"/hand/built", &tree, &cat};
+
+static struct writer *w;
+
+static void
+connect_writer(void)
+{
+        assert_int_equal(writer_connect(w, &nostop), 0);
+}
+
+static void
+test_migrate_and_load(void **state)
+{
+        size_t nu = 0, ni = 0;
+        char err[512];
+
+        (void)state;
+        w = writer_new(dburl);
+        connect_writer();
+        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
+        /* Idempotent. */
+        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT string_agg(version::text, ',') FROM edustat.schema_version"),
+                            "1");
+        assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
+                         DB_OK);
+        assert_int_equal(nu, 6);
+        assert_int_equal(ni, 5);
+        /* Reloading changes nothing and deletes nothing. */
+        PQclear(PQexec(check, "INSERT INTO edustat.orgunit (code, level, depth, name, is_leaf)"
+                              " VALUES ('OLD', 'school', 2, 'gone', true)"));
+        assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
+                         DB_OK);
+        assert_string_equal(q("SELECT count(*) FROM edustat.orgunit"), "7");
+        assert_string_equal(q("SELECT count(*) FROM edustat.indicator"), "5");
+        assert_string_equal(q("SELECT name FROM edustat.orgunit WHERE code = 'S1'"),
+                            "第一小学\t\"quoted\"");
+        assert_string_equal(q("SELECT coalesce(parent, 'NULL') || '/' || depth || '/' || is_leaf"
+                              " || '/' || coalesce(stage, 'NULL') FROM edustat.orgunit"
+                              " WHERE code = 'C'"),
+                            "NULL/0/false/NULL");
+        assert_string_equal(q("SELECT parent || '/' || depth || '/' || is_leaf || '/' || stage ||"
+                              " '/' || locality || '/' || ownership FROM edustat.orgunit"
+                              " WHERE code = 'S3'"),
+                            "D2/2/true/kindergarten/town/public");
+        assert_string_equal(q("SELECT kind || '/' || numerator || '/' || denominator || '/' ||"
+                              " multiplier || '/' || decimals FROM edustat.indicator"
+                              " WHERE code = 'area_per_100'"),
+                            "ratio/teach_area/pupils/100/1");
+        assert_string_equal(q("SELECT kind || '/' || coalesce(numerator, 'NULL') || '/' ||"
+                              " multiplier || '/' || decimals || '/' || coalesce(name_en, 'NULL')"
+                              " FROM edustat.indicator WHERE code = 'teach_area'"),
+                            "amount/NULL/1/2/NULL");
+}
+
+/* Nasty text: every COPY special plus NUL and multibyte UTF-8. */
+static const char nasty[] = "a\\b\tc\nd\re\\N\\.\0z 中文";
+
+static void
+test_commit_and_replay(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2024"), S("pupils"), S("100"), 1, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col1"), S("b1")},
+            {S("S1"), S("2024"), S("teachers"), S("10"), 2, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col1"), S("b1")},
+            {S("S2"), S("2024"), S("pupils"), S("50"), 3, PROTO_VALUE_NEW, S("col1"), S("b1")},
+            {S("S2"), S("2024"), S("pupils"), S("60"), 4, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col1"), S("b2")},
+            {S("S3"), S("2024"), S("teach_area"), S("1234.50"), 5,
+             PROTO_VALUE_NEW | PROTO_VALUE_FINAL, S("col2"), S("b3")},
+        };
+        struct proto_reject j[] = {
+            {S("col1"), S("a.csv"), S("b1"), 7, S("S9"), S("2024"), S("pupils"),
+             B(nasty, sizeof nasty - 1), S("unknown unit S9")},
+            {S("col1"),
+             S("a.csv"),
+             S("b1"),
+             8,
+             {NULL, 0},
+             {NULL, 0},
+             {NULL, 0},
+             S("x,y"),
+             S("row has 2 fields, want 4")},
+        };
+        struct proto_agg a[] = {
+            {S("D1"),
+             S("district"),
+             S("2024"),
+             S("pupils"),
+             S("160"),
+             {NULL, 0},
+             {NULL, 0},
+             2,
+             60,
+             100,
+             80,
+             0.25,
+             PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN},
+            {S("D1"),
+             S("district"),
+             S("2024"),
+             S("pupil_teacher_ratio"),
+             {NULL, 0},
+             S("160"),
+             S("0"),
+             2,
+             0,
+             0,
+             0,
+             0,
+             PROTO_AGG_NULL_VALUE | PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX | PROTO_AGG_NULL_MEAN |
+                 PROTO_AGG_NULL_CV},
+        };
+        struct proto_uow u = {1, S("agg-A"), 5, 2, 2, v, j, a};
+        int replayed = -1;
+        char err[512];
+        PGresult *res;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT string_agg(unit || ':' || indicator || '=' || value || '@' ||"
+                              " version, ' ' ORDER BY unit, indicator) FROM edustat.unit_value"),
+                            "S1:pupils=100@1 S1:teachers=10@2 S2:pupils=60@4 "
+                            "S3:teach_area=1234.50@5");
+        assert_string_equal(q("SELECT string_agg(unit || ':' || value || '@' || version || ':' ||"
+                              " collector || ':' || batch_id, ' ' ORDER BY version)"
+                              " FROM edustat.value_history"),
+                            "S1:100@1:col1:b1 S1:10@2:col1:b1 S2:50@3:col1:b1 S2:60@4:col1:b2 "
+                            "S3:1234.50@5:col2:b3");
+        res = PQexec(check, "SELECT raw, reason, line, source, unit FROM edustat.rejected"
+                            " WHERE line = 7");
+        assert_int_equal(PQntuples(res), 1);
+        /* NUL became the two characters backslash, 0. */
+        assert_string_equal(PQgetvalue(res, 0, 0), "a\\b\tc\nd\re\\N\\.\\0z 中文");
+        assert_string_equal(PQgetvalue(res, 0, 1), "unknown unit S9");
+        assert_string_equal(PQgetvalue(res, 0, 3), "a.csv");
+        PQclear(res);
+        assert_string_equal(q("SELECT coalesce(unit, 'NULL') || '|' || raw || '|' || reason"
+                              " FROM edustat.rejected WHERE line = 8"),
+                            "NULL|x,y|row has 2 fields, want 4");
+        assert_string_equal(q("SELECT level || ' ' || value || ' ' || coalesce(numerator::text,"
+                              " 'NULL') || ' ' || n_reporting || ' ' || min || ' ' || max ||"
+                              " ' ' || mean || ' ' || cv FROM edustat.agg_rollup"
+                              " WHERE indicator = 'pupils'"),
+                            "district 160 NULL 2 60 100 80 0.25");
+        assert_string_equal(q("SELECT coalesce(value::text, 'NULL') || ' ' || numerator || ' ' ||"
+                              " denominator || ' ' || coalesce(min::text, 'NULL') ||"
+                              " coalesce(cv::text, 'NULL') FROM edustat.agg_rollup"
+                              " WHERE indicator = 'pupil_teacher_ratio'"),
+                            "NULL 160 0 NULLNULL");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
+                            "1");
+
+        /* The same seq again: acknowledged, nothing doubled. */
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 1);
+        assert_string_equal(q("SELECT count(*) FROM edustat.unit_value"), "4");
+        assert_string_equal(q("SELECT count(*) FROM edustat.value_history"), "5");
+        assert_string_equal(q("SELECT count(*) FROM edustat.rejected"), "2");
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_rollup"), "2");
+        /* A rejected line already stored (a collector's resubmission in a new uow)
+         * is not stored twice. */
+        {
+                struct proto_uow u2 = {2, S("agg-A"), 0, 2, 0, NULL, j, NULL};
+
+                assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
+                assert_int_equal(replayed, 0);
+                assert_string_equal(q("SELECT count(*) FROM edustat.rejected"), "2");
+        }
+}
+
+static void
+test_update_versions(void **state)
+{
+        struct proto_value v[] = {
+            /* newer: replaces */
+            {S("S1"), S("2024"), S("pupils"), S("120"), 10, PROTO_VALUE_FINAL, S("col1"), S("b4")},
+            /* older than the stored version 2: history only, unit_value keeps 10 */
+            {S("S1"), S("2024"), S("teachers"), S("11"), 1, PROTO_VALUE_FINAL, S("col1"), S("b4")},
+            /* flagged as stored but missing: stored anyway */
+            {S("S2"), S("2024"), S("teachers"), S("5"), 11, PROTO_VALUE_FINAL, S("col1"), S("b4")},
+            /* an intermediate version: history only */
+            {S("S3"), S("2024"), S("teach_area"), S("1"), 6, 0, S("col2"), S("b4")},
+            {S("S3"), S("2024"), S("teach_area"), S("2000"), 7, PROTO_VALUE_FINAL, S("col2"),
+             S("b4")},
+        };
+        struct proto_agg a[] = {
+            {S("D1"),
+             S("district"),
+             S("2024"),
+             S("pupils"),
+             S("180"),
+             {NULL, 0},
+             {NULL, 0},
+             2,
+             60,
+             120,
+             90,
+             1.0 / 3.0,
+             PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN},
+        };
+        struct proto_uow u = {3, S("agg-A"), 5, 0, 1, v, NULL, a};
+        int replayed = -1;
+        char err[512];
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT string_agg(unit || ':' || indicator || '=' || value || '@' ||"
+                              " version, ' ' ORDER BY unit, indicator) FROM edustat.unit_value"),
+                            "S1:pupils=120@10 S1:teachers=10@2 S2:pupils=60@4 S2:teachers=5@11 "
+                            "S3:teach_area=2000@7");
+        assert_string_equal(q("SELECT count(*) FROM edustat.value_history"), "10");
+        /* %.17g round-trips 1/3 exactly. */
+        assert_string_equal(q("SELECT (cv = 1::float8 / 3) || ' ' || value || ' ' || max"
+                              " FROM edustat.agg_rollup WHERE indicator = 'pupils'"),
+                            "true 180 120");
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_rollup"), "2");
+}
+
+static void
+test_refused(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2025"), S("pupils"), S("7"), 20, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col3"), S("b5")},
+            {S("S2"), S("2025"), S("pupils"), S("not a number"), 21,
+             PROTO_VALUE_NEW | PROTO_VALUE_FINAL, S("col3"), S("b5")},
+        };
+        struct proto_reject j[] = {
+            {S("col3"), S("c.csv"), S("b5"), 3, S("S1"), S("2025"), S("pupils"), S("-1"),
+             S("negative value")},
+        };
+        struct proto_uow u = {4, S("agg-A"), 2, 1, 0, v, j, NULL};
+        struct writer_stats st;
+        int replayed = -1;
+        char err[512];
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "invalid input syntax for type numeric"));
+        assert_non_null(strstr(err, "(SQLSTATE 22P02)"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.unit_value WHERE period = '2025'"),
+                            "0");
+        assert_string_equal(q("SELECT count(*) FROM edustat.value_history WHERE period = '2025'"),
+                            "0");
+        assert_string_equal(q("SELECT string_agg(unit || ':' || raw || ':' ||"
+                              " coalesce(line::text, 'NULL') || ':' || collector || ':' ||"
+                              " batch_id || ':' || (reason LIKE 'refused by PostgreSQL: invalid"
+                              " input syntax for type numeric%'), ' ' ORDER BY unit)"
+                              " FROM edustat.rejected WHERE batch_id = 'b5' AND line IS NULL"),
+                            "S1:7:NULL:col3:b5:true S2:not a number:NULL:col3:b5:true");
+        assert_string_equal(q("SELECT reason FROM edustat.rejected WHERE batch_id = 'b5'"
+                              " AND line = 3"),
+                            "negative value");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
+                            "4");
+        /* Its replay is acknowledged and stores nothing more. */
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 1);
+        assert_string_equal(q("SELECT count(*) FROM edustat.rejected WHERE batch_id = 'b5'"), "3");
+        writer_stats_get(w, &st);
+        assert_int_equal(st.uows, 3);
+        assert_int_equal(st.values, 10);
+        assert_int_equal(st.aggs, 3);
+        assert_int_equal(st.replays, 2);
+        assert_int_equal(st.refused, 1);
+}
+
+/* A duplicate new key (aggregator bug): refused; then the fallback works. */
+static void
+test_refused_duplicate(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2024"), S("pupils"), S("7"), 30, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col3"), S("b6")},
+        };
+        struct proto_uow u = {5, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        int replayed = -1;
+        char err[512];
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "(SQLSTATE 23505)"));
+        assert_non_null(strstr(err, "Key (unit, period, indicator)=(S1, 2024, pupils)"));
+        assert_string_equal(q("SELECT value FROM edustat.unit_value WHERE unit = 'S1' AND"
+                              " period = '2024' AND indicator = 'pupils'"),
+                            "120");
+        assert_string_equal(q("SELECT count(*) FROM edustat.rejected WHERE batch_id = 'b6'"), "1");
+}
+
+struct sent {
+        char *buf[64];
+        size_t len[64];
+        int n;
+};
+
+static int
+collect(void *arg, const void *buf, size_t len)
+{
+        struct sent *s = arg;
+
+        if (s->n == 64)
+                return -1;
+        s->buf[s->n] = malloc(len);
+        memcpy(s->buf[s->n], buf, len);
+        s->len[s->n++] = len;
+        return 0;
+}
+
+static void
+sent_free(struct sent *s)
+{
+        for (int i = 0; i < s->n; i++)
+                free(s->buf[i]);
+        s->n = 0;
+}
+
+static void
+test_stream(void **state)
+{
+        struct sent s = {0};
+        uint64_t last = 99, nrows = 99, rlast, rn;
+        struct proto_row *rows;
+        uint32_t n;
+        char err[512];
+        char line[256];
+        char got[1024] = "";
+
+        (void)state;
+        assert_int_equal(
+            writer_stream_state(w, S("agg-A"), collect, &s, &last, &nrows, err, sizeof err), DB_OK);
+        assert_int_equal(last, 5);
+        assert_int_equal(nrows, 5);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(proto_peek(s.buf[0], s.len[0]), PROTO_ROWS);
+        assert_int_equal(proto_rows_decode(s.buf[0], s.len[0], &rows, &n, err, sizeof err), 0);
+        assert_int_equal(n, 5);
+        /* Order of COPY output is heap order; sort-free check via a set string. */
+        for (uint32_t i = 0; i < n; i++) {
+                snprintf(line, sizeof line, "%.*s/%.*s/%.*s=%.*s@%llu;", (int)rows[i].unit.len,
+                         rows[i].unit.p, (int)rows[i].period.len, rows[i].period.p,
+                         (int)rows[i].indicator.len, rows[i].indicator.p, (int)rows[i].value.len,
+                         rows[i].value.p, (unsigned long long)rows[i].version);
+                strcat(got, line);
+        }
+        free(rows);
+        assert_non_null(strstr(got, "S1/2024/pupils=120@10;"));
+        assert_non_null(strstr(got, "S1/2024/teachers=10@2;"));
+        assert_non_null(strstr(got, "S2/2024/pupils=60@4;"));
+        assert_non_null(strstr(got, "S2/2024/teachers=5@11;"));
+        assert_non_null(strstr(got, "S3/2024/teach_area=2000@7;"));
+        assert_int_equal(proto_ready_decode(s.buf[1], s.len[1], &rlast, &rn, err, sizeof err), 0);
+        assert_int_equal(rlast, 5);
+        assert_int_equal(rn, 5);
+        sent_free(&s);
+
+        /* An unknown aggregator starts from 0. */
+        assert_int_equal(
+            writer_stream_state(w, S("agg-B"), collect, &s, &last, &nrows, err, sizeof err), DB_OK);
+        assert_int_equal(last, 0);
+        assert_int_equal(nrows, 5);
+        sent_free(&s);
+}
+
+static void
+test_agg_value_leaves(void **state)
+{
+        (void)state;
+        /* S1: pupils 120, teachers 10 -> ratio 12; S2: pupils 60 teachers 5 -> 12. */
+        assert_string_equal(q("SELECT level || ' ' || value || ' ' || numerator || ' ' ||"
+                              " denominator || ' ' || n_reporting || ' ' || min || ' ' || max ||"
+                              " ' ' || mean || ' ' || cv FROM edustat.agg_value WHERE unit = 'S1'"
+                              " AND period = '2024' AND indicator = 'pupil_teacher_ratio'"),
+                            "school 12.0000000000000000 120 10 1 12 12 12 0");
+        /* S3 stores teach_area only: area_per_100 = 100*2000/0 -> NULL, x NULL. */
+        assert_string_equal(q("SELECT coalesce(value::text, 'NULL') || ' ' || numerator || ' ' ||"
+                              " denominator || ' ' || coalesce(min::text, 'NULL') || ' ' ||"
+                              " coalesce(cv::text, 'NULL') FROM edustat.agg_value"
+                              " WHERE unit = 'S3' AND indicator = 'area_per_100'"),
+                            "NULL 2000 0 NULL NULL");
+        /* S1 count row: identity. */
+        assert_string_equal(q("SELECT value || ' ' || coalesce(numerator::text, 'NULL') || ' ' ||"
+                              " n_reporting || ' ' || min || ' ' || cv FROM edustat.agg_value"
+                              " WHERE unit = 'S1' AND period = '2024' AND indicator = 'pupils'"),
+                            "120 NULL 1 120 0");
+        /* District row comes from agg_rollup. */
+        assert_string_equal(q("SELECT value FROM edustat.agg_value WHERE unit = 'D1'"
+                              " AND indicator = 'pupils'"),
+                            "180");
+        /* No leaf row for S1's ratio in 2025 (nothing stored); no rows for OLD. */
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_value WHERE period = '2025'"), "0");
+        /* Leaf rows: S1 pupils, teachers, ptr; S2 pupils, teachers, ptr; S3 teach_area,
+         * area_per_100 (its denominator is pupils) for S1, S2; S3 teach_area,
+         * area_per_100; plus 2 rollup rows. */
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_value"), "12");
+        /* A zero value has cv NULL. */
+        PQclear(PQexec(check, "INSERT INTO edustat.unit_value VALUES"
+                              " ('S3', '2023', 'pupils', 0, 1), ('S3', '2023', 'teachers', 0, 1)"));
+        assert_string_equal(q("SELECT coalesce(cv::text, 'NULL') || ' ' || min"
+                              " FROM edustat.agg_value WHERE unit = 'S3' AND period = '2023'"
+                              " AND indicator = 'pupils'"),
+                            "NULL 0");
+        assert_string_equal(q("SELECT coalesce(value::text, 'NULL') || ' ' ||"
+                              " coalesce(mean::text, 'NULL') || ' ' || coalesce(cv::text, 'NULL')"
+                              " FROM edustat.agg_value WHERE unit = 'S3' AND period = '2023'"
+                              " AND indicator = 'pupil_teacher_ratio'"),
+                            "NULL NULL NULL");
+        PQclear(PQexec(check, "UPDATE edustat.unit_value SET value = 4 WHERE unit = 'S3' AND"
+                              " period = '2023' AND indicator = 'teachers'"));
+        assert_string_equal(q("SELECT value || ' ' || mean || ' ' || coalesce(cv::text, 'NULL')"
+                              " FROM edustat.agg_value"
+                              " WHERE unit = 'S3' AND period = '2023'"
+                              " AND indicator = 'pupil_teacher_ratio'"),
+                            "0.00000000000000000000 0 NULL");
+        PQclear(PQexec(check, "DELETE FROM edustat.unit_value WHERE period = '2023'"));
+}
+
+/* The backend dies under the writer: DB_RETRY, reconnect, commit. */
+static void
+test_connection_loss(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2026"), S("pupils"), S("42"), 40, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col4"), S("b7")},
+        };
+        struct proto_uow u = {6, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        char sql[128], err[512];
+        int replayed = -1;
+
+        (void)state;
+        snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(writer_conn(w)));
+        assert_string_equal(q(sql), "t");
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_RETRY);
+        fprintf(stderr, "retry reason: %s\n", err);
+        connect_writer();
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT value FROM edustat.unit_value WHERE period = '2026'"), "42");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
+                            "6");
+}
+
+/* Text past the 64 KB chunk, with escapes straddling chunk edges. */
+static void
+test_big_text(void **state)
+{
+        enum { NR = 100, LEN = 4000 };
+        static char raw[NR][LEN];
+        static struct proto_reject j[NR];
+        struct proto_uow u = {7, S("agg-A"), 0, NR, 0, NULL, j, NULL};
+        char err[512], sql[256];
+        int replayed;
+        PGresult *res;
+
+        (void)state;
+        for (int i = 0; i < NR; i++) {
+                for (int k = 0; k < LEN; k++)
+                        raw[i][k] = "\t\\\nab\r"[(k + i) % 6];
+                j[i] = (struct proto_reject){S("big"),        S("big.csv"),   S("bbig"),
+                                             (uint32_t)i + 1, S("S1"),        S("2024"),
+                                             S("pupils"),     B(raw[i], LEN), S("too long")};
+        }
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT count(*) FROM edustat.rejected WHERE batch_id = 'bbig'"),
+                            "100");
+        for (int i = 0; i < NR; i += 33) {
+                snprintf(sql, sizeof sql,
+                         "SELECT raw FROM edustat.rejected WHERE batch_id = 'bbig' AND line = %d",
+                         i + 1);
+                res = PQexec(check, sql);
+                assert_int_equal(PQgetlength(res, 0, 0), LEN);
+                assert_memory_equal(PQgetvalue(res, 0, 0), raw[i], LEN);
+                PQclear(res);
+        }
+}
+
+/* Invalid UTF-8 is refused, and so is storing it as a rejection: only the sequence advances. */
+static void
+test_refused_twice(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2027"), S("pupils"), S("\xff"), 50, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col5"), S("b8")},
+        };
+        struct proto_uow u = {8, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        char err[512];
+        int replayed;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "(SQLSTATE 22021)"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.rejected WHERE batch_id = 'b8'"), "0");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
+                            "8");
+}
+
+static double
+secs(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct counted {
+        size_t bytes;
+        unsigned msgs, rows_msgs, max_rows;
+};
+
+static int
+count_only(void *arg, const void *buf, size_t len)
+{
+        struct counted *c = arg;
+        struct proto_row *rows;
+        uint32_t n;
+        char err[256];
+
+        c->bytes += len;
+        c->msgs++;
+        if (proto_peek(buf, len) == PROTO_ROWS) {
+                if (proto_rows_decode(buf, len, &rows, &n, err, sizeof err) != 0)
+                        return -1;
+                free(rows);
+                c->rows_msgs++;
+                if (n > c->max_rows)
+                        c->max_rows = n;
+        }
+        return 0;
+}
+
+/*
+ * A uow that skips ahead (the one before it was lost on the way to a
+ * restarted sink) is not applied: committing it would turn the lost one
+ * into a "replay" when it is resent.
+ */
+static void
+test_gap(void **state)
+{
+        struct proto_value v[] = {
+            {S("S2"), S("2027"), S("pupils"), S("7"), 90, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("col9"), S("b9")},
+        };
+        struct proto_uow u = {12, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_GAP);
+        assert_non_null(strstr(err, "11 is the next"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.unit_value WHERE period = '2027'"),
+                            "0");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
+                            "10");
+        u.seq = 11;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        u.seq = 12;
+        v[0].value = S("8");
+        v[0].version = 91;
+        v[0].flags = PROTO_VALUE_FINAL;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT value FROM edustat.unit_value WHERE period = '2027'"), "8");
+}
+
+/* Throughput: a 20000-value uow, then streaming 1M rows. */
+static void
+test_perf(void **state)
+{
+        enum { N = 20000 };
+        static struct proto_value v[N];
+        static char keys[N][16], vals[N][16];
+        struct proto_uow u = {9, S("agg-A"), N, 0, 0, v, NULL, NULL};
+        uint64_t last, nrows;
+        struct counted c = {0};
+        int replayed;
+        char err[512];
+        double t0;
+
+        (void)state;
+        for (int i = 0; i < N; i++) {
+                snprintf(keys[i], sizeof keys[i], "P%05d", i);
+                snprintf(vals[i], sizeof vals[i], "%d.5", i);
+                v[i] = (struct proto_value){S(keys[i]),        S("2030"),
+                                            S("teach_area"),   S(vals[i]),
+                                            (uint64_t)i + 100, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+                                            S("perf"),         S("bp")};
+        }
+        t0 = secs();
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        fprintf(stderr, "commit of %d new values: %.3f s\n", N, secs() - t0);
+        for (int i = 0; i < N; i++)
+                v[i].flags = PROTO_VALUE_FINAL, v[i].version += N;
+        u.seq = 10;
+        t0 = secs();
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        fprintf(stderr, "commit of %d changed values: %.3f s\n", N, secs() - t0);
+        assert_string_equal(q("SELECT sum(version) FROM edustat.unit_value WHERE period = '2030'"),
+                            "601990000"); /* sum(i + 20100) over 0..19999 */
+
+        PQclear(PQexec(check, "INSERT INTO edustat.unit_value (unit, period, indicator, value,"
+                              " version) SELECT 'U' || g, '2031', 'pupils', g, g"
+                              " FROM generate_series(1, 1000000) g"));
+        t0 = secs();
+        assert_int_equal(
+            writer_stream_state(w, S("agg-A"), count_only, &c, &last, &nrows, err, sizeof err),
+            DB_OK);
+        fprintf(stderr, "stream of %llu rows (%zu bytes): %.3f s\n", (unsigned long long)nrows,
+                c.bytes, secs() - t0);
+        assert_int_equal(nrows, 1000000 + 20000 + 6);
+        assert_int_equal(last, 10);
+        /* 1020006 rows: 204 full messages of 5000 and one of 6, then ready. */
+        assert_int_equal(c.rows_msgs, 205);
+        assert_int_equal(c.msgs, 206);
+        assert_int_equal(c.max_rows, 5000);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_migrate_and_load),
+            cmocka_unit_test(test_commit_and_replay),
+            cmocka_unit_test(test_update_versions),
+            cmocka_unit_test(test_refused),
+            cmocka_unit_test(test_refused_duplicate),
+            cmocka_unit_test(test_stream),
+            cmocka_unit_test(test_agg_value_leaves),
+            cmocka_unit_test(test_connection_loss),
+            cmocka_unit_test(test_big_text),
+            cmocka_unit_test(test_refused_twice),
+            cmocka_unit_test(test_perf),
+            cmocka_unit_test(test_gap),
+        };
+        int rc;
+
+        dburl = getenv("SINKTEST_DB");
+        if (dburl == NULL)
+                return 77;
+        check = PQconnectdb(dburl);
+        if (PQstatus(check) != CONNECTION_OK)
+                return 1;
+        rc = cmocka_run_group_tests(tests, NULL, NULL);
+        writer_destroy(&w);
+        PQfinish(check);
+        return rc;
+}
