@@ -360,6 +360,16 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
                         " locality = EXCLUDED.locality, ownership = EXCLUDED.ownership,"
                         " is_leaf = EXCLUDED.is_leaf, loaded_at = now()",
                         err, errlen);
+        /*
+         * A unit that lost its last child is a leaf now: the agg_value view
+         * derives its rows from unit_value, so rolled-up rows stored for it
+         * earlier would show twice.
+         */
+        if (r == DB_OK)
+                r = schema_exec(conn,
+                                "DELETE FROM edustat.agg_rollup a USING edustat.orgunit o"
+                                " WHERE o.code = a.unit AND o.is_leaf",
+                                err, errlen);
 out:
         free(c);
         return r;
