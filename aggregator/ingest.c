@@ -43,8 +43,8 @@ refuse(char *why, size_t whylen, const char *fmt, ...)
 }
 
 int
-ingest_check(struct state *s, const struct config *cfg, const struct proto_record *r,
-             struct ingest_key *out, char *why, size_t whylen)
+ingest_check(struct state *s, const struct config *cfg, const struct collector *who,
+             const struct proto_record *r, struct ingest_key *out, char *why, size_t whylen)
 {
         char q1[QUOTE_MAX * 3 + 8], q2[QUOTE_MAX * 3 + 8];
         const struct indicator *in;
@@ -62,6 +62,10 @@ ingest_check(struct state *s, const struct config *cfg, const struct proto_recor
                 return refuse(why, whylen, "empty unit");
         if (out->unit < 0)
                 return refuse(why, whylen, "unknown unit %s", quote(q1, sizeof(q1), r->unit));
+        /* The contract's exact wording; the code is a known unit's, so safe to print. */
+        if (who && !registry_allows(who, cfg->tree, out->unit))
+                return refuse(why, whylen, "not authorized for unit %s",
+                              cfg->tree->u[out->unit].code);
         if (!period_valid(r->period.p, r->period.len))
                 return refuse(why, whylen,
                               "bad period %s (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)",

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "keys.h"
 #include "proto.h"
 #include "state.h"
 
@@ -29,12 +30,15 @@ struct ingest_key {
 };
 
 /*
- * Check r.  Returns 0 with the resolved key in *out (the period interned in
- * s), or -1 with the reason in why.  A record the collector already refused
- * (r->reason set) is refused with the collector's reason.
+ * Check r, submitted by collector who (NULL when links are plain text and
+ * nobody is authenticated).  Returns 0 with the resolved key in *out (the
+ * period interned in s), or -1 with the reason in why.  A record the
+ * collector already refused (r->reason set) is refused with the collector's
+ * reason; a known unit who is not registered for gets
+ * `not authorized for unit X`, before any other check of the record.
  */
-int ingest_check(struct state *s, const struct config *cfg, const struct proto_record *r,
-                 struct ingest_key *out, char *why, size_t whylen);
+int ingest_check(struct state *s, const struct config *cfg, const struct collector *who,
+                 const struct proto_record *r, struct ingest_key *out, char *why, size_t whylen);
 
 /*
  * Copy src[0..len) into an owned, NUL-terminated string that PostgreSQL will

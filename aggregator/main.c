@@ -13,12 +13,15 @@
 #include "config.h"
 #include "decimal.h"
 #include "ingest.h"
+#include "keys.h"
 #include "log.h"
 #include "period.h"
 #include "proto.h"
+#include "security.h"
 #include "state.h"
 #include "uow.h"
 #include "util.h"
+#include "zap.h"
 #include "zsock.h"
 
 /* A sink silent this long during the state stream means it went away. */
@@ -44,6 +47,11 @@ struct agg {
         void *ctx;
         void *sink;   /* DEALER */
         void *router; /* collectors */
+        int insecure;
+        struct zsock_curve server, client; /* CURVE: collectors' side, sink side */
+        struct registry *reg;              /* admitted collectors (NULL when insecure) */
+        struct zap *zap;
+        int64_t last_insecure_warn_ms;
         struct uow *open;
         struct uow **inflight;
         size_t ninflight;
@@ -169,8 +177,8 @@ sync_state(struct agg *a)
                 state_destroy(&a->state);
                 a->state = state_new(a->cfg);
                 zsock_close(&a->sink);
-                if ((a->sink = zsock_dealer_connect(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES)) ==
-                    NULL)
+                if ((a->sink = zsock_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
+                                                          a->insecure ? NULL : &a->client)) == NULL)
                         fatalx("cannot connect to the sink at %s", a->set.sink);
                 msgpack_sbuffer_init(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -273,14 +281,47 @@ pending_batch(struct agg *a, struct pstr batch_id)
         return b;
 }
 
-static void
-handle_submit(struct agg *a, const struct zsock_peer *peer, const void *buf, size_t len)
+/*
+ * The collector a message came from: with CURVE, the name the ZAP handler
+ * bound to its key (User-Id); it never comes from the message itself.
+ * Returns NULL when links are plain text.
+ */
+static const struct collector *
+sender(struct agg *a, zmq_msg_t *msg, int *unknown)
 {
+        const char *uid;
+        const struct collector *c;
+
+        *unknown = 0;
+        if (a->insecure)
+                return NULL;
+        uid = zmq_msg_gets(msg, "User-Id");
+        if (uid == NULL || (c = registry_find_name(a->reg, uid, strlen(uid))) == NULL) {
+                *unknown = 1;
+                return NULL;
+        }
+        return c;
+}
+
+static void
+handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
+{
+        const void *buf = zmq_msg_data(msg);
+        size_t len = zmq_msg_size(msg);
         struct proto_submit sub;
         char err[256], why[INGEST_REASON_MAX];
         struct uow_batch *b;
+        const struct collector *who;
+        int unknown;
         uint32_t bi;
 
+        who = sender(a, msg, &unknown);
+        if (unknown) {
+                /* ZAP admitted it, so this cannot happen; refuse rather than guess. */
+                a->n_malformed++;
+                log_warnx("message from a connection without a registered User-Id dropped");
+                return;
+        }
         if (proto_submit_decode(buf, len, &sub, err, sizeof(err)) < 0) {
                 a->n_malformed++;
                 log_warnx("malformed submit (%zu bytes) dropped: %s", len, err);
@@ -293,14 +334,15 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, const void *buf, siz
                 proto_submit_free(&sub);
                 return;
         }
-        bi = uow_batch_add(a->open, peer, sub.batch_id, sub.collector, sub.source);
+        bi = uow_batch_add(a->open, peer, sub.batch_id, who ? pstr_of(who->name) : sub.collector,
+                           sub.source);
         b = &a->open->batches[bi];
         for (uint32_t i = 0; i < sub.nrec; i++) {
                 const struct proto_record *r = &sub.rec[i];
                 struct ingest_key k;
                 enum state_result res;
 
-                if (ingest_check(a->state, a->cfg, r, &k, why, sizeof(why)) < 0) {
+                if (ingest_check(a->state, a->cfg, who, r, &k, why, sizeof(why)) < 0) {
                         uow_reject_add(a->open, bi, r, why);
                         a->n_rejected++;
                         continue;
@@ -428,6 +470,11 @@ summary(struct agg *a)
 {
         int64_t now = now_ms();
 
+        if (a->insecure && now - a->last_insecure_warn_ms >= 60000) {
+                security_warn_insecure("edustat-aggregator");
+                a->last_insecure_warn_ms = now;
+        }
+
         if (now - a->last_summary_ms < 10000)
                 return;
         a->last_summary_ms = now;
@@ -439,6 +486,18 @@ summary(struct agg *a)
                  (unsigned long long)a->n_changed, (unsigned long long)a->n_rejected,
                  (unsigned long long)a->n_uows, (unsigned long long)a->n_malformed,
                  state_nvalues(a->state), a->ninflight);
+}
+
+/* ZAP: admit a collector key listed in collectors.csv, under its name. */
+static int
+admit_collector(void *arg, const uint8_t key[32], char *user, size_t len)
+{
+        const struct collector *c = registry_find_key(arg, key);
+
+        if (c == NULL)
+                return 0;
+        strlcpyf(user, len, "%s", c->name);
+        return 1;
 }
 
 static long
@@ -494,7 +553,7 @@ loop(struct agg *a)
                                 continue;
                         }
                         if (proto_peek(zmq_msg_data(&msg), zmq_msg_size(&msg)) == PROTO_SUBMIT) {
-                                handle_submit(a, &peer, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                                handle_submit(a, &peer, &msg);
                         } else {
                                 a->n_malformed++;
                                 log_warnx("message of %zu bytes that is not a submit dropped",
@@ -553,11 +612,28 @@ main(int argc, char **argv)
 
         if ((a.ctx = zmq_ctx_new()) == NULL)
                 fatal("zmq_ctx_new");
+        if ((a.insecure = security_insecure())) {
+                a.last_insecure_warn_ms = now_ms();
+                security_warn_insecure("edustat-aggregator");
+        } else {
+                char path[4096];
+
+                if (security_load(SEC_AGGREGATOR, &a.server, &a.client, err, sizeof(err)) < 0)
+                        fatalx("%s (make keys with edustat-keygen, or set EDUSTAT_INSECURE=1 "
+                               "for a plain-text development demo)",
+                               err);
+                strlcpyf(path, sizeof(path), "%s/collectors.csv", a.set.config_dir);
+                if ((a.reg = registry_load(path, a.cfg->tree, err, sizeof(err))) == NULL)
+                        fatalx("%s", err);
+                if ((a.zap = zap_start(a.ctx, "aggregator", admit_collector, a.reg)) == NULL)
+                        fatalx("cannot start the ZAP handler");
+                log_info("CURVE on; %zu collectors registered in %s", a.reg->n, path);
+        }
         a.inflight = xcalloc((size_t)a.set.inflight, sizeof(*a.inflight));
         if (sync_state(&a) == 0) {
                 a.open = uow_new(a.next_seq);
-                if ((a.router = zsock_router_bind(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES)) ==
-                    NULL)
+                if ((a.router = zsock_router_bind_curve(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
+                                                        a.insecure ? NULL : &a.server)) == NULL)
                         fatalx("cannot bind %s", a.set.bind);
                 log_info("ready: accepting collectors on %s", a.set.bind);
                 loop(&a);
@@ -586,7 +662,11 @@ main(int argc, char **argv)
         uow_destroy(&a.open);
         zsock_close(&a.router);
         zsock_close(&a.sink);
+        zap_stop(&a.zap);
         zmq_ctx_term(a.ctx);
+        registry_destroy(&a.reg);
+        explicit_bzero(&a.server, sizeof(a.server));
+        explicit_bzero(&a.client, sizeof(a.client));
         state_destroy(&a.state);
         config_destroy(&a.cfg);
         return 0;

@@ -60,8 +60,34 @@ bad:
         return NULL;
 }
 
+/* Set the CURVE options of sock before it binds or connects. */
+static int
+set_curve(void *sock, const struct zsock_curve *c, int server, const char *endpoint)
+{
+        int one = 1;
+
+        if (c == NULL)
+                return 0;
+        if (server) {
+                if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) == -1 ||
+                    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c->secret_key, 40) == -1 ||
+                    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "edustat", 7) == -1)
+                        goto bad;
+                return 0;
+        }
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, c->server_key, 40) == -1 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, c->public_key, 40) == -1 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c->secret_key, 40) == -1)
+                goto bad;
+        return 0;
+bad:
+        log_warnx("%s: CURVE options: %s", endpoint, zmq_strerror(errno));
+        return -1;
+}
+
 void *
-zsock_router_bind(void *ctx, const char *endpoint, int64_t maxmsg)
+zsock_router_bind_curve(void *ctx, const char *endpoint, int64_t maxmsg,
+                        const struct zsock_curve *curve)
 {
         void *sock = sock_new(ctx, ZMQ_ROUTER, endpoint, maxmsg);
 
@@ -71,7 +97,8 @@ zsock_router_bind(void *ctx, const char *endpoint, int64_t maxmsg)
          * Replies to a collector that has gone away are dropped rather than
          * failing the send: it resubmits when it comes back.
          */
-        if (set_int(sock, ZMQ_ROUTER_MANDATORY, 0, "ZMQ_ROUTER_MANDATORY", endpoint) == -1)
+        if (set_int(sock, ZMQ_ROUTER_MANDATORY, 0, "ZMQ_ROUTER_MANDATORY", endpoint) == -1 ||
+            set_curve(sock, curve, 1, endpoint) == -1)
                 goto bad;
         if (zmq_bind(sock, endpoint) == -1) {
                 log_warnx("bind %s: %s", endpoint, zmq_strerror(errno));
@@ -84,18 +111,35 @@ bad:
 }
 
 void *
-zsock_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg)
+zsock_router_bind(void *ctx, const char *endpoint, int64_t maxmsg)
+{
+        return zsock_router_bind_curve(ctx, endpoint, maxmsg, NULL);
+}
+
+void *
+zsock_dealer_connect_curve(void *ctx, const char *endpoint, int64_t maxmsg,
+                           const struct zsock_curve *curve)
 {
         void *sock = sock_new(ctx, ZMQ_DEALER, endpoint, maxmsg);
 
         if (sock == NULL)
                 return NULL;
+        if (set_curve(sock, curve, 0, endpoint) == -1) {
+                zsock_close(&sock);
+                return NULL;
+        }
         if (zmq_connect(sock, endpoint) == -1) {
                 log_warnx("connect %s: %s", endpoint, zmq_strerror(errno));
                 zsock_close(&sock);
                 return NULL;
         }
         return sock;
+}
+
+void *
+zsock_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg)
+{
+        return zsock_dealer_connect_curve(ctx, endpoint, maxmsg, NULL);
 }
 
 /*

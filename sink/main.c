@@ -17,17 +17,22 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "proto.h"
 #include "schema.h"
+#include "security.h"
 #include "util.h"
 #include "writer.h"
+#include "zap.h"
 #include "zsock.h"
 
 /* How often the loop wakes to look at the stop flag and the summary. */
 #define POLL_MS 500
 /* The summary of committed work is logged at most this often. */
 #define SUMMARY_MS 10000
+/* A send to an aggregator that stops reading gives up after this long. */
+#define SEND_TIMEOUT_MS 60000
 
 struct settings {
         const char *db_url;
@@ -42,6 +47,8 @@ struct sink {
         struct writer *w;
         void *ctx;
         void *router;
+        struct keyset *peers; /* admitted aggregators (NULL when insecure) */
+        struct zap *zap;
         msgpack_sbuffer sbuf;
         msgpack_packer pk;
         struct writer_stats logged; /* counters at the last summary */
@@ -290,11 +297,25 @@ summary_maybe(struct sink *s, int force)
         s->last_summary_ms = now;
 }
 
+/* ZAP: admit an aggregator whose public key is in EDUSTAT_SINK_CLIENTS. */
+static int
+admit_aggregator(void *arg, const uint8_t key[32], char *user, size_t len)
+{
+        const char *name = keyset_find(arg, key);
+
+        if (name == NULL)
+                return 0;
+        strlcpyf(user, len, "%s", name);
+        return 1;
+}
+
 int
 main(int argc, char **argv)
 {
         struct sink s;
+        struct zsock_curve curve;
         char err[1024];
+        int one = 1, sndtimeo = SEND_TIMEOUT_MS;
 
         memset(&s, 0, sizeof s);
         settings_load(&s.set, argc, argv);
@@ -309,8 +330,36 @@ main(int argc, char **argv)
 
         if ((s.ctx = zmq_ctx_new()) == NULL)
                 fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
-        if ((s.router = zsock_router_bind(s.ctx, s.set.bind, PROTO_MAX_UOW_BYTES)) == NULL)
+        if (security_insecure()) {
+                security_warn_insecure("edustat-sink");
+        } else {
+                char dir[4096];
+
+                if (security_load(SEC_SINK, &curve, NULL, err, sizeof err) < 0)
+                        fatalx("%s (make keys with edustat-keygen --init, or set "
+                               "EDUSTAT_INSECURE=1 for a plain-text development demo)",
+                               err);
+                security_path("EDUSTAT_SINK_CLIENTS", "aggregators", dir, sizeof dir);
+                if ((s.peers = keyset_load_dir(dir, err, sizeof err)) == NULL)
+                        fatalx("%s", err);
+                if ((s.zap = zap_start(s.ctx, "sink", admit_aggregator, s.peers)) == NULL)
+                        fatalx("cannot start the ZAP handler");
+                log_info("CURVE on; %zu aggregator key(s) admitted from %s", s.peers->n, dir);
+        }
+        s.router = zsock_router_bind_curve(s.ctx, s.set.bind, PROTO_MAX_UOW_BYTES,
+                                           security_insecure() ? NULL : &curve);
+        explicit_bzero(&curve, sizeof curve);
+        if (s.router == NULL)
                 fatalx("cannot bind %s", s.set.bind);
+        /*
+         * The state stream must not lose a chunk to a full queue: with
+         * ROUTER_MANDATORY a send to a full aggregator waits (up to
+         * SEND_TIMEOUT_MS) and a send to a vanished one fails loudly,
+         * instead of both being dropped in silence.
+         */
+        if (zmq_setsockopt(s.router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) == -1 ||
+            zmq_setsockopt(s.router, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) == -1)
+                fatalx("%s: socket options: %s", s.set.bind, zmq_strerror(errno));
         msgpack_sbuffer_init(&s.sbuf);
         msgpack_packer_init(&s.pk, &s.sbuf, msgpack_sbuffer_write);
         s.last_summary_ms = now_ms();
@@ -337,7 +386,9 @@ main(int argc, char **argv)
         log_info("stopping");
         msgpack_sbuffer_destroy(&s.sbuf);
         zsock_close(&s.router);
+        zap_stop(&s.zap);
         zmq_ctx_term(s.ctx);
+        keyset_destroy(&s.peers);
 out:
         writer_destroy(&s.w);
         config_destroy(&s.cfg);

@@ -149,7 +149,40 @@ static const char migration1[] =
     "                 GROUP BY v.unit, v.period, r.code, r.multiplier) g) s\n"
     "  JOIN edustat.orgunit o ON o.code = s.unit AND o.is_leaf;\n";
 
-static const char *const migrations[] = {NULL, migration1};
+/*
+ * Migration 2: the read-only role city offices log in through.  Creating a
+ * role needs CREATEROLE; a sink that lacks it logs a warning with the
+ * statement for a superuser to run once, and carries on (the grants below
+ * then apply as soon as the role exists).
+ */
+static const char migration2[] =
+    "DO $$\n"
+    "BEGIN\n"
+    "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'edustat_reader') THEN\n"
+    "    CREATE ROLE edustat_reader NOLOGIN;\n"
+    "  END IF;\n"
+    "EXCEPTION WHEN insufficient_privilege THEN\n"
+    "  RAISE WARNING 'edustat: cannot create role edustat_reader; as a superuser run once: "
+    "CREATE ROLE edustat_reader NOLOGIN';\n"
+    "END $$;\n";
+
+static const char *const migrations[] = {NULL, migration1, migration2};
+
+/*
+ * Run at every start, after the migrations: edustat_reader may read every
+ * table and view of the schema, now and later (default privileges cover
+ * tables this role creates in future migrations), and nothing else.
+ */
+static const char grants[] =
+    "DO $$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'edustat_reader') THEN\n"
+    "    GRANT USAGE ON SCHEMA edustat TO edustat_reader;\n"
+    "    GRANT SELECT ON ALL TABLES IN SCHEMA edustat TO edustat_reader;\n"
+    "    ALTER DEFAULT PRIVILEGES IN SCHEMA edustat GRANT SELECT ON TABLES TO "
+    "edustat_reader;\n"
+    "  END IF;\n"
+    "END $$;\n";
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]) - 1)
 
@@ -302,6 +335,8 @@ schema_migrate(PGconn *conn, char *err, size_t errlen)
                 }
                 log_info("schema edustat: applied migration %d", v);
         }
+        if ((r = schema_exec(conn, grants, err, errlen)) != DB_OK)
+                goto fail;
         if ((r = schema_exec(conn, "COMMIT", err, errlen)) != DB_OK)
                 return r;
         return DB_OK;

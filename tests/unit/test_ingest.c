@@ -57,7 +57,7 @@ check(const char *unit, const char *period, const char *ind, const char *value,
         r.period = S(period);
         r.indicator = S(ind);
         r.value = S(value);
-        if (ingest_check(st, cfg, &r, k, why, sizeof(why)) == 0)
+        if (ingest_check(st, cfg, NULL, &r, k, why, sizeof(why)) == 0)
                 return "";
         return why;
 }
@@ -134,7 +134,7 @@ test_collector_reason_and_hostile_text(void **ts)
 
         (void)ts;
         r.reason = S("row has 5 fields, the header has 4");
-        assert_int_equal(ingest_check(st, cfg, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
         assert_string_equal(why, "row has 5 fields, the header has 4");
 
         /* invalid UTF-8 and NUL never reach PostgreSQL as text */
