@@ -2,9 +2,11 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -62,6 +64,11 @@ struct state {
         struct strmap *periods;
         char **pnames;
         size_t nperiods;
+        /* breakdown slices: 0 is "all"; 1.. are (dimension, category) pairs */
+        struct strmap *slicemap;
+        char **slice_dim, **slice_cat;
+        int nslices;
+        uint8_t (*leaf_slice)[STATE_DIMENSIONS]; /* per unit; 0 = none */
         /* scratch for state_apply, sized for the indicator used by most ratios */
         struct contrib *before, *after;
         int *other_stored;
@@ -81,11 +88,16 @@ mix64(uint64_t x)
         return x;
 }
 
+/*
+ * unit (32 bits) | period (12) | indicator (12) | slice (8).  The caps on
+ * periods (STATE_MAX_PERIODS), indicators (CATALOG_MAX_INDICATORS) and
+ * slices (STATE_MAX_SLICES) keep every field in its bits.
+ */
 static uint64_t
-mkkey(int unit, int period, int ind)
+mkkey(int unit, int period, int ind, int slice)
 {
-        return ((uint64_t)(uint32_t)unit << 32) | ((uint64_t)(uint16_t)period << 16) |
-               (uint16_t)ind;
+        return ((uint64_t)(uint32_t)unit << 32) | ((uint64_t)(period & 0xfff) << 20) |
+               ((uint64_t)(ind & 0xfff) << 8) | (uint64_t)(slice & 0xff);
 }
 
 static int
@@ -97,13 +109,19 @@ key_unit(uint64_t k)
 static int
 key_period(uint64_t k)
 {
-        return (int)((k >> 16) & 0xffff);
+        return (int)((k >> 20) & 0xfff);
 }
 
 static int
 key_ind(uint64_t k)
 {
-        return (int)(k & 0xffff);
+        return (int)((k >> 8) & 0xfff);
+}
+
+static int
+key_slice(uint64_t k)
+{
+        return (int)(k & 0xff);
 }
 
 static long double
@@ -144,7 +162,7 @@ vgrow(struct state *s)
 static const struct vslot *
 vget(const struct state *s, int unit, int period, int ind)
 {
-        const struct vslot *e = vfind(s, mkkey(unit, period, ind));
+        const struct vslot *e = vfind(s, mkkey(unit, period, ind, 0));
 
         return e->key == EMPTY_KEY ? NULL : e;
 }
@@ -179,17 +197,17 @@ agrow(struct state *s)
 }
 
 static struct agg *
-aget(const struct state *s, int unit, int period, int ind)
+aget(const struct state *s, int unit, int period, int ind, int slice)
 {
-        const struct aslot *e = afind(s, mkkey(unit, period, ind));
+        const struct aslot *e = afind(s, mkkey(unit, period, ind, slice));
 
         return e->key == EMPTY_KEY ? NULL : &s->aggs[e->idx];
 }
 
 static struct agg *
-aget_or_add(struct state *s, int unit, int period, int ind)
+aget_or_add(struct state *s, int unit, int period, int ind, int slice)
 {
-        uint64_t key = mkkey(unit, period, ind);
+        uint64_t key = mkkey(unit, period, ind, slice);
         struct aslot *e = afind(s, key);
         struct agg *g;
 
@@ -281,11 +299,24 @@ leaf_ratio(const struct state *s, int leaf, int period, const struct indicator *
         return k;
 }
 
+/* 1 when leaf unit belongs to slice (every unit belongs to slice 0). */
+static int
+in_slice(const struct state *s, int unit, int slice)
+{
+        if (slice == 0)
+                return 1;
+        for (int d = 0; d < STATE_DIMENSIONS; d++)
+                if (s->leaf_slice[unit][d] == slice)
+                        return 1;
+        return 0;
+}
+
 /* Recompute the leaf statistics of g from the leaves below its unit. */
 static void
 rescan(struct state *s, struct agg *g)
 {
         int unit = key_unit(g->key), period = key_period(g->key), ind = key_ind(g->key);
+        int slice = key_slice(g->key);
         const struct indicator *in = &s->cfg->cat->ind[ind];
         size_t n;
         const int *leaves = orgtree_leaves(s->cfg->tree, unit, &n);
@@ -294,6 +325,8 @@ rescan(struct state *s, struct agg *g)
         g->m2 = 0;
         g->n_leaf = 0;
         for (size_t i = 0; i < n; i++) {
+                if (!in_slice(s, leaves[i], slice))
+                        continue;
                 if (in->kind == IND_RATIO) {
                         struct contrib k = leaf_ratio(s, leaves[i], period, in);
 
@@ -314,6 +347,54 @@ rescan(struct state *s, struct agg *g)
 
 /* ---- public ---- */
 
+/*
+ * Number the (dimension, category) pairs the leaves carry: stage, locality
+ * and ownership, e.g. (stage, primary).  A leaf belongs to at most one
+ * category per dimension; an empty attribute puts it in none.  Past
+ * STATE_MAX_SLICES pairs, later ones are left out of the breakdowns (and
+ * logged), never out of the totals.
+ */
+static void
+slices_build(struct state *s)
+{
+        static const char *const dims[STATE_DIMENSIONS] = {"stage", "locality", "ownership"};
+        const struct orgtree *t = s->cfg->tree;
+        char key[512];
+
+        s->slicemap = strmap_new(64);
+        s->slice_dim = xcalloc(STATE_MAX_SLICES, sizeof(*s->slice_dim));
+        s->slice_cat = xcalloc(STATE_MAX_SLICES, sizeof(*s->slice_cat));
+        s->leaf_slice = xcalloc(t->n ? t->n : 1, sizeof(*s->leaf_slice));
+        s->nslices = 1; /* 0: all */
+        for (size_t u = 0; u < t->n; u++) {
+                const char *attr[STATE_DIMENSIONS] = {t->u[u].stage, t->u[u].locality,
+                                                      t->u[u].ownership};
+
+                if (!t->u[u].is_leaf)
+                        continue;
+                for (int d = 0; d < STATE_DIMENSIONS; d++) {
+                        int id;
+
+                        if (attr[d] == NULL || attr[d][0] == '\0')
+                                continue;
+                        size_t len = (size_t)snprintf(key, sizeof(key), "%s=%s", dims[d], attr[d]);
+                        if ((id = strmap_get(s->slicemap, key, len)) < 0) {
+                                if (s->nslices == STATE_MAX_SLICES) {
+                                        log_warnx("more than %d stage/locality/ownership values: "
+                                                  "%s is left out of the breakdowns",
+                                                  STATE_MAX_SLICES - 1, key);
+                                        continue;
+                                }
+                                id = strmap_put(s->slicemap, key, len, s->nslices);
+                                s->slice_dim[id] = xstrdup(dims[d]);
+                                s->slice_cat[id] = xstrdup(attr[d]);
+                                s->nslices++;
+                        }
+                        s->leaf_slice[u][d] = (uint8_t)id;
+                }
+        }
+}
+
 struct state *
 state_new(const struct config *cfg)
 {
@@ -331,6 +412,7 @@ state_new(const struct config *cfg)
                 s->a[i].key = EMPTY_KEY;
         s->periods = strmap_new(16);
         s->pnames = xcalloc(STATE_MAX_PERIODS, sizeof(*s->pnames));
+        slices_build(s);
         for (size_t i = 0; i < cfg->cat->n; i++)
                 if (cfg->cat->ind[i].nratios > maxr)
                         maxr = cfg->cat->ind[i].nratios;
@@ -358,6 +440,14 @@ state_destroy(struct state **sp)
         free(s->before);
         free(s->after);
         free(s->other_stored);
+        for (int i = 1; i < s->nslices; i++) {
+                free(s->slice_dim[i]);
+                free(s->slice_cat[i]);
+        }
+        free(s->slice_dim);
+        free(s->slice_cat);
+        free(s->leaf_slice);
+        strmap_destroy(&s->slicemap);
         free(s);
         *sp = NULL;
 }
@@ -408,9 +498,9 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
         const struct catalog *c = s->cfg->cat;
         const struct indicator *in = &c->ind[ind];
         int leaf = t->u[unit].is_leaf;
-        uint64_t key = mkkey(unit, period, ind);
+        uint64_t key = mkkey(unit, period, ind, 0);
         struct vslot *e;
-        int present;
+        int present, slices[1 + STATE_DIMENSIONS], nsl = 1;
         uint64_t old = 0;
         size_t nanc;
         const int *anc;
@@ -450,14 +540,20 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
         for (size_t j = 0; leaf && j < in->nratios; j++)
                 s->after[j] = leaf_ratio(s, unit, period, &c->ind[in->ratios[j]]);
 
+        /* A leaf counts in the totals (slice 0) and in its own categories. */
+        slices[0] = 0;
+        for (int d = 0; leaf && d < STATE_DIMENSIONS; d++)
+                if (s->leaf_slice[unit][d])
+                        slices[nsl++] = s->leaf_slice[unit][d];
+
         anc = orgtree_ancestors(t, unit, &nanc);
-        for (size_t k = 0; k < nanc; k++) {
-                int a = anc[k];
+        for (size_t k = 0; k < nanc * (size_t)nsl; k++) {
+                int a = anc[k / (size_t)nsl], sl = slices[k % (size_t)nsl];
                 struct agg *g;
 
                 if (t->u[a].is_leaf)
                         continue; /* only the unit itself can be a leaf */
-                g = aget_or_add(s, a, period, ind);
+                g = aget_or_add(s, a, period, ind, sl);
                 g->sum = g->sum - old + mant;
                 if (!present)
                         g->n_reporting++;
@@ -471,7 +567,7 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
                 mark_dirty(s, g);
 
                 for (size_t j = 0; j < in->nratios; j++) {
-                        struct agg *rg = aget_or_add(s, a, period, in->ratios[j]);
+                        struct agg *rg = aget_or_add(s, a, period, in->ratios[j], sl);
 
                         if (!present && !s->other_stored[j])
                                 rg->n_reporting++;
@@ -558,12 +654,14 @@ agg_row(struct state *s, struct agg *g, struct state_row *row)
 {
         const struct catalog *c = s->cfg->cat;
         int unit = key_unit(g->key), period = key_period(g->key), ind = key_ind(g->key);
+        int slice = key_slice(g->key);
         const struct indicator *in = &c->ind[ind];
 
         memset(row, 0, sizeof(*row));
         row->unit = unit;
         row->period = period;
         row->indicator = ind;
+        row->slice = slice;
         row->n_reporting = g->n_reporting;
         row->null_stats = row->null_cv = 1;
         if (g->stale)
@@ -582,8 +680,8 @@ agg_row(struct state *s, struct agg *g, struct state_row *row)
         }
 
         const struct indicator *ni = &c->ind[in->num], *di = &c->ind[in->den];
-        const struct agg *ng = aget(s, unit, period, in->num);
-        const struct agg *dg = aget(s, unit, period, in->den);
+        const struct agg *ng = aget(s, unit, period, in->num, slice);
+        const struct agg *dg = aget(s, unit, period, in->den, slice);
         decimal_u128 num = ng ? ng->sum : 0, den = dg ? dg->sum : 0;
 
         decimal_format(num, ni->scale, row->numerator);
@@ -609,18 +707,20 @@ state_dirty_row(struct state *s, size_t i, struct state_row *row)
 }
 
 int
-state_row(struct state *s, int unit, int period, int ind, struct state_row *row)
+state_row(struct state *s, int unit, int period, int ind, int slice, struct state_row *row)
 {
         const struct catalog *c = s->cfg->cat;
         const struct indicator *in = &c->ind[ind];
         struct agg *g;
 
         if (!s->cfg->tree->u[unit].is_leaf) {
-                if ((g = aget(s, unit, period, ind)) == NULL)
+                if ((g = aget(s, unit, period, ind, slice)) == NULL)
                         return -1;
                 agg_row(s, g, row);
                 return 0;
         }
+        if (slice != 0)
+                return -1; /* breakdowns are kept for units with children */
 
         /* A leaf: its row is an identity of its own values. */
         memset(row, 0, sizeof(*row));
@@ -661,4 +761,27 @@ state_row(struct state *s, int unit, int period, int ind, struct state_row *row)
                 }
         }
         return 0;
+}
+
+int
+state_nslices(const struct state *s)
+{
+        return s->nslices;
+}
+
+void
+state_slice_name(const struct state *s, int slice, const char **dim, const char **cat)
+{
+        assert(slice > 0 && slice < s->nslices);
+        *dim = s->slice_dim[slice];
+        *cat = s->slice_cat[slice];
+}
+
+int
+state_slice_find(const struct state *s, const char *dim, const char *cat)
+{
+        char key[512];
+        size_t len = (size_t)snprintf(key, sizeof(key), "%s=%s", dim, cat);
+
+        return len < sizeof(key) ? strmap_get(s->slicemap, key, len) : -1;
 }

@@ -21,6 +21,13 @@
  * Leaves have no aggregate of their own here: their rows are identities of
  * their raw values and PostgreSQL's agg_value view derives them.
  *
+ * Breakdowns: every aggregate also exists per slice, a (dimension,
+ * category) pair of the leaves' attributes (stage=primary, locality=rural,
+ * ownership=private...).  A slice aggregate has the same semantics over the
+ * leaves in that category only; values stored by units with children (a
+ * district's population) belong to no category, so they count in the
+ * totals and not in any slice.  Slices exist for units with children.
+ *
  * Nothing here allocates per value beyond the two hash tables, which grow by
  * doubling; a value costs about 32 bytes on average.
  */
@@ -35,6 +42,10 @@
 
 /* Periods are few (a handful a year); the cap keeps junk from growing the table. */
 #define STATE_MAX_PERIODS 4096
+/* Breakdown dimensions of a leaf: stage, locality, ownership. */
+#define STATE_DIMENSIONS 3
+/* Slices: 0 is all units; 1.. are (dimension, category) pairs such as (stage, primary). */
+#define STATE_MAX_SLICES 256
 
 struct state;
 
@@ -49,6 +60,7 @@ enum state_result {
  * or into buf and stay valid until the next call. */
 struct state_row {
         int unit, period, indicator;
+        int slice; /* 0: all units; else a (dimension, category) breakdown */
         int null_value, null_num, null_den, null_stats, null_cv;
         char value[DECIMAL_BUFSZ], numerator[DECIMAL_BUFSZ], denominator[DECIMAL_BUFSZ];
         uint32_t n_reporting;
@@ -97,10 +109,21 @@ void state_dirty_clear(struct state *s);
 void state_dirty_all(struct state *s);
 
 /*
- * The aggregate row of any unit (leaf or not), computed on demand; for
- * tests and the check tool.  Returns 0, or -1 when no row exists for the key
- * (nothing stored at or below the unit for it).
+ * The aggregate row of any unit (leaf or not) in slice (0 for the totals),
+ * computed on demand; for tests and the check tool.  Returns 0, or -1 when
+ * no row exists for the key (nothing stored at or below the unit for it in
+ * that slice; and leaves have no slice rows).
  */
-int state_row(struct state *s, int unit, int period, int indicator, struct state_row *row);
+int state_row(struct state *s, int unit, int period, int indicator, int slice,
+              struct state_row *row);
+
+/* Number of slices, "all" (0) included. */
+int state_nslices(const struct state *s);
+
+/* The dimension and category of slice (1 .. state_nslices() - 1). */
+void state_slice_name(const struct state *s, int slice, const char **dim, const char **cat);
+
+/* The slice of (dim, cat), or -1. */
+int state_slice_find(const struct state *s, const char *dim, const char *cat);
 
 #endif

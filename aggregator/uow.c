@@ -285,6 +285,13 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                 a.max = row.max;
                 a.mean = row.mean;
                 a.cv = row.cv;
+                if (row.slice != 0) {
+                        const char *dim, *cat;
+
+                        state_slice_name(s, row.slice, &dim, &cat);
+                        a.dimension = pstr_of(dim);
+                        a.category = pstr_of(cat);
+                }
                 a.nulls =
                     (row.null_value ? PROTO_AGG_NULL_VALUE : 0) |
                     (row.null_num ? PROTO_AGG_NULL_NUM : 0) |

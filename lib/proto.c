@@ -38,7 +38,7 @@
 static const uint32_t lim_submit[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 8};
 static const uint32_t lim_ack[SCAN_DEPTH] = {5, PROTO_MAX_BATCH, 2};
 static const uint32_t lim_flat[SCAN_DEPTH] = {3, 0, 0};
-static const uint32_t lim_uow[SCAN_DEPTH] = {6, UINT32_MAX, 12};
+static const uint32_t lim_uow[SCAN_DEPTH] = {6, UINT32_MAX, 14};
 static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 5};
 
 static const char *const type_names[] = {
@@ -693,7 +693,7 @@ dec_agg(const struct where *w, const msgpack_object *o, struct proto_agg *a)
 {
         const msgpack_object *f;
 
-        if (dec_tuple(w, o, 12, &f) == -1 ||
+        if (dec_tuple(w, o, 14, &f) == -1 ||
             dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &a->unit) == -1 ||
             dec_str(w, &f[1], "level", PROTO_MAX_TEXT, 0, &a->level) == -1 ||
             dec_str(w, &f[2], "period", PROTO_MAX_FIELD, 0, &a->period) == -1 ||
@@ -707,8 +707,14 @@ dec_agg(const struct where *w, const msgpack_object *o, struct proto_agg *a)
             dec_float(w, &f[8], "min", PROTO_AGG_NULL_MIN, &a->min, &a->nulls) == -1 ||
             dec_float(w, &f[9], "max", PROTO_AGG_NULL_MAX, &a->max, &a->nulls) == -1 ||
             dec_float(w, &f[10], "mean", PROTO_AGG_NULL_MEAN, &a->mean, &a->nulls) == -1 ||
-            dec_float(w, &f[11], "cv", PROTO_AGG_NULL_CV, &a->cv, &a->nulls) == -1)
+            dec_float(w, &f[11], "cv", PROTO_AGG_NULL_CV, &a->cv, &a->nulls) == -1 ||
+            dec_str(w, &f[12], "dimension", PROTO_MAX_FIELD, 1, &a->dimension) == -1 ||
+            dec_str(w, &f[13], "category", PROTO_MAX_FIELD, 1, &a->category) == -1)
                 return -1;
+        if ((a->dimension.p == NULL) != (a->category.p == NULL)) {
+                fail(w, "dimension and category must both be nil or both strings");
+                return -1;
+        }
         return 0;
 }
 
@@ -1046,7 +1052,7 @@ proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs)
 void
 proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a)
 {
-        pack_array(pk, 12);
+        pack_array(pk, 14);
         pack_pstr(pk, a->unit);
         pack_pstr(pk, a->level);
         pack_pstr(pk, a->period);
@@ -1059,6 +1065,8 @@ proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a)
         pack_float(pk, a->max, a->nulls, PROTO_AGG_NULL_MAX);
         pack_float(pk, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
         pack_float(pk, a->cv, a->nulls, PROTO_AGG_NULL_CV);
+        pack_pstr(pk, a->dimension);
+        pack_pstr(pk, a->category);
 }
 
 void

@@ -23,7 +23,9 @@
  *                 uow), PROTO_VALUE_FINAL (the uow's last version of the key)
  *        reject = [collector, source, batch_id, line, unit, period, indicator, raw, reason]
  *        agg    = [unit, level, period, indicator, value, numerator,
- *                  denominator, n_reporting, min, max, mean, cv]
+ *                  denominator, n_reporting, min, max, mean, cv, dimension, category]
+ *                 dimension/category: nil for the unit's totals, else the
+ *                 breakdown ("stage", "primary")
  *                 value/numerator/denominator: decimal text or nil;
  *                 min/max/mean/cv: float64 or nil
  *   sink -> aggregator
@@ -132,6 +134,7 @@ struct proto_agg {
         uint32_t n_reporting;
         double min, max, mean, cv;
         unsigned nulls;
+        struct pstr dimension, category; /* a breakdown (stage, primary...); nil for totals */
 };
 
 struct proto_uow {

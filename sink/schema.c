@@ -166,7 +166,31 @@ static const char migration2[] =
     "CREATE ROLE edustat_reader NOLOGIN';\n"
     "END $$;\n";
 
-static const char *const migrations[] = {NULL, migration1, migration2};
+/*
+ * Migration 3: breakdowns.  The aggregates of every unit with children per
+ * category of its leaf schools: stage, locality, ownership.  Same columns
+ * and semantics as agg_value, over the leaves in the category only.
+ */
+static const char migration3[] =
+    "CREATE TABLE edustat.agg_breakdown (\n"
+    "  unit text NOT NULL,\n"
+    "  level text NOT NULL,\n"
+    "  period text NOT NULL,\n"
+    "  indicator text NOT NULL,\n"
+    "  dimension text NOT NULL CHECK (dimension IN ('stage', 'locality', 'ownership')),\n"
+    "  category text NOT NULL,\n"
+    "  value numeric,\n"
+    "  numerator numeric,\n"
+    "  denominator numeric,\n"
+    "  n_reporting int NOT NULL,\n"
+    "  min float8,\n"
+    "  max float8,\n"
+    "  mean float8,\n"
+    "  cv float8,\n"
+    "  updated_at timestamptz NOT NULL DEFAULT now(),\n"
+    "  PRIMARY KEY (unit, period, indicator, dimension, category));\n";
+
+static const char *const migrations[] = {NULL, migration1, migration2, migration3};
 
 /*
  * Run at every start, after the migrations: edustat_reader may read every
@@ -403,6 +427,8 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
         if (r == DB_OK)
                 r = schema_exec(conn,
                                 "DELETE FROM edustat.agg_rollup a USING edustat.orgunit o"
+                                " WHERE o.code = a.unit AND o.is_leaf;\n"
+                                "DELETE FROM edustat.agg_breakdown a USING edustat.orgunit o"
                                 " WHERE o.code = a.unit AND o.is_leaf",
                                 err, errlen);
 out:

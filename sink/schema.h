@@ -24,7 +24,7 @@
 #include "config.h"
 
 /* The schema version this sink creates and understands. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Key of the advisory lock that serialises migrations. */
 #define SCHEMA_LOCK_KEY 4611686018427387903LL

@@ -38,8 +38,8 @@ static const char session_sql[] =
     " reason text) ON COMMIT DELETE ROWS;\n"
     "CREATE TEMP TABLE IF NOT EXISTS stage_agg (unit text, level text, period text,"
     " indicator text, value numeric, numerator numeric, denominator numeric,"
-    " n_reporting int, min float8, max float8, mean float8, cv float8)"
-    " ON COMMIT DELETE ROWS";
+    " n_reporting int, min float8, max float8, mean float8, cv float8,"
+    " dimension text, category text) ON COMMIT DELETE ROWS";
 
 struct stmt {
         const char *name;
@@ -78,9 +78,21 @@ static const struct stmt stmts[] = {
      "INSERT INTO edustat.agg_rollup (unit, level, period, indicator, value, numerator,"
      " denominator, n_reporting, min, max, mean, cv)"
      " SELECT unit, level, period, indicator, value, numerator, denominator, n_reporting,"
-     " min, max, mean, cv FROM pg_temp.stage_agg"
+     " min, max, mean, cv FROM pg_temp.stage_agg WHERE dimension IS NULL"
      " ON CONFLICT (unit, period, indicator) DO UPDATE SET level = EXCLUDED.level,"
      " value = EXCLUDED.value, numerator = EXCLUDED.numerator,"
+     " denominator = EXCLUDED.denominator, n_reporting = EXCLUDED.n_reporting,"
+     " min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, cv = EXCLUDED.cv,"
+     " updated_at = now()",
+     0},
+    {"breakdown_upsert",
+     "INSERT INTO edustat.agg_breakdown (unit, level, period, indicator, dimension, category,"
+     " value, numerator, denominator, n_reporting, min, max, mean, cv)"
+     " SELECT unit, level, period, indicator, dimension, category, value, numerator,"
+     " denominator, n_reporting, min, max, mean, cv FROM pg_temp.stage_agg"
+     " WHERE dimension IS NOT NULL"
+     " ON CONFLICT (unit, period, indicator, dimension, category) DO UPDATE SET"
+     " level = EXCLUDED.level, value = EXCLUDED.value, numerator = EXCLUDED.numerator,"
      " denominator = EXCLUDED.denominator, n_reporting = EXCLUDED.n_reporting,"
      " min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, cv = EXCLUDED.cv,"
      " updated_at = now()",
@@ -411,6 +423,8 @@ copy_aggs(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
                 copy_agg_double(c, a->max, a->nulls, PROTO_AGG_NULL_MAX);
                 copy_agg_double(c, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
                 copy_agg_double(c, a->cv, a->nulls, PROTO_AGG_NULL_CV);
+                copy_pstr(c, a->dimension);
+                copy_pstr(c, a->category);
                 pgcopy_row_end(c);
         }
         return pgcopy_end(c, err, errlen);
@@ -487,8 +501,10 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
                     (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
                         return r;
         }
-        if (u->naggs > 0 && ((r = copy_aggs(w, u, err, errlen)) != DB_OK ||
-                             (r = run_cmd(w, "agg_upsert", 0, NULL, NULL, err, errlen)) != DB_OK))
+        if (u->naggs > 0 &&
+            ((r = copy_aggs(w, u, err, errlen)) != DB_OK ||
+             (r = run_cmd(w, "agg_upsert", 0, NULL, NULL, err, errlen)) != DB_OK ||
+             (r = run_cmd(w, "breakdown_upsert", 0, NULL, NULL, err, errlen)) != DB_OK))
                 return r;
         return state_set(w, agg, u->seq, err, errlen);
 }

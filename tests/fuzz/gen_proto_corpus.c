@@ -100,7 +100,8 @@ valid_messages(void)
                                   pstr_of("unknown unit 999")};
         struct proto_agg ag[] = {
             {pstr_of("211100"), pstr_of("city"), pstr_of("2024"), pstr_of("pupil_teacher"),
-             pstr_of("16.5"), pstr_of("1650"), pstr_of("100"), 4, 12.25, 20.5, 16.5, 0.125, 0},
+             pstr_of("16.5"), pstr_of("1650"), pstr_of("100"), 4, 12.25, 20.5, 16.5, 0.125, 0,
+             pstr_of("stage"), pstr_of("primary")},
             {pstr_of("211102"),
              pstr_of("district"),
              pstr_of("2024"),
@@ -114,7 +115,9 @@ valid_messages(void)
              0,
              0,
              PROTO_AGG_NULL_VALUE | PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX | PROTO_AGG_NULL_MEAN |
-                 PROTO_AGG_NULL_CV},
+                 PROTO_AGG_NULL_CV,
+             {NULL, 0},
+             {NULL, 0}},
         };
         struct proto_row rows[] = {
             {pstr_of("211102001"), pstr_of("2024"), pstr_of("teachers"), pstr_of("88"), 5},

@@ -1012,7 +1012,7 @@ test_floats_and_flags(void **state)
         proto_uow_begin(&f.pk, 1, "a", 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
-        msgpack_pack_array(&f.pk, 12);
+        msgpack_pack_array(&f.pk, 14);
         pack_s(&f.pk, "u");
         pack_s(&f.pk, "school");
         pack_s(&f.pk, "2024");
@@ -1025,13 +1025,33 @@ test_floats_and_flags(void **state)
         msgpack_pack_double(&f.pk, 2.5);
         msgpack_pack_double(&f.pk, 2.0);
         msgpack_pack_nil(&f.pk);
+        pack_s(&f.pk, "stage");
+        pack_s(&f.pk, "primary");
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_true(u.aggs[0].dimension.len == 5 && memcmp(u.aggs[0].dimension.p, "stage", 5) == 0);
+        assert_true(u.aggs[0].category.len == 7 && memcmp(u.aggs[0].category.p, "primary", 7) == 0);
         assert_true(u.aggs[0].min == 1.5);
         assert_true(u.aggs[0].max == 2.5);
         assert_true(u.aggs[0].mean == 2.0);
         assert_int_equal(u.aggs[0].nulls,
                          PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN | PROTO_AGG_NULL_CV);
         proto_uow_free(&u);
+        frame_done(&f);
+
+        /* A dimension without a category is refused. */
+        struct proto_agg half = {.unit = ps("u"),
+                                 .level = ps("city"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("i"),
+                                 .nulls = 0x7f,
+                                 .dimension = ps("stage")};
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 1);
+        proto_agg_pack(&f.pk, &half);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "agg 0: dimension and category must both be nil or both strings");
         frame_done(&f);
 
         /* Flags beyond NEW|FINAL. */
@@ -1062,7 +1082,7 @@ struct shape {
         const char *topnames[6];
         const char *tuple[3];
         const char *listname[3];
-        const char *fieldnames[3][12];
+        const char *fieldnames[3][14];
 };
 
 static const struct shape shapes[] = {
@@ -1086,12 +1106,12 @@ static const struct shape shapes[] = {
      "uow",
      "uS012",
      {"seq", "aggregator", "values", "rejects", "aggs"},
-     {"SSSSuxSS", "SsSussssS", "SSSSddduffff"},
+     {"SSSSuxSS", "SsSussssS", "SSSSddduffffss"},
      {"value", "reject", "agg"},
      {{"unit", "period", "indicator", "value", "version", "flags", "collector", "batch_id"},
       {"collector", "source", "batch_id", "line", "unit", "period", "indicator", "raw", "reason"},
       {"unit", "level", "period", "indicator", "value", "numerator", "denominator", "n_reporting",
-       "min", "max", "mean", "cv"}}},
+       "min", "max", "mean", "cv", "dimension", "category"}}},
     {PROTO_ROWS,
      "rows",
      "0",
@@ -1218,8 +1238,8 @@ test_invalid_types_everywhere(void **state)
                         }
                 }
         }
-        /* 5+8 submit, 4+2 ack, 2 error, 2 hello, 5+8+9+12 uow, 1+5 rows, 2 ready, 1, 2. */
-        assert_int_equal(checked, 68);
+        /* 5+8 submit, 4+2 ack, 2 error, 2 hello, 5+8+9+14 uow, 1+5 rows, 2 ready, 1, 2. */
+        assert_int_equal(checked, 70);
 }
 
 /* Nil where nil is not allowed. */

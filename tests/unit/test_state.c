@@ -84,7 +84,7 @@ put(struct fx *f, const char *unit, const char *ind, uint64_t mant)
 static void
 row(struct fx *f, const char *unit, const char *ind, struct state_row *r)
 {
-        assert_int_equal(state_row(f->s, U(f, unit), f->period, I(f, ind), r), 0);
+        assert_int_equal(state_row(f->s, U(f, unit), f->period, I(f, ind), 0, r), 0);
 }
 
 static void
@@ -213,8 +213,8 @@ test_depth_and_district_denominator(void **ts)
         row(f, "C", "ger", &r);
         assert_close(strtod(r.value, NULL), 75);
         /* nothing stored at or below D1: no rows at all */
-        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pupils"), &r), -1);
-        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "ger"), &r), -1);
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pupils"), 0, &r), -1);
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "ger"), 0, &r), -1);
 }
 
 static void
@@ -302,12 +302,16 @@ test_dirty_rows(void **ts)
         int seen_c = 0;
 
         put(f, "S6", "pupils", 5);
-        /* pupils and the two ratios using it, at T1, D2 and C */
-        assert_int_equal(state_dirty_count(f->s), 9);
+        /*
+         * pupils and the two ratios using it, at T1, D2 and C: 9 totals,
+         * and as many again in each of S6's three categories (junior, rural,
+         * public).
+         */
+        assert_int_equal(state_dirty_count(f->s), 36);
         for (size_t i = 0; i < state_dirty_count(f->s); i++) {
                 state_dirty_row(f->s, i, &r);
                 assert_false(f->cfg->tree->u[r.unit].is_leaf);
-                if (r.unit == U(f, "C") && r.indicator == I(f, "pupils")) {
+                if (r.unit == U(f, "C") && r.indicator == I(f, "pupils") && r.slice == 0) {
                         assert_string_equal(r.value, "5");
                         seen_c = 1;
                 }
@@ -319,6 +323,69 @@ test_dirty_rows(void **ts)
         assert_int_equal(state_dirty_count(f->s), 0);
         state_dirty_all(f->s);
         assert_int_equal(state_dirty_count(f->s), state_naggs(f->s));
+}
+
+/* Breakdowns by locality and ownership over the MoE example's schools. */
+static void
+test_breakdowns(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_row r;
+        int rural = state_slice_find(f->s, "locality", "rural");
+        int priv = state_slice_find(f->s, "ownership", "private");
+        int urban = state_slice_find(f->s, "locality", "urban");
+        int junior = state_slice_find(f->s, "stage", "junior");
+        const char *dim, *cat;
+
+        assert_true(rural > 0 && priv > 0 && urban > 0 && junior > 0);
+        state_slice_name(f->s, rural, &dim, &cat);
+        assert_string_equal(dim, "locality");
+        assert_string_equal(cat, "rural");
+        assert_int_equal(state_slice_find(f->s, "stage", "university"), -1);
+        /* primary junior | urban town rural | public private */
+        assert_int_equal(state_nslices(f->s), 1 + 2 + 3 + 2);
+
+        moe_example(f);
+        put(f, "D1", "pop", 1000); /* a district's own value belongs to no category */
+
+        /* rural schools of D1: S4 (160 books, 76 pupils) and S5 (402, 55) */
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "books_per_pupil"), rural, &r),
+                         0);
+        assert_int_equal(r.slice, rural);
+        assert_string_equal(r.numerator, "562");
+        assert_string_equal(r.denominator, "131");
+        assert_close(strtod(r.value, NULL), 4.290076335877862);
+        assert_int_equal(r.n_reporting, 2);
+        assert_close(r.cv, 0.5986524140481208);
+
+        /* the one private school */
+        assert_int_equal(state_row(f->s, U(f, "C"), f->period, I(f, "books_per_pupil"), priv, &r),
+                         0);
+        assert_close(r.mean, 7.3090909090909095);
+        assert_true(r.cv == 0.0);
+
+        assert_int_equal(state_row(f->s, U(f, "C"), f->period, I(f, "pupils"), urban, &r), 0);
+        assert_string_equal(r.value, "82"); /* 45 + 37 */
+        assert_int_equal(r.n_reporting, 2);
+
+        /* the population counts in the totals, in no slice */
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pop"), 0, &r), 0);
+        assert_string_equal(r.value, "1000");
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pop"), rural, &r), -1);
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "ger"), rural, &r), 0);
+        assert_true(r.null_value); /* no population in the rural slice: den 0 */
+        assert_string_equal(r.numerator, "131");
+
+        /* nothing junior in D1, and leaves have no slice rows */
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pupils"), junior, &r), -1);
+        assert_int_equal(state_row(f->s, U(f, "S4"), f->period, I(f, "pupils"), rural, &r), -1);
+
+        /* a correction moves the rural maximum inward: S5 books 402 -> 100 */
+        put(f, "S5", "books", 100);
+        assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "books_per_pupil"), rural, &r),
+                         0);
+        assert_string_equal(r.numerator, "260");
+        assert_close(r.max, 160.0 / 76.0);
 }
 
 static void
@@ -344,6 +411,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_amount_exact, setup, teardown),
             cmocka_unit_test_setup_teardown(test_equal_leaves_cv_zero, setup, teardown),
             cmocka_unit_test_setup_teardown(test_dirty_rows, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_breakdowns, setup, teardown),
             cmocka_unit_test_setup_teardown(test_periods, setup, teardown),
         };
 

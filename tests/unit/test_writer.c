@@ -104,7 +104,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2");
+            "1,2,3");
         assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
                          DB_OK);
         assert_int_equal(nu, 6);
@@ -189,7 +189,9 @@ test_commit_and_replay(void **state)
              100,
              80,
              0.25,
-             PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN},
+             PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN,
+             {NULL, 0},
+             {NULL, 0}},
             {S("D1"),
              S("district"),
              S("2024"),
@@ -203,7 +205,9 @@ test_commit_and_replay(void **state)
              0,
              0,
              PROTO_AGG_NULL_VALUE | PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX | PROTO_AGG_NULL_MEAN |
-                 PROTO_AGG_NULL_CV},
+                 PROTO_AGG_NULL_CV,
+             {NULL, 0},
+             {NULL, 0}},
         };
         struct proto_uow u = {1, S("agg-A"), 5, 2, 2, v, j, a};
         int replayed = -1;
@@ -292,7 +296,9 @@ test_update_versions(void **state)
              120,
              90,
              1.0 / 3.0,
-             PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN},
+             PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN,
+             {NULL, 0},
+             {NULL, 0}},
         };
         struct proto_uow u = {3, S("agg-A"), 5, 0, 1, v, NULL, a};
         int replayed = -1;
@@ -659,6 +665,55 @@ test_gap(void **state)
         assert_string_equal(q("SELECT value FROM edustat.unit_value WHERE period = '2027'"), "8");
 }
 
+/* Breakdown rows go to agg_breakdown, totals to agg_rollup, in one commit. */
+static void
+test_breakdown_rows(void **state)
+{
+        struct proto_agg a[] = {
+            {.unit = S("D1"),
+             .level = S("district"),
+             .period = S("2028"),
+             .indicator = S("pupils"),
+             .value = S("70"),
+             .n_reporting = 2,
+             .min = 30,
+             .max = 40,
+             .mean = 35,
+             .cv = 1.0 / 7,
+             .nulls = PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN},
+            {.unit = S("D1"),
+             .level = S("district"),
+             .period = S("2028"),
+             .indicator = S("pupils"),
+             .value = S("30"),
+             .n_reporting = 1,
+             .min = 30,
+             .max = 30,
+             .mean = 30,
+             .cv = 0,
+             .nulls = PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN,
+             .dimension = S("locality"),
+             .category = S("rural")},
+        };
+        struct proto_uow u = {13, S("agg-A"), 0, 0, 2, NULL, NULL, a};
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT value FROM edustat.agg_rollup WHERE period = '2028'"), "70");
+        assert_string_equal(q("SELECT dimension || '=' || category || ' ' || value || ' ' ||"
+                              " n_reporting FROM edustat.agg_breakdown WHERE period = '2028'"),
+                            "locality=rural 30 1");
+        /* a later uow updates the breakdown row in place */
+        a[1].value = S("31");
+        u.seq = 14;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT count(*) || ' ' || max(value) FROM edustat.agg_breakdown"
+                              " WHERE period = '2028'"),
+                            "1 31");
+}
+
 /* Throughput: a 20000-value uow, then streaming 1M rows. */
 static void
 test_perf(void **state)
@@ -727,6 +782,7 @@ main(void)
             cmocka_unit_test(test_refused_twice),
             cmocka_unit_test(test_perf),
             cmocka_unit_test(test_gap),
+            cmocka_unit_test(test_breakdown_rows),
         };
         int rc;
 
