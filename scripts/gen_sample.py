@@ -4,8 +4,14 @@
 Writes (relative to the repository root, or --out):
   config/orgunits.csv     the org tree: city, 4 districts, 3 towns, ~300 schools
   config/indicators.csv   the indicator catalogue
-  demo/2024/*.csv         one file per school and one per district (pop_3to5)
-  demo/2025S1/*.csv       the same for the first half of 2025
+  config/targets.csv      the targets of the seeds (shared/seeds/) and of the
+                          national standards, each with its document
+  config/periods.csv      the two reporting rounds and their due dates
+  config/balance.csv      the 优质均衡 resource standard (教督〔2017〕6号)
+  demo/2024/*.csv         one file per school and one per district (the
+                          populations behind the enrolment rates)
+  demo/2025S1/*.csv       the same for the first half of 2025; four schools
+                          have not reported yet
   demo/2025S1/by-flag/UNIT.csv   files without unit/period columns, for
                           `edustat-collector submit --unit UNIT --period 2025S1`
   demo/corrections/2024.csv      later corrections of some 2024 values
@@ -18,10 +24,17 @@ The files vary the way real exports do: most are plain LF UTF-8, some carry a
 BOM and CRLF line ends (Excel), some order the columns differently or carry
 an extra quoted name column, and two files hold deliberately bad rows so the
 demo shows rejections with reasons.
+
+The figures tell a story the views of docs/SQL.md show: 盘山县 misses the
+95% preschool enrolment target and the 90% senior secondary one, 大洼区 the
+50% fitness target; in 优质均衡, 双台子区 and 盘山县 pass, 兴隆台区 fails on
+one 差异系数 only and 大洼区 on three schools (balance_story(); the script
+stops if its own recomputation disagrees).
 """
 
 import argparse
 import csv
+import math
 import os
 import random
 import shutil
@@ -111,6 +124,118 @@ INDICATORS = [
      "sports_area", "pupils", "1", "2"),
     ("equip_value_per_pupil", "生均教学仪器设备值", "Teaching equipment value per pupil", "元",
      "ratio", "equip_value", "pupils", "1", "2"),
+    # The other four 优质均衡 resource indicators (教督〔2017〕6号), as raw
+    # counts and per-100-pupil ratios.
+    ("qual_teachers", "高于规定学历教师数", "Teachers above the required qualification", "人",
+     "count", "", "", "", ""),
+    ("backbone_teachers", "县级以上骨干教师数", "County-level or higher backbone teachers", "人",
+     "count", "", "", "", ""),
+    ("pe_art_teachers", "体育艺术专任教师数", "Full-time PE, music and art teachers", "人",
+     "count", "", "", "", ""),
+    ("mm_rooms", "网络多媒体教室数", "Networked multimedia classrooms", "间", "count", "", "", "",
+     ""),
+    ("qual_teachers_per100", "每百名学生拥有高于规定学历教师数",
+     "Teachers above the required qualification per 100 pupils", "人", "ratio",
+     "qual_teachers", "pupils", "100", "2"),
+    ("backbone_teachers_per100", "每百名学生拥有县级以上骨干教师数",
+     "Backbone teachers per 100 pupils", "人", "ratio", "backbone_teachers", "pupils", "100",
+     "2"),
+    ("pe_art_teachers_per100", "每百名学生拥有体育艺术专任教师数",
+     "PE and art teachers per 100 pupils", "人", "ratio", "pe_art_teachers", "pupils", "100",
+     "2"),
+    ("mm_rooms_per100", "每百名学生拥有网络多媒体教室数",
+     "Multimedia classrooms per 100 pupils", "间", "ratio", "mm_rooms", "pupils", "100", "2"),
+    # Enrolment rates: the schools submit the enrolled, the districts the
+    # resident population of the age group.
+    ("primary_enrolled_age", "小学适龄在校生数", "Enrolled children aged 6-11", "人", "count",
+     "", "", "", ""),
+    ("pop_6to11", "6-11岁常住人口", "Resident population aged 6-11 (submitted by districts)",
+     "人", "count", "", "", "", ""),
+    ("primary_enrol_rate", "小学适龄儿童入学率", "Primary age-specific enrolment rate", "%",
+     "ratio", "primary_enrolled_age", "pop_6to11", "100", "2"),
+    ("junior_enrolled_age", "初中适龄在校生数", "Enrolled children aged 12-14", "人", "count",
+     "", "", "", ""),
+    ("pop_12to14", "12-14岁常住人口", "Resident population aged 12-14 (submitted by districts)",
+     "人", "count", "", "", "", ""),
+    ("junior_enrol_rate", "初中适龄少年入学率", "Junior secondary age-specific enrolment rate",
+     "%", "ratio", "junior_enrolled_age", "pop_12to14", "100", "2"),
+    ("senior_pupils", "高中阶段在校生数", "Senior secondary pupils", "人", "count", "", "", "",
+     ""),
+    ("pop_15to17", "15-17岁常住人口", "Resident population aged 15-17 (submitted by districts)",
+     "人", "count", "", "", "", ""),
+    ("senior_ger", "高中阶段毛入学率", "Senior secondary gross enrolment rate", "%", "ratio",
+     "senior_pupils", "pop_15to17", "100", "2"),
+    # 《国家学生体质健康标准》: 优良率 = (优秀 + 良好) / tested.
+    ("fitness_tested", "体质健康测试人数", "Pupils tested for physical fitness", "人", "count",
+     "", "", "", ""),
+    ("fitness_good", "体质健康优良人数", "Pupils rated excellent or good", "人", "count", "", "",
+     "", ""),
+    ("fitness_good_rate", "体质健康优良率", "Physical fitness excellent-or-good rate", "%",
+     "ratio", "fitness_good", "fitness_tested", "100", "2"),
+]
+
+# The MoE 优质均衡 resource standard (教督〔2017〕6号, reference §1): per
+# stage and indicator the minimum every school must reach, and the largest
+# between-school 差异系数 of the county.
+BALANCE_STANDARD = "优质均衡(教督〔2017〕6号)"
+BALANCE = [
+    # indicator, primary minimum, junior minimum
+    ("qual_teachers_per100", 4.2, 5.3),
+    ("backbone_teachers_per100", 1, 1),
+    ("pe_art_teachers_per100", 0.9, 0.9),
+    ("teach_area_per_pupil", 4.5, 5.8),
+    ("sports_area_per_pupil", 7.5, 10.2),
+    ("equip_value_per_pupil", 2000, 2500),
+    ("mm_rooms_per100", 2.3, 2.4),
+]
+CV_MAX = {"primary": "0.50", "junior": "0.45"}
+
+# Documents the targets come from: the seeds (shared/seeds/) and the
+# national standards of shared/reference/indicators-research.md.
+SRC_PANJIN = "盘锦市全市教育工作大会(2019)"
+SRC_LINXIANG = "临湘市教育体育局2021年工作计划"
+SRC_HUAIREN = "怀仁市落实国家政策推动义务教育优质均衡发展实施意见(怀政办发〔2022〕64号)"
+SRC_PINGYU = "平舆县教育局:坚持高标准深化改革 建设高质量教育体系"
+SRC_KG = "县域学前教育普及普惠督导评估办法(2020)"
+SRC_SENIOR = "高中阶段教育普及攻坚计划(2017—2020年)"
+SRC_HEALTH = "国务院关于实施健康中国行动的意见(2019)"
+SRC_BALANCE = "县域义务教育优质均衡发展督导评估办法(教督〔2017〕6号)"
+
+TARGETS = [
+    # indicator, level, unit, stage, op, value, source
+    ("kg_ger_3yr", "district", "", "", ">=", "95", SRC_LINXIANG + ": 学前三年入园率达到95%以上"),
+    ("kg_ger_3yr", "district", "", "", ">=", "85", SRC_KG + ": 学前三年毛入园率≥85%"),
+    ("kg_public_share", "city", "211100", "", ">=", "41.5",
+     SRC_PANJIN + ": 2019年公办园在园幼儿比例提高到41.5%"),
+    ("kg_public_share", "city", "211100", "", ">=", "50",
+     SRC_PANJIN + ": 到2020年公办园在园幼儿比例达到50%"),
+    ("kg_public_share", "district", "", "", ">=", "50", SRC_KG + ": 公办园在园幼儿占比≥50%"),
+    ("pupil_teacher_ratio", "district", "", "kindergarten", "<=", "15",
+     SRC_KG + ": 专任教师与幼儿比不低于1:15"),
+    ("primary_enrol_rate", "district", "", "", ">=", "100",
+     SRC_LINXIANG + "; " + SRC_HUAIREN + ": 小学入学率100%"),
+    ("junior_enrol_rate", "district", "", "", ">=", "100",
+     SRC_LINXIANG + "; " + SRC_HUAIREN + ": 初中入学率100%"),
+    ("senior_ger", "district", "", "", ">=", "90",
+     SRC_LINXIANG + ": 高中阶段入学率在90%以上; " + SRC_SENIOR + ": 毛入学率≥90%"),
+    ("dropout_rate", "district", "", "", "=", "0", SRC_LINXIANG + ": 年度辍学率为零"),
+    ("large_classes", "district", "", "", "=", "0",
+     SRC_PINGYU + ": 消除大班额; " + SRC_LINXIANG + ": 巩固大班额化解成果"),
+    ("xl_classes", "district", "", "", "=", "0", SRC_LINXIANG + ": 巩固大班额化解成果"),
+    ("fitness_good_rate", "district", "", "", ">=", "50",
+     SRC_LINXIANG + ": 学生体质健康标准优良率达50%; " + SRC_HEALTH + ": 2022年≥50%"),
+    ("fitness_good_rate", "city", "211100", "", ">=", "60", SRC_HEALTH + ": 2030年≥60%"),
+] + [
+    (ind, "school", "", stage, ">=", ("%g" % (pmin if stage == "primary" else jmin)),
+     SRC_BALANCE + ": 资源配置") for stage in ("primary", "junior")
+    for ind, pmin, jmin in BALANCE
+]
+
+PERIODS = [
+    # period, opens, due: 教育事业统计 is taken in September and due in
+    # October; the half-year round is due at the end of April.
+    ("2024", "2024-09-01", "2024-10-31"),
+    ("2025S1", "2025-03-01", "2025-04-30"),
 ]
 
 
@@ -230,7 +355,13 @@ def make_schools(rng):
     return schools
 
 
-def figures(rng, s):
+def at_least(minimum, pupils):
+    """The smallest count whose per-100-pupil rate clears minimum by 6%, so
+    a school stays above it when its enrolment grows a little."""
+    return math.ceil(minimum * 1.06 * pupils / 100)
+
+
+def figures(rng, s, fit_rate):
     """One school's 2024 figures, as {indicator: text}."""
     loc = s.locality
     f = {}
@@ -268,8 +399,6 @@ def figures(rng, s):
             large = rng.randint(1, max(1, classes // 6))
             if rng.random() < 0.25:
                 xl = rng.randint(1, max(1, large // 3))
-        f.update(pupils=pupils, teachers=teachers, classes=classes, large_classes=large,
-                 xl_classes=xl)
         f["pupils_prev"] = round(pupils * rng.uniform(0.95, 1.05))
         drop = 0
         if s.stage in ("junior", "senior") and loc != "urban" and rng.random() < 0.2:
@@ -277,10 +406,36 @@ def figures(rng, s):
         elif rng.random() < 0.03:
             drop = 1
         f["dropouts"] = drop
-        area_pp = {"primary": (4.5, 7.0), "junior": (5.5, 8.0), "senior": (6.0, 9.0)}[s.stage]
-        sports_pp = {"primary": (6.0, 12.0), "junior": (8.0, 14.0), "senior": (8.0, 13.0)}[
+        # Teachers and rooms: comfortably above the 优质均衡 minimums (the
+        # story of main() then makes a few schools miss on purpose).
+        mins = {ind: (pmin if s.stage == "primary" else jmin) for ind, pmin, jmin in BALANCE}
+        if s.stage == "senior":
+            mins = {ind: 0 for ind in mins}
+        teachers = max(teachers, at_least(mins["qual_teachers_per100"], pupils))
+        f.update(pupils=pupils, teachers=teachers, classes=classes, large_classes=large,
+                 xl_classes=xl)
+        f["qual_teachers"] = min(teachers, max(at_least(mins["qual_teachers_per100"], pupils),
+                                               round(teachers * rng.uniform(0.85, 0.97))))
+        f["backbone_teachers"] = max(at_least(mins["backbone_teachers_per100"], pupils),
+                                     round(teachers * rng.uniform(0.18, 0.26)))
+        f["pe_art_teachers"] = max(at_least(mins["pe_art_teachers_per100"], pupils),
+                                   round(teachers * rng.uniform(0.15, 0.20)))
+        f["mm_rooms"] = max(at_least(mins["mm_rooms_per100"], pupils),
+                            round(classes * rng.uniform(1.05, 1.3)))
+        if s.stage == "primary":
+            f["primary_enrolled_age"] = pupils - round(pupils * rng.uniform(0.005, 0.02))
+        elif s.stage == "junior":
+            f["junior_enrolled_age"] = pupils - round(pupils * rng.uniform(0.005, 0.02))
+        else:
+            f["senior_pupils"] = pupils
+        tested = pupils - round(pupils * rng.uniform(0, 0.01))
+        f["fitness_tested"] = tested
+        f["fitness_good"] = round(tested * min(0.95, max(0.2, fit_rate + rng.uniform(-0.05,
+                                                                                     0.05))))
+        area_pp = {"primary": (4.9, 7.5), "junior": (6.2, 8.8), "senior": (6.0, 9.0)}[s.stage]
+        sports_pp = {"primary": (8.1, 12.5), "junior": (10.9, 15.0), "senior": (8.0, 13.0)}[
             s.stage]
-        equip_pp = {"primary": (1500, 4000), "junior": (2000, 4500), "senior": (3000, 6000)}[
+        equip_pp = {"primary": (2150, 4200), "junior": (2700, 4800), "senior": (3000, 6000)}[
             s.stage]
     n = f["pupils"]
     f["teach_area"] = "%.2f" % (n * rng.uniform(*area_pp))
@@ -290,7 +445,9 @@ def figures(rng, s):
 
 
 def figures_2025s1(rng, f2024):
-    """Half-year figures: headcounts drift a little; no areas or money."""
+    """Half-year figures: headcounts drift a little, the buildings, rooms,
+    equipment and teachers' qualifications stay; dropouts and the fitness
+    tests are yearly, so they are not in this round."""
     out = {}
     for k in ("pupils", "teachers", "classes", "large_classes", "xl_classes", "kg_children",
               "kg_public_children"):
@@ -310,6 +467,18 @@ def figures_2025s1(rng, f2024):
         out["kg_public_children"] = out["kg_children"]
     if "pupils" in out and "kg_children" in out:
         out["pupils"] = out["kg_children"]
+    for k in ("qual_teachers", "backbone_teachers", "pe_art_teachers", "mm_rooms", "teach_area",
+              "sports_area", "equip_value"):
+        if k in f2024:
+            out[k] = f2024[k]
+    if "qual_teachers" in out:
+        out["qual_teachers"] = min(int(out["qual_teachers"]), out["teachers"])
+    for k in ("primary_enrolled_age", "junior_enrolled_age"):
+        if k in f2024:
+            share = int(f2024[k]) / int(f2024["pupils"])
+            out[k] = round(out["pupils"] * share)
+    if "senior_pupils" in f2024:
+        out["senior_pupils"] = out["pupils"]
     return {k: str(v) for k, v in out.items()}
 
 
@@ -350,6 +519,93 @@ def variant_of(i):
     return "plain"
 
 
+# 体质健康优良率 around which each district's schools are drawn: 大洼区
+# misses the 50% target, and the city the 60% of 2030.
+FITNESS = {"211102": 0.58, "211103": 0.60, "211104": 0.47, "211122": 0.53}
+
+
+def by_stage(schools, district_of, dcode, stage, fig):
+    """The district's schools of a stage, largest first."""
+    out = [s for s in schools if district_of[s.parent] == dcode and s.stage == stage]
+    return sorted(out, key=lambda s: (-int(fig[s.code]["pupils"]), s.code))
+
+
+def balance_story(schools, district_of, fig):
+    """Make the 优质均衡 results tell a story (edustat.balance_status):
+    双台子区 and 盘山县 pass; 兴隆台区 fails on one CV only, because its
+    three largest primary schools hold about three times the equipment per
+    pupil of the others; 大洼区 fails because three of its
+    schools fail the per-school rule (two misses; one miss below 85% of the
+    minimum), while a fourth misses one indicator by less than 15% and
+    passes."""
+    def set_pp(s, ind, per_pupil):
+        fig[s.code][ind] = "%.2f" % (int(fig[s.code]["pupils"]) * per_pupil)
+
+    for k, s in enumerate(by_stage(schools, district_of, "211103", "primary", fig)[:3]):
+        set_pp(s, "equip_value", 10400 + 600 * k)
+    dw = by_stage(schools, district_of, "211104", "primary", fig)
+    two_misses, below_85, one_miss = dw[1], dw[2], dw[3]
+    set_pp(two_misses, "sports_area", 7.0)                       # 93% of 7.5
+    fig[two_misses.code]["mm_rooms"] = str(
+        round(2.15 * int(fig[two_misses.code]["pupils"]) / 100))  # ~93% of 2.3
+    set_pp(below_85, "equip_value", 1600)                        # 80% of 2000
+    set_pp(one_miss, "teach_area", 4.2)                          # 93% of 4.5: passes
+    junior = by_stage(schools, district_of, "211104", "junior", fig)[1]
+    set_pp(junior, "teach_area", 5.3)                            # 91% of 5.8
+    set_pp(junior, "sports_area", 9.5)                           # 93% of 10.2
+
+
+def check_balance_story(schools, district_of, fig, period):
+    """Recompute the 优质均衡 results the way the MoE does (reference §1,
+    §2) and stop if the story of balance_story() does not hold."""
+    ratio = {code: (num, den, float(mult)) for code, _, _, _, kind, num, den, mult, _
+             in INDICATORS if kind == "ratio"}
+    want_cv_fail = {("211103", "primary", "equip_value_per_pupil")}
+    for dcode, dname in DISTRICTS:
+        for stage in ("primary", "junior"):
+            group = [s for s in schools if district_of[s.parent] == dcode and s.stage == stage]
+            failed_cv, failed_schools = set(), []
+            for ind, pmin, jmin in BALANCE:
+                num, den, mult = ratio[ind]
+                xs = [(mult * float(fig[s.code][num]) / float(fig[s.code][den]),
+                       float(fig[s.code][den])) for s in group]
+                w = sum(d for _, d in xs)
+                mean = sum(x * d for x, d in xs) / w
+                sd = math.sqrt(sum(d * (x - mean) ** 2 for x, d in xs) / w)
+                if sd / mean > float(CV_MAX[stage]):
+                    failed_cv.add((dcode, stage, ind))
+            for s in group:
+                misses = []
+                for ind, pmin, jmin in BALANCE:
+                    num, den, mult = ratio[ind]
+                    x = mult * float(fig[s.code][num]) / float(fig[s.code][den])
+                    minimum = pmin if stage == "primary" else jmin
+                    if x < minimum:
+                        misses.append(x / minimum)
+                if len(misses) > 1 or any(m < 0.85 for m in misses):
+                    failed_schools.append(s.code)
+            want_cv = {k for k in want_cv_fail if k[:2] == (dcode, stage)}
+            want_fail = {"211104": {"primary": 2, "junior": 1}}.get(dcode, {}).get(stage, 0)
+            if failed_cv != want_cv or len(failed_schools) != want_fail:
+                raise SystemExit("gen_sample: %s %s %s: CVs failed %s, schools failing %s; "
+                                 "the story wants %s and %d" %
+                                 (period, dname, stage, sorted(failed_cv), failed_schools,
+                                  sorted(want_cv), want_fail))
+
+
+def missing_2025s1(schools, district_of, fig):
+    """Four schools that have not reported for 2025S1: kindergartens of
+    兴隆台区 and 盘山县, a 大洼区 high school and its smallest primary
+    school.  None of them changes who passes 均衡."""
+    def first(dcode, stage, pred=lambda s: True):
+        return next(s for s in reversed(by_stage(schools, district_of, dcode, stage, fig))
+                    if pred(s))
+    return [first("211103", "kindergarten", lambda s: s.ownership == "private"),
+            first("211122", "kindergarten", lambda s: s.parent == "211122"),
+            first("211104", "senior"),
+            first("211104", "primary")]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), ".."),
@@ -370,6 +626,13 @@ def main():
     write_csv(os.path.join(root, "config", "indicators.csv"),
               ["code", "name_zh", "name_en", "unit", "kind", "numerator", "denominator",
                "multiplier", "decimals"], INDICATORS)
+    write_csv(os.path.join(root, "config", "targets.csv"),
+              ["indicator", "level", "unit", "stage", "op", "value", "source"], TARGETS)
+    write_csv(os.path.join(root, "config", "periods.csv"), ["period", "opens", "due"], PERIODS)
+    write_csv(os.path.join(root, "config", "balance.csv"),
+              ["standard", "stage", "indicator", "school_min", "cv_max"],
+              [(BALANCE_STANDARD, stage, ind, "%g" % (pmin if stage == "primary" else jmin),
+                CV_MAX[stage]) for stage in ("primary", "junior") for ind, pmin, jmin in BALANCE])
 
     demo = os.path.join(root, "demo")
     if os.path.isdir(demo):
@@ -379,13 +642,18 @@ def main():
     district_of.update({c: "211122" for c, _ in TOWNS})
     by_district = {c: [s for s in schools if district_of[s.parent] == c] for c, _ in DISTRICTS}
 
-    fig2024 = {s.code: figures(rng, s) for s in schools}
+    fig2024 = {s.code: figures(rng, s, FITNESS[district_of[s.parent]]) for s in schools}
+    balance_story(schools, district_of, fig2024)
     fig2025 = {s.code: figures_2025s1(rng, fig2024[s.code]) for s in schools}
+    for period, figs in (("2024", fig2024), ("2025S1", fig2025)):
+        check_balance_story(schools, district_of, figs, period)
 
     # Two schools whose exports went wrong, to show rejections.
     bad2024 = [s for s in schools if s.stage == "primary"][3]
     bad2025 = [s for s in schools if s.stage == "junior"][2]
     flagged = [s for s in schools if s.parent in dict(TOWNS)][:3]
+    # Schools that have not reported for 2025S1 yet (edustat.completeness).
+    missing2025 = missing_2025s1(schools, district_of, fig2024)
 
     for i, s in enumerate(schools):
         extra = ()
@@ -400,6 +668,8 @@ def main():
             rows = [(ind, val) for ind, val in fig2025[s.code].items()]
             write_csv(os.path.join(demo, "2025S1", "by-flag", s.code + ".csv"),
                       ["indicator", "value"], rows)
+            continue
+        if s in missing2025:
             continue
         extra = ()
         if s is bad2025:
@@ -424,17 +694,31 @@ def main():
         fp.write(",".join(cells[c] for c in order) + line_end)
         fp.write(",".join(cells[c] for c in order) + ",surplus" + line_end)
 
-    # Districts submit the resident population aged 3-5, the denominator of
-    # 学前三年毛入园率; chosen so the rate lands between 88% and 99%, with
-    # the rural county below the city's 95% target.
-    rate = {"211102": 0.975, "211103": 0.985, "211104": 0.945, "211122": 0.895}
+    # Districts submit the resident population of each age group, the
+    # denominators of the enrolment rates.  Chosen so that 学前三年毛入园率
+    # lands between 88% and 99% with the rural county below the 95% target,
+    # every district but 盘山县 enrols 100% of its primary-age children, and
+    # 盘山县 misses the 90% 高中阶段毛入学率 (its pupils go to the city's
+    # high schools, which count them where they study).  The populations
+    # come from the full figures, so a school that has not reported lowers
+    # its district's rate.
+    kg_rate = {"211102": 0.975, "211103": 0.985, "211104": 0.962, "211122": 0.895}
+    primary_rate = {"211102": 1, "211103": 1, "211104": 1, "211122": 0.996}
+    senior_rate = {"211102": 1.08, "211103": 1.05, "211104": 0.93, "211122": 0.86}
     for period, figs in (("2024", fig2024), ("2025S1", fig2025)):
         for dcode, _ in DISTRICTS:
-            kids = sum(int(figs[s.code].get("kg_children", 0)) for s in by_district[dcode])
-            pop = round(kids / (rate[dcode] + rng.uniform(-0.008, 0.008)))
+            def total(ind):
+                return sum(int(figs[s.code].get(ind, 0)) for s in by_district[dcode])
+            rows = [
+                ("pop_3to5", round(total("kg_children") /
+                                   (kg_rate[dcode] + rng.uniform(-0.004, 0.004)))),
+                ("pop_6to11", round(total("primary_enrolled_age") / primary_rate[dcode])),
+                ("pop_12to14", total("junior_enrolled_age")),
+                ("pop_15to17", round(total("senior_pupils") / senior_rate[dcode])),
+            ]
             write_csv(os.path.join(demo, period, "district_" + dcode + ".csv"),
                       ["unit", "period", "indicator", "value"],
-                      [(dcode, period, "pop_3to5", str(pop))])
+                      [(dcode, period, ind, str(v)) for ind, v in rows])
 
     # Corrections to 2024: recounted pupils and teachers, a removed large
     # class, and two rows repeated unchanged (accepted, not changed).

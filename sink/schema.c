@@ -10,6 +10,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
+#include "options.h"
 #include "orgtree.h"
 #include "schema.h"
 #include "util.h"
@@ -190,7 +191,508 @@ static const char migration3[] =
     "  updated_at timestamptz NOT NULL DEFAULT now(),\n"
     "  PRIMARY KEY (unit, period, indicator, dimension, category));\n";
 
-static const char *const migrations[] = {NULL, migration1, migration2, migration3};
+/*
+ * Migration 4: what offices ask (issue 6).  Tables filled at every start
+ * from the config: orgunit_closure (the current tree as (ancestor, unit)
+ * pairs, so no view needs a recursive CTE), target, report_period and
+ * balance_rule (the optional targets.csv, periods.csv, balance.csv).
+ * first_report keeps, per (unit, period), when the first value arrived:
+ * value_history has no index on (unit, period) and should not get one (it
+ * would slow every ingest), so a statement-level trigger with a transition
+ * table notes the earliest received_at of each COPY, one upsert per batch.
+ * The views read only these tables, agg_value and agg_breakdown; they are
+ * explained in docs/SQL.md, and every table, view and column of the schema
+ * gets a COMMENT (Chinese name first) so that psql's \d+ explains itself.
+ */
+static const char migration4[] =
+    "CREATE TABLE edustat.orgunit_closure (\n"
+    "  ancestor text NOT NULL,\n"
+    "  unit text NOT NULL,\n"
+    "  distance int NOT NULL,\n"
+    "  PRIMARY KEY (ancestor, unit)\n"
+    ");\n"
+    "CREATE INDEX orgunit_closure_unit ON edustat.orgunit_closure (unit, distance);\n"
+    "CREATE TABLE edustat.target (\n"
+    "  line int PRIMARY KEY,\n"
+    "  indicator text NOT NULL,\n"
+    "  level text NOT NULL,\n"
+    "  unit text,\n"
+    "  stage text,\n"
+    "  op text NOT NULL CHECK (op IN ('>=', '<=', '=', '>', '<')),\n"
+    "  value numeric NOT NULL,\n"
+    "  source text\n"
+    ");\n"
+    "CREATE TABLE edustat.report_period (\n"
+    "  period text PRIMARY KEY,\n"
+    "  opens date NOT NULL,\n"
+    "  due date NOT NULL,\n"
+    "  CHECK (opens <= due)\n"
+    ");\n"
+    "CREATE TABLE edustat.balance_rule (\n"
+    "  standard text NOT NULL,\n"
+    "  stage text NOT NULL,\n"
+    "  indicator text NOT NULL,\n"
+    "  school_min numeric,\n"
+    "  cv_max numeric,\n"
+    "  line int NOT NULL,\n"
+    "  PRIMARY KEY (standard, stage, indicator)\n"
+    ");\n"
+    "CREATE TABLE edustat.first_report (\n"
+    "  unit text NOT NULL,\n"
+    "  period text NOT NULL,\n"
+    "  first_at timestamptz NOT NULL,\n"
+    "  PRIMARY KEY (unit, period)\n"
+    ");\n"
+    "CREATE FUNCTION edustat.first_report_note() RETURNS trigger\n"
+    "LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  INSERT INTO edustat.first_report AS f (unit, period, first_at)\n"
+    "  SELECT unit, period, min(received_at) FROM new_rows\n"
+    "   WHERE received_at IS NOT NULL\n"
+    "   GROUP BY unit, period\n"
+    "  ON CONFLICT (unit, period) DO UPDATE SET first_at = EXCLUDED.first_at\n"
+    "   WHERE EXCLUDED.first_at < f.first_at;\n"
+    "  RETURN NULL;\n"
+    "END $$;\n"
+    "CREATE TRIGGER value_history_first_report AFTER INSERT ON edustat.value_history\n"
+    "  REFERENCING NEW TABLE AS new_rows\n"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION edustat.first_report_note();\n"
+    "INSERT INTO edustat.first_report (unit, period, first_at)\n"
+    "SELECT unit, period, min(received_at) FROM edustat.value_history\n"
+    " WHERE received_at IS NOT NULL\n"
+    " GROUP BY unit, period;\n"
+    "CREATE VIEW edustat.known_period AS\n"
+    "SELECT period, p.opens, p.due\n"
+    "  FROM edustat.report_period p\n"
+    "  FULL JOIN (SELECT DISTINCT period FROM edustat.agg_rollup) r USING (period);\n"
+    "CREATE VIEW edustat.target_status AS\n"
+    "SELECT u.code AS unit, u.level, p.period, t.indicator, t.stage, v.value,\n"
+    "       t.op, t.value AS target,\n"
+    "       CASE t.op WHEN '>=' THEN v.value >= t.value\n"
+    "                 WHEN '<=' THEN v.value <= t.value\n"
+    "                 WHEN '=' THEN v.value = t.value\n"
+    "                 WHEN '>' THEN v.value > t.value\n"
+    "                 WHEN '<' THEN v.value < t.value END AS met,\n"
+    "       v.value - t.value AS gap,\n"
+    "       t.source\n"
+    "  FROM edustat.target t\n"
+    "  JOIN edustat.orgunit_closure self ON self.distance = 0\n"
+    "   AND (t.unit IS NULL OR self.unit = t.unit)\n"
+    "  JOIN edustat.orgunit u ON u.code = self.unit AND u.level = t.level\n"
+    "  CROSS JOIN edustat.known_period p\n"
+    "  LEFT JOIN LATERAL (\n"
+    "        SELECT a.value FROM edustat.agg_value a\n"
+    "         WHERE (t.stage IS NULL OR u.is_leaf)\n"
+    "           AND a.unit = u.code AND a.period = p.period AND a.indicator = t.indicator\n"
+    "        UNION ALL\n"
+    "        SELECT b.value FROM edustat.agg_breakdown b\n"
+    "         WHERE t.stage IS NOT NULL AND NOT u.is_leaf\n"
+    "           AND b.unit = u.code AND b.period = p.period AND b.indicator = t.indicator\n"
+    "           AND b.dimension = 'stage' AND b.category = t.stage) v ON true\n"
+    " WHERE t.stage IS NULL\n"
+    "    OR (u.is_leaf AND u.stage = t.stage)\n"
+    "    OR (NOT u.is_leaf AND EXISTS (\n"
+    "        SELECT 1 FROM edustat.orgunit_closure c\n"
+    "          JOIN edustat.orgunit s ON s.code = c.unit\n"
+    "         WHERE c.ancestor = u.code AND c.distance > 0\n"
+    "           AND s.is_leaf AND s.stage = t.stage));\n"
+    "CREATE VIEW edustat.completeness AS\n"
+    "WITH school AS (\n"
+    "  SELECT c.ancestor AS unit, p.period, p.due, s.code, s.name, s.stage,\n"
+    "         EXISTS (SELECT 1 FROM edustat.unit_value v\n"
+    "                  WHERE v.unit = s.code AND v.period = p.period) AS reported,\n"
+    "         coalesce(f.first_at < (p.due + 1)::timestamptz, false) AS on_time\n"
+    "    FROM edustat.orgunit_closure c\n"
+    "    JOIN edustat.orgunit s ON s.code = c.unit AND s.is_leaf\n"
+    "    CROSS JOIN edustat.report_period p\n"
+    "    LEFT JOIN edustat.first_report f ON f.unit = s.code AND f.period = p.period\n"
+    "   WHERE c.distance > 0\n"
+    ")\n"
+    "SELECT school.unit, u.level, school.period, school.due, school.stage,\n"
+    "       count(*) AS expected,\n"
+    "       count(*) FILTER (WHERE reported) AS reported,\n"
+    "       count(*) FILTER (WHERE reported AND on_time) AS reported_on_time,\n"
+    "       round(100.0 * count(*) FILTER (WHERE reported) / count(*), 2) AS rate,\n"
+    "       coalesce(string_agg(school.code || ' ' || school.name, '; '\n"
+    "                           ORDER BY school.code) FILTER (WHERE NOT reported), '') AS "
+    "missing\n"
+    "  FROM school\n"
+    "  JOIN edustat.orgunit u ON u.code = school.unit\n"
+    " GROUP BY GROUPING SETS ((school.unit, u.level, school.period, school.due),\n"
+    "                         (school.unit, u.level, school.period, school.due, "
+    "school.stage))\n"
+    "HAVING GROUPING(school.stage) = 1 OR school.stage IS NOT NULL;\n"
+    "CREATE VIEW edustat.balance_cv AS\n"
+    "SELECT r.standard, u.code AS unit, u.level, p.period, r.stage, r.indicator,\n"
+    "       b.mean, b.cv, r.cv_max, b.cv <= r.cv_max AS cv_ok\n"
+    "  FROM edustat.balance_rule r\n"
+    "  JOIN edustat.orgunit u ON NOT u.is_leaf\n"
+    "  JOIN edustat.orgunit_closure self ON self.unit = u.code AND self.distance = 0\n"
+    "  CROSS JOIN edustat.known_period p\n"
+    "  LEFT JOIN edustat.agg_breakdown b ON b.unit = u.code AND b.period = p.period\n"
+    "   AND b.indicator = r.indicator AND b.dimension = 'stage' AND b.category = r.stage\n"
+    " WHERE r.cv_max IS NOT NULL\n"
+    "   AND EXISTS (SELECT 1 FROM edustat.orgunit_closure c\n"
+    "                 JOIN edustat.orgunit s ON s.code = c.unit\n"
+    "                WHERE c.ancestor = u.code AND c.distance > 0\n"
+    "                  AND s.is_leaf AND s.stage = r.stage);\n"
+    "CREATE VIEW edustat.balance_school AS\n"
+    "WITH val AS (\n"
+    "  SELECT r.standard, s.code AS school, s.name, s.stage, p.period, r.indicator,\n"
+    "         r.school_min, i.decimals,\n"
+    "         CASE WHEN a.mean IS NOT NULL THEN a.value END AS value\n"
+    "    FROM edustat.balance_rule r\n"
+    "    JOIN edustat.orgunit s ON s.is_leaf AND s.stage = r.stage\n"
+    "    JOIN edustat.orgunit_closure self ON self.unit = s.code AND self.distance = 0\n"
+    "    CROSS JOIN edustat.known_period p\n"
+    "    LEFT JOIN edustat.indicator i ON i.code = r.indicator\n"
+    "    LEFT JOIN edustat.agg_value a ON a.unit = s.code AND a.period = p.period\n"
+    "     AND a.indicator = r.indicator\n"
+    "   WHERE r.school_min IS NOT NULL\n"
+    "), chk AS (\n"
+    "  SELECT val.*,\n"
+    "         coalesce(value >= school_min, false) AS met,\n"
+    "         coalesce(value >= 0.85 * school_min, false) AS above_85pct\n"
+    "    FROM val\n"
+    ")\n"
+    "SELECT chk.standard, chk.school, chk.name, d.code AS district, chk.period, chk.stage,\n"
+    "       count(*) AS n_indicators,\n"
+    "       count(*) FILTER (WHERE met) AS n_met,\n"
+    "       coalesce(string_agg(\n"
+    "         CASE WHEN value IS NULL THEN indicator || ' no value'\n"
+    "              ELSE indicator || ' ' || trim_scale(round(value, coalesce(decimals, 2)))\n"
+    "                   || ' < ' || trim_scale(school_min)\n"
+    "                   || CASE WHEN above_85pct THEN '' ELSE ' (below 85%)' END\n"
+    "         END, '; ' ORDER BY indicator) FILTER (WHERE NOT met), '') AS missed,\n"
+    "       bool_and(met OR above_85pct) AS all_above_85pct,\n"
+    "       count(*) FILTER (WHERE met) >= count(*) - 1 AND bool_and(met OR above_85pct)\n"
+    "         AS passes\n"
+    "  FROM chk\n"
+    "  LEFT JOIN (edustat.orgunit_closure dc\n"
+    "             JOIN edustat.orgunit d ON d.code = dc.ancestor AND d.depth = 1)\n"
+    "    ON dc.unit = chk.school\n"
+    " GROUP BY chk.standard, chk.school, chk.name, d.code, chk.period, chk.stage;\n"
+    "CREATE VIEW edustat.balance_status AS\n"
+    "WITH cv AS (\n"
+    "  SELECT standard, unit, period, stage,\n"
+    "         count(*) AS n_indicators,\n"
+    "         count(*) FILTER (WHERE cv_ok) AS n_cv_ok,\n"
+    "         coalesce(string_agg(indicator || CASE WHEN cv IS NULL THEN ' no CV'\n"
+    "                                          ELSE ' ' || round(cv::numeric, 3) || ' > ' "
+    "|| cv_max\n"
+    "                                          END, '; ' ORDER BY indicator)\n"
+    "                  FILTER (WHERE cv_ok IS NOT TRUE), '') AS cv_failed\n"
+    "    FROM edustat.balance_cv\n"
+    "   GROUP BY standard, unit, period, stage\n"
+    "), sch AS (\n"
+    "  SELECT s.standard, c.ancestor AS unit, s.period, s.stage,\n"
+    "         count(*) AS schools,\n"
+    "         count(*) FILTER (WHERE s.passes) AS schools_passing\n"
+    "    FROM edustat.balance_school s\n"
+    "    JOIN edustat.orgunit_closure c ON c.unit = s.school AND c.distance > 0\n"
+    "   GROUP BY s.standard, c.ancestor, s.period, s.stage\n"
+    ")\n"
+    "SELECT coalesce(cv.standard, sch.standard) AS standard,\n"
+    "       u.code AS unit, u.level,\n"
+    "       coalesce(cv.period, sch.period) AS period,\n"
+    "       coalesce(cv.stage, sch.stage) AS stage,\n"
+    "       coalesce(cv.n_indicators, 0) AS n_indicators,\n"
+    "       coalesce(cv.n_cv_ok, 0) AS n_cv_ok,\n"
+    "       coalesce(cv.cv_failed, '') AS cv_failed,\n"
+    "       coalesce(sch.schools, 0) AS schools,\n"
+    "       coalesce(sch.schools_passing, 0) AS schools_passing,\n"
+    "       coalesce(cv.n_cv_ok = cv.n_indicators, true)\n"
+    "         AND coalesce(sch.schools_passing = sch.schools, true) AS passes\n"
+    "  FROM cv\n"
+    "  FULL JOIN sch ON sch.standard = cv.standard AND sch.unit = cv.unit\n"
+    "   AND sch.period = cv.period AND sch.stage = cv.stage\n"
+    "  JOIN edustat.orgunit u ON u.code = coalesce(cv.unit, sch.unit);\n"
+    "COMMENT ON TABLE edustat.schema_version IS '数据库结构版本. One row per migration "
+    "edustat-sink has applied; the sink refuses a database newer than it knows.';\n"
+    "COMMENT ON COLUMN edustat.schema_version.version IS '版本号. Migration number.';\n"
+    "COMMENT ON COLUMN edustat.schema_version.applied_at IS '执行时间. When the migration "
+    "was applied.';\n"
+    "COMMENT ON TABLE edustat.orgunit IS '组织机构. The org-unit tree from orgunits.csv: "
+    "city, districts, towns, schools. Upserted at every sink start; rows are never deleted, "
+    "so old values still join to a name (orgunit_closure holds only the current tree).';\n"
+    "COMMENT ON COLUMN edustat.orgunit.code IS '单位代码. Unit code, e.g. 211100 (盘锦市) "
+    "or a 10-digit 学校标识码.';\n"
+    "COMMENT ON COLUMN edustat.orgunit.parent IS '上级单位代码. Code of the parent unit; "
+    "NULL only for the root.';\n"
+    "COMMENT ON COLUMN edustat.orgunit.level IS '层级. Level label from the config: city, "
+    "district, town, school...';\n"
+    "COMMENT ON COLUMN edustat.orgunit.depth IS '层深. Distance from the root: city 0, "
+    "district 1, ...';\n"
+    "COMMENT ON COLUMN edustat.orgunit.name IS '单位名称. Name.';\n"
+    "COMMENT ON COLUMN edustat.orgunit.stage IS '学段. Schools: kindergarten 幼儿园, "
+    "primary 小学, junior 初中, senior 高中; NULL when not given.';\n"
+    "COMMENT ON COLUMN edustat.orgunit.locality IS '城乡类别. Schools: urban 城区, town "
+    "镇区, rural 乡村; NULL when not given.';\n"
+    "COMMENT ON COLUMN edustat.orgunit.ownership IS '办学性质. Schools: public 公办, "
+    "private 民办; NULL when not given.';\n"
+    "COMMENT ON COLUMN edustat.orgunit.is_leaf IS '是否末级单位. True when no unit has this "
+    "one as its parent (a school).';\n"
+    "COMMENT ON COLUMN edustat.orgunit.loaded_at IS '载入时间. When the sink last loaded "
+    "this row.';\n"
+    "COMMENT ON TABLE edustat.indicator IS '指标目录. The indicator catalogue from "
+    "indicators.csv. Upserted at every sink start; rows are never deleted.';\n"
+    "COMMENT ON COLUMN edustat.indicator.code IS '指标代码. Indicator code, e.g. pupils, "
+    "pupil_teacher_ratio.';\n"
+    "COMMENT ON COLUMN edustat.indicator.name_zh IS '中文名称. Chinese name, e.g. 生师比.';\n"
+    "COMMENT ON COLUMN edustat.indicator.name_en IS '英文名称. English name.';\n"
+    "COMMENT ON COLUMN edustat.indicator.unit IS '计量单位. Unit of measure: 人, m², 元, "
+    "%...';\n"
+    "COMMENT ON COLUMN edustat.indicator.kind IS '类型. count (whole number), amount "
+    "(decimal) or ratio (derived, never submitted).';\n"
+    "COMMENT ON COLUMN edustat.indicator.numerator IS '分子指标. Ratios: the numerator "
+    "indicator; else NULL.';\n"
+    "COMMENT ON COLUMN edustat.indicator.denominator IS '分母指标. Ratios: the denominator "
+    "indicator; else NULL.';\n"
+    "COMMENT ON COLUMN edustat.indicator.multiplier IS '倍数. Ratios: value = multiplier × "
+    "numerator ÷ denominator (100 for a percentage); 1 for other kinds.';\n"
+    "COMMENT ON COLUMN edustat.indicator.decimals IS '小数位数. Amounts: most fraction "
+    "digits a value may have; ratios: digits to show; counts: 0.';\n"
+    "COMMENT ON COLUMN edustat.indicator.loaded_at IS '载入时间. When the sink last loaded "
+    "this row.';\n"
+    "COMMENT ON TABLE edustat.unit_value IS '最新上报值. The latest accepted value of every "
+    "(unit, period, indicator) any unit submitted; a later submission replaces it.';\n"
+    "COMMENT ON COLUMN edustat.unit_value.unit IS '单位代码. The submitting org unit.';\n"
+    "COMMENT ON COLUMN edustat.unit_value.period IS '统计期. Period: 2024, 2025S1, 2025Q3, "
+    "202509.';\n"
+    "COMMENT ON COLUMN edustat.unit_value.indicator IS '指标代码. A count or amount "
+    "indicator.';\n"
+    "COMMENT ON COLUMN edustat.unit_value.value IS '数值. The value as submitted (exact "
+    "decimal).';\n"
+    "COMMENT ON COLUMN edustat.unit_value.version IS '版本. The submission version "
+    "(collector start time in µs × 1024 + row index); higher wins.';\n"
+    "COMMENT ON COLUMN edustat.unit_value.received_at IS '入库时间. When this version was "
+    "committed.';\n"
+    "COMMENT ON TABLE edustat.value_history IS '上报历史. Every accepted version of every "
+    "key, append-only: the audit trail.';\n"
+    "COMMENT ON COLUMN edustat.value_history.unit IS '单位代码. The submitting org unit.';\n"
+    "COMMENT ON COLUMN edustat.value_history.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.value_history.indicator IS '指标代码. Indicator.';\n"
+    "COMMENT ON COLUMN edustat.value_history.value IS '数值. The value of this version.';\n"
+    "COMMENT ON COLUMN edustat.value_history.version IS '版本. As in unit_value.';\n"
+    "COMMENT ON COLUMN edustat.value_history.collector IS '采集端. The collector that "
+    "submitted it.';\n"
+    "COMMENT ON COLUMN edustat.value_history.batch_id IS '批次. The batch it came in.';\n"
+    "COMMENT ON COLUMN edustat.value_history.received_at IS '入库时间. When it was "
+    "committed.';\n"
+    "COMMENT ON TABLE edustat.rejected IS '被拒记录. Every refused record with its "
+    "reason.';\n"
+    "COMMENT ON COLUMN edustat.rejected.id IS '序号. Arrival order.';\n"
+    "COMMENT ON COLUMN edustat.rejected.received_at IS '入库时间. When it was committed.';\n"
+    "COMMENT ON COLUMN edustat.rejected.collector IS '采集端. The submitting collector.';\n"
+    "COMMENT ON COLUMN edustat.rejected.source IS '文件名. The file as given to "
+    "edustat-collector submit; NULL for values refused by PostgreSQL.';\n"
+    "COMMENT ON COLUMN edustat.rejected.batch_id IS '批次. The batch.';\n"
+    "COMMENT ON COLUMN edustat.rejected.line IS '行号. CSV line the row starts on; NULL for "
+    "values refused by PostgreSQL.';\n"
+    "COMMENT ON COLUMN edustat.rejected.unit IS '单位代码. As far as it could be read.';\n"
+    "COMMENT ON COLUMN edustat.rejected.period IS '统计期. As far as it could be read.';\n"
+    "COMMENT ON COLUMN edustat.rejected.indicator IS '指标代码. As far as it could be "
+    "read.';\n"
+    "COMMENT ON COLUMN edustat.rejected.raw IS '原始内容. The value cell, or the whole row "
+    "when it could not be split.';\n"
+    "COMMENT ON COLUMN edustat.rejected.reason IS '拒绝原因. Why, e.g. unknown unit "
+    "1121999999.';\n"
+    "COMMENT ON TABLE edustat.agg_rollup IS '汇总值(存储). Stored aggregates of units with "
+    "children; read agg_value instead, which adds the schools.';\n"
+    "COMMENT ON TABLE edustat.sink_state IS '写入状态. Last committed uow sequence per "
+    "aggregator (replay protection).';\n"
+    "COMMENT ON COLUMN edustat.sink_state.aggregator IS '汇总器. The aggregator id.';\n"
+    "COMMENT ON COLUMN edustat.sink_state.last_seq IS '最后序号. Sequence of the last uow "
+    "committed from it.';\n"
+    "COMMENT ON COLUMN edustat.sink_state.updated_at IS '更新时间. When.';\n"
+    "COMMENT ON VIEW edustat.agg_value IS '汇总值. One row per org unit (schools included), "
+    "period and indicator with any value at or below the unit. Counts/amounts are sums; "
+    "ratios are multiplier × Σnumerator ÷ Σdenominator.';\n"
+    "COMMENT ON TABLE edustat.agg_breakdown IS '分类汇总. Aggregates of units with children "
+    "per category of their schools (stage 学段, locality 城乡, ownership 办学性质): "
+    "agg_value''s columns over the schools of the category only.';\n"
+    "COMMENT ON TABLE edustat.orgunit_closure IS '上下级关系. Every (ancestor, unit) pair "
+    "of the current org tree, self included (distance 0); reloaded at every sink start.';\n"
+    "COMMENT ON COLUMN edustat.orgunit_closure.ancestor IS '上级单位代码. The unit itself "
+    "or one of its ancestors.';\n"
+    "COMMENT ON COLUMN edustat.orgunit_closure.unit IS '单位代码. The unit.';\n"
+    "COMMENT ON COLUMN edustat.orgunit_closure.distance IS '层级差. Levels between them: 0 "
+    "self, 1 parent, ...';\n"
+    "COMMENT ON TABLE edustat.target IS '目标. targets.csv: the targets of bureau plans and "
+    "national standards (empty without the file).';\n"
+    "COMMENT ON COLUMN edustat.target.line IS '行号. Line in targets.csv.';\n"
+    "COMMENT ON COLUMN edustat.target.indicator IS '指标代码. The indicator.';\n"
+    "COMMENT ON COLUMN edustat.target.level IS '层级. The level the target applies to.';\n"
+    "COMMENT ON COLUMN edustat.target.unit IS '单位代码. One unit, or NULL: every unit of "
+    "the level.';\n"
+    "COMMENT ON COLUMN edustat.target.stage IS '学段. NULL: all schools; else only schools "
+    "of this stage.';\n"
+    "COMMENT ON COLUMN edustat.target.op IS '比较符. >=, <=, =, > or <: value op target "
+    "must hold.';\n"
+    "COMMENT ON COLUMN edustat.target.value IS '目标值. The target.';\n"
+    "COMMENT ON COLUMN edustat.target.source IS '依据. The document that sets it.';\n"
+    "COMMENT ON TABLE edustat.report_period IS '统计期. periods.csv: the reporting rounds "
+    "and their due dates (empty without the file).';\n"
+    "COMMENT ON COLUMN edustat.report_period.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.report_period.opens IS '开始日期. First day of the round.';\n"
+    "COMMENT ON COLUMN edustat.report_period.due IS '截止日期. Last day to report on time "
+    "(the whole day counts).';\n"
+    "COMMENT ON TABLE edustat.balance_rule IS '均衡标准. balance.csv: per standard, stage "
+    "and indicator the minimum each school must reach and the largest between-school CV "
+    "(empty without the file).';\n"
+    "COMMENT ON COLUMN edustat.balance_rule.standard IS '标准. Name of the standard, e.g. "
+    "优质均衡 (教督〔2017〕6号).';\n"
+    "COMMENT ON COLUMN edustat.balance_rule.stage IS '学段. primary 小学, junior 初中.';\n"
+    "COMMENT ON COLUMN edustat.balance_rule.indicator IS '指标代码. The indicator.';\n"
+    "COMMENT ON COLUMN edustat.balance_rule.school_min IS '校级最低值. Each school''s value "
+    "must be at least this; NULL: not checked per school.';\n"
+    "COMMENT ON COLUMN edustat.balance_rule.cv_max IS '差异系数上限. The between-school CV "
+    "must be at most this; NULL: not checked.';\n"
+    "COMMENT ON COLUMN edustat.balance_rule.line IS '行号. Line in balance.csv.';\n"
+    "COMMENT ON TABLE edustat.first_report IS '首次上报. When each unit first reported "
+    "anything for a period (kept by a trigger on value_history).';\n"
+    "COMMENT ON COLUMN edustat.first_report.unit IS '单位代码. The unit.';\n"
+    "COMMENT ON COLUMN edustat.first_report.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.first_report.first_at IS '首次入库时间. Commit time of its "
+    "first accepted value for the period.';\n"
+    "COMMENT ON VIEW edustat.known_period IS '统计期. The periods of periods.csv plus every "
+    "period with data; opens and due are NULL for periods not in periods.csv.';\n"
+    "COMMENT ON COLUMN edustat.known_period.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.known_period.opens IS '开始日期. From periods.csv.';\n"
+    "COMMENT ON COLUMN edustat.known_period.due IS '截止日期. From periods.csv.';\n"
+    "COMMENT ON VIEW edustat.target_status IS '目标达成情况. Every target against every "
+    "unit it applies to, for every known period.';\n"
+    "COMMENT ON COLUMN edustat.target_status.unit IS '单位代码. The unit.';\n"
+    "COMMENT ON COLUMN edustat.target_status.level IS '层级. Its level.';\n"
+    "COMMENT ON COLUMN edustat.target_status.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.target_status.indicator IS '指标代码. The indicator.';\n"
+    "COMMENT ON COLUMN edustat.target_status.stage IS '学段. NULL: all schools (agg_value); "
+    "else the stage''s breakdown (agg_breakdown), or the school''s own value.';\n"
+    "COMMENT ON COLUMN edustat.target_status.value IS '实际值. The unit''s value; NULL when "
+    "it has none (not reported, or a ratio with denominator 0).';\n"
+    "COMMENT ON COLUMN edustat.target_status.op IS '比较符. >=, <=, =, > or <.';\n"
+    "COMMENT ON COLUMN edustat.target_status.target IS '目标值. The target.';\n"
+    "COMMENT ON COLUMN edustat.target_status.met IS '是否达标. value op target; NULL when "
+    "value is NULL.';\n"
+    "COMMENT ON COLUMN edustat.target_status.gap IS '差距. value − target.';\n"
+    "COMMENT ON COLUMN edustat.target_status.source IS '依据. The document that sets the "
+    "target.';\n"
+    "COMMENT ON VIEW edustat.completeness IS '上报完整性. Per unit with children, period of "
+    "periods.csv and stage (NULL = all): the schools expected, reported, reported on time, "
+    "and the missing ones.';\n"
+    "COMMENT ON COLUMN edustat.completeness.unit IS '单位代码. The unit.';\n"
+    "COMMENT ON COLUMN edustat.completeness.level IS '层级. Its level.';\n"
+    "COMMENT ON COLUMN edustat.completeness.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.completeness.due IS '截止日期. Due date from periods.csv.';\n"
+    "COMMENT ON COLUMN edustat.completeness.stage IS '学段. NULL: all schools; else this "
+    "stage.';\n"
+    "COMMENT ON COLUMN edustat.completeness.expected IS '应报学校数. Schools (leaf units) "
+    "below the unit.';\n"
+    "COMMENT ON COLUMN edustat.completeness.reported IS '已报学校数. Schools with any "
+    "stored value for the period.';\n"
+    "COMMENT ON COLUMN edustat.completeness.reported_on_time IS '按时上报学校数. Schools "
+    "whose first value was committed by the end of the due date.';\n"
+    "COMMENT ON COLUMN edustat.completeness.rate IS '上报率(%). 100 × reported ÷ expected, "
+    "2 decimals.';\n"
+    "COMMENT ON COLUMN edustat.completeness.missing IS '未报学校. \"code name; ...\" of the "
+    "schools that have not reported, by code; empty when none.';\n"
+    "COMMENT ON VIEW edustat.balance_cv IS '校际差异系数. Per standard, unit with children, "
+    "period, stage and indicator: the between-school CV of the stage''s schools against "
+    "cv_max.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.standard IS '标准. From balance.csv.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.unit IS '单位代码. The unit (a county, the "
+    "city...).';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.level IS '层级. Its level.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.stage IS '学段. Stage.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.indicator IS '指标代码. The indicator.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.mean IS '均值. Pupil-weighted mean of the schools "
+    "(Σnumerator ÷ Σdenominator).';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.cv IS '差异系数. Weighted between-school CV "
+    "(agg_breakdown.cv); NULL when no school has a value.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.cv_max IS '差异系数上限. From balance.csv.';\n"
+    "COMMENT ON COLUMN edustat.balance_cv.cv_ok IS '是否达标. cv <= cv_max; NULL when cv is "
+    "NULL.';\n"
+    "COMMENT ON VIEW edustat.balance_school IS '学校资源配置达标情况. Per standard, school, "
+    "period: the thresholds it meets and misses. Passes: at most one miss and every miss at "
+    "or above 85% of its minimum.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.standard IS '标准. From balance.csv.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.school IS '学校代码. The school.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.name IS '学校名称. Its name.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.district IS '所属区县. Its ancestor one level "
+    "below the root (a district or county).';\n"
+    "COMMENT ON COLUMN edustat.balance_school.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.stage IS '学段. Its stage.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.n_indicators IS '指标数. Indicators with a "
+    "school_min for the stage.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.n_met IS '达标指标数. Indicators at or above "
+    "the minimum.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.missed IS '未达标指标. \"indicator value < "
+    "minimum\" per miss, \"(below 85%)\" added when under 85% of it; \"indicator no value\" "
+    "when the school has no value (for a ratio: did not report both parts); empty when "
+    "none.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.all_above_85pct IS '未达标项均不低于85%. "
+    "Every miss is at or above 85% of its minimum.';\n"
+    "COMMENT ON COLUMN edustat.balance_school.passes IS '学校达标. n_met >= n_indicators − "
+    "1 and all_above_85pct.';\n"
+    "COMMENT ON VIEW edustat.balance_status IS '优质均衡资源配置状态. Per standard, unit "
+    "with children, period and stage: CVs within limits, schools passing, and whether the "
+    "unit passes.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.standard IS '标准. From balance.csv.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.unit IS '单位代码. The unit (a county, the "
+    "city...).';\n"
+    "COMMENT ON COLUMN edustat.balance_status.level IS '层级. Its level.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.stage IS '学段. Stage.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.n_indicators IS '差异系数指标数. Indicators "
+    "with a cv_max.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.n_cv_ok IS '差异系数达标数. Of those, the "
+    "ones with cv <= cv_max.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.cv_failed IS '未达标差异系数. \"indicator cv "
+    "> cv_max\" or \"indicator no CV\" per failure; empty when none.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.schools IS '学校数. Schools of the stage "
+    "below the unit.';\n"
+    "COMMENT ON COLUMN edustat.balance_status.schools_passing IS '达标学校数. Of those, the "
+    "ones that pass (balance_school.passes).';\n"
+    "COMMENT ON COLUMN edustat.balance_status.passes IS '是否达标. Every CV within its "
+    "limit and every school passing.';\n"
+    "DO $$\n"
+    "DECLARE\n"
+    "  rel text;\n"
+    "  c text[];\n"
+    "BEGIN\n"
+    "  FOREACH rel IN ARRAY ARRAY['agg_rollup', 'agg_value', 'agg_breakdown'] LOOP\n"
+    "    FOREACH c SLICE 1 IN ARRAY ARRAY[\n"
+    "      ['unit', '单位代码. The org unit.'],\n"
+    "      ['level', '层级. Its level label.'],\n"
+    "      ['period', '统计期. Period.'],\n"
+    "      ['indicator', '指标代码. Count, amount or ratio indicator.'],\n"
+    "      ['value', '数值. Count/amount: Σ of the values at or below the unit. Ratio: "
+    "multiplier × numerator ÷ denominator, NULL when the denominator is 0.'],\n"
+    "      ['numerator', '分子合计. Ratios: Σ of the numerator indicator at or below the "
+    "unit; else NULL.'],\n"
+    "      ['denominator', '分母合计. Ratios: Σ of the denominator indicator at or below "
+    "the unit; else NULL.'],\n"
+    "      ['n_reporting', '上报单位数. Units at or below (itself included) storing the "
+    "indicator; a ratio: its numerator or denominator.'],\n"
+    "      ['min', '校际最小值. Smallest value among the schools (leaves) below whose own "
+    "value is defined.'],\n"
+    "      ['max', '校际最大值. Largest such school value.'],\n"
+    "      ['mean', '校际均值. Mean over those schools; a ratio: weighted by each school''s "
+    "denominator (= Σnum ÷ Σden).'],\n"
+    "      ['cv', '差异系数. σ ÷ mean over those schools (population σ; a ratio: "
+    "denominator-weighted, the MoE method); NULL when mean is 0.'],\n"
+    "      ['updated_at', '更新时间. When the row last changed.']] LOOP\n"
+    "      EXECUTE format('COMMENT ON COLUMN edustat.%I.%I IS %L', rel, c[1], c[2]);\n"
+    "    END LOOP;\n"
+    "  END LOOP;\n"
+    "END $$;\n"
+    "COMMENT ON COLUMN edustat.agg_breakdown.dimension IS '分类维度. stage 学段, locality "
+    "城乡类别 or ownership 办学性质.';\n"
+    "COMMENT ON COLUMN edustat.agg_breakdown.category IS '类别. The schools'' attribute "
+    "value, e.g. primary, rural, private.';\n";
+
+static const char *const migrations[] = {NULL, migration1, migration2, migration3, migration4};
 
 /*
  * Run at every start, after the migrations: edustat_reader may read every
@@ -490,16 +992,154 @@ out:
         return r;
 }
 
+/*
+ * The current tree as (ancestor, unit, distance) pairs, replacing the
+ * previous ones: units dropped from the config keep their orgunit row but
+ * leave the closure, so the views see only the tree being served.  The
+ * pairs come from the parent links, the same lists orgtree_ancestors()
+ * answers, so a tree built by hand (as the writer's tests do) works too.
+ */
+static enum db_result
+load_closure(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = schema_exec(conn, "DELETE FROM edustat.orgunit_closure", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.orgunit_closure (ancestor, unit, distance)"
+                                 " FROM STDIN",
+                                 err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < t->n; i++) {
+                unsigned long long k = 0;
+
+                /* The loader refused cycles, so every walk ends at the root. */
+                for (int a = (int)i; a >= 0; a = t->u[a].parent, k++) {
+                        pgcopy_str(c, t->u[a].code);
+                        pgcopy_str(c, t->u[i].code);
+                        pgcopy_u64(c, k);
+                        pgcopy_row_end(c);
+                }
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/* Replace the rows of targets.csv. */
+static enum db_result
+load_targets(PGconn *conn, const struct config *cfg, const struct options *o, char *err,
+             size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = schema_exec(conn, "DELETE FROM edustat.target", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.target (line, indicator, level, unit, stage, op,"
+                                 " value, source) FROM STDIN",
+                                 err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < o->ntargets; i++) {
+                const struct target *t = &o->targets[i];
+
+                pgcopy_u64(c, t->line);
+                pgcopy_str(c, cfg->cat->ind[t->indicator].code);
+                pgcopy_str(c, t->level);
+                pgcopy_str(c, t->unit >= 0 ? cfg->tree->u[t->unit].code : NULL);
+                copy_opt(c, t->stage);
+                pgcopy_str(c, t->op);
+                pgcopy_str(c, t->value);
+                copy_opt(c, t->source);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/* Replace the rows of periods.csv. */
+static enum db_result
+load_periods(PGconn *conn, const struct options *o, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = schema_exec(conn, "DELETE FROM edustat.report_period", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.report_period (period, opens, due) FROM STDIN", err,
+                                 errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < o->nperiods; i++) {
+                pgcopy_str(c, o->periods[i].period);
+                pgcopy_str(c, o->periods[i].opens);
+                pgcopy_str(c, o->periods[i].due);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/* Replace the rows of balance.csv. */
+static enum db_result
+load_balance(PGconn *conn, const struct config *cfg, const struct options *o, char *err,
+             size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = schema_exec(conn, "DELETE FROM edustat.balance_rule", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.balance_rule (standard, stage, indicator,"
+                                 " school_min, cv_max, line) FROM STDIN",
+                                 err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < o->nrules; i++) {
+                const struct balance_rule *b = &o->rules[i];
+
+                pgcopy_str(c, b->standard);
+                pgcopy_str(c, b->stage);
+                pgcopy_str(c, cfg->cat->ind[b->indicator].code);
+                pgcopy_str(c, b->school_min);
+                pgcopy_str(c, b->cv_max);
+                pgcopy_u64(c, b->line);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
 enum db_result
 schema_load_config(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *nind, char *err,
                    size_t errlen)
 {
+        struct options *o;
         char why[512];
         enum db_result r;
 
+        /* Checked before any database work: a bad file is a config error,
+         * reported like one, not a failed transaction. */
+        if ((o = options_load(cfg, err, errlen)) == NULL)
+                return DB_ERROR;
         if ((r = schema_exec(conn, "BEGIN", err, errlen)) != DB_OK)
-                return r;
-        if ((r = load_orgunits(conn, cfg->tree, why, sizeof why)) != DB_OK) {
+                goto out;
+        if ((r = load_orgunits(conn, cfg->tree, why, sizeof why)) != DB_OK ||
+            (r = load_closure(conn, cfg->tree, why, sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/orgunits.csv: %s", cfg->dir, why);
                 goto fail;
         }
@@ -507,13 +1147,37 @@ schema_load_config(PGconn *conn, const struct config *cfg, size_t *nunits, size_
                 strlcpyf(err, errlen, "loading %s/indicators.csv: %s", cfg->dir, why);
                 goto fail;
         }
+        if ((r = load_targets(conn, cfg, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/targets.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_periods(conn, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/periods.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_balance(conn, cfg, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/balance.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        /* Fresh statistics now, not when autovacuum gets round to it: with
+         * none, the planner guesses these small tables hold thousands of
+         * rows and plans the views for that. */
+        if ((r = schema_exec(conn,
+                             "ANALYZE edustat.orgunit, edustat.orgunit_closure, edustat.target,"
+                             " edustat.report_period, edustat.balance_rule",
+                             err, errlen)) != DB_OK)
+                goto fail;
         if ((r = schema_exec(conn, "COMMIT", err, errlen)) != DB_OK)
-                return r;
+                goto out;
         *nunits = cfg->tree->n;
         *nind = cfg->cat->n;
-        return DB_OK;
+        log_info("loaded %zu targets, %zu periods and %zu balance rules from %s", o->ntargets,
+                 o->nperiods, o->nrules, cfg->dir);
+        goto out;
 fail:
         schema_rollback(conn);
+out:
+        options_destroy(&o);
         return r;
 }
 

@@ -24,7 +24,7 @@
 #include "config.h"
 
 /* The schema version this sink creates and understands. */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* Key of the advisory lock that serialises migrations. */
 #define SCHEMA_LOCK_KEY 4611686018427387903LL
@@ -58,7 +58,13 @@ enum db_result schema_migrate(PGconn *conn, char *err, size_t errlen);
  * Upsert every org unit and indicator of cfg into edustat.orgunit and
  * edustat.indicator in one transaction (COPY into temp tables, then
  * INSERT ... ON CONFLICT (code) DO UPDATE).  Empty optional fields are
- * stored as NULL.  On DB_OK sets *nunits and *nind to the rows loaded.
+ * stored as NULL.  In the same transaction, replace the contents of
+ * edustat.orgunit_closure (the tree's (ancestor, unit) pairs) and of
+ * edustat.target, report_period and balance_rule with the optional
+ * targets.csv, periods.csv and balance.csv of cfg->dir (sink/options.h;
+ * an absent file empties its table).  A malformed optional file returns
+ * DB_ERROR with "FILE:LINE: problem" in err before the database is
+ * touched.  On DB_OK sets *nunits and *nind to the rows loaded.
  */
 enum db_result schema_load_config(PGconn *conn, const struct config *cfg, size_t *nunits,
                                   size_t *nind, char *err, size_t errlen);

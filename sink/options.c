@@ -1,0 +1,652 @@
+/*
+ * options: load targets.csv, periods.csv and balance.csv.  See options.h.
+ *
+ * The three files share one reader: map the header's columns, then hand
+ * every data row to the file's own checker, which stops the load with
+ * "FILE:LINE: problem" at the first thing that does not hold together.
+ * Duplicates are found through a strmap of each row's key, whose value is
+ * the row's index, so the message can name the line it repeats.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "csvread.h"
+#include "period.h"
+#include "strmap.h"
+#include "util.h"
+
+/* How much of a user's text is quoted back in a message. */
+#define SHOW_MAX 64
+/* Most columns a file of ours has. */
+#define MAX_COLS 8
+
+struct field {
+        const char *s;
+        size_t len;
+};
+
+struct column_spec {
+        const char *name;
+        int required;
+};
+
+struct loader {
+        const struct config *cfg;
+        struct options *o;
+        char *path; /* the file being read, for messages */
+        char *err;
+        size_t errlen;
+        size_t cap;           /* rows allocated in the current array */
+        struct strmap *seen;  /* key of every row so far -> its index */
+        struct strmap *level; /* level labels of orgunits.csv */
+        struct strmap *stage; /* stages of orgunits.csv */
+};
+
+/* The file's own row checker: 0, or -1 after fail(). */
+typedef int (*row_fn)(struct loader *, const struct csvrow *, const int *col);
+
+static void fail(struct loader *ld, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct loader *ld, unsigned long line, const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        strlcpyf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
+}
+
+/* Length of s to quote in a message: at most SHOW_MAX bytes, whole characters. */
+static int
+show(struct field f)
+{
+        size_t len = f.len;
+
+        if (len <= SHOW_MAX)
+                return (int)len;
+        len = SHOW_MAX;
+        while (len > 0 && ((unsigned char)f.s[len] & 0xc0) == 0x80)
+                len--;
+        return (int)len;
+}
+
+static int
+is_blank(char ch)
+{
+        return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+static struct field
+trimmed(const char *s, size_t len)
+{
+        struct field f;
+
+        while (len > 0 && is_blank(s[0]))
+                s++, len--;
+        while (len > 0 && is_blank(s[len - 1]))
+                len--;
+        f.s = s;
+        f.len = len;
+        return f;
+}
+
+static struct field
+column(const struct csvrow *row, const int *col, int k)
+{
+        struct field none = {"", 0};
+
+        if (col[k] < 0)
+                return none;
+        return trimmed(row->fields[col[k]], row->lens[col[k]]);
+}
+
+static int
+field_is(struct field f, const char *s)
+{
+        return f.len == strlen(s) && memcmp(f.s, s, f.len) == 0;
+}
+
+static char *
+field_dup(struct field f)
+{
+        return xstrndup(f.s, f.len);
+}
+
+/*
+ * A non-negative decimal written plainly: digits, optionally a point and
+ * more digits.  No sign, exponent, thousands separator or percent sign: a
+ * target of "95%" would otherwise be read as something it is not.
+ */
+static int
+number_valid(struct field f)
+{
+        size_t i = 0, int_digits = 0, frac_digits = 0;
+
+        if (f.len == 0 || f.len > OPTIONS_NUMBER_MAX)
+                return 0;
+        while (i < f.len && f.s[i] >= '0' && f.s[i] <= '9')
+                i++, int_digits++;
+        if (i < f.len && f.s[i] == '.') {
+                i++;
+                while (i < f.len && f.s[i] >= '0' && f.s[i] <= '9')
+                        i++, frac_digits++;
+                if (frac_digits == 0)
+                        return 0;
+        }
+        return i == f.len && int_digits > 0;
+}
+
+/* The canonical text of a valid number, for duplicate keys: "095.50" -> "95.5". */
+static void
+number_canon(struct field f, char *out, size_t outlen)
+{
+        size_t a = 0, b = f.len;
+
+        while (a + 1 < b && f.s[a] == '0' && f.s[a + 1] != '.')
+                a++;
+        if (memchr(f.s, '.', f.len) != NULL) {
+                while (b > a && f.s[b - 1] == '0')
+                        b--;
+                if (b > a && f.s[b - 1] == '.')
+                        b--;
+        }
+        strlcpyf(out, outlen, "%.*s", (int)(b - a), f.s + a);
+}
+
+static int
+digits_value(const char *s, size_t n)
+{
+        int v = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                v = v * 10 + (s[i] - '0');
+        }
+        return v;
+}
+
+/* A calendar date YYYY-MM-DD, years 1900..2199 like periods. */
+static int
+date_valid(struct field f)
+{
+        static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int y, m, d;
+
+        if (f.len != 10 || f.s[4] != '-' || f.s[7] != '-')
+                return 0;
+        y = digits_value(f.s, 4);
+        m = digits_value(f.s + 5, 2);
+        d = digits_value(f.s + 8, 2);
+        if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+                return 0;
+        if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+                return 0;
+        return 1;
+}
+
+/* Grow the row array *arr of the current file to hold one more row. */
+static void
+room_for(struct loader *ld, void **arr, size_t n, size_t size)
+{
+        if (n < ld->cap)
+                return;
+        ld->cap = ld->cap ? ld->cap * 2 : 16;
+        *arr = xreallocarray(*arr, ld->cap, size);
+}
+
+/*
+ * Remember key as row index at; returns -1 when new, else the index of the
+ * row that had the same key first.
+ */
+static int
+seen_before(struct loader *ld, const char *key, size_t len, size_t at)
+{
+        int got = strmap_put(ld->seen, key, len, (int)at);
+
+        return got == (int)at ? -1 : got;
+}
+
+/* A code of the catalogue, or -1 after fail(). */
+static int
+indicator_of(struct loader *ld, const struct csvrow *row, struct field f)
+{
+        int i;
+
+        if (f.len == 0) {
+                fail(ld, row->line, "empty indicator");
+                return -1;
+        }
+        if ((i = catalog_find(ld->cfg->cat, f.s, f.len)) < 0)
+                fail(ld, row->line, "unknown indicator \"%.*s\"", show(f), f.s);
+        return i;
+}
+
+/* A stage some unit of orgunits.csv has; 0, or -1 after fail(). */
+static int
+stage_check(struct loader *ld, const struct csvrow *row, struct field f)
+{
+        if (strmap_get(ld->stage, f.s, f.len) < 0) {
+                fail(ld, row->line, "unknown stage \"%.*s\" (no unit in orgunits.csv has it)",
+                     show(f), f.s);
+                return -1;
+        }
+        return 0;
+}
+
+/* A non-empty optional number: 0, or -1 after fail(). */
+static int
+number_check(struct loader *ld, const struct csvrow *row, struct field f, const char *what)
+{
+        if (!number_valid(f)) {
+                fail(ld, row->line,
+                     "bad number \"%.*s\" in %s (a non-negative decimal such as 95 or 0.45)",
+                     show(f), f.s, what);
+                return -1;
+        }
+        return 0;
+}
+
+/* targets.csv */
+
+enum { T_INDICATOR, T_LEVEL, T_UNIT, T_STAGE, T_OP, T_VALUE, T_SOURCE, T_NCOLS };
+
+static const struct column_spec target_cols[T_NCOLS] = {
+    [T_INDICATOR] = {"indicator", 1}, [T_LEVEL] = {"level", 1}, [T_UNIT] = {"unit", 0},
+    [T_STAGE] = {"stage", 0},         [T_OP] = {"op", 1},       [T_VALUE] = {"value", 1},
+    [T_SOURCE] = {"source", 0},
+};
+
+static const char *const ops[] = {">=", "<=", "=", ">", "<"};
+
+static int
+add_target(struct loader *ld, const struct csvrow *row, const int *col)
+{
+        const struct orgtree *tree = ld->cfg->tree;
+        struct field level = column(row, col, T_LEVEL), unit = column(row, col, T_UNIT);
+        struct field stage = column(row, col, T_STAGE), op = column(row, col, T_OP);
+        struct field value = column(row, col, T_VALUE), source = column(row, col, T_SOURCE);
+        struct options *o = ld->o;
+        struct target *t;
+        const char *op_text = NULL;
+        char canon[OPTIONS_NUMBER_MAX + 1], *key;
+        int ind, u = -1, first;
+        size_t keylen;
+
+        if ((ind = indicator_of(ld, row, column(row, col, T_INDICATOR))) < 0)
+                return -1;
+        if (level.len == 0) {
+                fail(ld, row->line, "empty level");
+                return -1;
+        }
+        if (strmap_get(ld->level, level.s, level.len) < 0) {
+                fail(ld, row->line, "unknown level \"%.*s\" (no unit in orgunits.csv has it)",
+                     show(level), level.s);
+                return -1;
+        }
+        if (unit.len > 0) {
+                if ((u = orgtree_find(tree, unit.s, unit.len)) < 0) {
+                        fail(ld, row->line, "unknown unit \"%.*s\"", show(unit), unit.s);
+                        return -1;
+                }
+                if (!field_is(level, tree->u[u].level)) {
+                        fail(ld, row->line, "unit \"%s\" is a %s, not a %.*s", tree->u[u].code,
+                             tree->u[u].level, show(level), level.s);
+                        return -1;
+                }
+        }
+        if (stage.len > 0) {
+                if (stage_check(ld, row, stage) != 0)
+                        return -1;
+                /* A school of another stage would never match: say so now. */
+                if (u >= 0 && tree->u[u].is_leaf && !field_is(stage, tree->u[u].stage)) {
+                        fail(ld, row->line, "unit \"%s\" has stage \"%s\", not \"%.*s\"",
+                             tree->u[u].code, tree->u[u].stage, show(stage), stage.s);
+                        return -1;
+                }
+        }
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+                if (field_is(op, ops[i]))
+                        op_text = ops[i];
+        if (op_text == NULL) {
+                fail(ld, row->line, "bad op \"%.*s\" (one of >=, <=, =, >, <)", show(op), op.s);
+                return -1;
+        }
+        if (value.len == 0) {
+                fail(ld, row->line, "empty value");
+                return -1;
+        }
+        if (number_check(ld, row, value, "value") != 0)
+                return -1;
+        if (source.len > OPTIONS_TEXT_MAX) {
+                fail(ld, row->line, "source is longer than %d bytes", OPTIONS_TEXT_MAX);
+                return -1;
+        }
+        number_canon(value, canon, sizeof canon);
+        keylen = strlen(ld->cfg->cat->ind[ind].code) + level.len + unit.len + stage.len +
+                 strlen(op_text) + strlen(canon) + 6;
+        key = xmalloc(keylen);
+        /* Unit separators keep "a"+"bc" apart from "ab"+"c". */
+        snprintf(key, keylen, "%s\x1f%.*s\x1f%.*s\x1f%.*s\x1f%s\x1f%s", ld->cfg->cat->ind[ind].code,
+                 (int)level.len, level.s, (int)unit.len, unit.s, (int)stage.len, stage.s, op_text,
+                 canon);
+        first = seen_before(ld, key, strlen(key), o->ntargets);
+        free(key);
+        if (first >= 0) {
+                fail(ld, row->line,
+                     "duplicate target: same indicator, level, unit, stage, op and value as "
+                     "line %lu",
+                     o->targets[first].line);
+                return -1;
+        }
+        room_for(ld, (void **)&o->targets, o->ntargets, sizeof *o->targets);
+        t = &o->targets[o->ntargets++];
+        t->indicator = ind;
+        t->level = field_dup(level);
+        t->unit = u;
+        t->stage = field_dup(stage);
+        t->op = op_text;
+        t->value = field_dup(value);
+        t->source = field_dup(source);
+        t->line = row->line;
+        return 0;
+}
+
+/* periods.csv */
+
+enum { P_PERIOD, P_OPENS, P_DUE, P_NCOLS };
+
+static const struct column_spec period_cols[P_NCOLS] = {
+    [P_PERIOD] = {"period", 1},
+    [P_OPENS] = {"opens", 1},
+    [P_DUE] = {"due", 1},
+};
+
+static int
+add_period(struct loader *ld, const struct csvrow *row, const int *col)
+{
+        struct field period = column(row, col, P_PERIOD), opens = column(row, col, P_OPENS);
+        struct field due = column(row, col, P_DUE);
+        struct options *o = ld->o;
+        struct report_period *p;
+        int first;
+
+        if (period.len == 0) {
+                fail(ld, row->line, "empty period");
+                return -1;
+        }
+        if (!period_valid(period.s, period.len)) {
+                fail(ld, row->line,
+                     "bad period \"%.*s\" (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or YYYYMM)",
+                     show(period), period.s);
+                return -1;
+        }
+        if (!date_valid(opens)) {
+                fail(ld, row->line, "bad date \"%.*s\" in opens (YYYY-MM-DD)", show(opens),
+                     opens.s);
+                return -1;
+        }
+        if (!date_valid(due)) {
+                fail(ld, row->line, "bad date \"%.*s\" in due (YYYY-MM-DD)", show(due), due.s);
+                return -1;
+        }
+        /* Same width and order, so the text compares like the dates. */
+        if (memcmp(opens.s, due.s, 10) > 0) {
+                fail(ld, row->line, "opens %.10s is after due %.10s", opens.s, due.s);
+                return -1;
+        }
+        if ((first = seen_before(ld, period.s, period.len, o->nperiods)) >= 0) {
+                fail(ld, row->line, "duplicate period \"%.*s\" (first on line %lu)",
+                     (int)period.len, period.s, o->periods[first].line);
+                return -1;
+        }
+        room_for(ld, (void **)&o->periods, o->nperiods, sizeof *o->periods);
+        p = &o->periods[o->nperiods++];
+        p->period = field_dup(period);
+        memcpy(p->opens, opens.s, 10);
+        p->opens[10] = '\0';
+        memcpy(p->due, due.s, 10);
+        p->due[10] = '\0';
+        p->line = row->line;
+        return 0;
+}
+
+/* balance.csv */
+
+enum { B_STANDARD, B_STAGE, B_INDICATOR, B_SCHOOL_MIN, B_CV_MAX, B_NCOLS };
+
+static const struct column_spec balance_cols[B_NCOLS] = {
+    [B_STANDARD] = {"standard", 1},   [B_STAGE] = {"stage", 1},
+    [B_INDICATOR] = {"indicator", 1}, [B_SCHOOL_MIN] = {"school_min", 1},
+    [B_CV_MAX] = {"cv_max", 1},
+};
+
+static int
+add_rule(struct loader *ld, const struct csvrow *row, const int *col)
+{
+        struct field standard = column(row, col, B_STANDARD), stage = column(row, col, B_STAGE);
+        struct field min = column(row, col, B_SCHOOL_MIN), cv = column(row, col, B_CV_MAX);
+        struct options *o = ld->o;
+        struct balance_rule *b;
+        size_t keylen;
+        char *key;
+        int ind, first;
+
+        if (standard.len == 0) {
+                fail(ld, row->line, "empty standard");
+                return -1;
+        }
+        if (standard.len > OPTIONS_TEXT_MAX) {
+                fail(ld, row->line, "standard is longer than %d bytes", OPTIONS_TEXT_MAX);
+                return -1;
+        }
+        if (stage.len == 0) {
+                fail(ld, row->line, "empty stage");
+                return -1;
+        }
+        if (stage_check(ld, row, stage) != 0)
+                return -1;
+        if ((ind = indicator_of(ld, row, column(row, col, B_INDICATOR))) < 0)
+                return -1;
+        if (min.len == 0 && cv.len == 0) {
+                fail(ld, row->line, "neither school_min nor cv_max given");
+                return -1;
+        }
+        if ((min.len > 0 && number_check(ld, row, min, "school_min") != 0) ||
+            (cv.len > 0 && number_check(ld, row, cv, "cv_max") != 0))
+                return -1;
+        keylen = standard.len + stage.len + strlen(ld->cfg->cat->ind[ind].code) + 3;
+        key = xmalloc(keylen);
+        snprintf(key, keylen, "%.*s\x1f%.*s\x1f%s", (int)standard.len, standard.s, (int)stage.len,
+                 stage.s, ld->cfg->cat->ind[ind].code);
+        first = seen_before(ld, key, strlen(key), o->nrules);
+        free(key);
+        if (first >= 0) {
+                fail(ld, row->line, "duplicate rule for %.*s, %.*s, %s (first on line %lu)",
+                     show(standard), standard.s, show(stage), stage.s, ld->cfg->cat->ind[ind].code,
+                     o->rules[first].line);
+                return -1;
+        }
+        room_for(ld, (void **)&o->rules, o->nrules, sizeof *o->rules);
+        b = &o->rules[o->nrules++];
+        b->standard = field_dup(standard);
+        b->stage = field_dup(stage);
+        b->indicator = ind;
+        b->school_min = min.len > 0 ? field_dup(min) : NULL;
+        b->cv_max = cv.len > 0 ? field_dup(cv) : NULL;
+        b->line = row->line;
+        return 0;
+}
+
+/* The shared reader. */
+
+/* Map the header's columns; returns 0 or -1 after fail(). */
+static int
+read_header(struct loader *ld, const struct csvrow *row, const struct column_spec *cols, int ncols,
+            int *col)
+{
+        for (int k = 0; k < ncols; k++)
+                col[k] = -1;
+        for (size_t i = 0; i < row->nfields; i++) {
+                struct field f = trimmed(row->fields[i], row->lens[i]);
+
+                for (int k = 0; k < ncols; k++) {
+                        if (strlen(cols[k].name) != f.len ||
+                            strncasecmp(cols[k].name, f.s, f.len) != 0)
+                                continue;
+                        if (col[k] >= 0) {
+                                fail(ld, row->line, "duplicate column \"%s\"", cols[k].name);
+                                return -1;
+                        }
+                        col[k] = (int)i;
+                }
+        }
+        for (int k = 0; k < ncols; k++) {
+                if (cols[k].required && col[k] < 0) {
+                        fail(ld, row->line, "missing column \"%s\"", cols[k].name);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/*
+ * Read dir/name with add() for every data row.  A file that does not exist
+ * is no rows; header names the columns for the empty-file message.
+ */
+static int
+load_file(struct loader *ld, const char *name, const struct column_spec *cols, int ncols,
+          const char *header, row_fn add)
+{
+        size_t len = strlen(ld->cfg->dir) + strlen(name) + 2, nrows = 0, hdr_fields;
+        struct csvread *r = NULL;
+        struct csvrow row;
+        struct stat st;
+        int col[MAX_COLS], rc, ret = -1;
+        char msg[256];
+
+        ld->path = xmalloc(len);
+        strlcpyf(ld->path, len, "%s/%s", ld->cfg->dir, name);
+        ld->cap = 0;
+        ld->seen = strmap_new(64);
+        if (stat(ld->path, &st) == -1 && (errno == ENOENT || errno == ENOTDIR)) {
+                ret = 0;
+                goto out;
+        }
+        if ((r = csvread_open(ld->path, ld->err, ld->errlen)) == NULL)
+                goto out;
+        rc = csvread_next(r, &row, msg, sizeof msg);
+        if (rc == CSVREAD_EOF) {
+                fail(ld, 1, "empty file: expected the header %s", header);
+                goto out;
+        }
+        if (rc != CSVREAD_ROW) {
+                fail(ld, row.line, "%s", msg);
+                goto out;
+        }
+        if (read_header(ld, &row, cols, ncols, col) != 0)
+                goto out;
+        hdr_fields = row.nfields;
+        while ((rc = csvread_next(r, &row, msg, sizeof msg)) != CSVREAD_EOF) {
+                if (rc != CSVREAD_ROW) {
+                        fail(ld, row.line, "%s", msg);
+                        goto out;
+                }
+                if (row.nfields != hdr_fields) {
+                        fail(ld, row.line, "row has %zu fields, the header has %zu", row.nfields,
+                             hdr_fields);
+                        goto out;
+                }
+                if (nrows == OPTIONS_MAX_ROWS) {
+                        fail(ld, row.line, "more than %d rows", OPTIONS_MAX_ROWS);
+                        goto out;
+                }
+                if (add(ld, &row, col) != 0)
+                        goto out;
+                nrows++;
+        }
+        ret = 0;
+out:
+        csvread_close(&r);
+        strmap_destroy(&ld->seen);
+        free(ld->path);
+        ld->path = NULL;
+        return ret;
+}
+
+/* The level labels and the stages of the tree, as sets. */
+static void
+tree_sets(struct loader *ld)
+{
+        const struct orgtree *t = ld->cfg->tree;
+
+        ld->level = strmap_new(16);
+        ld->stage = strmap_new(16);
+        for (size_t i = 0; i < t->n; i++) {
+                strmap_put(ld->level, t->u[i].level, strlen(t->u[i].level), 0);
+                if (t->u[i].stage[0] != '\0')
+                        strmap_put(ld->stage, t->u[i].stage, strlen(t->u[i].stage), 0);
+        }
+}
+
+struct options *
+options_load(const struct config *cfg, char *err, size_t errlen)
+{
+        struct loader ld = {.cfg = cfg, .err = err, .errlen = errlen};
+        int rc;
+
+        ld.o = xcalloc(1, sizeof *ld.o);
+        tree_sets(&ld);
+        rc = load_file(&ld, "targets.csv", target_cols, T_NCOLS,
+                       "indicator,level,unit,stage,op,value,source", add_target);
+        if (rc == 0)
+                rc = load_file(&ld, "periods.csv", period_cols, P_NCOLS, "period,opens,due",
+                               add_period);
+        if (rc == 0)
+                rc = load_file(&ld, "balance.csv", balance_cols, B_NCOLS,
+                               "standard,stage,indicator,school_min,cv_max", add_rule);
+        strmap_destroy(&ld.level);
+        strmap_destroy(&ld.stage);
+        if (rc != 0)
+                options_destroy(&ld.o);
+        return ld.o;
+}
+
+void
+options_destroy(struct options **op)
+{
+        struct options *o;
+
+        if (op == NULL || (o = *op) == NULL)
+                return;
+        for (size_t i = 0; i < o->ntargets; i++) {
+                free(o->targets[i].level);
+                free(o->targets[i].stage);
+                free(o->targets[i].value);
+                free(o->targets[i].source);
+        }
+        for (size_t i = 0; i < o->nperiods; i++)
+                free(o->periods[i].period);
+        for (size_t i = 0; i < o->nrules; i++) {
+                free(o->rules[i].standard);
+                free(o->rules[i].stage);
+                free(o->rules[i].school_min);
+                free(o->rules[i].cv_max);
+        }
+        free(o->targets);
+        free(o->periods);
+        free(o->rules);
+        free(o);
+        *op = NULL;
+}
