@@ -1,115 +1,120 @@
 /*
- * edustat-collector: send school CSV files to the aggregator and print what
- * became of every record.
+ * edustat-collector: send school CSV files to the aggregator through a
+ * durable local outbox, and print what became of every record.
  *
  *   edustat-collector submit [--unit CODE] [--period PERIOD] [--timeout SEC]
- *                            [--aggregator ENDPOINT] FILE...
+ *                            [--aggregator ENDPOINT] [--outbox PATH] [FILE...]
+ *   edustat-collector run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]
+ *   edustat-collector status [--outbox PATH]
  *
- * Files become records (collector/submit.c), records travel in batches of
- * at most BATCH_MAX_RECORDS over one DEALER socket with INFLIGHT_MAX
- * batches outstanding, and each batch is resent until the aggregator acks
- * it.  Resending is safe because the aggregator is idempotent: a record
- * whose version is not above the stored one changes nothing.  An ack means
- * committed in PostgreSQL, so the exit code can promise it:
+ * submit reads the files (collector/submit.c), writes ALL their batches to
+ * the outbox in one transaction (collector/enqueue.c) before sending
+ * anything, then delivers every batch the outbox holds, those earlier runs
+ * left behind first (collector/deliver.c), until all are answered or the
+ * timeout passes.  An ack means committed in PostgreSQL, so the exit code,
+ * which speaks for the files of this run only, can promise it:
  *   0  every record accepted and committed
  *   1  everything delivered, some records rejected (FILE:LINE: reason)
- *   2  input could not be read (missing file, usage); readable files are
- *      still submitted first
- *   3  delivery not confirmed within the timeout, or a batch refused
+ *   2  input could not be read (missing file, usage), or the outbox cannot
+ *      be used; readable files are still submitted first
+ *   3  delivery not confirmed within the timeout (the batches stay in the
+ *      outbox for the next submit or run), or a batch refused
+ * Files of earlier runs whose delivery is confirmed now are reported as
+ * "earlier: FILE: ... (delivered now)".  With no FILE, submit only delivers
+ * what the outbox holds: 0 when all of it was confirmed, 3 when not.
+ *
+ * run is the long-running form over a spool directory (collector/run.c);
+ * status prints what the outbox holds: 0 nothing pending, 1 something.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <msgpack.h>
 #include <zmq.h>
 
+#include "deliver.h"
+#include "enqueue.h"
 #include "log.h"
+#include "outbox.h"
 #include "proto.h"
+#include "receipt.h"
+#include "run.h"
 #include "submit.h"
 #include "util.h"
 #include "zsock.h"
 
 #define PROG               "edustat-collector"
-#define BATCH_MAX_RECORDS  5000
-#define BATCH_MAX_BYTES    (PROTO_MAX_SUBMIT_BYTES / 2) /* room for the envelope */
-#define INFLIGHT_MAX       8
-#define RESEND_FIRST_MS    5000
-#define RESEND_MAX_MS      30000
-#define SEND_RETRY_MS      250 /* the socket's queue was full: try again soon */
+#define SUBMIT_WINDOW      8
+#define SUBMIT_FIRST_MS    5000
+#define SUBMIT_MAX_MS      30000
 #define STDIN_MAX          ((size_t)256 * 1024 * 1024)
 #define ACK_MAX_BYTES      (4 * (int64_t)PROTO_MAX_SUBMIT_BYTES)
+#define LIST_MAX           256  /* files read from the outbox at a time */
+#define STATUS_MAX_FILES   1000 /* lines status prints per kind */
 #define DEFAULT_AGGREGATOR "tcp://127.0.0.1:5560"
+#define DEFAULT_OUTBOX     "./edustat-outbox.db"
+#define DEFAULT_SPOOL      "./spool"
 #define DEFAULT_TIMEOUT    60
 
 enum exit_code { EXIT_ALL_OK = 0, EXIT_REJECTED = 1, EXIT_INPUT = 2, EXIT_UNCONFIRMED = 3 };
 
-struct rejection {
-        unsigned long line;
-        char *reason;
-        int from_ack; /* reported by the aggregator, not found by submit_read */
+/* Options shared by the commands. */
+struct opts {
+        const char *endpoint, *outbox, *spool, *unit, *period;
+        const char *collector;
+        long timeout;
 };
 
+/* A file of this submit run. */
 struct file {
         const char *path;
         struct submission *sub;
-        uint64_t accepted, changed;
-        struct rejection *rej;
-        size_t nrej, caprej;
-        size_t nbatches, nacked;
+        int64_t id;
+        uint64_t records;
 };
 
-struct batch {
-        struct file *file;
-        size_t first, n; /* file->sub->rec[first .. first + n) */
-        char id[33];
-        msgpack_sbuffer buf; /* the packed message while in flight */
-        int64_t resend_at, backoff;
-};
-
-struct run {
-        const char *endpoint, *collector;
-        long timeout;
-        struct batch *b;
-        size_t nb, nacked, nrefused;
-        size_t inflight[INFLIGHT_MAX], ninflight;
-        int urandom;
-        int broken; /* the aggregator refused a message it could not attribute */
+/* What submit saw complete while it delivered (for "delivered now"). */
+struct completed {
+        int64_t *id;
+        size_t n, cap;
 };
 
 static void
 usage(FILE *fp)
 {
         fprintf(fp, "usage: " PROG " submit [--unit CODE] [--period PERIOD] [--timeout SEC]\n"
-                    "                         [--aggregator ENDPOINT] FILE...\n"
+                    "                         [--aggregator ENDPOINT] [--outbox PATH] [FILE...]\n"
+                    "       " PROG " run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]\n"
+                    "       " PROG " status [--outbox PATH]\n"
                     "\n"
-                    "Sends CSV files with the columns unit,period,indicator,value (any order;\n"
-                    "unit and period may come from the flags) and prints a receipt per file.\n"
-                    "FILE - reads standard input.\n"
+                    "submit sends CSV files with the columns unit,period,indicator,value (any\n"
+                    "order; unit and period may come from the flags) and prints a receipt per\n"
+                    "file.  FILE - reads standard input.  Every batch is stored in the outbox\n"
+                    "before it is sent and stays there until the aggregator confirms it;\n"
+                    "batches earlier runs left there are delivered first.  With no FILE, submit\n"
+                    "only delivers what the outbox holds.\n"
+                    "\n"
+                    "run watches DIR/incoming/ for *.csv files (write them as .NAME and rename\n"
+                    "when complete), delivers them and moves each to DIR/done/ or DIR/failed/\n"
+                    "with NAME.receipt beside it.  It runs until SIGTERM or SIGINT.\n"
+                    "\n"
+                    "status prints the batches waiting in the outbox.\n"
                     "\n"
                     "Environment: EDUSTAT_AGGREGATOR (default " DEFAULT_AGGREGATOR "),\n"
-                    "EDUSTAT_COLLECTOR_NAME (default the host name), EDUSTAT_TIMEOUT (seconds,\n"
-                    "default 60).\n"
+                    "EDUSTAT_OUTBOX (default " DEFAULT_OUTBOX
+                    "), EDUSTAT_SPOOL (default\n" DEFAULT_SPOOL
+                    "), EDUSTAT_COLLECTOR_NAME (default the host name), EDUSTAT_TIMEOUT\n"
+                    "(submit: seconds to wait for confirmations, default 60).\n"
                     "\n"
-                    "Exit: 0 all accepted; 1 delivered, some rejected; 2 input could not be read;\n"
-                    "3 delivery not confirmed.\n");
-}
-
-static void
-rejection_add(struct file *f, unsigned long line, const char *reason, size_t len, int from_ack)
-{
-        if (f->nrej == f->caprej) {
-                f->caprej = f->caprej ? f->caprej * 2 : 16;
-                f->rej = xreallocarray(f->rej, f->caprej, sizeof(*f->rej));
-        }
-        f->rej[f->nrej].line = line;
-        f->rej[f->nrej].reason = xstrndup(reason, len);
-        f->rej[f->nrej].from_ack = from_ack;
-        f->nrej++;
+                    "Exit (submit, for the files given): 0 all accepted; 1 delivered, some\n"
+                    "rejected; 2 input could not be read or the outbox cannot be used;\n"
+                    "3 delivery not confirmed (the batches stay in the outbox).\n"
+                    "Exit (status): 0 nothing pending, 1 batches pending.\n");
 }
 
 /* Slurp standard input, up to STDIN_MAX bytes.  Returns 0 or -1 with err. */
@@ -147,9 +152,9 @@ stdin_read(char **bufp, size_t *lenp, char *err, size_t errlen)
         return 0;
 }
 
+/* Read a file (or "-") with versions from 0: enqueue stamps the real ones. */
 static struct submission *
-file_read(const char *path, const char *unit, const char *period, uint64_t base, char *err,
-          size_t errlen)
+file_read(const char *path, const char *unit, const char *period, char *err, size_t errlen)
 {
         struct submission *s;
         char *buf;
@@ -159,315 +164,17 @@ file_read(const char *path, const char *unit, const char *period, uint64_t base,
                 strlcpyf(err, errlen, "%.64s...: path longer than %d bytes", path, PROTO_MAX_TEXT);
                 return NULL;
         }
+        if (!utf8_valid(path, strlen(path))) {
+                strlcpyf(err, errlen, "%s: the file name is not valid UTF-8", path);
+                return NULL;
+        }
         if (strcmp(path, "-") != 0)
-                return submit_read(path, unit, period, base, err, errlen);
+                return submit_read(path, unit, period, 0, err, errlen);
         if (stdin_read(&buf, &len, err, errlen) < 0)
                 return NULL;
-        s = submit_read_mem(path, buf, len, unit, period, base, err, errlen);
+        s = submit_read_mem(path, buf, len, unit, period, 0, err, errlen);
         free(buf);
         return s;
-}
-
-/* Estimated packed size of a record: its strings plus msgpack headers. */
-static size_t
-record_bytes(const struct submit_record *r)
-{
-        return 48 + strlen(r->unit) + strlen(r->period) + strlen(r->indicator) + strlen(r->value) +
-               (r->raw ? strlen(r->raw) : 0) + (r->reason ? strlen(r->reason) : 0);
-}
-
-/* Cut every file's records into batches; a batch never spans two files. */
-static void
-batches_plan(struct run *run, struct file *files, size_t nfiles)
-{
-        size_t cap = 0;
-
-        for (size_t i = 0; i < nfiles; i++) {
-                struct submission *s = files[i].sub;
-                size_t bytes = 0;
-
-                for (size_t k = 0; s != NULL && k < s->n; k++) {
-                        size_t rb = record_bytes(&s->rec[k]);
-                        struct batch *b = run->nb ? &run->b[run->nb - 1] : NULL;
-
-                        if (k == 0 || b->n == BATCH_MAX_RECORDS || bytes + rb > BATCH_MAX_BYTES) {
-                                if (run->nb == cap) {
-                                        cap = cap ? cap * 2 : 16;
-                                        run->b = xreallocarray(run->b, cap, sizeof(*run->b));
-                                }
-                                b = &run->b[run->nb++];
-                                memset(b, 0, sizeof(*b));
-                                b->file = &files[i];
-                                b->first = k;
-                                files[i].nbatches++;
-                                bytes = 0;
-                        }
-                        b->n++;
-                        bytes += rb;
-                }
-        }
-}
-
-/* Give the batch a fresh id and pack its message. */
-static void
-batch_pack(struct run *run, struct batch *b)
-{
-        static const char hex[] = "0123456789abcdef";
-        unsigned char rnd[16];
-        msgpack_packer pk;
-
-        if (read(run->urandom, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
-                fatal("read /dev/urandom");
-        for (size_t i = 0; i < sizeof(rnd); i++) {
-                b->id[2 * i] = hex[rnd[i] >> 4];
-                b->id[2 * i + 1] = hex[rnd[i] & 15];
-        }
-        b->id[32] = '\0';
-        msgpack_sbuffer_init(&b->buf);
-        msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
-        proto_submit_begin(&pk, run->collector, b->id, b->file->path, (uint32_t)b->n);
-        for (size_t k = b->first; k < b->first + b->n; k++) {
-                const struct submit_record *r = &b->file->sub->rec[k];
-                struct proto_record pr = {
-                    /* A file of four billion lines would be cut long before. */
-                    .line = r->line > UINT32_MAX ? UINT32_MAX : (uint32_t)r->line,
-                    .version = r->version,
-                    .unit = pstr_of(r->unit),
-                    .period = pstr_of(r->period),
-                    .indicator = pstr_of(r->indicator),
-                    .value = pstr_of(r->value),
-                    .raw = pstr_of(r->raw),
-                    .reason = pstr_of(r->reason),
-                };
-
-                proto_record_pack(&pk, &pr);
-        }
-}
-
-static void
-batch_send(void *sock, struct batch *b, int64_t now)
-{
-        if (zsock_send(sock, b->buf.data, b->buf.size, ZMQ_DONTWAIT) < 0) {
-                log_debug("batch %s: send: %s; retrying", b->id, zmq_strerror(errno));
-                b->resend_at = now + SEND_RETRY_MS;
-                return;
-        }
-        b->resend_at = now + b->backoff;
-        b->backoff = b->backoff * 2 > RESEND_MAX_MS ? RESEND_MAX_MS : b->backoff * 2;
-}
-
-/*
- * Take the batch out of the in-flight set, acked or refused, and drop its
- * packed message.
- */
-static void
-batch_finish(struct run *run, size_t slot, int acked)
-{
-        struct batch *b = &run->b[run->inflight[slot]];
-
-        msgpack_sbuffer_destroy(&b->buf);
-        run->inflight[slot] = run->inflight[--run->ninflight];
-        if (acked) {
-                run->nacked++;
-                b->file->nacked++;
-        } else {
-                run->nrefused++;
-        }
-}
-
-static void
-reply_handle(struct run *run, const void *buf, size_t len)
-{
-        enum proto_type t = proto_peek(buf, len);
-        struct proto_ack a;
-        char err[256];
-        size_t slot;
-
-        if (t != PROTO_ACK && t != PROTO_ERROR) {
-                log_warnx("ignoring a message of unexpected type from %s", run->endpoint);
-                return;
-        }
-        if (proto_ack_decode(buf, len, &a, err, sizeof(err)) < 0) {
-                log_warnx("ignoring a malformed reply from %s: %s", run->endpoint, err);
-                return;
-        }
-        for (slot = 0; slot < run->ninflight; slot++) {
-                struct batch *b = &run->b[run->inflight[slot]];
-
-                if (a.batch_id.p != NULL && a.batch_id.len == 32 &&
-                    memcmp(a.batch_id.p, b->id, 32) == 0)
-                        break;
-        }
-        if (t == PROTO_ERROR) {
-                if (slot < run->ninflight) {
-                        fprintf(stderr, PROG ": %s: the aggregator refused batch %s: %.*s\n",
-                                run->b[run->inflight[slot]].file->path,
-                                run->b[run->inflight[slot]].id, (int)a.message.len,
-                                a.message.p ? a.message.p : "");
-                        batch_finish(run, slot, 0);
-                } else if (a.batch_id.p == NULL) {
-                        fprintf(stderr, PROG ": the aggregator refused a message: %.*s\n",
-                                (int)a.message.len, a.message.p ? a.message.p : "");
-                        run->broken = 1;
-                }
-        } else if (slot < run->ninflight) {
-                struct batch *b = &run->b[run->inflight[slot]];
-
-                b->file->accepted += a.accepted;
-                b->file->changed += a.changed;
-                for (uint32_t i = 0; i < a.nrej; i++)
-                        rejection_add(b->file, a.rej[i].line,
-                                      a.rej[i].reason.p ? a.rej[i].reason.p : "",
-                                      a.rej[i].reason.p ? a.rej[i].reason.len : 0, 1);
-                batch_finish(run, slot, 1);
-        }
-        /* Anything else is the ack of a resent batch already counted. */
-        proto_ack_free(&a);
-}
-
-/* Send every batch and collect the replies until all are answered or time is up. */
-static void
-deliver(struct run *run, void *sock)
-{
-        size_t next = 0;
-        int64_t deadline = now_ms() + (int64_t)run->timeout * 1000;
-
-        while (!run->broken && run->nacked + run->nrefused < run->nb) {
-                int64_t now = now_ms(), wake = deadline;
-                zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
-                zmq_msg_t msg;
-
-                if (now >= deadline)
-                        break;
-                while (run->ninflight < INFLIGHT_MAX && next < run->nb) {
-                        struct batch *b = &run->b[next];
-
-                        batch_pack(run, b);
-                        b->backoff = RESEND_FIRST_MS;
-                        b->resend_at = now;
-                        run->inflight[run->ninflight++] = next++;
-                }
-                for (size_t i = 0; i < run->ninflight; i++) {
-                        struct batch *b = &run->b[run->inflight[i]];
-
-                        if (b->resend_at <= now)
-                                batch_send(sock, b, now);
-                        if (b->resend_at < wake)
-                                wake = b->resend_at;
-                }
-                if (zmq_poll(&item, 1, wake > now ? (long)(wake - now) : 0) < 0 && errno != EINTR)
-                        fatal("zmq_poll");
-                zmq_msg_init(&msg);
-                while (zsock_recv(sock, &msg, ZMQ_DONTWAIT) == 0) {
-                        reply_handle(run, zmq_msg_data(&msg), zmq_msg_size(&msg));
-                        zmq_msg_close(&msg);
-                        zmq_msg_init(&msg);
-                }
-                zmq_msg_close(&msg);
-        }
-        for (size_t i = 0; i < run->ninflight; i++)
-                msgpack_sbuffer_destroy(&run->b[run->inflight[i]].buf);
-}
-
-static int
-rejection_cmp(const void *a, const void *b)
-{
-        const struct rejection *x = a, *y = b;
-
-        if (x->line != y->line)
-                return x->line < y->line ? -1 : 1;
-        return x->from_ack - y->from_ack;
-}
-
-/*
- * Print the file's receipt and its rejections.  The aggregator may echo the
- * rows the collector rejected itself; a line the collector rejected is
- * printed once, with the collector's reason.  Returns the number rejected.
- */
-static size_t
-receipt_print(struct file *f)
-{
-        size_t n = 0;
-
-        for (size_t i = 0; i < f->sub->n; i++)
-                if (f->sub->rec[i].reason != NULL)
-                        rejection_add(f, f->sub->rec[i].line, f->sub->rec[i].reason,
-                                      strlen(f->sub->rec[i].reason), 0);
-        if (f->nrej > 1)
-                qsort(f->rej, f->nrej, sizeof(*f->rej), rejection_cmp);
-        for (size_t i = 0; i < f->nrej; i++) {
-                if (f->rej[i].from_ack && n > 0 && !f->rej[n - 1].from_ack &&
-                    f->rej[n - 1].line == f->rej[i].line) {
-                        free(f->rej[i].reason);
-                        continue;
-                }
-                f->rej[n++] = f->rej[i];
-        }
-        f->nrej = n;
-        printf("%s: %zu records, %llu accepted (%llu changed), %zu rejected\n", f->path, f->sub->n,
-               (unsigned long long)f->accepted, (unsigned long long)f->changed, n);
-        fflush(stdout);
-        for (size_t i = 0; i < n; i++)
-                fprintf(stderr, "%s:%lu: %s\n", f->path, f->rej[i].line, f->rej[i].reason);
-        return n;
-}
-
-/* Connect, deliver every batch, disconnect.  -1 when the endpoint is unusable. */
-static int
-run_deliver(struct run *run)
-{
-        void *ctx = zmq_ctx_new(), *sock;
-        int rc = -1;
-
-        if (ctx == NULL)
-                fatal("zmq_ctx_new");
-        if ((run->urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
-                fatal("open /dev/urandom");
-        if ((sock = zsock_dealer_connect(ctx, run->endpoint, ACK_MAX_BYTES)) != NULL) {
-                deliver(run, sock);
-                zsock_close(&sock);
-                rc = 0;
-        }
-        zmq_ctx_term(ctx);
-        close(run->urandom);
-        return rc;
-}
-
-/* Print the receipts and the verdict; returns the exit code. */
-static int
-report(const struct run *run, struct file *files, size_t nfiles, int input_failed)
-{
-        size_t nrejected = 0, unconfirmed = run->nb - run->nacked - run->nrefused;
-
-        for (size_t i = 0; i < nfiles; i++) {
-                if (files[i].nacked == files[i].nbatches)
-                        nrejected += receipt_print(&files[i]);
-                else
-                        printf("%s: %zu records, not confirmed\n", files[i].path, files[i].sub->n);
-        }
-        fflush(stdout);
-        if (run->broken)
-                fprintf(stderr,
-                        PROG ": delivery not confirmed: the aggregator at %s refused a message "
-                             "(%zu of %zu batches unconfirmed); run submit again when it is "
-                             "fixed\n",
-                        run->endpoint, unconfirmed + run->nrefused, run->nb);
-        else if (unconfirmed > 0)
-                fprintf(stderr,
-                        PROG ": delivery not confirmed: no acknowledgement from %s within %ld s "
-                             "(%zu of %zu batches unconfirmed); nothing was lost on the server "
-                             "side for unconfirmed batches, run submit again\n",
-                        run->endpoint, run->timeout, unconfirmed, run->nb);
-        else if (run->nrefused > 0)
-                fprintf(stderr,
-                        PROG ": delivery not confirmed: the aggregator at %s refused %zu of %zu "
-                             "batches (see above); run submit again when it is fixed\n",
-                        run->endpoint, run->nrefused, run->nb);
-        if (run->nacked < run->nb)
-                return EXIT_UNCONFIRMED;
-        if (input_failed)
-                return EXIT_INPUT;
-        return nrejected > 0 ? EXIT_REJECTED : EXIT_ALL_OK;
 }
 
 static const char *
@@ -483,90 +190,284 @@ collector_name(char *buf, size_t len)
         return buf;
 }
 
-/* Parse the submit command line into run and the flags; exits 2 on misuse. */
+/*
+ * Parse the options of cmd ("submit", "run" or "status") from argv, where
+ * argv[0] is the command.  Exits 0 on --help, 2 on misuse.  Returns the
+ * index of the first operand.
+ */
 static int
-args_parse(int argc, char **argv, struct run *run, const char **unit, const char **period)
+args_parse(const char *cmd, int argc, char **argv, struct opts *o)
 {
-        static const struct option opts[] = {
+        static const struct option all[] = {
             {"unit", required_argument, NULL, 'u'},    {"period", required_argument, NULL, 'p'},
             {"timeout", required_argument, NULL, 't'}, {"aggregator", required_argument, NULL, 'a'},
+            {"outbox", required_argument, NULL, 'o'},  {"spool", required_argument, NULL, 's'},
             {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
         };
+        /* Which options each command takes. */
+        const char *takes = strcmp(cmd, "submit") == 0 ? "uptao"
+                            : strcmp(cmd, "run") == 0  ? "aos"
+                                                       : "o";
         const char *timeout = env_or("EDUSTAT_TIMEOUT", NULL);
         int c;
 
-        run->endpoint = env_or("EDUSTAT_AGGREGATOR", DEFAULT_AGGREGATOR);
-        run->timeout = DEFAULT_TIMEOUT;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        o->endpoint = env_or("EDUSTAT_AGGREGATOR", DEFAULT_AGGREGATOR);
+        o->outbox = env_or("EDUSTAT_OUTBOX", DEFAULT_OUTBOX);
+        o->spool = env_or("EDUSTAT_SPOOL", DEFAULT_SPOOL);
+        o->timeout = DEFAULT_TIMEOUT;
+        while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+                if (c == 'h') {
+                        usage(stdout);
+                        exit(EXIT_ALL_OK);
+                }
+                if (c == '?' || strchr(takes, c) == NULL) {
+                        if (c != '?')
+                                fprintf(stderr, PROG " %s: option --%s does not apply\n", cmd,
+                                        c == 'u'   ? "unit"
+                                        : c == 'p' ? "period"
+                                        : c == 't' ? "timeout"
+                                        : c == 'a' ? "aggregator"
+                                        : c == 'o' ? "outbox"
+                                                   : "spool");
+                        usage(stderr);
+                        exit(EXIT_INPUT);
+                }
                 switch (c) {
                 case 'u':
-                        *unit = optarg;
+                        o->unit = optarg;
                         break;
                 case 'p':
-                        *period = optarg;
+                        o->period = optarg;
                         break;
                 case 't':
                         timeout = optarg;
                         break;
                 case 'a':
-                        run->endpoint = optarg;
+                        o->endpoint = optarg;
                         break;
-                case 'h':
-                        usage(stdout);
-                        exit(EXIT_ALL_OK);
-                default:
-                        usage(stderr);
-                        exit(EXIT_INPUT);
+                case 'o':
+                        o->outbox = optarg;
+                        break;
+                case 's':
+                        o->spool = optarg;
+                        break;
                 }
         }
-        if (timeout != NULL && parse_long(timeout, 1, 86400, &run->timeout) < 0) {
+        if (strchr(takes, 't') != NULL && timeout != NULL &&
+            parse_long(timeout, 1, 86400, &o->timeout) < 0) {
                 fprintf(stderr, PROG ": timeout \"%s\" is not a number of seconds (1..86400)\n",
                         timeout);
                 exit(EXIT_INPUT);
         }
-        if (optind >= argc) {
-                fprintf(stderr, PROG ": no FILE given\n");
+        if (strcmp(cmd, "submit") != 0 && optind < argc) {
+                fprintf(stderr, PROG " %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
                 usage(stderr);
                 exit(EXIT_INPUT);
         }
         return optind;
 }
 
-int
-main(int argc, char **argv)
+/* The collector's name, checked against the wire's cap; exits 2 when too long. */
+static const char *
+collector_checked(char *buf, size_t len)
 {
-        struct run run = {0};
-        const char *unit = NULL, *period = NULL;
-        char host[256], err[512];
-        struct file *files;
-        size_t nfiles = 0;
-        int first, input_failed = 0, stdin_used = 0, code;
-        /*
-         * Versions: the run's start in µs times 1024, plus the record's
-         * index.  A run spans nrecords / 1024 µs of version space, far less
-         * than the time it takes to deliver them, so a later run's versions
-         * are always above an earlier run's (issue #3 persists the counter).
-         */
-        uint64_t version = (uint64_t)wallclock_us() << 10;
+        const char *name = collector_name(buf, len);
 
-        log_init(PROG, 0);
-        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                usage(stdout);
-                return EXIT_ALL_OK;
-        }
-        if (argc < 2 || strcmp(argv[1], "submit") != 0) {
-                usage(stderr);
-                return EXIT_INPUT;
-        }
-        first = 1 + args_parse(argc - 1, argv + 1, &run, &unit, &period);
-        run.collector = collector_name(host, sizeof(host));
-        if (strlen(run.collector) > PROTO_MAX_ID) {
+        if (strlen(name) > PROTO_MAX_ID) {
                 fprintf(stderr, PROG ": EDUSTAT_COLLECTOR_NAME is longer than %d bytes\n",
                         PROTO_MAX_ID);
+                exit(EXIT_INPUT);
+        }
+        return name;
+}
+
+static void
+completed_add(void *arg, int64_t file_id)
+{
+        struct completed *c = arg;
+
+        if (c->n == c->cap) {
+                c->cap = c->cap ? c->cap * 2 : 16;
+                c->id = xreallocarray(c->id, c->cap, sizeof(*c->id));
+        }
+        c->id[c->n++] = file_id;
+}
+
+static int
+completed_has(const struct completed *c, int64_t id)
+{
+        for (size_t i = 0; i < c->n; i++)
+                if (c->id[i] == id)
+                        return 1;
+        return 0;
+}
+
+/* 1 when process pid (which enqueued a file) may still be delivering it itself. */
+static int
+owner_alive(long pid)
+{
+        if (pid <= 0 || pid == (long)getpid())
+                return 0;
+        return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Deliver what the outbox holds up to max_seq, until all is answered, the
+ * timeout passes, or the aggregator cannot read our messages.  Returns 0,
+ * -1 when the outbox failed (logged), -2 when the endpoint is unusable.
+ */
+static int
+submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct completed *done,
+               unsigned long *unreadable)
+{
+        struct deliver_policy pol = {
+            .endpoint = o->endpoint,
+            .first_ms = SUBMIT_FIRST_MS,
+            .max_ms = SUBMIT_MAX_MS,
+            .jitter = 0,
+            .window = SUBMIT_WINDOW,
+            .max_seq = max_seq,
+        };
+        void *ctx = zmq_ctx_new(), *sock;
+        struct deliver *d;
+        int64_t deadline = now_ms() + (int64_t)o->timeout * 1000;
+        int rc = 0;
+
+        if (ctx == NULL)
+                fatal("zmq_ctx_new");
+        if ((sock = zsock_dealer_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
+                zmq_ctx_term(ctx);
+                return -2;
+        }
+        d = deliver_new(ob, sock, &pol, completed_add, done);
+        for (;;) {
+                int64_t now = now_ms();
+
+                if (deliver_step(d, deadline - now) < 0) {
+                        rc = -1;
+                        break;
+                }
+                if (deliver_finished(d) || deliver_unreadable(d) > 0 || now_ms() >= deadline)
+                        break;
+        }
+        if (rc == 0 && !deliver_finished(d)) {
+                char why[256];
+
+                strlcpyf(why, sizeof(why), "submit: no acknowledgement from %s within %ld s",
+                         o->endpoint, o->timeout);
+                deliver_abandon(d, why);
+        }
+        *unreadable = deliver_unreadable(d);
+        deliver_destroy(&d);
+        zsock_close(&sock);
+        zmq_ctx_term(ctx);
+        return rc;
+}
+
+/*
+ * Print the receipts of complete submit files enqueued before first_id by
+ * processes that are gone, and forget them.  Returns 0 or -1.
+ */
+static int
+earlier_print(struct outbox *ob, int64_t first_id, const struct completed *done)
+{
+        int64_t after = 0;
+
+        for (;;) {
+                struct outbox_file *files;
+                size_t n, i;
+
+                if (outbox_files_list(ob, OUTBOX_SUBMIT, 0, after, LIST_MAX, &files, &n) < 0)
+                        return -1;
+                for (i = 0; i < n && files[i].id < first_id; i++) {
+                        struct outbox_file *f = &files[i];
+
+                        if (owner_alive(f->owner))
+                                continue;
+                        if (receipt_print(ob, f, "earlier: ",
+                                          completed_has(done, f->id) ? "delivered now"
+                                                                     : "delivered earlier",
+                                          stdout, stderr, NULL) < 0 ||
+                            outbox_file_forget(ob, f->id) < 0) {
+                                outbox_files_free(files, n);
+                                return -1;
+                        }
+                }
+                after = n > 0 ? files[n - 1].id : after;
+                outbox_files_free(files, n);
+                if (n < LIST_MAX || i < n)
+                        return 0;
+        }
+}
+
+/* Counts of this run's files after delivery. */
+struct verdict {
+        uint64_t batches, unconfirmed, refused, rejected;
+};
+
+/* Print this run's receipts (complete files) and "not confirmed" lines.  0 or -1. */
+static int
+receipts_print(struct outbox *ob, struct file *files, size_t nfiles, struct verdict *v)
+{
+        for (size_t i = 0; i < nfiles; i++) {
+                struct outbox_file f;
+                uint64_t nrej;
+                int got = outbox_file_get(ob, files[i].id, &f);
+
+                if (got < 0)
+                        return -1;
+                if (got == 0) {
+                        printf("%s: %llu records, delivered (its receipt was printed by another "
+                               "collector process)\n",
+                               files[i].path, (unsigned long long)files[i].records);
+                        continue;
+                }
+                v->batches += f.batches;
+                if (f.pending > 0) {
+                        v->unconfirmed += f.pending;
+                        v->refused += f.refused_batches;
+                        printf("%s: %llu records, not confirmed\n", f.path,
+                               (unsigned long long)f.records);
+                        outbox_file_clear(&f);
+                        continue;
+                }
+                if (receipt_print(ob, &f, NULL, NULL, stdout, stderr, &nrej) < 0 ||
+                    outbox_file_forget(ob, f.id) < 0) {
+                        outbox_file_clear(&f);
+                        return -1;
+                }
+                v->rejected += nrej;
+                v->refused += f.refused_batches;
+                outbox_file_clear(&f);
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static int
+cmd_submit(int argc, char **argv)
+{
+        struct opts o = {0};
+        struct completed done = {0};
+        struct verdict v = {0};
+        struct outbox *ob;
+        struct outbox_totals t;
+        struct file *files;
+        struct enqueue_file *ef;
+        char host[256], err[512];
+        size_t nfiles = 0;
+        int64_t max_seq = 0;
+        unsigned long unreadable = 0;
+        int first, input_failed = 0, stdin_used = 0, code, rc;
+
+        first = args_parse("submit", argc, argv, &o);
+        o.collector = collector_checked(host, sizeof(host));
+        if ((ob = outbox_open(o.outbox, OUTBOX_CREATE, err, sizeof(err))) == NULL) {
+                fprintf(stderr, PROG ": cannot use the outbox: %s; nothing was sent\n", err);
                 return EXIT_INPUT;
         }
 
-        files = xcalloc((size_t)(argc - first), sizeof(*files));
+        files = xcalloc((size_t)(argc - first) + 1, sizeof(*files));
         for (int i = first; i < argc; i++) {
                 struct file *f = &files[nfiles];
 
@@ -576,31 +477,220 @@ main(int argc, char **argv)
                         continue;
                 }
                 f->path = argv[i];
-                f->sub = file_read(argv[i], unit, period, version, err, sizeof(err));
+                f->sub = file_read(argv[i], o.unit, o.period, err, sizeof(err));
                 if (f->sub == NULL) {
                         fprintf(stderr, PROG ": %s\n", err);
                         input_failed = 1;
                         continue;
                 }
-                version += f->sub->n;
+                f->records = f->sub->n;
                 nfiles++;
         }
 
-        batches_plan(&run, files, nfiles);
-        if (run.nb > 0 && run_deliver(&run) < 0) {
-                fprintf(stderr, PROG ": cannot use the aggregator endpoint \"%s\"\n", run.endpoint);
-                code = EXIT_INPUT;
-        } else {
-                code = report(&run, files, nfiles, input_failed);
-        }
-
+        /* Everything is in the outbox before the first byte is sent. */
+        ef = xcalloc(nfiles + 1, sizeof(*ef));
         for (size_t i = 0; i < nfiles; i++) {
-                for (size_t k = 0; k < files[i].nrej; k++)
-                        free(files[i].rej[k].reason);
-                free(files[i].rej);
+                ef[i].path = files[i].path;
+                ef[i].sub = files[i].sub;
+        }
+        code = nfiles > 0 ? enqueue_files(ob, ef, nfiles, OUTBOX_SUBMIT, o.collector,
+                                          (long)getpid(), (uint64_t)wallclock_us() << 10)
+                          : 0;
+        for (size_t i = 0; i < nfiles; i++) {
+                files[i].id = ef[i].id;
                 submission_destroy(&files[i].sub);
         }
+        free(ef);
+        if (code < 0) {
+                fprintf(stderr,
+                        PROG ": cannot write to the outbox %s (see above); nothing was sent\n",
+                        o.outbox);
+                code = EXIT_INPUT;
+                goto out;
+        }
+
+        if (outbox_max_seq(ob, &max_seq) < 0)
+                goto outbox_failed;
+        if (max_seq > 0 && (rc = submit_deliver(ob, &o, max_seq, &done, &unreadable)) < 0) {
+                if (rc == -1)
+                        goto outbox_failed;
+                fprintf(stderr,
+                        PROG ": cannot use the aggregator endpoint \"%s\"; nothing was sent, the "
+                             "batches stay in the outbox %s\n",
+                        o.endpoint, o.outbox);
+                code = EXIT_INPUT;
+                goto out;
+        }
+        if (nfiles == 0 && max_seq == 0)
+                fprintf(stderr, PROG ": the outbox %s holds nothing to deliver\n", o.outbox);
+
+        if (earlier_print(ob, nfiles > 0 ? files[0].id : INT64_MAX, &done) < 0 ||
+            receipts_print(ob, files, nfiles, &v) < 0 || outbox_totals_get(ob, &t) < 0)
+                goto outbox_failed;
+        if (unreadable > 0)
+                fprintf(stderr,
+                        PROG ": delivery not confirmed: the aggregator at %s could not read a "
+                             "message; %llu batches stay in the outbox %s: run submit again or "
+                             "edustat-collector run to deliver them when it is fixed\n",
+                        o.endpoint, (unsigned long long)t.pending_batches, o.outbox);
+        else if (v.unconfirmed > 0)
+                fprintf(stderr,
+                        PROG ": delivery not confirmed: no acknowledgement from %s within %ld s "
+                             "(%llu of %llu batches unconfirmed); they stay in the outbox %s: "
+                             "run submit again or edustat-collector run to deliver them\n",
+                        o.endpoint, o.timeout, (unsigned long long)v.unconfirmed,
+                        (unsigned long long)v.batches, o.outbox);
+        else if (nfiles == 0 && t.pending_batches > 0)
+                fprintf(stderr,
+                        PROG ": delivery not confirmed: no acknowledgement from %s within %ld s; "
+                             "%llu batches stay in the outbox %s: run submit again or "
+                             "edustat-collector run to deliver them\n",
+                        o.endpoint, o.timeout, (unsigned long long)t.pending_batches, o.outbox);
+        else if (t.pending_batches > v.unconfirmed)
+                fprintf(stderr,
+                        PROG ": %llu batches of earlier runs are still not confirmed; they stay "
+                             "in the outbox %s: run submit again or edustat-collector run to "
+                             "deliver them\n",
+                        (unsigned long long)(t.pending_batches - v.unconfirmed), o.outbox);
+        if (v.refused > 0)
+                fprintf(stderr,
+                        PROG ": delivery not confirmed: the aggregator at %s refused %llu of %llu "
+                             "batches (see above); a refused batch is not resent: fix the cause "
+                             "and submit the file again\n",
+                        o.endpoint, (unsigned long long)v.refused, (unsigned long long)v.batches);
+
+        if (v.unconfirmed > 0 || v.refused > 0 || unreadable > 0 ||
+            (nfiles == 0 && t.pending_batches > 0))
+                code = EXIT_UNCONFIRMED;
+        else if (input_failed)
+                code = EXIT_INPUT;
+        else
+                code = v.rejected > 0 ? EXIT_REJECTED : EXIT_ALL_OK;
+        goto out;
+
+outbox_failed:
+        fprintf(stderr, PROG ": the outbox %s failed (see above); what it holds is kept\n",
+                o.outbox);
+        code = EXIT_UNCONFIRMED;
+out:
+        fflush(stdout);
+        outbox_close(&ob);
         free(files);
-        free(run.b);
+        free(done.id);
         return code;
+}
+
+static void
+age_print(int64_t since)
+{
+        int64_t age = wallclock_us() / 1000000 - since;
+
+        printf("age %lld s", (long long)(age < 0 ? 0 : age));
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+        struct opts o = {0};
+        struct outbox *ob;
+        struct outbox_totals t;
+        char err[512];
+        int64_t after = 0;
+        size_t shown = 0;
+
+        args_parse("status", argc, argv, &o);
+        if ((ob = outbox_open(o.outbox, 0, err, sizeof(err))) == NULL) {
+                if (access(o.outbox, F_OK) < 0 && errno == ENOENT) {
+                        printf("outbox: %s (not created yet)\nnothing pending\n", o.outbox);
+                        return 0;
+                }
+                fprintf(stderr, PROG ": %s\n", err);
+                return EXIT_INPUT;
+        }
+        if (outbox_totals_get(ob, &t) < 0)
+                goto failed;
+        printf("outbox: %s\nlast version: %llu\n", o.outbox, (unsigned long long)t.last_version);
+        for (int pending = 1; pending >= 0; pending--) {
+                after = 0;
+                shown = 0;
+                for (;;) {
+                        struct outbox_file *files;
+                        size_t n;
+
+                        if (outbox_files_list(ob, 0, pending, after, LIST_MAX, &files, &n) < 0)
+                                goto failed;
+                        for (size_t i = 0; i < n && shown < STATUS_MAX_FILES; i++, shown++) {
+                                struct outbox_file *f = &files[i];
+
+                                if (!pending) {
+                                        printf("delivered: %s: receipt not %s yet (%s)\n", f->path,
+                                               f->origin == OUTBOX_RUN ? "written" : "printed",
+                                               f->origin == OUTBOX_RUN
+                                                   ? "edustat-collector run writes it"
+                                                   : "the next edustat-collector submit prints it");
+                                        continue;
+                                }
+                                printf(
+                                    "pending: %s: %u of %u batches, %llu records, %llu attempts, ",
+                                    f->path, f->pending, f->batches,
+                                    (unsigned long long)f->pending_records,
+                                    (unsigned long long)f->attempts);
+                                age_print(f->oldest);
+                                if (f->last_error != NULL)
+                                        printf(", last error: %s", f->last_error);
+                                putchar('\n');
+                        }
+                        after = n > 0 ? files[n - 1].id : after;
+                        outbox_files_free(files, n);
+                        if (n < LIST_MAX || shown >= STATUS_MAX_FILES)
+                                break;
+                }
+                if (shown >= STATUS_MAX_FILES)
+                        printf("... (only the first %d listed)\n", STATUS_MAX_FILES);
+        }
+        if (t.pending_batches > 0)
+                printf("pending: %llu batches, %llu records, %llu files\n",
+                       (unsigned long long)t.pending_batches, (unsigned long long)t.pending_records,
+                       (unsigned long long)t.pending_files);
+        else
+                printf("nothing pending\n");
+        outbox_close(&ob);
+        return t.pending_batches > 0 ? 1 : 0;
+failed:
+        fprintf(stderr, PROG ": cannot read the outbox %s (see above)\n", o.outbox);
+        outbox_close(&ob);
+        return EXIT_INPUT;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+        struct opts o = {0};
+        struct run_opts ro;
+        char host[256];
+
+        args_parse("run", argc, argv, &o);
+        ro.endpoint = o.endpoint;
+        ro.collector = collector_checked(host, sizeof(host));
+        ro.outbox = o.outbox;
+        ro.spool = o.spool;
+        return run_main(&ro);
+}
+
+int
+main(int argc, char **argv)
+{
+        log_init(PROG, 0);
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                usage(stdout);
+                return EXIT_ALL_OK;
+        }
+        if (argc >= 2 && strcmp(argv[1], "submit") == 0)
+                return cmd_submit(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "run") == 0)
+                return cmd_run(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "status") == 0)
+                return cmd_status(argc - 1, argv + 1);
+        usage(stderr);
+        return EXIT_INPUT;
 }

@@ -132,6 +132,8 @@ export EDUSTAT_SINK=${EDUSTAT_SINK:-tcp://127.0.0.1:$SINK_PORT}
 export EDUSTAT_AGGREGATOR_BIND=${EDUSTAT_AGGREGATOR_BIND:-tcp://127.0.0.1:$AGG_PORT}
 export EDUSTAT_AGGREGATOR=${EDUSTAT_AGGREGATOR:-tcp://127.0.0.1:$AGG_PORT}
 export EDUSTAT_COLLECTOR_NAME=${EDUSTAT_COLLECTOR_NAME:-demo}
+# The collector's outbox belongs to this demo run, not to the source tree.
+export EDUSTAT_OUTBOX=$WORK/outbox.db
 
 # Each daemon gets its own session, so Ctrl-C reaches only this script, which
 # then stops them in order (aggregator first) by PID.
@@ -240,7 +242,7 @@ echo "and try, for example:"
 echo "    SELECT unit, indicator, value, n_reporting, cv FROM edustat.agg_value"
 echo "     WHERE period = '2024' AND level = 'district' AND indicator = 'equip_value_per_pupil';"
 echo "Submit more with:"
-echo "    EDUSTAT_AGGREGATOR=$EDUSTAT_AGGREGATOR $BIN/edustat-collector submit FILE.csv"
+echo "    EDUSTAT_AGGREGATOR=$EDUSTAT_AGGREGATOR EDUSTAT_OUTBOX=$EDUSTAT_OUTBOX $BIN/edustat-collector submit FILE.csv"
 
 if [ "${EDUSTAT_DEMO_EXIT:-0}" = 1 ]; then
         exit 0

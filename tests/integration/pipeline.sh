@@ -47,6 +47,9 @@ COLLECTOR_BIN=$(find_bin edustat-collector collector) || exit 1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-pipeline.XXXXXX") || exit 1
 # The postgres user must be able to reach WORK/db when we run as root.
 chmod 755 "$WORK"
+# The collector's durable outbox belongs to this run: leftovers of an earlier
+# run must never be delivered into this one's database.
+export EDUSTAT_OUTBOX=$WORK/outbox.db
 FILES=$WORK/files
 mkdir -p "$FILES"
 cp "$DATA"/*.csv "$FILES"/

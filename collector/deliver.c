@@ -1,0 +1,328 @@
+#include "deliver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "zsock.h"
+
+#define SEND_RETRY_MS 250 /* the socket's queue was full: try again soon */
+
+struct slot {
+        struct outbox_batch b;
+        int64_t resend_at, backoff, sent_at;
+        unsigned sends; /* by this process */
+};
+
+struct deliver {
+        struct outbox *ob;
+        void *sock;
+        struct deliver_policy p;
+        void (*file_done)(void *arg, int64_t file_id);
+        void *arg;
+        struct slot *slot;
+        size_t nslot;
+        int64_t cursor; /* highest seq taken into the window */
+        int exhausted;  /* the last fill found nothing more */
+        unsigned long unreadable;
+        uint64_t rng;
+};
+
+struct deliver *
+deliver_new(struct outbox *ob, void *sock, const struct deliver_policy *p,
+            void (*file_done)(void *arg, int64_t file_id), void *arg)
+{
+        struct deliver *d = xcalloc(1, sizeof(*d));
+
+        d->ob = ob;
+        d->sock = sock;
+        d->p = *p;
+        if (d->p.window == 0)
+                d->p.window = 1;
+        d->file_done = file_done;
+        d->arg = arg;
+        d->slot = xcalloc(d->p.window, sizeof(*d->slot));
+        d->rng = (uint64_t)wallclock_us() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+        return d;
+}
+
+void
+deliver_destroy(struct deliver **dp)
+{
+        struct deliver *d;
+
+        if (dp == NULL || (d = *dp) == NULL)
+                return;
+        for (size_t i = 0; i < d->nslot; i++)
+                outbox_batch_clear(&d->slot[i].b);
+        free(d->slot);
+        free(d);
+        *dp = NULL;
+}
+
+/* xorshift64*: jitter needs spread, not secrecy. */
+static uint64_t
+rng_next(struct deliver *d)
+{
+        d->rng ^= d->rng >> 12;
+        d->rng ^= d->rng << 25;
+        d->rng ^= d->rng >> 27;
+        return d->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static int64_t
+wait_of(struct deliver *d, int64_t backoff)
+{
+        if (!d->p.jitter || backoff < 2)
+                return backoff;
+        return backoff / 2 + (int64_t)(rng_next(d) % (uint64_t)(backoff / 2 + 1));
+}
+
+/* Drop slot i; the last slot takes its place. */
+static void
+slot_drop(struct deliver *d, size_t i)
+{
+        outbox_batch_clear(&d->slot[i].b);
+        d->slot[i] = d->slot[--d->nslot];
+        memset(&d->slot[d->nslot], 0, sizeof(d->slot[d->nslot]));
+}
+
+static size_t
+slot_find(const struct deliver *d, const char *id, size_t len)
+{
+        for (size_t i = 0; i < d->nslot; i++)
+                if (len == OUTBOX_ID_LEN && memcmp(d->slot[i].b.batch_id, id, len) == 0)
+                        return i;
+        return d->nslot;
+}
+
+/* Call file_done when file_id has no batch left. */
+static int
+file_check(struct deliver *d, int64_t file_id)
+{
+        struct outbox_file f;
+        int r = outbox_file_get(d->ob, file_id, &f);
+
+        if (r < 0)
+                return -1;
+        if (r == 1) {
+                int done = f.pending == 0;
+
+                outbox_file_clear(&f);
+                if (done && d->file_done != NULL)
+                        d->file_done(d->arg, file_id);
+        }
+        return 0;
+}
+
+static int
+window_fill(struct deliver *d, int64_t now)
+{
+        d->exhausted = 0;
+        while (d->nslot < d->p.window) {
+                struct slot *s = &d->slot[d->nslot];
+                int r = outbox_batch_next(d->ob, d->cursor, d->p.max_seq, &s->b);
+
+                if (r < 0)
+                        return -1;
+                if (r == 0) {
+                        d->exhausted = 1;
+                        break;
+                }
+                d->cursor = s->b.seq;
+                s->resend_at = now;
+                s->backoff = d->p.first_ms;
+                s->sends = 0;
+                d->nslot++;
+        }
+        return 0;
+}
+
+/*
+ * Send slot i if it is due.  Returns 0, 1 when the slot was dropped (its
+ * batch was answered elsewhere), -1 on an outbox error.
+ */
+static int
+slot_send(struct deliver *d, size_t i, int64_t now)
+{
+        struct slot *s = &d->slot[i];
+        char why[256];
+
+        if (s->resend_at > now)
+                return 0;
+        if (s->sends > 0) {
+                int r = outbox_batch_pending(d->ob, s->b.batch_id);
+                int64_t file_id = s->b.file_id;
+
+                if (r < 0)
+                        return -1;
+                if (r == 0) {
+                        log_debug("batch %s was answered to another collector process",
+                                  s->b.batch_id);
+                        slot_drop(d, i);
+                        return file_check(d, file_id) < 0 ? -1 : 1;
+                }
+        }
+        if (zsock_send(d->sock, s->b.msg, s->b.len, ZMQ_DONTWAIT) < 0) {
+                log_debug("batch %s: send: %s; retrying", s->b.batch_id, zmq_strerror(errno));
+                s->resend_at = now + SEND_RETRY_MS;
+                return 0;
+        }
+        if (s->sends > 0) {
+                strlcpyf(why, sizeof(why), "no acknowledgement from %s within %lld s",
+                         d->p.endpoint, (long long)((now - s->sent_at + 500) / 1000));
+                log_debug("batch %s: %s; sent again (send %u)", s->b.batch_id, why, s->sends + 1);
+        }
+        if (outbox_batch_attempt(d->ob, s->b.batch_id, s->sends > 0 ? why : NULL) < 0)
+                return -1;
+        s->sends++;
+        s->sent_at = now;
+        s->resend_at = now + wait_of(d, s->backoff);
+        s->backoff = s->backoff * 2 > d->p.max_ms ? d->p.max_ms : s->backoff * 2;
+        return 0;
+}
+
+/* Copy a pstr into a terminated 32-hex-digit id; 0, or -1 when it cannot be one of ours. */
+static int
+id_of(struct pstr p, char id[OUTBOX_ID_LEN + 1])
+{
+        if (p.p == NULL || p.len != OUTBOX_ID_LEN)
+                return -1;
+        memcpy(id, p.p, OUTBOX_ID_LEN);
+        id[OUTBOX_ID_LEN] = '\0';
+        return 0;
+}
+
+static int
+reply_handle(struct deliver *d, const void *buf, size_t len)
+{
+        enum proto_type t = proto_peek(buf, len);
+        struct proto_ack a;
+        char err[256], id[OUTBOX_ID_LEN + 1];
+        int64_t file_id = 0;
+        size_t slot;
+        int r = 0;
+
+        if (t != PROTO_ACK && t != PROTO_ERROR) {
+                log_warnx("ignoring a message of unexpected type from %s", d->p.endpoint);
+                return 0;
+        }
+        if (proto_ack_decode(buf, len, &a, err, sizeof(err)) < 0) {
+                log_warnx("ignoring a malformed reply from %s: %s", d->p.endpoint, err);
+                return 0;
+        }
+        if (t == PROTO_ERROR && a.batch_id.p == NULL) {
+                d->unreadable++;
+                log_warnx("the aggregator at %s could not read a message: %.*s", d->p.endpoint,
+                          (int)a.message.len, a.message.p ? a.message.p : "");
+                proto_ack_free(&a);
+                return 0;
+        }
+        if (id_of(a.batch_id, id) < 0) {
+                log_debug("ignoring a reply for a batch id that is not ours");
+                proto_ack_free(&a);
+                return 0;
+        }
+        if (t == PROTO_ERROR) {
+                r = outbox_refuse(d->ob, id, a.message.p, a.message.len, &file_id);
+                if (r == 1) {
+                        struct outbox_file f;
+
+                        if (outbox_file_get(d->ob, file_id, &f) == 1) {
+                                log_warnx("%s: the aggregator refused batch %s: %.*s", f.path, id,
+                                          (int)a.message.len, a.message.p ? a.message.p : "");
+                                outbox_file_clear(&f);
+                        }
+                }
+        } else {
+                struct outbox_reject *rej = xcalloc(a.nrej ? a.nrej : 1, sizeof(*rej));
+
+                for (uint32_t i = 0; i < a.nrej; i++) {
+                        rej[i].line = a.rej[i].line;
+                        rej[i].reason = a.rej[i].reason.p ? a.rej[i].reason.p : "";
+                        rej[i].len = a.rej[i].reason.p ? a.rej[i].reason.len : 0;
+                }
+                r = outbox_ack(d->ob, id, a.accepted, a.changed, rej, a.nrej, &file_id);
+                free(rej);
+                if (r == 1)
+                        log_debug("batch %s acknowledged: %u accepted, %u changed, %u rejected", id,
+                                  a.accepted, a.changed, a.nrej);
+        }
+        proto_ack_free(&a);
+        /* Answered, by this reply or before it (a duplicate): the slot is free either way. */
+        if ((slot = slot_find(d, id, OUTBOX_ID_LEN)) < d->nslot)
+                slot_drop(d, slot);
+        if (r < 0)
+                return -1;
+        if (r == 1)
+                return file_check(d, file_id);
+        return 0;
+}
+
+int
+deliver_step(struct deliver *d, int64_t max_wait_ms)
+{
+        int64_t now = now_ms(), wake = now + (max_wait_ms > 0 ? max_wait_ms : 0);
+        zmq_pollitem_t item = {.socket = d->sock, .events = ZMQ_POLLIN};
+        zmq_msg_t msg;
+        int rc = 0;
+
+        if (window_fill(d, now) < 0)
+                return -1;
+        for (size_t i = 0; i < d->nslot;) {
+                int r = slot_send(d, i, now);
+
+                if (r < 0)
+                        return -1;
+                if (r == 1)
+                        continue; /* slot i now holds another batch */
+                if (d->slot[i].resend_at < wake)
+                        wake = d->slot[i].resend_at;
+                i++;
+        }
+        if (zmq_poll(&item, 1, wake > now ? (long)(wake - now) : 0) < 0 && errno != EINTR)
+                fatal("zmq_poll");
+        zmq_msg_init(&msg);
+        while (rc == 0 && zsock_recv(d->sock, &msg, ZMQ_DONTWAIT) == 0) {
+                rc = reply_handle(d, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                zmq_msg_close(&msg);
+                zmq_msg_init(&msg);
+        }
+        zmq_msg_close(&msg);
+        /* Answers freed room: take the next batches now, so "finished" is current. */
+        if (rc == 0 && d->nslot < d->p.window)
+                rc = window_fill(d, now_ms());
+        return rc;
+}
+
+int
+deliver_finished(const struct deliver *d)
+{
+        return d->nslot == 0 && d->exhausted;
+}
+
+size_t
+deliver_inflight(const struct deliver *d)
+{
+        return d->nslot;
+}
+
+unsigned long
+deliver_unreadable(const struct deliver *d)
+{
+        return d->unreadable;
+}
+
+void
+deliver_abandon(struct deliver *d, const char *why)
+{
+        for (size_t i = 0; i < d->nslot; i++)
+                outbox_batch_note(d->ob, d->slot[i].b.batch_id, why);
+}

@@ -1,0 +1,966 @@
+/*
+ * outbox: the SQLite store behind outbox.h.  Statements are prepared once
+ * per connection and kept; every multi-statement change is one BEGIN
+ * IMMEDIATE transaction, so a crash leaves all of it or none of it.
+ */
+#include "outbox.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "util.h"
+
+enum stmt {
+        S_VERSION_GET,
+        S_VERSION_SET,
+        S_FILE_ADD,
+        S_BATCH_ADD,
+        S_REJ_ADD,
+        S_BATCH_NEXT,
+        S_BATCH_PENDING,
+        S_MAX_SEQ,
+        S_ATTEMPT,
+        S_NOTE,
+        S_BATCH_OF,
+        S_BATCH_DEL,
+        S_FILE_ACK,
+        S_FILE_REFUSE,
+        S_FILE_GET,
+        S_FILE_FIND,
+        S_SPOOL_TAKEN,
+        S_FILES_LIST,
+        S_FINAL_SET,
+        S_FILE_NBATCH,
+        S_REJ_DEL,
+        S_FILE_DEL,
+        S_REJ_COUNT,
+        S_REJ_EACH,
+        S_TOTALS_PENDING,
+        S_TOTALS_DONE,
+        NSTMT
+};
+
+/* The receipt's rejections: one per line, the collector's own reason first. */
+#define REJ_SHOWN                                                                                  \
+        "FROM rejection r WHERE r.file_id = ?1 AND (r.from_ack = 0 OR NOT EXISTS "                 \
+        "(SELECT 1 FROM rejection c WHERE c.file_id = r.file_id AND c.line = r.line "              \
+        "AND c.from_ack = 0))"
+
+/* A file with what is still pending of it; read by file_read. */
+#define FILE_SELECT                                                                                \
+        "SELECT f.id, f.path, f.origin, f.identity, f.spool_name, f.final_name, f.owner, "         \
+        "f.created_at, f.records, f.batches, f.accepted, f.changed, f.refused_batches, "           \
+        "f.refused_records, f.refusal, count(b.seq), coalesce(sum(b.records), 0), "                \
+        "coalesce(sum(b.attempts), 0), coalesce(min(b.created_at), 0), "                           \
+        "(SELECT e.last_error FROM batch e WHERE e.file_id = f.id AND e.last_error IS NOT NULL "   \
+        "ORDER BY e.tried_at DESC, e.seq DESC LIMIT 1) "                                           \
+        "FROM file f LEFT JOIN batch b ON b.file_id = f.id "
+
+static const char *const stmt_sql[NSTMT] = {
+    [S_VERSION_GET] = "SELECT value FROM meta WHERE key = 'last_version'",
+    [S_VERSION_SET] = "INSERT INTO meta(key, value) VALUES ('last_version', ?1) "
+                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [S_FILE_ADD] = "INSERT INTO file(path, origin, identity, spool_name, owner, created_at, "
+                   "records, batches) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_BATCH_ADD] = "INSERT INTO batch(batch_id, file_id, records, message, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_REJ_ADD] = "INSERT INTO rejection(file_id, line, from_ack, reason) VALUES (?1, ?2, ?3, ?4)",
+    [S_BATCH_NEXT] = "SELECT seq, batch_id, file_id, records, attempts, created_at, "
+                     "length(message), message FROM batch WHERE seq > ?1 AND (?2 = 0 OR seq <= ?2) "
+                     "ORDER BY seq LIMIT 1",
+    [S_BATCH_PENDING] = "SELECT 1 FROM batch WHERE batch_id = ?1",
+    [S_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM batch",
+    [S_ATTEMPT] = "UPDATE batch SET attempts = attempts + 1, tried_at = ?2, "
+                  "last_error = coalesce(?3, last_error) WHERE batch_id = ?1",
+    [S_NOTE] = "UPDATE batch SET last_error = ?2 WHERE batch_id = ?1",
+    [S_BATCH_OF] = "SELECT file_id, records FROM batch WHERE batch_id = ?1",
+    [S_BATCH_DEL] = "DELETE FROM batch WHERE batch_id = ?1",
+    [S_FILE_ACK] = "UPDATE file SET accepted = accepted + ?2, changed = changed + ?3 WHERE id = ?1",
+    [S_FILE_REFUSE] = "UPDATE file SET refused_batches = refused_batches + 1, "
+                      "refused_records = refused_records + ?2, refusal = ?3 WHERE id = ?1",
+    [S_FILE_GET] = FILE_SELECT "WHERE f.id = ?1 GROUP BY f.id",
+    [S_FILE_FIND] = FILE_SELECT "WHERE f.identity = ?1 GROUP BY f.id",
+    [S_SPOOL_TAKEN] = "SELECT 1 FROM file WHERE spool_name = ?1",
+    [S_FILES_LIST] = FILE_SELECT "WHERE f.id > ?1 AND (?2 = 0 OR f.origin = ?2) GROUP BY f.id "
+                                 "HAVING ?3 < 0 OR (count(b.seq) > 0) = ?3 ORDER BY f.id LIMIT ?4",
+    [S_FINAL_SET] = "UPDATE file SET final_name = ?2 WHERE id = ?1",
+    [S_FILE_NBATCH] = "SELECT count(*) FROM batch WHERE file_id = ?1",
+    [S_REJ_DEL] = "DELETE FROM rejection WHERE file_id = ?1",
+    [S_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
+    [S_REJ_COUNT] = "SELECT count(*) " REJ_SHOWN,
+    [S_REJ_EACH] = "SELECT r.line, r.reason " REJ_SHOWN " ORDER BY r.line, r.from_ack, r.rowid",
+    [S_TOTALS_PENDING] = "SELECT count(DISTINCT file_id), count(*), coalesce(sum(records), 0) "
+                         "FROM batch",
+    [S_TOTALS_DONE] = "SELECT count(*) FROM file f WHERE NOT EXISTS "
+                      "(SELECT 1 FROM batch b WHERE b.file_id = f.id)",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE meta (\n"
+    "  key   TEXT PRIMARY KEY,\n"
+    "  value INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE file (\n"
+    "  id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  path            TEXT NOT NULL,\n"
+    "  origin          INTEGER NOT NULL CHECK (origin IN (1, 2)),\n"
+    "  identity        TEXT UNIQUE,\n"
+    "  spool_name      TEXT,\n"
+    "  final_name      TEXT,\n"
+    "  owner           INTEGER NOT NULL,\n"
+    "  created_at      INTEGER NOT NULL,\n"
+    "  records         INTEGER NOT NULL,\n"
+    "  batches         INTEGER NOT NULL,\n"
+    "  accepted        INTEGER NOT NULL DEFAULT 0,\n"
+    "  changed         INTEGER NOT NULL DEFAULT 0,\n"
+    "  refused_batches INTEGER NOT NULL DEFAULT 0,\n"
+    "  refused_records INTEGER NOT NULL DEFAULT 0,\n"
+    "  refusal         TEXT\n"
+    ");\n"
+    "CREATE INDEX file_spool_name ON file(spool_name);\n"
+    "CREATE TABLE batch (\n"
+    "  seq        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  batch_id   TEXT NOT NULL UNIQUE,\n"
+    "  file_id    INTEGER NOT NULL REFERENCES file(id),\n"
+    "  records    INTEGER NOT NULL,\n"
+    "  message    BLOB NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  attempts   INTEGER NOT NULL DEFAULT 0,\n"
+    "  tried_at   INTEGER,\n"
+    "  last_error TEXT\n"
+    ");\n"
+    "CREATE INDEX batch_file ON batch(file_id);\n"
+    "CREATE TABLE rejection (\n"
+    "  file_id  INTEGER NOT NULL REFERENCES file(id),\n"
+    "  line     INTEGER NOT NULL,\n"
+    "  from_ack INTEGER NOT NULL,\n"
+    "  reason   TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
+    "PRAGMA user_version = 1;\n";
+
+struct outbox {
+        sqlite3 *db;
+        char *path;
+        int in_txn;
+        sqlite3_stmt *st[NSTMT];
+};
+
+static void
+ob_warn(const struct outbox *ob, const char *what)
+{
+        log_warnx("outbox %s: %s: %s", ob->path, what, sqlite3_errmsg(ob->db));
+}
+
+/* The statement, prepared on first use, reset and with no bindings. */
+static sqlite3_stmt *
+stmt(struct outbox *ob, enum stmt s)
+{
+        if (ob->st[s] == NULL) {
+                if (sqlite3_prepare_v3(ob->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
+                                       &ob->st[s], NULL) != SQLITE_OK) {
+                        /* The SQL is ours: failing to prepare it is a bug or a damaged file. */
+                        ob_warn(ob, "prepare");
+                        return NULL;
+                }
+        }
+        sqlite3_reset(ob->st[s]);
+        sqlite3_clear_bindings(ob->st[s]);
+        return ob->st[s];
+}
+
+/* Step a statement that returns no row.  0 or -1 (logged with what). */
+static int
+step_done(struct outbox *ob, sqlite3_stmt *st, const char *what)
+{
+        int rc = sqlite3_step(st);
+
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                ob_warn(ob, what);
+                return -1;
+        }
+        return 0;
+}
+
+/* Step a statement returning at most one row: 1 with a row, 0 without, -1. */
+static int
+step_row(struct outbox *ob, sqlite3_stmt *st, const char *what)
+{
+        int rc = sqlite3_step(st);
+
+        if (rc == SQLITE_ROW)
+                return 1;
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+                return 0;
+        ob_warn(ob, what);
+        return -1;
+}
+
+static int
+exec(struct outbox *ob, const char *sql, const char *what)
+{
+        if (sqlite3_exec(ob->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+                ob_warn(ob, what);
+                return -1;
+        }
+        return 0;
+}
+
+/* The length of s[0..len) cut to at most cap bytes without splitting a UTF-8 sequence. */
+static size_t
+text_cut(const char *s, size_t len, size_t cap)
+{
+        if (len <= cap)
+                return len;
+        len = cap;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+                len--;
+        return len;
+}
+
+/* A copy of a text column, cut at OUTBOX_MAX_TEXT bytes; NULL for SQL NULL. */
+static char *
+column_text(sqlite3_stmt *st, int col)
+{
+        const char *s = (const char *)sqlite3_column_text(st, col);
+
+        if (s == NULL)
+                return NULL;
+        return xstrndup(s, text_cut(s, (size_t)sqlite3_column_bytes(st, col), OUTBOX_MAX_TEXT));
+}
+
+static int64_t
+now_s(void)
+{
+        return wallclock_us() / 1000000;
+}
+
+static int
+schema_init(struct outbox *ob, char *err, size_t errlen)
+{
+        sqlite3_stmt *st;
+        int version;
+
+        if (exec(ob, "BEGIN IMMEDIATE", "begin") < 0) {
+                strlcpyf(err, errlen, "%s: cannot lock the outbox: %s", ob->path,
+                         sqlite3_errmsg(ob->db));
+                return -1;
+        }
+        if (sqlite3_prepare_v2(ob->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW) {
+                strlcpyf(err, errlen, "%s: not an outbox: %s", ob->path, sqlite3_errmsg(ob->db));
+                sqlite3_finalize(st);
+                exec(ob, "ROLLBACK", "rollback");
+                return -1;
+        }
+        version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (version == 0 && sqlite3_exec(ob->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+                strlcpyf(err, errlen, "%s: cannot create the outbox schema: %s", ob->path,
+                         sqlite3_errmsg(ob->db));
+                exec(ob, "ROLLBACK", "rollback");
+                return -1;
+        }
+        if (version > OUTBOX_SCHEMA) {
+                strlcpyf(err, errlen,
+                         "%s: outbox schema version %d is newer than this collector's (%d)",
+                         ob->path, version, OUTBOX_SCHEMA);
+                exec(ob, "ROLLBACK", "rollback");
+                return -1;
+        }
+        if (exec(ob, "COMMIT", "commit") < 0) {
+                strlcpyf(err, errlen, "%s: cannot commit the outbox schema: %s", ob->path,
+                         sqlite3_errmsg(ob->db));
+                return -1;
+        }
+        return 0;
+}
+
+/* WAL, FULL, busy_timeout, foreign keys.  0 or -1 with err. */
+static int
+pragmas_set(struct outbox *ob, char *err, size_t errlen)
+{
+        sqlite3_stmt *st = NULL;
+        const char *mode;
+        int ok;
+
+        sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_MS);
+        if (sqlite3_prepare_v2(ob->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW) {
+                strlcpyf(err, errlen, "%s: cannot open the outbox: %s", ob->path,
+                         sqlite3_errmsg(ob->db));
+                sqlite3_finalize(st);
+                return -1;
+        }
+        mode = (const char *)sqlite3_column_text(st, 0);
+        ok = mode != NULL && strcmp(mode, "wal") == 0;
+        if (!ok)
+                strlcpyf(err, errlen,
+                         "%s: the outbox cannot use WAL mode here (journal mode stays \"%s\"); "
+                         "put it on a local file system",
+                         ob->path, mode ? mode : "?");
+        sqlite3_finalize(st);
+        if (!ok)
+                return -1;
+        if (sqlite3_exec(ob->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL,
+                         NULL) != SQLITE_OK) {
+                strlcpyf(err, errlen, "%s: cannot set up the outbox: %s", ob->path,
+                         sqlite3_errmsg(ob->db));
+                return -1;
+        }
+        return 0;
+}
+
+struct outbox *
+outbox_open(const char *path, int flags, char *err, size_t errlen)
+{
+        struct outbox *ob;
+        int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+        if (!(flags & OUTBOX_CREATE) && access(path, F_OK) < 0 && errno == ENOENT) {
+                strlcpyf(err, errlen, "%s: no such outbox", path);
+                return NULL;
+        }
+        if (flags & OUTBOX_CREATE)
+                oflags |= SQLITE_OPEN_CREATE;
+        ob = xcalloc(1, sizeof(*ob));
+        ob->path = xstrdup(path);
+        if (sqlite3_open_v2(path, &ob->db, oflags, NULL) != SQLITE_OK) {
+                strlcpyf(err, errlen, "%s: cannot open the outbox: %s", path,
+                         ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
+                outbox_close(&ob);
+                return NULL;
+        }
+        sqlite3_extended_result_codes(ob->db, 1);
+        if (pragmas_set(ob, err, errlen) < 0 || schema_init(ob, err, errlen) < 0) {
+                outbox_close(&ob);
+                return NULL;
+        }
+        return ob;
+}
+
+void
+outbox_close(struct outbox **obp)
+{
+        struct outbox *ob;
+
+        if (obp == NULL || (ob = *obp) == NULL)
+                return;
+        if (ob->in_txn)
+                outbox_rollback(ob);
+        for (int i = 0; i < NSTMT; i++)
+                sqlite3_finalize(ob->st[i]);
+        if (ob->db != NULL && sqlite3_close(ob->db) != SQLITE_OK)
+                ob_warn(ob, "close");
+        free(ob->path);
+        free(ob);
+        *obp = NULL;
+}
+
+const char *
+outbox_path(const struct outbox *ob)
+{
+        return ob->path;
+}
+
+int
+outbox_begin(struct outbox *ob)
+{
+        assert(!ob->in_txn);
+        if (exec(ob, "BEGIN IMMEDIATE", "begin") < 0)
+                return -1;
+        ob->in_txn = 1;
+        return 0;
+}
+
+int
+outbox_commit(struct outbox *ob)
+{
+        assert(ob->in_txn);
+        if (exec(ob, "COMMIT", "commit") < 0) {
+                outbox_rollback(ob);
+                return -1;
+        }
+        ob->in_txn = 0;
+        return 0;
+}
+
+void
+outbox_rollback(struct outbox *ob)
+{
+        /* After some errors SQLite has rolled back already; that is fine. */
+        if (!sqlite3_get_autocommit(ob->db))
+                exec(ob, "ROLLBACK", "rollback");
+        ob->in_txn = 0;
+}
+
+static int
+version_read(struct outbox *ob, uint64_t *out)
+{
+        sqlite3_stmt *st = stmt(ob, S_VERSION_GET);
+        int r;
+
+        if (st == NULL || (r = step_row(ob, st, "read the last version")) < 0)
+                return -1;
+        *out = 0;
+        if (r == 1) {
+                sqlite3_int64 v = sqlite3_column_int64(st, 0);
+
+                *out = v > 0 ? (uint64_t)v : 0;
+                sqlite3_reset(st);
+        }
+        return 0;
+}
+
+int
+outbox_versions_take(struct outbox *ob, uint64_t n, uint64_t floor, uint64_t *base)
+{
+        sqlite3_stmt *st;
+        uint64_t last, b;
+
+        assert(ob->in_txn);
+        if (version_read(ob, &last) < 0)
+                return -1;
+        b = last + 1 > floor ? last + 1 : floor;
+        if (b > (uint64_t)INT64_MAX || n > (uint64_t)INT64_MAX - b + 1) {
+                log_warnx("outbox %s: record versions would pass 2^63-1", ob->path);
+                return -1;
+        }
+        *base = b;
+        if (n == 0)
+                return 0;
+        if ((st = stmt(ob, S_VERSION_SET)) == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)(b + n - 1));
+        return step_done(ob, st, "store the last version");
+}
+
+int
+outbox_last_version(struct outbox *ob, uint64_t *out)
+{
+        return version_read(ob, out);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+        if (s == NULL)
+                sqlite3_bind_null(st, col);
+        else
+                sqlite3_bind_text(st, col, s, (int)text_cut(s, strlen(s), OUTBOX_MAX_TEXT),
+                                  SQLITE_TRANSIENT);
+}
+
+int
+outbox_file_add(struct outbox *ob, const struct outbox_file_new *f, int64_t *id)
+{
+        sqlite3_stmt *st = stmt(ob, S_FILE_ADD);
+
+        assert(ob->in_txn);
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, f->path);
+        sqlite3_bind_int(st, 2, (int)f->origin);
+        bind_text(st, 3, f->identity);
+        bind_text(st, 4, f->spool_name);
+        sqlite3_bind_int64(st, 5, f->owner);
+        sqlite3_bind_int64(st, 6, now_s());
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)f->records);
+        sqlite3_bind_int64(st, 8, f->batches);
+        if (step_done(ob, st, "add a file") < 0)
+                return -1;
+        *id = sqlite3_last_insert_rowid(ob->db);
+        return 0;
+}
+
+int
+outbox_batch_add(struct outbox *ob, int64_t file_id, const char *batch_id, const void *msg,
+                 size_t len, uint32_t records)
+{
+        sqlite3_stmt *st = stmt(ob, S_BATCH_ADD);
+
+        assert(ob->in_txn);
+        if (st == NULL)
+                return -1;
+        if (len > OUTBOX_MAX_MESSAGE) {
+                log_warnx("outbox %s: batch %s: message of %zu bytes is larger than %d", ob->path,
+                          batch_id, len, OUTBOX_MAX_MESSAGE);
+                return -1;
+        }
+        bind_text(st, 1, batch_id);
+        sqlite3_bind_int64(st, 2, file_id);
+        sqlite3_bind_int64(st, 3, records);
+        sqlite3_bind_blob(st, 4, msg, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, now_s());
+        return step_done(ob, st, "add a batch");
+}
+
+static int
+rejection_insert(struct outbox *ob, int64_t file_id, unsigned long line, int from_ack,
+                 const char *reason, size_t len)
+{
+        sqlite3_stmt *st = stmt(ob, S_REJ_ADD);
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, file_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)line);
+        sqlite3_bind_int(st, 3, from_ack);
+        sqlite3_bind_text(st, 4, reason, (int)text_cut(reason, len, OUTBOX_MAX_TEXT),
+                          SQLITE_TRANSIENT);
+        return step_done(ob, st, "add a rejection");
+}
+
+int
+outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line, const char *reason)
+{
+        assert(ob->in_txn);
+        return rejection_insert(ob, file_id, line, 0, reason, strlen(reason));
+}
+
+void
+outbox_batch_clear(struct outbox_batch *out)
+{
+        free(out->msg);
+        memset(out, 0, sizeof(*out));
+}
+
+int
+outbox_batch_next(struct outbox *ob, int64_t after_seq, int64_t max_seq, struct outbox_batch *out)
+{
+        for (;;) {
+                sqlite3_stmt *st = stmt(ob, S_BATCH_NEXT);
+                const char *id;
+                sqlite3_int64 len;
+                int r;
+
+                if (st == NULL)
+                        return -1;
+                sqlite3_bind_int64(st, 1, after_seq);
+                sqlite3_bind_int64(st, 2, max_seq);
+                if ((r = step_row(ob, st, "read the next batch")) <= 0)
+                        return r;
+                memset(out, 0, sizeof(*out));
+                out->seq = sqlite3_column_int64(st, 0);
+                id = (const char *)sqlite3_column_text(st, 1);
+                strlcpyf(out->batch_id, sizeof(out->batch_id), "%s", id ? id : "");
+                out->file_id = sqlite3_column_int64(st, 2);
+                out->records = (uint32_t)sqlite3_column_int64(st, 3);
+                out->attempts = (uint32_t)sqlite3_column_int64(st, 4);
+                out->created_at = sqlite3_column_int64(st, 5);
+                len = sqlite3_column_int64(st, 6);
+                if (len < 0 || len > OUTBOX_MAX_MESSAGE) {
+                        char why[128];
+                        int64_t fid;
+
+                        sqlite3_reset(st);
+                        strlcpyf(why, sizeof(why),
+                                 "stored message of %lld bytes is larger than %d; not sent",
+                                 (long long)len, OUTBOX_MAX_MESSAGE);
+                        log_warnx("outbox %s: batch %s: %s", ob->path, out->batch_id, why);
+                        if (outbox_refuse(ob, out->batch_id, why, strlen(why), &fid) < 0)
+                                return -1;
+                        after_seq = out->seq;
+                        continue;
+                }
+                out->len = (size_t)len;
+                out->msg = xmalloc(out->len);
+                if (out->len > 0)
+                        memcpy(out->msg, sqlite3_column_blob(st, 7), out->len);
+                sqlite3_reset(st);
+                return 1;
+        }
+}
+
+int
+outbox_batch_pending(struct outbox *ob, const char *batch_id)
+{
+        sqlite3_stmt *st = stmt(ob, S_BATCH_PENDING);
+        int r;
+
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, batch_id);
+        r = step_row(ob, st, "look up a batch");
+        if (r == 1)
+                sqlite3_reset(st);
+        return r;
+}
+
+int
+outbox_max_seq(struct outbox *ob, int64_t *seq)
+{
+        sqlite3_stmt *st = stmt(ob, S_MAX_SEQ);
+
+        if (st == NULL || step_row(ob, st, "read the last batch") != 1)
+                return -1;
+        *seq = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return 0;
+}
+
+int
+outbox_batch_attempt(struct outbox *ob, const char *batch_id, const char *error)
+{
+        sqlite3_stmt *st = stmt(ob, S_ATTEMPT);
+
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, batch_id);
+        sqlite3_bind_int64(st, 2, now_s());
+        bind_text(st, 3, error);
+        return step_done(ob, st, "count a send");
+}
+
+int
+outbox_batch_note(struct outbox *ob, const char *batch_id, const char *error)
+{
+        sqlite3_stmt *st = stmt(ob, S_NOTE);
+
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, batch_id);
+        bind_text(st, 2, error);
+        return step_done(ob, st, "note an error");
+}
+
+/*
+ * In the caller's transaction: find batch_id, delete it.  Returns 1 with its
+ * file and record count, 0 when it is not pending, -1.
+ */
+static int
+batch_take(struct outbox *ob, const char *batch_id, int64_t *file_id, uint64_t *records)
+{
+        sqlite3_stmt *st = stmt(ob, S_BATCH_OF);
+        int r;
+
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, batch_id);
+        if ((r = step_row(ob, st, "look up a batch")) <= 0)
+                return r;
+        *file_id = sqlite3_column_int64(st, 0);
+        *records = (uint64_t)sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+        if ((st = stmt(ob, S_BATCH_DEL)) == NULL)
+                return -1;
+        bind_text(st, 1, batch_id);
+        if (step_done(ob, st, "delete a batch") < 0)
+                return -1;
+        return 1;
+}
+
+int
+outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
+           const struct outbox_reject *rej, size_t nrej, int64_t *file_id)
+{
+        sqlite3_stmt *st;
+        uint64_t records;
+        int r;
+
+        if (outbox_begin(ob) < 0)
+                return -1;
+        if ((r = batch_take(ob, batch_id, file_id, &records)) <= 0)
+                goto out;
+        r = -1;
+        if ((st = stmt(ob, S_FILE_ACK)) == NULL)
+                goto out;
+        sqlite3_bind_int64(st, 1, *file_id);
+        sqlite3_bind_int64(st, 2, accepted);
+        sqlite3_bind_int64(st, 3, changed);
+        if (step_done(ob, st, "count an ack") < 0)
+                goto out;
+        for (size_t i = 0; i < nrej; i++)
+                if (rejection_insert(ob, *file_id, rej[i].line, 1,
+                                     rej[i].reason ? rej[i].reason : "", rej[i].len) < 0)
+                        goto out;
+        r = 1;
+out:
+        if (r == 1)
+                return outbox_commit(ob) < 0 ? -1 : 1;
+        outbox_rollback(ob);
+        return r;
+}
+
+int
+outbox_refuse(struct outbox *ob, const char *batch_id, const char *message, size_t len,
+              int64_t *file_id)
+{
+        sqlite3_stmt *st;
+        uint64_t records;
+        int r;
+
+        if (outbox_begin(ob) < 0)
+                return -1;
+        if ((r = batch_take(ob, batch_id, file_id, &records)) <= 0)
+                goto out;
+        r = -1;
+        if ((st = stmt(ob, S_FILE_REFUSE)) == NULL)
+                goto out;
+        sqlite3_bind_int64(st, 1, *file_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)records);
+        sqlite3_bind_text(st, 3, message ? message : "",
+                          message ? (int)text_cut(message, len, OUTBOX_MAX_TEXT) : 0,
+                          SQLITE_TRANSIENT);
+        if (step_done(ob, st, "count a refusal") < 0)
+                goto out;
+        r = 1;
+out:
+        if (r == 1)
+                return outbox_commit(ob) < 0 ? -1 : 1;
+        outbox_rollback(ob);
+        return r;
+}
+
+static void
+file_read(sqlite3_stmt *st, struct outbox_file *f)
+{
+        memset(f, 0, sizeof(*f));
+        f->id = sqlite3_column_int64(st, 0);
+        f->path = column_text(st, 1);
+        if (f->path == NULL)
+                f->path = xstrdup("");
+        f->origin = (enum outbox_origin)sqlite3_column_int(st, 2);
+        f->identity = column_text(st, 3);
+        f->spool_name = column_text(st, 4);
+        f->final_name = column_text(st, 5);
+        f->owner = (long)sqlite3_column_int64(st, 6);
+        f->created_at = sqlite3_column_int64(st, 7);
+        f->records = (uint64_t)sqlite3_column_int64(st, 8);
+        f->batches = (uint32_t)sqlite3_column_int64(st, 9);
+        f->accepted = (uint64_t)sqlite3_column_int64(st, 10);
+        f->changed = (uint64_t)sqlite3_column_int64(st, 11);
+        f->refused_batches = (uint32_t)sqlite3_column_int64(st, 12);
+        f->refused_records = (uint64_t)sqlite3_column_int64(st, 13);
+        f->refusal = column_text(st, 14);
+        f->pending = (uint32_t)sqlite3_column_int64(st, 15);
+        f->pending_records = (uint64_t)sqlite3_column_int64(st, 16);
+        f->attempts = (uint64_t)sqlite3_column_int64(st, 17);
+        f->oldest = sqlite3_column_int64(st, 18);
+        f->last_error = column_text(st, 19);
+}
+
+static int
+file_one(struct outbox *ob, sqlite3_stmt *st, struct outbox_file *out)
+{
+        int r = step_row(ob, st, "read a file");
+
+        if (r == 1) {
+                file_read(st, out);
+                sqlite3_reset(st);
+        }
+        return r;
+}
+
+int
+outbox_file_get(struct outbox *ob, int64_t id, struct outbox_file *out)
+{
+        sqlite3_stmt *st = stmt(ob, S_FILE_GET);
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, id);
+        return file_one(ob, st, out);
+}
+
+int
+outbox_file_find(struct outbox *ob, const char *identity, struct outbox_file *out)
+{
+        sqlite3_stmt *st = stmt(ob, S_FILE_FIND);
+
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, identity);
+        return file_one(ob, st, out);
+}
+
+int
+outbox_spool_name_taken(struct outbox *ob, const char *spool_name)
+{
+        sqlite3_stmt *st = stmt(ob, S_SPOOL_TAKEN);
+        int r;
+
+        if (st == NULL)
+                return -1;
+        bind_text(st, 1, spool_name);
+        r = step_row(ob, st, "look up a spool name");
+        if (r == 1)
+                sqlite3_reset(st);
+        return r;
+}
+
+int
+outbox_files_list(struct outbox *ob, int origin, int pending, int64_t after_id, size_t max,
+                  struct outbox_file **files, size_t *n)
+{
+        sqlite3_stmt *st = stmt(ob, S_FILES_LIST);
+        size_t cap = 0;
+        int rc;
+
+        *files = NULL;
+        *n = 0;
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, after_id);
+        sqlite3_bind_int(st, 2, origin);
+        sqlite3_bind_int(st, 3, pending);
+        sqlite3_bind_int64(st, 4, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (*n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        *files = xreallocarray(*files, cap, sizeof(**files));
+                }
+                file_read(st, &(*files)[(*n)++]);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                ob_warn(ob, "list files");
+                outbox_files_free(*files, *n);
+                *files = NULL;
+                *n = 0;
+                return -1;
+        }
+        return 0;
+}
+
+void
+outbox_file_clear(struct outbox_file *f)
+{
+        free(f->path);
+        free(f->identity);
+        free(f->spool_name);
+        free(f->final_name);
+        free(f->refusal);
+        free(f->last_error);
+        memset(f, 0, sizeof(*f));
+}
+
+void
+outbox_files_free(struct outbox_file *files, size_t n)
+{
+        for (size_t i = 0; files != NULL && i < n; i++)
+                outbox_file_clear(&files[i]);
+        free(files);
+}
+
+int
+outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name)
+{
+        sqlite3_stmt *st = stmt(ob, S_FINAL_SET);
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, id);
+        bind_text(st, 2, final_name);
+        return step_done(ob, st, "record a final name");
+}
+
+int
+outbox_file_forget(struct outbox *ob, int64_t id)
+{
+        sqlite3_stmt *st;
+        sqlite3_int64 nbatch;
+
+        if (outbox_begin(ob) < 0)
+                return -1;
+        if ((st = stmt(ob, S_FILE_NBATCH)) == NULL)
+                goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        if (step_row(ob, st, "count a file's batches") != 1)
+                goto fail;
+        nbatch = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (nbatch > 0) {
+                log_warnx("outbox %s: file %lld still has %lld batches to deliver; kept", ob->path,
+                          (long long)id, (long long)nbatch);
+                goto fail;
+        }
+        if ((st = stmt(ob, S_REJ_DEL)) == NULL)
+                goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        if (step_done(ob, st, "delete rejections") < 0)
+                goto fail;
+        if ((st = stmt(ob, S_FILE_DEL)) == NULL)
+                goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        if (step_done(ob, st, "delete a file") < 0)
+                goto fail;
+        return outbox_commit(ob);
+fail:
+        outbox_rollback(ob);
+        return -1;
+}
+
+int
+outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n)
+{
+        sqlite3_stmt *st = stmt(ob, S_REJ_COUNT);
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, file_id);
+        if (step_row(ob, st, "count rejections") != 1)
+                return -1;
+        *n = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return 0;
+}
+
+int
+outbox_rejections_each(struct outbox *ob, int64_t file_id,
+                       int (*fn)(void *arg, unsigned long line, const char *reason), void *arg)
+{
+        sqlite3_stmt *st = stmt(ob, S_REJ_EACH);
+        int rc;
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, file_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char *reason = column_text(st, 1);
+                sqlite3_int64 line = sqlite3_column_int64(st, 0);
+                int stop = fn(arg, line < 0 ? 0 : (unsigned long)line, reason ? reason : "");
+
+                free(reason);
+                if (stop) {
+                        rc = SQLITE_DONE;
+                        break;
+                }
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                ob_warn(ob, "read rejections");
+                return -1;
+        }
+        return 0;
+}
+
+int
+outbox_totals_get(struct outbox *ob, struct outbox_totals *t)
+{
+        sqlite3_stmt *st;
+
+        memset(t, 0, sizeof(*t));
+        if ((st = stmt(ob, S_TOTALS_PENDING)) == NULL ||
+            step_row(ob, st, "count pending batches") != 1)
+                return -1;
+        t->pending_files = (uint64_t)sqlite3_column_int64(st, 0);
+        t->pending_batches = (uint64_t)sqlite3_column_int64(st, 1);
+        t->pending_records = (uint64_t)sqlite3_column_int64(st, 2);
+        sqlite3_reset(st);
+        if ((st = stmt(ob, S_TOTALS_DONE)) == NULL ||
+            step_row(ob, st, "count unreported files") != 1)
+                return -1;
+        t->unreported_files = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return version_read(ob, &t->last_version);
+}

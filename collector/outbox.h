@@ -1,0 +1,289 @@
+/*
+ * outbox: the collector's durable local store of what it has to deliver.
+ *
+ * A batch is written here before it is sent and leaves only when the
+ * aggregator's ack for it arrives, so a collector killed at any moment
+ * (or a machine that loses power) still has every batch it took on, and the
+ * next `submit` or `run` resends it.  Resending is safe: the aggregator keeps
+ * the highest version of every key, and a batch keeps its id and bytes.
+ *
+ * The store is one SQLite database (Debian libsqlite3) in WAL mode with
+ * synchronous=FULL.  WAL lets `status` read while `run` writes.  FULL, not
+ * NORMAL, because NORMAL in WAL mode survives a process crash but may lose
+ * the last commits on an operating-system crash or power loss, and by then
+ * the collector may already have promised them: `submit` has said "the
+ * batches stay in the outbox", `run` has moved the file out of incoming/.
+ * An ack-less crash must never lose a batch that the outbox has accepted.
+ *
+ * Several collector processes may share one outbox: every write is one
+ * BEGIN IMMEDIATE transaction and the connection waits up to
+ * OUTBOX_BUSY_MS for another process's transaction to end (busy_timeout),
+ * so they serialize instead of failing with "database is locked".  Acks are
+ * idempotent: the first ack of a batch deletes it and adds its counts to its
+ * file; a later ack of the same batch (a duplicate delivery) finds nothing
+ * and changes nothing.
+ *
+ * What it holds (schema version 1, PRAGMA user_version):
+ *   meta(key, value)          'last_version': the highest record version
+ *                             handed out, so versions stay monotonic across
+ *                             runs even when the wall clock steps back.
+ *   file(id, path, origin, identity, spool_name, final_name, owner,
+ *        created_at, records, batches, accepted, changed,
+ *        refused_batches, refused_records, refusal)
+ *                             one row per submitted file: the receipt being
+ *                             built as acks arrive.  It stays until the
+ *                             receipt has been printed (submit) or written
+ *                             to the spool (run), then outbox_file_forget.
+ *   batch(seq, batch_id, file_id, records, message, created_at, attempts,
+ *         tried_at, last_error)
+ *                             one row per unacknowledged batch; message is
+ *                             the packed msgpack "submit" exactly as sent.
+ *   rejection(file_id, line, from_ack, reason)
+ *                             every rejected record of a file: found by the
+ *                             collector itself (from_ack 0) or reported in
+ *                             an ack (from_ack 1).
+ *
+ * Everything read back is capped: a stored message at OUTBOX_MAX_MESSAGE
+ * bytes, texts at OUTBOX_MAX_TEXT, lists at the count the caller gives.
+ * Errors are logged (naming the outbox file and what failed) and returned as
+ * -1; the caller decides whether that ends the program.
+ */
+#ifndef EDUSTAT_OUTBOX_H
+#define EDUSTAT_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define OUTBOX_SCHEMA      1
+#define OUTBOX_BUSY_MS     60000 /* wait this long for another process's transaction */
+#define OUTBOX_ID_LEN      32    /* batch ids: 128 random bits in hex */
+#define OUTBOX_MAX_MESSAGE PROTO_MAX_SUBMIT_BYTES
+#define OUTBOX_MAX_TEXT    PROTO_MAX_TEXT
+
+struct outbox;
+
+/* Who put the file in the outbox, and so who prints or writes its receipt. */
+enum outbox_origin {
+        OUTBOX_SUBMIT = 1, /* `submit`: printed on stdout by a submit */
+        OUTBOX_RUN = 2,    /* `run`: written to the spool by run */
+};
+
+/* Flags of outbox_open. */
+#define OUTBOX_CREATE 1 /* create the file and the schema when missing */
+
+/* A file as it goes in (outbox_file_add).  Strings are copied. */
+struct outbox_file_new {
+        const char *path; /* name in receipts and in rejected.source */
+        enum outbox_origin origin;
+        const char *identity;   /* spool: the incoming file's identity, else NULL */
+        const char *spool_name; /* spool: its name under processing/, else NULL */
+        long owner;             /* pid of the process that enqueued it */
+        uint64_t records;       /* records read, rejected ones included */
+        uint32_t batches;
+};
+
+/*
+ * A file as stored, with what is still pending.  Strings are owned (free
+ * with outbox_file_clear) and NULL when absent.
+ */
+struct outbox_file {
+        int64_t id;
+        char *path;
+        enum outbox_origin origin;
+        char *identity, *spool_name, *final_name;
+        long owner;
+        int64_t created_at; /* unix seconds */
+        uint64_t records;
+        uint32_t batches;
+        uint64_t accepted, changed;
+        uint32_t refused_batches;
+        uint64_t refused_records;
+        char *refusal; /* the aggregator's message for the last refused batch */
+        /* Of the batches not yet answered: */
+        uint32_t pending;
+        uint64_t pending_records;
+        uint64_t attempts; /* sends, summed */
+        int64_t oldest;    /* created_at of the oldest, unix seconds; 0 when none */
+        char *last_error;  /* of the most recently tried one that has an error */
+};
+
+/* A batch waiting for its ack.  msg is owned: free with outbox_batch_clear. */
+struct outbox_batch {
+        int64_t seq; /* delivery order: lower first */
+        int64_t file_id;
+        char batch_id[OUTBOX_ID_LEN + 1];
+        uint32_t records;
+        uint32_t attempts;
+        int64_t created_at;
+        void *msg;
+        size_t len;
+};
+
+/* One rejected line reported by an ack; reason need not be terminated. */
+struct outbox_reject {
+        unsigned long line;
+        const char *reason;
+        size_t len;
+};
+
+/* Counts for `status`. */
+struct outbox_totals {
+        uint64_t pending_files, pending_batches, pending_records;
+        uint64_t unreported_files; /* complete, receipt not printed/written yet */
+        uint64_t last_version;
+};
+
+/*
+ * Open (and with OUTBOX_CREATE create) the outbox at path: WAL,
+ * synchronous=FULL, busy_timeout OUTBOX_BUSY_MS, foreign keys on, schema
+ * created or checked.  Returns an owned handle, or NULL with a message
+ * naming path in err (a missing file without OUTBOX_CREATE gives
+ * "PATH: no such outbox").
+ */
+struct outbox *outbox_open(const char *path, int flags, char *err, size_t errlen);
+
+/* Close; accepts NULL and sets *obp to NULL.  An open transaction is rolled back. */
+void outbox_close(struct outbox **obp);
+
+/* The path given to outbox_open (owned by the outbox). */
+const char *outbox_path(const struct outbox *ob);
+
+/*
+ * Start a write transaction (BEGIN IMMEDIATE, waiting for other processes
+ * up to OUTBOX_BUSY_MS).  Only outbox_versions_take, outbox_file_add,
+ * outbox_batch_add, outbox_rejection_add and the read functions may be
+ * called inside one; the rest open their own transaction.  Returns 0 or -1.
+ */
+int outbox_begin(struct outbox *ob);
+/* Commit: durable when it returns 0 (synchronous=FULL).  -1 leaves nothing of it. */
+int outbox_commit(struct outbox *ob);
+/* Roll back the open transaction; nothing of it stays. */
+void outbox_rollback(struct outbox *ob);
+
+/*
+ * Inside a transaction: reserve n record versions.  *base becomes
+ * max(floor, last used + 1), and last used becomes base + n - 1 (unchanged
+ * when n is 0), so versions never repeat or go back, whatever the clock
+ * does.  Returns 0, or -1 (also when the versions would pass 2^63 - 1).
+ */
+int outbox_versions_take(struct outbox *ob, uint64_t n, uint64_t floor, uint64_t *base);
+
+/* The highest version handed out so far (0 when none).  Returns 0 or -1. */
+int outbox_last_version(struct outbox *ob, uint64_t *out);
+
+/* Inside a transaction: add a file; *id is its id (ids are never reused).  0 or -1. */
+int outbox_file_add(struct outbox *ob, const struct outbox_file_new *f, int64_t *id);
+
+/*
+ * Inside a transaction: add a batch of file_id: its 32-hex-digit id, the
+ * packed message (at most OUTBOX_MAX_MESSAGE bytes, copied) and its record
+ * count.  Returns 0 or -1 (a duplicate id is an error).
+ */
+int outbox_batch_add(struct outbox *ob, int64_t file_id, const char *batch_id, const void *msg,
+                     size_t len, uint32_t records);
+
+/*
+ * Inside a transaction: record a line of file_id the collector rejected
+ * itself (reason cut at OUTBOX_MAX_TEXT bytes).  Returns 0 or -1.
+ */
+int outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line,
+                         const char *reason);
+
+/*
+ * The first batch with after_seq < seq (and seq <= max_seq unless max_seq is
+ * 0), message included.  Returns 1 and fills *out (free with
+ * outbox_batch_clear), 0 when there is none, -1 on error.  A stored message
+ * larger than OUTBOX_MAX_MESSAGE cannot be sent: it is refused on the spot
+ * (outbox_refuse, logged) and the next batch is returned.
+ */
+int outbox_batch_next(struct outbox *ob, int64_t after_seq, int64_t max_seq,
+                      struct outbox_batch *out);
+
+/* Free out->msg and zero *out; accepts a zeroed struct. */
+void outbox_batch_clear(struct outbox_batch *out);
+
+/* 1 when the batch is still waiting for its ack, 0 when not, -1 on error. */
+int outbox_batch_pending(struct outbox *ob, const char *batch_id);
+
+/* The highest batch seq in the outbox into *seq (0 when empty).  0 or -1. */
+int outbox_max_seq(struct outbox *ob, int64_t *seq);
+
+/*
+ * Count a send of the batch (attempts + 1, tried_at = now) and, when error
+ * is not NULL, set its last error (cut at OUTBOX_MAX_TEXT).  A batch that
+ * is gone is not an error.  Returns 0 or -1.
+ */
+int outbox_batch_attempt(struct outbox *ob, const char *batch_id, const char *error);
+
+/* Set the batch's last error without counting a send.  0 or -1. */
+int outbox_batch_note(struct outbox *ob, const char *batch_id, const char *error);
+
+/*
+ * The ack of batch_id arrived: in one transaction delete the batch, add
+ * accepted and changed to its file and store its rejections (from_ack 1).
+ * Returns 1 with *file_id set when the batch was pending, 0 when it was not
+ * (a duplicate ack: nothing changes), -1 on error (nothing changes).
+ */
+int outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
+               const struct outbox_reject *rej, size_t nrej, int64_t *file_id);
+
+/*
+ * The aggregator refused batch_id ("error" reply): refusing is final, the
+ * same bytes would be refused again.  In one transaction delete the batch
+ * and count it, its records and message (len bytes, cut at OUTBOX_MAX_TEXT)
+ * on its file.  Returns 1 with *file_id, 0 when it was not pending, -1.
+ */
+int outbox_refuse(struct outbox *ob, const char *batch_id, const char *message, size_t len,
+                  int64_t *file_id);
+
+/* Read file id into *out.  Returns 1, 0 when there is no such file, -1. */
+int outbox_file_get(struct outbox *ob, int64_t id, struct outbox_file *out);
+
+/* The file with this spool identity.  Returns 1, 0 when none, -1. */
+int outbox_file_find(struct outbox *ob, const char *identity, struct outbox_file *out);
+
+/* 1 when a stored file has spool_name, 0 when none does, -1 on error. */
+int outbox_spool_name_taken(struct outbox *ob, const char *spool_name);
+
+/*
+ * Files in id order with id > after_id, at most max of them: origin 0 for
+ * any, pending 1 for files with batches left, 0 for complete files, -1 for
+ * both.  *files is owned (free with outbox_files_free), *n its length.
+ * Returns 0 or -1.
+ */
+int outbox_files_list(struct outbox *ob, int origin, int pending, int64_t after_id, size_t max,
+                      struct outbox_file **files, size_t *n);
+
+/* Free a file's strings and zero it; accepts a zeroed struct. */
+void outbox_file_clear(struct outbox_file *f);
+/* Free n files from outbox_files_list; accepts NULL. */
+void outbox_files_free(struct outbox_file *files, size_t n);
+
+/* Record where run moves the file (done/NAME or failed/NAME).  0 or -1. */
+int outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name);
+
+/*
+ * Drop a complete file and its rejections: its receipt has been printed or
+ * written.  Returns 0 (also when it was gone already), or -1, also when
+ * the file still has batches to deliver (those are never dropped).
+ */
+int outbox_file_forget(struct outbox *ob, int64_t id);
+
+/*
+ * The rejections of a file as its receipt shows them: one per line, in line
+ * order.  When the collector rejected a line itself and the aggregator
+ * echoed it, the collector's reason is the one shown.  _count gives how
+ * many; _each calls fn(arg, line, reason) for each (reason cut at
+ * OUTBOX_MAX_TEXT), stopping early when fn returns non-zero.  Both return
+ * 0 or -1.
+ */
+int outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n);
+int outbox_rejections_each(struct outbox *ob, int64_t file_id,
+                           int (*fn)(void *arg, unsigned long line, const char *reason), void *arg);
+
+/* What is pending, for `status`.  Returns 0 or -1. */
+int outbox_totals_get(struct outbox *ob, struct outbox_totals *t);
+
+#endif

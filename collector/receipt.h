@@ -1,0 +1,37 @@
+/*
+ * receipt: what became of a file, as `submit` prints it and `run` writes it
+ * beside the file in the spool.  Built from the outbox, so a receipt shows
+ * the same thing whichever process got the acks, and survives a crash.
+ *
+ *   FILE: N records, A accepted (C changed), R rejected
+ *   FILE:LINE: reason                                   (R lines, by line)
+ *
+ * N counts every record read, rejected ones included; A and C are the
+ * aggregator's counts from the acks; R the rejected lines.  When batches
+ * were refused by the aggregator (an "error" reply, final), the summary
+ * goes on with ", K records refused by the aggregator: MESSAGE".  A
+ * prefix ("earlier: ") starts every line and a note ("delivered now") ends
+ * the summary in parentheses.
+ *
+ * C may be lower than the number of values a file really changed when its
+ * ack was lost and a resend was acked instead (a crash between the commit
+ * and the ack): the resend finds the values stored and changes nothing.
+ */
+#ifndef EDUSTAT_RECEIPT_H
+#define EDUSTAT_RECEIPT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "outbox.h"
+
+/*
+ * Print the receipt of complete file f: the summary line on out, the
+ * rejection lines on rej (which may be out).  prefix and note may be NULL.
+ * Returns 0 with the number of rejected lines in *nrejected (may be NULL),
+ * or -1 when the outbox cannot be read (logged; part may be printed).
+ */
+int receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix,
+                  const char *note, FILE *out, FILE *rej, uint64_t *nrejected);
+
+#endif
