@@ -39,6 +39,7 @@
 
 #include "deliver.h"
 #include "enqueue.h"
+#include "link.h"
 #include "log.h"
 #include "outbox.h"
 #include "proto.h"
@@ -335,7 +336,7 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
 
         if (ctx == NULL)
                 fatal("zmq_ctx_new");
-        if ((sock = zsock_dealer_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
+        if ((sock = link_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
                 zmq_ctx_term(ctx);
                 return -2;
         }

@@ -13,6 +13,7 @@
 
 #include "deliver.h"
 #include "enqueue.h"
+#include "link.h"
 #include "log.h"
 #include "outbox.h"
 #include "proto.h"
@@ -458,7 +459,7 @@ run_main(const struct run_opts *o)
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (ctx == NULL)
                 fatal("zmq_ctx_new");
-        if ((sock = zsock_dealer_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
+        if ((sock = link_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
                 log_warnx("cannot use the aggregator endpoint \"%s\"", o->endpoint);
                 goto out;
         }

@@ -43,6 +43,9 @@ find_bin() {
 SINK_BIN=$(find_bin edustat-sink sink) || exit 1
 AGG_BIN=$(find_bin edustat-aggregator aggregator) || exit 1
 COLLECTOR_BIN=$(find_bin edustat-collector collector) || exit 1
+KEYGEN_BIN=$(find_bin edustat-keygen tools) || exit 1
+# shellcheck source=../../scripts/devkeys.sh
+. "$SRC/scripts/devkeys.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-pipeline.XXXXXX") || exit 1
 # The postgres user must be able to reach WORK/db when we run as root.
@@ -138,7 +141,7 @@ log_lines() {
 start_sink() {
         local from
         from=$(log_lines "$WORK/sink.log")
-        EDUSTAT_CONFIG=$DATA/config EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT \
+        EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT \
                 EDUSTAT_DB_URL=$EDUSTAT_DB_URL "$SINK_BIN" >>"$WORK/sink.log" 2>&1 &
         SINK_PID=$!
         wait_ready sink "$SINK_PID" "$WORK/sink.log" "$from"
@@ -147,7 +150,7 @@ start_sink() {
 start_aggregator() {
         local from
         from=$(log_lines "$WORK/aggregator.log")
-        EDUSTAT_CONFIG=$DATA/config EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT \
+        EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT \
                 EDUSTAT_AGGREGATOR_BIND=tcp://127.0.0.1:$AGG_PORT \
                 "$AGG_BIN" >>"$WORK/aggregator.log" 2>&1 &
         AGG_PID=$!
@@ -187,6 +190,9 @@ echo "pipeline: checking the oracle against its own data"
 python3 "$ORACLE" selfcheck "$DATA" || abort "the oracle's self-check failed"
 
 pg_start "$WORK/db" || abort "cannot start PostgreSQL"
+# CURVE keys on both links, as in production: the test city's config plus a
+# collector key registered for the whole city.
+devkeys "$KEYGEN_BIN" "$DATA/config" "$WORK" || abort "cannot make CURVE keys"
 echo "pipeline: PostgreSQL on port $PGPORT (pid $PG_PID), work dir $WORK"
 
 read -r SINK_PORT AGG_PORT <<<"$(free_ports 2)"

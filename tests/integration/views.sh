@@ -19,7 +19,7 @@
 # yesterday (everyone who reports is late) and 2025S2 is due in 30 days
 # (nobody has reported).
 #
-# The daemons run with EDUSTAT_INSECURE=1 (plain ZeroMQ on loopback).
+# The daemons run with CURVE keys made for the test (scripts/devkeys.sh).
 # Everything started here is stopped by PID on exit.  EDUSTAT_KEEP_WORK=1
 # keeps the work directory (logs, database) for a post-mortem.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
@@ -36,7 +36,6 @@ DATA=$SRC/tests/integration/views-data
 ORACLE=$SRC/tests/integration/views_oracle.py
 # shellcheck source=../../scripts/pg.sh
 . "$SRC/scripts/pg.sh"
-export EDUSTAT_INSECURE=1
 
 find_bin() {
         local b
@@ -52,8 +51,13 @@ find_bin() {
 SINK_BIN=$(find_bin edustat-sink sink) || exit 1
 AGG_BIN=$(find_bin edustat-aggregator aggregator) || exit 1
 COLLECTOR_BIN=$(find_bin edustat-collector collector) || exit 1
+KEYGEN_BIN=$(find_bin edustat-keygen tools) || exit 1
+# shellcheck source=../../scripts/devkeys.sh
+. "$SRC/scripts/devkeys.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-views.XXXXXX") || exit 1
+# The collector's outbox belongs to this run, never to the source tree.
+export EDUSTAT_OUTBOX=$WORK/outbox.db
 # The postgres user must be able to reach WORK/db when we run as root.
 chmod 755 "$WORK"
 
@@ -168,6 +172,8 @@ python3 "$ORACLE" selfcheck "$DATA" "$DATA/config" || abort "the oracle's self-c
 pg_start "$WORK/db" || abort "cannot start PostgreSQL"
 echo "views: PostgreSQL on port $PGPORT (pid $PG_PID), work dir $WORK"
 read -r SINK_PORT AGG_PORT <<<"$(free_ports 2)"
+# CURVE keys on both links; the collector's key is registered for the city.
+devkeys "$KEYGEN_BIN" "$DATA/config" "$WORK/keyed" || abort "cannot make CURVE keys"
 
 # ----------------------------------------------- 1. a bad targets.csv stops the sink
 
@@ -188,7 +194,7 @@ grep -qF "$want" "$WORK/sink-bad.log" || fail "the sink did not say: $want"
 
 TODAY=$(db_date 0) || abort "cannot read the database's date"
 mkdir -p "$WORK/config"
-cp "$DATA"/config/*.csv "$WORK/config/"
+cp "$DATA"/config/*.csv "$WORK/keyed/config/collectors.csv" "$WORK/config/"
 {
         echo "period,opens,due"
         echo "2024,$(db_date -30),$TODAY"

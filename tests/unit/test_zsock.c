@@ -2,18 +2,22 @@
  * Unit tests of lib/zsock.c over real ZeroMQ sockets on 127.0.0.1, on an
  * ephemeral port: request/reply through DEALER -> ROUTER, extra frames
  * dropped, frames over ZMQ_MAXMSGSIZE never delivered, replies to unknown
- * peers dropped instead of failing.
+ * peers dropped instead of failing; CURVE with the ZAP handler (lib/zap.c):
+ * a registered key gets through under its name, an unknown key and a
+ * plain-text client get nothing through.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "zap.h"
 #include "zsock.h"
 
 struct link {
@@ -196,6 +200,80 @@ test_bad_endpoints(void **state)
         assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
+/* The one key the test's ZAP handler admits, as "school-7". */
+static char admitted_public[41];
+
+static int
+admit_one(void *arg, const uint8_t key[32], char *user, size_t len)
+{
+        uint8_t want[32];
+
+        (void)arg;
+        zmq_z85_decode(want, admitted_public);
+        if (memcmp(key, want, 32) != 0)
+                return 0;
+        snprintf(user, len, "school-7");
+        return 1;
+}
+
+/* A CURVE client with its own fresh key pair (or plain text when plain). */
+static void *
+client(void *ctx, const char *endpoint, const char *server_public, int plain, char *public_out)
+{
+        struct zsock_curve c = {0};
+
+        assert_int_equal(zmq_curve_keypair(c.public_key, c.secret_key), 0);
+        memcpy(c.server_key, server_public, 41);
+        if (public_out)
+                memcpy(public_out, c.public_key, 41);
+        return zsock_dealer_connect_curve(ctx, endpoint, 1024, plain ? NULL : &c);
+}
+
+static void
+test_curve_and_zap(void **state)
+{
+        void *ctx = zmq_ctx_new(), *router, *good, *bad, *plain;
+        struct zsock_curve srv = {0};
+        char endpoint[256];
+        size_t len = sizeof(endpoint);
+        struct zap *zap;
+        struct zsock_peer peer;
+        zmq_msg_t msg;
+
+        (void)state;
+        assert_int_equal(zmq_curve_keypair(srv.public_key, srv.secret_key), 0);
+        assert_non_null(zap = zap_start(ctx, "test", admit_one, NULL));
+        router = zsock_router_bind_curve(ctx, "tcp://127.0.0.1:*", 1024, &srv);
+        assert_non_null(router);
+        assert_int_equal(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len), 0);
+
+        bad = client(ctx, endpoint, srv.public_key, 0, NULL);
+        plain = client(ctx, endpoint, srv.public_key, 1, NULL);
+        good = client(ctx, endpoint, srv.public_key, 0, admitted_public);
+        assert_int_equal(zsock_send(bad, "bad", 3, 0), 0);
+        assert_int_equal(zsock_send(plain, "plain", 5, 0), 0);
+        assert_int_equal(zsock_send(good, "good", 4, 0), 0);
+
+        /* Only the registered key's message arrives, with its name as User-Id. */
+        assert_true(readable(router, 5000));
+        zmq_msg_init(&msg);
+        assert_int_equal(zsock_router_recv(router, &peer, &msg, ZMQ_DONTWAIT), 0);
+        assert_int_equal(zmq_msg_size(&msg), 4);
+        assert_memory_equal(zmq_msg_data(&msg), "good", 4);
+        assert_string_equal(zmq_msg_gets(&msg, "User-Id"), "school-7");
+        zmq_msg_close(&msg);
+        assert_false(readable(router, 1000));
+        assert_true(zap_refused(zap) >= 1);
+
+        zsock_close(&good);
+        zsock_close(&bad);
+        zsock_close(&plain);
+        zsock_close(&router);
+        zap_stop(&zap);
+        assert_null(zap);
+        assert_int_equal(zmq_ctx_term(ctx), 0);
+}
+
 int
 main(void)
 {
@@ -205,6 +283,7 @@ main(void)
             cmocka_unit_test(test_over_maxmsg_not_delivered),
             cmocka_unit_test(test_reply_to_departed_peer),
             cmocka_unit_test(test_bad_endpoints),
+            cmocka_unit_test(test_curve_and_zap),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
