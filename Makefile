@@ -1,11 +1,12 @@
 # A thin wrapper over Meson, so the usual words work:
-#   make          build the three programs into ./bin
+#   make          build the programs into ./bin
 #   make test     install missing packages, build, run every test (also under ASan+UBSan)
 #   make demo     install missing packages, build, run the sample city end to end
 #   make format   apply .clang-format;  make check-format  fail on unformatted code
+#   make fuzz     fuzz the decoders of untrusted input (FUZZ_SECONDS each, default 600)
 BUILD    ?= build
 BUILDSAN ?= build-san
-PROGS     = edustat-collector edustat-aggregator edustat-sink
+PROGS     = edustat-collector edustat-aggregator edustat-sink edustat-keygen
 SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find lib collector aggregator sink tests -name '*.[ch]')
 
 all: bin
@@ -48,4 +49,8 @@ check-format:
 clean:
 	rm -rf $(BUILD) $(BUILDSAN) bin
 
-.PHONY: all bin deps test demo format check-format clean
+FUZZ_SECONDS ?= 600
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+.PHONY: all bin deps test demo format check-format clean fuzz

@@ -20,9 +20,8 @@ set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 BIN=${EDUSTAT_BIN:-$ROOT/bin}
-export EDUSTAT_CONFIG=$ROOT/config
 
-for p in edustat-sink edustat-aggregator edustat-collector; do
+for p in edustat-sink edustat-aggregator edustat-collector edustat-keygen; do
         if [ ! -x "$BIN/$p" ]; then
                 echo "demo: $BIN/$p is missing; run 'make' first" >&2
                 exit 1
@@ -38,6 +37,14 @@ WORK=$(mktemp -d /tmp/edustat-demo.XXXXXX) || exit 1
 # reach its directory inside WORK.
 chmod 755 "$WORK"
 LOGS=$WORK/logs
+# CURVE on both links, as in production: fresh keys for this run, and one
+# collector key registered for the whole city (scripts/devkeys.sh).
+# shellcheck source=devkeys.sh
+. "$ROOT/scripts/devkeys.sh"
+devkeys "$BIN/edustat-keygen" "$ROOT/config" "$WORK" || {
+        echo "demo: cannot make CURVE keys" >&2
+        exit 1
+}
 mkdir -p "$LOGS"
 echo "demo: logs in $LOGS"
 
@@ -216,13 +223,49 @@ SELECT o.name AS "单位",
                'FM990.000') || '%' AS "辍学率",
        to_char(max(a.value) FILTER (WHERE a.indicator = 'kg_ger_3yr'),
                'FM990.00') || '%' AS "学前三年毛入园率",
-       CASE WHEN max(a.value) FILTER (WHERE a.indicator = 'kg_ger_3yr') >= 95
-            THEN '达标' ELSE '未达 95%' END AS "入园率目标"
+       to_char(max(a.value) FILTER (WHERE a.indicator = 'kg_public_share'),
+               'FM990.00') || '%' AS "公办园占比"
   FROM edustat.agg_value a
   JOIN edustat.orgunit o ON o.code = a.unit
  WHERE a.period = '2024' AND o.level IN ('city', 'district')
  GROUP BY o.code, o.name, o.depth
  ORDER BY o.depth DESC, o.code;
+SQL
+echo
+echo "== 2024 targets by county: who meets them (edustat.target_status)"
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT i.name_zh || coalesce('(' || t.stage || ')', '') AS "指标",
+       t.op || ' ' || t.target AS "目标",
+       coalesce(string_agg(o.name, ' ' ORDER BY o.code) FILTER (WHERE t.met), '') AS "达标",
+       coalesce(string_agg(o.name, ' ' ORDER BY o.code) FILTER (WHERE NOT t.met), '') AS "未达标",
+       coalesce(string_agg(o.name, ' ' ORDER BY o.code) FILTER (WHERE t.met IS NULL), '') AS "无数据"
+  FROM edustat.target_status t
+  JOIN edustat.orgunit o ON o.code = t.unit
+  JOIN edustat.indicator i ON i.code = t.indicator
+ WHERE t.period = '2024' AND t.level = 'district'
+ GROUP BY i.name_zh, t.indicator, t.stage, t.op, t.target
+ ORDER BY t.indicator, t.target;
+SQL
+echo
+echo "== 2025S1 reporting completeness (edustat.completeness)"
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT o.name AS "单位", c.expected AS "应报", c.reported AS "已报",
+       c.reported_on_time AS "按时", c.rate || '%' AS "上报率", c.missing AS "未报学校"
+  FROM edustat.completeness c JOIN edustat.orgunit o ON o.code = c.unit
+ WHERE c.period = '2025S1' AND c.stage IS NULL AND c.level IN ('city', 'district')
+ ORDER BY o.depth, o.code;
+SQL
+echo
+echo "== 2024 优质均衡, resource allocation (edustat.balance_status)"
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT o.name AS "区县",
+       CASE b.stage WHEN 'primary' THEN '小学' WHEN 'junior' THEN '初中' END AS "学段",
+       b.n_cv_ok || '/' || b.n_indicators AS "差异系数达标", b.cv_failed AS "未达标差异系数",
+       b.schools_passing || '/' || b.schools AS "达标学校",
+       CASE WHEN b.passes THEN '达标' ELSE '未达标' END AS "结论"
+  FROM edustat.balance_status b JOIN edustat.orgunit o ON o.code = b.unit
+ WHERE b.period = '2024' AND b.level = 'district'
+ ORDER BY o.code, b.stage DESC;
 SQL
 echo
 echo "== rejected records stored in edustat.rejected"
@@ -242,7 +285,8 @@ echo "and try, for example:"
 echo "    SELECT unit, indicator, value, n_reporting, cv FROM edustat.agg_value"
 echo "     WHERE period = '2024' AND level = 'district' AND indicator = 'equip_value_per_pupil';"
 echo "Submit more with:"
-echo "    EDUSTAT_AGGREGATOR=$EDUSTAT_AGGREGATOR EDUSTAT_OUTBOX=$EDUSTAT_OUTBOX $BIN/edustat-collector submit FILE.csv"
+echo "    EDUSTAT_KEYS=$EDUSTAT_KEYS EDUSTAT_AGGREGATOR=$EDUSTAT_AGGREGATOR EDUSTAT_OUTBOX=$EDUSTAT_OUTBOX \\"
+        echo "        $BIN/edustat-collector submit FILE.csv"
 
 if [ "${EDUSTAT_DEMO_EXIT:-0}" = 1 ]; then
         exit 0
