@@ -286,7 +286,7 @@ echo "    SELECT unit, indicator, value, n_reporting, cv FROM edustat.agg_value"
 echo "     WHERE period = '2024' AND level = 'district' AND indicator = 'equip_value_per_pupil';"
 echo "Submit more with:"
 echo "    EDUSTAT_KEYS=$EDUSTAT_KEYS EDUSTAT_AGGREGATOR=$EDUSTAT_AGGREGATOR EDUSTAT_OUTBOX=$EDUSTAT_OUTBOX \\"
-        echo "        $BIN/edustat-collector submit FILE.csv"
+echo "        $BIN/edustat-collector submit FILE.csv"
 
 if [ "${EDUSTAT_DEMO_EXIT:-0}" = 1 ]; then
         exit 0
