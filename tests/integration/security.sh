@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+#
+# security.sh BUILD_ROOT SOURCE_ROOT: issue 4 with the real daemons, CURVE
+# on both links, a throwaway PostgreSQL.
+#
+#   - an unregistered key gets no connection: its submit is never confirmed
+#     (exit 3) and the aggregator logs the refusal with the peer's address;
+#   - a school's key is accepted for its school and refused for another
+#     school ("not authorized for unit X", stored in rejected under the
+#     school's registered name, whatever name the client claims);
+#   - a district office's key is accepted for its schools and refused for
+#     another district's;
+#   - SQL-looking text is stored verbatim as data;
+#   - a login in edustat_reader can SELECT and cannot INSERT, UPDATE or DELETE.
+
+BUILD=$(cd "$1" && pwd) || exit 2
+SRC=$(cd "$2" && pwd) || exit 2
+# shellcheck source=../lib/stack.sh
+. "$SRC/tests/lib/stack.sh"
+stack_init security
+
+SCHOOL=2133810001   # 城关镇第一小学, under 330181
+SCHOOL_B=2133810002 # its neighbour, same town
+DISTRICT=330181
+OTHER=2133820001 # 西山区第一小学, under 330182
+
+stack_prepare "$SRC/tests/integration/data/config"
+# Three more collectors: a school, a district office, and a stranger whose
+# key is not registered.
+pub() { "$KEYGEN_BIN" "$1" "$WORK/keys" | awk '{print $NF}'; }
+{
+        echo "$(pub school),school-$SCHOOL,$SCHOOL"
+        echo "$(pub office),office-$DISTRICT,$DISTRICT"
+} >>"$EDUSTAT_CONFIG/collectors.csv"
+pub stranger >/dev/null
+stack_start
+echo "security: sink $SINK_PORT, aggregator $AGG_PORT, work $WORK"
+
+# submit AS FILE...: edustat-collector submit as collector AS (its key pair),
+# claiming to be "impostor" so the test sees that the name comes from the key.
+submit() {
+        local as=$1
+        shift
+        EDUSTAT_COLLECTOR_SECRET=$WORK/keys/$as.key_secret EDUSTAT_COLLECTOR_NAME=impostor \
+                EDUSTAT_OUTBOX=$WORK/outbox-$as.db \
+                "$COLLECTOR_BIN" submit --timeout 10 "$@"
+}
+
+csv() { # csv NAME ROWS...: a file of unit,period,indicator,value rows
+        local f=$WORK/$1
+        shift
+        printf 'unit,period,indicator,value\n' >"$f"
+        printf '%s\n' "$@" >>"$f"
+        printf '%s\n' "$f"
+}
+
+q() { psql -AtX -v ON_ERROR_STOP=1 -c "$1"; }
+
+# ---- an unregistered key: no connection at all
+f=$(csv stranger.csv "$SCHOOL,2024,pupils,999")
+submit stranger "$f" >"$WORK/stranger.out" 2>&1
+rc=$?
+[ "$rc" -eq 3 ] || fail "unregistered key: exit $rc, want 3 (not confirmed)"
+grep -q "not confirmed" "$WORK/stranger.out" || fail "unregistered key: no 'not confirmed' message"
+grep -q "refused CURVE client key .* from 127.0.0.1" "$WORK/aggregator.log" ||
+        fail "the aggregator did not log the refused key with the peer's address"
+[ "$(q "SELECT count(*) FROM edustat.unit_value WHERE value = 999")" = 0 ] ||
+        fail "a value from an unregistered key was stored"
+
+# ---- a school: its own unit yes, its neighbour no
+f=$(csv school.csv "$SCHOOL,2024,pupils,410" "$SCHOOL_B,2024,pupils,420" "$OTHER,2024,pupils,430")
+submit school "$f" >"$WORK/school.out" 2>"$WORK/school.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "school key: exit $rc, want 1 (delivered, some rejected)"
+grep -qx "$f:3: not authorized for unit $SCHOOL_B" "$WORK/school.err" ||
+        fail "school key: no 'not authorized for unit $SCHOOL_B' on line 3"
+grep -qx "$f:4: not authorized for unit $OTHER" "$WORK/school.err" ||
+        fail "school key: no 'not authorized for unit $OTHER' on line 4"
+[ "$(q "SELECT value FROM edustat.unit_value WHERE unit = '$SCHOOL' AND indicator = 'pupils'")" = 410 ] ||
+        fail "the school's own value was not stored"
+[ "$(q "SELECT count(*) FROM edustat.unit_value WHERE unit IN ('$SCHOOL_B', '$OTHER')")" = 0 ] ||
+        fail "a value for another school was stored"
+got=$(q "SELECT string_agg(collector || ' ' || unit || ' ' || reason, '; ' ORDER BY line)
+           FROM edustat.rejected WHERE source = '$f'")
+want="school-$SCHOOL $SCHOOL_B not authorized for unit $SCHOOL_B; school-$SCHOOL $OTHER not authorized for unit $OTHER"
+[ "$got" = "$want" ] || fail "rejected rows: got '$got', want '$want'"
+[ "$(q "SELECT DISTINCT collector FROM edustat.value_history WHERE unit = '$SCHOOL'")" = "school-$SCHOOL" ] ||
+        fail "value_history does not name the collector by its key"
+
+# ---- a district office: its district and its schools yes, another district no
+f=$(csv office.csv "$DISTRICT,2024,pop_3_5,5000" "$SCHOOL_B,2024,pupils,421" "$OTHER,2024,pupils,431")
+submit office "$f" >"$WORK/office.out" 2>"$WORK/office.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "district key: exit $rc, want 1"
+grep -qx "$f:4: not authorized for unit $OTHER" "$WORK/office.err" ||
+        fail "district key: no 'not authorized for unit $OTHER' on line 4"
+[ "$(q "SELECT value FROM edustat.unit_value WHERE unit = '$SCHOOL_B' AND indicator = 'pupils'")" = 421 ] ||
+        fail "the district office's school value was not stored"
+[ "$(q "SELECT count(*) FROM edustat.unit_value WHERE unit = '$OTHER'")" = 0 ] ||
+        fail "the district office wrote another district's school"
+
+# ---- SQL-looking text is data
+evil="x'); DROP TABLE edustat.unit_value; --"
+f=$(csv evil.csv "$SCHOOL,2024,\"$evil\",1" "$SCHOOL,2024,pupils,\"1; DELETE FROM edustat.orgunit\"")
+submit school "$f" >/dev/null 2>&1
+[ "$(q "SELECT indicator FROM edustat.rejected WHERE source = '$f' AND line = 2")" = "$evil" ] ||
+        fail "SQL-looking indicator not stored verbatim"
+[ "$(q "SELECT count(*) FROM edustat.unit_value")" -ge 2 ] || fail "unit_value lost rows"
+[ "$(q "SELECT count(*) > 0 FROM edustat.orgunit")" = t ] || fail "orgunit lost rows"
+
+# ---- edustat_reader: read yes, write no
+q "CREATE ROLE office_login LOGIN IN ROLE edustat_reader" >/dev/null || fail "cannot create a reader login"
+as_reader() { psql -AtX -U office_login -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
+out=$(as_reader "SELECT count(*) FROM edustat.agg_value") || fail "reader cannot SELECT agg_value: $out"
+for sql in "INSERT INTO edustat.unit_value (unit, period, indicator, value, version) VALUES ('x', '2024', 'pupils', 1, 1)" \
+        "UPDATE edustat.unit_value SET value = 0" \
+        "DELETE FROM edustat.rejected" \
+        "CREATE TABLE edustat.mine (x int)"; do
+        if out=$(as_reader "$sql"); then
+                fail "reader could run: $sql"
+        else
+                case $out in *"permission denied"*) ;; *) fail "reader: unexpected error for $sql: $out" ;; esac
+        fi
+done
+
+stack_finish
