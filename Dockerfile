@@ -12,7 +12,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev meson ninja-build pkg-config \
-        libzmq3-dev libmsgpack-dev libpq-dev libcsv-dev \
+        libzmq3-dev libmsgpack-dev libpq-dev libcsv-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -32,9 +32,10 @@ RUN meson setup /build -Dtests=disabled --buildtype=release \
 FROM debian:bookworm-slim
 
 # The runtime libraries only: no compiler, no headers, no PostgreSQL client.
+# SQLite is the collector's durable outbox (issue 3).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libzmq5 libmsgpackc2 libpq5 libcsv3 \
+        libzmq5 libmsgpackc2 libpq5 libcsv3 libsqlite3-0 \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid, so files the daemons leave in volumes (the collector's state,

@@ -4,28 +4,31 @@
 #
 # Submits the sample city's simulated round from $EDUSTAT_DEMO (2024, then the
 # 2024 corrections, then 2025S1, as scripts/demo.sh does), logs a one-line
-# summary per step, then stays up idle until stopped (issue 3 replaces the
-# idle part with a `run` spool).  While idle, $EDUSTAT_STATE/demo-round/ready
-# exists: the compose healthcheck.
+# summary per step, then becomes `edustat-collector run` over the spool
+# $EDUSTAT_SPOOL (issue 3): a CSV file dropped into its incoming/ is
+# delivered and moved to done/ or failed/ with a receipt beside it.  From
+# then on $EDUSTAT_STATE/demo-round/ready exists: the compose healthcheck.
 #
 # Each finished step leaves a marker in $EDUSTAT_STATE (a volume), so a
 # restarted container does not submit the round again: resending is safe,
 # but resending the 2024 files after the corrections would bring the old
 # values back until the corrections came again, and add history rows.
 # A step that was not confirmed (collector exit 3: aggregator unreachable or
-# restarting) is resent, up to EDUSTAT_DEMO_TRIES times.
+# restarting) is resent, up to EDUSTAT_DEMO_TRIES times; its batches wait in
+# the outbox meanwhile, and `run` delivers whatever is left there.
 #
 # Environment: EDUSTAT_DEMO_ROUND (1; 0 skips the round), EDUSTAT_DEMO
 # (/usr/share/edustat/demo), EDUSTAT_STATE (/var/lib/edustat),
 # EDUSTAT_DEMO_TRIES (5), and the collector's own EDUSTAT_AGGREGATOR,
-# EDUSTAT_TIMEOUT, EDUSTAT_COLLECTOR_NAME.
+# EDUSTAT_TIMEOUT, EDUSTAT_COLLECTOR_NAME, EDUSTAT_OUTBOX, EDUSTAT_SPOOL.
 set -u -o pipefail
 
 DEMO=${EDUSTAT_DEMO:-/usr/share/edustat/demo}
 STATE=${EDUSTAT_STATE:-/var/lib/edustat}/demo-round
 TRIES=${EDUSTAT_DEMO_TRIES:-5}
 
-# docker stop sends SIGTERM to PID 1, which has no default action for it.
+# docker stop sends SIGTERM to PID 1, which has no default action for it
+# (until serve execs the collector, which handles it).
 trap 'echo "demo-round: stopping"; exit 0' TERM INT
 
 say() {
@@ -33,14 +36,12 @@ say() {
 }
 
 # The marker $STATE/ready is the compose healthcheck: the round is done (or
-# skipped), so a test or an operator can wait for "healthy".
-idle() {
+# skipped), so a test or an operator can wait for "healthy".  Then the
+# spool collector takes over as PID 1 and handles SIGTERM itself.
+serve() {
         touch "$STATE/ready" || exit 1
-        say "idle; the aggregator stays reachable at ${EDUSTAT_AGGREGATOR:-tcp://127.0.0.1:5560}"
-        # A background sleep, so the trap runs as soon as a signal arrives.
-        sleep infinity &
-        wait $!
-        exit 0
+        say "serving the spool ${EDUSTAT_SPOOL:-./spool} (drop CSV files into its incoming/)"
+        exec edustat-collector run
 }
 
 # step NAME [collector args...] FILE...: submit once, until confirmed.
@@ -89,7 +90,7 @@ mkdir -p "$STATE" || exit 1
 rm -f "$STATE/ready"
 if [ "${EDUSTAT_DEMO_ROUND:-1}" != 1 ]; then
         say "EDUSTAT_DEMO_ROUND=${EDUSTAT_DEMO_ROUND}: no demo round"
-        idle
+        serve
 fi
 shopt -s nullglob
 say "submitting the round in $DEMO to ${EDUSTAT_AGGREGATOR:-tcp://127.0.0.1:5560}"
@@ -101,4 +102,4 @@ for f in "$DEMO"/2025S1/by-flag/*.csv; do
         step "2025S1-$(basename "$f" .csv)" --unit "$(basename "$f" .csv)" --period 2025S1 "$f"
 done
 say "round done"
-idle
+serve
