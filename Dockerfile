@@ -45,14 +45,18 @@ ARG EDUSTAT_UID=10001
 RUN groupadd --gid "$EDUSTAT_UID" edustat \
  && useradd --no-create-home --uid "$EDUSTAT_UID" --gid edustat \
         --home-dir /var/lib/edustat --shell /usr/sbin/nologin edustat \
- && install -d -o edustat -g edustat -m 0750 /var/lib/edustat
+ && install -d -o edustat -g edustat -m 0750 /var/lib/edustat \
+ && install -d -o edustat -g edustat -m 0700 /etc/edustat/keys
 
 COPY --from=build /out/usr/local/bin/ /usr/local/bin/
 COPY config/ /etc/edustat/config/
 COPY demo/ /usr/share/edustat/demo/
 COPY docker/collector/round.sh /usr/local/bin/edustat-demo-round
+COPY docker/keys.sh /usr/local/bin/edustat-compose-keys
 
-ENV EDUSTAT_CONFIG=/etc/edustat/config
+ENV EDUSTAT_CONFIG=/etc/edustat/config \
+    EDUSTAT_KEYS=/etc/edustat/keys \
+    EDUSTAT_COLLECTORS=/etc/edustat/keys/collectors.csv
 USER edustat
 WORKDIR /var/lib/edustat
 EXPOSE 5560 5561

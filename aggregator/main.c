@@ -81,7 +81,9 @@ usage(void)
             "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
             "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the root unit's code),\n"
             "  EDUSTAT_UOW_RECORDS (20000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (4),\n"
-            "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug)\n");
+            "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
+            "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
+            "  EDUSTAT_INSECURE (unset; 1 = plain text, development only)\n");
         exit(2);
 }
 
@@ -622,7 +624,11 @@ main(int argc, char **argv)
                         fatalx("%s (make keys with edustat-keygen, or set EDUSTAT_INSECURE=1 "
                                "for a plain-text development demo)",
                                err);
-                strlcpyf(path, sizeof(path), "%s/collectors.csv", a.set.config_dir);
+                /* The registry may live apart from the config (a keys volume). */
+                if (getenv("EDUSTAT_COLLECTORS") && *getenv("EDUSTAT_COLLECTORS"))
+                        strlcpyf(path, sizeof(path), "%s", getenv("EDUSTAT_COLLECTORS"));
+                else
+                        strlcpyf(path, sizeof(path), "%s/collectors.csv", a.set.config_dir);
                 if ((a.reg = registry_load(path, a.cfg->tree, err, sizeof(err))) == NULL)
                         fatalx("%s", err);
                 if ((a.zap = zap_start(a.ctx, "aggregator", admit_collector, a.reg)) == NULL)

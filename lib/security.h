@@ -11,7 +11,8 @@
  *   collector   EDUSTAT_COLLECTOR_SECRET           EDUSTAT_AGGREGATOR_PUBLIC
  *               ($KEYS/collector.key_secret)       ($KEYS/aggregator.key)
  *   aggregator  EDUSTAT_AGGREGATOR_SECRET          EDUSTAT_SINK_PUBLIC ($KEYS/sink.key);
- *               ($KEYS/aggregator.key_secret)      collectors: $EDUSTAT_CONFIG/collectors.csv
+ *               ($KEYS/aggregator.key_secret)      collectors: EDUSTAT_COLLECTORS
+ *                                                  ($EDUSTAT_CONFIG/collectors.csv)
  *   sink        EDUSTAT_SINK_SECRET                EDUSTAT_SINK_CLIENTS: a directory of the
  *               ($KEYS/sink.key_secret)            aggregators' public keys, NAME.key each
  *                                                  ($KEYS/aggregators)
