@@ -1,5 +1,6 @@
 # edustat: one image for edustat-collector, edustat-aggregator and
-# edustat-sink; docker-compose.yml picks the program per service.
+# edustat-sink (and edustat-keygen); docker-compose.yml picks the program per
+# service.
 #
 # Both stages start from debian:bookworm-slim and take everything else from
 # Debian packages, so the image builds on a machine without a registry once
@@ -22,6 +23,7 @@ COPY lib/ lib/
 COPY collector/ collector/
 COPY aggregator/ aggregator/
 COPY sink/ sink/
+COPY tools/ tools/
 # The tests need cmocka and a PostgreSQL server; they run in `make test`,
 # not in the image build.
 RUN meson setup /build -Dtests=disabled --buildtype=release \
