@@ -4,7 +4,7 @@
 #
 # Both stages start from debian:bookworm-slim and take everything else from
 # Debian packages, so the image builds on a machine without a registry once
-# that base exists (docs/DOCKER-NOTES.md shows how to make it with
+# that base exists (scripts/docker-base.sh makes it with
 # debootstrap).
 
 # --- build ------------------------------------------------------------------
