@@ -6,7 +6,7 @@
 #   make fuzz     fuzz the decoders of untrusted input (FUZZ_SECONDS each, default 600)
 BUILD    ?= build
 BUILDSAN ?= build-san
-PROGS     = edustat-collector edustat-aggregator edustat-sink edustat-keygen
+PROGS     = edustat-collector edustat-aggregator edustat-sink edustat-keygen edustat-report
 SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find lib collector aggregator sink tests -name '*.[ch]')
 
 all: bin

@@ -52,6 +52,7 @@ SINK_BIN=$(find_bin edustat-sink sink) || exit 1
 AGG_BIN=$(find_bin edustat-aggregator aggregator) || exit 1
 COLLECTOR_BIN=$(find_bin edustat-collector collector) || exit 1
 KEYGEN_BIN=$(find_bin edustat-keygen tools) || exit 1
+REPORT_BIN=$(find_bin edustat-report tools) || exit 1
 # shellcheck source=../../scripts/devkeys.sh
 . "$SRC/scripts/devkeys.sh"
 
@@ -230,6 +231,24 @@ fi
 
 python3 "$ORACLE" compare "$DATA" "$WORK/config" "$TODAY" ||
         fail "the views do not hold what the oracle expects"
+
+# edustat-report missing: the same schools as the (oracle-checked) view, for
+# a person; exit 1 while some have not reported.
+for period in 2024 2025S1; do
+        want=$(psql -AtX -c "SELECT c.missing FROM edustat.completeness c
+                JOIN edustat.orgunit o ON o.code = c.unit
+                WHERE o.depth = 0 AND c.period = '$period' AND c.stage IS NULL" |
+                tr ';' '\n' | awk 'NF {print $1}' | sort)
+        "$REPORT_BIN" missing --period "$period" >"$WORK/report.$period.out" 2>&1
+        rc=$?
+        got=$(awk '/have not reported/ {on = 1; next} on && NF {print $1}' \
+                "$WORK/report.$period.out" | sort)
+        [ "$got" = "$want" ] || fail "edustat-report missing $period lists '$got', want '$want'"
+        if [ -n "$want" ]; then exp=1; else exp=0; fi
+        [ "$rc" -eq "$exp" ] || fail "edustat-report missing $period: exit $rc, want $exp"
+done
+"$REPORT_BIN" missing --period 2099 >/dev/null 2>&1
+[ $? -eq 2 ] || fail "edustat-report for an unknown period should exit 2"
 
 stop_daemon aggregator "$AGG_PID"
 AGG_PID=
