@@ -16,6 +16,7 @@
 #include <msgpack.h>
 #include <zmq.h>
 
+#include "check.h"
 #include "config.h"
 #include "keys.h"
 #include "log.h"
@@ -39,6 +40,7 @@ struct settings {
         const char *bind;
         const char *config_dir;
         int debug;
+        int check; /* --check: run the consistency check and exit */
 };
 
 struct sink {
@@ -70,6 +72,9 @@ usage(void)
         fprintf(stderr,
                 "usage: edustat-sink [--db-url CONNINFO] [--bind ENDPOINT] [--config DIR] "
                 "[--debug]\n"
+                "       edustat-sink --check [--db-url CONNINFO]   recompute every aggregate from\n"
+                "         unit_value and compare with agg_value; exit 0 equal, 1 mismatches,\n"
+                "         2 cannot run\n"
                 "Environment: EDUSTAT_DB_URL (libpq connection string; \"\" = libpq defaults),\n"
                 "  EDUSTAT_SINK_BIND (tcp://*:5561), EDUSTAT_CONFIG (./config),\n"
                 "  EDUSTAT_LOG_LEVEL (info|debug)\n");
@@ -80,9 +85,13 @@ static void
 settings_load(struct settings *s, int argc, char **argv)
 {
         static const struct option opts[] = {
-            {"db-url", required_argument, NULL, 'd'}, {"bind", required_argument, NULL, 'b'},
-            {"config", required_argument, NULL, 'c'}, {"debug", no_argument, NULL, 'D'},
-            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+            {"db-url", required_argument, NULL, 'd'},
+            {"bind", required_argument, NULL, 'b'},
+            {"config", required_argument, NULL, 'c'},
+            {"debug", no_argument, NULL, 'D'},
+            {"help", no_argument, NULL, 'h'},
+            {"check", no_argument, NULL, 'k'},
+            {NULL, 0, NULL, 0},
         };
         const char *url = getenv("EDUSTAT_DB_URL");
         int ch;
@@ -92,7 +101,8 @@ settings_load(struct settings *s, int argc, char **argv)
         s->bind = env_or("EDUSTAT_SINK_BIND", "tcp://*:5561");
         s->config_dir = env_or("EDUSTAT_CONFIG", "./config");
         s->debug = 0;
-        while ((ch = getopt_long(argc, argv, "d:b:c:Dh", opts, NULL)) != -1) {
+        s->check = 0;
+        while ((ch = getopt_long(argc, argv, "d:b:c:Dhk", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'd':
                         s->db_url = optarg;
@@ -105,6 +115,9 @@ settings_load(struct settings *s, int argc, char **argv)
                         break;
                 case 'D':
                         s->debug = 1;
+                        break;
+                case 'k':
+                        s->check = 1;
                         break;
                 default:
                         usage();
@@ -320,6 +333,9 @@ main(int argc, char **argv)
         memset(&s, 0, sizeof s);
         settings_load(&s.set, argc, argv);
         log_init("edustat-sink", s.set.debug);
+        /* The check needs no config and no ZeroMQ: only the database. */
+        if (s.set.check)
+                return check_main(s.set.db_url);
         signals_install();
 
         if ((s.cfg = config_load(s.set.config_dir, err, sizeof err)) == NULL)

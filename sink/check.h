@@ -1,0 +1,97 @@
+/*
+ * check: the consistency check, `edustat-sink --check`.  It recomputes
+ * every aggregate row from edustat.unit_value inside PostgreSQL, in one SQL
+ * statement, and compares the result with edustat.agg_value.  Operators run
+ * it after an incident; the fault tests run it after every scenario.
+ *
+ * The recomputation shares no code with the aggregator: a recursive CTE
+ * over edustat.orgunit gives every (ancestor, descendant) pair, sums are
+ * numeric (exact), and the leaf statistics follow the contract of issue 2
+ * ("agg_value semantics", also docs/SQL.md): count/amount min, max, mean
+ * and population cv over the leaves that store the value; for a ratio, the
+ * same over the leaves that store both parts with a denominator above 0,
+ * weighted by each leaf's denominator.  The tree is walked down from the
+ * roots, so a cycle left behind by old config rows cannot make it loop.
+ *
+ * The two sides are matched by a FULL OUTER JOIN on (unit, period,
+ * indicator).  A row present on one side only is a mismatch of column
+ * "row"; otherwise level, value (count/amount), numerator, denominator and
+ * n_reporting must be exactly equal, a ratio's value within 1e-12 relative
+ * (it is a quotient, stored to about 19 digits), and min, max, mean and cv
+ * within 1e-9 relative or 1e-12 absolute; NULL must match NULL.  A row the
+ * aggregator stored in agg_rollup for a leaf (whose row the view already
+ * derives) is reported too: agg_value would show that key twice.
+ *
+ * The check only reads.  One statement sees one snapshot, so it may run
+ * while the sink commits: every uow writes values and aggregates together.
+ */
+#ifndef EDUSTAT_SINK_CHECK_H
+#define EDUSTAT_SINK_CHECK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libpq-fe.h>
+
+#include "schema.h"
+
+/* Mismatches listed one by one; the rest are only counted. */
+#define CHECK_SHOW_MAX 100
+
+/* Exit codes of check_main. */
+#define CHECK_EXIT_OK       0 /* no mismatch */
+#define CHECK_EXIT_MISMATCH 1 /* at least one mismatch */
+#define CHECK_EXIT_ERROR    2 /* could not run: connection, schema, query */
+
+/* One differing cell.  Every string is owned by the report. */
+struct check_mismatch {
+        char *unit, *period, *indicator;
+        char *column;   /* "row", "level", "value", ..., "cv" */
+        char *stored;   /* agg_value's text, "NULL", or "(no row)" */
+        char *expected; /* the recomputed text, likewise */
+};
+
+struct check_report {
+        uint64_t mismatches; /* all that were found */
+        uint64_t values;     /* unit_value rows the check started from */
+        uint64_t stored;     /* agg_rollup rows (units with children) */
+        size_t nshown;       /* the first CHECK_SHOW_MAX, ordered by key and column */
+        struct check_mismatch *shown;
+        double seconds; /* wall time of the comparison statement */
+};
+
+/*
+ * The comparison statement.  It returns at most CHECK_SHOW_MAX rows
+ * (unit, period, indicator, column, stored, expected, total mismatches),
+ * none when everything matches.  Exposed for tests and for operators who
+ * want to run it in psql.
+ */
+const char *check_sql(void);
+
+/*
+ * Run the check on conn, which must be idle (no transaction open).  On
+ * DB_OK fills *out (free it with check_report_free).  Returns DB_OK, or
+ * DB_RETRY / DB_ERROR with the reason in err when the check could not run:
+ * the connection failed, the schema is missing or newer than this program
+ * knows (SCHEMA_VERSION), or PostgreSQL refused the statement.
+ */
+enum db_result check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen);
+
+/* Free the strings of r and zero it; accepts a zeroed report. */
+void check_report_free(struct check_report *r);
+
+/*
+ * Print r to fp: one line per shown mismatch, "... and N more" when some
+ * were not shown, then the summary line.
+ */
+void check_report_print(const struct check_report *r, FILE *fp);
+
+/*
+ * `edustat-sink --check`: connect to conninfo once (no retries: an operator
+ * is waiting), run the check and print the report on stdout.  Returns
+ * CHECK_EXIT_OK, CHECK_EXIT_MISMATCH or CHECK_EXIT_ERROR (the reason is
+ * logged on stderr).
+ */
+int check_main(const char *conninfo);
+
+#endif

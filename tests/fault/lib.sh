@@ -1,0 +1,415 @@
+# shellcheck shell=bash
+#
+# lib.sh: what the fault scenarios share.  A scenario script sources it:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   fault_init NAME "$@"        # BUILD_ROOT SOURCE_ROOT; seed, work dir, traps
+#   fault_start                 # PostgreSQL, sink, aggregator, the workload
+#   for it in $(seq 1 "$ITER"); do
+#           lanes_start; ...inject the fault...; lanes_stop; iteration_end
+#   done
+#   fault_finish                # drain, oracle, consistency check, verdict
+#
+# The real daemons run against a throwaway PostgreSQL (scripts/pg.sh), on
+# free loopback ports.  The workload (workload.py) is LANES collectors, each
+# with its own outbox and its own org units, submitting generated CSV runs
+# one after another while the scenario injects its fault at random points.
+# Every run's exit code is recorded; at the end workload.py compares
+# unit_value with what those exit codes promise, and `edustat-sink --check`
+# must find zero mismatches between agg_value and unit_value.
+#
+# Randomness comes from bash's RANDOM seeded with EDUSTAT_FAULT_SEED (or a
+# fresh seed, printed at the start) so a failure's fault points replay.
+# Environment: EDUSTAT_FAULT_SEED, EDUSTAT_FAULT_ITER (iterations, default 5),
+# EDUSTAT_KEEP_WORK=1 (keep the work directory), TMPDIR.
+#
+# Everything started here is stopped by PID.
+
+set -u
+
+# A scenario may set these before sourcing this file.
+LANES=${LANES:-3}                   # collector processes, one outbox each
+PERIODS=${PERIODS:-2}               # periods in the workload
+SHARE=${SHARE:-0.5}                 # share of a lane's keys each run stores
+SUBMIT_TIMEOUT=${SUBMIT_TIMEOUT:-30} # submit --timeout, seconds
+PAUSE_MAX_MS=${PAUSE_MAX_MS:-150}   # a lane's pause between two runs
+RUNS_PER_ITER=${RUNS_PER_ITER:-25}  # runs generated per lane and iteration
+
+FAILS=0
+SINK_PID=
+AGG_PID=
+LANE_PIDS=
+FAULTS=0
+
+# fail MESSAGE: a failed expectation; the scenario goes on and fails at the end.
+fail() {
+        echo "FAIL: $*"
+        FAILS=$((FAILS + 1))
+}
+
+note() {
+        echo "fault $NAME: $*"
+}
+
+# rand LO HI: sets R to a random integer in [LO, HI] from the seeded RANDOM.
+# (A function writing a global, because $(...) would run in a subshell and
+# not advance the seeded sequence.)
+rand() {
+        R=$(($1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1)))
+}
+
+sleep_ms() {
+        sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+}
+
+now_ms() {
+        date +%s%3N
+}
+
+find_bin() {
+        local b
+        for b in "$BUILD/$1" "$BUILD/bin/$1"; do
+                if [ -x "$b" ]; then
+                        printf '%s\n' "$b"
+                        return 0
+                fi
+        done
+        echo "fault: $1 not found under $BUILD" >&2
+        return 1
+}
+
+# free_ports N: N distinct loopback ports that nobody listens on right now.
+free_ports() {
+        python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# fault_init NAME BUILD_ROOT SOURCE_ROOT
+fault_init() {
+        NAME=$1
+        if [ $# -ne 3 ]; then
+                echo "usage: $0 BUILD_ROOT SOURCE_ROOT" >&2
+                exit 2
+        fi
+        BUILD=$(cd "$2" && pwd) || exit 2
+        SRC=$(cd "$3" && pwd) || exit 2
+        CONFIG=${EDUSTAT_FAULT_CONFIG:-$SRC/config}
+        WORKLOAD=$SRC/tests/fault/workload.py
+        # shellcheck source=../../scripts/pg.sh
+        . "$SRC/scripts/pg.sh"
+        SINK_BIN=$(find_bin edustat-sink) || exit 1
+        AGG_BIN=$(find_bin edustat-aggregator) || exit 1
+        COLLECTOR_BIN=$(find_bin edustat-collector) || exit 1
+        KEYGEN_BIN=$(find_bin edustat-keygen) || exit 1
+        # shellcheck source=../../scripts/devkeys.sh
+        . "$SRC/scripts/devkeys.sh"
+        SEED=${EDUSTAT_FAULT_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
+        RANDOM=$SEED
+        ITER=${EDUSTAT_FAULT_ITER:-5}
+        # Runs generated per lane: more than a lane submits in an iteration.
+        RUNS_MAX=$(((ITER + 1) * RUNS_PER_ITER))
+        T0=$(now_ms)
+        WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-fault-$NAME.XXXXXX") || exit 1
+        chmod 755 "$WORK"
+        mkdir -p "$WORK/runs" "$WORK/logs"
+        : >"$WORK/results"
+        : >"$WORK/exits"
+        trap fault_cleanup EXIT
+        trap 'exit 130' INT TERM
+        note "seed $SEED (replay: EDUSTAT_FAULT_SEED=$SEED), $ITER iterations," \
+                "$LANES collectors, work dir $WORK"
+}
+
+print_logs() {
+        local f
+        for f in "$WORK/logs/sink.log" "$WORK/logs/aggregator.log"; do
+                [ -f "$f" ] || continue
+                echo "----- $(basename "$f") (last 60 lines) -----"
+                tail -n 60 "$f"
+        done
+        echo "----- end of logs -----"
+}
+
+# stop_pid PID: SIGTERM, then SIGKILL after 15 s.
+stop_pid() {
+        local pid=$1
+        [ -n "$pid" ] || return 0
+        kill -TERM "$pid" 2>/dev/null || return 0
+        for _ in $(seq 1 150); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+}
+
+fault_cleanup() {
+        local pid f
+        touch "$WORK/stop" 2>/dev/null
+        for pid in $LANE_PIDS; do
+                kill -TERM "$pid" 2>/dev/null
+        done
+        for f in "$WORK"/lane*.cur; do
+                [ -f "$f" ] && kill -TERM "$(cut -d' ' -f2 "$f")" 2>/dev/null
+        done
+        for pid in $LANE_PIDS; do
+                wait "$pid" 2>/dev/null
+        done
+        stop_pid "$AGG_PID"
+        stop_pid "$SINK_PID"
+        pg_stop
+        if [ "$FAILS" -ne 0 ] || [ "${EDUSTAT_KEEP_WORK:-0}" = 1 ]; then
+                echo "fault $NAME: work directory kept: $WORK"
+        else
+                rm -rf "$WORK"
+        fi
+}
+
+# abort MESSAGE: a failure after which nothing more can be checked.
+abort() {
+        fail "$*"
+        print_logs
+        exit 1
+}
+
+log_lines() {
+        if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+
+# wait_ready NAME PID LOG FROM_LINE: until LOG has "ready" after FROM_LINE.
+wait_ready() {
+        local name=$1 pid=$2 log=$3 from=$4
+        for _ in $(seq 1 1200); do
+                if tail -n +"$((from + 1))" "$log" 2>/dev/null | grep -q ': ready'; then
+                        return 0
+                fi
+                if ! kill -0 "$pid" 2>/dev/null; then
+                        abort "$name exited before it was ready"
+                fi
+                sleep 0.05
+        done
+        abort "$name did not log 'ready' within 60 s"
+}
+
+start_sink() {
+        local from
+        from=$(log_lines "$WORK/logs/sink.log")
+        EDUSTAT_CONFIG=$CONFIG EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT \
+                EDUSTAT_DB_URL=$EDUSTAT_DB_URL "$SINK_BIN" >>"$WORK/logs/sink.log" 2>&1 &
+        SINK_PID=$!
+        wait_ready sink "$SINK_PID" "$WORK/logs/sink.log" "$from"
+}
+
+# start_aggregator [nowait]: nowait returns at once, without waiting for
+# the aggregator to have loaded its state.
+# shellcheck disable=SC2120  # aggregator_kill.sh passes nowait
+start_aggregator() {
+        local from
+        from=$(log_lines "$WORK/logs/aggregator.log")
+        EDUSTAT_CONFIG=$CONFIG EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT \
+                EDUSTAT_AGGREGATOR_BIND=tcp://127.0.0.1:$AGG_PORT \
+                "$AGG_BIN" >>"$WORK/logs/aggregator.log" 2>&1 &
+        AGG_PID=$!
+        if [ "${1:-}" != nowait ]; then
+                wait_ready aggregator "$AGG_PID" "$WORK/logs/aggregator.log" "$from"
+        fi
+}
+
+# sink_in_txn: the sink's PostgreSQL session is inside a transaction now.
+sink_in_txn() {
+        [ "$(psql -AtX -c "SELECT count(*) FROM pg_stat_activity
+                WHERE application_name = 'edustat-sink' AND xact_start IS NOT NULL
+                  AND state <> 'idle'" 2>/dev/null)" = 1 ]
+}
+
+# kill9 PID: SIGKILL one of our daemons and reap it.
+kill9() {
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+}
+
+# collector LANE ARGS...: run edustat-collector as lane LANE's office: in
+# WORK, with the lane's own outbox and name.
+collector() {
+        local l=$1
+        shift
+        (cd "$WORK" && EDUSTAT_AGGREGATOR=tcp://127.0.0.1:$AGG_PORT \
+                EDUSTAT_OUTBOX="$WORK/outbox.$l.db" EDUSTAT_COLLECTOR_NAME="fault-lane$l" \
+                exec "$COLLECTOR_BIN" "$@")
+}
+
+# collector_bg LANE LOG ARGS...: the same in the background, output appended
+# to LOG; BG_PID is the collector's own PID (the subshell execs it), so a
+# kill reaches the collector, not a shell around it.
+collector_bg() {
+        local l=$1 log=$2
+        shift 2
+        (cd "$WORK" && EDUSTAT_AGGREGATOR=tcp://127.0.0.1:$AGG_PORT \
+                EDUSTAT_OUTBOX="$WORK/outbox.$l.db" EDUSTAT_COLLECTOR_NAME="fault-lane$l" \
+                exec "$COLLECTOR_BIN" "$@") >>"$log" 2>&1 &
+        BG_PID=$!
+}
+
+fault_start() {
+        note "generating the workload ($LANES lanes, $PERIODS periods, share $SHARE)"
+        python3 "$WORKLOAD" gen "$CONFIG" "$WORK/runs" "$SEED" "$LANES" "$RUNS_MAX" \
+                "$PERIODS" "$SHARE" || abort "cannot generate the workload"
+        pg_start "$WORK/db" || abort "cannot start PostgreSQL"
+        # CURVE on both links, with a collector key registered for the city.
+        devkeys "$KEYGEN_BIN" "$CONFIG" "$WORK" || abort "cannot make CURVE keys"
+        CONFIG=$EDUSTAT_CONFIG
+        read -r SINK_PORT AGG_PORT <<<"$(free_ports 2)"
+        start_sink
+        start_aggregator
+        note "PostgreSQL on $PGPORT (pid $PG_PID), sink on $SINK_PORT (pid $SINK_PID)," \
+                "aggregator on $AGG_PORT (pid $AGG_PID)"
+        for l in $(seq 0 $((LANES - 1))); do
+                echo 0 >"$WORK/lane$l.next"
+        done
+}
+
+# lane LANE: submit the lane's runs one after another until WORK/stop
+# exists.  Records "LANE RUN STATUS" in WORK/results; the collector's PID
+# and run are in WORK/lane<L>.cur while it runs.
+lane() {
+        local l=$1 r rc st pid
+        RANDOM=$((SEED + 7919 * (l + 1) + $(cat "$WORK/lane$l.next")))
+        while [ ! -e "$WORK/stop" ]; do
+                r=$(cat "$WORK/lane$l.next")
+                [ "$r" -lt "$RUNS_MAX" ] || break
+                echo $((r + 1)) >"$WORK/lane$l.next"
+                collector_bg "$l" "$WORK/logs/lane$l.log" submit --timeout "$SUBMIT_TIMEOUT" \
+                        "runs/lane$l/$(printf 'run%03d.csv' "$r")"
+                pid=$BG_PID
+                echo "$r $pid" >"$WORK/lane$l.cur"
+                wait "$pid"
+                rc=$?
+                rm -f "$WORK/lane$l.cur"
+                case $rc in
+                0) st=ok ;;
+                3) st=failed3 ;;
+                *) st=failed ;;
+                esac
+                echo "$l $r $st" >>"$WORK/results"
+                echo "$l $r $rc" >>"$WORK/exits"
+                rand 0 "$PAUSE_MAX_MS"
+                sleep_ms "$R"
+        done
+}
+
+lanes_start() {
+        local l
+        rm -f "$WORK/stop"
+        LANE_PIDS=
+        for l in $(seq 0 $((LANES - 1))); do
+                # The lane's stderr takes bash's "Killed" notices of
+                # collectors that a scenario killed on purpose.
+                lane "$l" 2>>"$WORK/logs/lanes.err" &
+                LANE_PIDS="$LANE_PIDS $!"
+        done
+}
+
+lanes_stop() {
+        local pid
+        touch "$WORK/stop"
+        for pid in $LANE_PIDS; do
+                wait "$pid"
+        done
+        LANE_PIDS=
+}
+
+# ensure_up: restart whatever the fault left down.
+ensure_up() {
+        if [ -n "${PG_DATA:-}" ] && [ -z "${PG_PID:-}" ]; then
+                pg_resume || abort "PostgreSQL did not start again"
+        fi
+        if [ -z "$SINK_PID" ] || ! kill -0 "$SINK_PID" 2>/dev/null; then
+                start_sink
+        fi
+        if [ -z "$AGG_PID" ] || ! kill -0 "$AGG_PID" 2>/dev/null; then
+                start_aggregator
+        fi
+}
+
+# run_check WHEN: edustat-sink --check must exit 0.
+run_check() {
+        local rc t
+        t=$(now_ms)
+        "$SINK_BIN" --check --db-url "$EDUSTAT_DB_URL" >"$WORK/check.out" 2>&1
+        rc=$?
+        if [ "$rc" -ne 0 ]; then
+                fail "$1: edustat-sink --check exited $rc, want 0:"
+                head -n 30 "$WORK/check.out"
+                return 1
+        fi
+        CHECK_MS=$(($(now_ms) - t))
+        return 0
+}
+
+iteration_end() {
+        local it=$1
+        ensure_up
+        run_check "after iteration $it" || print_logs
+        note "iteration $it done: $(wc -l <"$WORK/exits") runs so far," \
+                "$(awk '$3 != 0' "$WORK/exits" | wc -l) of them not confirmed; check ${CHECK_MS:-?} ms"
+}
+
+# drain LANE: a submit without files delivers what the lane's outbox holds.
+drain() {
+        local l=$1 rc
+        collector "$l" submit --timeout 120 >>"$WORK/logs/drain$l.log" 2>&1
+        rc=$?
+        if [ "$rc" -ne 0 ]; then
+                fail "draining lane $l's outbox: submit exited $rc, want 0"
+                tail -n 20 "$WORK/logs/drain$l.log"
+        fi
+}
+
+# outbox_empty LANE: `status` must say nothing is pending.
+outbox_empty() {
+        local l=$1 rc
+        collector "$l" status >"$WORK/status$l.out" 2>&1
+        rc=$?
+        if [ "$rc" -ne 0 ]; then
+                fail "lane $l's outbox still holds batches after the drain (status exit $rc)"
+                head -n 20 "$WORK/status$l.out"
+        fi
+}
+
+fault_finish() {
+        local l
+        ensure_up
+        # (a), before the outboxes are drained: what submit promised.
+        python3 "$WORKLOAD" check "$CONFIG" "$WORK/runs" "$WORK/results" weak ||
+                fail "unit_value does not hold what the exit codes of submit promised"
+        run_check "before the drain" || true
+        for l in $(seq 0 $((LANES - 1))); do
+                drain "$l"
+                outbox_empty "$l"
+        done
+        # After the drain every batch that reached an outbox is delivered.
+        python3 "$WORKLOAD" check "$CONFIG" "$WORK/runs" "$WORK/results" strict ||
+                fail "unit_value does not hold every batch the outboxes delivered"
+        # (b)
+        if run_check "at the end"; then
+                note "$(tail -n 1 "$WORK/check.out")"
+        fi
+        note "$(awk '{n[$3]++} END {for (k in n) printf "%s %d  ", k, n[k]}' "$WORK/exits" |
+                sed 's/^/exit codes: /')"
+        note "$FAULTS faults injected in $ITER iterations; $(wc -l <"$WORK/exits") runs;" \
+                "$(($(now_ms) - T0)) ms"
+        if [ "$FAILS" -ne 0 ]; then
+                echo "fault $NAME: $FAILS failures (seed $SEED; replay: EDUSTAT_FAULT_SEED=$SEED)"
+                print_logs
+                exit 1
+        fi
+        echo "fault $NAME: ok"
+        exit 0
+}
