@@ -36,10 +36,7 @@ enum column { C_CODE, C_NAME_ZH, C_NAME_EN, C_UNIT, C_KIND, C_NUM, C_DEN, C_MULT
  * Columns whose values may be empty for every row (numerator .. decimals:
  * a catalogue of counts needs none of them) may be left out of the header.
  */
-static const struct {
-        const char *name;
-        int required;
-} columns[C_NCOLS] = {
+static const struct csvread_column columns[C_NCOLS] = {
     [C_CODE] = {"code", 1},       [C_NAME_ZH] = {"name_zh", 1}, [C_NAME_EN] = {"name_en", 1},
     [C_UNIT] = {"unit", 1},       [C_KIND] = {"kind", 1},       [C_NUM] = {"numerator", 0},
     [C_DEN] = {"denominator", 0}, [C_MULT] = {"multiplier", 0}, [C_DEC] = {"decimals", 0},
@@ -87,22 +84,12 @@ show(const char *s, size_t len)
         return (int)len;
 }
 
-static int
-is_blank(char ch)
-{
-        return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
 static struct field
 trimmed(const char *s, size_t len)
 {
         struct field f;
 
-        while (len > 0 && is_blank(s[0]))
-                s++, len--;
-        while (len > 0 && is_blank(s[len - 1]))
-                len--;
-        f.s = s;
+        f.s = csvread_trim(s, &len);
         f.len = len;
         return f;
 }
@@ -189,29 +176,12 @@ loader_free(struct loader *ld)
 static int
 read_header(struct loader *ld, const struct csvrow *row, int col[C_NCOLS])
 {
-        for (int k = 0; k < C_NCOLS; k++)
-                col[k] = -1;
-        for (size_t i = 0; i < row->nfields; i++) {
-                struct field f = trimmed(row->fields[i], row->lens[i]);
+        char why[128];
 
-                for (int k = 0; k < C_NCOLS; k++) {
-                        if (strlen(columns[k].name) != f.len ||
-                            strncasecmp(columns[k].name, f.s, f.len) != 0)
-                                continue;
-                        if (col[k] >= 0) {
-                                fail(ld, row->line, "duplicate column \"%s\"", columns[k].name);
-                                return -1;
-                        }
-                        col[k] = (int)i;
-                }
-        }
-        for (int k = 0; k < C_NCOLS; k++) {
-                if (columns[k].required && col[k] < 0) {
-                        fail(ld, row->line, "missing column \"%s\"", columns[k].name);
-                        return -1;
-                }
-        }
-        return 0;
+        if (csvread_columns(row, columns, C_NCOLS, col, why, sizeof(why)) == 0)
+                return 0;
+        fail(ld, row->line, "%s", why);
+        return -1;
 }
 
 static struct field

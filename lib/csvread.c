@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -402,4 +403,49 @@ csvread_close(struct csvread **rp)
         free(r->name);
         free(r);
         *rp = NULL;
+}
+
+static int
+blank(char ch)
+{
+        return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+const char *
+csvread_trim(const char *s, size_t *len)
+{
+        while (*len > 0 && blank(s[0]))
+                s++, (*len)--;
+        while (*len > 0 && blank(s[*len - 1]))
+                (*len)--;
+        return s;
+}
+
+int
+csvread_columns(const struct csvrow *header, const struct csvread_column *cols, size_t ncols,
+                int *pos, char *err, size_t errlen)
+{
+        for (size_t k = 0; k < ncols; k++)
+                pos[k] = -1;
+        for (size_t i = 0; i < header->nfields; i++) {
+                size_t len = header->lens[i];
+                const char *f = csvread_trim(header->fields[i], &len);
+
+                for (size_t k = 0; k < ncols; k++) {
+                        if (strlen(cols[k].name) != len || strncasecmp(cols[k].name, f, len) != 0)
+                                continue;
+                        if (pos[k] >= 0) {
+                                snprintf(err, errlen, "duplicate column \"%s\"", cols[k].name);
+                                return -1;
+                        }
+                        pos[k] = (int)i;
+                }
+        }
+        for (size_t k = 0; k < ncols; k++) {
+                if (cols[k].required && pos[k] < 0) {
+                        snprintf(err, errlen, "missing column \"%s\"", cols[k].name);
+                        return -1;
+                }
+        }
+        return 0;
 }

@@ -65,6 +65,27 @@ struct csvread *csvread_open_mem(const char *name, const void *buf, size_t len);
  */
 int csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen);
 
+/* A column a header must (required) or may have. */
+struct csvread_column {
+        const char *name;
+        int required;
+};
+
+/*
+ * Find cols in the header row: names compare case-insensitively after
+ * trimming blanks; columns not in cols are ignored.  Sets pos[k] to the
+ * field index of cols[k], or -1 for an absent optional column.  Returns 0,
+ * or -1 with `missing column "x"` or `duplicate column "x"` in err.
+ */
+int csvread_columns(const struct csvrow *header, const struct csvread_column *cols, size_t ncols,
+                    int *pos, char *err, size_t errlen);
+
+/*
+ * s[0..*len) without surrounding blanks (space, tab, CR, LF): returns the
+ * first kept byte and sets *len to the kept length.
+ */
+const char *csvread_trim(const char *s, size_t *len);
+
 /* The name given at open, for messages. */
 const char *csvread_name(const struct csvread *r);
 

@@ -186,21 +186,6 @@ name_ok(const char *s, size_t len)
         return utf8_valid(s, len);
 }
 
-static int
-col_index(const struct csvrow *h, const char *name)
-{
-        for (size_t i = 0; i < h->nfields; i++) {
-                const char *f = h->fields[i];
-
-                while (*f == ' ')
-                        f++;
-                if (strncasecmp(f, name, strlen(name)) == 0 &&
-                    (f[strlen(name)] == '\0' || f[strlen(name)] == ' '))
-                        return (int)i;
-        }
-        return -1;
-}
-
 static char *
 trim(char *s)
 {
@@ -293,14 +278,11 @@ registry_load(const char *path, const struct orgtree *tree, char *err, size_t er
                 if (st != CSVREAD_ROW)
                         goto fail;
                 if (!have_header) {
-                        static const char *names[3] = {"public_key", "name", "units"};
+                        static const struct csvread_column cols[3] = {
+                            {"public_key", 1}, {"name", 1}, {"units", 1}};
 
-                        for (int i = 0; i < 3; i++)
-                                if ((col[i] = col_index(&row, names[i])) < 0) {
-                                        strlcpyf(why, sizeof(why), "missing column \"%s\"",
-                                                 names[i]);
-                                        goto fail;
-                                }
+                        if (csvread_columns(&row, cols, 3, col, why, sizeof(why)) < 0)
+                                goto fail;
                         have_header = 1;
                         continue;
                 }

@@ -49,10 +49,7 @@ struct orgtree_index {
 enum column { C_CODE, C_PARENT, C_LEVEL, C_NAME, C_STAGE, C_LOCALITY, C_OWNERSHIP, C_NCOLS };
 
 /* stage, locality and ownership may be empty for every unit, so may be absent. */
-static const struct {
-        const char *name;
-        int required;
-} columns[C_NCOLS] = {
+static const struct csvread_column columns[C_NCOLS] = {
     [C_CODE] = {"code", 1},           [C_PARENT] = {"parent", 1}, [C_LEVEL] = {"level", 1},
     [C_NAME] = {"name", 1},           [C_STAGE] = {"stage", 0},   [C_LOCALITY] = {"locality", 0},
     [C_OWNERSHIP] = {"ownership", 0},
@@ -99,22 +96,12 @@ show(const char *s, size_t len)
         return (int)len;
 }
 
-static int
-is_blank(char ch)
-{
-        return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
 static struct field
 trimmed(const char *s, size_t len)
 {
         struct field f;
 
-        while (len > 0 && is_blank(s[0]))
-                s++, len--;
-        while (len > 0 && is_blank(s[len - 1]))
-                len--;
-        f.s = s;
+        f.s = csvread_trim(s, &len);
         f.len = len;
         return f;
 }
@@ -160,29 +147,12 @@ str_add(struct orgtree_index *ix, struct field f)
 static int
 read_header(struct loader *ld, const struct csvrow *row, int col[C_NCOLS])
 {
-        for (int k = 0; k < C_NCOLS; k++)
-                col[k] = -1;
-        for (size_t i = 0; i < row->nfields; i++) {
-                struct field f = trimmed(row->fields[i], row->lens[i]);
+        char why[128];
 
-                for (int k = 0; k < C_NCOLS; k++) {
-                        if (strlen(columns[k].name) != f.len ||
-                            strncasecmp(columns[k].name, f.s, f.len) != 0)
-                                continue;
-                        if (col[k] >= 0) {
-                                fail(ld, row->line, "duplicate column \"%s\"", columns[k].name);
-                                return -1;
-                        }
-                        col[k] = (int)i;
-                }
-        }
-        for (int k = 0; k < C_NCOLS; k++) {
-                if (columns[k].required && col[k] < 0) {
-                        fail(ld, row->line, "missing column \"%s\"", columns[k].name);
-                        return -1;
-                }
-        }
-        return 0;
+        if (csvread_columns(row, columns, C_NCOLS, col, why, sizeof(why)) == 0)
+                return 0;
+        fail(ld, row->line, "%s", why);
+        return -1;
 }
 
 static struct field

@@ -32,11 +32,6 @@ struct field {
         size_t len;
 };
 
-struct column_spec {
-        const char *name;
-        int required;
-};
-
 struct loader {
         const struct config *cfg;
         struct options *o;
@@ -81,22 +76,12 @@ show(struct field f)
         return (int)len;
 }
 
-static int
-is_blank(char ch)
-{
-        return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
 static struct field
 trimmed(const char *s, size_t len)
 {
         struct field f;
 
-        while (len > 0 && is_blank(s[0]))
-                s++, len--;
-        while (len > 0 && is_blank(s[len - 1]))
-                len--;
-        f.s = s;
+        f.s = csvread_trim(s, &len);
         f.len = len;
         return f;
 }
@@ -262,7 +247,7 @@ number_check(struct loader *ld, const struct csvrow *row, struct field f, const 
 
 enum { T_INDICATOR, T_LEVEL, T_UNIT, T_STAGE, T_OP, T_VALUE, T_SOURCE, T_NCOLS };
 
-static const struct column_spec target_cols[T_NCOLS] = {
+static const struct csvread_column target_cols[T_NCOLS] = {
     [T_INDICATOR] = {"indicator", 1}, [T_LEVEL] = {"level", 1}, [T_UNIT] = {"unit", 0},
     [T_STAGE] = {"stage", 0},         [T_OP] = {"op", 1},       [T_VALUE] = {"value", 1},
     [T_SOURCE] = {"source", 0},
@@ -367,7 +352,7 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
 
 enum { P_PERIOD, P_OPENS, P_DUE, P_NCOLS };
 
-static const struct column_spec period_cols[P_NCOLS] = {
+static const struct csvread_column period_cols[P_NCOLS] = {
     [P_PERIOD] = {"period", 1},
     [P_OPENS] = {"opens", 1},
     [P_DUE] = {"due", 1},
@@ -426,7 +411,7 @@ add_period(struct loader *ld, const struct csvrow *row, const int *col)
 
 enum { B_STANDARD, B_STAGE, B_INDICATOR, B_SCHOOL_MIN, B_CV_MAX, B_NCOLS };
 
-static const struct column_spec balance_cols[B_NCOLS] = {
+static const struct csvread_column balance_cols[B_NCOLS] = {
     [B_STANDARD] = {"standard", 1},   [B_STAGE] = {"stage", 1},
     [B_INDICATOR] = {"indicator", 1}, [B_SCHOOL_MIN] = {"school_min", 1},
     [B_CV_MAX] = {"cv_max", 1},
@@ -493,32 +478,15 @@ add_rule(struct loader *ld, const struct csvrow *row, const int *col)
 
 /* Map the header's columns; returns 0 or -1 after fail(). */
 static int
-read_header(struct loader *ld, const struct csvrow *row, const struct column_spec *cols, int ncols,
-            int *col)
+read_header(struct loader *ld, const struct csvrow *row, const struct csvread_column *cols,
+            int ncols, int *col)
 {
-        for (int k = 0; k < ncols; k++)
-                col[k] = -1;
-        for (size_t i = 0; i < row->nfields; i++) {
-                struct field f = trimmed(row->fields[i], row->lens[i]);
+        char why[128];
 
-                for (int k = 0; k < ncols; k++) {
-                        if (strlen(cols[k].name) != f.len ||
-                            strncasecmp(cols[k].name, f.s, f.len) != 0)
-                                continue;
-                        if (col[k] >= 0) {
-                                fail(ld, row->line, "duplicate column \"%s\"", cols[k].name);
-                                return -1;
-                        }
-                        col[k] = (int)i;
-                }
-        }
-        for (int k = 0; k < ncols; k++) {
-                if (cols[k].required && col[k] < 0) {
-                        fail(ld, row->line, "missing column \"%s\"", cols[k].name);
-                        return -1;
-                }
-        }
-        return 0;
+        if (csvread_columns(row, cols, (size_t)ncols, col, why, sizeof(why)) == 0)
+                return 0;
+        fail(ld, row->line, "%s", why);
+        return -1;
 }
 
 /*
@@ -526,7 +494,7 @@ read_header(struct loader *ld, const struct csvrow *row, const struct column_spe
  * is no rows; header names the columns for the empty-file message.
  */
 static int
-load_file(struct loader *ld, const char *name, const struct column_spec *cols, int ncols,
+load_file(struct loader *ld, const char *name, const struct csvread_column *cols, int ncols,
           const char *header, row_fn add)
 {
         size_t len = strlen(ld->cfg->dir) + strlen(name) + 2, nrows = 0, hdr_fields;

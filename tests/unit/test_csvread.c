@@ -261,6 +261,47 @@ check_nfields(size_t nf, int ok)
         free(ex.s);
 }
 
+/* The header helper the config loaders share. */
+static void
+test_columns(void **state)
+{
+        static const struct csvread_column cols[3] = {{"code", 1}, {"name", 1}, {"stage", 0}};
+        static const char ok[] = " NAME ,extra,\tCode\n1,2,3\n", dup[] = "code,name,CODE\n",
+                          missing[] = "code,stage\n";
+        struct csvread *r;
+        struct csvrow row;
+        char err[128];
+        int pos[3];
+        size_t len = 6;
+
+        (void)state;
+        r = csvread_open_mem("t", ok, sizeof(ok) - 1);
+        assert_int_equal(csvread_next(r, &row, err, sizeof(err)), CSVREAD_ROW);
+        assert_int_equal(csvread_columns(&row, cols, 3, pos, err, sizeof(err)), 0);
+        assert_int_equal(pos[0], 2);
+        assert_int_equal(pos[1], 0);
+        assert_int_equal(pos[2], -1); /* optional, absent */
+        csvread_close(&r);
+
+        r = csvread_open_mem("t", dup, sizeof(dup) - 1);
+        assert_int_equal(csvread_next(r, &row, err, sizeof(err)), CSVREAD_ROW);
+        assert_int_equal(csvread_columns(&row, cols, 3, pos, err, sizeof(err)), -1);
+        assert_string_equal(err, "duplicate column \"code\"");
+        csvread_close(&r);
+
+        r = csvread_open_mem("t", missing, sizeof(missing) - 1);
+        assert_int_equal(csvread_next(r, &row, err, sizeof(err)), CSVREAD_ROW);
+        assert_int_equal(csvread_columns(&row, cols, 3, pos, err, sizeof(err)), -1);
+        assert_string_equal(err, "missing column \"name\"");
+        csvread_close(&r);
+
+        assert_memory_equal(csvread_trim(" \tab\r\n", &len), "ab", 2);
+        assert_int_equal(len, 2);
+        len = 3;
+        csvread_trim("   ", &len);
+        assert_int_equal(len, 0);
+}
+
 static void
 test_field_cap(void **state)
 {
@@ -564,10 +605,11 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_cases),        cmocka_unit_test(test_field_cap),
-            cmocka_unit_test(test_row_cap),      cmocka_unit_test(test_generated),
-            cmocka_unit_test(test_chunk_edges),  cmocka_unit_test(test_open_errors),
-            cmocka_unit_test(test_row_lifetime), cmocka_unit_test(test_utf8_valid),
+            cmocka_unit_test(test_cases),       cmocka_unit_test(test_columns),
+            cmocka_unit_test(test_field_cap),   cmocka_unit_test(test_row_cap),
+            cmocka_unit_test(test_generated),   cmocka_unit_test(test_chunk_edges),
+            cmocka_unit_test(test_open_errors), cmocka_unit_test(test_row_lifetime),
+            cmocka_unit_test(test_utf8_valid),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
