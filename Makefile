@@ -4,6 +4,8 @@
 #   make demo     install missing packages, build, run the sample city end to end
 #   make format   apply .clang-format;  make check-format  fail on unformatted code
 #   make fuzz     fuzz the decoders of untrusted input (FUZZ_SECONDS each, default 600)
+#   make bench    measure against PostgreSQL's own limits; writes bench/RESULTS.md
+#                 (BENCH_FLAGS, e.g. BENCH_FLAGS="--schools 40000", scales it up)
 BUILD    ?= build
 BUILDSAN ?= build-san
 PROGS     = edustat-collector edustat-aggregator edustat-sink edustat-keygen edustat-report
@@ -49,8 +51,13 @@ check-format:
 clean:
 	rm -rf $(BUILD) $(BUILDSAN) bin
 
+BENCH_FLAGS ?=
+bench: deps
+	$(MAKE) bin
+	./bench/run.sh --build $(BUILD) $(BENCH_FLAGS)
+
 FUZZ_SECONDS ?= 600
 fuzz:
 	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
-.PHONY: all bin deps test demo format check-format clean fuzz
+.PHONY: all bin deps test demo format check-format clean fuzz bench
