@@ -14,11 +14,18 @@
 #include "zsock.h"
 
 #define SEND_RETRY_MS 250 /* the socket's queue was full: try again soon */
+/*
+ * How often a sent batch is looked up in the outbox between resends: another
+ * collector process sharing the outbox (`run` beside a `submit`) may have got
+ * its ack, and a resend wait can be long once backed off.
+ */
+#define PEER_CHECK_MS 1000
 
 struct slot {
         struct outbox_batch b;
         int64_t resend_at, backoff, sent_at;
-        unsigned sends; /* by this process */
+        int64_t check_at; /* next lookup for an answer recorded by another process */
+        unsigned sends;   /* by this process */
 };
 
 struct deliver {
@@ -146,30 +153,43 @@ window_fill(struct deliver *d, int64_t now)
 }
 
 /*
- * Send slot i if it is due.  Returns 0, 1 when the slot was dropped (its
- * batch was answered elsewhere), -1 on an outbox error.
+ * Drop slot i if another collector process sharing the outbox has recorded
+ * its answer.  Returns 0 (still ours), 1 (dropped), -1 on an outbox error.
+ */
+static int
+slot_answered_elsewhere(struct deliver *d, size_t i, int64_t now)
+{
+        struct slot *s = &d->slot[i];
+        int64_t file_id = s->b.file_id;
+        int r;
+
+        s->check_at = now + PEER_CHECK_MS;
+        if ((r = outbox_batch_pending(d->ob, s->b.batch_id)) < 0)
+                return -1;
+        if (r == 1)
+                return 0;
+        log_debug("batch %s was answered to another collector process", s->b.batch_id);
+        slot_drop(d, i);
+        return file_check(d, file_id) < 0 ? -1 : 1;
+}
+
+/*
+ * Send slot i if it is due; between sends, look it up in the outbox every
+ * PEER_CHECK_MS.  Returns 0, 1 when the slot was dropped (its batch was
+ * answered elsewhere), -1 on an outbox error.
  */
 static int
 slot_send(struct deliver *d, size_t i, int64_t now)
 {
         struct slot *s = &d->slot[i];
         char why[256];
+        int r;
 
+        if (s->sends > 0 && (s->resend_at <= now || s->check_at <= now) &&
+            (r = slot_answered_elsewhere(d, i, now)) != 0)
+                return r;
         if (s->resend_at > now)
                 return 0;
-        if (s->sends > 0) {
-                int r = outbox_batch_pending(d->ob, s->b.batch_id);
-                int64_t file_id = s->b.file_id;
-
-                if (r < 0)
-                        return -1;
-                if (r == 0) {
-                        log_debug("batch %s was answered to another collector process",
-                                  s->b.batch_id);
-                        slot_drop(d, i);
-                        return file_check(d, file_id) < 0 ? -1 : 1;
-                }
-        }
         if (zsock_send(d->sock, s->b.msg, s->b.len, ZMQ_DONTWAIT) < 0) {
                 log_debug("batch %s: send: %s; retrying", s->b.batch_id, zmq_strerror(errno));
                 s->resend_at = now + SEND_RETRY_MS;
@@ -184,6 +204,7 @@ slot_send(struct deliver *d, size_t i, int64_t now)
                 return -1;
         s->sends++;
         s->sent_at = now;
+        s->check_at = now + PEER_CHECK_MS;
         s->resend_at = now + wait_of(d, s->backoff);
         s->backoff = s->backoff * 2 > d->p.max_ms ? d->p.max_ms : s->backoff * 2;
         return 0;
@@ -272,7 +293,7 @@ deliver_step(struct deliver *d, int64_t max_wait_ms)
         int64_t now = now_ms(), wake = now + (max_wait_ms > 0 ? max_wait_ms : 0);
         zmq_pollitem_t item = {.socket = d->sock, .events = ZMQ_POLLIN};
         zmq_msg_t msg;
-        int rc = 0;
+        int rc = 0, dropped = 0;
 
         if (window_fill(d, now) < 0)
                 return -1;
@@ -281,12 +302,23 @@ deliver_step(struct deliver *d, int64_t max_wait_ms)
 
                 if (r < 0)
                         return -1;
-                if (r == 1)
+                if (r == 1) {
+                        dropped = 1;
                         continue; /* slot i now holds another batch */
+                }
                 if (d->slot[i].resend_at < wake)
                         wake = d->slot[i].resend_at;
+                if (d->slot[i].sends > 0 && d->slot[i].check_at < wake)
+                        wake = d->slot[i].check_at;
                 i++;
         }
+        /*
+         * Batches answered elsewhere emptied the window: nothing to wait for.
+         * Return now, so that the caller sees "finished" or the next step
+         * sends what the refill below takes in.
+         */
+        if (dropped && d->nslot == 0)
+                wake = now;
         if (zmq_poll(&item, 1, wake > now ? (long)(wake - now) : 0) < 0 && errno != EINTR)
                 fatal("zmq_poll");
         zmq_msg_init(&msg);

@@ -14,10 +14,14 @@
  * An "ack" is recorded with outbox_ack (the batch leaves the outbox), an
  * "error" naming a batch with outbox_refuse (refusal is final: the same
  * bytes would be refused again).  Both are idempotent, so an ack for a
- * batch another process has already recorded changes nothing.  Before a
- * resend the batch is looked up: if another collector process sharing the
- * outbox got its ack meanwhile, it is not sent again.  When the last batch
- * of a file is answered, the file_done callback runs.
+ * batch another process has already recorded changes nothing.  A sent
+ * batch is looked up in the outbox at its resend and at least once a second
+ * between: if another collector process sharing the outbox (`run` beside a
+ * `submit`) got its ack meanwhile, it leaves the window without being sent
+ * again, so a `submit` ends as soon as its batches are answered, whoever
+ * received the answer.  When the last batch of a file is answered, the
+ * file_done callback runs; it may run again for the same file (a batch of
+ * it found answered elsewhere afterwards), so it must be idempotent.
  *
  * An "error" without a batch id means the aggregator could not read a
  * message at all; it is counted (deliver_unreadable) and the batches stay.
