@@ -19,9 +19,12 @@
  * The comparison, one statement.  Reading it top down:
  *
  *   tree        every (descendant, ancestor) pair, self included, walked
- *               down from the roots (units without a parent).
- *   unit        each org unit with its parent, level and whether it is a
- *               leaf, from the parent links themselves (not is_leaf).
+ *               down from the roots (units without a parent).  Only the
+ *               current tree: units dropped from the config (current =
+ *               false) count in no aggregate, in the aggregator either.
+ *   unit        each current org unit with its parent, level and whether
+ *               it is a leaf, from the parent links themselves (not
+ *               is_leaf).
  *   up          the pairs whose ancestor has children: only those units
  *               get a computed (non-leaf) row.
  *   plain       the stored count/amount values with their unit's parent.
@@ -55,11 +58,11 @@
 static const char check_sql_text[] =
     "WITH RECURSIVE\n"
     "tree (descendant, ancestor) AS (\n"
-    "  SELECT code, code FROM edustat.orgunit WHERE parent IS NULL\n"
+    "  SELECT code, code FROM edustat.orgunit WHERE parent IS NULL AND current\n"
     "  UNION ALL\n"
     "  SELECT c.code, x.ancestor\n"
     "    FROM tree t\n"
-    "    JOIN edustat.orgunit c ON c.parent = t.descendant\n"
+    "    JOIN edustat.orgunit c ON c.parent = t.descendant AND c.current\n"
     "   CROSS JOIN LATERAL (VALUES (t.ancestor),\n"
     "          (CASE WHEN t.ancestor = t.descendant THEN c.code END)) x (ancestor)\n"
     "   WHERE x.ancestor IS NOT NULL\n"
@@ -67,7 +70,9 @@ static const char check_sql_text[] =
     "unit AS (\n"
     "  SELECT o.code, o.parent, o.level, p.parent IS NULL AS leaf\n"
     "    FROM edustat.orgunit o\n"
-    "    LEFT JOIN (SELECT DISTINCT parent FROM edustat.orgunit) p ON p.parent = o.code\n"
+    "    LEFT JOIN (SELECT DISTINCT parent FROM edustat.orgunit WHERE current) p\n"
+    "      ON p.parent = o.code\n"
+    "   WHERE o.current\n"
     "),\n"
     "up AS (\n"
     "  SELECT t.descendant, t.ancestor\n"

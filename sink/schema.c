@@ -16,6 +16,58 @@
 #include "util.h"
 
 /*
+ * agg_value is a view: the aggregator stores rows only for units with
+ * children (agg_rollup); a leaf's row is an identity of its own raw values,
+ * so it is computed here on read.  The ratio branch groups unit_value rows
+ * by (unit, period, ratio) so a WHERE on unit is pushed into the subquery
+ * and served by unit_value's primary key.
+ *
+ * LEAF is the condition on the leaf's orgunit row o: migration 1 created
+ * the view with "o.is_leaf"; migration 5 replaces it (OR_REPLACE "OR
+ * REPLACE ") adding "o.current", so that a unit dropped from the config
+ * leaves agg_value as it leaves the aggregator's rollups.
+ */
+#define AGG_VALUE_VIEW(OR_REPLACE, LEAF)                                                           \
+        "CREATE " OR_REPLACE "VIEW edustat.agg_value AS\n"                                         \
+        "SELECT a.unit, a.level, a.period, a.indicator, a.value, a.numerator,\n"                   \
+        "       a.denominator, a.n_reporting, a.min, a.max, a.mean, a.cv,\n"                       \
+        "       a.updated_at\n"                                                                    \
+        "  FROM edustat.agg_rollup a\n"                                                            \
+        "UNION ALL\n"                                                                              \
+        "SELECT v.unit, o.level, v.period, v.indicator, v.value,\n"                                \
+        "       NULL::numeric, NULL::numeric, 1,\n"                                                \
+        "       v.value::float8, v.value::float8, v.value::float8,\n"                              \
+        "       CASE WHEN v.value = 0 THEN NULL ELSE 0::float8 END,\n"                             \
+        "       v.received_at\n"                                                                   \
+        "  FROM edustat.unit_value v\n"                                                            \
+        "  JOIN edustat.orgunit o ON o.code = v.unit AND " LEAF "\n"                               \
+        "  JOIN edustat.indicator i ON i.code = v.indicator\n"                                     \
+        "   AND i.kind IN ('count', 'amount')\n"                                                   \
+        "UNION ALL\n"                                                                              \
+        "SELECT s.unit, o.level, s.period, s.indicator,\n"                                         \
+        "       CASE WHEN s.den = 0 THEN NULL\n"                                                   \
+        "            ELSE s.multiplier * s.num / s.den END,\n"                                     \
+        "       s.num, s.den, 1, s.x, s.x, s.x,\n"                                                 \
+        "       CASE WHEN s.x <> 0 THEN 0::float8 END,\n"                                          \
+        "       s.updated_at\n"                                                                    \
+        "  FROM (SELECT g.*,\n"                                                                    \
+        "               CASE WHEN g.has_num AND g.has_den AND g.den > 0\n"                         \
+        "                    THEN (g.multiplier * g.num / g.den)::float8 END AS x\n"               \
+        "          FROM (SELECT v.unit, v.period, r.code AS indicator, r.multiplier,\n"            \
+        "                       coalesce(sum(v.value) FILTER\n"                                    \
+        "                         (WHERE v.indicator = r.numerator), 0) AS num,\n"                 \
+        "                       coalesce(sum(v.value) FILTER\n"                                    \
+        "                         (WHERE v.indicator = r.denominator), 0) AS den,\n"               \
+        "                       bool_or(v.indicator = r.numerator) AS has_num,\n"                  \
+        "                       bool_or(v.indicator = r.denominator) AS has_den,\n"                \
+        "                       max(v.received_at) AS updated_at\n"                                \
+        "                  FROM edustat.unit_value v\n"                                            \
+        "                  JOIN edustat.indicator r ON r.kind = 'ratio'\n"                         \
+        "                   AND v.indicator IN (r.numerator, r.denominator)\n"                     \
+        "                 GROUP BY v.unit, v.period, r.code, r.multiplier) g) s\n"                 \
+        "  JOIN edustat.orgunit o ON o.code = s.unit AND " LEAF ";\n"
+
+/*
  * Migration 1: the tables of issue 2.  docs/SQL.md explains every column;
  * keep the two together.
  *
@@ -23,12 +75,6 @@
  * trail written on every accepted change, and a unique index would slow
  * ingest for a guarantee the sink_state sequence already gives.  Its BRIN
  * index on received_at keeps "what arrived today" cheap at almost no cost.
- *
- * agg_value is a view: the aggregator stores rows only for units with
- * children (agg_rollup); a leaf's row is an identity of its own raw values,
- * so it is computed here on read.  The ratio branch groups unit_value rows
- * by (unit, period, ratio) so a WHERE on unit is pushed into the subquery
- * and served by unit_value's primary key.
  */
 static const char migration1[] =
     "CREATE TABLE edustat.orgunit (\n"
@@ -110,45 +156,7 @@ static const char migration1[] =
     "  aggregator text PRIMARY KEY,\n"
     "  last_seq bigint NOT NULL,\n"
     "  updated_at timestamptz NOT NULL DEFAULT now()\n"
-    ");\n"
-    "CREATE VIEW edustat.agg_value AS\n"
-    "SELECT a.unit, a.level, a.period, a.indicator, a.value, a.numerator,\n"
-    "       a.denominator, a.n_reporting, a.min, a.max, a.mean, a.cv,\n"
-    "       a.updated_at\n"
-    "  FROM edustat.agg_rollup a\n"
-    "UNION ALL\n"
-    "SELECT v.unit, o.level, v.period, v.indicator, v.value,\n"
-    "       NULL::numeric, NULL::numeric, 1,\n"
-    "       v.value::float8, v.value::float8, v.value::float8,\n"
-    "       CASE WHEN v.value = 0 THEN NULL ELSE 0::float8 END,\n"
-    "       v.received_at\n"
-    "  FROM edustat.unit_value v\n"
-    "  JOIN edustat.orgunit o ON o.code = v.unit AND o.is_leaf\n"
-    "  JOIN edustat.indicator i ON i.code = v.indicator\n"
-    "   AND i.kind IN ('count', 'amount')\n"
-    "UNION ALL\n"
-    "SELECT s.unit, o.level, s.period, s.indicator,\n"
-    "       CASE WHEN s.den = 0 THEN NULL\n"
-    "            ELSE s.multiplier * s.num / s.den END,\n"
-    "       s.num, s.den, 1, s.x, s.x, s.x,\n"
-    "       CASE WHEN s.x <> 0 THEN 0::float8 END,\n"
-    "       s.updated_at\n"
-    "  FROM (SELECT g.*,\n"
-    "               CASE WHEN g.has_num AND g.has_den AND g.den > 0\n"
-    "                    THEN (g.multiplier * g.num / g.den)::float8 END AS x\n"
-    "          FROM (SELECT v.unit, v.period, r.code AS indicator, r.multiplier,\n"
-    "                       coalesce(sum(v.value) FILTER\n"
-    "                         (WHERE v.indicator = r.numerator), 0) AS num,\n"
-    "                       coalesce(sum(v.value) FILTER\n"
-    "                         (WHERE v.indicator = r.denominator), 0) AS den,\n"
-    "                       bool_or(v.indicator = r.numerator) AS has_num,\n"
-    "                       bool_or(v.indicator = r.denominator) AS has_den,\n"
-    "                       max(v.received_at) AS updated_at\n"
-    "                  FROM edustat.unit_value v\n"
-    "                  JOIN edustat.indicator r ON r.kind = 'ratio'\n"
-    "                   AND v.indicator IN (r.numerator, r.denominator)\n"
-    "                 GROUP BY v.unit, v.period, r.code, r.multiplier) g) s\n"
-    "  JOIN edustat.orgunit o ON o.code = s.unit AND o.is_leaf;\n";
+    ");\n" AGG_VALUE_VIEW("", "o.is_leaf");
 
 /*
  * Migration 2: the read-only role city offices log in through.  Creating a
@@ -692,7 +700,23 @@ static const char migration4[] =
     "COMMENT ON COLUMN edustat.agg_breakdown.category IS '类别. The schools'' attribute "
     "value, e.g. primary, rural, private.';\n";
 
-static const char *const migrations[] = {NULL, migration1, migration2, migration3, migration4};
+/*
+ * Migration 5: units dropped from orgunits.csv.  Their orgunit row stays
+ * (old values and history still join to a name) with current = false; the
+ * aggregator leaves their values out of every rollup, so agg_value leaves
+ * out their own rows too, and the config load deletes their stored
+ * aggregates.  unit_value keeps their values: nothing accepted is lost, and
+ * putting the unit back in the config brings them back into the rollups.
+ */
+static const char migration5[] =
+    "ALTER TABLE edustat.orgunit ADD COLUMN current boolean NOT NULL DEFAULT true;\n"
+    "COMMENT ON COLUMN edustat.orgunit.current IS '现行. true when the unit is in the "
+    "orgunits.csv being served; false for a unit dropped from it (closed, merged): its values "
+    "stay in unit_value and value_history but count in no aggregate.';\n" AGG_VALUE_VIEW(
+        "OR REPLACE ", "o.is_leaf AND o.current");
+
+static const char *const migrations[] = {NULL,       migration1, migration2,
+                                         migration3, migration4, migration5};
 
 /*
  * Run at every start, after the migrations: edustat_reader may read every
@@ -910,28 +934,61 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
         }
         if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
                 goto out;
-        r = schema_exec(conn,
-                        "INSERT INTO edustat.orgunit (code, parent, level, depth, name, stage,"
-                        " locality, ownership, is_leaf)"
-                        " SELECT code, parent, level, depth, name, stage, locality, ownership,"
-                        " is_leaf FROM pg_temp.stage_orgunit"
-                        " ON CONFLICT (code) DO UPDATE SET parent = EXCLUDED.parent,"
-                        " level = EXCLUDED.level, depth = EXCLUDED.depth,"
-                        " name = EXCLUDED.name, stage = EXCLUDED.stage,"
-                        " locality = EXCLUDED.locality, ownership = EXCLUDED.ownership,"
-                        " is_leaf = EXCLUDED.is_leaf, loaded_at = now()",
-                        err, errlen);
+        /*
+         * Where the tree changed (a unit added, dropped or moved), the units
+         * above the change in the old tree lose or keep rows the aggregator
+         * will not write again: an indicator only a dropped school reported.
+         * Their stored aggregates go; the aggregator, restarted with the same
+         * config, rewrites every aggregate that still exists.  Read before
+         * the upsert below replaces the old parent links.
+         */
+        r = schema_exec(
+            conn,
+            "WITH RECURSIVE changed (code) AS ("
+            "  SELECT s.code FROM pg_temp.stage_orgunit s"
+            "    LEFT JOIN edustat.orgunit o ON o.code = s.code"
+            "   WHERE o.code IS NULL OR NOT o.current"
+            "      OR o.parent IS DISTINCT FROM s.parent"
+            "  UNION"
+            "  SELECT o.code FROM edustat.orgunit o WHERE o.current AND NOT EXISTS"
+            "    (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)),"
+            " above (code) AS ("
+            "  SELECT o.parent FROM edustat.orgunit o JOIN changed c ON c.code = o.code"
+            "   WHERE o.parent IS NOT NULL"
+            "  UNION"
+            "  SELECT o.parent FROM edustat.orgunit o JOIN above a ON a.code = o.code"
+            "   WHERE o.parent IS NOT NULL),"
+            " r AS (DELETE FROM edustat.agg_rollup WHERE unit IN (SELECT code FROM above))"
+            " DELETE FROM edustat.agg_breakdown WHERE unit IN (SELECT code FROM above)",
+            err, errlen);
+        if (r == DB_OK)
+                r = schema_exec(
+                    conn,
+                    "INSERT INTO edustat.orgunit (code, parent, level, depth, name, stage,"
+                    " locality, ownership, is_leaf)"
+                    " SELECT code, parent, level, depth, name, stage, locality, ownership,"
+                    " is_leaf FROM pg_temp.stage_orgunit"
+                    " ON CONFLICT (code) DO UPDATE SET parent = EXCLUDED.parent,"
+                    " level = EXCLUDED.level, depth = EXCLUDED.depth,"
+                    " name = EXCLUDED.name, stage = EXCLUDED.stage,"
+                    " locality = EXCLUDED.locality, ownership = EXCLUDED.ownership,"
+                    " is_leaf = EXCLUDED.is_leaf, current = true, loaded_at = now();\n"
+                    "UPDATE edustat.orgunit o SET current = false, loaded_at = now()"
+                    " WHERE o.current AND NOT EXISTS"
+                    " (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)",
+                    err, errlen);
         /*
          * A unit that lost its last child is a leaf now: the agg_value view
          * derives its rows from unit_value, so rolled-up rows stored for it
-         * earlier would show twice.
+         * earlier would show twice.  A unit dropped from the config has no
+         * aggregate any more (migration 5).
          */
         if (r == DB_OK)
                 r = schema_exec(conn,
                                 "DELETE FROM edustat.agg_rollup a USING edustat.orgunit o"
-                                " WHERE o.code = a.unit AND o.is_leaf;\n"
+                                " WHERE o.code = a.unit AND (o.is_leaf OR NOT o.current);\n"
                                 "DELETE FROM edustat.agg_breakdown a USING edustat.orgunit o"
-                                " WHERE o.code = a.unit AND o.is_leaf",
+                                " WHERE o.code = a.unit AND (o.is_leaf OR NOT o.current)",
                                 err, errlen);
 out:
         free(c);
