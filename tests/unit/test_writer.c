@@ -104,7 +104,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5");
+            "1,2,3,4,5,6");
         assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
                          DB_OK);
         assert_int_equal(nu, 6);
