@@ -46,9 +46,17 @@ int
 ingest_check(struct state *s, const struct config *cfg, const struct collector *who,
              const struct proto_record *r, struct ingest_key *out, char *why, size_t whylen)
 {
+        return ingest_check_memo(s, cfg, who, r, NULL, out, why, whylen);
+}
+
+int
+ingest_check_memo(struct state *s, const struct config *cfg, const struct collector *who,
+                  const struct proto_record *r, struct ingest_memo *memo, struct ingest_key *out,
+                  char *why, size_t whylen)
+{
         char q1[QUOTE_MAX * 3 + 8], q2[QUOTE_MAX * 3 + 8];
         const struct indicator *in;
-        int st;
+        int st, allowed, period_known;
 
         if (r->reason.p != NULL) {
                 char *t = ingest_text(r->reason.p, r->reason.len);
@@ -57,20 +65,46 @@ ingest_check(struct state *s, const struct config *cfg, const struct collector *
                 free(t);
                 return -1;
         }
-        out->unit = orgtree_find(cfg->tree, r->unit.p, r->unit.len);
-        if (r->unit.len == 0)
-                return refuse(why, whylen, "empty unit");
-        if (out->unit < 0)
-                return refuse(why, whylen, "unknown unit %s", quote(q1, sizeof(q1), r->unit));
+        if (memo && memo->unit.p && memo->unit.len == r->unit.len &&
+            memcmp(memo->unit.p, r->unit.p, r->unit.len) == 0) {
+                out->unit = memo->index;
+                allowed = memo->allowed;
+        } else {
+                out->unit = orgtree_find(cfg->tree, r->unit.p, r->unit.len);
+                if (r->unit.len == 0)
+                        return refuse(why, whylen, "empty unit");
+                if (out->unit < 0)
+                        return refuse(why, whylen, "unknown unit %s",
+                                      quote(q1, sizeof(q1), r->unit));
+                allowed = who == NULL || registry_allows(who, cfg->tree, out->unit);
+                if (memo) {
+                        memo->unit = r->unit;
+                        memo->index = out->unit;
+                        memo->allowed = allowed;
+                }
+        }
         /* The contract's exact wording; the code is a known unit's, so safe to print. */
-        if (who && !registry_allows(who, cfg->tree, out->unit))
+        if (!allowed)
                 return refuse(why, whylen, "not authorized for unit %s",
                               cfg->tree->u[out->unit].code);
-        if (!period_valid(r->period.p, r->period.len))
+        period_known = memo && memo->period.p && memo->period.len == r->period.len &&
+                       memcmp(memo->period.p, r->period.p, r->period.len) == 0;
+        if (!period_known && !period_valid(r->period.p, r->period.len))
                 return refuse(why, whylen,
                               "bad period %s (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)",
                               quote(q1, sizeof(q1), r->period));
-        out->indicator = catalog_find(cfg->cat, r->indicator.p, r->indicator.len);
+        out->indicator = -1;
+        if (memo && (size_t)memo->indicator < cfg->cat->n) {
+                const char *code = cfg->cat->ind[memo->indicator].code;
+
+                if (strlen(code) == r->indicator.len &&
+                    memcmp(code, r->indicator.p, r->indicator.len) == 0)
+                        out->indicator = memo->indicator;
+        }
+        if (out->indicator < 0)
+                out->indicator = catalog_find(cfg->cat, r->indicator.p, r->indicator.len);
+        if (memo && out->indicator >= 0)
+                memo->indicator = out->indicator + 1;
         if (out->indicator < 0)
                 return refuse(why, whylen, "unknown indicator %s",
                               quote(q1, sizeof(q1), r->indicator));
@@ -84,7 +118,9 @@ ingest_check(struct state *s, const struct config *cfg, const struct collector *
 
         st = decimal_parse(r->value.p ? r->value.p : "", r->value.p ? r->value.len : 0, in->scale,
                            &out->mant);
-        quote(q1, sizeof(q1), r->value);
+        /* Quoting allocates: only a refusal pays for it. */
+        if (st != DECIMAL_OK)
+                quote(q1, sizeof(q1), r->value);
         switch (st) {
         case DECIMAL_OK:
                 break;
@@ -108,10 +144,18 @@ ingest_check(struct state *s, const struct config *cfg, const struct collector *
         default:
                 return refuse(why, whylen, "value %s is not a number", q1);
         }
+        if (period_known) {
+                out->period = memo->period_index;
+                return 0;
+        }
         out->period = state_period_intern(s, r->period.p, r->period.len);
         if (out->period < 0)
                 return refuse(why, whylen, "too many distinct periods (limit %d)",
                               STATE_MAX_PERIODS);
+        if (memo) {
+                memo->period = r->period;
+                memo->period_index = out->period;
+        }
         return 0;
 }
 

@@ -41,6 +41,32 @@ int ingest_check(struct state *s, const struct config *cfg, const struct collect
                  const struct proto_record *r, struct ingest_key *out, char *why, size_t whylen);
 
 /*
+ * What ingest_check_memo() resolved for the last record of a batch, for the
+ * next one to reuse: a school's file is one unit's rows, so most records
+ * name the unit the record before did.  Zero it before each batch; it
+ * points into the batch's buffer and holds for one collector.
+ */
+struct ingest_memo {
+        struct pstr unit; /* as the last record spelled it; p is NULL when empty */
+        int index;        /* that unit's index in the tree */
+        int allowed;      /* 1 when the batch's collector may submit for it */
+        int indicator;    /* the one after the last found, tried first: rows follow the catalogue */
+        struct pstr period; /* the last period interned, as spelled; p is NULL when empty */
+        int period_index;
+};
+
+/*
+ * ingest_check() for the records of one batch, in order, with memo (which
+ * may be NULL) carrying the unit lookup and authorization from one record
+ * to the next, as well as the last period's check and index, and trying the
+ * indicator after the last one before looking the code up.  Same results,
+ * same reasons.
+ */
+int ingest_check_memo(struct state *s, const struct config *cfg, const struct collector *who,
+                      const struct proto_record *r, struct ingest_memo *memo,
+                      struct ingest_key *out, char *why, size_t whylen);
+
+/*
  * Copy src[0..len) into an owned, NUL-terminated string that PostgreSQL will
  * take as text: invalid UTF-8 and NUL bytes become U+FFFD.  Input is capped
  * by the protocol, so the result is at most 3 * len + 1 bytes.

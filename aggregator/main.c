@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,19 +141,50 @@ settings_load(struct settings *s, int argc, char **argv)
                 usage();
 }
 
+/*
+ * What the last state row resolved to: rows come in the table's order,
+ * which is mostly the order they were stored in, a unit's indicators at a
+ * time, so most rows name the unit of the row before and the indicator
+ * after its indicator.
+ */
+struct sync_memo {
+        char unit[ORGTREE_CODE_MAX];
+        size_t unit_len; /* 0: nothing remembered */
+        int unit_index;
+        int next_ind; /* the indicator after the last one found */
+};
+
 /* Apply one stored row from the sink's state stream. */
 static void
-sync_row(struct agg *a, const struct proto_row *r, uint64_t *skipped)
+sync_row(struct agg *a, const struct proto_row *r, struct sync_memo *m, uint64_t *skipped)
 {
-        int unit = orgtree_find(a->cfg->tree, r->unit.p, r->unit.len);
-        int ind = catalog_find(a->cfg->cat, r->indicator.p, r->indicator.len);
-        int period;
+        const struct catalog *cat = a->cfg->cat;
+        int unit, ind = -1, period;
         uint64_t mant;
 
-        if (unit < 0 || ind < 0 || a->cfg->cat->ind[ind].kind == IND_RATIO ||
+        if (m->unit_len > 0 && m->unit_len == r->unit.len &&
+            memcmp(m->unit, r->unit.p, r->unit.len) == 0) {
+                unit = m->unit_index;
+        } else {
+                unit = orgtree_find(a->cfg->tree, r->unit.p, r->unit.len);
+                m->unit_len = 0;
+                if (unit >= 0 && r->unit.len <= sizeof(m->unit)) {
+                        memcpy(m->unit, r->unit.p, r->unit.len);
+                        m->unit_len = r->unit.len;
+                        m->unit_index = unit;
+                }
+        }
+        if ((size_t)m->next_ind < cat->n &&
+            strlen(cat->ind[m->next_ind].code) == r->indicator.len &&
+            memcmp(cat->ind[m->next_ind].code, r->indicator.p, r->indicator.len) == 0)
+                ind = m->next_ind;
+        else
+                ind = catalog_find(cat, r->indicator.p, r->indicator.len);
+        if (ind >= 0)
+                m->next_ind = ind + 1;
+        if (unit < 0 || ind < 0 || cat->ind[ind].kind == IND_RATIO ||
             !period_valid(r->period.p, r->period.len) ||
-            decimal_parse(r->value.p, r->value.len, a->cfg->cat->ind[ind].scale, &mant) !=
-                DECIMAL_OK ||
+            decimal_parse(r->value.p, r->value.len, cat->ind[ind].scale, &mant) != DECIMAL_OK ||
             (period = state_period_intern(a->state, r->period.p, r->period.len)) < 0) {
                 /* A unit or indicator no longer in the config: keep it out of the rollup. */
                 (*skipped)++;
@@ -174,7 +206,10 @@ sync_state(struct agg *a)
                 msgpack_packer pk;
                 uint64_t nrows = 0, skipped = 0, last_seq = 0, expect = 0;
                 int64_t last_msg = now_ms(), started = now_ms();
+                struct sync_memo memo;
                 int done = 0;
+
+                memset(&memo, 0, sizeof(memo));
 
                 state_destroy(&a->state);
                 a->state = state_new(a->cfg);
@@ -214,7 +249,7 @@ sync_state(struct agg *a)
                                         break;
                                 }
                                 for (uint32_t i = 0; i < n; i++)
-                                        sync_row(a, &rows[i], &skipped);
+                                        sync_row(a, &rows[i], &memo, &skipped);
                                 nrows += n;
                                 free(rows);
                                 break;
@@ -314,6 +349,7 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         char err[256], why[INGEST_REASON_MAX];
         struct uow_batch *b;
         const struct collector *who;
+        struct ingest_memo memo;
         int unknown;
         uint32_t bi;
 
@@ -339,12 +375,13 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         bi = uow_batch_add(a->open, peer, sub.batch_id, who ? pstr_of(who->name) : sub.collector,
                            sub.source);
         b = &a->open->batches[bi];
+        memset(&memo, 0, sizeof(memo));
         for (uint32_t i = 0; i < sub.nrec; i++) {
                 const struct proto_record *r = &sub.rec[i];
                 struct ingest_key k;
                 enum state_result res;
 
-                if (ingest_check(a->state, a->cfg, who, r, &k, why, sizeof(why)) < 0) {
+                if (ingest_check_memo(a->state, a->cfg, who, r, &memo, &k, why, sizeof(why)) < 0) {
                         uow_reject_add(a->open, bi, r, why);
                         a->n_rejected++;
                         continue;
@@ -372,9 +409,9 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
 static void
 flush(struct agg *a)
 {
-        if (a->open->nbatches == 0 && state_dirty_count(a->state) == 0)
+        if (a->open->nbatches == 0 && !state_dirty(a->state))
                 return;
-        if (a->open->nchanges == 0 && a->open->nrejects == 0 && state_dirty_count(a->state) == 0) {
+        if (a->open->nchanges == 0 && a->open->nrejects == 0 && !state_dirty(a->state)) {
                 /* Nothing to write: the batches are committed once everything before is. */
                 if (a->ninflight > 0) {
                         uow_batches_move(a->inflight[a->ninflight - 1], a->open);
@@ -507,7 +544,7 @@ poll_timeout(const struct agg *a)
 {
         int64_t now = now_ms(), t = 1000;
 
-        if (a->open->opened_ms || state_dirty_count(a->state))
+        if (a->open->opened_ms || state_dirty(a->state))
                 t = a->open->opened_ms + a->set.flush_ms - now;
         if (a->ninflight) {
                 int64_t r = a->inflight[0]->sent_ms + a->set.resend_ms - now;
@@ -568,7 +605,7 @@ loop(struct agg *a)
                                 flush(a);
                 }
                 if (!a->resync && (a->open->nchanges >= (size_t)a->set.uow_records ||
-                                   ((a->open->opened_ms || state_dirty_count(a->state)) &&
+                                   ((a->open->opened_ms || state_dirty(a->state)) &&
                                     now_ms() >= a->open->opened_ms + a->set.flush_ms)))
                         flush(a);
                 maybe_resend(a);
@@ -597,6 +634,15 @@ main(int argc, char **argv)
 
         memset(&a, 0, sizeof(a));
         log_init("edustat-aggregator", 0);
+        /*
+         * Every batch decodes into megabytes of msgpack objects and every uow
+         * is encoded into megabytes, all freed soon after: keep that memory
+         * in the heap for the next one instead of handing it back to the
+         * kernel and faulting it in again (glibc; bench/agg_inproc.c does the
+         * same).
+         */
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 64 << 20);
         settings_load(&a.set, argc, argv);
         if ((a.cfg = config_load(a.set.config_dir, err, sizeof(err))) == NULL)
                 fatalx("%s", err);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "log.h"
 #include "strmap.h"
@@ -12,18 +13,30 @@
 
 #define EMPTY_KEY UINT64_MAX
 
-/* A stored value.  The key packs unit (32 bits), period and indicator (16 each). */
-struct vslot {
-        uint64_t key;
+/* A stored value: the mantissa at the indicator's scale and its version. */
+struct vcell {
         uint64_t mant;
         uint64_t version;
 };
 
 /*
- * The aggregate of one non-leaf unit for one period and indicator.  The
- * leaf statistics are kept as exact sums plus a long double second moment;
- * see docs/ARCHITECTURE.md for why that is precise enough and how min/max
- * stay right when an extreme leaf is corrected inward (stale -> rescan).
+ * The values one unit stores for one period, sorted by indicator: a
+ * school's return is one row, so its values sit together in memory and the
+ * other side of a ratio is found in the same few cache lines.  One block
+ * holds cap cells followed by cap indicator numbers.
+ */
+struct vrow {
+        uint64_t key; /* unit << 32 | period; EMPTY_KEY when the slot is free */
+        struct vcell *cell;
+        uint16_t n, cap;
+};
+
+/*
+ * The aggregate of one non-leaf unit for one period, indicator and slice.
+ * The leaf statistics are kept as exact sums plus a long double second
+ * moment; see docs/ARCHITECTURE.md for why that is precise enough and how
+ * min/max stay right when an extreme leaf is corrected inward (stale ->
+ * rescan).
  */
 struct agg {
         uint64_t key;
@@ -36,11 +49,44 @@ struct agg {
         uint32_t n_leaf;
         unsigned char stale; /* min/max (and m2) must be recomputed from the leaves */
         unsigned char dirty;
+        unsigned char used; /* a change reached it: the row exists */
 };
 
+/*
+ * A change is not applied to the aggregates at once: it is added to a
+ * pending entry of its unit's first ancestor with children (a school's
+ * district: its "base"), one per aggregate of the base, and the entries are
+ * rolled up to the base and every ancestor above it in bulk, before
+ * anything reads an aggregate (settle()).  Thousands of changes of one
+ * district then cost one update of each of its city and province rows
+ * instead of one each, and the changes themselves touch only the small,
+ * hot pending entries.  An entry holds the exact differences of the sums
+ * and counts (modulo 2^128, which gives the exact result since every true
+ * sum is in range), of Σx², and the extremes of the leaf values added and
+ * removed, which decide min/max (see roll_up()).
+ */
+struct pending {
+        /* What a new value touches first, then what only a correction does. */
+        int32_t n_reporting, n_leaf;
+        uint32_t agg; /* the base aggregate */
+        unsigned char touched, added, removed;
+        decimal_u128 sum, lsum, lw;
+        long double m2;
+        long double add_min, add_max, rem_min, rem_max;
+};
+
+/* Pending entries before state_apply settles on its own: bounds their memory. */
+#define PENDING_MAX 16384
+
+/*
+ * The aggregates of one (unit, period, indicator) are a group: the totals
+ * and then one per slice found among the unit's leaves, contiguous in
+ * s->aggs, so one lookup serves a leaf's totals and all its slices.
+ */
 struct aslot {
-        uint64_t key;
-        uint32_t idx;
+        uint64_t key;  /* mkkey(unit, period, indicator, 0) */
+        uint32_t idx;  /* the group's first aggregate (the totals) */
+        uint32_t pend; /* 1 + the group's first pending entry, or 0 */
 };
 
 /* One leaf's contribution to a ratio's statistics. */
@@ -53,25 +99,44 @@ struct contrib {
 
 struct state {
         const struct config *cfg;
-        struct vslot *v;
-        size_t vcap, vcount;
+        struct vrow *rows; /* open addressing on (unit, period) */
+        size_t rowcap, nrows, nvalues;
+        struct vrow *last_row; /* the row state_apply() used last, or NULL */
         struct aslot *a;
-        size_t acap;
+        size_t acap, ngroups;
         struct agg *aggs;
-        size_t naggs, aggcap;
+        size_t naggs, aggcap, nused;
         uint32_t *dirty;
         size_t ndirty, dirtycap;
+        struct pending *pend;
+        size_t npend, pendcap;
         struct strmap *periods;
         char **pnames;
         size_t nperiods;
+        int last_period; /* the period state_period_intern() found last */
         /* breakdown slices: 0 is "all"; 1.. are (dimension, category) pairs */
         struct strmap *slicemap;
         char **slice_dim, **slice_cat;
         int nslices;
         uint8_t (*leaf_slice)[STATE_DIMENSIONS]; /* per unit; 0 = none */
+        /*
+         * The slots of a non-leaf unit's groups: slot 0 is the totals, slot
+         * k > 0 the slice gslice[gslice_off[u] + k]; nslots[u] of them.
+         */
+        uint16_t *nslots;
+        size_t *gslice_off;
+        uint8_t *gslice;
+        /*
+         * For a leaf u and its k-th ancestor a: the slots of u's slices in
+         * a's groups, lslot[anc_base[u] + k][d] (0: u has no category in
+         * dimension d).
+         */
+        size_t *anc_base;
+        uint8_t (*lslot)[STATE_DIMENSIONS];
         /* scratch for state_apply, sized for the indicator used by most ratios */
         struct contrib *before, *after;
         int *other_stored;
+        uint32_t *rpend;
 };
 
 static const long double pow10l_tab[DECIMAL_MAX_SCALE + 1] = {1.0L, 10.0L, 100.0L, 1000.0L,
@@ -130,41 +195,169 @@ real(decimal_u128 mant, unsigned scale)
         return (long double)mant / pow10l_tab[scale];
 }
 
+/*
+ * A hash table's slots.  The tables are probed at random, so at millions of
+ * values nearly every probe misses the TLB; transparent huge pages (where
+ * the system leaves them to madvise) make those misses cheap.  Advice only:
+ * it changes no result.
+ */
+static void *
+table_alloc(size_t n, size_t size)
+{
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        char *p = xreallocarray(NULL, n, size);
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)p + n * size) & ~(huge - 1);
+
+        if (hi > lo)
+                (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+        return p;
+}
+
 /* ---- the value table ---- */
 
-static struct vslot *
-vfind(const struct state *s, uint64_t key)
+static uint64_t
+rowkey(int unit, int period)
 {
-        size_t mask = s->vcap - 1;
+        return ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+}
+
+static struct vrow *
+rfind(const struct state *s, uint64_t key)
+{
+        size_t mask = s->rowcap - 1;
 
         for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
-                if (s->v[i].key == key || s->v[i].key == EMPTY_KEY)
-                        return &s->v[i];
+                if (s->rows[i].key == key || s->rows[i].key == EMPTY_KEY)
+                        return &s->rows[i];
         }
 }
 
 static void
-vgrow(struct state *s)
+rgrow(struct state *s)
 {
-        struct vslot *old = s->v;
-        size_t oldcap = s->vcap;
+        struct vrow *old = s->rows;
+        size_t oldcap = s->rowcap;
 
-        s->vcap *= 2;
-        s->v = xreallocarray(NULL, s->vcap, sizeof(*s->v));
-        for (size_t i = 0; i < s->vcap; i++)
-                s->v[i].key = EMPTY_KEY;
+        s->rowcap *= 2;
+        s->last_row = NULL;
+        s->rows = table_alloc(s->rowcap, sizeof(*s->rows));
+        for (size_t i = 0; i < s->rowcap; i++)
+                s->rows[i].key = EMPTY_KEY;
         for (size_t i = 0; i < oldcap; i++)
                 if (old[i].key != EMPTY_KEY)
-                        *vfind(s, old[i].key) = old[i];
+                        *rfind(s, old[i].key) = old[i];
         free(old);
 }
 
-static const struct vslot *
+/* The row of (unit, period), added empty when new; may move every row. */
+static struct vrow *
+row_get_or_add(struct state *s, int unit, int period)
+{
+        uint64_t key = rowkey(unit, period);
+        struct vrow *r;
+
+        /* A return is a run of one unit's rows: the last row is the likely one. */
+        if (s->last_row && s->last_row->key == key)
+                return s->last_row;
+        r = rfind(s, key);
+        if (r->key != EMPTY_KEY)
+                return s->last_row = r;
+        /* Rows are few (one per return), so a sparse table keeps probes short. */
+        if ((s->nrows + 1) * 2 > s->rowcap) {
+                rgrow(s);
+                r = rfind(s, key);
+        }
+        r->key = key;
+        r->cell = NULL;
+        r->n = r->cap = 0;
+        s->nrows++;
+        return s->last_row = r;
+}
+
+static uint16_t *
+row_inds(const struct vrow *r)
+{
+        return (uint16_t *)(void *)(r->cell + r->cap);
+}
+
+/*
+ * Where ind is or would go in row r: sets *found.  Returns go in catalogue
+ * order, so the common case is an append, checked first.
+ */
+static size_t
+row_search(const struct vrow *r, int ind, int *found)
+{
+        const uint16_t *in;
+        size_t lo = 0, hi = r->n;
+
+        *found = 0;
+        if (r->n == 0)
+                return 0;
+        in = row_inds(r);
+        if (in[r->n - 1] < ind)
+                return r->n;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+
+                if (in[mid] < ind)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *found = lo < r->n && in[lo] == ind;
+        return lo;
+}
+
+/* Open a cell for ind at position pos of r (from row_search); may move the cells. */
+static struct vcell *
+row_insert(struct state *s, struct vrow *r, size_t pos, int ind)
+{
+        uint16_t *in;
+
+        if (r->n == r->cap) {
+                size_t cap = r->cap ? (size_t)r->cap * 2 : 4;
+                struct vcell *cell;
+
+                if (cap > CATALOG_MAX_INDICATORS)
+                        cap = CATALOG_MAX_INDICATORS;
+                cell = xmalloc(cap * (sizeof(*cell) + sizeof(*in)));
+                if (r->n) {
+                        memcpy(cell, r->cell, r->n * sizeof(*cell));
+                        memcpy(cell + cap, row_inds(r), r->n * sizeof(*in));
+                }
+                free(r->cell);
+                r->cell = cell;
+                r->cap = (uint16_t)cap;
+        }
+        /* A row holds each indicator once, so it never outgrows the catalogue. */
+        assert(r->n < r->cap);
+        in = row_inds(r);
+        memmove(r->cell + pos + 1, r->cell + pos, (r->n - pos) * sizeof(*r->cell));
+        memmove(in + pos + 1, in + pos, (r->n - pos) * sizeof(*in));
+        in[pos] = (uint16_t)ind;
+        r->n++;
+        s->nvalues++;
+        return &r->cell[pos];
+}
+
+/* The cell of ind in row r, or NULL. */
+static const struct vcell *
+row_get(const struct vrow *r, int ind)
+{
+        int found;
+        size_t pos;
+
+        if (r == NULL || r->key == EMPTY_KEY)
+                return NULL;
+        pos = row_search(r, ind, &found);
+        return found ? &r->cell[pos] : NULL;
+}
+
+static const struct vcell *
 vget(const struct state *s, int unit, int period, int ind)
 {
-        const struct vslot *e = vfind(s, mkkey(unit, period, ind, 0));
-
-        return e->key == EMPTY_KEY ? NULL : e;
+        return row_get(rfind(s, rowkey(unit, period)), ind);
 }
 
 /* ---- the aggregate table ---- */
@@ -187,7 +380,7 @@ agrow(struct state *s)
         size_t oldcap = s->acap;
 
         s->acap *= 2;
-        s->a = xreallocarray(NULL, s->acap, sizeof(*s->a));
+        s->a = table_alloc(s->acap, sizeof(*s->a));
         for (size_t i = 0; i < s->acap; i++)
                 s->a[i].key = EMPTY_KEY;
         for (size_t i = 0; i < oldcap; i++)
@@ -196,42 +389,89 @@ agrow(struct state *s)
         free(old);
 }
 
+/* The slot of global slice in unit's groups, or -1 when no leaf below has it. */
+static int
+slot_of(const struct state *s, int unit, int slice)
+{
+        const uint8_t *gs = s->gslice + s->gslice_off[unit];
+
+        if (slice == 0)
+                return 0;
+        for (int k = 1; k < s->nslots[unit]; k++)
+                if (gs[k] == slice)
+                        return k;
+        return -1;
+}
+
+/* The aggregate of a key if a change ever reached it, else NULL. */
 static struct agg *
 aget(const struct state *s, int unit, int period, int ind, int slice)
 {
-        const struct aslot *e = afind(s, mkkey(unit, period, ind, slice));
+        const struct aslot *e = afind(s, mkkey(unit, period, ind, 0));
+        int k;
 
-        return e->key == EMPTY_KEY ? NULL : &s->aggs[e->idx];
+        if (e->key == EMPTY_KEY || (k = slot_of(s, unit, slice)) < 0)
+                return NULL;
+        struct agg *g = &s->aggs[e->idx + (uint32_t)k];
+
+        return g->used ? g : NULL;
 }
 
-static struct agg *
-aget_or_add(struct state *s, int unit, int period, int ind, int slice)
+/*
+ * The table slot of the group of (unit, period, ind), the group created
+ * with all its aggregates unused when new.  The slot holds until the next
+ * group is made; s->aggs may move.
+ */
+static struct aslot *
+group_slot(struct state *s, int unit, int period, int ind)
 {
-        uint64_t key = mkkey(unit, period, ind, slice);
+        uint64_t key = mkkey(unit, period, ind, 0);
         struct aslot *e = afind(s, key);
-        struct agg *g;
+        size_t n = s->nslots[unit];
+        const uint8_t *gs = s->gslice + s->gslice_off[unit];
 
         if (e->key != EMPTY_KEY)
-                return &s->aggs[e->idx];
-        if ((s->naggs + 1) * 4 > s->acap * 3) {
+                return e;
+        if ((s->ngroups + 1) * 4 > s->acap * 3) {
                 agrow(s);
                 e = afind(s, key);
         }
-        if (s->naggs == s->aggcap) {
-                s->aggcap = s->aggcap ? s->aggcap * 2 : 64;
-                s->aggs = xreallocarray(s->aggs, s->aggcap, sizeof(*s->aggs));
+        if (s->naggs + n > UINT32_MAX)
+                fatalx("more than %lu aggregates", (unsigned long)UINT32_MAX);
+        if (s->naggs + n > s->aggcap) {
+                size_t cap = s->aggcap ? s->aggcap : 64;
+
+                while (cap < s->naggs + n)
+                        cap *= 2;
+                s->aggs = xreallocarray(s->aggs, cap, sizeof(*s->aggs));
+                s->aggcap = cap;
         }
-        g = &s->aggs[s->naggs];
-        memset(g, 0, sizeof(*g));
-        g->key = key;
+        memset(&s->aggs[s->naggs], 0, n * sizeof(*s->aggs));
+        for (size_t k = 0; k < n; k++)
+                s->aggs[s->naggs + k].key = mkkey(unit, period, ind, k ? gs[k] : 0);
         e->key = key;
-        e->idx = (uint32_t)s->naggs++;
-        return g;
+        e->idx = (uint32_t)s->naggs;
+        e->pend = 0;
+        s->naggs += n;
+        s->ngroups++;
+        return e;
 }
 
+/* The index of the first aggregate of the group, made when new. */
+static uint32_t
+group_get_or_add(struct state *s, int unit, int period, int ind)
+{
+        return group_slot(s, unit, period, ind)->idx;
+}
+
+/* Mark g changed: its row exists from now on and is rewritten at the next flush. */
 static void
 mark_dirty(struct state *s, struct agg *g)
 {
+        if (!g->used) {
+                g->used = 1;
+                s->nused++;
+        }
         if (g->dirty)
                 return;
         g->dirty = 1;
@@ -261,42 +501,36 @@ stat_add(struct agg *g, decimal_u128 v, decimal_u128 w, long double x, long doub
                 g->max = x;
 }
 
-static void
-stat_remove(struct agg *g, decimal_u128 v, decimal_u128 w, long double x, long double sq)
+/*
+ * A leaf's contribution to ratio r when it stores num (n_ok) and den
+ * (d_ok): it qualifies when both are stored and den > 0.
+ */
+static struct contrib
+ratio_contrib(const struct state *s, const struct indicator *r, int n_ok, uint64_t num, int d_ok,
+              uint64_t den)
 {
-        assert(g->n_leaf > 0);
-        g->lsum -= v;
-        g->lw -= w;
-        if (--g->n_leaf == 0) {
-                /* Start clean: no rounding residue survives an empty set. */
-                g->m2 = 0;
-                g->stale = 0;
-                return;
-        }
-        g->m2 -= sq;
-        if (x <= g->min || x >= g->max)
-                g->stale = 1;
+        const struct catalog *c = s->cfg->cat;
+        struct contrib k = {0};
+
+        if (!n_ok || !d_ok || den == 0)
+                return k;
+        k.ok = 1;
+        k.num = num;
+        k.den = den;
+        long double nr = real(num, c->ind[r->num].scale), dr = real(den, c->ind[r->den].scale);
+        k.x = r->multiplier * nr / dr;
+        k.q = nr * nr / dr;
+        return k;
 }
 
 /* A leaf's ratio contribution from the stored values. */
 static struct contrib
 leaf_ratio(const struct state *s, int leaf, int period, const struct indicator *r)
 {
-        const struct catalog *c = s->cfg->cat;
-        const struct indicator *ni = &c->ind[r->num], *di = &c->ind[r->den];
-        const struct vslot *n = vget(s, leaf, period, r->num);
-        const struct vslot *d = vget(s, leaf, period, r->den);
-        struct contrib k = {0};
+        const struct vcell *n = vget(s, leaf, period, r->num);
+        const struct vcell *d = vget(s, leaf, period, r->den);
 
-        if (n == NULL || d == NULL || d->mant == 0)
-                return k;
-        k.ok = 1;
-        k.num = n->mant;
-        k.den = d->mant;
-        long double nr = real(n->mant, ni->scale), dr = real(d->mant, di->scale);
-        k.x = r->multiplier * nr / dr;
-        k.q = nr * nr / dr;
-        return k;
+        return ratio_contrib(s, r, n != NULL, n ? n->mant : 0, d != NULL, d ? d->mant : 0);
 }
 
 /* 1 when leaf unit belongs to slice (every unit belongs to slice 0). */
@@ -333,7 +567,7 @@ rescan(struct state *s, struct agg *g)
                         if (k.ok)
                                 stat_add(g, k.num, k.den, k.x, k.q);
                 } else {
-                        const struct vslot *e = vget(s, leaves[i], period, ind);
+                        const struct vcell *e = vget(s, leaves[i], period, ind);
 
                         if (e) {
                                 long double x = real(e->mant, in->scale);
@@ -343,6 +577,144 @@ rescan(struct state *s, struct agg *g)
                 }
         }
         g->stale = 0;
+}
+
+/* ---- rolling up ---- */
+
+/*
+ * The first pending entry of the group of (unit, period, ind), the group
+ * made when new and its entries, untouched, when it has none.  An index:
+ * s->pend and s->aggs may move.
+ */
+static uint32_t
+pend_group(struct state *s, int unit, int period, int ind)
+{
+        struct aslot *e = group_slot(s, unit, period, ind);
+        size_t n = s->nslots[unit];
+
+        if (e->pend)
+                return e->pend - 1;
+        if (s->npend + n > s->pendcap) {
+                size_t cap = s->pendcap ? s->pendcap : 256;
+
+                while (cap < s->npend + n)
+                        cap *= 2;
+                s->pend = xreallocarray(s->pend, cap, sizeof(*s->pend));
+                s->pendcap = cap;
+        }
+        memset(&s->pend[s->npend], 0, n * sizeof(*s->pend));
+        for (size_t k = 0; k < n; k++)
+                s->pend[s->npend + k].agg = e->idx + (uint32_t)k;
+        e->pend = (uint32_t)s->npend + 1;
+        s->npend += n;
+        return e->pend - 1;
+}
+
+/* A leaf value x joins the set of entry p, with its weight w (ratios). */
+static void
+pend_add(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long double sq)
+{
+        p->lsum += v;
+        p->lw += w;
+        p->m2 += sq;
+        p->n_leaf++;
+        if (!p->added || x < p->add_min)
+                p->add_min = x;
+        if (!p->added || x > p->add_max)
+                p->add_max = x;
+        p->added = 1;
+}
+
+/* A leaf value x leaves the set of entry p. */
+static void
+pend_remove(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long double sq)
+{
+        p->lsum -= v;
+        p->lw -= w;
+        p->m2 -= sq;
+        p->n_leaf--;
+        if (!p->removed || x < p->rem_min)
+                p->rem_min = x;
+        if (!p->removed || x > p->rem_max)
+                p->rem_max = x;
+        p->removed = 1;
+}
+
+/*
+ * Add entry p to aggregate g (its base or an ancestor of the base).  Sums
+ * and counts add.  min/max: the new extremes are the old ones widened by
+ * the values added; they can only be wrong if a removed value lies at or
+ * beyond them (it may have been the extreme), and then g is marked stale
+ * and rescanned before its row is written, as after any removal at an
+ * extreme.  An emptied set starts clean: no rounding residue survives it.
+ */
+static void
+roll_up(struct agg *g, const struct pending *p)
+{
+        uint32_t old_n = g->n_leaf;
+        long double lo, hi;
+
+        g->sum += p->sum;
+        g->lsum += p->lsum;
+        g->lw += p->lw;
+        g->n_reporting += (uint32_t)p->n_reporting;
+        g->n_leaf += (uint32_t)p->n_leaf;
+        if (!p->added && !p->removed)
+                return;
+        assert(g->n_leaf <= old_n + (uint32_t)INT32_MAX);
+        if (g->n_leaf == 0) {
+                /* Start clean: no rounding residue survives an empty set. */
+                g->m2 = 0;
+                g->stale = 0;
+                return;
+        }
+        g->m2 += p->m2;
+        lo = old_n ? g->min : HUGE_VALL;
+        hi = old_n ? g->max : -HUGE_VALL;
+        if (p->added) {
+                if (p->add_min < lo)
+                        lo = p->add_min;
+                if (p->add_max > hi)
+                        hi = p->add_max;
+        }
+        if (p->removed && (p->rem_min <= lo || p->rem_max >= hi))
+                g->stale = 1;
+        g->min = lo;
+        g->max = hi;
+}
+
+/* Roll every pending entry up to its base and the ancestors above it. */
+static void
+settle(struct state *s)
+{
+        const struct orgtree *t = s->cfg->tree;
+
+        for (size_t i = 0; i < s->npend; i++) {
+                const struct pending *p = &s->pend[i];
+                uint64_t key = s->aggs[p->agg].key;
+                int unit = key_unit(key), period = key_period(key), ind = key_ind(key);
+                int slice = key_slice(key);
+                size_t nanc;
+                const int *anc;
+
+                if (slice == 0)
+                        afind(s, mkkey(unit, period, ind, 0))->pend = 0;
+                if (!p->touched)
+                        continue;
+                roll_up(&s->aggs[p->agg], p);
+                mark_dirty(s, &s->aggs[p->agg]);
+                anc = orgtree_ancestors(t, unit, &nanc);
+                for (size_t k = 1; k < nanc; k++) {
+                        uint32_t gi = group_get_or_add(s, anc[k], period, ind);
+                        int slot = slot_of(s, anc[k], slice);
+
+                        /* Every slice below a unit is a slice of its ancestors. */
+                        assert(slot >= 0);
+                        roll_up(&s->aggs[gi + (uint32_t)slot], p);
+                        mark_dirty(s, &s->aggs[gi + (uint32_t)slot]);
+                }
+        }
+        s->npend = 0;
 }
 
 /* ---- public ---- */
@@ -395,6 +767,86 @@ slices_build(struct state *s)
         }
 }
 
+/*
+ * Lay out the groups: every non-leaf unit gets a slot for its totals and
+ * one per slice present among its leaves (in slice order), and every leaf
+ * learns, per ancestor, the slots of its own categories.  Linear in the
+ * total length of the leaf and ancestor lists.
+ */
+static void
+slots_build(struct state *s)
+{
+        const struct orgtree *t = s->cfg->tree;
+        size_t n = t->n ? t->n : 1, total = 0, nanc = 0;
+        uint8_t *has = xcalloc(STATE_MAX_SLICES, 1);
+
+        s->nslots = xcalloc(n, sizeof(*s->nslots));
+        s->gslice_off = xcalloc(n + 1, sizeof(*s->gslice_off));
+        for (size_t u = 0; u < t->n; u++) {
+                size_t nl;
+                const int *leaves;
+
+                s->gslice_off[u] = total;
+                if (t->u[u].is_leaf)
+                        continue;
+                leaves = orgtree_leaves(t, (int)u, &nl);
+                memset(has, 0, STATE_MAX_SLICES);
+                for (size_t i = 0; i < nl; i++)
+                        for (int d = 0; d < STATE_DIMENSIONS; d++)
+                                has[s->leaf_slice[leaves[i]][d]] = 1;
+                s->nslots[u] = 1;
+                for (int sl = 1; sl < s->nslices; sl++)
+                        s->nslots[u] += has[sl];
+                total += s->nslots[u];
+        }
+        s->gslice_off[t->n] = total;
+        s->gslice = xcalloc(total ? total : 1, 1);
+        for (size_t u = 0; u < t->n; u++) {
+                size_t nl, k = 1;
+                const int *leaves;
+
+                if (t->u[u].is_leaf)
+                        continue;
+                leaves = orgtree_leaves(t, (int)u, &nl);
+                memset(has, 0, STATE_MAX_SLICES);
+                for (size_t i = 0; i < nl; i++)
+                        for (int d = 0; d < STATE_DIMENSIONS; d++)
+                                has[s->leaf_slice[leaves[i]][d]] = 1;
+                for (int sl = 1; sl < s->nslices; sl++)
+                        if (has[sl])
+                                s->gslice[s->gslice_off[u] + k++] = (uint8_t)sl;
+        }
+        free(has);
+
+        s->anc_base = xcalloc(n, sizeof(*s->anc_base));
+        for (size_t u = 0; u < t->n; u++) {
+                size_t na;
+
+                s->anc_base[u] = nanc;
+                (void)orgtree_ancestors(t, (int)u, &na);
+                nanc += na;
+        }
+        s->lslot = xcalloc(nanc ? nanc : 1, sizeof(*s->lslot));
+        for (size_t u = 0; u < t->n; u++) {
+                size_t na;
+                const int *anc;
+
+                if (!t->u[u].is_leaf)
+                        continue;
+                anc = orgtree_ancestors(t, (int)u, &na);
+                for (size_t k = 0; k < na; k++) {
+                        if (t->u[anc[k]].is_leaf)
+                                continue;
+                        for (int d = 0; d < STATE_DIMENSIONS; d++) {
+                                int sl = s->leaf_slice[u][d];
+
+                                s->lslot[s->anc_base[u] + k][d] =
+                                    sl ? (uint8_t)slot_of(s, anc[k], sl) : 0;
+                        }
+                }
+        }
+}
+
 struct state *
 state_new(const struct config *cfg)
 {
@@ -402,23 +854,25 @@ state_new(const struct config *cfg)
         size_t maxr = 1;
 
         s->cfg = cfg;
-        s->vcap = 1024;
-        s->v = xreallocarray(NULL, s->vcap, sizeof(*s->v));
-        for (size_t i = 0; i < s->vcap; i++)
-                s->v[i].key = EMPTY_KEY;
+        s->rowcap = 256;
+        s->rows = table_alloc(s->rowcap, sizeof(*s->rows));
+        for (size_t i = 0; i < s->rowcap; i++)
+                s->rows[i].key = EMPTY_KEY;
         s->acap = 256;
-        s->a = xreallocarray(NULL, s->acap, sizeof(*s->a));
+        s->a = table_alloc(s->acap, sizeof(*s->a));
         for (size_t i = 0; i < s->acap; i++)
                 s->a[i].key = EMPTY_KEY;
         s->periods = strmap_new(16);
         s->pnames = xcalloc(STATE_MAX_PERIODS, sizeof(*s->pnames));
         slices_build(s);
+        slots_build(s);
         for (size_t i = 0; i < cfg->cat->n; i++)
                 if (cfg->cat->ind[i].nratios > maxr)
                         maxr = cfg->cat->ind[i].nratios;
         s->before = xcalloc(maxr, sizeof(*s->before));
         s->after = xcalloc(maxr, sizeof(*s->after));
         s->other_stored = xcalloc(maxr, sizeof(*s->other_stored));
+        s->rpend = xcalloc(maxr, sizeof(*s->rpend));
         return s;
 }
 
@@ -429,7 +883,10 @@ state_destroy(struct state **sp)
 
         if (sp == NULL || (s = *sp) == NULL)
                 return;
-        free(s->v);
+        for (size_t i = 0; i < s->rowcap; i++)
+                if (s->rows[i].key != EMPTY_KEY)
+                        free(s->rows[i].cell);
+        free(s->rows);
         free(s->a);
         free(s->aggs);
         free(s->dirty);
@@ -440,6 +897,13 @@ state_destroy(struct state **sp)
         free(s->before);
         free(s->after);
         free(s->other_stored);
+        free(s->rpend);
+        free(s->pend);
+        free(s->nslots);
+        free(s->gslice_off);
+        free(s->gslice);
+        free(s->anc_base);
+        free(s->lslot);
         for (int i = 1; i < s->nslices; i++) {
                 free(s->slice_dim[i]);
                 free(s->slice_cat[i]);
@@ -455,10 +919,16 @@ state_destroy(struct state **sp)
 int
 state_period_intern(struct state *s, const char *p, size_t len)
 {
-        int i = strmap_get(s->periods, p, len);
+        int i;
 
-        if (i >= 0)
+        /* Records come in runs of one period: try the last one first. */
+        if (s->nperiods > 0 && strlen(s->pnames[s->last_period]) == len &&
+            memcmp(s->pnames[s->last_period], p, len) == 0)
+                return s->last_period;
+        if ((i = strmap_get(s->periods, p, len)) >= 0) {
+                s->last_period = i;
                 return i;
+        }
         if (s->nperiods >= STATE_MAX_PERIODS)
                 return -1;
         i = strmap_put(s->periods, p, len, (int)s->nperiods);
@@ -479,7 +949,7 @@ int
 state_get(const struct state *s, int unit, int period, int indicator, uint64_t *mant,
           uint64_t *version)
 {
-        const struct vslot *e = vget(s, unit, period, indicator);
+        const struct vcell *e = vget(s, unit, period, indicator);
 
         if (e == NULL)
                 return 0;
@@ -498,19 +968,24 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
         const struct catalog *c = s->cfg->cat;
         const struct indicator *in = &c->ind[ind];
         int leaf = t->u[unit].is_leaf;
-        uint64_t key = mkkey(unit, period, ind, 0);
-        struct vslot *e;
-        int present, slices[1 + STATE_DIMENSIONS], nsl = 1;
+        struct vrow *row;
+        struct vcell *e = NULL;
+        int present;
+        size_t pos;
         uint64_t old = 0;
-        size_t nanc;
+        long double xo = 0, xn, xo2, xn2;
+        size_t nanc, k;
         const int *anc;
+        int a, nsl = 1;
+        uint8_t slots[1 + STATE_DIMENSIONS] = {0};
+        uint32_t p0;
 
         assert(in->kind != IND_RATIO);
-        if ((s->vcount + 1) * 4 > s->vcap * 3)
-                vgrow(s);
-        e = vfind(s, key);
-        present = e->key != EMPTY_KEY;
+        /* A key that is absent is always stored, so its row may be made now. */
+        row = row_get_or_add(s, unit, period);
+        pos = row_search(row, ind, &present);
         if (present) {
+                e = &row->cell[pos];
                 if (version <= e->version)
                         return STATE_STALE;
                 if (mant == e->mant)
@@ -520,64 +995,76 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
                         *old_mant = old;
         }
 
-        /* What the ratios built on this indicator looked like before. */
+        /*
+         * The ratios built on this indicator, before and after: this
+         * indicator's side is old/mant, so only the other side is looked up.
+         */
         for (size_t j = 0; j < in->nratios; j++) {
                 const struct indicator *r = &c->ind[in->ratios[j]];
                 int other = r->num == ind ? r->den : r->num;
+                const struct vcell *o = other != ind ? row_get(row, other) : NULL;
+                int o_ok = o != NULL, n_self = r->num == ind, d_self = r->den == ind;
+                uint64_t om = o ? o->mant : 0;
 
-                s->other_stored[j] = other != ind && vget(s, unit, period, other) != NULL;
-                if (leaf)
-                        s->before[j] = leaf_ratio(s, unit, period, r);
+                s->other_stored[j] = o_ok;
+                if (!leaf)
+                        continue;
+                s->before[j] = ratio_contrib(s, r, n_self ? present : o_ok, n_self ? old : om,
+                                             d_self ? present : o_ok, d_self ? old : om);
+                s->after[j] = ratio_contrib(s, r, n_self || o_ok, n_self ? mant : om,
+                                            d_self || o_ok, d_self ? mant : om);
         }
 
-        if (!present) {
-                e->key = key;
-                s->vcount++;
-        }
+        if (!present)
+                e = row_insert(s, row, pos, ind);
         e->mant = mant;
         e->version = version;
 
-        for (size_t j = 0; leaf && j < in->nratios; j++)
-                s->after[j] = leaf_ratio(s, unit, period, &c->ind[in->ratios[j]]);
-
-        /* A leaf counts in the totals (slice 0) and in its own categories. */
-        slices[0] = 0;
-        for (int d = 0; leaf && d < STATE_DIMENSIONS; d++)
-                if (s->leaf_slice[unit][d])
-                        slices[nsl++] = s->leaf_slice[unit][d];
-
+        xn = real(mant, in->scale);
+        xn2 = xn * xn;
+        if (present)
+                xo = real(old, in->scale);
+        xo2 = xo * xo;
         anc = orgtree_ancestors(t, unit, &nanc);
-        for (size_t k = 0; k < nanc * (size_t)nsl; k++) {
-                int a = anc[k / (size_t)nsl], sl = slices[k % (size_t)nsl];
-                struct agg *g;
+        /* The base: the unit itself when it has children, else its parent. */
+        k = leaf ? 1 : 0;
+        if (k >= nanc)
+                return present ? STATE_CHANGED : STATE_NEW; /* a tree of one school */
+        a = anc[k];
+        if (s->npend + (size_t)s->nslots[a] * (1 + in->nratios) > PENDING_MAX)
+                settle(s);
+        /* A leaf counts in the totals (slot 0) and in its own categories. */
+        for (int d = 0; leaf && d < STATE_DIMENSIONS; d++)
+                if (s->lslot[s->anc_base[unit] + k][d])
+                        slots[nsl++] = s->lslot[s->anc_base[unit] + k][d];
+        /* Indices: making a group or its entries may move the arrays. */
+        p0 = pend_group(s, a, period, ind);
+        for (size_t j = 0; j < in->nratios; j++)
+                s->rpend[j] = pend_group(s, a, period, in->ratios[j]);
 
-                if (t->u[a].is_leaf)
-                        continue; /* only the unit itself can be a leaf */
-                g = aget_or_add(s, a, period, ind, sl);
-                g->sum = g->sum - old + mant;
+        for (int i = 0; i < nsl; i++) {
+                struct pending *p = &s->pend[p0 + slots[i]];
+
+                p->touched = 1;
+                p->sum += (decimal_u128)mant - old;
                 if (!present)
-                        g->n_reporting++;
+                        p->n_reporting++;
                 if (leaf) {
-                        long double xo = real(old, in->scale), xn = real(mant, in->scale);
-
                         if (present)
-                                stat_remove(g, old, 0, xo, xo * xo);
-                        stat_add(g, mant, 0, xn, xn * xn);
+                                pend_remove(p, old, 0, xo, xo2);
+                        pend_add(p, mant, 0, xn, xn2);
                 }
-                mark_dirty(s, g);
-
                 for (size_t j = 0; j < in->nratios; j++) {
-                        struct agg *rg = aget_or_add(s, a, period, in->ratios[j], sl);
+                        const struct contrib *kb = &s->before[j], *ka = &s->after[j];
 
+                        p = &s->pend[s->rpend[j] + slots[i]];
+                        p->touched = 1;
                         if (!present && !s->other_stored[j])
-                                rg->n_reporting++;
-                        if (leaf && s->before[j].ok)
-                                stat_remove(rg, s->before[j].num, s->before[j].den, s->before[j].x,
-                                            s->before[j].q);
-                        if (leaf && s->after[j].ok)
-                                stat_add(rg, s->after[j].num, s->after[j].den, s->after[j].x,
-                                         s->after[j].q);
-                        mark_dirty(s, rg);
+                                p->n_reporting++;
+                        if (leaf && kb->ok)
+                                pend_remove(p, kb->num, kb->den, kb->x, kb->q);
+                        if (leaf && ka->ok)
+                                pend_add(p, ka->num, ka->den, ka->x, ka->q);
                 }
         }
         return present ? STATE_CHANGED : STATE_NEW;
@@ -586,24 +1073,34 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
 size_t
 state_nvalues(const struct state *s)
 {
-        return s->vcount;
+        return s->nvalues;
 }
 
 size_t
-state_naggs(const struct state *s)
+state_naggs(struct state *s)
 {
-        return s->naggs;
+        settle(s);
+        return s->nused;
+}
+
+int
+state_dirty(const struct state *s)
+{
+        /* A pending entry is made only for a change, which dirties its base aggregate. */
+        return s->ndirty > 0 || s->npend > 0;
 }
 
 size_t
-state_dirty_count(const struct state *s)
+state_dirty_count(struct state *s)
 {
+        settle(s);
         return s->ndirty;
 }
 
 void
 state_dirty_clear(struct state *s)
 {
+        settle(s);
         for (size_t i = 0; i < s->ndirty; i++)
                 s->aggs[s->dirty[i]].dirty = 0;
         s->ndirty = 0;
@@ -612,8 +1109,10 @@ state_dirty_clear(struct state *s)
 void
 state_dirty_all(struct state *s)
 {
+        settle(s);
         for (size_t i = 0; i < s->naggs; i++)
-                mark_dirty(s, &s->aggs[i]);
+                if (s->aggs[i].used)
+                        mark_dirty(s, &s->aggs[i]);
 }
 
 /*
@@ -702,6 +1201,7 @@ agg_row(struct state *s, struct agg *g, struct state_row *row)
 void
 state_dirty_row(struct state *s, size_t i, struct state_row *row)
 {
+        settle(s);
         assert(i < s->ndirty);
         agg_row(s, &s->aggs[s->dirty[i]], row);
 }
@@ -713,6 +1213,7 @@ state_row(struct state *s, int unit, int period, int ind, int slice, struct stat
         const struct indicator *in = &c->ind[ind];
         struct agg *g;
 
+        settle(s);
         if (!s->cfg->tree->u[unit].is_leaf) {
                 if ((g = aget(s, unit, period, ind, slice)) == NULL)
                         return -1;
@@ -730,7 +1231,7 @@ state_row(struct state *s, int unit, int period, int ind, int slice, struct stat
         row->n_reporting = 1;
         row->null_stats = row->null_cv = 1;
         if (in->kind != IND_RATIO) {
-                const struct vslot *e = vget(s, unit, period, ind);
+                const struct vcell *e = vget(s, unit, period, ind);
 
                 if (e == NULL)
                         return -1;
@@ -741,8 +1242,8 @@ state_row(struct state *s, int unit, int period, int ind, int slice, struct stat
                 fill_stats(row, x, x * x, x, x);
                 return 0;
         }
-        const struct vslot *n = vget(s, unit, period, in->num);
-        const struct vslot *d = vget(s, unit, period, in->den);
+        const struct vcell *n = vget(s, unit, period, in->num);
+        const struct vcell *d = vget(s, unit, period, in->den);
         if (n == NULL && d == NULL)
                 return -1;
         decimal_format(n ? n->mant : 0, c->ind[in->num].scale, row->numerator);

@@ -5,9 +5,11 @@
  * A value is identified by (unit, period, indicator), three dense indices
  * (orgtree, the period table below, catalog).  state_apply() stores a value
  * when its version is above the stored one and then adjusts, in O(depth),
- * the aggregates of every ancestor.  Aggregates that changed are marked
- * dirty; the caller turns them into rows with state_agg_row() and clears
- * the mark with state_dirty_clear().
+ * the aggregates of every ancestor: at once those of the unit's first
+ * ancestor with children, in bulk (before any aggregate is read) those
+ * above it.  Aggregates that changed are marked dirty; the caller turns
+ * them into rows with state_dirty_row() and clears the marks with
+ * state_dirty_clear().
  *
  * The semantics are those of the contract's agg_value:
  *   count/amount  value = Σ stored values at or below the unit (exact);
@@ -28,8 +30,11 @@
  * district's population) belong to no category, so they count in the
  * totals and not in any slice.  Slices exist for units with children.
  *
- * Nothing here allocates per value beyond the two hash tables, which grow by
- * doubling; a value costs about 32 bytes on average.
+ * Values are kept in rows, one per (unit, period) that stores any: a row
+ * is an array sorted by indicator that grows by doubling, 18 bytes a value
+ * plus slack; the rows and the aggregates are found through hash tables
+ * that grow by doubling.  At 10M values of a province-shaped tree a value
+ * costs about 34 bytes of resident memory, aggregates included.
  */
 #ifndef EDUSTAT_STATE_H
 #define EDUSTAT_STATE_H
@@ -85,7 +90,10 @@ const char *state_period_name(const struct state *s, int i);
 /*
  * Store mant (at the indicator's scale) for the key if version is above the
  * stored version, and roll the change up.  indicator must be a count or an
- * amount.  *old_mant is set to the previous value on STATE_CHANGED.
+ * amount.  *old_mant is set to the previous value on STATE_CHANGED.  The
+ * aggregates of the unit's first ancestor with children change at once;
+ * those further up are brought up to date in bulk, before any function
+ * here reports or reads an aggregate, so callers never see the difference.
  */
 enum state_result state_apply(struct state *s, int unit, int period, int indicator, uint64_t mant,
                               uint64_t version, uint64_t *old_mant);
@@ -94,12 +102,22 @@ enum state_result state_apply(struct state *s, int unit, int period, int indicat
 int state_get(const struct state *s, int unit, int period, int indicator, uint64_t *mant,
               uint64_t *version);
 
-/* Number of stored values and of non-leaf aggregates. */
+/*
+ * Number of stored values, and of non-leaf aggregates (rows) that exist.
+ * Like every function below that reads aggregates, state_naggs() first
+ * rolls pending changes up (see state_apply), hence the non-const state.
+ */
 size_t state_nvalues(const struct state *s);
-size_t state_naggs(const struct state *s);
+size_t state_naggs(struct state *s);
+
+/*
+ * 1 when some aggregate changed since the dirty marks were last cleared,
+ * without rolling anything up: for "is there anything to flush?".
+ */
+int state_dirty(const struct state *s);
 
 /* Number of dirty aggregates, and the i-th one (0 <= i < count) as a row. */
-size_t state_dirty_count(const struct state *s);
+size_t state_dirty_count(struct state *s);
 void state_dirty_row(struct state *s, size_t i, struct state_row *row);
 
 /* Forget the dirty marks. */

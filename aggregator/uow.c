@@ -5,6 +5,7 @@
 
 #include "ingest.h"
 #include "log.h"
+#include "strmap.h"
 #include "util.h"
 
 struct uow *
@@ -82,6 +83,7 @@ uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id
         b = &u->batches[u->nbatches];
         memset(b, 0, sizeof(*b));
         b->peer = *peer;
+        b->id_hash = hash_bytes(batch_id.p ? batch_id.p : "", batch_id.len);
         b->batch_id = text_of(batch_id);
         b->collector = text_of(collector);
         b->source = text_of(source);
@@ -91,10 +93,13 @@ uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id
 struct uow_batch *
 uow_batch_find(struct uow *u, struct pstr batch_id)
 {
+        /* Every submit asks about hundreds of batches: compare hashes first. */
+        uint64_t h = hash_bytes(batch_id.p ? batch_id.p : "", batch_id.len);
+
         for (size_t i = 0; i < u->nbatches; i++) {
                 struct uow_batch *b = &u->batches[i];
 
-                if (strlen(b->batch_id) == batch_id.len &&
+                if (b->id_hash == h && strlen(b->batch_id) == batch_id.len &&
                     memcmp(b->batch_id, batch_id.p, batch_id.len) == 0)
                         return b;
         }
@@ -171,49 +176,57 @@ uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, cons
         b->nrej++;
 }
 
-struct order {
-        uint64_t key;
-        size_t idx;
-};
-
-static int
-order_cmp(const void *a, const void *b)
+static uint64_t
+change_key(const struct uow_change *c)
 {
-        const struct order *x = a, *y = b;
-
-        if (x->key != y->key)
-                return x->key < y->key ? -1 : 1;
-        return x->idx < y->idx ? -1 : x->idx > y->idx;
+        return ((uint64_t)(uint32_t)c->unit << 32) | ((uint64_t)(uint16_t)c->period << 16) |
+               (uint16_t)c->indicator;
 }
 
 /*
  * Work out the unit_value flags: within the uow, the last change of a key
  * is FINAL, and it is NEW when the key's first change in the uow created it.
- * Earlier changes of the same key only go to value_history.
+ * Earlier changes of the same key only go to value_history.  One pass in
+ * change order over a small hash table holding, per key, the last change
+ * seen (a 32-bit tag of the key's hash, then 1 + the change's index): the
+ * earlier one loses its flags and hands its NEW bit on to the later.
  */
 static void
 mark_final(struct uow *u)
 {
-        struct order *o = xreallocarray(NULL, u->nchanges ? u->nchanges : 1, sizeof(*o));
+        size_t cap = 16, mask;
+        unsigned bits = 4;
+        uint32_t(*t)[2];
 
+        while (cap < u->nchanges + u->nchanges / 2) {
+                cap *= 2;
+                bits++;
+        }
+        mask = cap - 1;
+        t = xcalloc(cap, sizeof(*t));
         for (size_t i = 0; i < u->nchanges; i++) {
-                const struct uow_change *c = &u->changes[i];
+                struct uow_change *c = &u->changes[i];
+                /* Fibonacci hashing: the top bits of the product mix every key bit. */
+                uint64_t key = change_key(c), h = key * 0x9e3779b97f4a7c15ULL;
+                uint32_t tag = (uint32_t)(h >> 24) | 1;
+                size_t j = (size_t)(h >> (64 - bits));
 
-                o[i].key = ((uint64_t)(uint32_t)c->unit << 32) |
-                           ((uint64_t)(uint16_t)c->period << 16) | (uint16_t)c->indicator;
-                o[i].idx = i;
-        }
-        qsort(o, u->nchanges, sizeof(*o), order_cmp);
-        for (size_t i = 0; i < u->nchanges;) {
-                size_t j = i;
-                unsigned created = u->changes[o[i].idx].flags & PROTO_VALUE_NEW;
+                for (; t[j][1] != 0; j = (j + 1) & mask) {
+                        struct uow_change *prev = &u->changes[t[j][1] - 1];
 
-                while (j + 1 < u->nchanges && o[j + 1].key == o[i].key)
-                        u->changes[o[j++].idx].flags = 0;
-                u->changes[o[j].idx].flags = created | PROTO_VALUE_FINAL;
-                i = j + 1;
+                        if (t[j][0] == tag && change_key(prev) == key) {
+                                c->flags = prev->flags & PROTO_VALUE_NEW;
+                                prev->flags = 0;
+                                break;
+                        }
+                }
+                t[j][0] = tag;
+                t[j][1] = (uint32_t)i + 1;
         }
-        free(o);
+        for (size_t j = 0; j < cap; j++)
+                if (t[j][1] != 0)
+                        u->changes[t[j][1] - 1].flags |= PROTO_VALUE_FINAL;
+        free(t);
 }
 
 void
@@ -223,30 +236,47 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
         const struct catalog *c = cfg->cat;
         msgpack_packer pk;
         size_t naggs = state_dirty_count(s);
+        struct pstr *ids, unit, period;
 
         mark_final(u);
-        msgpack_sbuffer_clear(&u->wire);
+        msgpack_sbuffer_destroy(&u->wire);
+        msgpack_sbuffer_init(&u->wire);
+        /* Room for the usual message up front: growing by doubling copies it. */
+        u->wire.alloc = 4096 + u->nchanges * 96 + naggs * 128;
+        u->wire.data = xmalloc(u->wire.alloc);
         msgpack_packer_init(&pk, &u->wire, msgpack_sbuffer_write);
 
+        /* A batch's strings go with each of its changes: measure them once. */
+        ids = xreallocarray(NULL, u->nbatches ? u->nbatches * 2 : 1, sizeof(*ids));
+        for (size_t i = 0; i < u->nbatches; i++) {
+                ids[2 * i] = pstr_of(u->batches[i].collector);
+                ids[2 * i + 1] = pstr_of(u->batches[i].batch_id);
+        }
+        /* Changes come unit by unit and period by period: measure those once a run. */
+        unit.p = period.p = NULL;
         proto_uow_begin(&pk, u->seq, aggregator_id, (uint32_t)u->nchanges);
         for (size_t i = 0; i < u->nchanges; i++) {
                 const struct uow_change *ch = &u->changes[i];
-                const struct uow_batch *b = &u->batches[ch->batch];
                 char val[DECIMAL_BUFSZ];
-                struct proto_value v = {
-                    .unit = pstr_of(t->u[ch->unit].code),
-                    .period = pstr_of(state_period_name(s, ch->period)),
-                    .indicator = pstr_of(c->ind[ch->indicator].code),
-                    .version = ch->version,
-                    .flags = ch->flags,
-                    .collector = pstr_of(b->collector),
-                    .batch_id = pstr_of(b->batch_id),
-                };
+                struct proto_value v;
 
+                if (unit.p != t->u[ch->unit].code)
+                        unit = pstr_of(t->u[ch->unit].code);
+                if (period.p != state_period_name(s, ch->period))
+                        period = pstr_of(state_period_name(s, ch->period));
+                v.unit = unit;
+                v.period = period;
+                v.indicator = pstr_of(c->ind[ch->indicator].code);
+                v.version = ch->version;
+                v.flags = ch->flags;
+                v.collector = ids[2 * ch->batch];
+                v.batch_id = ids[2 * ch->batch + 1];
                 v.value.len = (uint32_t)decimal_format(ch->mant, c->ind[ch->indicator].scale, val);
                 v.value.p = val;
                 proto_value_pack(&pk, &v);
         }
+
+        free(ids);
 
         proto_uow_rejects_begin(&pk, (uint32_t)u->nrejects);
         for (size_t i = 0; i < u->nrejects; i++) {

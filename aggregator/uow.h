@@ -31,6 +31,7 @@ struct uow_reject_line {
 struct uow_batch {
         struct zsock_peer peer;
         char *batch_id, *collector, *source;
+        uint64_t id_hash; /* of batch_id as received, for uow_batch_find */
         uint32_t accepted, changed;
         struct uow_reject_line *rej;
         size_t nrej, rejcap;

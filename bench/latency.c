@@ -130,7 +130,7 @@ version_next(uint64_t *last)
         return v;
 }
 
-static void
+_Noreturn static void
 usage(void)
 {
         fprintf(stderr, "usage: " PROG " --aggregator ENDPOINT --db CONNINFO [--rate N] [--batch N]"

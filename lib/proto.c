@@ -83,7 +83,8 @@ static int
 frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPTH], char *err,
            size_t errlen)
 {
-        uint64_t left[SCAN_DEPTH + 1];
+        /* cur: items left in the innermost open container; left[]: the outer ones'. */
+        uint64_t left[SCAN_DEPTH + 1], cur = 1;
         int depth = 0;
         size_t off = 0;
 
@@ -96,18 +97,17 @@ frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPT
                 seterr(err, errlen, "frame of %zu bytes is too large", len);
                 return -1;
         }
-        left[0] = 1;
         for (;;) {
                 size_t at = off, lenbytes = 0;
                 uint64_t skip = 0, count = 0, extra = 0;
                 int container = 0, pairs = 0;
                 unsigned b;
 
-                while (depth > 0 && left[depth] == 0)
-                        depth--;
-                if (left[depth] == 0)
+                while (cur == 0 && depth > 0)
+                        cur = left[--depth];
+                if (cur == 0)
                         break;
-                left[depth]--;
+                cur--;
                 if (off >= len) {
                         seterr(err, errlen, "byte %zu: frame ends inside the message", off);
                         return -1;
@@ -223,7 +223,8 @@ frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPT
                                at, (unsigned long long)count, len - off);
                         return -1;
                 }
-                left[++depth] = count;
+                left[depth++] = cur;
+                cur = count;
         }
         if (off != len) {
                 seterr(err, errlen, "%zu trailing bytes after the message", len - off);
@@ -533,7 +534,8 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
             dec_str(&w, &it[4], "source", PROTO_MAX_TEXT, 1, &out->source) == -1 ||
             dec_list(&w, &it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
                 goto bad;
-        out->rec = n ? xcalloc(n, sizeof(*out->rec)) : NULL;
+        /* Not zeroed: dec_record() sets every field (thousands per frame). */
+        out->rec = n ? xreallocarray(NULL, n, sizeof(*out->rec)) : NULL;
         out->nrec = n;
         w.list = "record";
         for (w.idx = 0; w.idx < n; w.idx++) {
@@ -795,7 +797,8 @@ proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t
                 return -1;
         if (dec_list(&w, &it[1], "rows", UINT32_MAX, &list, &nr) == -1)
                 goto bad;
-        r = nr ? xcalloc(nr, sizeof(*r)) : NULL;
+        /* Not zeroed: every field of a row is set below. */
+        r = nr ? xreallocarray(NULL, nr, sizeof(*r)) : NULL;
         w.list = "row";
         for (w.idx = 0; w.idx < nr; w.idx++) {
                 struct proto_row *row = &r[w.idx];
@@ -918,24 +921,124 @@ pack_head(msgpack_packer *pk, enum proto_type type, uint32_t nitems)
         pack_cstr(pk, type_names[type]);
 }
 
-/* A float, or nil when nullbit is set in nulls. */
-static void
-pack_float(msgpack_packer *pk, double v, unsigned nulls, unsigned nullbit)
+/*
+ * The tuples sent by the million (records, value rows, aggregate rows,
+ * state rows) are encoded into one buffer and handed to the packer in a
+ * single write: msgpack-c's pack functions call the packer's write callback
+ * once per header and once per string body, which costs more than the
+ * encoding itself.  The bytes are exactly what msgpack-c writes: the
+ * smallest form of every header, as msgpack_pack_array/_str/_uint64 choose
+ * it, and doubles always as float64 (0xcb).
+ */
+#define TUPLE_STACK 2048
+
+struct tuple {
+        unsigned char *p, *heap;
+        size_t n;
+        unsigned char stack[TUPLE_STACK];
+};
+
+/* Room for one item: a string (or nil) of s, or any number. */
+static size_t
+tuple_room_str(struct pstr s)
 {
-        if (nulls & nullbit)
-                pack_ok(msgpack_pack_nil(pk));
+        return s.p ? 5 + (size_t)s.len : 1;
+}
+#define TUPLE_ROOM_NUM 9
+
+/* Start a tuple of nitems items needing at most room bytes after the header. */
+static void
+tuple_begin(struct tuple *t, uint32_t nitems, size_t room)
+{
+        t->heap = NULL;
+        t->p = t->stack;
+        if (room + 5 > sizeof(t->stack))
+                t->p = t->heap = xmalloc(room + 5);
+        t->n = 0;
+        if (nitems < 16) {
+                t->p[t->n++] = (unsigned char)(0x90 | nitems);
+        } else if (nitems < 65536) {
+                t->p[t->n++] = 0xdc;
+                t->p[t->n++] = (unsigned char)(nitems >> 8);
+                t->p[t->n++] = (unsigned char)nitems;
+        } else {
+                t->p[t->n++] = 0xdd;
+                for (int i = 3; i >= 0; i--)
+                        t->p[t->n++] = (unsigned char)(nitems >> (8 * i));
+        }
+}
+
+static void
+tuple_be(struct tuple *t, unsigned char type, uint64_t v, int bytes)
+{
+        t->p[t->n++] = type;
+        for (int i = bytes - 1; i >= 0; i--)
+                t->p[t->n++] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+tuple_u64(struct tuple *t, uint64_t v)
+{
+        if (v < 128)
+                t->p[t->n++] = (unsigned char)v;
+        else if (v < 256)
+                tuple_be(t, 0xcc, v, 1);
+        else if (v < 65536)
+                tuple_be(t, 0xcd, v, 2);
+        else if (v < ((uint64_t)1 << 32))
+                tuple_be(t, 0xce, v, 4);
         else
-                pack_ok(msgpack_pack_double(pk, v));
+                tuple_be(t, 0xcf, v, 8);
+}
+
+static void
+tuple_str(struct tuple *t, struct pstr s)
+{
+        if (s.p == NULL) {
+                t->p[t->n++] = 0xc0;
+                return;
+        }
+        if (s.len < 32)
+                t->p[t->n++] = (unsigned char)(0xa0 | s.len);
+        else if (s.len < 256)
+                tuple_be(t, 0xd9, s.len, 1);
+        else if (s.len < 65536)
+                tuple_be(t, 0xda, s.len, 2);
+        else
+                tuple_be(t, 0xdb, s.len, 4);
+        memcpy(t->p + t->n, s.p, s.len);
+        t->n += s.len;
+}
+
+/* A float64, or nil when nullbit is set in nulls. */
+static void
+tuple_float(struct tuple *t, double v, unsigned nulls, unsigned nullbit)
+{
+        uint64_t bits;
+
+        if (nulls & nullbit) {
+                t->p[t->n++] = 0xc0;
+                return;
+        }
+        memcpy(&bits, &v, sizeof(bits));
+        tuple_be(t, 0xcb, bits, 8);
 }
 
 /* A decimal text, or nil when nullbit is set or the text is nil. */
 static void
-pack_decimal(msgpack_packer *pk, struct pstr s, unsigned nulls, unsigned nullbit)
+tuple_decimal(struct tuple *t, struct pstr s, unsigned nulls, unsigned nullbit)
 {
         if (nulls & nullbit)
-                pack_ok(msgpack_pack_nil(pk));
+                t->p[t->n++] = 0xc0;
         else
-                pack_pstr(pk, s);
+                tuple_str(t, s);
+}
+
+static void
+tuple_end(msgpack_packer *pk, struct tuple *t)
+{
+        pack_ok(pk->callback(pk->data, (const char *)t->p, t->n));
+        free(t->heap);
 }
 
 void
@@ -953,15 +1056,21 @@ proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_
 void
 proto_record_pack(msgpack_packer *pk, const struct proto_record *r)
 {
-        pack_array(pk, 8);
-        pack_u64(pk, r->line);
-        pack_u64(pk, r->version);
-        pack_pstr(pk, r->unit);
-        pack_pstr(pk, r->period);
-        pack_pstr(pk, r->indicator);
-        pack_pstr(pk, r->value);
-        pack_pstr(pk, r->raw);
-        pack_pstr(pk, r->reason);
+        struct tuple t;
+
+        tuple_begin(&t, 8,
+                    2 * TUPLE_ROOM_NUM + tuple_room_str(r->unit) + tuple_room_str(r->period) +
+                        tuple_room_str(r->indicator) + tuple_room_str(r->value) +
+                        tuple_room_str(r->raw) + tuple_room_str(r->reason));
+        tuple_u64(&t, r->line);
+        tuple_u64(&t, r->version);
+        tuple_str(&t, r->unit);
+        tuple_str(&t, r->period);
+        tuple_str(&t, r->indicator);
+        tuple_str(&t, r->value);
+        tuple_str(&t, r->raw);
+        tuple_str(&t, r->reason);
+        tuple_end(pk, &t);
 }
 
 void
@@ -1011,15 +1120,21 @@ proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator, uint32
 void
 proto_value_pack(msgpack_packer *pk, const struct proto_value *v)
 {
-        pack_array(pk, 8);
-        pack_pstr(pk, v->unit);
-        pack_pstr(pk, v->period);
-        pack_pstr(pk, v->indicator);
-        pack_pstr(pk, v->value);
-        pack_u64(pk, v->version);
-        pack_u64(pk, v->flags);
-        pack_pstr(pk, v->collector);
-        pack_pstr(pk, v->batch_id);
+        struct tuple t;
+
+        tuple_begin(&t, 8,
+                    2 * TUPLE_ROOM_NUM + tuple_room_str(v->unit) + tuple_room_str(v->period) +
+                        tuple_room_str(v->indicator) + tuple_room_str(v->value) +
+                        tuple_room_str(v->collector) + tuple_room_str(v->batch_id));
+        tuple_str(&t, v->unit);
+        tuple_str(&t, v->period);
+        tuple_str(&t, v->indicator);
+        tuple_str(&t, v->value);
+        tuple_u64(&t, v->version);
+        tuple_u64(&t, v->flags);
+        tuple_str(&t, v->collector);
+        tuple_str(&t, v->batch_id);
+        tuple_end(pk, &t);
 }
 
 void
@@ -1052,21 +1167,29 @@ proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs)
 void
 proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a)
 {
-        pack_array(pk, 14);
-        pack_pstr(pk, a->unit);
-        pack_pstr(pk, a->level);
-        pack_pstr(pk, a->period);
-        pack_pstr(pk, a->indicator);
-        pack_decimal(pk, a->value, a->nulls, PROTO_AGG_NULL_VALUE);
-        pack_decimal(pk, a->numerator, a->nulls, PROTO_AGG_NULL_NUM);
-        pack_decimal(pk, a->denominator, a->nulls, PROTO_AGG_NULL_DEN);
-        pack_u64(pk, a->n_reporting);
-        pack_float(pk, a->min, a->nulls, PROTO_AGG_NULL_MIN);
-        pack_float(pk, a->max, a->nulls, PROTO_AGG_NULL_MAX);
-        pack_float(pk, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
-        pack_float(pk, a->cv, a->nulls, PROTO_AGG_NULL_CV);
-        pack_pstr(pk, a->dimension);
-        pack_pstr(pk, a->category);
+        struct tuple t;
+
+        tuple_begin(&t, 14,
+                    5 * TUPLE_ROOM_NUM + tuple_room_str(a->unit) + tuple_room_str(a->level) +
+                        tuple_room_str(a->period) + tuple_room_str(a->indicator) +
+                        tuple_room_str(a->value) + tuple_room_str(a->numerator) +
+                        tuple_room_str(a->denominator) + tuple_room_str(a->dimension) +
+                        tuple_room_str(a->category));
+        tuple_str(&t, a->unit);
+        tuple_str(&t, a->level);
+        tuple_str(&t, a->period);
+        tuple_str(&t, a->indicator);
+        tuple_decimal(&t, a->value, a->nulls, PROTO_AGG_NULL_VALUE);
+        tuple_decimal(&t, a->numerator, a->nulls, PROTO_AGG_NULL_NUM);
+        tuple_decimal(&t, a->denominator, a->nulls, PROTO_AGG_NULL_DEN);
+        tuple_u64(&t, a->n_reporting);
+        tuple_float(&t, a->min, a->nulls, PROTO_AGG_NULL_MIN);
+        tuple_float(&t, a->max, a->nulls, PROTO_AGG_NULL_MAX);
+        tuple_float(&t, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
+        tuple_float(&t, a->cv, a->nulls, PROTO_AGG_NULL_CV);
+        tuple_str(&t, a->dimension);
+        tuple_str(&t, a->category);
+        tuple_end(pk, &t);
 }
 
 void
@@ -1079,12 +1202,17 @@ proto_rows_begin(msgpack_packer *pk, uint32_t n)
 void
 proto_row_pack(msgpack_packer *pk, const struct proto_row *r)
 {
-        pack_array(pk, 5);
-        pack_pstr(pk, r->unit);
-        pack_pstr(pk, r->period);
-        pack_pstr(pk, r->indicator);
-        pack_pstr(pk, r->value);
-        pack_u64(pk, r->version);
+        struct tuple t;
+
+        tuple_begin(&t, 5,
+                    TUPLE_ROOM_NUM + tuple_room_str(r->unit) + tuple_room_str(r->period) +
+                        tuple_room_str(r->indicator) + tuple_room_str(r->value));
+        tuple_str(&t, r->unit);
+        tuple_str(&t, r->period);
+        tuple_str(&t, r->indicator);
+        tuple_str(&t, r->value);
+        tuple_u64(&t, r->version);
+        tuple_end(pk, &t);
 }
 
 void
