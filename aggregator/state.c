@@ -988,8 +988,12 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
                 e = &row->cell[pos];
                 if (version <= e->version)
                         return STATE_STALE;
-                if (mant == e->mant)
+                if (mant == e->mant) {
+                        /* Raised all the same: an older, different value
+                         * delivered late must stay stale (issue 2). */
+                        e->version = version;
                         return STATE_UNCHANGED;
+                }
                 old = e->mant;
                 if (old_mant)
                         *old_mant = old;

@@ -55,10 +55,17 @@
 struct state;
 
 enum state_result {
-        STATE_NEW,       /* key was absent; stored */
-        STATE_CHANGED,   /* key held another value at a lower version; replaced */
-        STATE_UNCHANGED, /* same value at a higher version; nothing to write */
-        STATE_STALE,     /* version not above the stored one; ignored */
+        STATE_NEW,     /* key was absent; stored */
+        STATE_CHANGED, /* key held another value at a lower version; replaced */
+        /*
+         * Same value at a higher version: nothing to write, but the stored
+         * version is raised, so that an older different value delivered
+         * later (a collector's outbox coming back online) stays stale.  The
+         * raise is in memory only: PostgreSQL keeps the version of the last
+         * change, and an aggregator rebuilt from it forgets raises.
+         */
+        STATE_UNCHANGED,
+        STATE_STALE, /* version not above the stored one; ignored */
 };
 
 /* One aggregate row, ready for the wire.  Text fields point into the state

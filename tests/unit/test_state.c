@@ -168,13 +168,19 @@ test_versions(void **ts)
         struct fx *f = *ts;
         struct state_row r;
         int s1 = U(f, "S1"), p = I(f, "pupils");
+        uint64_t mant, version;
 
         assert_int_equal(state_apply(f->s, s1, f->period, p, 10, 50, NULL), STATE_NEW);
         /* a late retry of an older submission does not overwrite */
         assert_int_equal(state_apply(f->s, s1, f->period, p, 99, 40, NULL), STATE_STALE);
         assert_int_equal(state_apply(f->s, s1, f->period, p, 99, 50, NULL), STATE_STALE);
-        /* the same value again changes nothing */
+        /* the same value again changes nothing, but raises the version: */
         assert_int_equal(state_apply(f->s, s1, f->period, p, 10, 60, NULL), STATE_UNCHANGED);
+        /* another value from between 50 and 60, delivered late, is older */
+        assert_int_equal(state_apply(f->s, s1, f->period, p, 777, 55, NULL), STATE_STALE);
+        assert_int_equal(state_get(f->s, s1, f->period, p, &mant, &version), 1);
+        assert_int_equal(mant, 10);
+        assert_int_equal(version, 60);
         assert_int_equal(state_apply(f->s, s1, f->period, p, 11, 70, NULL), STATE_CHANGED);
         row(f, "C", "pupils", &r);
         assert_string_equal(r.value, "11");
