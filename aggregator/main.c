@@ -28,7 +28,8 @@
 /* A sink silent this long during the state stream means it went away. */
 #define SYNC_STALL_MS 30000
 /* Most collector messages handled between two looks at the sink. */
-#define BURST 64
+#define BURST         64
+#define SHED_AFTER_MS 3000 /* no answer from the sink this long: shed submits */
 
 struct settings {
         const char *config_dir;
@@ -61,6 +62,9 @@ struct agg {
         /* counters for the periodic summary */
         uint64_t n_batches, n_records, n_rejected, n_changed, n_malformed, n_uows;
         int64_t last_summary_ms;
+        int64_t last_sink_ms; /* last message from the sink (or first uow sent) */
+        uint64_t n_shed;      /* batches left unanswered while the sink stalled */
+        int64_t last_shed_log_ms;
 };
 
 static volatile sig_atomic_t terminating;
@@ -142,6 +146,20 @@ settings_load(struct settings *s, int argc, char **argv)
 }
 
 /*
+ * A fresh socket to the sink.  Closing the old one (linger 0) drops what it
+ * still queued, so resends never pile copies up behind a sink that does not
+ * read: at most the uows in flight are queued at any time.
+ */
+static void
+sink_reconnect(struct agg *a)
+{
+        zsock_close(&a->sink);
+        if ((a->sink = zsock_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
+                                                  a->insecure ? NULL : &a->client)) == NULL)
+                fatalx("cannot connect to the sink at %s", a->set.sink);
+}
+
+/*
  * What the last state row resolved to: rows come in the table's order,
  * which is mostly the order they were stored in, a unit's indicators at a
  * time, so most rows name the unit of the row before and the indicator
@@ -213,10 +231,7 @@ sync_state(struct agg *a)
 
                 state_destroy(&a->state);
                 a->state = state_new(a->cfg);
-                zsock_close(&a->sink);
-                if ((a->sink = zsock_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
-                                                          a->insecure ? NULL : &a->client)) == NULL)
-                        fatalx("cannot connect to the sink at %s", a->set.sink);
+                sink_reconnect(a);
                 msgpack_sbuffer_init(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
                 proto_hello_pack(&pk, a->set.id);
@@ -429,6 +444,8 @@ flush(struct agg *a)
         uow_encode(a->open, a->state, a->cfg, a->set.id);
         zsock_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
         a->open->sent_ms = now_ms();
+        if (a->ninflight == 0)
+                a->last_sink_ms = a->open->sent_ms; /* the wait for an answer starts */
         log_debug("uow %llu sent: %zu bytes, %zu batches, %zu aggregates",
                   (unsigned long long)a->open->seq, a->open->wire.size, a->open->nbatches,
                   a->open->naggs);
@@ -451,6 +468,7 @@ handle_sink(struct agg *a, const void *buf, size_t len)
         struct pstr message;
         char err[256];
 
+        a->last_sink_ms = now_ms();
         if (proto_result_decode(buf, len, &seq, &message, err, sizeof(err)) < 0) {
                 log_warnx("unexpected message from the sink dropped: %s", err);
                 return;
@@ -498,6 +516,7 @@ maybe_resend(struct agg *a)
                 return;
         log_warnx("no answer from the sink for uow %llu in %ld ms; resending %zu uow(s)",
                   (unsigned long long)a->inflight[0]->seq, a->set.resend_ms, a->ninflight);
+        sink_reconnect(a);
         for (size_t i = 0; i < a->ninflight; i++) {
                 zsock_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0);
                 a->inflight[i]->sent_ms = now;
@@ -539,12 +558,38 @@ admit_collector(void *arg, const uint8_t key[32], char *user, size_t len)
         return 1;
 }
 
+/*
+ * Whether the open uow's flush timer counts now.  It always does when the
+ * sink is idle (nothing in flight) or when the uow has nothing to write
+ * (its batches only wait for the acks of those in flight).  While the sink
+ * is busy, changes gather in the open uow until the sink answers or the uow
+ * is full: group commit.  Under load that makes fewer, larger uows, and the
+ * aggregate rows every uow rewrites (the city's, the province's) are
+ * written once per commit instead of once per flush interval.
+ */
+static int
+flush_timer_counts(const struct agg *a)
+{
+        return a->ninflight == 0 ||
+               (a->open->nchanges == 0 && a->open->nrejects == 0 && !state_dirty(a->state));
+}
+
+/* The open uow is due: full, or its flush timer counts and ran out. */
+static int
+flush_due(const struct agg *a)
+{
+        if (a->open->nchanges >= (size_t)a->set.uow_records)
+                return 1;
+        return (a->open->opened_ms || state_dirty(a->state)) && flush_timer_counts(a) &&
+               now_ms() >= a->open->opened_ms + a->set.flush_ms;
+}
+
 static long
 poll_timeout(const struct agg *a)
 {
         int64_t now = now_ms(), t = 1000;
 
-        if (a->open->opened_ms || state_dirty(a->state))
+        if ((a->open->opened_ms || state_dirty(a->state)) && flush_timer_counts(a))
                 t = a->open->opened_ms + a->set.flush_ms - now;
         if (a->ninflight) {
                 int64_t r = a->inflight[0]->sent_ms + a->set.resend_ms - now;
@@ -555,14 +600,60 @@ poll_timeout(const struct agg *a)
         return t < 0 ? 0 : (t > 1000 ? 1000 : t);
 }
 
+/*
+ * The sink has answered nothing for SHED_AFTER_MS while uows are in flight
+ * (counted from when the first of them went out): it or PostgreSQL is down
+ * or stuck.  No new work is taken then, whether the window is full or not
+ * (with group commit it fills only with full uows).
+ */
+static int
+sink_stalled(const struct agg *a)
+{
+        return a->ninflight > 0 && now_ms() - a->last_sink_ms >= SHED_AFTER_MS;
+}
+
+/*
+ * While the sink is stalled, read what collectors send and drop it
+ * unanswered.  Left unread it would wait in ZeroMQ's queues, one per
+ * connection and each collector retry a new connection, and the
+ * aggregator's memory would grow for as long as the outage lasts.  A
+ * dropped batch is safe in its collector's outbox, which resends it.
+ */
+static void
+shed_submits(struct agg *a)
+{
+        for (int i = 0; i < BURST; i++) {
+                struct zsock_peer peer;
+                zmq_msg_t msg;
+
+                zmq_msg_init(&msg);
+                if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&msg);
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        continue;
+                }
+                if (a->n_shed++ == 0 || now_ms() - a->last_shed_log_ms >= 10000) {
+                        log_warnx("the sink has answered nothing for %lld s: batches from "
+                                  "collectors are left unanswered (%llu so far); their outboxes "
+                                  "resend them",
+                                  (long long)(now_ms() - a->last_sink_ms) / 1000,
+                                  (unsigned long long)a->n_shed);
+                        a->last_shed_log_ms = now_ms();
+                }
+                zmq_msg_close(&msg);
+        }
+}
+
 static void
 loop(struct agg *a)
 {
         while (!terminating) {
-                int can_read = a->ninflight < (size_t)a->set.inflight && !a->resync;
+                int shed = !a->resync && sink_stalled(a);
+                int can_read = a->ninflight < (size_t)a->set.inflight && !a->resync && !shed;
                 zmq_pollitem_t items[2] = {
                     {a->sink, 0, ZMQ_POLLIN, 0},
-                    {a->router, 0, can_read ? ZMQ_POLLIN : 0, 0},
+                    {a->router, 0, can_read || shed ? ZMQ_POLLIN : 0, 0},
                 };
 
                 if (zmq_poll(items, 2, poll_timeout(a)) < 0 && errno != EINTR)
@@ -579,6 +670,8 @@ loop(struct agg *a)
                         handle_sink(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
                         zmq_msg_close(&msg);
                 }
+                if (shed)
+                        shed_submits(a);
                 for (int i = 0; i < BURST && a->ninflight < (size_t)a->set.inflight && !a->resync;
                      i++) {
                         struct zsock_peer peer;
@@ -604,9 +697,7 @@ loop(struct agg *a)
                         if (a->open->nchanges >= (size_t)a->set.uow_records)
                                 flush(a);
                 }
-                if (!a->resync && (a->open->nchanges >= (size_t)a->set.uow_records ||
-                                   ((a->open->opened_ms || state_dirty(a->state)) &&
-                                    now_ms() >= a->open->opened_ms + a->set.flush_ms)))
+                if (!a->resync && flush_due(a))
                         flush(a);
                 maybe_resend(a);
                 if (a->resync && a->ninflight == 0) {

@@ -13,17 +13,14 @@
 #
 #   pg_baseline   bench/pg_baseline.sh   1, staging upsert, 9a, 9b
 #   e2e           bench/e2e.sh           2, 3, 4, 5
-#   restart       bench/restart.sh       8
-#   agg_inproc    BUILD/bench/bench_agg_inproc   6, 7: run as
-#                   --mode rps --config DATA/config --periods P --runs R
-#                   --mode mem --values 10000000 (smoke: a tiny tree)
+#   agg           bench/agg.sh           6, 7 (bench_agg_inproc), 8 (restart.sh)
 #
 # and finally bench/report.py, which writes bench/RESULTS.md (with --smoke:
 # WORK/RESULTS.md, printed, the repository is left alone).  --only takes a
 # comma-separated subset of the names above.  A piece that does not exist
 # yet is skipped with a note.
 #
-# CONTRACT for the pieces (bench/e2e.sh, bench/restart.sh, bench_agg_inproc):
+# CONTRACT for the pieces (bench/pg_baseline.sh, bench/e2e.sh, bench/agg.sh):
 #   environment
 #     EDUSTAT_BENCH_SRC    the repository root
 #     EDUSTAT_BENCH_BUILD  the Meson build directory (absolute)
@@ -38,8 +35,7 @@
 #                          collide; CHECKPOINT before a timed run.
 #     GEN_*                bench/gen.py's DATA/meta.env (counts)
 #   results: append `metric TAB value TAB unit TAB note` lines, one per run
-#     and metric, to OUT/<piece>.tsv (bench_agg_inproc may print them on
-#     stdout instead; they are appended for it).  Profiles and explanations
+#     and metric, to OUT/<piece>.tsv.  Profiles and explanations
 #     of missed targets go to OUT/notes-<piece>.md; the report includes them.
 #   exit status: 0 when every measurement ran.  A piece that fails, or (in
 #     --smoke mode) writes no figure, makes run.sh exit 1.
@@ -63,7 +59,7 @@ BUILD=build
 SMOKE=0
 ONLY=
 KEEP=${EDUSTAT_KEEP_WORK:-0}
-ALL_PIECES="pg_baseline e2e restart agg_inproc"
+ALL_PIECES="pg_baseline e2e agg"
 # Explicit flags win over the --smoke sizes whatever their order.
 declare -A SET=()
 
@@ -285,12 +281,6 @@ run_piece() {
         timeout --foreground -k 20 "$LIMIT" "$@" 2>&1 | tee -a "$OUT/$name.log"
         st=${PIPESTATUS[0]}
         t1=$(date +%s)
-        if [ "$name" = agg_inproc ]; then
-                # Its result lines may come on stdout: take those, once.
-                if [ "$(figures "$tsv")" -eq "$before" ]; then
-                        grep -P '^[a-z][a-z0-9_]*\t[-+0-9.eE]+\t' "$OUT/$name.log" >>"$tsv"
-                fi
-        fi
         after=$(figures "$tsv")
         if [ "$st" -ne 0 ]; then
                 fail "$name exited with status $st (log: $OUT/$name.log)"
@@ -313,28 +303,18 @@ skip_piece() {
 
 for piece in $PIECES; do
         case $piece in
-        pg_baseline | e2e | restart)
+        pg_baseline | e2e)
                 if [ -f "$SRC/bench/$piece.sh" ]; then
                         run_piece "$piece" bash "$SRC/bench/$piece.sh"
                 else
                         skip_piece "$piece" "bench/$piece.sh does not exist yet"
                 fi
                 ;;
-        agg_inproc)
-                if [ -x "$BUILD/bench/bench_agg_inproc" ]; then
-                        # (6) on the generated tree and records; (7) at 10M
-                        # values on a tree of its own (smoke: a few thousand).
-                        if [ "$SMOKE" = 1 ]; then
-                                MEM_ARGS="--values 4000 --schools 200 --indicators 10 --ratios 2"
-                        else
-                                MEM_ARGS="--values 10000000"
-                        fi
-                        run_piece "$piece" bash -c '"$1" --mode rps --config "$2" --periods "$3" \
-                                --runs "$4" && "$1" --mode mem $5' _ \
-                                "$BUILD/bench/bench_agg_inproc" "$DATA/config" "$PERIODS" \
-                                "$RUNS" "$MEM_ARGS"
+        agg)
+                if [ -f "$SRC/bench/agg.sh" ]; then
+                        run_piece "$piece" bash "$SRC/bench/agg.sh"
                 else
-                        skip_piece "$piece" "$BUILD/bench/bench_agg_inproc is not built"
+                        skip_piece "$piece" "bench/agg.sh does not exist yet"
                 fi
                 ;;
         esac

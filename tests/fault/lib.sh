@@ -20,8 +20,9 @@
 #
 # Randomness comes from bash's RANDOM seeded with EDUSTAT_FAULT_SEED (or a
 # fresh seed, printed at the start) so a failure's fault points replay.
-# Environment: EDUSTAT_FAULT_SEED, EDUSTAT_FAULT_ITER (iterations, default 5),
-# EDUSTAT_KEEP_WORK=1 (keep the work directory), TMPDIR.
+# Environment: EDUSTAT_FAULT_SEED, EDUSTAT_FAULT_ITER (iterations, default 5,
+# or the scenario's ITER_DEFAULT), EDUSTAT_KEEP_WORK=1 (keep the work
+# directory), TMPDIR.
 #
 # Everything started here is stopped by PID.
 
@@ -29,17 +30,21 @@ set -u
 
 # A scenario may set these before sourcing this file.
 LANES=${LANES:-3}                   # collector processes, one outbox each
+SUBMIT_LANES=${SUBMIT_LANES:-$LANES} # lanes_start runs lanes 0..SUBMIT_LANES-1; the scenario the rest
 PERIODS=${PERIODS:-2}               # periods in the workload
 SHARE=${SHARE:-0.5}                 # share of a lane's keys each run stores
 SUBMIT_TIMEOUT=${SUBMIT_TIMEOUT:-30} # submit --timeout, seconds
 PAUSE_MAX_MS=${PAUSE_MAX_MS:-150}   # a lane's pause between two runs
 RUNS_PER_ITER=${RUNS_PER_ITER:-25}  # runs generated per lane and iteration
+GEN_LATE=${GEN_LATE:-}              # "EVERY REPEAT": runs that may come late (workload.py gen)
+ITER_DEFAULT=${ITER_DEFAULT:-5}     # iterations unless EDUSTAT_FAULT_ITER says
 
 FAILS=0
 SINK_PID=
 AGG_PID=
 LANE_PIDS=
 FAULTS=0
+EXTRA_PIDS=                         # other processes a scenario started: stopped at exit
 
 # fail MESSAGE: a failed expectation; the scenario goes on and fails at the end.
 fail() {
@@ -112,7 +117,7 @@ fault_init() {
         . "$SRC/scripts/devkeys.sh"
         SEED=${EDUSTAT_FAULT_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
         RANDOM=$SEED
-        ITER=${EDUSTAT_FAULT_ITER:-5}
+        ITER=${EDUSTAT_FAULT_ITER:-$ITER_DEFAULT}
         # Runs generated per lane: more than a lane submits in an iteration.
         RUNS_MAX=$(((ITER + 1) * RUNS_PER_ITER))
         T0=$(now_ms)
@@ -162,6 +167,11 @@ fault_cleanup() {
         for pid in $LANE_PIDS; do
                 wait "$pid" 2>/dev/null
         done
+        for pid in $EXTRA_PIDS; do
+                stop_pid "$pid"
+        done
+        # A scenario may have left the sink stopped (SIGSTOP).
+        [ -n "$SINK_PID" ] && kill -CONT "$SINK_PID" 2>/dev/null
         stop_pid "$AGG_PID"
         stop_pid "$SINK_PID"
         pg_stop
@@ -259,8 +269,9 @@ collector_bg() {
 
 fault_start() {
         note "generating the workload ($LANES lanes, $PERIODS periods, share $SHARE)"
+        # shellcheck disable=SC2086  # GEN_LATE is empty or two words
         python3 "$WORKLOAD" gen "$CONFIG" "$WORK/runs" "$SEED" "$LANES" "$RUNS_MAX" \
-                "$PERIODS" "$SHARE" || abort "cannot generate the workload"
+                "$PERIODS" "$SHARE" $GEN_LATE || abort "cannot generate the workload"
         pg_start "$WORK/db" || abort "cannot start PostgreSQL"
         # CURVE on both links, with a collector key registered for the city.
         devkeys "$KEYGEN_BIN" "$CONFIG" "$WORK" || abort "cannot make CURVE keys"
@@ -308,7 +319,7 @@ lanes_start() {
         local l
         rm -f "$WORK/stop"
         LANE_PIDS=
-        for l in $(seq 0 $((LANES - 1))); do
+        for l in $(seq 0 $((SUBMIT_LANES - 1))); do
                 # The lane's stderr takes bash's "Killed" notices of
                 # collectors that a scenario killed on purpose.
                 lane "$l" 2>>"$WORK/logs/lanes.err" &

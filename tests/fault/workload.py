@@ -9,9 +9,15 @@ has higher versions; lanes run concurrently.  Every run stores a random
 share of its lane's keys (every count/amount indicator, several periods)
 with new values, so later runs correct most of what earlier runs stored.
 
-    workload.py gen CONFIG_DIR OUT_DIR SEED LANES RUNS PERIODS SHARE
+    workload.py gen CONFIG_DIR OUT_DIR SEED LANES RUNS PERIODS SHARE [EVERY REPEAT]
         Write OUT_DIR/lane<L>/run<NNN>.csv for every lane and run 0..RUNS-1.
-        All records are valid.  Deterministic in SEED.
+        All records are valid.  Deterministic in SEED.  With EVERY > 0, every
+        run s with s % EVERY == EVERY - 1 may be delivered late (a scenario
+        parks it in an offline outbox and delivers it after the runs that
+        follow it), and the run after it resends, for a share REPEAT of the
+        keys both store, the value the key had before s: identical to what
+        is stored when s is late, a correction when it is not.  (The files
+        written without EVERY are the same as before it existed.)
 
     workload.py check CONFIG_DIR OUT_DIR RESULTS MODE
         Compare edustat.unit_value (psql; PGHOST etc.) with the runs listed in
@@ -27,8 +33,11 @@ with new values, so later runs correct most of what earlier runs stored.
         runs in order, a certain run fixes the value, and an uncertain run
         after it adds its value as a second possibility.
         Also checked: no key outside the workload, no row in
-        edustat.rejected (every record is valid), and no (key, version)
-        twice in edustat.value_history (nothing applied twice).
+        edustat.rejected (every record is valid), no (key, version)
+        twice in edustat.value_history (nothing applied twice), and in
+        strict mode no history row committed after one of the same key with
+        a higher version (an old version applied after a newer one), and
+        every unit_value row its key's newest history row (history_checks).
 
 Exit status 0 when everything matches, 1 otherwise, 2 on usage errors.
 """
@@ -84,23 +93,40 @@ def run_path(out, lane, run):
     return os.path.join(out, "lane%d" % lane, "run%03d.csv" % run)
 
 
-def gen(cfgdir, out, seed, lanes, runs, nperiods, share):
+def late_run(run, every):
+    """True when run may be delivered late (gen's EVERY)."""
+    return every > 0 and run % every == every - 1
+
+
+def gen(cfgdir, out, seed, lanes, runs, nperiods, share, every=0, repeat=0.0):
     units, inds = load_config(cfgdir)
     periods = periods_of(nperiods)
     for lane in range(lanes):
         keys = lane_keys(units, inds, lanes, lane, periods)
         os.makedirs(os.path.join(out, "lane%d" % lane), exist_ok=True)
+        value = {}   # key -> the value the runs so far leave it at
+        before = {}  # key -> its value before the last late run stored it
         for run in range(runs):
             rnd = random.Random("%s/%d/%d" % (seed, lane, run))
+            rep = random.Random("%s/%d/%d/repeat" % (seed, lane, run))
             pick = rnd.sample(keys, max(1, int(len(keys) * share)))
+            after_late = late_run(run - 1, every)
+            if late_run(run, every):
+                before = {}
             with open(run_path(out, lane, run), "w", encoding="utf-8") as f:
                 f.write("unit,period,indicator,value\n")
                 for u, p, code, scale in pick:
+                    key = (u, p, code)
                     if scale == 0:
                         v = str(rnd.randint(0, 5000))
                     else:
                         m = rnd.randint(0, 10 ** 6 * 10 ** scale)
                         v = "%d.%0*d" % (m // 10 ** scale, scale, m % 10 ** scale)
+                    if after_late and key in before and rep.random() < repeat:
+                        v = before[key]
+                    if late_run(run, every) and key in value:
+                        before[key] = value[key]
+                    value[key] = v
                     f.write("%s,%s,%s,%s\n" % (u, p, code, v))
     return 0
 
@@ -116,9 +142,48 @@ def read_run(path):
 
 
 def psql(sql):
+    # Room to sort the whole value_history in memory (history_checks).
+    env = dict(os.environ, PGOPTIONS=(os.environ.get("PGOPTIONS", "") + " -c work_mem=128MB"))
     out = subprocess.run(["psql", "-AtX", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         check=True, stdout=subprocess.PIPE, encoding="utf-8").stdout
+                         check=True, stdout=subprocess.PIPE, encoding="utf-8", env=env).stdout
     return [r.split("\t") for r in out.splitlines() if r]
+
+
+def history_checks():
+    """What value_history says about the order versions were applied in.
+
+    Replays (a batch delivered again, an old outbox delivered after newer
+    corrections) must change nothing, so the history a key accumulates is
+    its versions in increasing order of commit: a row committed in a later
+    transaction (received_at is the transaction's start, now()) with a lower
+    version than an earlier one means an old version was applied after a
+    newer one.  And the row in unit_value is the newest of the key's history
+    rows, value and version: the versions guard kept the newest.
+    """
+    bad = []
+    # EXCLUDE GROUP: the maximum over rows of strictly earlier transactions;
+    # rows of one transaction share received_at and are not ordered.
+    for u, p, i, ver, rec, before in psql(
+            "SELECT unit, period, indicator, version, received_at, prev FROM ("
+            " SELECT unit, period, indicator, version, received_at,"
+            "  max(version) OVER (PARTITION BY unit, period, indicator ORDER BY received_at"
+            "   RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS prev"
+            " FROM edustat.value_history) h"
+            " WHERE prev >= version ORDER BY 1, 2, 3, 5 LIMIT 20"):
+        bad.append("value_history: %s/%s/%s version %s committed at %s after version %s "
+                   "(an old version applied after a newer one)" % (u, p, i, ver, rec, before))
+    for u, p, i, v, ver, hv, hver in psql(
+            "SELECT v.unit, v.period, v.indicator, v.value, v.version,"
+            "  coalesce(h.value::text, 'none'), coalesce(h.version::text, 'none')"
+            " FROM edustat.unit_value v LEFT JOIN ("
+            "  SELECT DISTINCT ON (unit, period, indicator) unit, period, indicator, value, version"
+            "  FROM edustat.value_history ORDER BY unit, period, indicator, version DESC) h"
+            " USING (unit, period, indicator)"
+            " WHERE h.version IS DISTINCT FROM v.version OR h.value <> v.value"
+            " ORDER BY 1, 2, 3 LIMIT 20"):
+        bad.append("unit_value: %s/%s/%s = %s version %s, but its newest history row is "
+                   "%s version %s" % (u, p, i, v, ver, hv, hver))
+    return bad
 
 
 def check(cfgdir, out, results, mode):
@@ -191,6 +256,10 @@ def check(cfgdir, out, results, mode):
     for u, p, i, ver, n in dups:
         bad.append("value_history: %s/%s/%s version %s recorded %s times (applied twice)" %
                    (u, p, i, ver, n))
+    if mode == "strict":
+        # value_history only grows, so a row out of order stays found; once,
+        # after the drain, is enough (the queries sort the whole history).
+        bad += history_checks()
     for b in bad[:MAX_SHOWN]:
         print("workload: " + b)
     if len(bad) > MAX_SHOWN:
@@ -207,6 +276,9 @@ def main(argv):
         if len(argv) == 8 and argv[0] == "gen":
             return gen(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]),
                        float(argv[7]))
+        if len(argv) == 10 and argv[0] == "gen":
+            return gen(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]),
+                       float(argv[7]), int(argv[8]), float(argv[9]))
         if len(argv) == 5 and argv[0] == "check" and argv[4] in ("weak", "strict"):
             return check(argv[1], argv[2], argv[3], argv[4])
     except ValueError as e:
