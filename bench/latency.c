@@ -663,6 +663,14 @@ main(int argc, char **argv)
                 log_warnx("%zu corrections measured, %zu lost", corr->n, corr->nlost);
                 rc = 1;
         }
+        free(acked);
+        free(vis);
+        free(cack);
+        free(load->lat_us);
+        free(load);
+        free(corr->visible_us);
+        free(corr->ack_us);
+        free(corr);
         explicit_bzero(&sh.curve, sizeof(sh.curve));
         zmq_ctx_term(sh.ctx);
         return rc;
