@@ -47,6 +47,12 @@
 # slow), the worst case for memory; debug logging shows each uow's size.
 export EDUSTAT_FLUSH_MS=1000 EDUSTAT_LOG_LEVEL=debug
 MAX_RSS_MB=${EDUSTAT_MAX_RSS_MB:-64}
+# Under AddressSanitizer freed memory waits in a quarantine (256 MB by
+# default) before reuse, so RSS there says nothing about the aggregator's own
+# bound: a sanitized build (meson's b_sanitize, passed as EDUSTAT_SANITIZE)
+# checks everything else, and the plain build checks memory.
+MEMORY_CHECKED=1
+case ${EDUSTAT_SANITIZE:-none} in *address*) MEMORY_CHECKED=0 ;; esac
 GROWTH_MAX_MB=${EDUSTAT_RSS_GROWTH_MB:-8} # allowed growth from an outage's first half to its second
 INFLIGHT=4 # the aggregator's default EDUSTAT_INFLIGHT
 PERIODS=6
@@ -147,7 +153,7 @@ for it in $(seq 1 "$ITER"); do
                 "in all; largest uow sent ${uows:-0} bytes"
         # Bounded means it stops growing once it holds its cap, within a few
         # seconds of the outage: the second half may not add to the first.
-        if [ $((peak - half)) -gt $((GROWTH_MAX_MB * 1024)) ]; then
+        if [ "$MEMORY_CHECKED" = 1 ] && [ $((peak - half)) -gt $((GROWTH_MAX_MB * 1024)) ]; then
                 fail "iteration $it: the aggregator grew by $(mb $((peak - half))) MB in the" \
                         "second half of the outage (over $GROWTH_MAX_MB MB): its memory grows" \
                         "with the time the sink is down"
@@ -180,7 +186,10 @@ HWM_KB=$(awk 'END {print $3}' "$WORK/rss")
 note "aggregator memory: idle $(mb "$IDLE_KB") MB, peak VmRSS sampled $(mb "$PEAK_KB") MB" \
         "while the sink was down, VmHWM $(mb "$HWM_KB") MB; bound $MAX_RSS_MB MB;" \
         "at least $OFFERED_MIN records offered in each outage"
-if [ "$HWM_KB" -gt $((MAX_RSS_MB * 1024)) ]; then
+if [ "$MEMORY_CHECKED" = 0 ]; then
+        note "memory bound not checked: an AddressSanitizer build ($EDUSTAT_SANITIZE) keeps" \
+                "freed memory in its quarantine; the plain build checks it"
+elif [ "$HWM_KB" -gt $((MAX_RSS_MB * 1024)) ]; then
         fail "the aggregator's memory peaked at $(mb "$HWM_KB") MB (VmHWM), over the" \
                 "$MAX_RSS_MB MB bound"
         awk 'NR == 1 {s = $1} NR % 10 == 1 {printf "  %.1f s: %.1f MB\n", ($1 - s) / 1e6, $2 / 1024}' \
