@@ -114,7 +114,9 @@ usage(FILE *fp)
                     "\n"
                     "Exit (submit, for the files given): 0 all accepted; 1 delivered, some\n"
                     "rejected; 2 input could not be read or the outbox cannot be used;\n"
-                    "3 delivery not confirmed (the batches stay in the outbox).\n"
+                    "3 delivery not confirmed (the batches stay in the outbox); 128+N when\n"
+                    "signal N (SIGTERM, SIGINT) stopped it while it waited for confirmations,\n"
+                    "after the receipts (what was not confirmed stays in the outbox).\n"
                     "Exit (status): 0 nothing pending, 1 batches pending.\n");
 }
 
@@ -312,10 +314,39 @@ owner_alive(long pid)
         return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+/* SIGTERM or SIGINT received while submit delivers (0: none). */
+static volatile sig_atomic_t submit_signal;
+
+static void
+submit_on_signal(int sig)
+{
+        submit_signal = sig;
+}
+
+/*
+ * While submit delivers, SIGTERM and SIGINT end the wait for acks instead
+ * of the process, so that the receipts still say what was confirmed and
+ * what stays in the outbox.  (Before that, while files are parsed and
+ * enqueued, the default action is right: the outbox transaction is rolled
+ * back and nothing was sent.)  No SA_RESTART, so zmq_poll returns at once.
+ */
+static void
+submit_signals_catch(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = submit_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+}
+
 /*
  * Deliver what the outbox holds up to max_seq, until all is answered, the
- * timeout passes, or the aggregator cannot read our messages.  Returns 0,
- * -1 when the outbox failed (logged), -2 when the endpoint is unusable.
+ * timeout passes, a signal arrives, or the aggregator cannot read our
+ * messages.  Returns 0, -1 when the outbox failed (logged), -2 when the
+ * endpoint is unusable.
  */
 static int
 submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct completed *done,
@@ -329,11 +360,20 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
             .window = SUBMIT_WINDOW,
             .max_seq = max_seq,
         };
-        void *ctx = zmq_ctx_new(), *sock;
+        void *ctx, *sock;
         struct deliver *d;
         int64_t deadline = now_ms() + (int64_t)o->timeout * 1000;
+        sigset_t block, old;
         int rc = 0;
 
+        submit_signals_catch();
+        /* libzmq's threads inherit this mask: the signals come to this thread. */
+        sigemptyset(&block);
+        sigaddset(&block, SIGTERM);
+        sigaddset(&block, SIGINT);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        ctx = zmq_ctx_new();
+        sigprocmask(SIG_SETMASK, &old, NULL);
         if (ctx == NULL)
                 fatal("zmq_ctx_new");
         if ((sock = link_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
@@ -348,14 +388,20 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
                         rc = -1;
                         break;
                 }
-                if (deliver_finished(d) || deliver_unreadable(d) > 0 || now_ms() >= deadline)
+                if (deliver_finished(d) || deliver_unreadable(d) > 0 || now_ms() >= deadline ||
+                    submit_signal)
                         break;
         }
         if (rc == 0 && !deliver_finished(d)) {
                 char why[256];
 
-                strlcpyf(why, sizeof(why), "submit: no acknowledgement from %s within %ld s",
-                         o->endpoint, o->timeout);
+                if (submit_signal)
+                        strlcpyf(why, sizeof(why), "submit: stopped by signal %d",
+                                 (int)submit_signal);
+                else
+                        strlcpyf(why, sizeof(why),
+                                 "submit: no acknowledgement from %s within %ld s", o->endpoint,
+                                 o->timeout);
                 deliver_abandon(d, why);
         }
         *unreadable = deliver_unreadable(d);
@@ -528,7 +574,13 @@ cmd_submit(int argc, char **argv)
         if (earlier_print(ob, nfiles > 0 ? files[0].id : INT64_MAX, &done) < 0 ||
             receipts_print(ob, files, nfiles, &v) < 0 || outbox_totals_get(ob, &t) < 0)
                 goto outbox_failed;
-        if (unreadable > 0)
+        if (submit_signal)
+                fprintf(stderr,
+                        PROG ": stopped by signal %d before every batch was confirmed; %llu "
+                             "batches stay in the outbox %s: run submit again or "
+                             "edustat-collector run to deliver them\n",
+                        (int)submit_signal, (unsigned long long)t.pending_batches, o.outbox);
+        else if (unreadable > 0)
                 fprintf(stderr,
                         PROG ": delivery not confirmed: the aggregator at %s could not read a "
                              "message; %llu batches stay in the outbox %s: run submit again or "
@@ -560,8 +612,10 @@ cmd_submit(int argc, char **argv)
                              "and submit the file again\n",
                         o.endpoint, (unsigned long long)v.refused, (unsigned long long)v.batches);
 
-        if (v.unconfirmed > 0 || v.refused > 0 || unreadable > 0 ||
-            (nfiles == 0 && t.pending_batches > 0))
+        if (submit_signal)
+                code = 128 + submit_signal; /* what the shell reports for a signal */
+        else if (v.unconfirmed > 0 || v.refused > 0 || unreadable > 0 ||
+                 (nfiles == 0 && t.pending_batches > 0))
                 code = EXIT_UNCONFIRMED;
         else if (input_failed)
                 code = EXIT_INPUT;

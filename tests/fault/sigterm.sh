@@ -19,11 +19,11 @@
 # Every target must be gone within TERM_BOUND_S (10 s) of the signal.  The
 # daemons (aggregator, sink, run) install a handler and must exit 0; the sink
 # must not leave an open transaction for PostgreSQL to abort (the server logs
-# "unexpected EOF ... with an open transaction" when it does).  `submit` has
-# no handler (collector/main.c): SIGTERM ends it by the default action, exit
-# status 143 to the shell, and the outbox, committed before anything is
-# sent, keeps its batches for the next run; so 143 (or 0 when it finished
-# first) is what it may return, and its run counts as landed.  After the
+# "unexpected EOF ... with an open transaction" when it does).  `submit`
+# catches SIGTERM while it waits for acks (collector/main.c), prints its
+# receipts and exits 128 + 15; the outbox, committed before anything is
+# sent, keeps the unconfirmed batches for the next run.  So 143 (or 0 when
+# it finished first) is what it may return, and its run counts as landed.  After the
 # last iteration `run` gets SIGTERM once more and lib.sh's checks follow.
 export EDUSTAT_FLUSH_MS=200 # larger uows: commits long enough to catch one
 LANES=4

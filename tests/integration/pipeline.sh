@@ -11,7 +11,8 @@
 # files alone.  Also checked: an identical resubmission changes no row of
 # unit_value and adds no value_history row (before and after a restart of
 # both daemons); the collector exits 3 saying delivery was not confirmed
-# when no aggregator listens; both daemons exit 0 on SIGTERM.
+# when no aggregator listens, and 143 with its receipt on SIGTERM while it
+# waits for acks; both daemons exit 0 on SIGTERM.
 #
 # Everything started here is stopped by PID on exit.  EDUSTAT_KEEP_WORK=1
 # keeps the work directory (logs, database) for a post-mortem.
@@ -270,6 +271,29 @@ if [ "$rc" -ne 3 ]; then
 elif ! grep -qi 'not confirmed' "$WORK/unreachable.out" "$WORK/unreachable.err"; then
         fail "collector with no aggregator did not say delivery was not confirmed; it said:"
         cat "$WORK/unreachable.out" "$WORK/unreachable.err"
+fi
+
+# SIGTERM while submit waits for acks: it stops at once, still prints the
+# receipt, says the batches stay in the outbox, and exits 128 + 15.  The
+# outbox is the one above, so it holds that file's batch as well.
+(cd "$WORK/unreachable" && exec env EDUSTAT_AGGREGATOR=tcp://127.0.0.1:$DEAD_PORT \
+        "$COLLECTOR_BIN" submit --timeout 60 after_restart_2024.csv) \
+        >"$WORK/sigterm.out" 2>"$WORK/sigterm.err" &
+SUBMIT_PID=$!
+sleep 1
+start=$(date +%s)
+kill -TERM "$SUBMIT_PID"
+wait "$SUBMIT_PID"
+rc=$?
+took=$(($(date +%s) - start))
+echo "submit on SIGTERM: exit $rc after ${took}s (want 143)"
+if [ "$rc" -ne 143 ] || [ "$took" -gt 5 ]; then
+        fail "submit on SIGTERM exited $rc after ${took}s, want 143 at once; its output:"
+        cat "$WORK/sigterm.out" "$WORK/sigterm.err"
+elif ! grep -q '^after_restart_2024.csv: .*not confirmed' "$WORK/sigterm.out" ||
+        ! grep -q 'stopped by signal 15 .* batches stay in the outbox' "$WORK/sigterm.err"; then
+        fail "submit on SIGTERM did not print its receipt and what stays in the outbox; it said:"
+        cat "$WORK/sigterm.out" "$WORK/sigterm.err"
 fi
 
 # ------------------------------------------------------------ shutdown
