@@ -379,25 +379,35 @@ copy_rejects(struct pgcopy *c, const struct proto_uow *u)
         }
 }
 
-/* A decimal text column of an agg row, NULL when its bit is set or nil. */
+/*
+ * A decimal column of an agg row, NULL when its bit is set or nil; what
+ * names the field in the error should it not be a decimal.
+ */
 static void
-copy_agg_decimal(struct pgcopy *c, struct pstr s, unsigned nulls, unsigned bit)
+copy_agg_decimal(struct pgcopy *c, struct pstr s, unsigned nulls, unsigned bit, const char *what)
 {
-        if (nulls & bit)
-                pgcopy_null(c);
+        if ((nulls & bit) || s.p == NULL)
+                pgcopy_bin_null(c);
         else
-                copy_pstr(c, s);
+                pgcopy_bin_numeric(c, s.p, s.len, what);
 }
 
 static void
 copy_agg_double(struct pgcopy *c, double v, unsigned nulls, unsigned bit)
 {
         if (nulls & bit)
-                pgcopy_null(c);
+                pgcopy_bin_null(c);
         else
-                pgcopy_double(c, v);
+                pgcopy_bin_float8(c, v);
 }
 
+/* The columns of pg_temp.stage_agg (session_sql), in order. */
+#define STAGE_AGG_FIELDS 14
+
+/*
+ * The aggregate rows, in binary format: they are mostly numbers, and the
+ * server then does not parse them (half the cost of the text form).
+ */
 static enum db_result
 copy_aggs(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
 {
@@ -405,29 +415,45 @@ copy_aggs(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
         enum db_result r;
         uint32_t i;
 
-        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_agg FROM STDIN", err, errlen);
+        r = pgcopy_begin_binary(c, w->conn, "COPY pg_temp.stage_agg FROM STDIN (FORMAT binary)",
+                                err, errlen);
         if (r != DB_OK)
                 return r;
         for (i = 0; i < u->naggs; i++) {
                 const struct proto_agg *a = &u->aggs[i];
 
-                copy_pstr(c, a->unit);
-                copy_pstr(c, a->level);
-                copy_pstr(c, a->period);
-                copy_pstr(c, a->indicator);
-                copy_agg_decimal(c, a->value, a->nulls, PROTO_AGG_NULL_VALUE);
-                copy_agg_decimal(c, a->numerator, a->nulls, PROTO_AGG_NULL_NUM);
-                copy_agg_decimal(c, a->denominator, a->nulls, PROTO_AGG_NULL_DEN);
-                pgcopy_u64(c, a->n_reporting);
+                pgcopy_bin_row(c, STAGE_AGG_FIELDS);
+                pgcopy_bin_text(c, a->unit.p, a->unit.len);
+                pgcopy_bin_text(c, a->level.p, a->level.len);
+                pgcopy_bin_text(c, a->period.p, a->period.len);
+                pgcopy_bin_text(c, a->indicator.p, a->indicator.len);
+                copy_agg_decimal(c, a->value, a->nulls, PROTO_AGG_NULL_VALUE, "value");
+                copy_agg_decimal(c, a->numerator, a->nulls, PROTO_AGG_NULL_NUM, "numerator");
+                copy_agg_decimal(c, a->denominator, a->nulls, PROTO_AGG_NULL_DEN, "denominator");
+                pgcopy_bin_int4(c, a->n_reporting, "n_reporting");
                 copy_agg_double(c, a->min, a->nulls, PROTO_AGG_NULL_MIN);
                 copy_agg_double(c, a->max, a->nulls, PROTO_AGG_NULL_MAX);
                 copy_agg_double(c, a->mean, a->nulls, PROTO_AGG_NULL_MEAN);
                 copy_agg_double(c, a->cv, a->nulls, PROTO_AGG_NULL_CV);
-                copy_pstr(c, a->dimension);
-                copy_pstr(c, a->category);
-                pgcopy_row_end(c);
+                pgcopy_bin_text(c, a->dimension.p, a->dimension.len);
+                pgcopy_bin_text(c, a->category.p, a->category.len);
         }
-        return pgcopy_end(c, err, errlen);
+        r = pgcopy_end(c, err, errlen);
+        if (r != DB_OK && c->bad[0] != '\0' && c->rows > 0 && c->rows <= u->naggs) {
+                /* Name the row: the field alone says little. */
+                const struct proto_agg *a = &u->aggs[c->rows - 1];
+                char why[sizeof c->bad], slice[160] = "";
+
+                strlcpyf(why, sizeof why, "%s", c->bad);
+                if (a->dimension.p != NULL && a->category.p != NULL)
+                        strlcpyf(slice, sizeof slice, " (%.*s %.*s)", (int)a->dimension.len,
+                                 a->dimension.p, (int)a->category.len, a->category.p);
+                strlcpyf(err, errlen, "uow %" PRIu64 ", aggregate row %.*s/%.*s/%.*s%s: %s", u->seq,
+                         (int)a->unit.len, a->unit.p ? a->unit.p : "", (int)a->period.len,
+                         a->period.p ? a->period.p : "", (int)a->indicator.len,
+                         a->indicator.p ? a->indicator.p : "", slice, why);
+        }
+        return r;
 }
 
 #define FLAGS_BOTH (PROTO_VALUE_NEW | PROTO_VALUE_FINAL)

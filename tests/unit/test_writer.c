@@ -766,6 +766,160 @@ test_perf(void **state)
         assert_int_equal(c.max_rows, 5000);
 }
 
+/*
+ * pgcopy's binary numeric encoder against PostgreSQL's own parser: every
+ * string goes in twice, as COPY binary through pgcopy_bin_numeric and as
+ * text through numeric_in, and the two must print the same (value and
+ * display scale).  A few results are also spelled out by hand.
+ */
+static const char *numeric_cases[] = {
+    "0",
+    "-0",
+    "0.000",
+    "1",
+    "-1",
+    "12.3400",
+    "0012.3400",
+    "9999",
+    "10000",
+    "99999999",
+    "100000000",
+    "0.0001",
+    "0.00001",
+    "123456789012345678901234567890.123456789",
+    "-98765.4321",
+    "+5",
+    ".5",
+    "5.",
+    "1.5e-05",
+    "1.5E-05",
+    "2.3e+20",
+    "2.3E20",
+    "15e-1",
+    "-7.25e3",
+    "1e0",
+    "0e5",
+    "6.02214076e23",
+    "1.000000000000000000e-20",
+    "3.333333333333333333",
+    "340282366920938463463374607431768211455",
+    "0.1234567890123",
+    "123.456e-2",
+    "1e-1000",
+    "9e1000",
+};
+
+static void
+copy_numerics(PGconn *conn, const char *const *vals, size_t n, enum db_result want, char *err,
+              size_t errlen)
+{
+        static struct pgcopy c;
+        size_t i;
+
+        assert_int_equal(pgcopy_begin_binary(
+                             &c, conn, "COPY bin_numeric FROM STDIN (FORMAT binary)", err, errlen),
+                         DB_OK);
+        for (i = 0; i < n; i++) {
+                pgcopy_bin_row(&c, 4);
+                pgcopy_bin_int4(&c, i, "i");
+                pgcopy_bin_numeric(&c, vals[i], strlen(vals[i]), "value");
+                pgcopy_bin_text(&c, vals[i], strlen(vals[i]));
+                pgcopy_bin_float8(&c, 0.1 * (double)i);
+        }
+        assert_int_equal(pgcopy_end(&c, err, errlen), want);
+}
+
+static void
+test_binary_copy(void **state)
+{
+        static const char *bad[][2] = {
+            {"", "\"\" is not a decimal number"},
+            {"abc", "\"abc\" is not a decimal number"},
+            {"1.2.3", "\"1.2.3\" is not a decimal number"},
+            {"1e", "\"1e\" is not a decimal number"},
+            {"1e1001", "\"1e1001\" is not a decimal number"},
+            {"NaN", "\"NaN\" is not a decimal number"},
+            {"inf", "\"inf\" is not a decimal number"},
+            {" 1", "\" 1\" is not a decimal number"},
+            {"-", "\"-\" is not a decimal number"},
+        };
+        PGconn *conn = PQconnectdb(dburl);
+        char err[512];
+        size_t i;
+
+        (void)state;
+        assert_int_equal(PQstatus(conn), CONNECTION_OK);
+        PQclear(PQexec(check, "DROP TABLE IF EXISTS bin_numeric"));
+        PQclear(PQexec(check, "CREATE TABLE bin_numeric (i int, n numeric, t text, f float8)"));
+        copy_numerics(conn, numeric_cases, sizeof numeric_cases / sizeof numeric_cases[0], DB_OK,
+                      err, sizeof err);
+        assert_string_equal(q("SELECT count(*) FROM bin_numeric"), "34");
+        /* PostgreSQL's own text parse is the oracle. */
+        assert_string_equal(q("SELECT count(*) FROM bin_numeric WHERE n::text <> t::numeric::text"),
+                            "0");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '-0'"), "0");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '0012.3400'"), "12.3400");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '1.5e-05'"), "0.000015");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '2.3e+20'"),
+                            "230000000000000000000");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '-7.25e3'"), "-7250");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '15e-1'"), "1.5");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '0.0001'"), "0.0001");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '10000'"), "10000");
+        assert_string_equal(q("SELECT n::text FROM bin_numeric WHERE t = '.5'"), "0.5");
+        assert_string_equal(q("SELECT length(n::text) FROM bin_numeric WHERE t = '1e-1000'"),
+                            "1002");
+        /* float8 bit for bit: 0.1 * 7 is 0.7000000000000001 in binary64. */
+        assert_string_equal(q("SELECT f::text FROM bin_numeric WHERE i = 7"), "0.7000000000000001");
+        assert_string_equal(q("SELECT float8send(f)::text FROM bin_numeric WHERE i = 1"),
+                            "\\x3fb999999999999a");
+
+        /* A bad value fails the COPY, naming the field and the text, and
+         * the connection stays usable. */
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                const char *vals[2] = {"1", bad[i][0]};
+
+                PQclear(PQexec(conn, "BEGIN"));
+                copy_numerics(conn, vals, 2, DB_ERROR, err, sizeof err);
+                if (strstr(err, bad[i][1]) == NULL || strstr(err, "value: ") == NULL) {
+                        fprintf(stderr, "input \"%s\": %s\n", bad[i][0], err);
+                        fail();
+                }
+                PQclear(PQexec(conn, "ROLLBACK"));
+        }
+        {
+                static struct pgcopy c;
+
+                PQclear(PQexec(conn, "BEGIN"));
+                assert_int_equal(pgcopy_begin_binary(&c, conn,
+                                                     "COPY bin_numeric FROM STDIN (FORMAT binary)",
+                                                     err, sizeof err),
+                                 DB_OK);
+                pgcopy_bin_row(&c, 4);
+                pgcopy_bin_int4(&c, 2147483648ULL, "n_reporting");
+                pgcopy_bin_null(&c);
+                pgcopy_bin_text(&c, "a\0b", 3);
+                pgcopy_bin_null(&c);
+                assert_int_equal(pgcopy_end(&c, err, sizeof err), DB_ERROR);
+                assert_non_null(strstr(err, "n_reporting: \"2147483648\" is out of range"));
+                PQclear(PQexec(conn, "ROLLBACK"));
+                /* A NUL byte in text is stored as backslash 0, as in text COPY. */
+                assert_int_equal(pgcopy_begin_binary(&c, conn,
+                                                     "COPY bin_numeric FROM STDIN (FORMAT binary)",
+                                                     err, sizeof err),
+                                 DB_OK);
+                pgcopy_bin_row(&c, 4);
+                pgcopy_bin_int4(&c, 99, "i");
+                pgcopy_bin_null(&c);
+                pgcopy_bin_text(&c, "a\0b", 3);
+                pgcopy_bin_null(&c);
+                assert_int_equal(pgcopy_end(&c, err, sizeof err), DB_OK);
+                assert_string_equal(q("SELECT t FROM bin_numeric WHERE i = 99"), "a\\0b");
+        }
+        assert_string_equal(q("SELECT count(*) FROM bin_numeric"), "35");
+        PQfinish(conn);
+}
+
 int
 main(void)
 {
@@ -783,6 +937,7 @@ main(void)
             cmocka_unit_test(test_perf),
             cmocka_unit_test(test_gap),
             cmocka_unit_test(test_breakdown_rows),
+            cmocka_unit_test(test_binary_copy),
         };
         int rc;
 
