@@ -27,6 +27,20 @@ quote(char *buf, size_t buflen, struct pstr f)
         return buf;
 }
 
+/*
+ * 1 when the NUL-terminated code spells f exactly.  Codes are a few bytes:
+ * one loop beats strlen() and memcmp() calls on every record.
+ */
+static int
+code_is(const char *code, struct pstr f)
+{
+        size_t k = 0;
+
+        while (k < f.len && code[k] != '\0' && code[k] == f.p[k])
+                k++;
+        return k == f.len && code[k] == '\0';
+}
+
 static int refuse(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -94,12 +108,14 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
                               "bad period %s (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)",
                               quote(q1, sizeof(q1), r->period));
         out->indicator = -1;
-        if (memo && (size_t)memo->indicator < cfg->cat->n) {
-                const char *code = cfg->cat->ind[memo->indicator].code;
+        if (memo && cfg->cat->n > 0) {
+                /* After the catalogue's last indicator, the next unit's rows start over. */
+                int next = (size_t)memo->indicator < cfg->cat->n ? memo->indicator : 0;
 
-                if (strlen(code) == r->indicator.len &&
-                    memcmp(code, r->indicator.p, r->indicator.len) == 0)
-                        out->indicator = memo->indicator;
+                if (code_is(cfg->cat->ind[next].code, r->indicator))
+                        out->indicator = next;
+                else if (next != 0 && code_is(cfg->cat->ind[0].code, r->indicator))
+                        out->indicator = 0;
         }
         if (out->indicator < 0)
                 out->indicator = catalog_find(cfg->cat, r->indicator.p, r->indicator.len);

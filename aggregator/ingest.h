@@ -50,7 +50,8 @@ struct ingest_memo {
         struct pstr unit; /* as the last record spelled it; p is NULL when empty */
         int index;        /* that unit's index in the tree */
         int allowed;      /* 1 when the batch's collector may submit for it */
-        int indicator;    /* the one after the last found, tried first: rows follow the catalogue */
+        int indicator;    /* the one after the last found, tried first (then the catalogue's first):
+                             rows follow the catalogue */
         struct pstr period; /* the last period interned, as spelled; p is NULL when empty */
         int period_index;
 };
@@ -59,8 +60,8 @@ struct ingest_memo {
  * ingest_check() for the records of one batch, in order, with memo (which
  * may be NULL) carrying the unit lookup and authorization from one record
  * to the next, as well as the last period's check and index, and trying the
- * indicator after the last one before looking the code up.  Same results,
- * same reasons.
+ * indicator after the last one (then the catalogue's first) before looking
+ * the code up.  Same results, same reasons.
  */
 int ingest_check_memo(struct state *s, const struct config *cfg, const struct collector *who,
                       const struct proto_record *r, struct ingest_memo *memo,

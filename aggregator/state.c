@@ -63,7 +63,11 @@ struct agg {
  * hot pending entries.  An entry holds the exact differences of the sums
  * and counts (modulo 2^128, which gives the exact result since every true
  * sum is in range), of Σx², and the extremes of the leaf values added and
- * removed, which decide min/max (see roll_up()).
+ * removed, which decide min/max (see roll_up()).  The extremes of a count
+ * or amount are kept as mantissas: integer compares on the hot path, and
+ * since mant / 10^scale is monotonic, the extreme mantissa gives exactly
+ * the extreme real value once converted, at settle().  A ratio's are its
+ * leaves' real ratios.
  */
 struct pending {
         /* What a new value touches first, then what only a correction does. */
@@ -72,6 +76,18 @@ struct pending {
         unsigned char touched, added, removed;
         decimal_u128 sum, lsum, lw;
         long double m2;
+        union {
+                struct {
+                        long double add_min, add_max, rem_min, rem_max;
+                } x; /* a ratio's */
+                struct {
+                        uint64_t add_min, add_max, rem_min, rem_max;
+                } m; /* a count's or amount's */
+        } ext;
+};
+
+/* The extremes of a pending entry in real units, for roll_up(). */
+struct extremes {
         long double add_min, add_max, rem_min, rem_max;
 };
 
@@ -110,6 +126,16 @@ struct state {
         size_t ndirty, dirtycap;
         struct pending *pend;
         size_t npend, pendcap;
+        /*
+         * Per indicator, the group whose pending entries it used last: a
+         * district's records come school by school, so the next record of
+         * an indicator is most likely in the same group, found without a
+         * hash probe.  Emptied by settle(), which ends every entry.
+         */
+        struct {
+                uint64_t key; /* mkkey(unit, period, ind, 0), EMPTY_KEY when none */
+                uint32_t pend;
+        } * pcache;
         struct strmap *periods;
         char **pnames;
         size_t nperiods;
@@ -189,10 +215,18 @@ key_slice(uint64_t k)
         return (int)(k & 0xff);
 }
 
+/*
+ * mant / 10^scale in real units.  Values below 2^64 convert inline (exact
+ * either way: long double has a 64-bit mantissa) instead of through
+ * libgcc's 128-bit conversion, and dividing by 10^0 = 1 changes nothing,
+ * so counts skip the division: the same result, bit for bit.
+ */
 static long double
 real(decimal_u128 mant, unsigned scale)
 {
-        return (long double)mant / pow10l_tab[scale];
+        long double x = (mant >> 64) == 0 ? (long double)(uint64_t)mant : (long double)mant;
+
+        return scale ? x / pow10l_tab[scale] : x;
 }
 
 /*
@@ -589,11 +623,18 @@ rescan(struct state *s, struct agg *g)
 static uint32_t
 pend_group(struct state *s, int unit, int period, int ind)
 {
-        struct aslot *e = group_slot(s, unit, period, ind);
+        uint64_t key = mkkey(unit, period, ind, 0);
+        struct aslot *e;
         size_t n = s->nslots[unit];
 
-        if (e->pend)
+        if (s->pcache[ind].key == key)
+                return s->pcache[ind].pend;
+        e = group_slot(s, unit, period, ind);
+        s->pcache[ind].key = key;
+        if (e->pend) {
+                s->pcache[ind].pend = e->pend - 1;
                 return e->pend - 1;
+        }
         if (s->npend + n > s->pendcap) {
                 size_t cap = s->pendcap ? s->pendcap : 256;
 
@@ -607,10 +648,11 @@ pend_group(struct state *s, int unit, int period, int ind)
                 s->pend[s->npend + k].agg = e->idx + (uint32_t)k;
         e->pend = (uint32_t)s->npend + 1;
         s->npend += n;
+        s->pcache[ind].pend = e->pend - 1;
         return e->pend - 1;
 }
 
-/* A leaf value x joins the set of entry p, with its weight w (ratios). */
+/* A leaf ratio x joins the set of entry p, with its weight w. */
 static void
 pend_add(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long double sq)
 {
@@ -618,14 +660,14 @@ pend_add(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long 
         p->lw += w;
         p->m2 += sq;
         p->n_leaf++;
-        if (!p->added || x < p->add_min)
-                p->add_min = x;
-        if (!p->added || x > p->add_max)
-                p->add_max = x;
+        if (!p->added || x < p->ext.x.add_min)
+                p->ext.x.add_min = x;
+        if (!p->added || x > p->ext.x.add_max)
+                p->ext.x.add_max = x;
         p->added = 1;
 }
 
-/* A leaf value x leaves the set of entry p. */
+/* A leaf ratio x leaves the set of entry p. */
 static void
 pend_remove(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long double sq)
 {
@@ -633,11 +675,59 @@ pend_remove(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, lo
         p->lw -= w;
         p->m2 -= sq;
         p->n_leaf--;
-        if (!p->removed || x < p->rem_min)
-                p->rem_min = x;
-        if (!p->removed || x > p->rem_max)
-                p->rem_max = x;
+        if (!p->removed || x < p->ext.x.rem_min)
+                p->ext.x.rem_min = x;
+        if (!p->removed || x > p->ext.x.rem_max)
+                p->ext.x.rem_max = x;
         p->removed = 1;
+}
+
+/* A leaf's count or amount mant (x² = sq in real units) joins the set of entry p. */
+static void
+pend_add_value(struct pending *p, uint64_t mant, long double sq)
+{
+        p->lsum += mant;
+        p->m2 += sq;
+        p->n_leaf++;
+        if (!p->added || mant < p->ext.m.add_min)
+                p->ext.m.add_min = mant;
+        if (!p->added || mant > p->ext.m.add_max)
+                p->ext.m.add_max = mant;
+        p->added = 1;
+}
+
+/* A leaf's count or amount mant leaves the set of entry p. */
+static void
+pend_remove_value(struct pending *p, uint64_t mant, long double sq)
+{
+        p->lsum -= mant;
+        p->m2 -= sq;
+        p->n_leaf--;
+        if (!p->removed || mant < p->ext.m.rem_min)
+                p->ext.m.rem_min = mant;
+        if (!p->removed || mant > p->ext.m.rem_max)
+                p->ext.m.rem_max = mant;
+        p->removed = 1;
+}
+
+/* The extremes of entry p of indicator in, in real units. */
+static struct extremes
+pend_extremes(const struct pending *p, const struct indicator *in)
+{
+        struct extremes e;
+
+        if (in->kind == IND_RATIO) {
+                e.add_min = p->ext.x.add_min;
+                e.add_max = p->ext.x.add_max;
+                e.rem_min = p->ext.x.rem_min;
+                e.rem_max = p->ext.x.rem_max;
+        } else {
+                e.add_min = real(p->ext.m.add_min, in->scale);
+                e.add_max = real(p->ext.m.add_max, in->scale);
+                e.rem_min = real(p->ext.m.rem_min, in->scale);
+                e.rem_max = real(p->ext.m.rem_max, in->scale);
+        }
+        return e;
 }
 
 /*
@@ -649,7 +739,7 @@ pend_remove(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, lo
  * extreme.  An emptied set starts clean: no rounding residue survives it.
  */
 static void
-roll_up(struct agg *g, const struct pending *p)
+roll_up(struct agg *g, const struct pending *p, const struct extremes *x)
 {
         uint32_t old_n = g->n_leaf;
         long double lo, hi;
@@ -672,12 +762,12 @@ roll_up(struct agg *g, const struct pending *p)
         lo = old_n ? g->min : HUGE_VALL;
         hi = old_n ? g->max : -HUGE_VALL;
         if (p->added) {
-                if (p->add_min < lo)
-                        lo = p->add_min;
-                if (p->add_max > hi)
-                        hi = p->add_max;
+                if (x->add_min < lo)
+                        lo = x->add_min;
+                if (x->add_max > hi)
+                        hi = x->add_max;
         }
-        if (p->removed && (p->rem_min <= lo || p->rem_max >= hi))
+        if (p->removed && (x->rem_min <= lo || x->rem_max >= hi))
                 g->stale = 1;
         g->min = lo;
         g->max = hi;
@@ -689,6 +779,9 @@ settle(struct state *s)
 {
         const struct orgtree *t = s->cfg->tree;
 
+        /* Nothing pending, nothing cached (the readers settle on every call). */
+        if (s->npend == 0)
+                return;
         for (size_t i = 0; i < s->npend; i++) {
                 const struct pending *p = &s->pend[i];
                 uint64_t key = s->aggs[p->agg].key;
@@ -696,12 +789,14 @@ settle(struct state *s)
                 int slice = key_slice(key);
                 size_t nanc;
                 const int *anc;
+                struct extremes x;
 
                 if (slice == 0)
                         afind(s, mkkey(unit, period, ind, 0))->pend = 0;
                 if (!p->touched)
                         continue;
-                roll_up(&s->aggs[p->agg], p);
+                x = pend_extremes(p, &s->cfg->cat->ind[ind]);
+                roll_up(&s->aggs[p->agg], p, &x);
                 mark_dirty(s, &s->aggs[p->agg]);
                 anc = orgtree_ancestors(t, unit, &nanc);
                 for (size_t k = 1; k < nanc; k++) {
@@ -710,11 +805,13 @@ settle(struct state *s)
 
                         /* Every slice below a unit is a slice of its ancestors. */
                         assert(slot >= 0);
-                        roll_up(&s->aggs[gi + (uint32_t)slot], p);
+                        roll_up(&s->aggs[gi + (uint32_t)slot], p, &x);
                         mark_dirty(s, &s->aggs[gi + (uint32_t)slot]);
                 }
         }
         s->npend = 0;
+        for (size_t i = 0; i < s->cfg->cat->n; i++)
+                s->pcache[i].key = EMPTY_KEY;
 }
 
 /* ---- public ---- */
@@ -873,6 +970,9 @@ state_new(const struct config *cfg)
         s->after = xcalloc(maxr, sizeof(*s->after));
         s->other_stored = xcalloc(maxr, sizeof(*s->other_stored));
         s->rpend = xcalloc(maxr, sizeof(*s->rpend));
+        s->pcache = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*s->pcache));
+        for (size_t i = 0; i < cfg->cat->n; i++)
+                s->pcache[i].key = EMPTY_KEY;
         return s;
 }
 
@@ -898,6 +998,7 @@ state_destroy(struct state **sp)
         free(s->after);
         free(s->other_stored);
         free(s->rpend);
+        free(s->pcache);
         free(s->pend);
         free(s->nslots);
         free(s->gslice_off);
@@ -1055,8 +1156,8 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
                         p->n_reporting++;
                 if (leaf) {
                         if (present)
-                                pend_remove(p, old, 0, xo, xo2);
-                        pend_add(p, mant, 0, xn, xn2);
+                                pend_remove_value(p, old, xo2);
+                        pend_add_value(p, mant, xn2);
                 }
                 for (size_t j = 0; j < in->nratios; j++) {
                         const struct contrib *kb = &s->before[j], *ka = &s->after[j];

@@ -8,6 +8,66 @@
 #include "strmap.h"
 #include "util.h"
 
+/*
+ * Every flush fills a new uow's change array and wire buffer to about the
+ * same size, and dropping them after the ack only to grow fresh ones costs
+ * page faults and copies on every uow.  The aggregator is one thread: the
+ * last array and buffer released are kept here for the next uow, unless
+ * they are larger than these caps (a burst must not pin its memory).
+ */
+#define SPARE_CHANGES_MAX ((size_t)1 << 18)  /* 10 MB of changes */
+#define SPARE_WIRE_MAX    ((size_t)32 << 20) /* bytes */
+
+static struct uow_change *spare_changes;
+static size_t spare_changecap;
+static char *spare_wire;
+static size_t spare_wirecap;
+
+/* Keep the change array a uow is done with for the next, or free it. */
+static void
+spare_changes_put(struct uow_change *c, size_t cap)
+{
+        if (c != NULL && spare_changes == NULL && cap <= SPARE_CHANGES_MAX) {
+                spare_changes = c;
+                spare_changecap = cap;
+                return;
+        }
+        free(c);
+}
+
+/* Keep the wire buffer a uow is done with for the next, or free it. */
+static void
+spare_wire_put(msgpack_sbuffer *sb)
+{
+        if (sb->data != NULL && spare_wire == NULL && sb->alloc <= SPARE_WIRE_MAX) {
+                spare_wire = sb->data;
+                spare_wirecap = sb->alloc;
+        } else {
+                free(sb->data);
+        }
+        msgpack_sbuffer_init(sb);
+}
+
+/* Give sb an empty buffer of at least want bytes, the spare one if it is there. */
+static void
+spare_wire_get(msgpack_sbuffer *sb, size_t want)
+{
+        char *p = spare_wire;
+        size_t cap = spare_wirecap;
+
+        spare_wire = NULL;
+        spare_wirecap = 0;
+        if (p == NULL || cap < want) {
+                /* Nothing to keep: free and allocate rather than realloc and copy. */
+                free(p);
+                p = xmalloc(want);
+                cap = want;
+        }
+        sb->data = p;
+        sb->alloc = cap;
+        sb->size = 0;
+}
+
 struct uow *
 uow_new(uint64_t seq)
 {
@@ -42,7 +102,7 @@ changes_free(struct uow *u)
                 free(r->reason);
         }
         free(u->rejects);
-        free(u->changes);
+        spare_changes_put(u->changes, u->changecap);
         u->rejects = NULL;
         u->changes = NULL;
         u->nrejects = u->rejectcap = u->nchanges = u->changecap = 0;
@@ -59,7 +119,7 @@ uow_destroy(struct uow **up)
                 batch_free(&u->batches[i]);
         free(u->batches);
         changes_free(u);
-        msgpack_sbuffer_destroy(&u->wire);
+        spare_wire_put(&u->wire);
         free(u);
         *up = NULL;
 }
@@ -113,8 +173,15 @@ uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicato
         struct uow_change *c;
 
         if (u->nchanges == u->changecap) {
-                u->changecap = u->changecap ? u->changecap * 2 : 1024;
-                u->changes = xreallocarray(u->changes, u->changecap, sizeof(*u->changes));
+                if (u->changecap == 0 && spare_changes != NULL) {
+                        u->changes = spare_changes;
+                        u->changecap = spare_changecap;
+                        spare_changes = NULL;
+                        spare_changecap = 0;
+                } else {
+                        u->changecap = u->changecap ? u->changecap * 2 : 1024;
+                        u->changes = xreallocarray(u->changes, u->changecap, sizeof(*u->changes));
+                }
         }
         c = &u->changes[u->nchanges++];
         c->unit = unit;
@@ -236,14 +303,12 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
         const struct catalog *c = cfg->cat;
         msgpack_packer pk;
         size_t naggs = state_dirty_count(s);
-        struct pstr *ids, unit, period;
+        struct pstr *ids, *inds, unit, period;
 
         mark_final(u);
-        msgpack_sbuffer_destroy(&u->wire);
-        msgpack_sbuffer_init(&u->wire);
+        spare_wire_put(&u->wire);
         /* Room for the usual message up front: growing by doubling copies it. */
-        u->wire.alloc = 4096 + u->nchanges * 96 + naggs * 128;
-        u->wire.data = xmalloc(u->wire.alloc);
+        spare_wire_get(&u->wire, 4096 + u->nchanges * 96 + naggs * 128);
         msgpack_packer_init(&pk, &u->wire, msgpack_sbuffer_write);
 
         /* A batch's strings go with each of its changes: measure them once. */
@@ -252,6 +317,10 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                 ids[2 * i] = pstr_of(u->batches[i].collector);
                 ids[2 * i + 1] = pstr_of(u->batches[i].batch_id);
         }
+        /* Likewise the indicator codes, a few dozen for thousands of changes. */
+        inds = xreallocarray(NULL, c->n ? c->n : 1, sizeof(*inds));
+        for (size_t i = 0; i < c->n; i++)
+                inds[i] = pstr_of(c->ind[i].code);
         /* Changes come unit by unit and period by period: measure those once a run. */
         unit.p = period.p = NULL;
         proto_uow_begin(&pk, u->seq, aggregator_id, (uint32_t)u->nchanges);
@@ -266,7 +335,7 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                         period = pstr_of(state_period_name(s, ch->period));
                 v.unit = unit;
                 v.period = period;
-                v.indicator = pstr_of(c->ind[ch->indicator].code);
+                v.indicator = inds[ch->indicator];
                 v.version = ch->version;
                 v.flags = ch->flags;
                 v.collector = ids[2 * ch->batch];
@@ -277,6 +346,7 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
         }
 
         free(ids);
+        free(inds);
 
         proto_uow_rejects_begin(&pk, (uint32_t)u->nrejects);
         for (size_t i = 0; i < u->nrejects; i++) {

@@ -1,11 +1,12 @@
 /*
  * decimal: parse decimal text into an exact fixed-point mantissa.
  *
- * The parser never accumulates digits before it knows the value fits: it
- * first finds the significant digits (first to last non-zero digit) and the
- * power of ten they are scaled by, decides range and precision from those
- * positions alone, and only then builds the mantissa from at most 20
- * digits, which the 1e15 cap keeps below 2^64.
+ * The parser reads the text once.  It never accumulates more digits than
+ * fit: it notes where the significant digits (first to last non-zero digit)
+ * lie, builds them into the mantissa only while they are at most 19 (every
+ * valid value has no more), decides range and precision from those
+ * positions and the exponent alone, and only then scales the mantissa,
+ * which the 1e15 cap keeps below 2^64.
  */
 #include "decimal.h"
 
@@ -33,22 +34,81 @@ is_nonfinite(const char *s, size_t len)
                (len == 8 && strncasecmp(s, "infinity", 8) == 0);
 }
 
-/* Digit j of the logical digit string: integer part, then fraction. */
-static unsigned
-digit_at(const char *s, size_t int_start, size_t frac_start, int64_t nint, int64_t j)
-{
-        char c = j < nint ? s[int_start + (size_t)j] : s[frac_start + (size_t)(j - nint)];
+/* 10^i for i = 0..19: every power that fits a uint64_t. */
+static const uint64_t pow10_u64[20] = {
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
+    10000000000000000000ULL,
+};
 
-        return (unsigned)(c - '0');
+/*
+ * The significant digits of a run of decimal digits, read in one pass.  A
+ * valid value has at most 19 of them (see decimal_parse), so the mantissa
+ * is only built while there are at most 19; beyond that only the positions
+ * count, which decide range and precision.
+ */
+struct digits {
+        int64_t pos;   /* digits seen so far, integer part then fraction */
+        int64_t first; /* position of the first non-zero digit, or -1 */
+        int64_t last;  /* position of the last non-zero digit */
+        uint64_t d;    /* the digits first..last while there are at most 19 */
+        unsigned lead; /* the first non-zero digit */
+};
+
+/* Read the digits at s[i..e); returns the index after them. */
+static size_t
+digits_scan(const char *s, size_t i, size_t e, struct digits *g)
+{
+        /* In locals, so the loop keeps them in registers. */
+        int64_t pos = g->pos, first = g->first, last = g->last;
+        uint64_t d = g->d;
+
+        for (; i < e && is_digit(s[i]); i++, pos++) {
+                unsigned c = (unsigned)(s[i] - '0');
+
+                if (c == 0)
+                        continue;
+                if (first < 0) {
+                        first = last = pos;
+                        d = g->lead = c;
+                        continue;
+                }
+                /* Digits first..pos, the zeros since last included. */
+                if (pos - first < 19)
+                        d = d * pow10_u64[pos - last] + c;
+                last = pos;
+        }
+        g->pos = pos;
+        g->first = first;
+        g->last = last;
+        g->d = d;
+        return i;
 }
 
 int
 decimal_parse(const char *s, size_t len, unsigned scale, uint64_t *mant)
 {
-        size_t b = 0, e = len, i, int_start, int_end, frac_start, frac_end;
-        int64_t expo = 0, nint, total, j, first = -1, last = -1, ndig, pow10;
+        size_t b = 0, e = len, i;
+        int64_t expo = 0, nfrac = 0, ndig, pow10, shift;
+        struct digits g = {0, -1, -1, 0, 0};
         int negative = 0;
-        uint64_t v = 0;
 
         if (scale > DECIMAL_MAX_SCALE)
                 return DECIMAL_SYNTAX;
@@ -60,20 +120,18 @@ decimal_parse(const char *s, size_t len, unsigned scale, uint64_t *mant)
                 return DECIMAL_EMPTY;
         if (s[b] == '+' || s[b] == '-')
                 negative = s[b++] == '-';
-        if (is_nonfinite(s + b, e - b))
+        /* Only a letter can start nan, inf or infinity. */
+        if (b < e && !is_digit(s[b]) && s[b] != '.' && is_nonfinite(s + b, e - b))
                 return DECIMAL_NONFINITE;
 
-        i = int_start = b;
-        while (i < e && is_digit(s[i]))
-                i++;
-        int_end = frac_start = frac_end = i;
+        i = digits_scan(s, b, e, &g);
         if (i < e && s[i] == '.') {
-                frac_start = ++i;
-                while (i < e && is_digit(s[i]))
-                        i++;
-                frac_end = i;
+                int64_t nint = g.pos;
+
+                i = digits_scan(s, i + 1, e, &g);
+                nfrac = g.pos - nint;
         }
-        if (int_end == int_start && frac_end == frac_start)
+        if (g.pos == 0)
                 return DECIMAL_SYNTAX;
         if (i < e && (s[i] == 'e' || s[i] == 'E')) {
                 int eneg = 0;
@@ -101,71 +159,108 @@ decimal_parse(const char *s, size_t len, unsigned scale, uint64_t *mant)
          * last non-zero digit.  Objects are smaller than 2^62 bytes, so all
          * these position differences fit int64_t.
          */
-        nint = (int64_t)(int_end - int_start);
-        total = nint + (int64_t)(frac_end - frac_start);
-        for (j = 0; j < total; j++) {
-                if (digit_at(s, int_start, frac_start, nint, j) != 0) {
-                        if (first < 0)
-                                first = j;
-                        last = j;
-                }
-        }
-        if (first < 0) {
+        if (g.first < 0) {
                 /* Zero, whatever its sign or exponent: "-0" is accepted. */
                 *mant = 0;
                 return DECIMAL_OK;
         }
         if (negative)
                 return DECIMAL_NEGATIVE;
-        ndig = last - first + 1;
-        pow10 = expo - (total - nint) + (total - 1 - last);
+        ndig = g.last - g.first + 1;
+        pow10 = expo - nfrac + (g.pos - 1 - g.last);
         /* ndig + pow10 is the number of integer digits of the value. */
         if (ndig + pow10 > 16)
                 return DECIMAL_RANGE;
-        if (ndig + pow10 == 16 &&
-            !(ndig == 1 && digit_at(s, int_start, frac_start, nint, first) == 1))
+        if (ndig + pow10 == 16 && !(ndig == 1 && g.lead == 1))
                 return DECIMAL_RANGE;
         if (-pow10 > (int64_t)scale)
                 return DECIMAL_TOO_PRECISE;
 
-        /* Now ndig <= 20 and value <= 1e15, so v <= 1e19 < 2^64. */
-        for (j = first; j <= last; j++)
-                v = v * 10 + (uint64_t)digit_at(s, int_start, frac_start, nint, j);
-        for (j = 0; j < pow10 + (int64_t)scale; j++)
-                v *= 10;
-        *mant = v;
+        /*
+         * Now value <= 1e15 with at most scale fraction digits: ndig <= 19
+         * (15 integer digits and 4 decimals, or 1e15 itself), so D was
+         * built in full, and D * 10^shift <= 1e19 < 2^64 with shift <= 19.
+         */
+        shift = pow10 + (int64_t)scale;
+        *mant = g.d * pow10_u64[shift];
         return DECIMAL_OK;
+}
+
+/*
+ * Write v's decimal digits ending just before end, at least width of them
+ * (zero-padded); returns where they start.
+ */
+static char *
+u64_digits(uint64_t v, unsigned width, char *end)
+{
+        static const char pairs[201] = "00010203040506070809"
+                                       "10111213141516171819"
+                                       "20212223242526272829"
+                                       "30313233343536373839"
+                                       "40414243444546474849"
+                                       "50515253545556575859"
+                                       "60616263646566676869"
+                                       "70717273747576777879"
+                                       "80818283848586878889"
+                                       "90919293949596979899";
+        char *p = end;
+
+        while (v >= 100) {
+                unsigned r = (unsigned)(v % 100);
+
+                v /= 100;
+                p -= 2;
+                memcpy(p, pairs + 2 * r, 2);
+        }
+        if (v >= 10) {
+                p -= 2;
+                memcpy(p, pairs + 2 * v, 2);
+        } else {
+                *--p = (char)('0' + v);
+        }
+        while ((unsigned)(end - p) < width)
+                *--p = '0';
+        return p;
 }
 
 size_t
 decimal_format(decimal_u128 mant, unsigned scale, char *buf)
 {
-        char tmp[DECIMAL_BUFSZ];
-        decimal_u128 p = 1, ip, fp;
-        size_t n = 0, len = 0;
+        char tmp[DECIMAL_BUFSZ], *end = tmp + sizeof(tmp), *p;
+        uint64_t fp, pw = pow10_u64[scale];
+        decimal_u128 ip;
+        size_t len;
 
-        for (unsigned i = 0; i < scale; i++)
-                p *= 10;
-        ip = mant / p;
-        fp = mant % p;
-        do {
-                tmp[n++] = (char)('0' + (unsigned)(ip % 10));
-                ip /= 10;
-        } while (ip != 0);
-        while (n > 0)
-                buf[len++] = tmp[--n];
+        /*
+         * Sums almost always fit 64 bits: one 64-bit division splits them.
+         * Wider ones are cut into 19-digit chunks, one 128-bit division each,
+         * instead of one per digit.
+         */
+        if ((mant >> 64) == 0) {
+                ip = (uint64_t)mant / pw;
+                fp = (uint64_t)mant % pw;
+        } else {
+                ip = mant / pw;
+                fp = (uint64_t)(mant % pw);
+        }
+        p = end;
+        while ((ip >> 64) != 0) {
+                p = u64_digits((uint64_t)(ip % pow10_u64[19]), 19, p);
+                ip /= pow10_u64[19];
+        }
+        p = u64_digits((uint64_t)ip, 1, p);
+        len = (size_t)(end - p);
+        memcpy(buf, p, len);
         if (fp != 0) {
-                char frac[DECIMAL_MAX_SCALE + 8];
                 unsigned nf = scale;
 
-                for (unsigned i = scale; i > 0; i--) {
-                        frac[i - 1] = (char)('0' + (unsigned)(fp % 10));
+                /* No trailing fraction zeros: "12.5", not "12.50". */
+                while (fp % 10 == 0) {
                         fp /= 10;
-                }
-                while (nf > 0 && frac[nf - 1] == '0')
                         nf--;
+                }
                 buf[len++] = '.';
-                memcpy(buf + len, frac, nf);
+                u64_digits(fp, nf, buf + len + nf);
                 len += nf;
         }
         buf[len] = '\0';

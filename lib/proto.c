@@ -107,6 +107,27 @@ frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPT
                         cur = left[--depth];
                 if (cur == 0)
                         break;
+                /*
+                 * Most objects of a frame are fixints, nils and short
+                 * strings (a record's fields): take runs of them here.  A
+                 * string that overruns the frame, like anything else, goes
+                 * to the general case below, which reports it.
+                 */
+                while (cur > 0 && off < len) {
+                        unsigned c = p[off];
+
+                        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+                                off++;
+                        } else if (c >= 0xa0 && c <= 0xbf && (c & 0x1f) < len - off) {
+                                off += 1 + (c & 0x1f);
+                        } else {
+                                break;
+                        }
+                        cur--;
+                }
+                if (cur == 0)
+                        continue;
+                at = off;
                 cur--;
                 if (off >= len) {
                         seterr(err, errlen, "byte %zu: frame ends inside the message", off);
@@ -972,8 +993,16 @@ static void
 tuple_be(struct tuple *t, unsigned char type, uint64_t v, int bytes)
 {
         t->p[t->n++] = type;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* The low bytes of v, most significant first: one store, not a loop. */
+        uint64_t be = __builtin_bswap64(v << (64 - 8 * bytes));
+
+        memcpy(t->p + t->n, &be, (size_t)bytes);
+        t->n += (size_t)bytes;
+#else
         for (int i = bytes - 1; i >= 0; i--)
                 t->p[t->n++] = (unsigned char)(v >> (8 * i));
+#endif
 }
 
 static void
@@ -991,6 +1020,29 @@ tuple_u64(struct tuple *t, uint64_t v)
                 tuple_be(t, 0xcf, v, 8);
 }
 
+/*
+ * memcpy(d, s, n) for the short strings of a tuple (codes, periods, values,
+ * ids): fixed-size moves the compiler inlines, overlapping for lengths in
+ * between, instead of a call per string.  Reads and writes exactly n bytes.
+ */
+static void
+copy_short(unsigned char *d, const char *s, size_t n)
+{
+        if (n >= 8 && n <= 16) {
+                memcpy(d, s, 8);
+                memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n >= 4 && n < 8) {
+                memcpy(d, s, 4);
+                memcpy(d + n - 4, s + n - 4, 4);
+        } else if (n > 0 && n < 4) {
+                d[0] = (unsigned char)s[0];
+                d[n / 2] = (unsigned char)s[n / 2];
+                d[n - 1] = (unsigned char)s[n - 1];
+        } else if (n > 16) {
+                memcpy(d, s, n);
+        }
+}
+
 static void
 tuple_str(struct tuple *t, struct pstr s)
 {
@@ -1006,7 +1058,7 @@ tuple_str(struct tuple *t, struct pstr s)
                 tuple_be(t, 0xda, s.len, 2);
         else
                 tuple_be(t, 0xdb, s.len, 4);
-        memcpy(t->p + t->n, s.p, s.len);
+        copy_short(t->p + t->n, s.p, s.len);
         t->n += s.len;
 }
 

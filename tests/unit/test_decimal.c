@@ -83,6 +83,18 @@ static const struct {
     {"2e15", 0, RNG, 0},
     {"12345678901234567890", 0, RNG, 0},
     {"99999999999999999999999999999999999999999", 0, RNG, 0},
+    /* significant digits around the 19 a valid value can have */
+    {"1234567890123456789e-4", 4, OK, 1234567890123456789ULL},
+    {"9000000000000000009e-4", 4, OK, 9000000000000000009ULL},
+    {"12345678901234567891e-5", 4, PREC, 0},
+    {"100000000000000000001e-6", 4, PREC, 0},
+    {"1000000000000000000000e-6", 0, OK, 1000000000000000ULL},
+    {"0.0000000000000000001e19", 0, OK, 1},
+    /* zeros between significant digits */
+    {"101", 0, OK, 101},
+    {"1001.001", 4, OK, 10010010},
+    {"100.10", 2, OK, 10010},
+    {"0.0105", 4, OK, 105},
     /* range is decided before precision */
     {"1234567890123456.5", 0, RNG, 0},
     /* zero in every sign and shape */
@@ -220,6 +232,18 @@ static const struct {
     {10000000000000000000ULL, 4, "1000000000000000"},
     {9999999999999999999ULL, 4, "999999999999999.9999"},
     {18446744073709551615ULL, 0, "18446744073709551615"},
+    {18446744073709551615ULL, 4, "1844674407370955.1615"},
+    {10000000000000000000ULL, 0, "10000000000000000000"},
+    {9, 0, "9"},
+    {10, 0, "10"},
+    {99, 0, "99"},
+    {100, 0, "100"},
+    {100, 2, "1"},
+    {101, 2, "1.01"},
+    {1005, 4, "0.1005"},
+    {10050, 4, "1.005"},
+    {10010, 4, "1.001"},
+    {9999, 4, "0.9999"},
 };
 
 static void
@@ -240,6 +264,18 @@ test_format(void **state)
         assert_string_equal(buf, "18446744073709551616001");
         decimal_format(((decimal_u128)1 << 64) * 1000 + 1, 3, buf);
         assert_string_equal(buf, "18446744073709551616.001");
+        /* 2^64 itself, the first value of the wide path. */
+        decimal_format((decimal_u128)1 << 64, 0, buf);
+        assert_string_equal(buf, "18446744073709551616");
+        decimal_format((decimal_u128)1 << 64, 4, buf);
+        assert_string_equal(buf, "1844674407370955.1616");
+        /* Chunks of 19 digits keep their inner zeros: 10^20, 10^38, 2^64 * 10^19 + 5. */
+        decimal_format((decimal_u128)10000000000ULL * 10000000000ULL, 0, buf);
+        assert_string_equal(buf, "100000000000000000000");
+        decimal_format((decimal_u128)10000000000000000000ULL * 10000000000000000000ULL, 0, buf);
+        assert_string_equal(buf, "100000000000000000000000000000000000000");
+        decimal_format(((decimal_u128)1 << 64) * 10000000000000000000ULL + 5, 0, buf);
+        assert_string_equal(buf, "184467440737095516160000000000000000005");
         decimal_format(max, 0, buf);
         assert_string_equal(buf, "340282366920938463463374607431768211455");
         decimal_format(max, 4, buf);
