@@ -207,65 +207,71 @@ def uow_summary(path):
 # records).  The figures measured in this run are in the tables around.
 FIXES = {
     "fresh": """The wall time is the sink's PostgreSQL session: it works through the uows
-one after another, and the statement table above shows it inside a
-statement for most of the phase, while the collectors, the aggregator and
-the sink together use well under the second core (CPU table).  Next to the
-baseline (one COPY into a table with the same primary key), each fresh
-record costs the session: the same COPY into `unit_value`, in one
-transaction per uow; a second COPY of the same record into `value_history`;
-and its share of
-the aggregate rows, which every uow rewrites (the province's, its cities'
-and districts' totals and breakdowns appear in every uow), through a text
-COPY into `stage_agg` and an `INSERT … ON CONFLICT DO UPDATE` into
-`agg_breakdown`, whose updates are not HOT (tables are filled to 100 %, and
-the primary key is five text columns: `_bt_compare`,
-`nocache_index_getattr` and `memcmp` lead PostgreSQL's profile).
+one after another and is inside a statement for most of the phase (the
+statement table above), while the collectors, the aggregator and the sink
+together use well under the second core (CPU table).  The baseline (1) is
+one COPY into one table with `unit_value`'s primary key.  Each fresh record
+costs the session that same COPY into `unit_value` (in one transaction per
+uow), plus a second COPY of the same record into `value_history` (every
+accepted change is history, the first value included), plus its share of
+the aggregate rows: a text COPY into `stage_agg` and an `INSERT … ON
+CONFLICT DO UPDATE` into `agg_breakdown` and `agg_rollup`, whose primary
+keys are three and five text columns (`_bt_compare`,
+`nocache_index_getattr` and `memcmp` lead PostgreSQL's profile below).
 
-What would fix it, largest first:
-- sink/writer.c `commit_body`: do not write a history row for a NEW key:
-  its first value is the `unit_value` row itself (history then holds the
-  values that were replaced, written when they are replaced, and a view
-  gives the full history).  That removes the second COPY of every fresh
-  record, about a quarter of the session's time in this phase.
-- sink/schema.c (a new migration): `ALTER TABLE edustat.agg_breakdown SET
-  (fillfactor = 50)`, the same for `agg_rollup`, and `unit_value` at about
-  85, so the repeated aggregate updates (and corrections) are HOT updates
-  that touch no index.  Measured here by hand (2M records, same machine):
-  the breakdown upsert went from 22 to 12 ms a uow in the fresh load, and
-  the corrections phase's statement time halved (10.0 s to 5.0 s).
-- sink/writer.c `copy_aggs`/sink/schema.c `pgcopy_double`: COPY the
-  aggregate rows in binary format; `snprintf("%.17g")` in the sink and
-  `float8in`/`numeric_in` in PostgreSQL are both in the profiles.
+So 0.5 × baseline needs the history COPY, the aggregate rows and the
+per-uow overheads together to cost no more than the `unit_value` COPY
+itself.  The history COPY alone is most of that budget, so this target is
+out of reach while a fresh record is written twice; the levers, largest
+first:
+- sink/writer.c `commit_body` + sink/schema.c: write a fresh record once.
+  `unit_value` would carry the collector and batch of its value, the table
+  of history would hold the values that were replaced (moved there by the
+  correction that replaces them, in the same statement as the upsert), and
+  a view named `value_history` would give the same rows as today (replaced
+  ∪ current).  That removes the second COPY of every fresh record (the
+  `value_history` line of the statement table) at the price of a wider
+  `unit_value` and one more statement per correction.
 - sink/schema.c: key `agg_breakdown` and `agg_rollup` by small integers
-  (unit, indicator and slice ids) instead of five text columns.
-- aggregator/main.c `flush`: with `EDUSTAT_INFLIGHT` uows queued at the sink
-  every one repeats the same upper-level aggregate rows; growing the open uow
-  while the sink is busy (send the next only when the previous is
-  acknowledged) writes each of them once per commit.
-- sink/main.c: the sink decodes a uow and formats its COPY data in the same
-  thread that waits for PostgreSQL, so that part of its CPU time (table
-  above) is added to the session's instead of overlapping it; decoding the
-  next uow while PostgreSQL works on this one hides it.""",
+  (unit and indicator ids from `orgunit`/`indicator`, a slice id for
+  dimension+category) behind views with today's columns.  Measured by hand
+  on this machine (PostgreSQL 15, a 119,016-row `agg_breakdown` at
+  fillfactor 50, the 8,700 rows of a typical uow staged): the upsert takes
+  70–115 ms (about 9 µs a row, every update HOT, 2.4 WAL records a row) with
+  the five text columns and 45–72 ms with four integer columns.
+  `UPDATE … FROM` the stage is no faster (64–84 ms with an index nested
+  loop, 115 ms when the planner hashes the whole table).
+- sink/writer.c `copy_aggs`: COPY the aggregate rows in binary format.  The
+  same 8,700 rows: 15.5 ms as text, 7.4 ms with the numeric and float8
+  fields null (so half of it is `numeric_in`/`float8in`), 11 ms binary; and
+  the sink's `snprintf("%.17g")` goes.
+- aggregator/main.c: larger uows under a backlog.  The open uow already
+  grows while the sink is busy (group commit), but a fresh load fills it to
+  `EDUSTAT_UOW_RECORDS` (20,000) first, and every uow rewrites the
+  province's, cities' and districts' rows it touches (the uow table: about
+  5,000 aggregate rows a uow, 132,240 distinct in all).  One run with
+  `EDUSTAT_UOW_RECORDS=60000 EDUSTAT_INFLIGHT=2` was about 15 % faster on a
+  busy machine; the memory bound with the sink down (tests/fault/
+  sink_down.sh) has to be re-measured before the default changes.
+- sink/main.c: decode the next uow while PostgreSQL commits this one (a
+  second thread): the sink's decoding is on the session's critical path
+  now.""",
     "corr": """Corrections cost the session an `INSERT … ON CONFLICT DO UPDATE` of
 `unit_value` from `stage_value` plus the aggregate rows: every corrected
 school value dirties its district's, city's and province's totals and their
-breakdown slices.  The updates of `unit_value` are not HOT because the
-fresh COPY filled its pages to 100 %, so each one inserts into the
-three-text-column primary key as well.  Fix: the fillfactor migration above
-(the hand measurement halved this phase's statement time), binary COPY of
-the aggregate rows, and integer keys for the aggregate tables.""",
+breakdown slices.  `unit_value` (fillfactor 90) and the aggregate tables
+(fillfactor 50) are updated HOT.  The integer keys and the binary COPY of
+the aggregate rows described for (2) are the levers.""",
     "unchanged": """Nothing reaches PostgreSQL (the check above), so this is the collectors and
 the aggregator, sharing two cores.  The collectors take the larger part:
 `submit` parses every file and writes every packed batch into its SQLite
 outbox in one transaction before it sends anything (collector/main.c,
 collector/enqueue.c `enqueue_files`), so the first second or so of the
-phase is that prologue with the aggregator idle (measured by hand: the
-four lanes' parse + enqueue of 2M records alone takes about 1 s, against
-1.5–2.8 s for the whole phase);
-and about 40 % of a collector's CPU is in system calls writing the outbox
-(`pwrite` of the WAL, then again at checkpoint, `fdatasync`).  The
-aggregator's share is decoding and the per-record lookup of the stored
-value; the ZeroMQ I/O thread's CURVE decryption is the rest.
+phase is that prologue with the aggregator idle; and about 40 % of a
+collector's CPU is in system calls writing the outbox (`pwrite` of the WAL,
+then again at checkpoint, `fdatasync`).  The aggregator's share is decoding
+and the per-record lookup of the stored value; the ZeroMQ I/O thread's
+CURVE decryption is the rest.
 
 What would fix it:
 - collector/main.c `cmd_submit` + collector/enqueue.c: enqueue and commit
@@ -277,31 +283,28 @@ What would fix it:
   few pages instead of ~50 overflow pages, and keep the WAL from being
   copied back during the run (`wal_autocheckpoint` larger); both keep
   `synchronous = FULL`.""",
-    "ack": """At this offered load the sink's session is the bottleneck, not a delay
-that is configured: the latency load changes ~2 schools' returns every
-10 ms from schools all over the province (bench/gen.py scatters school codes
-over districts), and every school dirties its district's, city's and the
-province's totals and breakdown slices for every indicator.  The uow table
-above shows how many aggregate rows that makes per changed record, and the
-statement table that upserting them (COPY into `stage_agg`, `INSERT … ON
-CONFLICT` into `agg_breakdown`/`agg_rollup`) is most of the session's time;
-the session is busy nearly all the time, so batches queue and their
-latency grows with the length of the run.  At lower loads (the latency
-table above) the same path is well inside the targets; a p99 under 250 ms
-at 10k records/s needs the sink to have clear headroom there.
+    "ack": """At this offered load the sink's session is close to saturation: the
+latency load changes ~2 schools' returns every 10 ms from schools all over
+the province (bench/gen.py scatters school codes over districts), and every
+school dirties its district's, city's and the province's totals and
+breakdown slices for every indicator.  The uow table above shows how many
+aggregate rows that makes per changed record, and the statement table that
+upserting them (COPY into `stage_agg`, `INSERT … ON CONFLICT` into
+`agg_breakdown`/`agg_rollup`) is most of the session's time.  With group
+commit a batch waits for the uow in flight, then for its own: about two
+commit times, and a commit here takes most of 100 ms; near saturation the
+queue adds the rest.  At lower loads (the latency table above) the same
+path is well inside the targets, so a p99 under 250 ms at 10k records/s
+needs a commit of a uow's aggregate rows well under 100 ms.
 
-What would fix it: fewer aggregate rows per record and cheaper ones.
-aggregator/main.c `flush`: send a uow only when the sink has acknowledged
-the previous one (or keep at most one queued), so the rows of the province
-and the cities are written once per commit instead of once per uow
-(measured by hand with `EDUSTAT_INFLIGHT=1`: 5.9 instead of 8.2 aggregate
-rows per record, ~20 % less statement time); the fillfactor migration
-(HOT updates), binary COPY of the aggregate rows and integer keys of the
-aggregate tables (sink/schema.c, sink/writer.c), as for (2).""",
+What would fix it: cheaper aggregate rows, the levers of (2) with their
+hand measurements: integer keys of the aggregate tables (the upsert of a
+uow's 8,700 rows from ~90 to ~55 ms) and binary COPY of the stage (15.5 to
+11 ms); then decoding the next uow in the sink while this one commits.""",
     "visible": """Correction→visible is the same path as submit→ack (a correction becomes
 visible at the COMMIT of the uow that carries it, just before its ack), so
 it has the same cause and the same fixes as submit→ack above: the sink's
-session is saturated by aggregate-row upserts at this load.""",
+session is near saturation with aggregate-row upserts at this load.""",
 }
 
 
