@@ -24,7 +24,7 @@
 #include "config.h"
 
 /* The schema version this sink creates and understands. */
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 /* Key of the advisory lock that serialises migrations. */
 #define SCHEMA_LOCK_KEY 4611686018427387903LL

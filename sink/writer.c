@@ -39,7 +39,9 @@ static const char session_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS stage_agg (unit text, level text, period text,"
     " indicator text, value numeric, numerator numeric, denominator numeric,"
     " n_reporting int, min float8, max float8, mean float8, cv float8,"
-    " dimension text, category text) ON COMMIT DELETE ROWS";
+    " dimension text, category text) ON COMMIT DELETE ROWS;\n"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_first (unit text, period text)"
+    " ON COMMIT DELETE ROWS";
 
 struct stmt {
         const char *name;
@@ -73,6 +75,13 @@ static const struct stmt stmts[] = {
      " SELECT collector, source, batch_id, line, unit, period, indicator, raw,"
      " coalesce(reason, 'no reason given') FROM pg_temp.stage_reject"
      " ON CONFLICT (batch_id, line) DO NOTHING",
+     0},
+    /* The (unit, period) pairs of new keys; the row already there, if
+     * any, is from an earlier commit, so it stays (schema.c, migration 7). */
+    {"first_report_note",
+     "INSERT INTO edustat.first_report (unit, period, first_at)"
+     " SELECT DISTINCT unit, period, now() FROM pg_temp.stage_first"
+     " ON CONFLICT (unit, period) DO NOTHING",
      0},
     {"agg_upsert",
      "INSERT INTO edustat.agg_rollup (unit, level, period, indicator, value, numerator,"
@@ -458,6 +467,47 @@ copy_aggs(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
 
 #define FLAGS_BOTH (PROTO_VALUE_NEW | PROTO_VALUE_FINAL)
 
+static int
+pstr_same(struct pstr a, struct pstr b)
+{
+        return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/*
+ * Note in first_report the (unit, period) of every new key: only a new key
+ * can be a unit's first value for a period.  A uow holds its values batch
+ * by batch, a school's together, so skipping repeats of the previous pair
+ * leaves a few hundred rows of twenty thousand; DISTINCT does the rest.
+ */
+static enum db_result
+first_report_note(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
+{
+        struct pgcopy *c = &w->copy;
+        const struct proto_value *prev = NULL;
+        enum db_result r;
+        uint32_t i;
+
+        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_first FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; i < u->nvalues; i++) {
+                const struct proto_value *v = &u->values[i];
+
+                if (!(v->flags & PROTO_VALUE_NEW))
+                        continue;
+                if (prev != NULL && pstr_same(prev->unit, v->unit) &&
+                    pstr_same(prev->period, v->period))
+                        continue;
+                copy_pstr(c, v->unit);
+                copy_pstr(c, v->period);
+                pgcopy_row_end(c);
+                prev = v;
+        }
+        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+                return r;
+        return run_cmd(w, "first_report_note", 0, NULL, NULL, err, errlen);
+}
+
 /*
  * A uow must follow the last committed one directly.  One that skips ahead
  * was sent while an earlier one was lost (a sink restart drops what was
@@ -479,6 +529,7 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
             size_t errlen)
 {
         uint32_t i, nnew = 0, nchanged = 0;
+        int anynew = 0;
         enum db_result r;
         uint64_t last;
 
@@ -491,6 +542,8 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
         if (u->seq != last + 1)
                 return gap(u, last, err, errlen);
         for (i = 0; i < u->nvalues; i++) {
+                if (u->values[i].flags & PROTO_VALUE_NEW)
+                        anynew = 1;
                 if ((u->values[i].flags & FLAGS_BOTH) == FLAGS_BOTH)
                         nnew++;
                 else if (u->values[i].flags & PROTO_VALUE_FINAL)
@@ -516,6 +569,8 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
                              "COPY edustat.value_history (unit, period, indicator, value,"
                              " version, collector, batch_id) FROM STDIN",
                              0, 0, 1, err, errlen)) != DB_OK)
+                return r;
+        if (anynew && (r = first_report_note(w, u, err, errlen)) != DB_OK)
                 return r;
         if (u->nrejects > 0) {
                 r = pgcopy_begin(&w->copy, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err,

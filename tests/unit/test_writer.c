@@ -104,7 +104,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6");
+            "1,2,3,4,5,6,7");
         assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
                          DB_OK);
         assert_int_equal(nu, 6);
@@ -249,6 +249,14 @@ test_commit_and_replay(void **state)
                             "NULL 160 0 NULLNULL");
         assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
                             "1");
+        /* Each (unit, period) of a new key noted once, at the commit's time. */
+        assert_string_equal(q("SELECT string_agg(unit || '/' || period, ' ' ORDER BY unit)"
+                              " FROM edustat.first_report"),
+                            "S1/2024 S2/2024 S3/2024");
+        assert_string_equal(q("SELECT count(*) FROM edustat.first_report f JOIN"
+                              " edustat.value_history h USING (unit, period)"
+                              " WHERE f.first_at <> h.received_at"),
+                            "0");
 
         /* The same seq again: acknowledged, nothing doubled. */
         assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
@@ -920,6 +928,54 @@ test_binary_copy(void **state)
         PQfinish(conn);
 }
 
+/*
+ * first_report keeps the first commit of a (unit, period): a later new key
+ * of the pair leaves it, a new pair is added, changed keys add nothing.
+ */
+static void
+test_first_report(void **state)
+{
+        struct proto_value v1[] = {
+            {S("S1"), S("2031"), S("pupils"), S("1"), 1, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colF"), S("f1")},
+        };
+        struct proto_value v2[] = {
+            {S("S1"), S("2031"), S("teachers"), S("2"), 2, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colF"), S("f2")},
+            {S("S2"), S("2031"), S("pupils"), S("3"), 3, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colF"), S("f2")},
+            {S("S1"), S("2031"), S("pupils"), S("4"), 4, PROTO_VALUE_FINAL, S("colF"), S("f2")},
+        };
+        struct proto_uow u1 = {1, S("agg-F"), 1, 0, 0, v1, NULL, NULL};
+        struct proto_uow u2 = {2, S("agg-F"), 3, 0, 0, v2, NULL, NULL};
+        char first[64], err[512];
+        int replayed = -1;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u1, &replayed, err, sizeof err), DB_OK);
+        snprintf(first, sizeof first, "%s",
+                 q("SELECT first_at FROM edustat.first_report WHERE unit = 'S1'"
+                   " AND period = '2031'"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.first_report WHERE period = '2031'"),
+                            "1");
+        assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT first_at FROM edustat.first_report WHERE unit = 'S1'"
+                              " AND period = '2031'"),
+                            first);
+        assert_string_equal(q("SELECT string_agg(unit, ' ' ORDER BY unit) FROM"
+                              " edustat.first_report WHERE period = '2031'"),
+                            "S1 S2");
+        assert_string_equal(q("SELECT f.first_at = h.received_at FROM edustat.first_report f"
+                              " JOIN edustat.value_history h USING (unit, period)"
+                              " WHERE unit = 'S2' AND period = '2031'"),
+                            "t");
+        assert_string_equal(q("SELECT f.first_at < h.received_at FROM edustat.first_report f"
+                              " JOIN edustat.value_history h USING (unit, period)"
+                              " WHERE unit = 'S1' AND period = '2031' AND h.version = 2"),
+                            "t");
+}
+
 int
 main(void)
 {
@@ -938,6 +994,7 @@ main(void)
             cmocka_unit_test(test_gap),
             cmocka_unit_test(test_breakdown_rows),
             cmocka_unit_test(test_binary_copy),
+            cmocka_unit_test(test_first_report),
         };
         int rc;
 
