@@ -214,7 +214,7 @@ one COPY into one table with `unit_value`'s primary key.  Each fresh record
 costs the session that same COPY into `unit_value` (in one transaction per
 uow), plus a second COPY of the same record into `value_history` (every
 accepted change is history, the first value included), plus its share of
-the aggregate rows: a text COPY into `stage_agg` and an `INSERT … ON
+the aggregate rows: a binary COPY into `stage_agg` and an `INSERT … ON
 CONFLICT DO UPDATE` into `agg_breakdown` and `agg_rollup`, whose primary
 keys are three and five text columns (`_bt_compare`,
 `nocache_index_getattr` and `memcmp` lead PostgreSQL's profile below).
@@ -234,17 +234,30 @@ first:
   `unit_value` and one more statement per correction.
 - sink/schema.c: key `agg_breakdown` and `agg_rollup` by small integers
   (unit and indicator ids from `orgunit`/`indicator`, a slice id for
-  dimension+category) behind views with today's columns.  Measured by hand
-  on this machine (PostgreSQL 15, a 119,016-row `agg_breakdown` at
-  fillfactor 50, the 8,700 rows of a typical uow staged): the upsert takes
-  70–115 ms (about 9 µs a row, every update HOT, 2.4 WAL records a row) with
-  the five text columns and 45–72 ms with four integer columns.
-  `UPDATE … FROM` the stage is no faster (64–84 ms with an index nested
-  loop, 115 ms when the planner hashes the whole table).
-- sink/writer.c `copy_aggs`: COPY the aggregate rows in binary format.  The
-  same 8,700 rows: 15.5 ms as text, 7.4 ms with the numeric and float8
-  fields null (so half of it is `numeric_in`/`float8in`), 11 ms binary; and
-  the sink's `snprintf("%.17g")` goes.
+  dimension+category).  Measured by hand on this machine (PostgreSQL 15, a
+  119,016-row `agg_breakdown` at fillfactor 50, the 8,700 rows of a
+  typical uow staged, eight runs each, alternating): the upsert took
+  63–109 ms (median 86; about 9 µs a row, every update HOT, 2.4 WAL
+  records a row) with the five text columns and 45–86 ms (median 71) with
+  four integer columns, only 15–20 % less; with the integer key added but
+  the text columns kept in the table (so that queries stay as they are) it
+  gained nothing.  `UPDATE … FROM` the stage is no faster (64–84 ms with an
+  index nested loop, 115 ms when the planner hashes the whole table).  The
+  per-row cost is PostgreSQL's upsert itself (the conflict probe, the row
+  lock and the update, each WAL-logged), so fewer rows is the lever, not
+  narrower ones.
+- Done: the aggregate rows go by binary COPY (sink/schema.c
+  `pgcopy_bin_*`): `COPY stage_agg` fell from 1,115 to 632 ms in this
+  phase and from 3,381 to 2,262 ms in the latency phase (statement tables
+  of two full runs).  By hand, the 8,700 rows of a uow: 15.5 ms as text,
+  7.4 ms with the numeric and float8 fields null, 11 ms binary.
+- Done: `first_report` is noted by the sink (migration 7) instead of a
+  statement trigger with a transition table on `value_history`, which
+  measured 44 against 26 ms for each COPY of 20,000 fresh values (its
+  share of the `value_history` line above, in runs before the change).
+- Not worth it: `unit_value` and `value_history` by binary COPY.  By hand,
+  20,000 rows into a table like `unit_value`: 36–68 ms as text, 35–53 ms
+  binary; the primary key's inserts dominate.
 - aggregator/main.c: larger uows under a backlog.  The open uow already
   grows while the sink is busy (group commit), but a fresh load fills it to
   `EDUSTAT_UOW_RECORDS` (20,000) first, and every uow rewrites the
@@ -260,8 +273,8 @@ first:
 `unit_value` from `stage_value` plus the aggregate rows: every corrected
 school value dirties its district's, city's and province's totals and their
 breakdown slices.  `unit_value` (fillfactor 90) and the aggregate tables
-(fillfactor 50) are updated HOT.  The integer keys and the binary COPY of
-the aggregate rows described for (2) are the levers.""",
+(fillfactor 50) are updated HOT.  Fewer aggregate rows per commit is the
+lever, as for (2).""",
     "unchanged": """Nothing reaches PostgreSQL (the check above), so this is the collectors and
 the aggregator, sharing two cores.  The collectors take the larger part:
 `submit` parses every file and writes every packed batch into its SQLite
@@ -297,10 +310,13 @@ queue adds the rest.  At lower loads (the latency table above) the same
 path is well inside the targets, so a p99 under 250 ms at 10k records/s
 needs a commit of a uow's aggregate rows well under 100 ms.
 
-What would fix it: cheaper aggregate rows, the levers of (2) with their
-hand measurements: integer keys of the aggregate tables (the upsert of a
-uow's 8,700 rows from ~90 to ~55 ms) and binary COPY of the stage (15.5 to
-11 ms); then decoding the next uow in the sink while this one commits.""",
+What would fix it: fewer aggregate rows per commit, since each costs
+PostgreSQL's upsert (~9 µs) whatever its key (the hand measurements under
+(2)).  The binary COPY of the stage (done) took about a third off `COPY
+stage_agg`.  Sending the next uow while one is in flight (one queued at
+the sink instead of group commit) measured no better in two paired runs:
+more uows, each rewriting the same upper-level rows.  Left: decoding the
+next uow in the sink while this one commits (a second thread).""",
     "visible": """Correction→visible is the same path as submit→ack (a correction becomes
 visible at the COMMIT of the uow that carries it, just before its ack), so
 it has the same cause and the same fixes as submit→ack above: the sink's
