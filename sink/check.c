@@ -1,6 +1,6 @@
 /*
  * check: recompute every aggregate inside PostgreSQL and compare with
- * agg_value.  See check.h.
+ * agg_value and agg_breakdown.  See check.h.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,19 +22,28 @@
  *               down from the roots (units without a parent).  Only the
  *               current tree: units dropped from the config (current =
  *               false) count in no aggregate, in the aggregator either.
- *   unit        each current org unit with its parent, level and whether
- *               it is a leaf, from the parent links themselves (not
- *               is_leaf).
+ *   unit        each current org unit with its parent, level, categories
+ *               and whether it is a leaf, from the parent links themselves
+ *               (not is_leaf).
  *   up          the pairs whose ancestor has children: only those units
  *               get a computed (non-leaf) row.
+ *   slice       each leaf with a parent, once per dimension in which it has
+ *               a category (NULL or '' is none).  Only leaves: what a unit
+ *               with children stores itself is in no breakdown.
  *   plain       the stored count/amount values with their unit's parent.
  *   plain_part  the values grouped by parent: Σ, n, and over leaves n, Σx,
  *               Σx², min, max.  Every part is a sum, a count, a min or a
  *               max, so a unit's aggregate is the combination of the parts
  *               of every parent at or below it plus its own value; that
  *               saves joining each value to each of its ancestors.
+ *   bplain_part the leaf values per parent and slice; every term is a
+ *               leaf's, so n, Σ and the leaf terms coincide.
  *   plain_sum   that combination per non-leaf unit, plus one row per leaf
- *               value (its own aggregate: n = 1).
+ *               value (its own aggregate: n = 1), plus the breakdowns: the
+ *               bplain_part rows combined the same way.  dimension and
+ *               category are '' for agg_value's rows, a value the CHECK of
+ *               agg_breakdown.dimension never allows, so the join keys of
+ *               the two tables never meet and need no NULL handling.
  *   part        each ratio's numerator and denominator indicator.
  *   ratio_own   per unit and ratio: its own numerator and denominator
  *               (NULL when it stores none).
@@ -42,14 +51,18 @@
  *               qualifies when it stores both parts and den > 0; then
  *               qn = num, qd = den, qs = num²/den (to 30 decimals) and
  *               x = m·num/den.
- *   ratio_part, ratio_sum   as for plain.
+ *   ratio_part, bratio_part, ratio_sum   as for plain.  A breakdown row
+ *               exists where a leaf of the slice stores the numerator or
+ *               the denominator, n_reporting counts those leaves and the
+ *               sums are over them: the aggregator's rows (state.c).
  *   expected    the contract's columns.  count/amount: mean = Σx/n and
  *               cv = σ/mean = √(nΣx² − (Σx)²) / Σx, exact up to the one
  *               square root.  Ratio: mean = m·Σnum/Σden and, with
  *               S = Σ num²/den over the qualifying leaves,
  *               cv = √(S·Σden − (Σnum)²) / Σnum  (m cancels), which is the
  *               denominator-weighted σ/mean of the MoE method.
- *   j, b, m     the FULL JOIN with agg_value, one flag per column, and one
+ *   stored      agg_value's rows (slice '', '') and agg_breakdown's.
+ *   j, b, m     the FULL JOIN with stored, one flag per column, and one
  *               row per differing column (only "row" when a side is missing).
  *
  * The numbers come out as text, so the report shows exactly what is
@@ -68,7 +81,8 @@ static const char check_sql_text[] =
     "   WHERE x.ancestor IS NOT NULL\n"
     "),\n"
     "unit AS (\n"
-    "  SELECT o.code, o.parent, o.level, p.parent IS NULL AS leaf\n"
+    "  SELECT o.code, o.parent, o.level, p.parent IS NULL AS leaf, o.stage, o.locality,\n"
+    "         o.ownership\n"
     "    FROM edustat.orgunit o\n"
     "    LEFT JOIN (SELECT DISTINCT parent FROM edustat.orgunit WHERE current) p\n"
     "      ON p.parent = o.code\n"
@@ -77,6 +91,13 @@ static const char check_sql_text[] =
     "up AS (\n"
     "  SELECT t.descendant, t.ancestor\n"
     "    FROM tree t JOIN unit a ON a.code = t.ancestor AND NOT a.leaf\n"
+    "),\n"
+    "slice AS (\n"
+    "  SELECT u.code AS unit, u.parent, d.dimension, d.category\n"
+    "    FROM unit u\n"
+    "   CROSS JOIN LATERAL (VALUES ('stage', u.stage), ('locality', u.locality),\n"
+    "          ('ownership', u.ownership)) d (dimension, category)\n"
+    "   WHERE u.leaf AND u.parent IS NOT NULL AND d.category <> ''\n"
     "),\n"
     "plain AS (\n"
     "  SELECT v.unit, u.parent, u.leaf, v.period, v.indicator, v.value\n"
@@ -96,8 +117,16 @@ static const char check_sql_text[] =
     "   WHERE v.parent IS NOT NULL\n"
     "   GROUP BY v.parent, v.period, v.indicator\n"
     "),\n"
+    "bplain_part AS (\n"
+    "  SELECT s.parent AS unit, v.period, v.indicator, s.dimension, s.category,\n"
+    "         sum(v.value) AS s, count(*) AS n, sum(v.value * v.value) AS lq,\n"
+    "         min(v.value) AS lmin, max(v.value) AS lmax\n"
+    "    FROM plain v JOIN slice s ON s.unit = v.unit\n"
+    "   GROUP BY s.parent, v.period, v.indicator, s.dimension, s.category\n"
+    "),\n"
     "plain_sum AS (\n"
-    "  SELECT p.unit, p.period, p.indicator, sum(p.s) AS s, sum(p.n) AS n, sum(p.nl) AS nl,\n"
+    "  SELECT p.unit, p.period, p.indicator, '' AS dimension, '' AS category, sum(p.s) AS s,\n"
+    "         sum(p.n) AS n, sum(p.nl) AS nl,\n"
     "         sum(p.ls) AS ls, sum(p.lq) AS lq, min(p.lmin) AS lmin, max(p.lmax) AS lmax\n"
     "    FROM (SELECT up.ancestor AS unit, p.period, p.indicator, p.s, p.n, p.nl, p.ls, p.lq,\n"
     "                 p.lmin, p.lmax\n"
@@ -108,10 +137,15 @@ static const char check_sql_text[] =
     "           WHERE NOT v.leaf) p\n"
     "   GROUP BY p.unit, p.period, p.indicator\n"
     "  UNION ALL\n"
-    "  SELECT v.unit, v.period, v.indicator, v.value, 1, 1, v.value, v.value * v.value,\n"
-    "         v.value, v.value\n"
+    "  SELECT v.unit, v.period, v.indicator, '', '', v.value, 1, 1, v.value,\n"
+    "         v.value * v.value, v.value, v.value\n"
     "    FROM plain v\n"
     "   WHERE v.leaf\n"
+    "  UNION ALL\n"
+    "  SELECT up.ancestor, p.period, p.indicator, p.dimension, p.category, sum(p.s), sum(p.n),\n"
+    "         sum(p.n), sum(p.s), sum(p.lq), min(p.lmin), max(p.lmax)\n"
+    "    FROM bplain_part p JOIN up ON up.descendant = p.unit\n"
+    "   GROUP BY up.ancestor, p.period, p.indicator, p.dimension, p.category\n"
     "),\n"
     "part (ratio, m, ind, is_num) AS (\n"
     "  SELECT code, multiplier, numerator, true FROM edustat.indicator WHERE kind = 'ratio'\n"
@@ -142,8 +176,15 @@ static const char check_sql_text[] =
     "   WHERE r.parent IS NOT NULL\n"
     "   GROUP BY r.parent, r.period, r.indicator, r.m\n"
     "),\n"
+    "bratio_part AS (\n"
+    "  SELECT s.parent AS unit, r.period, r.indicator, r.m, s.dimension, s.category,\n"
+    "         sum(r.num) AS num, sum(r.den) AS den, count(*) AS n, sum(r.qn) AS qn,\n"
+    "         sum(r.qd) AS qd, sum(r.qs) AS qs, min(r.x) AS xmin, max(r.x) AS xmax\n"
+    "    FROM ratio r JOIN slice s ON s.unit = r.unit\n"
+    "   GROUP BY s.parent, r.period, r.indicator, r.m, s.dimension, s.category\n"
+    "),\n"
     "ratio_sum AS (\n"
-    "  SELECT r.unit, r.period, r.indicator, r.m,\n"
+    "  SELECT r.unit, r.period, r.indicator, '' AS dimension, '' AS category, r.m,\n"
     "         coalesce(sum(r.num), 0) AS num, coalesce(sum(r.den), 0) AS den, sum(r.n) AS n,\n"
     "         sum(r.qn) AS qn, sum(r.qd) AS qd, sum(r.qs) AS qs, min(r.xmin) AS xmin,\n"
     "         max(r.xmax) AS xmax\n"
@@ -157,29 +198,47 @@ static const char check_sql_text[] =
     "           WHERE NOT r.leaf) r\n"
     "   GROUP BY r.unit, r.period, r.indicator, r.m\n"
     "  UNION ALL\n"
-    "  SELECT r.unit, r.period, r.indicator, r.m, coalesce(r.num, 0), coalesce(r.den, 0), 1,\n"
-    "         r.qn, r.qd, r.qs, r.x, r.x\n"
+    "  SELECT r.unit, r.period, r.indicator, '', '', r.m, coalesce(r.num, 0),\n"
+    "         coalesce(r.den, 0), 1, r.qn, r.qd, r.qs, r.x, r.x\n"
     "    FROM ratio r\n"
     "   WHERE r.leaf\n"
+    "  UNION ALL\n"
+    "  SELECT up.ancestor, r.period, r.indicator, r.dimension, r.category, r.m,\n"
+    "         coalesce(sum(r.num), 0), coalesce(sum(r.den), 0), sum(r.n), sum(r.qn), sum(r.qd),\n"
+    "         sum(r.qs), min(r.xmin), max(r.xmax)\n"
+    "    FROM bratio_part r JOIN up ON up.descendant = r.unit\n"
+    "   GROUP BY up.ancestor, r.period, r.indicator, r.dimension, r.category, r.m\n"
     "),\n"
     "expected AS (\n"
-    "  SELECT p.unit, p.period, p.indicator, false AS ratio, p.s AS value,\n"
+    "  SELECT p.unit, p.period, p.indicator, p.dimension, p.category, false AS ratio,\n"
+    "         p.s AS value,\n"
     "         NULL::numeric AS numerator, NULL::numeric AS denominator, p.n AS n_reporting,\n"
     "         p.lmin::float8 AS min, p.lmax::float8 AS max, (p.ls / p.nl)::float8 AS mean,\n"
     "         CASE WHEN p.ls <> 0 THEN (sqrt(greatest(p.nl * p.lq - p.ls * p.ls, 0))\n"
     "                                   / p.ls)::float8 END AS cv\n"
     "    FROM plain_sum p\n"
     "  UNION ALL\n"
-    "  SELECT r.unit, r.period, r.indicator, true,\n"
+    "  SELECT r.unit, r.period, r.indicator, r.dimension, r.category, true,\n"
     "         CASE WHEN r.den <> 0 THEN r.m * r.num / r.den END,\n"
     "         r.num, r.den, r.n, r.xmin::float8, r.xmax::float8, (r.m * r.qn / r.qd)::float8,\n"
     "         CASE WHEN r.m * r.qn <> 0 THEN (sqrt(greatest(r.qs * r.qd - r.qn * r.qn, 0))\n"
     "                                         / r.qn)::float8 END\n"
     "    FROM ratio_sum r\n"
     "),\n"
+    "stored AS (\n"
+    "  SELECT unit, period, indicator, '' AS dimension, '' AS category, level, value,\n"
+    "         numerator, denominator, n_reporting, min, max, mean, cv\n"
+    "    FROM edustat.agg_value\n"
+    "  UNION ALL\n"
+    "  SELECT unit, period, indicator, dimension, category, level, value, numerator,\n"
+    "         denominator, n_reporting, min, max, mean, cv\n"
+    "    FROM edustat.agg_breakdown\n"
+    "),\n"
     "j AS (\n"
     "  SELECT coalesce(e.unit, g.unit) AS unit, coalesce(e.period, g.period) AS period,\n"
     "         coalesce(e.indicator, g.indicator) AS indicator,\n"
+    "         coalesce(e.dimension, g.dimension) AS dimension,\n"
+    "         coalesce(e.category, g.category) AS category,\n"
     "         e.unit IS NOT NULL AS has_e, g.unit IS NOT NULL AS has_g, e.ratio,\n"
     "         u.level AS e_level, g.level AS g_level,\n"
     "         e.value AS e_value, g.value AS g_value,\n"
@@ -190,8 +249,9 @@ static const char check_sql_text[] =
     "         e.mean AS e_mean, g.mean AS g_mean, e.cv AS e_cv, g.cv AS g_cv\n"
     "    FROM expected e\n"
     "    LEFT JOIN unit u ON u.code = e.unit\n"
-    "    FULL JOIN edustat.agg_value g\n"
+    "    FULL JOIN stored g\n"
     "      ON g.unit = e.unit AND g.period = e.period AND g.indicator = e.indicator\n"
+    "     AND g.dimension = e.dimension AND g.category = e.category\n"
     "),\n"
     "b AS (\n"
     "  SELECT j.*,\n"
@@ -215,7 +275,8 @@ static const char check_sql_text[] =
     "    FROM j\n"
     "),\n"
     "m AS (\n"
-    "  SELECT b.unit, b.period, b.indicator, c.ord, c.col, c.stored, c.expected\n"
+    "  SELECT b.unit, b.period, b.indicator, b.dimension, b.category, c.ord, c.col, c.stored,\n"
+    "         c.expected\n"
     "    FROM b\n"
     "   CROSS JOIN LATERAL (VALUES\n"
     "     (0, 'row', b.b_row,\n"
@@ -237,14 +298,15 @@ static const char check_sql_text[] =
     "          OR b.b_min OR b.b_max OR b.b_mean OR b.b_cv)\n"
     "     AND c.bad AND (c.ord = 0 OR NOT b.b_row)\n"
     "  UNION ALL\n"
-    "  SELECT a.unit, a.period, a.indicator, 0, 'row',\n"
+    "  SELECT a.unit, a.period, a.indicator, '', '', 0, 'row',\n"
     "         'twice (agg_rollup holds a row for this leaf)', 'once'\n"
     "    FROM edustat.agg_rollup a JOIN unit u ON u.code = a.unit AND u.leaf\n"
     ")\n"
-    "SELECT unit, period, indicator, col, coalesce(stored, 'NULL'),\n"
-    "       coalesce(expected, 'NULL'), count(*) OVER ()\n"
+    "SELECT unit, period, indicator,\n"
+    "       CASE WHEN dimension <> '' THEN dimension || '=' || category ELSE '' END, col,\n"
+    "       coalesce(stored, 'NULL'), coalesce(expected, 'NULL'), count(*) OVER ()\n"
     "  FROM m\n"
-    " ORDER BY unit, period, indicator, ord\n"
+    " ORDER BY unit, period, indicator, dimension, category, ord\n"
     " LIMIT " STR(CHECK_SHOW_MAX);
 
 const char *
@@ -280,7 +342,8 @@ schema_present(PGconn *conn, char *err, size_t errlen)
         res = query(conn,
                     "SELECT to_regclass('edustat.schema_version') IS NOT NULL"
                     "   AND to_regclass('edustat.unit_value') IS NOT NULL"
-                    "   AND to_regclass('edustat.agg_value') IS NOT NULL",
+                    "   AND to_regclass('edustat.agg_value') IS NOT NULL"
+                    "   AND to_regclass('edustat.agg_breakdown') IS NOT NULL",
                     &r, err, errlen);
         if (res == NULL)
                 return r;
@@ -321,7 +384,7 @@ collect(const PGresult *res, struct check_report *out)
 
         if (n == 0)
                 return;
-        out->mismatches = strtoull(PQgetvalue(res, 0, 6), NULL, 10);
+        out->mismatches = strtoull(PQgetvalue(res, 0, 7), NULL, 10);
         out->nshown = (size_t)n;
         out->shown = xcalloc(out->nshown, sizeof *out->shown);
         for (i = 0; i < n; i++) {
@@ -330,9 +393,10 @@ collect(const PGresult *res, struct check_report *out)
                 m->unit = dup_field(res, i, 0);
                 m->period = dup_field(res, i, 1);
                 m->indicator = dup_field(res, i, 2);
-                m->column = dup_field(res, i, 3);
-                m->stored = dup_field(res, i, 4);
-                m->expected = dup_field(res, i, 5);
+                m->slice = dup_field(res, i, 3);
+                m->column = dup_field(res, i, 4);
+                m->stored = dup_field(res, i, 5);
+                m->expected = dup_field(res, i, 6);
         }
 }
 
@@ -372,12 +436,14 @@ check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen)
                 goto fail;
         res = query(conn,
                     "SELECT (SELECT count(*) FROM edustat.unit_value),"
-                    "       (SELECT count(*) FROM edustat.agg_rollup)",
+                    "       (SELECT count(*) FROM edustat.agg_rollup),"
+                    "       (SELECT count(*) FROM edustat.agg_breakdown)",
                     &r, err, errlen);
         if (res == NULL)
                 goto fail;
         out->values = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
         out->stored = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+        out->breakdowns = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
         PQclear(res);
         t0 = now_ms();
         if ((res = query(conn, check_sql_text, &r, err, errlen)) == NULL)
@@ -409,6 +475,7 @@ check_report_free(struct check_report *r)
                 free(m->unit);
                 free(m->period);
                 free(m->indicator);
+                free(m->slice);
                 free(m->column);
                 free(m->stored);
                 free(m->expected);
@@ -425,25 +492,36 @@ check_report_print(const struct check_report *r, FILE *fp)
         for (i = 0; i < r->nshown; i++) {
                 const struct check_mismatch *m = &r->shown[i];
 
-                fprintf(fp,
-                        "mismatch: unit %s, period %s, indicator %s, column %s: stored %s, "
-                        "expected %s\n",
-                        m->unit, m->period, m->indicator, m->column, m->stored, m->expected);
+                if (m->slice[0] == '\0')
+                        fprintf(fp,
+                                "mismatch: unit %s, period %s, indicator %s, column %s: stored "
+                                "%s, expected %s\n",
+                                m->unit, m->period, m->indicator, m->column, m->stored,
+                                m->expected);
+                else
+                        fprintf(fp,
+                                "mismatch: unit %s, period %s, indicator %s, breakdown %s, "
+                                "column %s: stored %s, expected %s\n",
+                                m->unit, m->period, m->indicator, m->slice, m->column, m->stored,
+                                m->expected);
         }
         if (r->mismatches > r->nshown)
                 fprintf(fp, "... and %" PRIu64 " more mismatches\n",
                         r->mismatches - (uint64_t)r->nshown);
         if (r->mismatches == 0)
                 fprintf(fp,
-                        "check: ok: agg_value matches the aggregates recomputed from %" PRIu64
-                        " stored values (%" PRIu64 " stored rows of units with children); %.1f s\n",
-                        r->values, r->stored, r->seconds);
+                        "check: ok: agg_value and agg_breakdown match the aggregates recomputed "
+                        "from %" PRIu64 " stored values (%" PRIu64
+                        " stored rows of units with children, %" PRIu64
+                        " breakdown rows); %.1f s\n",
+                        r->values, r->stored, r->breakdowns, r->seconds);
         else
                 fprintf(fp,
-                        "check: %" PRIu64 " mismatches between agg_value and the aggregates "
-                        "recomputed from %" PRIu64 " stored values (%" PRIu64
-                        " stored rows of units with children); %.1f s\n",
-                        r->mismatches, r->values, r->stored, r->seconds);
+                        "check: %" PRIu64 " mismatches between agg_value/agg_breakdown and the "
+                        "aggregates recomputed from %" PRIu64 " stored values (%" PRIu64
+                        " stored rows of units with children, %" PRIu64
+                        " breakdown rows); %.1f s\n",
+                        r->mismatches, r->values, r->stored, r->breakdowns, r->seconds);
 }
 
 int

@@ -1,8 +1,9 @@
 /*
  * check: the consistency check, `edustat-sink --check`.  It recomputes
  * every aggregate row from edustat.unit_value inside PostgreSQL, in one SQL
- * statement, and compares the result with edustat.agg_value.  Operators run
- * it after an incident; the fault tests run it after every scenario.
+ * statement, and compares the result with edustat.agg_value and
+ * edustat.agg_breakdown.  Operators run it after an incident; the fault
+ * tests run it after every scenario.
  *
  * The recomputation shares no code with the aggregator: a recursive CTE
  * over edustat.orgunit gives every (ancestor, descendant) pair, sums are
@@ -13,14 +14,29 @@
  * weighted by each leaf's denominator.  The tree is walked down from the
  * roots, so a cycle left behind by old config rows cannot make it loop.
  *
+ * Breakdowns (docs/SQL.md, agg_breakdown) are recomputed the same way over
+ * the leaves of one slice only: a (dimension, category) pair, the dimension
+ * stage, locality or ownership and the category that column of
+ * edustat.orgunit holds for a current leaf (NULL or empty: no category).
+ * Values stored by units with children belong to no slice.  A unit with
+ * children has a breakdown row for a period, indicator and slice when a
+ * leaf of the slice below it stores the indicator (a ratio: its numerator
+ * or its denominator), as the aggregator writes them; n_reporting counts
+ * those leaves.  (The aggregator leaves pairs past its 255th distinct one
+ * out of the breakdowns and logs it; the check would report their rows
+ * missing.)
+ *
  * The two sides are matched by a FULL OUTER JOIN on (unit, period,
- * indicator).  A row present on one side only is a mismatch of column
- * "row"; otherwise level, value (count/amount), numerator, denominator and
- * n_reporting must be exactly equal, a ratio's value within 1e-12 relative
- * (it is a quotient, stored to about 19 digits), and min, max, mean and cv
- * within 1e-9 relative or 1e-12 absolute; NULL must match NULL.  A row the
- * aggregator stored in agg_rollup for a leaf (whose row the view already
- * derives) is reported too: agg_value would show that key twice.
+ * indicator) for agg_value and (unit, period, indicator, dimension,
+ * category) for agg_breakdown.  A row present on one side only is a
+ * mismatch of column "row"; otherwise level, value (count/amount),
+ * numerator, denominator and n_reporting must be exactly equal, a ratio's
+ * value within 1e-12 relative (it is a quotient, stored to about 19
+ * digits), and min, max, mean and cv within 1e-9 relative or 1e-12
+ * absolute; NULL must match NULL.  A row the aggregator stored in
+ * agg_rollup for a leaf (whose row the view already derives) is reported
+ * too: agg_value would show that key twice; a breakdown row of a leaf has
+ * no recomputed row and is reported as present on one side only.
  *
  * The check only reads.  One statement sees one snapshot, so it may run
  * while the sink commits: every uow writes values and aggregates together.
@@ -46,8 +62,11 @@
 /* One differing cell.  Every string is owned by the report. */
 struct check_mismatch {
         char *unit, *period, *indicator;
+        /* "" for a row of agg_value; "dimension=category" (e.g.
+         * "stage=primary") for a row of agg_breakdown */
+        char *slice;
         char *column;   /* "row", "level", "value", ..., "cv" */
-        char *stored;   /* agg_value's text, "NULL", or "(no row)" */
+        char *stored;   /* the stored text, "NULL", or "(no row)" */
         char *expected; /* the recomputed text, likewise */
 };
 
@@ -55,16 +74,19 @@ struct check_report {
         uint64_t mismatches; /* all that were found */
         uint64_t values;     /* unit_value rows the check started from */
         uint64_t stored;     /* agg_rollup rows (units with children) */
-        size_t nshown;       /* the first CHECK_SHOW_MAX, ordered by key and column */
+        uint64_t breakdowns; /* agg_breakdown rows */
+        /* the first CHECK_SHOW_MAX, ordered by unit, period, indicator,
+         * slice (agg_value's row first), column */
+        size_t nshown;
         struct check_mismatch *shown;
         double seconds; /* wall time of the comparison statement */
 };
 
 /*
  * The comparison statement.  It returns at most CHECK_SHOW_MAX rows
- * (unit, period, indicator, column, stored, expected, total mismatches),
- * none when everything matches.  Exposed for tests and for operators who
- * want to run it in psql.
+ * (unit, period, indicator, slice, column, stored, expected, total
+ * mismatches), none when everything matches.  Exposed for tests and for
+ * operators who want to run it in psql.
  */
 const char *check_sql(void);
 
@@ -81,8 +103,11 @@ enum db_result check_run(PGconn *conn, struct check_report *out, char *err, size
 void check_report_free(struct check_report *r);
 
 /*
- * Print r to fp: one line per shown mismatch, "... and N more" when some
- * were not shown, then the summary line.
+ * Print r to fp: one line per shown mismatch ("mismatch: unit U, period P,
+ * indicator I, column C: stored S, expected E"; a breakdown row's line has
+ * ", breakdown dimension=category" before the column), "... and N more"
+ * when some were not shown, then the summary line, which starts with
+ * "check: ok:" or "check: N mismatches".
  */
 void check_report_print(const struct check_report *r, FILE *fp);
 

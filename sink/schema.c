@@ -972,9 +972,11 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
         if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
                 goto out;
         /*
-         * Where the tree changed (a unit added, dropped or moved), the units
-         * above the change in the old tree lose or keep rows the aggregator
-         * will not write again: an indicator only a dropped school reported.
+         * Where the tree changed (a unit added, dropped or moved, or a school
+         * put in another stage, locality or ownership category), the units
+         * above the change in the old tree keep rows the aggregator will not
+         * write again: an indicator only a dropped school reported, the
+         * slice a school left.
          * Their stored aggregates go; the aggregator, restarted with the same
          * config, rewrites every aggregate that still exists.  Read before
          * the upsert below replaces the old parent links.
@@ -986,6 +988,9 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
             "    LEFT JOIN edustat.orgunit o ON o.code = s.code"
             "   WHERE o.code IS NULL OR NOT o.current"
             "      OR o.parent IS DISTINCT FROM s.parent"
+            "      OR o.stage IS DISTINCT FROM s.stage"
+            "      OR o.locality IS DISTINCT FROM s.locality"
+            "      OR o.ownership IS DISTINCT FROM s.ownership"
             "  UNION"
             "  SELECT o.code FROM edustat.orgunit o WHERE o.current AND NOT EXISTS"
             "    (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)),"

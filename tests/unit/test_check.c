@@ -16,6 +16,9 @@
  *               D2 teachers 5 (a district's own value: in sums, not in leaf stats)
  * 2025 values:  S3 pupils 70 (no teachers anywhere: ratio value NULL)
  * Ratios: ptr = pupils / teachers; area = 100 x teach_area / pupils.
+ * Categories (stage, locality, ownership): S1, S2 primary urban public;
+ * S3 junior rural public; S4 primary town private.  The breakdown rows
+ * (agg_breakdown) were worked out by hand too; see test_setup_and_clean.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -118,6 +121,45 @@ S(const char *s) {
         }
 #define STATS_NULL                                                                                 \
         (PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX | PROTO_AGG_NULL_MEAN | PROTO_AGG_NULL_CV)
+
+/* Ratio rows without qualifying leaves: only sums and n_reporting. */
+#define NOSTATS(u, lvl, p, i, v, num, den, n, nulls)                                               \
+        {                                                                                          \
+                S(u), S(lvl), S(p), S(i), S(v), S(num), S(den), n, 0, 0, 0, 0, (nulls), {NULL, 0}, \
+                {                                                                                  \
+                        NULL, 0                                                                    \
+                }                                                                                  \
+        }
+
+/* Breakdown rows of the fixture. */
+#define NBREAKDOWN 103
+
+/* Row a as the breakdown row of unit (at level) in slice dim=cat. */
+static struct proto_agg
+in_slice(struct proto_agg a, const char *unit, const char *level, const char *dim, const char *cat)
+{
+        a.unit = S(unit);
+        a.level = S(level);
+        a.dimension = S(dim);
+        a.category = S(cat);
+        return a;
+}
+
+/*
+ * Append to b, at *nb, a copy of every row of a[0..na) of unit from, as
+ * the breakdown row of unit (at level) in slice dim=cat.
+ */
+static void
+copy_rows(struct proto_agg *b, size_t *nb, const struct proto_agg *a, size_t na, const char *from,
+          const char *unit, const char *level, const char *dim, const char *cat)
+{
+        for (size_t i = 0; i < na; i++) {
+                if (strlen(from) != a[i].unit.len || memcmp(from, a[i].unit.p, a[i].unit.len) != 0)
+                        continue;
+                assert_true(*nb < NBREAKDOWN);
+                b[(*nb)++] = in_slice(a[i], unit, level, dim, cat);
+        }
+}
 
 static void
 test_setup_and_clean(void **state)
@@ -245,14 +287,97 @@ test_setup_and_clean(void **state)
              {NULL, 0},
              {NULL, 0}},
         };
-        struct proto_uow u = {
-            1, S("agg-check"), sizeof v / sizeof v[0], 0, sizeof a / sizeof a[0], v, NULL, a};
+        /*
+         * Breakdowns, by hand.  Only leaves count, each in its own
+         * categories (D2's own 5 teachers are in no slice).  A slice whose
+         * leaves are exactly those of a unit that stores nothing itself has
+         * that unit's rows: D1's three slices are {S1, S2} (D1's rows), and
+         * T1's three, D2's and C's town, private and D2's primary are {S4}
+         * (T1's rows); C urban is {S1, S2} (D1's rows).  Rows exist only
+         * for indicators a leaf of the slice stores (a ratio: either part).
+         * S3 alone (D2 junior, rural, public; C junior, rural) in 2024 and
+         * 2025: pupils 50 (70); ptr num 50 (70), den 0 (no teachers): value
+         * NULL, no leaf stats; area num 0, den 50 (70): value 0.  C public
+         * 2025 is S3 alone as well.  The rest:
+         *   C primary {S1, S2, S4}: pupils 550, n 3, min 100, max 300,
+         *     mean 550/3, cv = sqrt(3 x 122500 - 550^2) / 550 = sqrt(65000)/550;
+         *     teachers 40, n 3, {10, 20, 10}: cv = sqrt(3 x 600 - 1600)/40;
+         *     teach_area as C's (S1 and S4 are C's only ones);
+         *     ptr 550/40 = 13.75, n 3, leaf stats as C's (same leaves);
+         *     area 100 x 1200.75/550 = 218.318181..., n 3, stats as C's.
+         *   C public {S1, S2, S3}: pupils 450, n 3, min 50, max 300, mean
+         *     150, cv = sqrt(3 x 102500 - 450^2)/450 = sqrt(105000)/450;
+         *     teachers and teach_area as D1's (S3 stores neither);
+         *     ptr 450/30 = 15, n 3 (S3 stores pupils), stats as D1's;
+         *     area 100 x 1000.5/450 = 222.333..., n 3, only S1 qualifies.
+         */
+        const struct proto_agg s3[] = {
+            PLAIN("-", "-", "2024", "pupils", "50", 1, 50, 50, 50, 0),
+            NOSTATS("-", "-", "2024", "ptr", NULL, "50", "0", 1, PROTO_AGG_NULL_VALUE | STATS_NULL),
+            NOSTATS("-", "-", "2024", "area", "0", "0", "50", 1, STATS_NULL),
+            PLAIN("-", "-", "2025", "pupils", "70", 1, 70, 70, 70, 0),
+            NOSTATS("-", "-", "2025", "ptr", NULL, "70", "0", 1, PROTO_AGG_NULL_VALUE | STATS_NULL),
+            NOSTATS("-", "-", "2025", "area", "0", "0", "70", 1, STATS_NULL),
+        };
+        const struct proto_agg cp[] = {
+            PLAIN("C", "city", "2024", "pupils", "550", 3, 100, 300, 550.0 / 3,
+                  sqrt(65000.0) / 550),
+            PLAIN("C", "city", "2024", "teachers", "40", 3, 10, 20, 40.0 / 3, sqrt(200.0) / 40),
+            PLAIN("C", "city", "2024", "teach_area", "1200.75", 2, 200.25, 1000.5, 600.375,
+                  400.125 / 600.375),
+            RATIO("C", "city", "2024", "ptr", "13.75", "550", "40", 3, 10, 15, 13.75,
+                  sqrt(4.6875) / 13.75),
+            RATIO("C", "city", "2024", "area", "218.3181818181818182", "1200.75", "550", 3, 133.5,
+                  1000.5, 480.3, sqrt(180405.36) / 480.3),
+        };
+        const struct proto_agg cpub[] = {
+            PLAIN("C", "city", "2024", "pupils", "450", 3, 50, 300, 150, sqrt(105000.0) / 450),
+            PLAIN("C", "city", "2024", "teachers", "30", 2, 10, 20, 15, 1.0 / 3),
+            PLAIN("C", "city", "2024", "teach_area", "1000.5", 1, 1000.5, 1000.5, 1000.5, 0),
+            RATIO("C", "city", "2024", "ptr", "15", "450", "30", 3, 10, 15, 40.0 / 3,
+                  sqrt(50.0) / 40),
+            RATIO("C", "city", "2024", "area", "222.3333333333333333", "1000.5", "450", 3, 1000.5,
+                  1000.5, 1000.5, 0),
+        };
+        static const char *const slices[][2] = {
+            {"stage", "primary"}, {"locality", "urban"}, {"ownership", "public"},
+            {"stage", "primary"}, {"locality", "town"},  {"ownership", "private"},
+            {"stage", "junior"},  {"locality", "rural"}, {"ownership", "public"},
+        };
+        const size_t na = sizeof a / sizeof a[0];
+        struct proto_agg b[NBREAKDOWN];
+        size_t nb = 0;
+        struct proto_uow u = {1, S("agg-check"), sizeof v / sizeof v[0], 0, na, v, NULL, a};
+        struct proto_uow ub = {2, S("agg-check"), 0, 0, NBREAKDOWN, NULL, NULL, b};
         struct check_report rep;
         size_t nu, ni;
         int replayed = -1;
         char err[512];
 
         (void)state;
+        for (int k = 0; k < 3; k++) {
+                copy_rows(b, &nb, a, na, "D1", "D1", "district", slices[k][0], slices[k][1]);
+                copy_rows(b, &nb, a, na, "T1", "T1", "town", slices[3 + k][0], slices[3 + k][1]);
+                copy_rows(b, &nb, a, na, "T1", "D2", "district", slices[3 + k][0],
+                          slices[3 + k][1]);
+                for (size_t i = 0; i < 6; i++)
+                        b[nb++] =
+                            in_slice(s3[i], "D2", "district", slices[6 + k][0], slices[6 + k][1]);
+        }
+        copy_rows(b, &nb, a, na, "D1", "C", "city", "locality", "urban");
+        copy_rows(b, &nb, a, na, "T1", "C", "city", "locality", "town");
+        copy_rows(b, &nb, a, na, "T1", "C", "city", "ownership", "private");
+        for (size_t i = 0; i < 6; i++) {
+                b[nb++] = in_slice(s3[i], "C", "city", "stage", "junior");
+                b[nb++] = in_slice(s3[i], "C", "city", "locality", "rural");
+                if (i >= 3) /* 2025 */
+                        b[nb++] = in_slice(s3[i], "C", "city", "ownership", "public");
+        }
+        for (size_t i = 0; i < 5; i++) {
+                b[nb++] = in_slice(cp[i], "C", "city", "stage", "primary");
+                b[nb++] = in_slice(cpub[i], "C", "city", "ownership", "public");
+        }
+        assert_int_equal(nb, NBREAKDOWN);
         assert_non_null(mkdtemp(cfgdir));
         write_file(cfgdir, "orgunits.csv", orgunits_csv);
         write_file(cfgdir, "indicators.csv", indicators_csv);
@@ -274,15 +399,33 @@ test_setup_and_clean(void **state)
         assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
         assert_int_equal(replayed, 0);
 
+        /* The totals alone: every breakdown row is missing. */
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_int_equal(rep.mismatches, NBREAKDOWN);
+        assert_int_equal(rep.nshown, CHECK_SHOW_MAX);
+        assert_string_equal(rep.shown[0].unit, "C");
+        assert_string_equal(rep.shown[0].period, "2024");
+        assert_string_equal(rep.shown[0].indicator, "area");
+        assert_string_equal(rep.shown[0].slice, "locality=rural");
+        assert_string_equal(rep.shown[0].column, "row");
+        assert_string_equal(rep.shown[0].stored, "(no row)");
+        assert_string_equal(rep.shown[0].expected, "value 0.00000000000000000000, n_reporting 1");
+        check_report_free(&rep);
+
+        assert_int_equal(writer_commit(w, &ub, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         for (size_t i = 0; i < rep.nshown; i++)
-                fprintf(stderr, "unexpected: %s %s %s %s: stored %s, expected %s\n",
+                fprintf(stderr, "unexpected: %s %s %s [%s] %s: stored %s, expected %s\n",
                         rep.shown[i].unit, rep.shown[i].period, rep.shown[i].indicator,
-                        rep.shown[i].column, rep.shown[i].stored, rep.shown[i].expected);
+                        rep.shown[i].slice, rep.shown[i].column, rep.shown[i].stored,
+                        rep.shown[i].expected);
         assert_int_equal(rep.mismatches, 0);
         assert_int_equal(rep.nshown, 0);
         assert_int_equal(rep.values, 11);
         assert_int_equal(rep.stored, 26);
+        assert_int_equal(rep.breakdowns, NBREAKDOWN);
         check_report_free(&rep);
         assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
 }
@@ -292,8 +435,9 @@ test_setup_and_clean(void **state)
  * exactly one mismatch, with these fields.
  */
 static void
-expect_one(const char *corrupt, const char *restore, const char *unit, const char *period,
-           const char *indicator, const char *column, const char *stored, const char *expected)
+expect_one_in(const char *corrupt, const char *restore, const char *unit, const char *period,
+              const char *indicator, const char *slice, const char *column, const char *stored,
+              const char *expected)
 {
         struct check_report rep;
         char err[512];
@@ -302,18 +446,28 @@ expect_one(const char *corrupt, const char *restore, const char *unit, const cha
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         exec(restore);
         for (size_t i = 0; i < rep.nshown; i++)
-                fprintf(stderr, "reported: %s %s %s %s: stored %s, expected %s\n",
+                fprintf(stderr, "reported: %s %s %s [%s] %s: stored %s, expected %s\n",
                         rep.shown[i].unit, rep.shown[i].period, rep.shown[i].indicator,
-                        rep.shown[i].column, rep.shown[i].stored, rep.shown[i].expected);
+                        rep.shown[i].slice, rep.shown[i].column, rep.shown[i].stored,
+                        rep.shown[i].expected);
         assert_int_equal(rep.mismatches, 1);
         assert_int_equal(rep.nshown, 1);
         assert_string_equal(rep.shown[0].unit, unit);
         assert_string_equal(rep.shown[0].period, period);
         assert_string_equal(rep.shown[0].indicator, indicator);
+        assert_string_equal(rep.shown[0].slice, slice);
         assert_string_equal(rep.shown[0].column, column);
         assert_string_equal(rep.shown[0].stored, stored);
         assert_string_equal(rep.shown[0].expected, expected);
         check_report_free(&rep);
+}
+
+/* The same for a row of agg_value (slice ""). */
+static void
+expect_one(const char *corrupt, const char *restore, const char *unit, const char *period,
+           const char *indicator, const char *column, const char *stored, const char *expected)
+{
+        expect_one_in(corrupt, restore, unit, period, indicator, "", column, stored, expected);
 }
 
 /* The corruption stays within tolerance or changes nothing: no mismatch. */
@@ -429,21 +583,202 @@ test_rows(void **state)
                    "pupils", "row", "twice (agg_rollup holds a row for this leaf)", "once");
 }
 
+/* A one-number query on the independent connection. */
+static long
+scalar(const char *sql)
+{
+        PGresult *res = PQexec(db, sql);
+        long v;
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+                fprintf(stderr, "query failed: %s\n%s", sql, PQerrorMessage(db));
+                fail();
+        }
+        v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        return v;
+}
+
+#define BKEY(u, p, i, d, c) KEY(u, p, i) " AND dimension = '" d "' AND category = '" c "'"
+
+/* A wrong cell of a breakdown row names the table's slice. */
+static void
+test_breakdown_value(void **state)
+{
+        (void)state;
+        /* C's primary schools S1, S2, S4: 550 pupils. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET value = 551" BKEY("C", "2024", "pupils",
+                                                                          "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET value = 550" BKEY("C", "2024", "pupils",
+                                                                          "stage", "primary"),
+                      "C", "2024", "pupils", "stage=primary", "value", "551", "550");
+        /* The totals' value in a slice is wrong: C has 600 pupils, C's primary 550. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET value = 600" BKEY("C", "2024", "pupils",
+                                                                          "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET value = 550" BKEY("C", "2024", "pupils",
+                                                                          "stage", "primary"),
+                      "C", "2024", "pupils", "stage=primary", "value", "600", "550");
+        /* D2's own 5 teachers are in no slice: its private schools have 10. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET value = 15" BKEY("D2", "2024", "teachers",
+                                                                         "ownership", "private"),
+                      "UPDATE edustat.agg_breakdown SET value = 10" BKEY("D2", "2024", "teachers",
+                                                                         "ownership", "private"),
+                      "D2", "2024", "teachers", "ownership=private", "value", "15", "10");
+        /* n_reporting counts the slice's leaves: S1, S2, S3 of C's public. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET n_reporting = 4" BKEY(
+                          "C", "2024", "pupils", "ownership", "public"),
+                      "UPDATE edustat.agg_breakdown SET n_reporting = 3" BKEY(
+                          "C", "2024", "pupils", "ownership", "public"),
+                      "C", "2024", "pupils", "ownership=public", "n_reporting", "4", "3");
+        /* Leaf statistics: C public pupils {100, 300, 50}: min 50. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET min = 100" BKEY("C", "2024", "pupils",
+                                                                        "ownership", "public"),
+                      "UPDATE edustat.agg_breakdown SET min = 50" BKEY("C", "2024", "pupils",
+                                                                       "ownership", "public"),
+                      "C", "2024", "pupils", "ownership=public", "min", "100", "50");
+        /* cv within 1e-9 relative of sqrt(65000)/550 passes. */
+        expect_none("UPDATE edustat.agg_breakdown SET cv = cv * (1 + 1e-12)" BKEY(
+                        "C", "2024", "pupils", "stage", "primary"),
+                    "UPDATE edustat.agg_breakdown SET cv = sqrt(65000::float8) / 550" BKEY(
+                        "C", "2024", "pupils", "stage", "primary"));
+        /* D1's primary schools S1, S2: {100, 300}, cv 0.5 as D1's. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET cv = 0.4636" BKEY("D1", "2024", "pupils",
+                                                                          "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET cv = 0.5" BKEY("D1", "2024", "pupils",
+                                                                       "stage", "primary"),
+                      "D1", "2024", "pupils", "stage=primary", "cv", "0.4636", "0.5");
+        expect_one_in("UPDATE edustat.agg_breakdown SET level = 'district'" BKEY(
+                          "C", "2024", "teachers", "locality", "town"),
+                      "UPDATE edustat.agg_breakdown SET level = 'city'" BKEY(
+                          "C", "2024", "teachers", "locality", "town"),
+                      "C", "2024", "teachers", "locality=town", "level", "district", "city");
+}
+
+/*
+ * A ratio in a slice: the ratio of the slice's sums, weighted statistics
+ * over the slice's qualifying leaves.  C primary ptr: 550 / 40 = 13.75,
+ * leaves S1 10 (w 10), S2 15 (w 20), S4 15 (w 10).  D2 junior is S3 alone,
+ * with pupils and no teachers: value NULL, no statistics.
+ */
+static void
+test_breakdown_ratio(void **state)
+{
+        (void)state;
+        expect_one_in("UPDATE edustat.agg_breakdown SET numerator = 600" BKEY("C", "2024", "ptr",
+                                                                              "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET numerator = 550" BKEY("C", "2024", "ptr",
+                                                                              "stage", "primary"),
+                      "C", "2024", "ptr", "stage=primary", "numerator", "600", "550");
+        expect_one_in("UPDATE edustat.agg_breakdown SET denominator = 45" BKEY("C", "2024", "ptr",
+                                                                               "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET denominator = 40" BKEY("C", "2024", "ptr",
+                                                                               "stage", "primary"),
+                      "C", "2024", "ptr", "stage=primary", "denominator", "45", "40");
+        /* The ratio's value: 1e-12 relative is the tolerance. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET value = 13.7500001" BKEY(
+                          "C", "2024", "ptr", "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET value = 13.75" BKEY("C", "2024", "ptr",
+                                                                            "stage", "primary"),
+                      "C", "2024", "ptr", "stage=primary", "value", "13.7500001",
+                      "13.7500000000000000");
+        expect_none("UPDATE edustat.agg_breakdown SET value = 218.318181818181818" BKEY(
+                        "C", "2024", "area", "stage", "primary"),
+                    "UPDATE edustat.agg_breakdown SET value = 218.3181818181818182" BKEY(
+                        "C", "2024", "area", "stage", "primary"));
+        /* Weighted mean over the slice's leaves: 550 / 40. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET mean = 13.3333333333" BKEY(
+                          "C", "2024", "ptr", "stage", "primary"),
+                      "UPDATE edustat.agg_breakdown SET mean = 13.75" BKEY("C", "2024", "ptr",
+                                                                           "stage", "primary"),
+                      "C", "2024", "ptr", "stage=primary", "mean", "13.3333333333", "13.75");
+        /* C public area: only S1 qualifies (S2 and S3 store no teach_area). */
+        expect_one_in("UPDATE edustat.agg_breakdown SET max = 1000" BKEY("C", "2024", "area",
+                                                                         "ownership", "public"),
+                      "UPDATE edustat.agg_breakdown SET max = 1000.5" BKEY("C", "2024", "area",
+                                                                           "ownership", "public"),
+                      "C", "2024", "area", "ownership=public", "max", "1000", "1000.5");
+        /* Denominator 0: value NULL, and no leaf qualifies: no statistics. */
+        expect_one_in("UPDATE edustat.agg_breakdown SET value = 0" BKEY("D2", "2024", "ptr",
+                                                                        "stage", "junior"),
+                      "UPDATE edustat.agg_breakdown SET value = NULL" BKEY("D2", "2024", "ptr",
+                                                                           "stage", "junior"),
+                      "D2", "2024", "ptr", "stage=junior", "value", "0", "NULL");
+        expect_one_in("UPDATE edustat.agg_breakdown SET mean = 0" BKEY("D2", "2025", "ptr",
+                                                                       "locality", "rural"),
+                      "UPDATE edustat.agg_breakdown SET mean = NULL" BKEY("D2", "2025", "ptr",
+                                                                          "locality", "rural"),
+                      "D2", "2025", "ptr", "locality=rural", "mean", "0", "NULL");
+}
+
+/* A breakdown row missing, or stored where none belongs. */
+static void
+test_breakdown_rows(void **state)
+{
+        (void)state;
+        expect_one_in("DELETE FROM edustat.agg_breakdown" BKEY("C", "2024", "teachers", "ownership",
+                                                               "public"),
+                      "INSERT INTO edustat.agg_breakdown (unit, level, period, indicator,"
+                      " dimension, category, value, n_reporting, min, max, mean, cv)"
+                      " VALUES ('C', 'city', '2024', 'teachers', 'ownership', 'public', 30, 2,"
+                      " 10, 20, 15, 1::float8 / 3)",
+                      "C", "2024", "teachers", "ownership=public", "row", "(no row)",
+                      "value 30, n_reporting 2");
+        /* D1 has no junior school. */
+        expect_one_in(
+            "INSERT INTO edustat.agg_breakdown (unit, level, period, indicator,"
+            " dimension, category, value, n_reporting)"
+            " VALUES ('D1', 'district', '2024', 'pupils', 'stage', 'junior', 5, 1)",
+            "DELETE FROM edustat.agg_breakdown" BKEY("D1", "2024", "pupils", "stage", "junior"),
+            "D1", "2024", "pupils", "stage=junior", "row", "value 5, n_reporting 1", "(no row)");
+        /* C has a junior school, S3, but it stores no teachers. */
+        expect_one_in(
+            "INSERT INTO edustat.agg_breakdown (unit, level, period, indicator,"
+            " dimension, category, value, n_reporting)"
+            " VALUES ('C', 'city', '2024', 'teachers', 'stage', 'junior', 0, 0)",
+            "DELETE FROM edustat.agg_breakdown" BKEY("C", "2024", "teachers", "stage", "junior"),
+            "C", "2024", "teachers", "stage=junior", "row", "value 0, n_reporting 0", "(no row)");
+        /* Breakdowns are kept for units with children only. */
+        expect_one_in(
+            "INSERT INTO edustat.agg_breakdown (unit, level, period, indicator,"
+            " dimension, category, value, n_reporting)"
+            " VALUES ('S1', 'school', '2024', 'pupils', 'stage', 'primary', 100, 1)",
+            "DELETE FROM edustat.agg_breakdown" BKEY("S1", "2024", "pupils", "stage", "primary"),
+            "S1", "2024", "pupils", "stage=primary", "row", "value 100, n_reporting 1", "(no row)");
+        /*
+         * S4 without an ownership (empty, as NULL) is in no ownership
+         * slice: without T1's, D2's and C's private rows all matches.
+         */
+        expect_none("CREATE TABLE public.priv AS SELECT * FROM edustat.agg_breakdown"
+                    " WHERE category = 'private';\n"
+                    "DELETE FROM edustat.agg_breakdown WHERE category = 'private';\n"
+                    "UPDATE edustat.orgunit SET ownership = '' WHERE code = 'S4'",
+                    "INSERT INTO edustat.agg_breakdown SELECT * FROM public.priv;\n"
+                    "DROP TABLE public.priv;\n"
+                    "UPDATE edustat.orgunit SET ownership = 'private' WHERE code = 'S4'");
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_breakdown"
+                                " WHERE category = 'private'"),
+                         15);
+}
+
 /*
  * A raw value changed behind the aggregates' back (S2 pupils 300 -> 310):
  * every row above it that depends on it is reported.  By hand:
  *   D1 pupils, C pupils: value, max, mean, cv            4 + 4
  *   D1 ptr, C ptr: numerator, value, max (15 -> 15.5), mean, cv   5 + 5
  *   D1 area, C area: value, denominator (leaf stats: S2 stores no area) 2 + 2
- * S2's own rows are derived from unit_value and stay right.  The report is
- * ordered by unit, period, indicator, then column (value before
- * denominator).  Also checks check_main's exit code and the print format.
+ * and the same 11 columns in each slice S2 is in: D1's primary, urban,
+ * public and C's primary, urban, public (C primary pupils: max 300 -> 310;
+ * C public pupils: min stays S3's 50): 6 x 11.  S2's own rows are derived
+ * from unit_value and stay right.  The report is ordered by unit, period,
+ * indicator, slice (the agg_value row first, then dimension, category),
+ * then column (value before denominator).  Also checks check_main's exit
+ * code and the print format.
  */
 static void
 test_raw_value_changed(void **state)
 {
         struct check_report rep;
-        char err[512], buf[4096];
+        char err[512], buf[16384];
         FILE *fp;
         size_t n;
 
@@ -452,28 +787,54 @@ test_raw_value_changed(void **state)
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         assert_int_equal(check_main(dburl), CHECK_EXIT_MISMATCH);
         exec("UPDATE edustat.unit_value SET value = 300" KEY("S2", "2024", "pupils"));
-        assert_int_equal(rep.mismatches, 22);
-        assert_int_equal(rep.nshown, 22);
+        assert_int_equal(rep.mismatches, 88);
+        assert_int_equal(rep.nshown, 88);
         assert_string_equal(rep.shown[0].unit, "C");
         assert_string_equal(rep.shown[0].indicator, "area");
+        assert_string_equal(rep.shown[0].slice, "");
         assert_string_equal(rep.shown[0].column, "value");
         assert_string_equal(rep.shown[0].stored, "200.125");
         assert_string_equal(rep.shown[1].column, "denominator");
         assert_string_equal(rep.shown[1].stored, "600");
         assert_string_equal(rep.shown[1].expected, "610");
-        assert_string_equal(rep.shown[2].indicator, "ptr");
+        /* C's urban schools are S1 and S2: 400 pupils, now 410. */
+        assert_string_equal(rep.shown[2].indicator, "area");
+        assert_string_equal(rep.shown[2].slice, "locality=urban");
         assert_string_equal(rep.shown[2].column, "value");
-        assert_string_equal(rep.shown[3].column, "numerator");
-        assert_string_equal(rep.shown[3].expected, "610");
-        assert_string_equal(rep.shown[4].column, "max");
-        assert_string_equal(rep.shown[4].expected, "15.5");
-        assert_string_equal(rep.shown[21].unit, "D1");
-        assert_string_equal(rep.shown[21].indicator, "pupils");
-        assert_string_equal(rep.shown[21].column, "cv");
+        assert_string_equal(rep.shown[3].column, "denominator");
+        assert_string_equal(rep.shown[3].stored, "400");
+        assert_string_equal(rep.shown[3].expected, "410");
+        assert_string_equal(rep.shown[4].slice, "ownership=public");
+        assert_string_equal(rep.shown[5].expected, "460");
+        assert_string_equal(rep.shown[6].slice, "stage=primary");
+        assert_string_equal(rep.shown[7].stored, "550");
+        assert_string_equal(rep.shown[7].expected, "560");
+        assert_string_equal(rep.shown[8].indicator, "ptr");
+        assert_string_equal(rep.shown[8].slice, "");
+        assert_string_equal(rep.shown[8].column, "value");
+        assert_string_equal(rep.shown[9].column, "numerator");
+        assert_string_equal(rep.shown[9].expected, "610");
+        assert_string_equal(rep.shown[10].column, "max");
+        assert_string_equal(rep.shown[10].expected, "15.5");
+        /* C pupils, stage=primary: value, max, mean, cv; the last of C. */
+        assert_string_equal(rep.shown[40].indicator, "pupils");
+        assert_string_equal(rep.shown[40].slice, "stage=primary");
+        assert_string_equal(rep.shown[40].column, "value");
+        assert_string_equal(rep.shown[40].expected, "560");
+        assert_string_equal(rep.shown[41].column, "max");
+        assert_string_equal(rep.shown[41].stored, "300");
+        assert_string_equal(rep.shown[41].expected, "310");
+        assert_string_equal(rep.shown[43].unit, "C");
+        assert_string_equal(rep.shown[43].column, "cv");
+        assert_string_equal(rep.shown[44].unit, "D1");
+        assert_string_equal(rep.shown[87].unit, "D1");
+        assert_string_equal(rep.shown[87].indicator, "pupils");
+        assert_string_equal(rep.shown[87].slice, "stage=primary");
+        assert_string_equal(rep.shown[87].column, "cv");
 
         fp = tmpfile();
         assert_non_null(fp);
-        rep.mismatches = 130; /* as if only the first 22 of 130 were shown */
+        rep.mismatches = 130; /* as if only the first 88 of 130 were shown */
         check_report_print(&rep, fp);
         rewind(fp);
         n = fread(buf, 1, sizeof buf - 1, fp);
@@ -481,9 +842,13 @@ test_raw_value_changed(void **state)
         fclose(fp);
         assert_non_null(strstr(buf, "mismatch: unit C, period 2024, indicator area, column "
                                     "denominator: stored 600, expected 610\n"));
-        assert_non_null(strstr(buf, "... and 108 more mismatches\n"));
-        assert_non_null(strstr(buf, "check: 130 mismatches between agg_value and the aggregates "
-                                    "recomputed from 11 stored values"));
+        assert_non_null(strstr(buf, "mismatch: unit C, period 2024, indicator area, breakdown "
+                                    "locality=urban, column denominator: stored 400, expected "
+                                    "410\n"));
+        assert_non_null(strstr(buf, "... and 42 more mismatches\n"));
+        assert_non_null(strstr(buf, "check: 130 mismatches between agg_value/agg_breakdown and "
+                                    "the aggregates recomputed from 11 stored values (26 stored "
+                                    "rows of units with children, 103 breakdown rows)"));
         check_report_free(&rep);
         assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
 }
@@ -506,22 +871,6 @@ test_many(void **state)
         assert_string_equal(rep.shown[0].period, "1801");
         assert_string_equal(rep.shown[99].period, "1900");
         check_report_free(&rep);
-}
-
-/* A one-number query on the independent connection. */
-static long
-scalar(const char *sql)
-{
-        PGresult *res = PQexec(db, sql);
-        long v;
-
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-                fprintf(stderr, "query failed: %s\n%s", sql, PQerrorMessage(db));
-                fail();
-        }
-        v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-        return v;
 }
 
 /*
@@ -555,7 +904,12 @@ test_dropped_unit(void **state)
         above = scalar("SELECT count(*) FROM edustat.agg_rollup WHERE unit IN ('D1', 'C')");
         other = scalar("SELECT count(*) FROM edustat.agg_rollup WHERE unit NOT IN ('D1', 'C')");
         assert_true(above > 0 && other > 0);
-        exec("CREATE TABLE public.kept AS SELECT * FROM edustat.agg_rollup");
+        /* D1: 3 slices x 5 indicators; C: 5 + 6 + 6 + 5 + 5 + 5 + 8 (see the setup). */
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_breakdown"
+                                " WHERE unit IN ('D1', 'C')"),
+                         55);
+        exec("CREATE TABLE public.kept AS SELECT * FROM edustat.agg_rollup;\n"
+             "CREATE TABLE public.kept_b AS SELECT * FROM edustat.agg_breakdown");
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_value WHERE unit = 'S2'"), 4);
 
         write_file(cfgdir, "orgunits.csv", without_s2);
@@ -593,8 +947,11 @@ test_dropped_unit(void **state)
                 assert_string_equal(m->column, "row");
                 assert_string_equal(m->stored, "(no row)");
         }
-        /* The same keys as before: S2 reported nothing S1 or the others did not. */
-        assert_int_equal(rep.mismatches, above);
+        /*
+         * The same keys as before: S2 reported nothing S1 or the others
+         * did not, and S1 is in each of S2's categories.
+         */
+        assert_int_equal(rep.mismatches, above + 55);
         check_report_free(&rep);
 
         /* Back in the config, and the aggregates rewritten: all agree again. */
@@ -603,7 +960,86 @@ test_dropped_unit(void **state)
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_value WHERE unit = 'S2'"), 4);
         exec("INSERT INTO edustat.agg_rollup SELECT * FROM public.kept"
              " WHERE unit IN ('D1', 'C');\n"
-             "DROP TABLE public.kept");
+             "INSERT INTO edustat.agg_breakdown SELECT * FROM public.kept_b"
+             " WHERE unit IN ('D1', 'C');\n"
+             "DROP TABLE public.kept;\n"
+             "DROP TABLE public.kept_b");
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_int_equal(rep.mismatches, 0);
+        check_report_free(&rep);
+}
+
+/*
+ * A school that changes category (S4's ownership, private to public) moves
+ * between slices: the units above it (T1, D2, C) lose their stored
+ * aggregates at the config load, as when a unit moves, for the aggregator
+ * to rewrite; D1's stay.  Before the fix the old slice's rows stayed, and
+ * the check reported them as extra rows.
+ */
+static void
+test_category_changed(void **state)
+{
+        static const char s4_public[] = "code,parent,level,name,stage,locality,ownership\n"
+                                        "C,,city,City,,,\n"
+                                        "D1,C,district,District 1,,,\n"
+                                        "D2,C,district,District 2,,,\n"
+                                        "T1,D2,town,Town 1,,,\n"
+                                        "S1,D1,school,School 1,primary,urban,public\n"
+                                        "S2,D1,school,School 2,primary,urban,public\n"
+                                        "S3,D2,school,School 3,junior,rural,public\n"
+                                        "S4,T1,school,School 4,primary,town,public\n";
+        struct config *cfg2;
+        struct check_report rep;
+        size_t nu, ni;
+        long d1, d1_b;
+        char err[512];
+
+        (void)state;
+        d1 = scalar("SELECT count(*) FROM edustat.agg_rollup WHERE unit = 'D1'");
+        d1_b = scalar("SELECT count(*) FROM edustat.agg_breakdown WHERE unit = 'D1'");
+        assert_true(d1 > 0 && d1_b > 0);
+        assert_true(scalar("SELECT count(*) FROM edustat.agg_breakdown WHERE unit = 'T1'"
+                           " AND dimension = 'ownership' AND category = 'private'") > 0);
+        exec("CREATE TABLE public.kept AS SELECT * FROM edustat.agg_rollup;\n"
+             "CREATE TABLE public.kept_b AS SELECT * FROM edustat.agg_breakdown");
+
+        write_file(cfgdir, "orgunits.csv", s4_public);
+        cfg2 = config_load(cfgdir, err, sizeof err);
+        write_file(cfgdir, "orgunits.csv", orgunits_csv);
+        assert_non_null(cfg2);
+        assert_int_equal(schema_load_config(writer_conn(w), cfg2, &nu, &ni, err, sizeof err),
+                         DB_OK);
+        config_destroy(&cfg2);
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_rollup"
+                                " WHERE unit IN ('T1', 'D2', 'C')"),
+                         0);
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_breakdown"
+                                " WHERE unit IN ('T1', 'D2', 'C')"),
+                         0);
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_rollup WHERE unit = 'D1'"), d1);
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_breakdown WHERE unit = 'D1'"),
+                         d1_b);
+        /* Only missing rows, above S4: what the aggregator rewrites at start. */
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_true(rep.mismatches > 0);
+        for (size_t i = 0; i < rep.nshown; i++) {
+                const struct check_mismatch *m = &rep.shown[i];
+
+                assert_true(strcmp(m->unit, "T1") == 0 || strcmp(m->unit, "D2") == 0 ||
+                            strcmp(m->unit, "C") == 0);
+                assert_string_equal(m->column, "row");
+                assert_string_equal(m->stored, "(no row)");
+        }
+        check_report_free(&rep);
+
+        /* Back as it was. */
+        assert_int_equal(schema_load_config(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
+        exec("DELETE FROM edustat.agg_rollup;\n"
+             "DELETE FROM edustat.agg_breakdown;\n"
+             "INSERT INTO edustat.agg_rollup SELECT * FROM public.kept;\n"
+             "INSERT INTO edustat.agg_breakdown SELECT * FROM public.kept_b;\n"
+             "DROP TABLE public.kept;\n"
+             "DROP TABLE public.kept_b");
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         assert_int_equal(rep.mismatches, 0);
         check_report_free(&rep);
@@ -621,11 +1057,20 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_setup_and_clean),   cmocka_unit_test(test_value),
-            cmocka_unit_test(test_numerator),         cmocka_unit_test(test_n_reporting),
-            cmocka_unit_test(test_statistics),        cmocka_unit_test(test_rows),
-            cmocka_unit_test(test_raw_value_changed), cmocka_unit_test(test_many),
-            cmocka_unit_test(test_dropped_unit),      cmocka_unit_test(test_unreachable),
+            cmocka_unit_test(test_setup_and_clean),
+            cmocka_unit_test(test_value),
+            cmocka_unit_test(test_numerator),
+            cmocka_unit_test(test_n_reporting),
+            cmocka_unit_test(test_statistics),
+            cmocka_unit_test(test_rows),
+            cmocka_unit_test(test_breakdown_value),
+            cmocka_unit_test(test_breakdown_ratio),
+            cmocka_unit_test(test_breakdown_rows),
+            cmocka_unit_test(test_raw_value_changed),
+            cmocka_unit_test(test_many),
+            cmocka_unit_test(test_dropped_unit),
+            cmocka_unit_test(test_category_changed),
+            cmocka_unit_test(test_unreachable),
         };
         char path[300];
         int rc;
