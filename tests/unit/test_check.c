@@ -873,6 +873,52 @@ test_many(void **state)
         check_report_free(&rep);
 }
 
+/* Keep a copy of the stored aggregates (both tables) in public.kept*. */
+static void
+aggs_keep(void)
+{
+        exec("CREATE TABLE public.kept AS SELECT * FROM edustat.agg_rollup;\n"
+             "CREATE TABLE public.kept_b AS SELECT * FROM edustat.agg_breakdown");
+}
+
+/*
+ * Put back the kept aggregates of the units in units (an SQL list such as
+ * "'D1', 'C'"), first deleting what is stored for them, and drop the copy.
+ */
+static void
+aggs_restore(const char *units)
+{
+        char sql[1024];
+
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM edustat.agg_rollup WHERE unit IN (%s);\n"
+                 "DELETE FROM edustat.agg_breakdown WHERE unit IN (%s);\n"
+                 "INSERT INTO edustat.agg_rollup SELECT * FROM public.kept WHERE unit IN (%s);\n"
+                 "INSERT INTO edustat.agg_breakdown SELECT * FROM public.kept_b"
+                 " WHERE unit IN (%s);\n"
+                 "DROP TABLE public.kept;\n"
+                 "DROP TABLE public.kept_b",
+                 units, units, units, units);
+        exec(sql);
+}
+
+/* Load orgunits (a whole orgunits.csv) into the database as the config's. */
+static void
+orgunits_load(const char *orgunits)
+{
+        struct config *cfg2;
+        size_t nu, ni;
+        char err[512];
+
+        write_file(cfgdir, "orgunits.csv", orgunits);
+        cfg2 = config_load(cfgdir, err, sizeof err);
+        write_file(cfgdir, "orgunits.csv", orgunits_csv);
+        assert_non_null(cfg2);
+        assert_int_equal(schema_load_config(writer_conn(w), cfg2, &nu, &ni, err, sizeof err),
+                         DB_OK);
+        config_destroy(&cfg2);
+}
+
 /*
  * S2 dropped from orgunits.csv (a school closed): its values stay in
  * unit_value, its own rows leave agg_value, and the stored aggregates of
@@ -894,7 +940,6 @@ test_dropped_unit(void **state)
                                          "S1,D1,school,School 1,primary,urban,public\n"
                                          "S3,D2,school,School 3,junior,rural,public\n"
                                          "S4,T1,school,School 4,primary,town,private\n";
-        struct config *cfg2;
         struct check_report rep;
         size_t nu, ni;
         long above, other;
@@ -908,18 +953,11 @@ test_dropped_unit(void **state)
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_breakdown"
                                 " WHERE unit IN ('D1', 'C')"),
                          55);
-        exec("CREATE TABLE public.kept AS SELECT * FROM edustat.agg_rollup;\n"
-             "CREATE TABLE public.kept_b AS SELECT * FROM edustat.agg_breakdown");
+        aggs_keep();
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_value WHERE unit = 'S2'"), 4);
 
-        write_file(cfgdir, "orgunits.csv", without_s2);
-        cfg2 = config_load(cfgdir, err, sizeof err);
-        write_file(cfgdir, "orgunits.csv", orgunits_csv);
-        assert_non_null(cfg2);
-        assert_int_equal(schema_load_config(writer_conn(w), cfg2, &nu, &ni, err, sizeof err),
-                         DB_OK);
-        assert_int_equal(nu, 7);
-        config_destroy(&cfg2);
+        orgunits_load(without_s2);
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.orgunit WHERE current"), 7);
 
         assert_int_equal(scalar("SELECT count(*) FROM edustat.orgunit WHERE NOT current"), 1);
         assert_int_equal(scalar("SELECT count(*) FROM edustat.orgunit WHERE code = 'S2'"
@@ -958,12 +996,7 @@ test_dropped_unit(void **state)
         assert_int_equal(schema_load_config(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_int_equal(scalar("SELECT count(*) FROM edustat.orgunit WHERE NOT current"), 0);
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_value WHERE unit = 'S2'"), 4);
-        exec("INSERT INTO edustat.agg_rollup SELECT * FROM public.kept"
-             " WHERE unit IN ('D1', 'C');\n"
-             "INSERT INTO edustat.agg_breakdown SELECT * FROM public.kept_b"
-             " WHERE unit IN ('D1', 'C');\n"
-             "DROP TABLE public.kept;\n"
-             "DROP TABLE public.kept_b");
+        aggs_restore("'D1', 'C'");
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         assert_int_equal(rep.mismatches, 0);
         check_report_free(&rep);
@@ -988,7 +1021,6 @@ test_category_changed(void **state)
                                         "S2,D1,school,School 2,primary,urban,public\n"
                                         "S3,D2,school,School 3,junior,rural,public\n"
                                         "S4,T1,school,School 4,primary,town,public\n";
-        struct config *cfg2;
         struct check_report rep;
         size_t nu, ni;
         long d1, d1_b;
@@ -1000,16 +1032,8 @@ test_category_changed(void **state)
         assert_true(d1 > 0 && d1_b > 0);
         assert_true(scalar("SELECT count(*) FROM edustat.agg_breakdown WHERE unit = 'T1'"
                            " AND dimension = 'ownership' AND category = 'private'") > 0);
-        exec("CREATE TABLE public.kept AS SELECT * FROM edustat.agg_rollup;\n"
-             "CREATE TABLE public.kept_b AS SELECT * FROM edustat.agg_breakdown");
-
-        write_file(cfgdir, "orgunits.csv", s4_public);
-        cfg2 = config_load(cfgdir, err, sizeof err);
-        write_file(cfgdir, "orgunits.csv", orgunits_csv);
-        assert_non_null(cfg2);
-        assert_int_equal(schema_load_config(writer_conn(w), cfg2, &nu, &ni, err, sizeof err),
-                         DB_OK);
-        config_destroy(&cfg2);
+        aggs_keep();
+        orgunits_load(s4_public);
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_rollup"
                                 " WHERE unit IN ('T1', 'D2', 'C')"),
                          0);
@@ -1034,12 +1058,7 @@ test_category_changed(void **state)
 
         /* Back as it was. */
         assert_int_equal(schema_load_config(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
-        exec("DELETE FROM edustat.agg_rollup;\n"
-             "DELETE FROM edustat.agg_breakdown;\n"
-             "INSERT INTO edustat.agg_rollup SELECT * FROM public.kept;\n"
-             "INSERT INTO edustat.agg_breakdown SELECT * FROM public.kept_b;\n"
-             "DROP TABLE public.kept;\n"
-             "DROP TABLE public.kept_b");
+        aggs_restore("'T1', 'D2', 'C'");
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         assert_int_equal(rep.mismatches, 0);
         check_report_free(&rep);
