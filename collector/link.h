@@ -19,4 +19,17 @@
  */
 void *link_connect(void *ctx, const char *endpoint, int64_t maxmsg);
 
+/*
+ * Install handler for SIGTERM and SIGINT, without SA_RESTART, so that a
+ * signal ends a zmq_poll wait at once (it returns -1 with EINTR).
+ */
+void link_signals_catch(void (*handler)(int));
+
+/*
+ * A new ZeroMQ context, created with SIGTERM and SIGINT blocked: libzmq's
+ * threads inherit that mask, so the signals come to the calling thread and
+ * interrupt its poll.  Aborts (fatal) when libzmq cannot make one.
+ */
+void *link_ctx_new(void);
+
 #endif

@@ -314,32 +314,19 @@ owner_alive(long pid)
         return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-/* SIGTERM or SIGINT received while submit delivers (0: none). */
+/*
+ * SIGTERM or SIGINT received while submit delivers (0: none).  Then they
+ * end the wait for acks instead of the process, so that the receipts still
+ * say what was confirmed and what stays in the outbox.  (Before that,
+ * while files are parsed and enqueued, the default action is right: the
+ * outbox transaction is rolled back and nothing was sent.)
+ */
 static volatile sig_atomic_t submit_signal;
 
 static void
 submit_on_signal(int sig)
 {
         submit_signal = sig;
-}
-
-/*
- * While submit delivers, SIGTERM and SIGINT end the wait for acks instead
- * of the process, so that the receipts still say what was confirmed and
- * what stays in the outbox.  (Before that, while files are parsed and
- * enqueued, the default action is right: the outbox transaction is rolled
- * back and nothing was sent.)  No SA_RESTART, so zmq_poll returns at once.
- */
-static void
-submit_signals_catch(void)
-{
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = submit_on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
 }
 
 /*
@@ -363,19 +350,10 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
         void *ctx, *sock;
         struct deliver *d;
         int64_t deadline = now_ms() + (int64_t)o->timeout * 1000;
-        sigset_t block, old;
         int rc = 0;
 
-        submit_signals_catch();
-        /* libzmq's threads inherit this mask: the signals come to this thread. */
-        sigemptyset(&block);
-        sigaddset(&block, SIGTERM);
-        sigaddset(&block, SIGINT);
-        sigprocmask(SIG_BLOCK, &block, &old);
-        ctx = zmq_ctx_new();
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (ctx == NULL)
-                fatal("zmq_ctx_new");
+        link_signals_catch(submit_on_signal);
+        ctx = link_ctx_new();
         if ((sock = link_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
                 zmq_ctx_term(ctx);
                 return -2;

@@ -409,19 +409,6 @@ report(struct runner *r)
         outbox_files_free(files, n);
 }
 
-static void
-signals_catch(void)
-{
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        /* No SA_RESTART: the signal ends zmq_poll's wait at once. */
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-}
-
 int
 run_main(const struct run_opts *o)
 {
@@ -436,12 +423,11 @@ run_main(const struct run_opts *o)
         };
         struct deliver *d = NULL;
         void *ctx = NULL, *sock = NULL;
-        sigset_t block, old;
         char err[512];
         int64_t next_scan, next_report;
         int status = 1;
 
-        signals_catch();
+        link_signals_catch(on_signal);
         if ((r.ob = outbox_open(o->outbox, OUTBOX_CREATE, err, sizeof(err))) == NULL) {
                 log_warnx("%s", err);
                 return 1;
@@ -450,15 +436,7 @@ run_main(const struct run_opts *o)
                 log_warnx("%s", err);
                 goto out;
         }
-        /* libzmq's threads inherit this mask: the signals come to this thread. */
-        sigemptyset(&block);
-        sigaddset(&block, SIGTERM);
-        sigaddset(&block, SIGINT);
-        sigprocmask(SIG_BLOCK, &block, &old);
-        ctx = zmq_ctx_new();
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (ctx == NULL)
-                fatal("zmq_ctx_new");
+        ctx = link_ctx_new();
         if ((sock = link_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
                 log_warnx("cannot use the aggregator endpoint \"%s\"", o->endpoint);
                 goto out;
