@@ -253,7 +253,7 @@ change_key(const struct uow_change *c)
 /*
  * Work out the unit_value flags: within the uow, the last change of a key
  * is FINAL, and it is NEW when the key's first change in the uow created it.
- * Earlier changes of the same key only go to value_history.  One pass in
+ * Earlier changes of the same key only go to value_replaced.  One pass in
  * change order over a small hash table holding, per key, the last change
  * seen (a 32-bit tag of the key's hash, then 1 + the change's index): the
  * earlier one loses its flags and hands its NEW bit on to the later.

@@ -2,7 +2,7 @@
  * uow: a unit of work, the aggregator's batch of effects for the sink.
  *
  * A uow gathers, from any number of collector batches, every accepted change
- * (for value_history), the last change of each key (for unit_value), every
+ * (the history), the last change of each key (for unit_value), every
  * rejection, and at flush time the rows of the aggregates those changes made
  * dirty.  It is encoded once (lib/proto.h "uow") and kept, encoded, until the
  * sink acknowledges its sequence number, so it can be resent verbatim.  The

@@ -147,9 +147,10 @@ def cpu_table(m, phases):
 # log_min_duration_statement = 0 for the profiled run's database).
 STMT_CLASSES = [
     ("COPY edustat.unit_value", "COPY unit_value (new keys)"),
-    ("COPY edustat.value_history", "COPY value_history (every change)"),
+    ("COPY edustat.value_replaced", "COPY value_replaced (replaced within a uow)"),
     ("COPY pg_temp.stage_value", "COPY stage_value (changed keys)"),
-    ("INSERT INTO edustat.unit_value", "upsert unit_value from stage_value"),
+    ("WITH old AS (  INSERT INTO edustat.value_replaced",
+     "value_replace: old row to value_replaced, upsert unit_value"),
     ("COPY pg_temp.stage_agg", "COPY stage_agg (aggregate rows)"),
     ("INSERT INTO edustat.agg_breakdown", "upsert agg_breakdown from stage_agg"),
     ("INSERT INTO edustat.agg_rollup", "upsert agg_rollup from stage_agg"),

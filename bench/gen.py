@@ -36,8 +36,12 @@ CONTRACT (bench/e2e.sh and bench/pg_baseline.sh read these; keep it stable):
                              the same records, in the same order, as COPY
                              text for
                              COPY edustat.unit_value (unit, period, indicator,
-                             value, version) FROM STDIN
-                             (received_at takes its default).  Versions are
+                             value, version, collector, batch_id) FROM STDIN
+                             (received_at takes its default): the row as
+                             unit_value stores it.  collector is the name
+                             bench/e2e.sh registers for the lane (cLl<l-1>),
+                             batch_id 32 hex digits per 5000 records, as
+                             wide as edustat-collector's.  Versions are
                              1.. for fresh rows and 10^12 + 1.. for
                              corrections, so a correction always wins.
   DIR/meta.env               shell-sourceable counts: GEN_SCHOOLS,
@@ -210,8 +214,10 @@ def main(argv):
     fcopy = open(os.path.join(a.out, "rows", "fresh.copy"), "w", encoding="utf-8")
     ccopy = open(os.path.join(a.out, "rows", "correct.copy"), "w", encoding="utf-8")
     header = "indicator,value,period,unit\n"
+    batch_records = 5000
     for d, (dcode, _) in enumerate(districts):
         lane = d % lanes + 1
+        collector = f"c{lanes}l{lane - 1}"
         lane_dir = os.path.join(a.out, "lanes", str(lane))
         dschools = [schools[s][0] for s in range(sbounds[d], sbounds[d + 1])]
         for period in periods:
@@ -229,14 +235,16 @@ def main(argv):
                         v = counts[m - 1]
                     nfresh += 1
                     fcsv.append(f"{ic},{v},{period},{unit}\n")
-                    fcp.append(f"{unit}\t{period}\t{ic}\t{v}\t{FRESH_VERSION_BASE + nfresh}\n")
+                    fcp.append(f"{unit}\t{period}\t{ic}\t{v}\t{FRESH_VERSION_BASE + nfresh}"
+                               f"\t{collector}\t{nfresh // batch_records:032x}\n")
                     if frac and pick() < frac:
                         # A different valid value: add 1..256 units of the scale.
                         m2 = m + 1 + cbits(8)
                         v2 = amount_text(m2) if is_amount[ii] else str(m2)
                         ncorr += 1
                         ccsv.append(f"{ic},{v2},{period},{unit}\n")
-                        ccp.append(f"{unit}\t{period}\t{ic}\t{v2}\t{CORRECT_VERSION_BASE + ncorr}\n")
+                        ccp.append(f"{unit}\t{period}\t{ic}\t{v2}\t{CORRECT_VERSION_BASE + ncorr}"
+                                   f"\t{collector}\t{(1 << 64) + ncorr // batch_records:032x}\n")
             name = f"{dcode}_{period}.csv"
             with open(os.path.join(lane_dir, "fresh", name), "w", encoding="utf-8") as f:
                 f.write(header)

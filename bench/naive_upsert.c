@@ -7,7 +7,7 @@
  *   bench_naive_upsert --file ROWS.copy --table TABLE [--rows N] [--db CONNINFO]
  *
  * ROWS.copy holds COPY text lines "unit TAB period TAB indicator TAB value
- * TAB version" (rows/fresh.copy of bench/gen.py); the first N lines (default
+ * TAB version TAB collector TAB batch_id" (rows/fresh.copy of bench/gen.py); the first N lines (default
  * 20000) are read into memory before the clock starts, so only the
  * statements are timed.  TABLE must have unit_value's columns and primary
  * key (bench/pg_baseline.sh creates it LIKE edustat.unit_value).  CONNINFO
@@ -32,12 +32,12 @@
 
 /* Our own generator writes short lines; anything longer is not its file. */
 #define LINE_MAX_BYTES 1024
-#define NFIELDS        5
+#define NFIELDS        7
 #define MAX_ROWS       10000000L
 #define TABLE_NAME_MAX 128
 
 struct row {
-        char *field[NFIELDS]; /* unit, period, indicator, value, version */
+        char *field[NFIELDS]; /* unit, period, indicator, value, version, collector, batch_id */
 };
 
 struct rows {
@@ -65,7 +65,7 @@ usage(void)
 }
 
 /*
- * Split line (NUL-terminated, no newline) into the five fields of r, in
+ * Split line (NUL-terminated, no newline) into the NFIELDS fields of r, in
  * place.  Returns 0, or -1 when the field count is wrong or a field uses a
  * COPY escape (our generator never writes one, so the file is not ours).
  */
@@ -235,10 +235,12 @@ main(int argc, char **argv)
         }
         /* What the pipeline guarantees too: a later version wins, never an older one. */
         snprintf(sql, sizeof(sql),
-                 "INSERT INTO %s AS t (unit, period, indicator, value, version)"
-                 " VALUES ($1, $2, $3, $4::numeric, $5::bigint)"
+                 "INSERT INTO %s AS t (unit, period, indicator, value, version, collector,"
+                 " batch_id) VALUES ($1, $2, $3, $4::numeric, $5::bigint, $6, $7)"
                  " ON CONFLICT (unit, period, indicator) DO UPDATE"
-                 " SET value = EXCLUDED.value, version = EXCLUDED.version, received_at = now()"
+                 " SET value = EXCLUDED.value, version = EXCLUDED.version,"
+                 " collector = EXCLUDED.collector, batch_id = EXCLUDED.batch_id,"
+                 " received_at = now()"
                  " WHERE t.version < EXCLUDED.version",
                  table);
         res = PQprepare(conn, "upsert", sql, NFIELDS, NULL);

@@ -145,7 +145,7 @@ CREATE TABLE public.base_noidx (LIKE edustat.unit_value INCLUDING DEFAULTS);
 CREATE TABLE public.naive_t (LIKE edustat.unit_value INCLUDING ALL);
 CREATE TABLE public.raw_v (LIKE edustat.unit_value INCLUDING ALL);
 EOF
-COLS="(unit, period, indicator, value, version)"
+COLS="(unit, period, indicator, value, version, collector, batch_id)"
 
 # ------------------------------------------------------------------ (1)
 for run in $(seq 1 "$RUNS"); do
@@ -183,13 +183,14 @@ sql -c 'TRUNCATE public.base_noidx'
 upsert_script() {
         cat <<EOF
 BEGIN;
-CREATE TEMP TABLE stage (unit text, period text, indicator text, value numeric, version bigint)
-  ON COMMIT DROP;
+CREATE TEMP TABLE stage (unit text, period text, indicator text, value numeric, version bigint,
+  collector text, batch_id text) ON COMMIT DROP;
 \copy stage $COLS FROM '$1'
 INSERT INTO public.base_pk AS t $COLS
-SELECT unit, period, indicator, value, version FROM stage
+SELECT unit, period, indicator, value, version, collector, batch_id FROM stage
 ON CONFLICT (unit, period, indicator) DO UPDATE
-   SET value = EXCLUDED.value, version = EXCLUDED.version, received_at = now()
+   SET value = EXCLUDED.value, version = EXCLUDED.version, collector = EXCLUDED.collector,
+       batch_id = EXCLUDED.batch_id, received_at = now()
  WHERE t.version < EXCLUDED.version;
 COMMIT;
 EOF

@@ -752,8 +752,73 @@ static const char migration7[] =
     "anything for a period (noted by the sink when it stores a unit''s first value "
     "for the period).';\n";
 
-static const char *const migrations[] = {NULL,       migration1, migration2, migration3,
-                                         migration4, migration5, migration6, migration7};
+/*
+ * Migration 8: a value is written once.  Until now every accepted value
+ * went into unit_value and, a second time, into value_history: a fresh
+ * load wrote each record twice, and that second COPY was a fifth of the
+ * sink's time (bench/RESULTS.md).  Now unit_value carries the collector
+ * and batch of its current value, and value_replaced holds only the
+ * versions a later one replaced: a correction moves the old row there in
+ * the same statement that overwrites it (sink/writer.c, value_replace), and
+ * a version replaced within one uow goes there directly.  value_history is
+ * a view of both, with the same columns and rows as the table it replaces,
+ * so queries, docs/SQL.md and the tests' checks read it as before.
+ *
+ * The data migration pairs each stored value with its own history row (same
+ * key and version) for the collector and batch, then leaves in the renamed
+ * table only the rows that were replaced.  It rewrites every unit_value
+ * row once: on a large database, expect it to take about as long as
+ * loading the values did.
+ */
+static const char migration8[] =
+    "ALTER TABLE edustat.unit_value ADD COLUMN collector text, ADD COLUMN batch_id text;\n"
+    "UPDATE edustat.unit_value u SET collector = h.collector, batch_id = h.batch_id\n"
+    "  FROM edustat.value_history h\n"
+    " WHERE h.unit = u.unit AND h.period = u.period AND h.indicator = u.indicator\n"
+    "   AND h.version = u.version;\n"
+    "ALTER TABLE edustat.value_history RENAME TO value_replaced;\n"
+    "ALTER INDEX edustat.value_history_received_at RENAME TO value_replaced_received_at;\n"
+    "DELETE FROM edustat.value_replaced h USING edustat.unit_value u\n"
+    " WHERE h.unit = u.unit AND h.period = u.period AND h.indicator = u.indicator\n"
+    "   AND h.version = u.version;\n"
+    "CREATE VIEW edustat.value_history AS\n"
+    "SELECT unit, period, indicator, value, version, collector, batch_id, received_at\n"
+    "  FROM edustat.value_replaced\n"
+    "UNION ALL\n"
+    "SELECT unit, period, indicator, value, version, collector, batch_id, received_at\n"
+    "  FROM edustat.unit_value;\n"
+    "COMMENT ON COLUMN edustat.unit_value.collector IS '采集端. The collector that submitted "
+    "this version (NULL for a value stored before migration 8 without a history row).';\n"
+    "COMMENT ON COLUMN edustat.unit_value.batch_id IS '批次. The batch this version came "
+    "in.';\n"
+    "COMMENT ON TABLE edustat.value_replaced IS '被替换版本. Every accepted version that a "
+    "later one replaced, append-only; with unit_value it makes value_history.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.unit IS '单位代码. The submitting org unit.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.indicator IS '指标代码. Indicator.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.value IS '数值. The value of this version.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.version IS '版本. As in unit_value.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.collector IS '采集端. The collector that "
+    "submitted it.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.batch_id IS '批次. The batch it came in.';\n"
+    "COMMENT ON COLUMN edustat.value_replaced.received_at IS '入库时间. When it was "
+    "committed.';\n"
+    "COMMENT ON VIEW edustat.value_history IS '上报历史. Every accepted version of every "
+    "key: the replaced ones (value_replaced) and the current one (unit_value). The audit "
+    "trail.';\n"
+    "COMMENT ON COLUMN edustat.value_history.unit IS '单位代码. The submitting org unit.';\n"
+    "COMMENT ON COLUMN edustat.value_history.period IS '统计期. Period.';\n"
+    "COMMENT ON COLUMN edustat.value_history.indicator IS '指标代码. Indicator.';\n"
+    "COMMENT ON COLUMN edustat.value_history.value IS '数值. The value of this version.';\n"
+    "COMMENT ON COLUMN edustat.value_history.version IS '版本. As in unit_value.';\n"
+    "COMMENT ON COLUMN edustat.value_history.collector IS '采集端. The collector that "
+    "submitted it.';\n"
+    "COMMENT ON COLUMN edustat.value_history.batch_id IS '批次. The batch it came in.';\n"
+    "COMMENT ON COLUMN edustat.value_history.received_at IS '入库时间. When it was "
+    "committed.';\n";
+
+static const char *const migrations[] = {NULL,       migration1, migration2, migration3, migration4,
+                                         migration5, migration6, migration7, migration8};
 
 /*
  * Run at every start, after the migrations: edustat_reader may read every

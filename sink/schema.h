@@ -12,7 +12,7 @@
  *
  * The config load upserts (INSERT ... ON CONFLICT (code) DO UPDATE) and
  * never deletes: a unit or indicator dropped from the config keeps its row,
- * because unit_value, value_history and rejected rows may still name it.
+ * because unit_value, value_replaced and rejected rows may still name it.
  */
 #ifndef EDUSTAT_SINK_SCHEMA_H
 #define EDUSTAT_SINK_SCHEMA_H
@@ -24,7 +24,7 @@
 #include "config.h"
 
 /* The schema version this sink creates and understands. */
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 /* Key of the advisory lock that serialises migrations. */
 #define SCHEMA_LOCK_KEY 4611686018427387903LL

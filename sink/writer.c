@@ -32,7 +32,8 @@ struct writer {
 static const char session_sql[] =
     "DEALLOCATE ALL;\n"
     "CREATE TEMP TABLE IF NOT EXISTS stage_value (unit text, period text,"
-    " indicator text, value numeric, version bigint) ON COMMIT DELETE ROWS;\n"
+    " indicator text, value numeric, version bigint, collector text, batch_id text)"
+    " ON COMMIT DELETE ROWS;\n"
     "CREATE TEMP TABLE IF NOT EXISTS stage_reject (collector text, source text,"
     " batch_id text, line int, unit text, period text, indicator text, raw text,"
     " reason text) ON COMMIT DELETE ROWS;\n"
@@ -61,12 +62,31 @@ static const struct stmt stmts[] = {
     /* The aggregator flags these keys as already stored, so this is an
      * update; written as an upsert so that a key missing from unit_value
      * (say, after an earlier uow was refused) is stored, not lost.  The
-     * version guard keeps an older value from overwriting a newer one. */
-    {"value_upsert",
-     "INSERT INTO edustat.unit_value AS u (unit, period, indicator, value, version)"
-     " SELECT unit, period, indicator, value, version FROM pg_temp.stage_value"
+     * version guard keeps an older value from overwriting a newer one.
+     * The version that loses goes to value_replaced, so value_history
+     * keeps every accepted value: the stored row when the staged one is
+     * newer, else the staged one.  All parts of the statement read
+     * unit_value as it was before it (one snapshot), so "old" is the row
+     * being replaced. */
+    {"value_replace",
+     "WITH old AS ("
+     "  INSERT INTO edustat.value_replaced (unit, period, indicator, value, version,"
+     "    collector, batch_id, received_at)"
+     "  SELECT u.unit, u.period, u.indicator, u.value, u.version, u.collector, u.batch_id,"
+     "    u.received_at"
+     "    FROM pg_temp.stage_value s JOIN edustat.unit_value u USING (unit, period, indicator)"
+     "   WHERE u.version < s.version"
+     "  UNION ALL"
+     "  SELECT s.unit, s.period, s.indicator, s.value, s.version, s.collector, s.batch_id, now()"
+     "    FROM pg_temp.stage_value s JOIN edustat.unit_value u USING (unit, period, indicator)"
+     "   WHERE u.version >= s.version)"
+     " INSERT INTO edustat.unit_value AS u (unit, period, indicator, value, version,"
+     " collector, batch_id)"
+     " SELECT unit, period, indicator, value, version, collector, batch_id"
+     " FROM pg_temp.stage_value"
      " ON CONFLICT (unit, period, indicator) DO UPDATE SET value = EXCLUDED.value,"
-     " version = EXCLUDED.version, received_at = now()"
+     " version = EXCLUDED.version, collector = EXCLUDED.collector,"
+     " batch_id = EXCLUDED.batch_id, received_at = now()"
      " WHERE u.version < EXCLUDED.version",
      0},
     {"reject_insert",
@@ -338,9 +358,13 @@ copy_pstr(struct pgcopy *c, struct pstr s)
         pgcopy_text(c, s.p, s.len);
 }
 
+/*
+ * COPY the values whose flags, masked with mask, equal want, as (unit,
+ * period, indicator, value, version, collector, batch_id).
+ */
 static enum db_result
 copy_values(struct writer *w, const struct proto_uow *u, const char *sql, unsigned mask,
-            unsigned want, int history, char *err, size_t errlen)
+            unsigned want, char *err, size_t errlen)
 {
         struct pgcopy *c = &w->copy;
         enum db_result r;
@@ -358,10 +382,8 @@ copy_values(struct writer *w, const struct proto_uow *u, const char *sql, unsign
                 copy_pstr(c, v->indicator);
                 copy_pstr(c, v->value);
                 pgcopy_u64(c, v->version);
-                if (history) {
-                        copy_pstr(c, v->collector);
-                        copy_pstr(c, v->batch_id);
-                }
+                copy_pstr(c, v->collector);
+                copy_pstr(c, v->batch_id);
                 pgcopy_row_end(c);
         }
         return pgcopy_end(c, err, errlen);
@@ -528,7 +550,7 @@ static enum db_result
 commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed, char *err,
             size_t errlen)
 {
-        uint32_t i, nnew = 0, nchanged = 0;
+        uint32_t i, nnew = 0, nchanged = 0, nreplaced = 0;
         int anynew = 0;
         enum db_result r;
         uint64_t last;
@@ -542,33 +564,38 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
         if (u->seq != last + 1)
                 return gap(u, last, err, errlen);
         for (i = 0; i < u->nvalues; i++) {
-                if (u->values[i].flags & PROTO_VALUE_NEW)
+                unsigned f = u->values[i].flags;
+
+                if (f & PROTO_VALUE_NEW)
                         anynew = 1;
-                if ((u->values[i].flags & FLAGS_BOTH) == FLAGS_BOTH)
+                if ((f & FLAGS_BOTH) == FLAGS_BOTH)
                         nnew++;
-                else if (u->values[i].flags & PROTO_VALUE_FINAL)
+                else if (f & PROTO_VALUE_FINAL)
                         nchanged++;
+                else
+                        nreplaced++;
         }
-        if (nnew > 0 &&
-            (r = copy_values(w, u,
-                             "COPY edustat.unit_value (unit, period, indicator, value, version)"
-                             " FROM STDIN",
-                             FLAGS_BOTH, FLAGS_BOTH, 0, err, errlen)) != DB_OK)
+        if (nnew > 0 && (r = copy_values(w, u,
+                                         "COPY edustat.unit_value (unit, period, indicator, value,"
+                                         " version, collector, batch_id) FROM STDIN",
+                                         FLAGS_BOTH, FLAGS_BOTH, err, errlen)) != DB_OK)
                 return r;
         if (nchanged > 0) {
                 r = copy_values(w, u,
                                 "COPY pg_temp.stage_value (unit, period, indicator, value,"
-                                " version) FROM STDIN",
-                                FLAGS_BOTH, PROTO_VALUE_FINAL, 0, err, errlen);
+                                " version, collector, batch_id) FROM STDIN",
+                                FLAGS_BOTH, PROTO_VALUE_FINAL, err, errlen);
                 if (r != DB_OK ||
-                    (r = run_cmd(w, "value_upsert", 0, NULL, NULL, err, errlen)) != DB_OK)
+                    (r = run_cmd(w, "value_replace", 0, NULL, NULL, err, errlen)) != DB_OK)
                         return r;
         }
-        if (u->nvalues > 0 &&
+        /* A key changed twice or more in one uow: its earlier versions were
+         * replaced in this very commit. */
+        if (nreplaced > 0 &&
             (r = copy_values(w, u,
-                             "COPY edustat.value_history (unit, period, indicator, value,"
+                             "COPY edustat.value_replaced (unit, period, indicator, value,"
                              " version, collector, batch_id) FROM STDIN",
-                             0, 0, 1, err, errlen)) != DB_OK)
+                             PROTO_VALUE_FINAL, 0, err, errlen)) != DB_OK)
                 return r;
         if (anynew && (r = first_report_note(w, u, err, errlen)) != DB_OK)
                 return r;

@@ -13,14 +13,19 @@
  * A commit is (docs/ARCHITECTURE.md, "Units of work"):
  *   BEGIN; lock sink_state; replay? -> ROLLBACK, done
  *   COPY unit_value            values flagged NEW|FINAL
- *   COPY stage_value -> upsert values flagged FINAL, not NEW, where the stored
- *                      version is older
- *   COPY value_history         every value
+ *   COPY stage_value -> value_replace: values flagged FINAL, not NEW, go
+ *                      into unit_value where the stored version is older,
+ *                      and the row they replace into value_replaced
+ *   COPY value_replaced        values not flagged FINAL (replaced within
+ *                              the uow)
+ *   COPY stage_first  -> INSERT first_report ON CONFLICT DO NOTHING
  *   COPY stage_reject -> INSERT rejected ON CONFLICT (batch_id, line) DO NOTHING
- *   COPY stage_agg    -> INSERT agg_rollup ON CONFLICT DO UPDATE
+ *   COPY stage_agg    -> INSERT agg_rollup, agg_breakdown ON CONFLICT DO UPDATE
  *   UPDATE sink_state; COMMIT
- * The stage tables are TEMP ... ON COMMIT DELETE ROWS, created once per
- * connection, as are the prepared statements.
+ * Each accepted value is written once: value_history is a view of
+ * value_replaced and unit_value (schema.c, migration 8).  The stage tables
+ * are TEMP ... ON COMMIT DELETE ROWS, created once per connection, as are
+ * the prepared statements.
  */
 #ifndef EDUSTAT_SINK_WRITER_H
 #define EDUSTAT_SINK_WRITER_H

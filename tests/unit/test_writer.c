@@ -91,6 +91,83 @@ connect_writer(void)
 }
 
 static void
+exec_ok(const char *sql)
+{
+        PGresult *res = PQexec(check, sql);
+
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "statement failed: %s\n%s", sql, PQerrorMessage(check));
+                fail();
+        }
+        PQclear(res);
+}
+
+/*
+ * Migration 8 on a database of version 7: value_history was a table with
+ * every version; afterwards it is a view with the same rows, value_replaced
+ * keeps only the replaced versions, and unit_value names the collector and
+ * batch of its value.  The schema is dropped again for the tests below.
+ */
+static void
+test_migrate_history(void **state)
+{
+        static const char history[] =
+            "SELECT string_agg(unit || ':' || indicator || '=' || value || '@' || version ||"
+            " ':' || coalesce(collector, 'NULL') || ':' || coalesce(batch_id, 'NULL') || ':' ||"
+            " received_at, ' ' ORDER BY unit, indicator, version) FROM edustat.value_history";
+        char before[2048], err[512];
+        int v;
+
+        (void)state;
+        w = writer_new(dburl);
+        connect_writer();
+        exec_ok("CREATE SCHEMA edustat; CREATE TABLE edustat.schema_version ("
+                " version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+        for (v = 1; v <= 7; v++) {
+                char ins[96];
+
+                exec_ok(schema_migration_sql(v));
+                snprintf(ins, sizeof ins, "INSERT INTO edustat.schema_version VALUES (%d)", v);
+                exec_ok(ins);
+        }
+        /* S1 pupils corrected once (100@1 then 120@2), S2 pupils once, and a
+         * value with no history row (stored by hand). */
+        exec_ok("INSERT INTO edustat.value_history VALUES"
+                " ('S1', '2024', 'pupils', 100, 1, 'colA', 'b1', '2024-03-01 10:00+08'),"
+                " ('S1', '2024', 'pupils', 120, 2, 'colB', 'b2', '2024-03-02 10:00+08'),"
+                " ('S2', '2024', 'pupils', 60, 3, 'colA', 'b1', '2024-03-01 10:00+08')");
+        exec_ok("INSERT INTO edustat.unit_value VALUES"
+                " ('S1', '2024', 'pupils', 120, 2, '2024-03-02 10:00+08'),"
+                " ('S2', '2024', 'pupils', 60, 3, '2024-03-01 10:00+08'),"
+                " ('S3', '2024', 'pupils', 7, 4, '2024-03-03 10:00+08')");
+        exec_ok("SET TimeZone = 'Asia/Shanghai'");
+        snprintf(before, sizeof before, "%s", q(history));
+        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "8");
+        assert_string_equal(q("SELECT relkind FROM pg_class WHERE oid ="
+                              " 'edustat.value_history'::regclass"),
+                            "v");
+        /* The same rows as before, plus S3's value, which had none. */
+        assert_string_equal(before, "S1:pupils=100@1:colA:b1:2024-03-01 10:00:00+08 "
+                                    "S1:pupils=120@2:colB:b2:2024-03-02 10:00:00+08 "
+                                    "S2:pupils=60@3:colA:b1:2024-03-01 10:00:00+08");
+        assert_string_equal(q(history), "S1:pupils=100@1:colA:b1:2024-03-01 10:00:00+08 "
+                                        "S1:pupils=120@2:colB:b2:2024-03-02 10:00:00+08 "
+                                        "S2:pupils=60@3:colA:b1:2024-03-01 10:00:00+08 "
+                                        "S3:pupils=7@4:NULL:NULL:2024-03-03 10:00:00+08");
+        assert_string_equal(q("SELECT string_agg(unit || '@' || version, ' ')"
+                              " FROM edustat.value_replaced"),
+                            "S1@1");
+        assert_string_equal(q("SELECT string_agg(unit || ':' || coalesce(collector, 'NULL') ||"
+                              " ':' || coalesce(batch_id, 'NULL'), ' ' ORDER BY unit)"
+                              " FROM edustat.unit_value"),
+                            "S1:colB:b2 S2:colA:b1 S3:NULL:NULL");
+        exec_ok("RESET TimeZone");
+        exec_ok("DROP SCHEMA edustat CASCADE");
+        writer_destroy(&w);
+}
+
+static void
 test_migrate_and_load(void **state)
 {
         size_t nu = 0, ni = 0;
@@ -104,7 +181,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6,7");
+            "1,2,3,4,5,6,7,8");
         assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
                          DB_OK);
         assert_int_equal(nu, 6);
@@ -320,6 +397,27 @@ test_update_versions(void **state)
                             "S1:pupils=120@10 S1:teachers=10@2 S2:pupils=60@4 S2:teachers=5@11 "
                             "S3:teach_area=2000@7");
         assert_string_equal(q("SELECT count(*) FROM edustat.value_history"), "10");
+        /* Each value is stored once: the replaced versions in value_replaced
+         * (S2's 50 was replaced within uow 1; S1's 100 and S3's 1234.50 by
+         * this uow; S3's 1 within it; S1's teachers 11 lost to the stored
+         * version 2), the current ones with their collector and batch in
+         * unit_value. */
+        assert_string_equal(q("SELECT string_agg(unit || ':' || indicator || '=' || value || '@' ||"
+                              " version || ':' || batch_id, ' ' ORDER BY unit, indicator, version)"
+                              " FROM edustat.value_replaced"),
+                            "S1:pupils=100@1:b1 S1:teachers=11@1:b4 S2:pupils=50@3:b1 "
+                            "S3:teach_area=1234.50@5:b3 S3:teach_area=1@6:b4");
+        assert_string_equal(q("SELECT string_agg(unit || ':' || indicator || ':' || collector ||"
+                              " ':' || batch_id, ' ' ORDER BY unit, indicator)"
+                              " FROM edustat.unit_value"),
+                            "S1:pupils:col1:b4 S1:teachers:col1:b1 S2:pupils:col1:b2 "
+                            "S2:teachers:col1:b4 S3:teach_area:col2:b4");
+        /* The replaced row keeps the time it was committed, not this one's. */
+        assert_string_equal(q("SELECT count(*) FROM edustat.value_replaced r JOIN"
+                              " edustat.first_report f USING (unit, period)"
+                              " WHERE r.version IN (1, 3, 5) AND r.batch_id <> 'b4'"
+                              " AND r.received_at <> f.first_at"),
+                            "0");
         /* %.17g round-trips 1/3 exactly. */
         assert_string_equal(q("SELECT (cv = 1::float8 / 3) || ' ' || value || ' ' || max"
                               " FROM edustat.agg_rollup WHERE indicator = 'pupils'"),
@@ -980,6 +1078,7 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_migrate_history),
             cmocka_unit_test(test_migrate_and_load),
             cmocka_unit_test(test_commit_and_replay),
             cmocka_unit_test(test_update_versions),
