@@ -1,18 +1,25 @@
 /*
  * proto: encoders and decoders of the msgpack wire format (see proto.h).
  *
- * Every frame is checked twice.  First a structural walk over the raw bytes
+ * Every frame is read twice.  First a structural walk over the raw bytes
  * (frame_scan) proves that every declared length and element count fits in
  * the bytes that follow, that nothing nests deeper than our messages do and
- * that no container declares more items than its message type allows.  Only
- * then does msgpack_unpack_next() see the frame: msgpack-c reserves 24 bytes
- * per declared array element before reading any of them, so a 5-byte
- * array32 header would otherwise cost gigabytes.  Second, every element is
- * checked for type, tuple length and string length before it is stored.
+ * that no container declares more items than its message type allows; it
+ * allocates nothing, so a 5-byte array32 header declaring 4G items costs
+ * nothing, and it notes where each of the message's items starts.  Second,
+ * a cursor (item_read) walks the proven bytes once, tuple by tuple, and the
+ * decoders check every element for type, tuple length and string length
+ * before storing it straight into the output structs.
  *
- * Strings stay in the caller's buffer: msgpack-c 4.0.0's one-shot
- * msgpack_unpack_next() sets str.ptr to the input bytes (template_callback_str
- * in src/unpack.c) and never copies, which tests/unit/test_proto.c checks.
+ * The second pass used to be msgpack_unpack_next(), which builds a tree of
+ * 24-byte msgpack_objects in a zone, one per element, only for the decoders
+ * to copy the fields out of it: on a uow of 100,000 values that tree was
+ * most of the decoding time.  The cursor keeps msgpack-c's typing (see
+ * struct item), so the same frames pass and fail with the same messages.
+ * msgpack-c still does all the encoding.
+ *
+ * Strings stay in the caller's buffer: a pstr points at the string's bytes
+ * in the frame, which tests/unit/test_proto.c checks.
  */
 #include "proto.h"
 
@@ -26,6 +33,9 @@
 
 /* Deepest container nesting of any message: message, list, tuple. */
 #define SCAN_DEPTH 3
+
+/* Items of the longest message (submit, uow): lim_*[0] is never larger. */
+#define MSG_ITEMS 6
 
 /*
  * Unsigned wire integers end up in PostgreSQL bigint columns (versions,
@@ -73,20 +83,25 @@ load_be(const unsigned char *p, size_t n)
         return v;
 }
 
+/* Bytes after the type byte of float 32/64, uint 8..64 and int 8..64 (0xca..0xd3). */
+static const unsigned char num_bytes[10] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+
 /*
  * Walk the msgpack encoding in p[0..len) without allocating.  maxcount[d]
  * caps the items of a container nested d levels deep (0 is the message
  * itself).  Returns 0 when the frame is exactly one well-formed object
  * within those limits, else -1 with the offending byte offset in err.
+ * at_item[i] gets the offset of the outermost container's item i (the
+ * message's items, which no limit lets exceed MSG_ITEMS).
  */
 static int
-frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPTH], char *err,
-           size_t errlen)
+frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPTH],
+           size_t at_item[MSG_ITEMS], char *err, size_t errlen)
 {
         /* cur: items left in the innermost open container; left[]: the outer ones'. */
         uint64_t left[SCAN_DEPTH + 1], cur = 1;
         int depth = 0;
-        size_t off = 0;
+        size_t off = 0, nitem = 0;
 
         if (len == 0) {
                 seterr(err, errlen, "empty frame");
@@ -108,18 +123,26 @@ frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPT
                 if (cur == 0)
                         break;
                 /*
-                 * Most objects of a frame are fixints, nils and short
-                 * strings (a record's fields): take runs of them here.  A
-                 * string that overruns the frame, like anything else, goes
-                 * to the general case below, which reports it.
+                 * Most objects of a frame are numbers, nils and strings
+                 * shorter than 256 bytes (a record's fields, ids): take
+                 * runs of them here.  A string that overruns the frame,
+                 * like anything else, goes to the general case below,
+                 * which reports it.  So do the message's own items, whose
+                 * offsets are noted there.
                  */
-                while (cur > 0 && off < len) {
+                while (depth != 1 && cur > 0 && off < len) {
                         unsigned c = p[off];
 
                         if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
                                 off++;
                         } else if (c >= 0xa0 && c <= 0xbf && (c & 0x1f) < len - off) {
                                 off += 1 + (c & 0x1f);
+                        } else if (c >= 0xca && c <= 0xd3 && num_bytes[c - 0xca] < len - off) {
+                                off += 1 + (size_t)num_bytes[c - 0xca];
+                        } else if (c == 0xd9 && len - off >= 2 &&
+                                   (size_t)p[off + 1] <= len - off - 2) {
+                                /* str8: ids and collector names of 32 bytes or more */
+                                off += 2 + (size_t)p[off + 1];
                         } else {
                                 break;
                         }
@@ -129,6 +152,8 @@ frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPT
                         continue;
                 at = off;
                 cur--;
+                if (depth == 1 && nitem < MSG_ITEMS)
+                        at_item[nitem++] = at;
                 if (off >= len) {
                         seterr(err, errlen, "byte %zu: frame ends inside the message", off);
                         return -1;
@@ -289,6 +314,178 @@ proto_peek(const void *buf, size_t len)
 }
 
 /*
+ * The second pass: a cursor over a frame that frame_scan has accepted.  It
+ * checks no bounds, because the scan proved that every length and count
+ * fits in the frame, and it never skips a container: the scan noted where
+ * each of the message's items starts, and a tuple's items are scalars
+ * (a container inside a tuple would be nested too deep).
+ *
+ * An item is what msgpack-c's unpacker made of one object, without the
+ * tree: an integer of any encoding is ITEM_UINT when it is >= 0 (msgpack-c
+ * makes a non-negative int8..int64 a POSITIVE_INTEGER too), float32 widens
+ * to double, and bool, bin and ext are ITEM_OTHER, which no field accepts.
+ */
+enum item_kind {
+        ITEM_NIL,
+        ITEM_UINT,
+        ITEM_NINT,
+        ITEM_FLOAT,
+        ITEM_STR,
+        ITEM_ARRAY,
+        ITEM_MAP,
+        ITEM_OTHER,
+};
+
+struct item {
+        enum item_kind kind;
+        uint32_t n; /* bytes of a str, items of an array, pairs of a map */
+        union {
+                uint64_t u;
+                int64_t i;
+                double f;
+                const unsigned char *p; /* a str's bytes, a container's first item */
+        } v;
+};
+
+/* Items of the longest tuple (agg): lim_*[2] is never larger. */
+#define TUPLE_ITEMS 14
+
+/* The msgpack int of nb (1, 2, 4 or 8) bytes at p, sign-extended. */
+static int64_t
+load_int(const unsigned char *p, size_t nb)
+{
+        uint64_t v = load_be(p, nb);
+
+        switch (nb) {
+        case 1:
+                return (int8_t)v;
+        case 2:
+                return (int16_t)v;
+        case 4:
+                return (int32_t)v;
+        default:
+                return (int64_t)v;
+        }
+}
+
+/*
+ * Read the object at p into *it.  Returns the byte after it, or after its
+ * header for an array or map (it->v.p then points at its first item too).
+ */
+static const unsigned char *
+item_read(const unsigned char *p, struct item *it)
+{
+        unsigned b = *p++;
+        size_t nb;
+
+        /* The common cases first: short strings and small numbers. */
+        if (b >= 0xa0 && b <= 0xbf) {
+                it->kind = ITEM_STR;
+                it->n = b & 0x1f;
+                /* Never NULL, even for "": a NULL pstr means nil. */
+                it->v.p = p;
+                return p + it->n;
+        }
+        if (b <= 0x7f) {
+                it->kind = ITEM_UINT;
+                it->v.u = b;
+                return p;
+        }
+        if (b >= 0xe0) {
+                it->kind = ITEM_NINT;
+                it->v.i = (int64_t)b - 256;
+                return p;
+        }
+        if (b <= 0x9f) {
+                it->kind = b <= 0x8f ? ITEM_MAP : ITEM_ARRAY;
+                it->n = b & 0x0f;
+                it->v.p = p;
+                return p;
+        }
+        switch (b) {
+        case 0xc0:
+                it->kind = ITEM_NIL;
+                return p;
+        case 0xca: {
+                uint32_t bits = (uint32_t)load_be(p, 4);
+                float f;
+
+                memcpy(&f, &bits, sizeof(f));
+                it->kind = ITEM_FLOAT;
+                it->v.f = f;
+                return p + 4;
+        }
+        case 0xcb: {
+                uint64_t bits = load_be(p, 8);
+
+                memcpy(&it->v.f, &bits, sizeof(it->v.f));
+                it->kind = ITEM_FLOAT;
+                return p + 8;
+        }
+        case 0xcc: /* uint 8/16/32/64 */
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+                nb = (size_t)1 << (b - 0xcc);
+                it->kind = ITEM_UINT;
+                it->v.u = load_be(p, nb);
+                return p + nb;
+        case 0xd0: /* int 8/16/32/64 */
+        case 0xd1:
+        case 0xd2:
+        case 0xd3:
+                nb = (size_t)1 << (b - 0xd0);
+                it->v.i = load_int(p, nb);
+                it->kind = it->v.i < 0 ? ITEM_NINT : ITEM_UINT;
+                return p + nb;
+        case 0xd9: /* str 8/16/32 */
+        case 0xda:
+        case 0xdb:
+                nb = (size_t)1 << (b - 0xd9);
+                it->kind = ITEM_STR;
+                it->n = (uint32_t)load_be(p, nb);
+                it->v.p = p + nb;
+                return p + nb + it->n;
+        case 0xdc: /* array 16/32 */
+        case 0xdd:
+                nb = (size_t)2 << (b - 0xdc);
+                it->kind = ITEM_ARRAY;
+                it->n = (uint32_t)load_be(p, nb);
+                it->v.p = p + nb;
+                return p + nb;
+        case 0xde: /* map 16/32 */
+        case 0xdf:
+                nb = (size_t)2 << (b - 0xde);
+                it->kind = ITEM_MAP;
+                it->n = (uint32_t)load_be(p, nb);
+                it->v.p = p + nb;
+                return p + nb;
+        case 0xc4: /* bin 8/16/32 */
+        case 0xc5:
+        case 0xc6:
+                nb = (size_t)1 << (b - 0xc4);
+                it->kind = ITEM_OTHER;
+                return p + nb + load_be(p, nb);
+        case 0xc7: /* ext 8/16/32: length, type byte, data */
+        case 0xc8:
+        case 0xc9:
+                nb = (size_t)1 << (b - 0xc7);
+                it->kind = ITEM_OTHER;
+                return p + nb + 1 + load_be(p, nb);
+        case 0xd4: /* fixext 1/2/4/8/16: type byte, data */
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+                it->kind = ITEM_OTHER;
+                return p + 1 + ((size_t)1 << (b - 0xd4));
+        default: /* false, true (0xc1 never passes frame_scan) */
+                it->kind = ITEM_OTHER;
+                return p;
+        }
+}
+
+/*
  * Where a decoder is, for error messages: "record 17: unit is not a
  * string".  list is NULL for fields of the message itself.
  */
@@ -318,50 +515,50 @@ fail(const struct where *w, const char *fmt, ...)
 
 /* A string of at most cap bytes, or nil when nil_ok (p = NULL). */
 static int
-dec_str(const struct where *w, const msgpack_object *o, const char *field, uint32_t cap, int nil_ok,
+dec_str(const struct where *w, const struct item *o, const char *field, uint32_t cap, int nil_ok,
         struct pstr *out)
 {
-        if (o->type == MSGPACK_OBJECT_NIL && nil_ok) {
+        if (o->kind == ITEM_NIL && nil_ok) {
                 out->p = NULL;
                 out->len = 0;
                 return 0;
         }
-        if (o->type != MSGPACK_OBJECT_STR) {
+        if (o->kind != ITEM_STR) {
                 fail(w, "%s is not a string", field);
                 return -1;
         }
-        if (o->via.str.size > cap) {
+        if (o->n > cap) {
                 fail(w, "%s longer than %lu bytes", field, (unsigned long)cap);
                 return -1;
         }
-        out->p = o->via.str.ptr;
-        out->len = o->via.str.size;
+        out->p = (const char *)o->v.p;
+        out->len = o->n;
         return 0;
 }
 
 /* A non-negative integer no larger than max. */
 static int
-dec_uint(const struct where *w, const msgpack_object *o, const char *field, uint64_t max,
+dec_uint(const struct where *w, const struct item *o, const char *field, uint64_t max,
          uint64_t *out)
 {
-        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        if (o->kind == ITEM_NINT) {
                 fail(w, "%s is negative", field);
                 return -1;
         }
-        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->kind != ITEM_UINT) {
                 fail(w, "%s is not an integer", field);
                 return -1;
         }
-        if (o->via.u64 > max) {
-                fail(w, "%s %llu out of range", field, (unsigned long long)o->via.u64);
+        if (o->v.u > max) {
+                fail(w, "%s %llu out of range", field, (unsigned long long)o->v.u);
                 return -1;
         }
-        *out = o->via.u64;
+        *out = o->v.u;
         return 0;
 }
 
 static int
-dec_u32(const struct where *w, const msgpack_object *o, const char *field, uint32_t *out)
+dec_u32(const struct where *w, const struct item *o, const char *field, uint32_t *out)
 {
         uint64_t v;
 
@@ -373,101 +570,158 @@ dec_u32(const struct where *w, const msgpack_object *o, const char *field, uint3
 
 /* A float32/float64, or nil: then *out = 0 and nullbit is set in *nulls. */
 static int
-dec_float(const struct where *w, const msgpack_object *o, const char *field, unsigned nullbit,
+dec_float(const struct where *w, const struct item *o, const char *field, unsigned nullbit,
           double *out, unsigned *nulls)
 {
-        if (o->type == MSGPACK_OBJECT_NIL) {
+        if (o->kind == ITEM_NIL) {
                 *out = 0;
                 *nulls |= nullbit;
                 return 0;
         }
-        if (o->type != MSGPACK_OBJECT_FLOAT32 && o->type != MSGPACK_OBJECT_FLOAT64) {
+        if (o->kind != ITEM_FLOAT) {
                 fail(w, "%s is not a float", field);
                 return -1;
         }
-        *out = o->via.f64;
+        *out = o->v.f;
         return 0;
 }
 
-/* An array of exactly n items (a record, a value, ...). */
+/* A decimal text or nil, which sets nullbit. */
 static int
-dec_tuple(const struct where *w, const msgpack_object *o, uint32_t n, const msgpack_object **items)
+dec_decimal(const struct where *w, const struct item *o, const char *field, unsigned nullbit,
+            struct pstr *out, unsigned *nulls)
 {
-        if (o->type != MSGPACK_OBJECT_ARRAY) {
-                fail(w, "not an array");
+        if (dec_str(w, o, field, PROTO_MAX_TEXT, 1, out) == -1)
                 return -1;
-        }
-        if (o->via.array.size != n) {
-                fail(w, "has %lu items, expected %lu", (unsigned long)o->via.array.size,
-                     (unsigned long)n);
-                return -1;
-        }
-        *items = o->via.array.ptr;
+        if (out->p == NULL)
+                *nulls |= nullbit;
         return 0;
 }
 
-/* An array of at most max items (the records of a submit, ...). */
+/* The protocol version of submit and hello. */
 static int
-dec_list(const struct where *w, const msgpack_object *o, const char *field, uint32_t max,
-         const msgpack_object **items, uint32_t *n)
+dec_version(const struct where *w, const struct item *o)
 {
-        if (o->type != MSGPACK_OBJECT_ARRAY) {
+        if (o->kind == ITEM_NINT) {
+                fail(w, "unsupported protocol version %lld", (long long)o->v.i);
+                return -1;
+        }
+        if (o->kind != ITEM_UINT) {
+                fail(w, "protocol version is not an integer");
+                return -1;
+        }
+        if (o->v.u != PROTO_VERSION) {
+                fail(w, "unsupported protocol version %llu", (unsigned long long)o->v.u);
+                return -1;
+        }
+        return 0;
+}
+
+/* An array of at most max items: *first is where its first item starts. */
+static int
+dec_list(const struct where *w, const struct item *o, const char *field, uint32_t max,
+         const unsigned char **first, uint32_t *n)
+{
+        if (o->kind != ITEM_ARRAY) {
                 fail(w, "%s is not an array", field);
                 return -1;
         }
-        if (o->via.array.size > max) {
-                fail(w, "%s holds %lu items, at most %lu allowed", field,
-                     (unsigned long)o->via.array.size, (unsigned long)max);
+        if (o->n > max) {
+                fail(w, "%s holds %lu items, at most %lu allowed", field, (unsigned long)o->n,
+                     (unsigned long)max);
                 return -1;
         }
-        *items = o->via.array.ptr;
-        *n = o->via.array.size;
+        *first = o->v.p;
+        *n = o->n;
         return 0;
 }
 
 /*
- * Scan and unpack one frame and check that it is a message of type want
- * (or want2, when not PROTO_BAD) with exactly nitems items (nitems2 for
- * want2).  On success *u holds the objects (destroy it), *items the
- * message's items and *type the type found.
+ * The tuple at *p, an array of exactly n items (a record, a value, ...),
+ * read into f[0..n); *p moves past it.
+ */
+static int
+dec_tuple(const struct where *w, const unsigned char **p, uint32_t n, struct item *f)
+{
+        const unsigned char *q;
+        struct item t;
+
+        q = item_read(*p, &t);
+        if (t.kind != ITEM_ARRAY) {
+                fail(w, "not an array");
+                return -1;
+        }
+        if (t.n != n) {
+                fail(w, "has %lu items, expected %lu", (unsigned long)t.n, (unsigned long)n);
+                return -1;
+        }
+        for (uint32_t i = 0; i < n; i++)
+                q = item_read(q, &f[i]);
+        *p = q;
+        return 0;
+}
+
+/*
+ * The n tuples of arity items each starting at p (the items of a list,
+ * named list in errors), each decoded by fn into out[i], size bytes apiece.
+ */
+static int
+dec_each(struct where *w, const char *list, const unsigned char *p, uint32_t n, uint32_t arity,
+         int (*fn)(const struct where *, const struct item *, void *), void *out, size_t size)
+{
+        struct item f[TUPLE_ITEMS];
+
+        w->list = list;
+        for (w->idx = 0; w->idx < n; w->idx++) {
+                if (dec_tuple(w, &p, arity, f) == -1 ||
+                    fn(w, f, (char *)out + (size_t)w->idx * size) == -1)
+                        return -1;
+        }
+        return 0;
+}
+
+/* The message in a frame: its items, it[0] being the type name. */
+struct msg {
+        enum proto_type type;
+        struct item it[MSG_ITEMS];
+};
+
+/*
+ * Scan one frame and check that it is a message of type want (or want2,
+ * when not PROTO_BAD) with exactly nitems items (nitems2 for want2).  On
+ * success m holds the message's items and the type found.
  */
 static int
 frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], enum proto_type want,
-           uint32_t nitems, enum proto_type want2, uint32_t nitems2, msgpack_unpacked *u,
-           const msgpack_object **items, enum proto_type *type, char *err, size_t errlen)
+           uint32_t nitems, enum proto_type want2, uint32_t nitems2, struct msg *m, char *err,
+           size_t errlen)
 {
-        const msgpack_object *top;
+        const unsigned char *p = buf;
+        size_t at[MSG_ITEMS];
+        struct item top;
         const char *name;
-        size_t off = 0;
         uint32_t n;
-        int rc;
 
-        msgpack_unpacked_init(u);
         if (buf == NULL) {
                 seterr(err, errlen, "no frame");
                 return -1;
         }
-        if (frame_scan(buf, len, lim, err, errlen) == -1)
+        if (frame_scan(p, len, lim, at, err, errlen) == -1)
                 return -1;
-        rc = msgpack_unpack_next(u, buf, len, &off);
-        /* 4.0.0 reports trailing bytes as SUCCESS with off < len. */
-        if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
-                seterr(err, errlen, "msgpack decode failed (%d at byte %zu)", rc, off);
-                goto bad;
-        }
-        top = &u->data;
-        if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size == 0 ||
-            top->via.array.ptr[0].type != MSGPACK_OBJECT_STR) {
+        item_read(p, &top);
+        if (top.kind == ITEM_ARRAY && top.n > 0)
+                item_read(p + at[0], &m->it[0]);
+        if (top.kind != ITEM_ARRAY || top.n == 0 || m->it[0].kind != ITEM_STR) {
                 seterr(err, errlen, "not an array starting with a message type");
-                goto bad;
+                return -1;
         }
-        name = top->via.array.ptr[0].via.str.ptr;
-        n = top->via.array.ptr[0].via.str.size;
+        name = (const char *)m->it[0].v.p;
+        n = m->it[0].n;
         if (strlen(type_names[want]) == n && memcmp(name, type_names[want], n) == 0) {
-                *type = want;
+                m->type = want;
         } else if (want2 != PROTO_BAD && strlen(type_names[want2]) == n &&
                    memcmp(name, type_names[want2], n) == 0) {
-                *type = want2;
+                m->type = want2;
                 nitems = nitems2;
         } else {
                 if (want2 != PROTO_BAD)
@@ -475,48 +729,39 @@ frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], enum pro
                                type_names[want], type_names[want2]);
                 else
                         seterr(err, errlen, "expected message type \"%s\"", type_names[want]);
-                goto bad;
+                return -1;
         }
-        if (top->via.array.size != nitems) {
-                seterr(err, errlen, "%s message has %lu items, expected %lu", type_names[*type],
-                       (unsigned long)top->via.array.size, (unsigned long)nitems);
-                goto bad;
+        if (top.n != nitems) {
+                seterr(err, errlen, "%s message has %lu items, expected %lu", type_names[m->type],
+                       (unsigned long)top.n, (unsigned long)nitems);
+                return -1;
         }
-        *items = top->via.array.ptr;
+        /* nitems <= lim[0] <= MSG_ITEMS: the scan noted where each item starts. */
+        for (uint32_t i = 1; i < nitems; i++)
+                item_read(p + at[i], &m->it[i]);
         return 0;
-bad:
-        msgpack_unpacked_destroy(u);
-        msgpack_unpacked_init(u);
-        return -1;
 }
 
-/* The protocol version of submit and hello. */
+/* unit, period, indicator and value, the four strings of a record, value or row. */
 static int
-dec_version(const struct where *w, const msgpack_object *o)
+dec_keyval(const struct where *w, const struct item *f, int nil_ok, struct pstr *unit,
+           struct pstr *period, struct pstr *indicator, struct pstr *value)
 {
-        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-                fail(w, "unsupported protocol version %lld", (long long)o->via.i64);
+        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, nil_ok, unit) == -1 ||
+            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, nil_ok, period) == -1 ||
+            dec_str(w, &f[2], "indicator", PROTO_MAX_FIELD, nil_ok, indicator) == -1 ||
+            dec_str(w, &f[3], "value", PROTO_MAX_FIELD, nil_ok, value) == -1)
                 return -1;
-        }
-        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-                fail(w, "protocol version is not an integer");
-                return -1;
-        }
-        if (o->via.u64 != PROTO_VERSION) {
-                fail(w, "unsupported protocol version %llu", (unsigned long long)o->via.u64);
-                return -1;
-        }
         return 0;
 }
 
 static int
-dec_record(const struct where *w, const msgpack_object *o, struct proto_record *r)
+dec_record(const struct where *w, const struct item *f, void *out)
 {
-        const msgpack_object *f;
+        struct proto_record *r = out;
         uint64_t line;
-        int nil_ok;
 
-        if (dec_tuple(w, o, 8, &f) == -1 || dec_uint(w, &f[0], "line", INT32_MAX, &line) == -1 ||
+        if (dec_uint(w, &f[0], "line", INT32_MAX, &line) == -1 ||
             dec_uint(w, &f[1], "version", WIRE_U64_MAX, &r->version) == -1 ||
             dec_str(w, &f[6], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
             dec_str(w, &f[7], "reason", PROTO_MAX_TEXT, 1, &r->reason) == -1)
@@ -527,46 +772,34 @@ dec_record(const struct where *w, const msgpack_object *o, struct proto_record *
          * field; every other row carries all four, so the aggregator can rely
          * on them.
          */
-        nil_ok = r->reason.p != NULL;
-        if (dec_str(w, &f[2], "unit", PROTO_MAX_FIELD, nil_ok, &r->unit) == -1 ||
-            dec_str(w, &f[3], "period", PROTO_MAX_FIELD, nil_ok, &r->period) == -1 ||
-            dec_str(w, &f[4], "indicator", PROTO_MAX_FIELD, nil_ok, &r->indicator) == -1 ||
-            dec_str(w, &f[5], "value", PROTO_MAX_FIELD, nil_ok, &r->value) == -1)
-                return -1;
-        return 0;
+        return dec_keyval(w, &f[2], r->reason.p != NULL, &r->unit, &r->period, &r->indicator,
+                          &r->value);
 }
 
 int
 proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it, *recs;
-        enum proto_type type;
-        msgpack_unpacked u;
+        const unsigned char *recs;
+        struct msg m;
         uint32_t n;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_submit, PROTO_SUBMIT, 6, PROTO_BAD, 0, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_submit, PROTO_SUBMIT, 6, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
-        if (dec_version(&w, &it[1]) == -1 ||
-            dec_str(&w, &it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
-            dec_str(&w, &it[3], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
-            dec_str(&w, &it[4], "source", PROTO_MAX_TEXT, 1, &out->source) == -1 ||
-            dec_list(&w, &it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
+        if (dec_version(&w, &m.it[1]) == -1 ||
+            dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
+            dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
+            dec_str(&w, &m.it[4], "source", PROTO_MAX_TEXT, 1, &out->source) == -1 ||
+            dec_list(&w, &m.it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
                 goto bad;
         /* Not zeroed: dec_record() sets every field (thousands per frame). */
         out->rec = n ? xreallocarray(NULL, n, sizeof(*out->rec)) : NULL;
         out->nrec = n;
-        w.list = "record";
-        for (w.idx = 0; w.idx < n; w.idx++) {
-                if (dec_record(&w, &recs[w.idx], &out->rec[w.idx]) == -1)
-                        goto bad;
-        }
-        msgpack_unpacked_destroy(&u);
+        if (dec_each(&w, "record", recs, n, 8, dec_record, out->rec, sizeof(*out->rec)) == -1)
+                goto bad;
         return 0;
 bad:
-        msgpack_unpacked_destroy(&u);
         proto_submit_free(out);
         return -1;
 }
@@ -580,46 +813,45 @@ proto_submit_free(struct proto_submit *s)
         memset(s, 0, sizeof(*s));
 }
 
+static int
+dec_reject_line(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_reject_line *r = out;
+
+        if (dec_u32(w, &f[0], "line", &r->line) == -1 ||
+            dec_str(w, &f[1], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
+                return -1;
+        return 0;
+}
+
 int
 proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it, *rej, *f;
-        enum proto_type type;
-        msgpack_unpacked u;
+        const unsigned char *rej;
+        struct msg m;
         uint32_t n;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_ack, PROTO_ACK, 5, PROTO_ERROR, 3, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_ack, PROTO_ACK, 5, PROTO_ERROR, 3, &m, err, errlen) == -1)
                 return -1;
-        if (type == PROTO_ERROR) {
-                if (dec_str(&w, &it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
-                    dec_str(&w, &it[2], "message", PROTO_MAX_TEXT, 0, &out->message) == -1)
+        if (m.type == PROTO_ERROR) {
+                if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
+                    dec_str(&w, &m.it[2], "message", PROTO_MAX_TEXT, 0, &out->message) == -1)
                         goto bad;
-                msgpack_unpacked_destroy(&u);
                 return 0;
         }
-        if (dec_str(&w, &it[1], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
-            dec_u32(&w, &it[2], "accepted", &out->accepted) == -1 ||
-            dec_u32(&w, &it[3], "changed", &out->changed) == -1 ||
-            dec_list(&w, &it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1)
+        if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
+            dec_u32(&w, &m.it[2], "accepted", &out->accepted) == -1 ||
+            dec_u32(&w, &m.it[3], "changed", &out->changed) == -1 ||
+            dec_list(&w, &m.it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1)
                 goto bad;
         out->rej = n ? xcalloc(n, sizeof(*out->rej)) : NULL;
         out->nrej = n;
-        w.list = "reject";
-        for (w.idx = 0; w.idx < n; w.idx++) {
-                struct proto_reject_line *r = &out->rej[w.idx];
-
-                if (dec_tuple(&w, &rej[w.idx], 2, &f) == -1 ||
-                    dec_u32(&w, &f[0], "line", &r->line) == -1 ||
-                    dec_str(&w, &f[1], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
-                        goto bad;
-        }
-        msgpack_unpacked_destroy(&u);
+        if (dec_each(&w, "reject", rej, n, 2, dec_reject_line, out->rej, sizeof(*out->rej)) == -1)
+                goto bad;
         return 0;
 bad:
-        msgpack_unpacked_destroy(&u);
         proto_ack_free(out);
         return -1;
 }
@@ -637,35 +869,26 @@ int
 proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it;
-        enum proto_type type;
-        msgpack_unpacked u;
-        int rc = -1;
+        struct msg m;
 
         memset(aggregator, 0, sizeof(*aggregator));
-        if (frame_open(buf, len, lim_flat, PROTO_HELLO, 3, PROTO_BAD, 0, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_flat, PROTO_HELLO, 3, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
-        if (dec_version(&w, &it[1]) == 0 &&
-            dec_str(&w, &it[2], "aggregator", PROTO_MAX_ID, 0, aggregator) == 0)
-                rc = 0;
-        else
+        if (dec_version(&w, &m.it[1]) == -1 ||
+            dec_str(&w, &m.it[2], "aggregator", PROTO_MAX_ID, 0, aggregator) == -1) {
                 memset(aggregator, 0, sizeof(*aggregator));
-        msgpack_unpacked_destroy(&u);
-        return rc;
+                return -1;
+        }
+        return 0;
 }
 
 static int
-dec_value(const struct where *w, const msgpack_object *o, struct proto_value *v)
+dec_value(const struct where *w, const struct item *f, void *out)
 {
-        const msgpack_object *f;
+        struct proto_value *v = out;
         uint64_t flags;
 
-        if (dec_tuple(w, o, 8, &f) == -1 ||
-            dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &v->unit) == -1 ||
-            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &v->period) == -1 ||
-            dec_str(w, &f[2], "indicator", PROTO_MAX_FIELD, 0, &v->indicator) == -1 ||
-            dec_str(w, &f[3], "value", PROTO_MAX_FIELD, 0, &v->value) == -1 ||
+        if (dec_keyval(w, f, 0, &v->unit, &v->period, &v->indicator, &v->value) == -1 ||
             dec_uint(w, &f[4], "version", WIRE_U64_MAX, &v->version) == -1 ||
             dec_uint(w, &f[5], "flags", PROTO_VALUE_NEW | PROTO_VALUE_FINAL, &flags) == -1 ||
             dec_str(w, &f[6], "collector", PROTO_MAX_ID, 0, &v->collector) == -1 ||
@@ -681,12 +904,11 @@ dec_value(const struct where *w, const msgpack_object *o, struct proto_value *v)
  * are always known.
  */
 static int
-dec_reject(const struct where *w, const msgpack_object *o, struct proto_reject *r)
+dec_reject(const struct where *w, const struct item *f, void *out)
 {
-        const msgpack_object *f;
+        struct proto_reject *r = out;
 
-        if (dec_tuple(w, o, 9, &f) == -1 ||
-            dec_str(w, &f[0], "collector", PROTO_MAX_ID, 0, &r->collector) == -1 ||
+        if (dec_str(w, &f[0], "collector", PROTO_MAX_ID, 0, &r->collector) == -1 ||
             dec_str(w, &f[1], "source", PROTO_MAX_TEXT, 1, &r->source) == -1 ||
             dec_str(w, &f[2], "batch_id", PROTO_MAX_ID, 0, &r->batch_id) == -1 ||
             dec_u32(w, &f[3], "line", &r->line) == -1 ||
@@ -699,25 +921,13 @@ dec_reject(const struct where *w, const msgpack_object *o, struct proto_reject *
         return 0;
 }
 
-/* A decimal text or nil, which sets nullbit. */
 static int
-dec_decimal(const struct where *w, const msgpack_object *o, const char *field, unsigned nullbit,
-            struct pstr *out, unsigned *nulls)
+dec_agg(const struct where *w, const struct item *f, void *out)
 {
-        if (dec_str(w, o, field, PROTO_MAX_TEXT, 1, out) == -1)
-                return -1;
-        if (out->p == NULL)
-                *nulls |= nullbit;
-        return 0;
-}
+        struct proto_agg *a = out;
 
-static int
-dec_agg(const struct where *w, const msgpack_object *o, struct proto_agg *a)
-{
-        const msgpack_object *f;
-
-        if (dec_tuple(w, o, 14, &f) == -1 ||
-            dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &a->unit) == -1 ||
+        a->nulls = 0;
+        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &a->unit) == -1 ||
             dec_str(w, &f[1], "level", PROTO_MAX_TEXT, 0, &a->level) == -1 ||
             dec_str(w, &f[2], "period", PROTO_MAX_FIELD, 0, &a->period) == -1 ||
             dec_str(w, &f[3], "indicator", PROTO_MAX_FIELD, 0, &a->indicator) == -1 ||
@@ -745,46 +955,34 @@ int
 proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it, *vals, *rejs, *aggs;
-        enum proto_type type;
-        msgpack_unpacked u;
+        const unsigned char *vals, *rejs, *aggs;
+        struct msg m;
         uint32_t nv, nr, na;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_uow, PROTO_UOW, 6, PROTO_BAD, 0, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_uow, PROTO_UOW, 6, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
-        if (dec_uint(&w, &it[1], "seq", WIRE_U64_MAX, &out->seq) == -1 ||
-            dec_str(&w, &it[2], "aggregator", PROTO_MAX_ID, 0, &out->aggregator) == -1 ||
-            dec_list(&w, &it[3], "values", UINT32_MAX, &vals, &nv) == -1 ||
-            dec_list(&w, &it[4], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
-            dec_list(&w, &it[5], "aggs", UINT32_MAX, &aggs, &na) == -1)
+        if (dec_uint(&w, &m.it[1], "seq", WIRE_U64_MAX, &out->seq) == -1 ||
+            dec_str(&w, &m.it[2], "aggregator", PROTO_MAX_ID, 0, &out->aggregator) == -1 ||
+            dec_list(&w, &m.it[3], "values", UINT32_MAX, &vals, &nv) == -1 ||
+            dec_list(&w, &m.it[4], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
+            dec_list(&w, &m.it[5], "aggs", UINT32_MAX, &aggs, &na) == -1)
                 goto bad;
-        out->values = nv ? xcalloc(nv, sizeof(*out->values)) : NULL;
+        /* Not zeroed: the dec_ functions set every field (a million per uow). */
+        out->values = nv ? xreallocarray(NULL, nv, sizeof(*out->values)) : NULL;
         out->nvalues = nv;
-        out->rejects = nr ? xcalloc(nr, sizeof(*out->rejects)) : NULL;
+        out->rejects = nr ? xreallocarray(NULL, nr, sizeof(*out->rejects)) : NULL;
         out->nrejects = nr;
-        out->aggs = na ? xcalloc(na, sizeof(*out->aggs)) : NULL;
+        out->aggs = na ? xreallocarray(NULL, na, sizeof(*out->aggs)) : NULL;
         out->naggs = na;
-        w.list = "value";
-        for (w.idx = 0; w.idx < nv; w.idx++) {
-                if (dec_value(&w, &vals[w.idx], &out->values[w.idx]) == -1)
-                        goto bad;
-        }
-        w.list = "reject";
-        for (w.idx = 0; w.idx < nr; w.idx++) {
-                if (dec_reject(&w, &rejs[w.idx], &out->rejects[w.idx]) == -1)
-                        goto bad;
-        }
-        w.list = "agg";
-        for (w.idx = 0; w.idx < na; w.idx++) {
-                if (dec_agg(&w, &aggs[w.idx], &out->aggs[w.idx]) == -1)
-                        goto bad;
-        }
-        msgpack_unpacked_destroy(&u);
+        if (dec_each(&w, "value", vals, nv, 8, dec_value, out->values, sizeof(*out->values)) ==
+                -1 ||
+            dec_each(&w, "reject", rejs, nr, 9, dec_reject, out->rejects, sizeof(*out->rejects)) ==
+                -1 ||
+            dec_each(&w, "agg", aggs, na, 14, dec_agg, out->aggs, sizeof(*out->aggs)) == -1)
+                goto bad;
         return 0;
 bad:
-        msgpack_unpacked_destroy(&u);
         proto_uow_free(out);
         return -1;
 }
@@ -800,46 +998,42 @@ proto_uow_free(struct proto_uow *uw)
         memset(uw, 0, sizeof(*uw));
 }
 
+static int
+dec_row(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_row *row = out;
+
+        if (dec_keyval(w, f, 0, &row->unit, &row->period, &row->indicator, &row->value) == -1 ||
+            dec_uint(w, &f[4], "version", WIRE_U64_MAX, &row->version) == -1)
+                return -1;
+        return 0;
+}
+
 int
 proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
                   size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it, *list, *f;
-        enum proto_type type;
-        msgpack_unpacked u;
-        struct proto_row *r = NULL;
+        const unsigned char *list;
+        struct proto_row *r;
+        struct msg m;
         uint32_t nr;
 
         *rows = NULL;
         *n = 0;
-        if (frame_open(buf, len, lim_rows, PROTO_ROWS, 2, PROTO_BAD, 0, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_rows, PROTO_ROWS, 2, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
-        if (dec_list(&w, &it[1], "rows", UINT32_MAX, &list, &nr) == -1)
-                goto bad;
-        /* Not zeroed: every field of a row is set below. */
+        if (dec_list(&w, &m.it[1], "rows", UINT32_MAX, &list, &nr) == -1)
+                return -1;
+        /* Not zeroed: dec_row() sets every field of a row. */
         r = nr ? xreallocarray(NULL, nr, sizeof(*r)) : NULL;
-        w.list = "row";
-        for (w.idx = 0; w.idx < nr; w.idx++) {
-                struct proto_row *row = &r[w.idx];
-
-                if (dec_tuple(&w, &list[w.idx], 5, &f) == -1 ||
-                    dec_str(&w, &f[0], "unit", PROTO_MAX_FIELD, 0, &row->unit) == -1 ||
-                    dec_str(&w, &f[1], "period", PROTO_MAX_FIELD, 0, &row->period) == -1 ||
-                    dec_str(&w, &f[2], "indicator", PROTO_MAX_FIELD, 0, &row->indicator) == -1 ||
-                    dec_str(&w, &f[3], "value", PROTO_MAX_FIELD, 0, &row->value) == -1 ||
-                    dec_uint(&w, &f[4], "version", WIRE_U64_MAX, &row->version) == -1)
-                        goto bad;
+        if (dec_each(&w, "row", list, nr, 5, dec_row, r, sizeof(*r)) == -1) {
+                free(r);
+                return -1;
         }
-        msgpack_unpacked_destroy(&u);
         *rows = r;
         *n = nr;
         return 0;
-bad:
-        msgpack_unpacked_destroy(&u);
-        free(r);
-        return -1;
 }
 
 int
@@ -847,23 +1041,18 @@ proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nr
                    size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it;
-        enum proto_type type;
-        msgpack_unpacked u;
-        int rc = -1;
+        struct msg m;
 
         *last_seq = 0;
         *nrows = 0;
-        if (frame_open(buf, len, lim_flat, PROTO_READY, 3, PROTO_BAD, 0, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_flat, PROTO_READY, 3, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
-        if (dec_uint(&w, &it[1], "last_seq", WIRE_U64_MAX, last_seq) == 0 &&
-            dec_uint(&w, &it[2], "nrows", WIRE_U64_MAX, nrows) == 0)
-                rc = 0;
-        else
+        if (dec_uint(&w, &m.it[1], "last_seq", WIRE_U64_MAX, last_seq) == -1 ||
+            dec_uint(&w, &m.it[2], "nrows", WIRE_U64_MAX, nrows) == -1) {
                 *last_seq = *nrows = 0;
-        msgpack_unpacked_destroy(&u);
-        return rc;
+                return -1;
+        }
+        return 0;
 }
 
 int
@@ -871,25 +1060,20 @@ proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *mes
                     size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen};
-        const msgpack_object *it;
-        enum proto_type type;
-        msgpack_unpacked u;
-        int rc = -1;
+        struct msg m;
 
         *seq = 0;
         memset(message, 0, sizeof(*message));
-        if (frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &u, &it, &type, err,
-                       errlen) == -1)
+        if (frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &m, err, errlen) == -1)
                 return -1;
-        if (dec_uint(&w, &it[1], "seq", WIRE_U64_MAX, seq) == 0 &&
-            (type == PROTO_OK || dec_str(&w, &it[2], "message", PROTO_MAX_TEXT, 0, message) == 0)) {
-                rc = 0;
-        } else {
+        if (dec_uint(&w, &m.it[1], "seq", WIRE_U64_MAX, seq) == -1 ||
+            (m.type == PROTO_FAIL &&
+             dec_str(&w, &m.it[2], "message", PROTO_MAX_TEXT, 0, message) == -1)) {
                 *seq = 0;
                 memset(message, 0, sizeof(*message));
+                return -1;
         }
-        msgpack_unpacked_destroy(&u);
-        return rc;
+        return 0;
 }
 
 /*

@@ -36,9 +36,10 @@
  *
  * Decoding is zero-copy: every struct pstr points into the caller's buffer,
  * which must outlive the decoded struct.  Every decoder checks type, array
- * length and string length of every element before use, and decodes the
- * frame with msgpack_unpack_next() alone (never the streaming unpacker,
- * which Debian's msgpack-c 4.0.0 mis-resumes after an error).
+ * length and string length of every element before use.  A frame is first
+ * walked byte by byte to prove every length and count fits and to enforce
+ * the caps, then read once by a cursor over those bytes; msgpack-c is used
+ * for encoding only (docs/PROTOCOL.md, "Decoding rules", says why).
  */
 #ifndef EDUSTAT_PROTO_H
 #define EDUSTAT_PROTO_H
