@@ -85,7 +85,7 @@ usage(void)
             "[--id NAME]\n"
             "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
             "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the root unit's code),\n"
-            "  EDUSTAT_UOW_RECORDS (20000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (4),\n"
+            "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (2),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
             "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
             "  EDUSTAT_INSECURE (unset; 1 = plain text, development only)\n");
@@ -119,9 +119,9 @@ settings_load(struct settings *s, int argc, char **argv)
         s->bind = env_or("EDUSTAT_AGGREGATOR_BIND", "tcp://*:5560");
         s->sink = env_or("EDUSTAT_SINK", "tcp://127.0.0.1:5561");
         s->id = env_or("EDUSTAT_AGGREGATOR_ID", NULL);
-        s->uow_records = env_long("EDUSTAT_UOW_RECORDS", 20000, 1, 1000000);
+        s->uow_records = env_long("EDUSTAT_UOW_RECORDS", 100000, 1, 1000000);
         s->flush_ms = env_long("EDUSTAT_FLUSH_MS", 20, 0, 60000);
-        s->inflight = env_long("EDUSTAT_INFLIGHT", 4, 1, 64);
+        s->inflight = env_long("EDUSTAT_INFLIGHT", 2, 1, 64);
         s->resend_ms = env_long("EDUSTAT_RESEND_MS", 10000, 100, 3600000);
         while ((ch = getopt_long(argc, argv, "c:b:s:i:h", opts, NULL)) != -1) {
                 switch (ch) {
