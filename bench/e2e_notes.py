@@ -149,7 +149,7 @@ STMT_CLASSES = [
     ("COPY edustat.unit_value", "COPY unit_value (new keys)"),
     ("COPY edustat.value_replaced", "COPY value_replaced (replaced within a uow)"),
     ("COPY pg_temp.stage_value", "COPY stage_value (changed keys)"),
-    ("WITH old AS (  INSERT INTO edustat.value_replaced",
+    ("WITH j AS MATERIALIZED (",
      "value_replace: old row to value_replaced, upsert unit_value"),
     ("COPY pg_temp.stage_agg", "COPY stage_agg (aggregate rows)"),
     ("INSERT INTO edustat.agg_breakdown", "upsert agg_breakdown from stage_agg"),
