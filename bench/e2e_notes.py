@@ -211,71 +211,55 @@ FIXES = {
 one after another and is inside a statement for most of the phase (the
 statement table above), while the collectors, the aggregator and the sink
 together use well under the second core (CPU table).  The baseline (1) is
-one COPY into one table with `unit_value`'s primary key.  Each fresh record
+one COPY into one table with `unit_value`'s definition.  Each fresh record
 costs the session that same COPY into `unit_value` (in one transaction per
-uow), plus a second COPY of the same record into `value_history` (every
-accepted change is history, the first value included), plus its share of
-the aggregate rows: a binary COPY into `stage_agg` and an `INSERT … ON
-CONFLICT DO UPDATE` into `agg_breakdown` and `agg_rollup`, whose primary
-keys are three and five text columns (`_bt_compare`,
-`nocache_index_getattr` and `memcmp` lead PostgreSQL's profile below).
+uow), plus its share of the aggregate rows: a binary COPY into `stage_agg`
+and an `INSERT … ON CONFLICT DO UPDATE` into `agg_breakdown` and
+`agg_rollup`, whose primary keys are three and five text columns
+(`_bt_compare`, `nocache_index_getattr` and `memcmp` lead PostgreSQL's
+profile below), plus the per-uow overheads (COMMIT, `first_report`).
+0.5 × baseline needs those together to cost no more than the `unit_value`
+COPY itself; a run that misses it is usually one where something else
+took a core (the min–max of the figure).
 
-So 0.5 × baseline needs the history COPY, the aggregate rows and the
-per-uow overheads together to cost no more than the `unit_value` COPY
-itself.  The history COPY alone is most of that budget, so this target is
-out of reach while a fresh record is written twice; the levers, largest
-first:
-- sink/writer.c `commit_body` + sink/schema.c: write a fresh record once.
-  `unit_value` would carry the collector and batch of its value, the table
-  of history would hold the values that were replaced (moved there by the
-  correction that replaces them, in the same statement as the upsert), and
-  a view named `value_history` would give the same rows as today (replaced
-  ∪ current).  That removes the second COPY of every fresh record (the
-  `value_history` line of the statement table) at the price of a wider
-  `unit_value` and one more statement per correction.
-- sink/schema.c: key `agg_breakdown` and `agg_rollup` by small integers
-  (unit and indicator ids from `orgunit`/`indicator`, a slice id for
-  dimension+category).  Measured by hand on this machine (PostgreSQL 15, a
-  119,016-row `agg_breakdown` at fillfactor 50, the 8,700 rows of a
-  typical uow staged, eight runs each, alternating): the upsert took
-  63–109 ms (median 86; about 9 µs a row, every update HOT, 2.4 WAL
-  records a row) with the five text columns and 45–86 ms (median 71) with
-  four integer columns, only 15–20 % less; with the integer key added but
-  the text columns kept in the table (so that queries stay as they are) it
-  gained nothing.  `UPDATE … FROM` the stage is no faster (64–84 ms with an
-  index nested loop, 115 ms when the planner hashes the whole table).  The
-  per-row cost is PostgreSQL's upsert itself (the conflict probe, the row
-  lock and the update, each WAL-logged), so fewer rows is the lever, not
-  narrower ones.
-- Done: the aggregate rows go by binary COPY (sink/schema.c
-  `pgcopy_bin_*`): `COPY stage_agg` fell from 1,115 to 632 ms in this
-  phase and from 3,381 to 2,262 ms in the latency phase (statement tables
-  of two full runs).  By hand, the 8,700 rows of a uow: 15.5 ms as text,
-  7.4 ms with the numeric and float8 fields null, 11 ms binary.
-- Done: `first_report` is noted by the sink (migration 7) instead of a
-  statement trigger with a transition table on `value_history`, which
-  measured 44 against 26 ms for each COPY of 20,000 fresh values (its
-  share of the `value_history` line above, in runs before the change).
-- Not worth it: `unit_value` and `value_history` by binary COPY.  By hand,
-  20,000 rows into a table like `unit_value`: 36–68 ms as text, 35–53 ms
-  binary; the primary key's inserts dominate.
-- aggregator/main.c: larger uows under a backlog.  The open uow already
-  grows while the sink is busy (group commit), but a fresh load fills it to
-  `EDUSTAT_UOW_RECORDS` (20,000) first, and every uow rewrites the
-  province's, cities' and districts' rows it touches (the uow table: about
-  5,000 aggregate rows a uow, 132,240 distinct in all).  One run with
-  `EDUSTAT_UOW_RECORDS=60000 EDUSTAT_INFLIGHT=2` was about 15 % faster on a
-  busy machine; the memory bound with the sink down (tests/fault/
-  sink_down.sh) has to be re-measured before the default changes.
-- sink/main.c: decode the next uow while PostgreSQL commits this one (a
-  second thread): the sink's decoding is on the session's critical path
-  now.""",
-    "corr": """Corrections cost the session an `INSERT … ON CONFLICT DO UPDATE` of
-`unit_value` from `stage_value` plus the aggregate rows: every corrected
-school value dirties its district's, city's and province's totals and their
-breakdown slices.  `unit_value` (fillfactor 90) and the aggregate tables
-(fillfactor 50) are updated HOT.  Fewer aggregate rows per commit is the
-lever, as for (2).""",
+Done, each measured:
+- A record is written once (schema migration 8): `value_history` is a view
+  of `unit_value` and `value_replaced`.  Before, every fresh record was
+  also COPYed into a history table, a fifth of the session's time on this
+  phase (2.4 of 12 s).
+- Uows of up to 100,000 changes, two in flight (aggregator defaults): a
+  fresh load of 2M records made 100 uows rewriting 478,000 aggregate rows
+  (132,000 distinct); now 26 uows and about 194,000 rows.
+- The sink decodes a uow with its own cursor reader (lib/proto.c): 5.3–5.7
+  ms for 100,000 values, where msgpack-c's object tree took 30–37 ms, on
+  the session's critical path before each commit.
+- The aggregate rows go by binary COPY (sink/schema.c `pgcopy_bin_*`):
+  `COPY stage_agg` fell from 1,115 to 632 ms in this phase.
+- `first_report` is noted by the sink (migration 7) instead of a statement
+  trigger with a transition table (44 against 26 ms per 20,000 values).
+
+Measured and not worth it: `unit_value` by binary COPY (the primary key's
+inserts dominate: 36–68 ms as text, 35–53 ms binary for 20,000 rows);
+integer keys for the aggregate tables (15–20 % off the upsert, nothing
+when the text columns stay for the queries); `UPDATE … FROM` instead of
+the upsert (no faster).
+
+Levers left, largest first:
+- collector/main.c `cmd_submit` + collector/enqueue.c: enqueue and commit
+  file by file and start delivering after the first, so that parsing the
+  CSV overlaps the pipeline: today each collector parses and stores all
+  its files before it sends anything, most of a second before the first
+  uow (the phase's wall time against the sink's statements above).
+- lib/proto.h: carry a batch's collector and batch id once per batch in a
+  uow, not with every value; they are about half of a uow's bytes (the
+  ZeroMQ copy, CURVE, the sink's decode and COPY).""",
+    "corr": """Corrections cost the session one statement per uow for the values
+(`value_replace`: a join finds each stored row, the UPDATE reaches it by
+ctid, the replaced version goes to `value_replaced`) plus the aggregate
+rows: every corrected school value dirties its district's, city's and
+province's totals and their breakdown slices.  `unit_value` (fillfactor
+90) and the aggregate tables (fillfactor 50) are updated HOT.  Fewer
+aggregate rows per commit is the lever, as for (2).""",
     "unchanged": """Nothing reaches PostgreSQL (the check above), so this is the collectors and
 the aggregator, sharing two cores.  The collectors take the larger part:
 `submit` parses every file and writes every packed batch into its SQLite
@@ -317,10 +301,13 @@ above) the same path is well inside the targets; a p99 under 250 ms at
 What would fix it: fewer aggregate rows per commit, since each costs
 PostgreSQL's upsert (~9 µs) whatever its key (the hand measurements under
 (2)).  The binary COPY of the stage (done) took about a third off `COPY
-stage_agg`.  Sending the next uow while one is in flight (one queued at
-the sink instead of group commit) measured no better in two paired runs:
-more uows, each rewriting the same upper-level rows.  Left: decoding the
-next uow in the sink while this one commits (a second thread).""",
+stage_agg`, and the correction statement that probes each key once
+(`value_replace`) halved the values' share.  Sending the next uow while
+one is in flight (one queued at the sink instead of group commit)
+measured no better in two paired runs: more uows, each rewriting the same
+upper-level rows.  Left: one row per (unit, period, indicator) holding
+the total and its slices, so that a school's change rewrites one row per
+ancestor instead of four (a schema change the views would follow).""",
     "visible": """Correction→visible is the same path as submit→ack (a correction becomes
 visible at the COMMIT of the uow that carries it, just before its ack), so
 it has the same cause and the same fixes as submit→ack above: the sink's

@@ -7,11 +7,11 @@
  *   bench_naive_upsert --file ROWS.copy --table TABLE [--rows N] [--db CONNINFO]
  *
  * ROWS.copy holds COPY text lines "unit TAB period TAB indicator TAB value
- * TAB version TAB collector TAB batch_id" (rows/fresh.copy of bench/gen.py); the first N lines (default
- * 20000) are read into memory before the clock starts, so only the
- * statements are timed.  TABLE must have unit_value's columns and primary
- * key (bench/pg_baseline.sh creates it LIKE edustat.unit_value).  CONNINFO
- * defaults to "" (libpq's PG* environment).
+ * TAB version TAB collector TAB batch_id" (rows/fresh.copy of bench/gen.py);
+ * the first N lines (default 20000) are read into memory before the clock
+ * starts, so only the statements are timed.  TABLE must have unit_value's
+ * columns and primary key (bench/pg_baseline.sh creates it LIKE
+ * edustat.unit_value).  CONNINFO defaults to "" (libpq's PG* environment).
  *
  * Prints one result line in bench/run.sh's format on stdout:
  *   naive_rps TAB rows/s TAB records/s TAB note

@@ -30,7 +30,7 @@ import sys
 KNOWN = [
     ("1", "baseline_copy_rps", "COPY text into an empty table LIKE unit_value (primary key), until COMMIT"),
     ("2", "e2e_fresh_rps", "end to end, fresh records, collectors → aggregator → sink, until committed"),
-    ("2", "e2e_fresh_history_rows", "what (2) wrote: value_history rows"),
+    ("2", "e2e_fresh_history_rows", "what (2) kept: rows of the value_history view (each stored once)"),
     ("2", "e2e_fresh_agg_rows", "what (2) wrote: aggregate rows (agg_rollup + agg_breakdown)"),
     ("3", "e2e_corr_rps", "end to end, corrections (changed keys)"),
     ("3", "staging_upsert_rps", "COPY into staging + INSERT … ON CONFLICT of the corrections, all updates"),
