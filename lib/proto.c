@@ -23,6 +23,7 @@
  */
 #include "proto.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,8 @@ frame_scan(const unsigned char *p, size_t len, const uint32_t maxcount[SCAN_DEPT
                 seterr(err, errlen, "empty frame");
                 return -1;
         }
-        /* msgpack-c 4.0.0 keeps lengths in 32 bits; ext32 0xffffffff wraps. */
+        /* Lengths and counts are kept in 32 bits (struct item, pstr), and
+         * offsets stay far from overflowing. */
         if (len > UINT32_MAX) {
                 seterr(err, errlen, "frame of %zu bytes is too large", len);
                 return -1;
@@ -350,7 +352,11 @@ struct item {
 /* Items of the longest tuple (agg): lim_*[2] is never larger. */
 #define TUPLE_ITEMS 14
 
-/* The msgpack int of nb (1, 2, 4 or 8) bytes at p, sign-extended. */
+/*
+ * The msgpack int of nb (1, 2, 4 or 8) bytes at p, sign-extended.  The
+ * narrowing casts of values above the signed range are implementation-
+ * defined in C11 (6.3.1.3); GCC and Clang, the compilers here, wrap.
+ */
 static int64_t
 load_int(const unsigned char *p, size_t nb)
 {
@@ -640,6 +646,10 @@ dec_list(const struct where *w, const struct item *o, const char *field, uint32_
  * The tuple at *p, an array of exactly n items (a record, a value, ...),
  * read into f[0..n); *p moves past it.
  */
+/* Tuple items are scalars (the scan refuses containers at depth 3), so the
+ * cursor never has to skip a nested container. */
+_Static_assert(SCAN_DEPTH == 3, "dec_tuple cannot skip nested containers");
+
 static int
 dec_tuple(const struct where *w, const unsigned char **p, uint32_t n, struct item *f)
 {
@@ -671,6 +681,7 @@ dec_each(struct where *w, const char *list, const unsigned char *p, uint32_t n, 
 {
         struct item f[TUPLE_ITEMS];
 
+        assert(arity <= TUPLE_ITEMS);
         w->list = list;
         for (w->idx = 0; w->idx < n; w->idx++) {
                 if (dec_tuple(w, &p, arity, f) == -1 ||
@@ -702,6 +713,7 @@ frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], enum pro
         const char *name;
         uint32_t n;
 
+        assert(nitems <= MSG_ITEMS && nitems2 <= MSG_ITEMS);
         if (buf == NULL) {
                 seterr(err, errlen, "no frame");
                 return -1;

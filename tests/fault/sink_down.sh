@@ -203,8 +203,10 @@ elif [ "$HWM_KB" -gt $((MAX_RSS_MB * 1024)) ]; then
                 "$WORK/rss" | tail -n 40
 fi
 # Well over what the cap lets the aggregator hold (4 uows of 20,000), or
-# the test proves nothing.
-if [ "$OFFERED_MIN" -lt $((3 * INFLIGHT * 20000 / 2)) ]; then
+# the memory figure proves nothing.  A sanitized build checks no memory,
+# and its slower collectors may offer less: that the cap was reached is
+# checked above either way (INFLIGHT uows sent, or submits shed).
+if [ "$MEMORY_CHECKED" = 1 ] && [ "$OFFERED_MIN" -lt $((3 * INFLIGHT * 20000 / 2)) ]; then
         fail "only $OFFERED_MIN records offered in an outage; want at least" \
                 "$((3 * INFLIGHT * 20000 / 2))"
 fi

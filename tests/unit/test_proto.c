@@ -769,9 +769,10 @@ test_truncated_and_trailing(void **state)
 
         (void)state;
         pack_one_submit(&f, &r);
-        /* Every proper prefix of a valid frame is refused. */
+        /* Every proper prefix of a valid frame is refused.  Each prefix gets
+         * a buffer of exactly its size, so ASan sees a read past it. */
         for (size_t n = 0; n < f.sb.size; n++) {
-                buf = malloc(n + 1);
+                buf = malloc(n > 0 ? n : 1);
                 memcpy(buf, f.sb.data, n);
                 assert_int_equal(decode_as(PROTO_SUBMIT, buf, n, err, sizeof(err)), -1);
                 assert_true(strlen(err) > 0);
@@ -794,6 +795,50 @@ test_truncated_and_trailing(void **state)
         assert_string_equal(err, "no frame");
         assert_int_equal(decode_as(PROTO_SUBMIT, f.sb.data, 0, err, sizeof(err)), -1);
         assert_string_equal(err, "empty frame");
+        frame_done(&f);
+}
+
+/*
+ * Every proper prefix of a uow is refused too, in a buffer of exactly its
+ * size: the frame ends inside a str8 (a 40-byte unit), a uint64 version and
+ * the float64 statistics, which the scan's fast path skips without reading.
+ */
+static void
+test_truncated_uow(void **state)
+{
+        static const char unit40[] = "2111020010123456789012345678901234567890";
+        struct proto_value v = {ps(unit40), ps("2024"), ps("teachers"), ps("88"),
+                                1ull << 40, 3,          ps("c1"),       ps("b1")};
+        struct proto_agg ag = {.unit = ps("211100"),
+                               .level = ps("city"),
+                               .period = ps("2024"),
+                               .indicator = ps("teachers"),
+                               .value = ps("88"),
+                               .n_reporting = 1,
+                               .min = 0.5,
+                               .max = 88.25,
+                               .mean = 44.375,
+                               .cv = 0.1,
+                               .nulls = PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN};
+        struct frame f;
+        unsigned char *buf;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1ull << 40, "agg-1", 1);
+        proto_value_pack(&f.pk, &v);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 1);
+        proto_agg_pack(&f.pk, &ag);
+        assert_int_equal(decode_as(PROTO_UOW, f.sb.data, f.sb.size, err, sizeof(err)), 0);
+        for (size_t n = 1; n < f.sb.size; n++) {
+                buf = malloc(n);
+                memcpy(buf, f.sb.data, n);
+                assert_int_equal(decode_as(PROTO_UOW, buf, n, err, sizeof(err)), -1);
+                assert_true(strlen(err) > 0);
+                free(buf);
+        }
         frame_done(&f);
 }
 
@@ -1787,6 +1832,7 @@ main(void)
             cmocka_unit_test(test_huge_declared_lengths),
             cmocka_unit_test(test_deep_nesting),
             cmocka_unit_test(test_truncated_and_trailing),
+            cmocka_unit_test(test_truncated_uow),
             cmocka_unit_test(test_invalid_bytes),
             cmocka_unit_test(test_wrong_message),
             cmocka_unit_test(test_versions),
