@@ -182,6 +182,20 @@ test_migrate_and_load(void **state)
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
             "1,2,3,4,5,6,7,8");
+        /* psql's \d+ explains every table, view and column of the schema. */
+        assert_string_equal(q("SELECT coalesce(string_agg(c.relname, ' '), 'none')"
+                              " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                              " WHERE n.nspname = 'edustat' AND c.relkind IN ('r', 'v')"
+                              " AND obj_description(c.oid, 'pg_class') IS NULL"),
+                            "none");
+        assert_string_equal(q("SELECT coalesce(string_agg(c.relname || '.' || a.attname, ' '),"
+                              " 'none') FROM pg_class c"
+                              " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                              " JOIN pg_attribute a ON a.attrelid = c.oid"
+                              " WHERE n.nspname = 'edustat' AND c.relkind IN ('r', 'v')"
+                              " AND a.attnum > 0 AND NOT a.attisdropped"
+                              " AND col_description(c.oid, a.attnum) IS NULL"),
+                            "none");
         assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
                          DB_OK);
         assert_int_equal(nu, 6);
