@@ -211,6 +211,33 @@ utf8_seq(const unsigned char *s, size_t n)
         return len;
 }
 
+int
+ingest_version_check(uint64_t version, int64_t now_us, long skew_s, char *why, size_t whylen)
+{
+        static const struct {
+                uint64_t below, unit;
+                const char *name;
+        } spans[] = {
+            {120, 1, "seconds"},
+            {2 * 3600, 60, "minutes"},
+            {2 * 86400, 3600, "hours"},
+            {2 * 365 * 86400ull, 86400, "days"},
+            {UINT64_MAX, 365 * 86400ull, "years"},
+        };
+        uint64_t at_us = version / 1024, ahead_s;
+        size_t i;
+
+        if (now_us < 0 || at_us <= (uint64_t)now_us + (uint64_t)skew_s * 1000000u)
+                return 0;
+        ahead_s = (at_us - (uint64_t)now_us) / 1000000u;
+        for (i = 0; ahead_s >= spans[i].below; i++)
+                ;
+        strlcpyf(why, whylen,
+                 "version is %llu %s ahead of the server clock; fix this machine's clock",
+                 (unsigned long long)(ahead_s / spans[i].unit), spans[i].name);
+        return -1;
+}
+
 char *
 ingest_text(const char *src, size_t len)
 {

@@ -68,6 +68,17 @@ int ingest_check_memo(struct state *s, const struct config *cfg, const struct co
                       struct ingest_key *out, char *why, size_t whylen);
 
 /*
+ * Versions are microseconds since 1970 x 1024 plus a record's index in its
+ * batch (docs/PROTOCOL.md, "Versions").  A version far ahead of the
+ * server's clock would lock its key against every later correction, so a
+ * record whose version lies more than skew_s seconds ahead of now_us (the
+ * server's clock, in microseconds since 1970) is refused.  Returns 0, or -1
+ * with a reason that says how far ahead, e.g. `version is 3 days ahead of
+ * the server clock; fix this machine's clock`.
+ */
+int ingest_version_check(uint64_t version, int64_t now_us, long skew_s, char *why, size_t whylen);
+
+/*
  * Copy src[0..len) into an owned, NUL-terminated string that PostgreSQL will
  * take as text: invalid UTF-8 and NUL bytes become U+FFFD.  Input is capped
  * by the protocol, so the result is at most 3 * len + 1 bytes.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchlog.h"
 #include "config.h"
 #include "decimal.h"
 #include "ingest.h"
@@ -20,6 +21,7 @@
 #include "proto.h"
 #include "security.h"
 #include "state.h"
+#include "strmap.h"
 #include "uow.h"
 #include "util.h"
 #include "zap.h"
@@ -40,6 +42,7 @@ struct settings {
         long flush_ms;
         long inflight;
         long resend_ms;
+        long max_skew_s;
 };
 
 struct agg {
@@ -58,7 +61,10 @@ struct agg {
         struct uow **inflight;
         size_t ninflight;
         uint64_t next_seq;
+        uint64_t epoch; /* the sink's epoch for this session, from "ready" */
         int resync;
+        int fenced;               /* another session of our id took over: stop, exit 1 */
+        struct batchlog *batches; /* batches taken, to tell resends from reused ids */
         /* counters for the periodic summary */
         uint64_t n_batches, n_records, n_rejected, n_changed, n_malformed, n_uows;
         int64_t last_summary_ms;
@@ -84,7 +90,9 @@ usage(void)
             "usage: edustat-aggregator [--config DIR] [--bind ENDPOINT] [--sink ENDPOINT] "
             "[--id NAME]\n"
             "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
-            "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the root unit's code),\n"
+            "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the name of its key at\n"
+            "  the sink: \"aggregator\"; the root unit's code when EDUSTAT_INSECURE=1),\n"
+            "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds),\n"
             "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (2),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
             "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
@@ -123,6 +131,7 @@ settings_load(struct settings *s, int argc, char **argv)
         s->flush_ms = env_long("EDUSTAT_FLUSH_MS", 20, 0, 60000);
         s->inflight = env_long("EDUSTAT_INFLIGHT", 2, 1, 64);
         s->resend_ms = env_long("EDUSTAT_RESEND_MS", 10000, 100, 3600000);
+        s->max_skew_s = env_long("EDUSTAT_MAX_CLOCK_SKEW", 300, 0, 10L * 365 * 86400);
         while ((ch = getopt_long(argc, argv, "c:b:s:i:h", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'c':
@@ -208,7 +217,8 @@ sync_row(struct agg *a, const struct proto_row *r, struct sync_memo *m, uint64_t
                 (*skipped)++;
                 return;
         }
-        state_apply(a->state, unit, period, ind, mant, r->version, NULL);
+        state_apply_by(a->state, unit, period, ind, mant, r->version,
+                       state_collector_intern(a->state, r->collector.p, r->collector.len), NULL);
 }
 
 /*
@@ -222,7 +232,7 @@ sync_state(struct agg *a)
         for (;;) {
                 msgpack_sbuffer sb;
                 msgpack_packer pk;
-                uint64_t nrows = 0, skipped = 0, last_seq = 0, expect = 0;
+                uint64_t nrows = 0, skipped = 0, last_seq = 0, expect = 0, epoch = 0;
                 int64_t last_msg = now_ms(), started = now_ms();
                 struct sync_memo memo;
                 int done = 0;
@@ -255,6 +265,9 @@ sync_state(struct agg *a)
                         const void *buf = zmq_msg_data(&msg);
                         size_t len = zmq_msg_size(&msg);
                         struct proto_row *rows = NULL;
+                        enum proto_type type;
+                        struct pstr why;
+                        uint64_t seq;
                         uint32_t n = 0;
 
                         switch (proto_peek(buf, len)) {
@@ -269,12 +282,21 @@ sync_state(struct agg *a)
                                 free(rows);
                                 break;
                         case PROTO_READY:
-                                if (proto_ready_decode(buf, len, &last_seq, &expect, err,
+                                if (proto_ready_decode(buf, len, &last_seq, &expect, &epoch, err,
                                                        sizeof(err)) < 0) {
                                         log_warnx("bad ready from the sink: %s", err);
                                         break;
                                 }
                                 done = 1;
+                                break;
+                        case PROTO_FAIL:
+                                /* seq 0: the sink refused the hello itself (our id). */
+                                if (proto_result_decode(buf, len, &type, &seq, &why, err,
+                                                        sizeof(err)) == 0 &&
+                                    seq == 0)
+                                        fatalx("the sink at %s refused this aggregator: %.*s",
+                                               a->set.sink, (int)why.len, why.p);
+                                log_debug("ignoring a message during state load");
                                 break;
                         default:
                                 /* an ok/fail left over from before: not ours to act on */
@@ -300,11 +322,14 @@ sync_state(struct agg *a)
                                   "config; they are left out of the rollup",
                                   (unsigned long long)skipped);
                 a->next_seq = last_seq + 1;
+                a->epoch = epoch;
                 /* Rewrite every aggregate once: heals rows left stale by a config change. */
                 state_dirty_all(a->state);
-                log_info("state loaded: %zu values, %zu aggregates in %lld ms; next uow %llu",
+                log_info("state loaded: %zu values, %zu aggregates in %lld ms; next uow %llu, "
+                         "epoch %llu",
                          state_nvalues(a->state), state_naggs(a->state),
-                         (long long)(now_ms() - started), (unsigned long long)a->next_seq);
+                         (long long)(now_ms() - started), (unsigned long long)a->next_seq,
+                         (unsigned long long)a->epoch);
                 return 0;
         }
 }
@@ -322,15 +347,31 @@ reply_error(struct agg *a, const struct zsock_peer *peer, struct pstr batch_id, 
         msgpack_sbuffer_destroy(&sb);
 }
 
-/* The batch with this id if it is waiting for a commit, else NULL. */
+/* The batch of this collector with this id if it waits for a commit, else NULL. */
 static struct uow_batch *
-pending_batch(struct agg *a, struct pstr batch_id)
+pending_batch(struct agg *a, struct pstr collector, struct pstr batch_id)
 {
-        struct uow_batch *b = uow_batch_find(a->open, batch_id);
+        struct uow_batch *b = uow_batch_find(a->open, collector, batch_id);
 
         for (size_t i = 0; b == NULL && i < a->ninflight; i++)
-                b = uow_batch_find(a->inflight[i], batch_id);
+                b = uow_batch_find(a->inflight[i], collector, batch_id);
         return b;
+}
+
+/* Refuse a batch whose id this collector used before for other records. */
+static void
+refuse_reused_id(struct agg *a, const struct zsock_peer *peer, struct pstr collector,
+                 struct pstr batch_id)
+{
+        char why[256];
+
+        a->n_malformed++;
+        strlcpyf(why, sizeof(why),
+                 "batch id %.*s was used before with other content; "
+                 "each batch needs an id of its own",
+                 (int)batch_id.len, batch_id.p);
+        log_warnx("collector %.*s: %s", (int)collector.len, collector.p, why);
+        reply_error(a, peer, batch_id, why);
 }
 
 /*
@@ -361,12 +402,12 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         const void *buf = zmq_msg_data(msg);
         size_t len = zmq_msg_size(msg);
         struct proto_submit sub;
-        char err[256], why[INGEST_REASON_MAX];
+        char err[256];
         struct uow_batch *b;
         const struct collector *who;
-        struct ingest_memo memo;
+        struct pstr collector;
+        uint64_t digest, key;
         int unknown;
-        uint32_t bi;
 
         who = sender(a, msg, &unknown);
         if (unknown) {
@@ -378,45 +419,40 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         if (proto_submit_decode(buf, len, &sub, err, sizeof(err)) < 0) {
                 a->n_malformed++;
                 log_warnx("malformed submit (%zu bytes) dropped: %s", len, err);
-                reply_error(a, peer, pstr_of(NULL), err);
+                reply_error(a, peer, sub.batch_id, err);
                 return;
         }
-        if ((b = pending_batch(a, sub.batch_id)) != NULL) {
-                /* A resend of a batch not yet committed: answer it when it is. */
-                b->peer = *peer;
+        collector = who ? pstr_of(who->name) : sub.collector;
+        /* A resend carries the very bytes its outbox stored. */
+        digest = hash_bytes(buf, len);
+        key = uow_batch_key(collector, sub.batch_id);
+        if ((b = pending_batch(a, collector, sub.batch_id)) != NULL) {
+                if (b->digest != digest) {
+                        refuse_reused_id(a, peer, collector, sub.batch_id);
+                } else {
+                        /* A resend of a batch not yet committed: answer it when it is. */
+                        b->peer = *peer;
+                }
                 proto_submit_free(&sub);
                 return;
         }
-        bi = uow_batch_add(a->open, peer, sub.batch_id, who ? pstr_of(who->name) : sub.collector,
-                           sub.source);
-        b = &a->open->batches[bi];
-        memset(&memo, 0, sizeof(memo));
-        for (uint32_t i = 0; i < sub.nrec; i++) {
-                const struct proto_record *r = &sub.rec[i];
-                struct ingest_key k;
-                enum state_result res;
-
-                if (ingest_check_memo(a->state, a->cfg, who, r, &memo, &k, why, sizeof(why)) < 0) {
-                        uow_reject_add(a->open, bi, r, why);
-                        a->n_rejected++;
-                        continue;
-                }
-                b->accepted++;
-                res =
-                    state_apply(a->state, k.unit, k.period, k.indicator, k.mant, r->version, NULL);
-                if (res == STATE_NEW || res == STATE_CHANGED) {
-                        uow_change_add(a->open, bi, k.unit, k.period, k.indicator, k.mant,
-                                       r->version, res == STATE_NEW);
-                        b->changed++;
-                }
+        if (batchlog_check(a->batches, key, digest) == BATCHLOG_OTHER) {
+                refuse_reused_id(a, peer, collector, sub.batch_id);
+                proto_submit_free(&sub);
+                return;
         }
+        b = uow_batch_take(a->open, a->state, a->cfg, who, collector, &sub, peer, digest,
+                           wallclock_us(), a->set.max_skew_s);
+        a->n_rejected += b->nrej;
         a->n_batches++;
         a->n_records += sub.nrec;
         a->n_changed += b->changed;
         if (a->open->opened_ms == 0)
                 a->open->opened_ms = now_ms();
-        log_debug("batch %s from %s (%s): %u records, %u accepted, %u changed, %zu rejected",
-                  b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed, b->nrej);
+        log_debug("batch %s from %s (%s): %u records, %u accepted, %u changed, %zu stale, "
+                  "%zu rejected",
+                  b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed,
+                  b->nstale, b->nrej);
         proto_submit_free(&sub);
 }
 
@@ -441,7 +477,7 @@ flush(struct agg *a)
         }
         if (a->ninflight >= (size_t)a->set.inflight)
                 return;
-        uow_encode(a->open, a->state, a->cfg, a->set.id);
+        uow_encode(a->open, a->state, a->cfg, a->set.id, a->epoch);
         zsock_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
         a->open->sent_ms = now_ms();
         if (a->ninflight == 0)
@@ -464,13 +500,29 @@ pop_inflight(struct agg *a)
 static void
 handle_sink(struct agg *a, const void *buf, size_t len)
 {
+        enum proto_type type;
         uint64_t seq;
         struct pstr message;
         char err[256];
 
         a->last_sink_ms = now_ms();
-        if (proto_result_decode(buf, len, &seq, &message, err, sizeof(err)) < 0) {
+        if (proto_result_decode(buf, len, &type, &seq, &message, err, sizeof(err)) < 0) {
                 log_warnx("unexpected message from the sink dropped: %s", err);
+                return;
+        }
+        if (type == PROTO_FENCED) {
+                /*
+                 * Another process said hello with our id since our own hello:
+                 * it holds the current epoch and serves from PostgreSQL's
+                 * state.  Nothing of ours in flight was applied, and none of
+                 * it was acknowledged: the collectors resend to whoever
+                 * serves them next.  Stop at once.
+                 */
+                log_warnx("uow %llu fenced: %.*s; stopping (the batches waiting here were not "
+                          "acknowledged; their collectors resend them)",
+                          (unsigned long long)seq, (int)message.len, message.p);
+                a->fenced = 1;
+                terminating = 1;
                 return;
         }
         if (a->ninflight == 0 || seq != a->inflight[0]->seq) {
@@ -737,8 +789,10 @@ main(int argc, char **argv)
         settings_load(&a.set, argc, argv);
         if ((a.cfg = config_load(a.set.config_dir, err, sizeof(err))) == NULL)
                 fatalx("%s", err);
+        /* With CURVE the sink knows an aggregator by the name of its key. */
         if (a.set.id == NULL)
-                a.set.id = a.cfg->tree->u[a.cfg->tree->root].code;
+                a.set.id =
+                    security_insecure() ? a.cfg->tree->u[a.cfg->tree->root].code : "aggregator";
         if (strlen(a.set.id) > PROTO_MAX_ID)
                 fatalx("EDUSTAT_AGGREGATOR_ID is longer than %d bytes", PROTO_MAX_ID);
         log_info("config %s: %zu units, %zu indicators; aggregator id %s", a.set.config_dir,
@@ -773,6 +827,7 @@ main(int argc, char **argv)
                 log_info("CURVE on; %zu collectors registered in %s", a.reg->n, path);
         }
         a.inflight = xcalloc((size_t)a.set.inflight, sizeof(*a.inflight));
+        a.batches = batchlog_new();
         if (sync_state(&a) == 0) {
                 a.open = uow_new(a.next_seq);
                 if ((a.router = zsock_router_bind_curve(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
@@ -787,7 +842,7 @@ main(int argc, char **argv)
          * and acknowledged; anything left is simply not acknowledged, and
          * the collectors resend it to the next run.
          */
-        for (int64_t until = now_ms() + 5000; a.ninflight > 0 && now_ms() < until;) {
+        for (int64_t until = now_ms() + 5000; a.ninflight > 0 && !a.fenced && now_ms() < until;) {
                 zmq_pollitem_t it = {a.sink, 0, ZMQ_POLLIN, 0};
                 zmq_msg_t msg;
 
@@ -812,5 +867,6 @@ main(int argc, char **argv)
         explicit_bzero(&a.client, sizeof(a.client));
         state_destroy(&a.state);
         config_destroy(&a.cfg);
-        return 0;
+        batchlog_destroy(&a.batches);
+        return a.fenced ? 1 : 0;
 }

@@ -140,6 +140,10 @@ struct state {
         char **pnames;
         size_t nperiods;
         int last_period; /* the period state_period_intern() found last */
+        /* who stored each value: names of collectors, 0 being "unknown" */
+        struct strmap *whomap;
+        char **whonames;
+        size_t nwho;
         /* breakdown slices: 0 is "all"; 1.. are (dimension, category) pairs */
         struct strmap *slicemap;
         char **slice_dim, **slice_cat;
@@ -315,6 +319,13 @@ row_inds(const struct vrow *r)
         return (uint16_t *)(void *)(r->cell + r->cap);
 }
 
+/* Who stored each cell: an index into the collector names (0: unknown). */
+static uint16_t *
+row_whos(const struct vrow *r)
+{
+        return row_inds(r) + r->cap;
+}
+
 /*
  * Where ind is or would go in row r: sets *found.  Returns go in catalogue
  * order, so the common case is an append, checked first.
@@ -355,10 +366,12 @@ row_insert(struct state *s, struct vrow *r, size_t pos, int ind)
 
                 if (cap > CATALOG_MAX_INDICATORS)
                         cap = CATALOG_MAX_INDICATORS;
-                cell = xmalloc(cap * (sizeof(*cell) + sizeof(*in)));
+                cell = xmalloc(cap * (sizeof(*cell) + 2 * sizeof(*in)));
                 if (r->n) {
                         memcpy(cell, r->cell, r->n * sizeof(*cell));
                         memcpy(cell + cap, row_inds(r), r->n * sizeof(*in));
+                        memcpy((uint16_t *)(void *)(cell + cap) + cap, row_whos(r),
+                               r->n * sizeof(*in));
                 }
                 free(r->cell);
                 r->cell = cell;
@@ -369,7 +382,9 @@ row_insert(struct state *s, struct vrow *r, size_t pos, int ind)
         in = row_inds(r);
         memmove(r->cell + pos + 1, r->cell + pos, (r->n - pos) * sizeof(*r->cell));
         memmove(in + pos + 1, in + pos, (r->n - pos) * sizeof(*in));
+        memmove(row_whos(r) + pos + 1, row_whos(r) + pos, (r->n - pos) * sizeof(*in));
         in[pos] = (uint16_t)ind;
+        row_whos(r)[pos] = 0;
         r->n++;
         s->nvalues++;
         return &r->cell[pos];
@@ -961,6 +976,10 @@ state_new(const struct config *cfg)
                 s->a[i].key = EMPTY_KEY;
         s->periods = strmap_new(16);
         s->pnames = xcalloc(STATE_MAX_PERIODS, sizeof(*s->pnames));
+        s->whomap = strmap_new(64);
+        s->whonames = xcalloc(STATE_MAX_COLLECTORS, sizeof(*s->whonames));
+        s->whonames[0] = xstrdup("");
+        s->nwho = 1;
         slices_build(s);
         slots_build(s);
         for (size_t i = 0; i < cfg->cat->n; i++)
@@ -994,6 +1013,10 @@ state_destroy(struct state **sp)
         for (size_t i = 0; i < s->nperiods; i++)
                 free(s->pnames[i]);
         free(s->pnames);
+        strmap_destroy(&s->whomap);
+        for (size_t i = 0; i < s->nwho; i++)
+                free(s->whonames[i]);
+        free(s->whonames);
         free(s->before);
         free(s->after);
         free(s->other_stored);
@@ -1065,6 +1088,41 @@ enum state_result
 state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint64_t version,
             uint64_t *old_mant)
 {
+        struct state_prev prev;
+        enum state_result r = state_apply_by(s, unit, period, ind, mant, version, 0, &prev);
+
+        if (old_mant != NULL && r == STATE_CHANGED)
+                *old_mant = prev.mant;
+        return r;
+}
+
+int
+state_collector_intern(struct state *s, const char *name, size_t len)
+{
+        int i;
+
+        if (len == 0)
+                return 0;
+        if ((i = strmap_get(s->whomap, name, len)) >= 0)
+                return i;
+        if (s->nwho >= STATE_MAX_COLLECTORS)
+                return 0;
+        if (strmap_put(s->whomap, name, len, (int)s->nwho) < 0)
+                return 0;
+        s->whonames[s->nwho] = xstrndup(name, len);
+        return (int)s->nwho++;
+}
+
+const char *
+state_collector_name(const struct state *s, int who)
+{
+        return who > 0 && (size_t)who < s->nwho ? s->whonames[who] : "";
+}
+
+enum state_result
+state_apply_by(struct state *s, int unit, int period, int ind, uint64_t mant, uint64_t version,
+               int who, struct state_prev *prevp)
+{
         const struct orgtree *t = s->cfg->tree;
         const struct catalog *c = s->cfg->cat;
         const struct indicator *in = &c->ind[ind];
@@ -1087,17 +1145,20 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
         pos = row_search(row, ind, &present);
         if (present) {
                 e = &row->cell[pos];
+                if (prevp != NULL) {
+                        prevp->mant = e->mant;
+                        prevp->version = e->version;
+                        prevp->who = row_whos(row)[pos];
+                }
                 if (version <= e->version)
                         return STATE_STALE;
                 if (mant == e->mant) {
                         /* Raised all the same: an older, different value
-                         * delivered late must stay stale (issue 2). */
+                         * delivered late must stay stale. */
                         e->version = version;
                         return STATE_UNCHANGED;
                 }
                 old = e->mant;
-                if (old_mant)
-                        *old_mant = old;
         }
 
         /*
@@ -1124,6 +1185,7 @@ state_apply(struct state *s, int unit, int period, int ind, uint64_t mant, uint6
                 e = row_insert(s, row, pos, ind);
         e->mant = mant;
         e->version = version;
+        row_whos(row)[pos] = (uint16_t)who;
 
         xn = real(mant, in->scale);
         xn2 = xn * xn;

@@ -31,10 +31,10 @@
  * totals and not in any slice.  Slices exist for units with children.
  *
  * Values are kept in rows, one per (unit, period) that stores any: a row
- * is an array sorted by indicator that grows by doubling, 18 bytes a value
- * plus slack; the rows and the aggregates are found through hash tables
- * that grow by doubling.  At 10M values of a province-shaped tree a value
- * costs about 34 bytes of resident memory, aggregates included.
+ * is an array sorted by indicator that grows by doubling, 20 bytes a value
+ * (mantissa, version, indicator, who stored it) plus slack; the rows and the aggregates are found
+ * through hash tables that grow by doubling.  At 10M values of a province-shaped tree a value costs
+ * about 34 bytes of resident memory, aggregates included.
  */
 #ifndef EDUSTAT_STATE_H
 #define EDUSTAT_STATE_H
@@ -47,6 +47,12 @@
 
 /* Periods are few (a handful a year); the cap keeps junk from growing the table. */
 #define STATE_MAX_PERIODS 4096
+/*
+ * Names of the collectors that stored values (for "a newer value was
+ * submitted by X"): registered keys are a few thousand; beyond the cap a
+ * value's origin is simply not remembered.
+ */
+#define STATE_MAX_COLLECTORS 65535
 /* Breakdown dimensions of a leaf: stage, locality, ownership. */
 #define STATE_DIMENSIONS 3
 /* Slices: 0 is all units; 1.. are (dimension, category) pairs such as (stage, primary). */
@@ -66,6 +72,12 @@ enum state_result {
          */
         STATE_UNCHANGED,
         STATE_STALE, /* version not above the stored one; ignored */
+};
+
+/* What a key held before state_apply_by(): set unless the key was absent. */
+struct state_prev {
+        uint64_t mant, version;
+        int who; /* state_collector_intern() index of who stored it; 0 unknown */
 };
 
 /* One aggregate row, ready for the wire.  Text fields point into the state
@@ -104,6 +116,26 @@ const char *state_period_name(const struct state *s, int i);
  */
 enum state_result state_apply(struct state *s, int unit, int period, int indicator, uint64_t mant,
                               uint64_t version, uint64_t *old_mant);
+
+/*
+ * state_apply() that also records who stored the value (an index from
+ * state_collector_intern(), 0 for unknown) and, when the key was present,
+ * fills *prev (may be NULL) with what it held before: on STATE_STALE the
+ * caller can tell an old identical resend (prev->mant == mant) from a
+ * value that lost to a newer, different one.  An identical value at a
+ * higher version keeps the stored origin.
+ */
+enum state_result state_apply_by(struct state *s, int unit, int period, int indicator,
+                                 uint64_t mant, uint64_t version, int who, struct state_prev *prev);
+
+/*
+ * The index of collector name[0..len), adding it when new: 1.. for a
+ * name, 0 for an empty name or once STATE_MAX_COLLECTORS are known.
+ */
+int state_collector_intern(struct state *s, const char *name, size_t len);
+
+/* The name of collector index who ("" for 0 or an unknown index). */
+const char *state_collector_name(const struct state *s, int who);
 
 /* The stored value of a key: 1 with *mant and *version set, or 0 when absent. */
 int state_get(const struct state *s, int unit, int period, int indicator, uint64_t *mant,

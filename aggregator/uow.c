@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "ingest.h"
 #include "log.h"
 #include "strmap.h"
@@ -87,6 +88,11 @@ batch_free(struct uow_batch *b)
         for (size_t i = 0; i < b->nrej; i++)
                 free(b->rej[i].reason);
         free(b->rej);
+        for (size_t i = 0; i < b->nstale; i++) {
+                free(b->stale[i].value);
+                free(b->stale[i].collector);
+        }
+        free(b->stale);
 }
 
 static void
@@ -130,9 +136,18 @@ text_of(struct pstr p)
         return ingest_text(p.p ? p.p : "", p.p ? p.len : 0);
 }
 
+/* The identity of a batch: its collector and its id, hashed together. */
+static uint64_t
+batch_key(struct pstr collector, struct pstr batch_id)
+{
+        uint64_t h = hash_bytes(collector.p ? collector.p : "", collector.len);
+
+        return h * 0x9e3779b97f4a7c15ull ^ hash_bytes(batch_id.p ? batch_id.p : "", batch_id.len);
+}
+
 uint32_t
 uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id,
-              struct pstr collector, struct pstr source)
+              struct pstr collector, struct pstr source, uint64_t digest)
 {
         struct uow_batch *b;
 
@@ -143,7 +158,8 @@ uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id
         b = &u->batches[u->nbatches];
         memset(b, 0, sizeof(*b));
         b->peer = *peer;
-        b->id_hash = hash_bytes(batch_id.p ? batch_id.p : "", batch_id.len);
+        b->id_hash = batch_key(collector, batch_id);
+        b->digest = digest;
         b->batch_id = text_of(batch_id);
         b->collector = text_of(collector);
         b->source = text_of(source);
@@ -151,19 +167,44 @@ uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id
 }
 
 struct uow_batch *
-uow_batch_find(struct uow *u, struct pstr batch_id)
+uow_batch_find(struct uow *u, struct pstr collector, struct pstr batch_id)
 {
         /* Every submit asks about hundreds of batches: compare hashes first. */
-        uint64_t h = hash_bytes(batch_id.p ? batch_id.p : "", batch_id.len);
+        uint64_t h = batch_key(collector, batch_id);
 
         for (size_t i = 0; i < u->nbatches; i++) {
                 struct uow_batch *b = &u->batches[i];
 
                 if (b->id_hash == h && strlen(b->batch_id) == batch_id.len &&
-                    memcmp(b->batch_id, batch_id.p, batch_id.len) == 0)
+                    memcmp(b->batch_id, batch_id.p, batch_id.len) == 0 &&
+                    strlen(b->collector) == collector.len &&
+                    memcmp(b->collector, collector.p, collector.len) == 0)
                         return b;
         }
         return NULL;
+}
+
+uint64_t
+uow_batch_key(struct pstr collector, struct pstr batch_id)
+{
+        return batch_key(collector, batch_id);
+}
+
+void
+uow_stale_add(struct uow *u, uint32_t batch, uint32_t line, const char *value,
+              const char *collector, uint64_t version)
+{
+        struct uow_batch *b = &u->batches[batch];
+
+        if (b->nstale == b->stalecap) {
+                b->stalecap = b->stalecap ? b->stalecap * 2 : 16;
+                b->stale = xreallocarray(b->stale, b->stalecap, sizeof(*b->stale));
+        }
+        b->stale[b->nstale].line = line;
+        b->stale[b->nstale].value = xstrdup(value);
+        b->stale[b->nstale].collector = xstrdup(collector);
+        b->stale[b->nstale].version = version;
+        b->nstale++;
 }
 
 void
@@ -243,6 +284,56 @@ uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, cons
         b->nrej++;
 }
 
+struct uow_batch *
+uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
+               const struct collector *who, struct pstr collector, const struct proto_submit *sub,
+               const struct zsock_peer *peer, uint64_t digest, int64_t now_us, long max_skew_s)
+{
+        char why[INGEST_REASON_MAX];
+        struct ingest_memo memo;
+        struct uow_batch *b;
+        uint32_t bi;
+        int whoi;
+
+        bi = uow_batch_add(u, peer, sub->batch_id, collector, sub->source, digest);
+        b = &u->batches[bi];
+        whoi = state_collector_intern(s, collector.p, collector.len);
+        memset(&memo, 0, sizeof(memo));
+        for (uint32_t i = 0; i < sub->nrec; i++) {
+                const struct proto_record *r = &sub->rec[i];
+                struct ingest_key k;
+                struct state_prev prev;
+                enum state_result res;
+
+                if (ingest_check_memo(s, cfg, who, r, &memo, &k, why, sizeof(why)) < 0 ||
+                    ingest_version_check(r->version, now_us, max_skew_s, why, sizeof(why)) < 0) {
+                        uow_reject_add(u, bi, r, why);
+                        continue;
+                }
+                b->accepted++;
+                res = state_apply_by(s, k.unit, k.period, k.indicator, k.mant, r->version, whoi,
+                                     &prev);
+                if (res == STATE_NEW || res == STATE_CHANGED) {
+                        uow_change_add(u, bi, k.unit, k.period, k.indicator, k.mant, r->version,
+                                       res == STATE_NEW);
+                        b->changed++;
+                } else if (res == STATE_STALE && prev.mant != k.mant) {
+                        /*
+                         * Older than what is stored, and another value: the
+                         * sender must hear that its value is not the one
+                         * PostgreSQL holds.  An old identical resend is no
+                         * news.
+                         */
+                        char val[DECIMAL_BUFSZ];
+
+                        decimal_format(prev.mant, cfg->cat->ind[k.indicator].scale, val);
+                        uow_stale_add(u, bi, r->line, val, state_collector_name(s, prev.who),
+                                      prev.version);
+                }
+        }
+        return b;
+}
+
 static uint64_t
 change_key(const struct uow_change *c)
 {
@@ -297,7 +388,8 @@ mark_final(struct uow *u)
 }
 
 void
-uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char *aggregator_id)
+uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char *aggregator_id,
+           uint64_t epoch)
 {
         const struct orgtree *t = cfg->tree;
         const struct catalog *c = cfg->cat;
@@ -323,7 +415,7 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                 inds[i] = pstr_of(c->ind[i].code);
         /* Changes come unit by unit and period by period: measure those once a run. */
         unit.p = period.p = NULL;
-        proto_uow_begin(&pk, u->seq, aggregator_id, (uint32_t)u->nchanges);
+        proto_uow_begin(&pk, u->seq, epoch, aggregator_id, (uint32_t)u->nchanges);
         for (size_t i = 0; i < u->nchanges; i++) {
                 const struct uow_change *ch = &u->changes[i];
                 char val[DECIMAL_BUFSZ];
@@ -422,6 +514,17 @@ uow_ack(struct uow *u, void *router)
                                 (uint32_t)b->nrej);
                 for (size_t j = 0; j < b->nrej; j++)
                         proto_reject_line_pack(&pk, b->rej[j].line, pstr_of(b->rej[j].reason));
+                proto_ack_stale_begin(&pk, (uint32_t)b->nstale);
+                for (size_t j = 0; j < b->nstale; j++) {
+                        struct proto_stale st = {
+                            .line = b->stale[j].line,
+                            .value = pstr_of(b->stale[j].value),
+                            .collector = pstr_of(b->stale[j].collector),
+                            .version = b->stale[j].version,
+                        };
+
+                        proto_stale_pack(&pk, &st);
+                }
                 if (zsock_router_send(router, &b->peer, sb.data, sb.size) < 0)
                         log_debug("ack for batch %s not sent (collector gone)", b->batch_id);
         }

@@ -18,6 +18,7 @@
 #include <msgpack.h>
 
 #include "config.h"
+#include "keys.h"
 #include "proto.h"
 #include "state.h"
 #include "zsock.h"
@@ -27,14 +28,30 @@ struct uow_reject_line {
         char *reason;
 };
 
-/* One collector batch carried by a uow, and what its ack will say. */
+/* A valid record that a newer, different stored value kept out. */
+struct uow_stale_line {
+        uint32_t line;
+        char *value, *collector; /* the stored value and who stored it */
+        uint64_t version;        /* the stored value's version */
+};
+
+/*
+ * One collector batch carried by a uow, and what its ack will say.  A
+ * batch is identified by (collector, batch_id): two collectors may pick the
+ * same id.  digest is a hash of the submit's bytes, so that a resend (the
+ * same bytes from the outbox) can be told from another batch that reuses
+ * the id.
+ */
 struct uow_batch {
         struct zsock_peer peer;
         char *batch_id, *collector, *source;
-        uint64_t id_hash; /* of batch_id as received, for uow_batch_find */
+        uint64_t id_hash; /* uow_batch_key(collector, batch_id) */
+        uint64_t digest;
         uint32_t accepted, changed;
         struct uow_reject_line *rej;
         size_t nrej, rejcap;
+        struct uow_stale_line *stale;
+        size_t nstale, stalecap;
 };
 
 struct uow_change {
@@ -70,14 +87,25 @@ struct uow *uow_new(uint64_t seq);
 void uow_destroy(struct uow **up);
 
 /*
- * Add a batch from peer; returns its index in u->batches.  The strings are
- * copied (and made valid UTF-8).
+ * Add a batch from peer with the digest of its message; returns its index
+ * in u->batches.  The strings are copied (and made valid UTF-8).
  */
 uint32_t uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id,
-                       struct pstr collector, struct pstr source);
+                       struct pstr collector, struct pstr source, uint64_t digest);
 
-/* The batch with this id, or NULL. */
-struct uow_batch *uow_batch_find(struct uow *u, struct pstr batch_id);
+/* The batch of this collector with this id, or NULL. */
+struct uow_batch *uow_batch_find(struct uow *u, struct pstr collector, struct pstr batch_id);
+
+/* The 64-bit hash of a batch's identity (collector, batch_id). */
+uint64_t uow_batch_key(struct pstr collector, struct pstr batch_id);
+
+/*
+ * Note that the record on line of batch was valid but not stored: the key
+ * holds value (text) stored by collector at a higher version.  The strings
+ * are copied; the ack lists the line.
+ */
+void uow_stale_add(struct uow *u, uint32_t batch, uint32_t line, const char *value,
+                   const char *collector, uint64_t version);
 
 /* Record an accepted change that state_apply() reported NEW (is_new) or CHANGED. */
 void uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicator,
@@ -94,11 +122,27 @@ void uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r,
 /*
  * Encode u for the sink: its changes (unit_value flags worked out per key),
  * its rejections and a row for every dirty aggregate of s, whose dirty marks
- * are then cleared.  After this u->wire holds the message and the change
- * and rejection arrays are released.
+ * are then cleared, stamped with the aggregator's id and the epoch the sink
+ * gave its session (the sink refuses uows of an older epoch: "fenced").
+ * After this u->wire holds the message and the change and rejection arrays
+ * are released.
  */
-void uow_encode(struct uow *u, struct state *s, const struct config *cfg,
-                const char *aggregator_id);
+void uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char *aggregator_id,
+                uint64_t epoch);
+
+/*
+ * Take batch sub, from peer and from collector (who's name, or the name in
+ * the message when links are plain text and who is NULL), into u: check
+ * each record (ingest_check_memo, then its version against now_us and
+ * max_skew_s), apply the valid ones to s (state_apply_by) and note what
+ * each did: a change, a rejection with its reason, or a stale record (a
+ * newer, different value is stored).  Returns the batch, whose counts say
+ * what its ack will.  The daemon and bench/agg_inproc.c both run this.
+ */
+struct uow_batch *uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
+                                 const struct collector *who, struct pstr collector,
+                                 const struct proto_submit *sub, const struct zsock_peer *peer,
+                                 uint64_t digest, int64_t now_us, long max_skew_s);
 
 /* Send every batch's ack through the collectors' ROUTER socket. */
 void uow_ack(struct uow *u, void *router);

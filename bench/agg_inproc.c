@@ -65,13 +65,15 @@
 #include "log.h"
 #include "proto.h"
 #include "state.h"
+#include "strmap.h"
 #include "uow.h"
 #include "util.h"
 
 /* The daemon's defaults (aggregator/main.c). */
-#define UOW_RECORDS 20000
-#define FLUSH_MS    20
-#define BURST       64
+#define UOW_RECORDS      20000
+#define FLUSH_MS         20
+#define MAX_CLOCK_SKEW_S 300 /* EDUSTAT_MAX_CLOCK_SKEW's default */
+#define BURST            64
 /* collector/enqueue.h ENQUEUE_BATCH_RECORDS. */
 #define BATCH_RECORDS 5000
 
@@ -470,7 +472,7 @@ sim_flush(struct sim *m)
                 m->open = uow_new(m->next_seq);
                 return;
         }
-        uow_encode(m->open, m->state, m->w->cfg, "bench");
+        uow_encode(m->open, m->state, m->w->cfg, "bench", 1);
         m->aggrows += m->open->naggs;
         m->uows++;
         uow_ack(m->open, m->router);
@@ -486,43 +488,22 @@ sim_submit(struct sim *m, const struct frame *f)
         const struct collector *who = &m->w->who[f->who];
         struct zsock_peer peer;
         struct proto_submit sub;
-        char err[256], why[INGEST_REASON_MAX];
+        char err[256];
         struct uow_batch *b;
-        struct ingest_memo memo;
-        uint32_t bi;
 
         memset(&peer, 0, sizeof(peer));
         peer.len = 5;
         memcpy(peer.id, "\0peer", 5);
         if (proto_submit_decode(f->data, f->len, &sub, err, sizeof(err)) < 0)
                 fatalx("bench batch does not decode: %s", err);
-        if ((b = uow_batch_find(m->open, sub.batch_id)) != NULL) {
+        if ((b = uow_batch_find(m->open, pstr_of(who->name), sub.batch_id)) != NULL) {
                 b->peer = peer;
                 proto_submit_free(&sub);
                 return;
         }
-        bi = uow_batch_add(m->open, &peer, sub.batch_id, pstr_of(who->name), sub.source);
-        b = &m->open->batches[bi];
-        memset(&memo, 0, sizeof(memo));
-        for (uint32_t i = 0; i < sub.nrec; i++) {
-                const struct proto_record *r = &sub.rec[i];
-                struct ingest_key k;
-                enum state_result res;
-
-                if (ingest_check_memo(m->state, cfg, who, r, &memo, &k, why, sizeof(why)) < 0) {
-                        uow_reject_add(m->open, bi, r, why);
-                        m->rejected++;
-                        continue;
-                }
-                b->accepted++;
-                res =
-                    state_apply(m->state, k.unit, k.period, k.indicator, k.mant, r->version, NULL);
-                if (res == STATE_NEW || res == STATE_CHANGED) {
-                        uow_change_add(m->open, bi, k.unit, k.period, k.indicator, k.mant,
-                                       r->version, res == STATE_NEW);
-                        b->changed++;
-                }
-        }
+        b = uow_batch_take(m->open, m->state, cfg, who, pstr_of(who->name), &sub, &peer,
+                           hash_bytes(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
+        m->rejected += b->nrej;
         m->changed += b->changed;
         if (m->open->opened_ms == 0)
                 m->open->opened_ms = now_ms();

@@ -36,7 +36,7 @@
 #define SCAN_DEPTH 3
 
 /* Items of the longest message (submit, uow): lim_*[0] is never larger. */
-#define MSG_ITEMS 6
+#define MSG_ITEMS 7
 
 /*
  * Unsigned wire integers end up in PostgreSQL bigint columns (versions,
@@ -47,15 +47,16 @@
 
 /* Most items a container may declare at each nesting level, per message. */
 static const uint32_t lim_submit[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 8};
-static const uint32_t lim_ack[SCAN_DEPTH] = {5, PROTO_MAX_BATCH, 2};
-static const uint32_t lim_flat[SCAN_DEPTH] = {3, 0, 0};
-static const uint32_t lim_uow[SCAN_DEPTH] = {6, UINT32_MAX, 14};
-static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 5};
+static const uint32_t lim_ack[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 4};
+static const uint32_t lim_flat[SCAN_DEPTH] = {4, 0, 0};
+static const uint32_t lim_uow[SCAN_DEPTH] = {7, UINT32_MAX, 14};
+static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 6};
 
 static const char *const type_names[] = {
     [PROTO_SUBMIT] = "submit", [PROTO_ACK] = "ack", [PROTO_ERROR] = "error",
     [PROTO_HELLO] = "hello",   [PROTO_UOW] = "uow", [PROTO_ROWS] = "rows",
     [PROTO_READY] = "ready",   [PROTO_OK] = "ok",   [PROTO_FAIL] = "fail",
+    [PROTO_FENCED] = "fenced",
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -308,7 +309,7 @@ proto_peek(const void *buf, size_t len)
         off++;
         if (n > len - off)
                 return PROTO_BAD;
-        for (int t = PROTO_SUBMIT; t <= PROTO_FAIL; t++) {
+        for (int t = PROTO_SUBMIT; t <= PROTO_FENCED; t++) {
                 if (strlen(type_names[t]) == n && memcmp(p + off, type_names[t], n) == 0)
                         return (enum proto_type)t;
         }
@@ -500,6 +501,8 @@ struct where {
         uint32_t idx;
         char *err;
         size_t errlen;
+        int has_line; /* a record whose line was read: name it by its line */
+        uint32_t line;
 };
 
 static void fail(const struct where *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -513,7 +516,9 @@ fail(const struct where *w, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        if (w->list != NULL)
+        if (w->has_line)
+                seterr(w->err, w->errlen, "line %lu: %s", (unsigned long)w->line, msg);
+        else if (w->list != NULL)
                 seterr(w->err, w->errlen, "%s %lu: %s", w->list, (unsigned long)w->idx, msg);
         else
                 seterr(w->err, w->errlen, "%s", msg);
@@ -616,8 +621,16 @@ dec_version(const struct where *w, const struct item *o)
                 fail(w, "protocol version is not an integer");
                 return -1;
         }
+        if (o->v.u < PROTO_VERSION) {
+                fail(w,
+                     "protocol version %llu is no longer accepted (this server speaks %d): "
+                     "upgrade the client",
+                     (unsigned long long)o->v.u, PROTO_VERSION);
+                return -1;
+        }
         if (o->v.u != PROTO_VERSION) {
-                fail(w, "unsupported protocol version %llu", (unsigned long long)o->v.u);
+                fail(w, "unsupported protocol version %llu (this server speaks %d)",
+                     (unsigned long long)o->v.u, PROTO_VERSION);
                 return -1;
         }
         return 0;
@@ -771,12 +784,17 @@ static int
 dec_record(const struct where *w, const struct item *f, void *out)
 {
         struct proto_record *r = out;
+        struct where wl = *w;
         uint64_t line;
 
-        if (dec_uint(w, &f[0], "line", INT32_MAX, &line) == -1 ||
-            dec_uint(w, &f[1], "version", WIRE_U64_MAX, &r->version) == -1 ||
-            dec_str(w, &f[6], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
-            dec_str(w, &f[7], "reason", PROTO_MAX_TEXT, 1, &r->reason) == -1)
+        if (dec_uint(w, &f[0], "line", INT32_MAX, &line) == -1)
+                return -1;
+        /* From here on the sender's own name for the record: its line. */
+        wl.has_line = 1;
+        wl.line = (uint32_t)line;
+        if (dec_uint(&wl, &f[1], "version", WIRE_U64_MAX, &r->version) == -1 ||
+            dec_str(&wl, &f[6], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
+            dec_str(&wl, &f[7], "reason", PROTO_MAX_TEXT, 1, &r->reason) == -1)
                 return -1;
         r->line = (uint32_t)line;
         /*
@@ -784,27 +802,53 @@ dec_record(const struct where *w, const struct item *f, void *out)
          * field; every other row carries all four, so the aggregator can rely
          * on them.
          */
-        return dec_keyval(w, &f[2], r->reason.p != NULL, &r->unit, &r->period, &r->indicator,
+        return dec_keyval(&wl, &f[2], r->reason.p != NULL, &r->unit, &r->period, &r->indicator,
                           &r->value);
+}
+
+/* A batch id: 1..PROTO_MAX_ID bytes of printable ASCII, no space. */
+static int
+dec_batch_id(const struct where *w, const struct item *o, struct pstr *out)
+{
+        if (dec_str(w, o, "batch_id", PROTO_MAX_ID, 0, out) == -1)
+                return -1;
+        if (out->len == 0) {
+                fail(w, "batch_id is empty");
+                return -1;
+        }
+        for (uint32_t i = 0; i < out->len; i++) {
+                unsigned char c = (unsigned char)out->p[i];
+
+                if (c < 0x21 || c > 0x7e) {
+                        fail(w, "batch_id holds byte 0x%02x: only printable ASCII is allowed", c);
+                        return -1;
+                }
+        }
+        return 0;
 }
 
 int
 proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
+        struct where w = {NULL, 0, err, errlen, 0, 0};
         const unsigned char *recs;
         struct msg m;
         uint32_t n;
 
+        struct pstr id = {NULL, 0};
+
         memset(out, 0, sizeof(*out));
         if (frame_open(buf, len, lim_submit, PROTO_SUBMIT, 6, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
+        /* The batch id first: a refusal of anything else can then name it. */
+        if (dec_batch_id(&w, &m.it[3], &id) == -1)
+                goto bad;
         if (dec_version(&w, &m.it[1]) == -1 ||
             dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
-            dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
-            dec_str(&w, &m.it[4], "source", PROTO_MAX_TEXT, 1, &out->source) == -1 ||
+            dec_str(&w, &m.it[4], "source", PROTO_MAX_TEXT, 0, &out->source) == -1 ||
             dec_list(&w, &m.it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
                 goto bad;
+        out->batch_id = id;
         /* Not zeroed: dec_record() sets every field (thousands per frame). */
         out->rec = n ? xreallocarray(NULL, n, sizeof(*out->rec)) : NULL;
         out->nrec = n;
@@ -813,6 +857,7 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
         return 0;
 bad:
         proto_submit_free(out);
+        out->batch_id = id;
         return -1;
 }
 
@@ -836,16 +881,29 @@ dec_reject_line(const struct where *w, const struct item *f, void *out)
         return 0;
 }
 
+static int
+dec_stale(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_stale *st = out;
+
+        if (dec_u32(w, &f[0], "line", &st->line) == -1 ||
+            dec_str(w, &f[1], "value", PROTO_MAX_FIELD, 0, &st->value) == -1 ||
+            dec_str(w, &f[2], "collector", PROTO_MAX_ID, 0, &st->collector) == -1 ||
+            dec_uint(w, &f[3], "version", WIRE_U64_MAX, &st->version) == -1)
+                return -1;
+        return 0;
+}
+
 int
 proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
-        const unsigned char *rej;
+        struct where w = {NULL, 0, err, errlen, 0, 0};
+        const unsigned char *rej, *stale;
         struct msg m;
-        uint32_t n;
+        uint32_t n, ns;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_ack, PROTO_ACK, 5, PROTO_ERROR, 3, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_ack, PROTO_ACK, 6, PROTO_ERROR, 3, &m, err, errlen) == -1)
                 return -1;
         if (m.type == PROTO_ERROR) {
                 if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
@@ -856,11 +914,15 @@ proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, 
         if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
             dec_u32(&w, &m.it[2], "accepted", &out->accepted) == -1 ||
             dec_u32(&w, &m.it[3], "changed", &out->changed) == -1 ||
-            dec_list(&w, &m.it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1)
+            dec_list(&w, &m.it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1 ||
+            dec_list(&w, &m.it[5], "stale", PROTO_MAX_BATCH, &stale, &ns) == -1)
                 goto bad;
         out->rej = n ? xcalloc(n, sizeof(*out->rej)) : NULL;
         out->nrej = n;
-        if (dec_each(&w, "reject", rej, n, 2, dec_reject_line, out->rej, sizeof(*out->rej)) == -1)
+        out->stale = ns ? xcalloc(ns, sizeof(*out->stale)) : NULL;
+        out->nstale = ns;
+        if (dec_each(&w, "reject", rej, n, 2, dec_reject_line, out->rej, sizeof(*out->rej)) == -1 ||
+            dec_each(&w, "stale", stale, ns, 4, dec_stale, out->stale, sizeof(*out->stale)) == -1)
                 goto bad;
         return 0;
 bad:
@@ -874,13 +936,14 @@ proto_ack_free(struct proto_ack *a)
         if (a == NULL)
                 return;
         free(a->rej);
+        free(a->stale);
         memset(a, 0, sizeof(*a));
 }
 
 int
 proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
+        struct where w = {NULL, 0, err, errlen, 0, 0};
         struct msg m;
 
         memset(aggregator, 0, sizeof(*aggregator));
@@ -966,19 +1029,20 @@ dec_agg(const struct where *w, const struct item *f, void *out)
 int
 proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
+        struct where w = {NULL, 0, err, errlen, 0, 0};
         const unsigned char *vals, *rejs, *aggs;
         struct msg m;
         uint32_t nv, nr, na;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_uow, PROTO_UOW, 6, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_uow, PROTO_UOW, 7, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
         if (dec_uint(&w, &m.it[1], "seq", WIRE_U64_MAX, &out->seq) == -1 ||
-            dec_str(&w, &m.it[2], "aggregator", PROTO_MAX_ID, 0, &out->aggregator) == -1 ||
-            dec_list(&w, &m.it[3], "values", UINT32_MAX, &vals, &nv) == -1 ||
-            dec_list(&w, &m.it[4], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
-            dec_list(&w, &m.it[5], "aggs", UINT32_MAX, &aggs, &na) == -1)
+            dec_uint(&w, &m.it[2], "epoch", WIRE_U64_MAX, &out->epoch) == -1 ||
+            dec_str(&w, &m.it[3], "aggregator", PROTO_MAX_ID, 0, &out->aggregator) == -1 ||
+            dec_list(&w, &m.it[4], "values", UINT32_MAX, &vals, &nv) == -1 ||
+            dec_list(&w, &m.it[5], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
+            dec_list(&w, &m.it[6], "aggs", UINT32_MAX, &aggs, &na) == -1)
                 goto bad;
         /* Not zeroed: the dec_ functions set every field (a million per uow). */
         out->values = nv ? xreallocarray(NULL, nv, sizeof(*out->values)) : NULL;
@@ -1016,7 +1080,8 @@ dec_row(const struct where *w, const struct item *f, void *out)
         struct proto_row *row = out;
 
         if (dec_keyval(w, f, 0, &row->unit, &row->period, &row->indicator, &row->value) == -1 ||
-            dec_uint(w, &f[4], "version", WIRE_U64_MAX, &row->version) == -1)
+            dec_uint(w, &f[4], "version", WIRE_U64_MAX, &row->version) == -1 ||
+            dec_str(w, &f[5], "collector", PROTO_MAX_ID, 0, &row->collector) == -1)
                 return -1;
         return 0;
 }
@@ -1025,7 +1090,7 @@ int
 proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
                   size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
+        struct where w = {NULL, 0, err, errlen, 0, 0};
         const unsigned char *list;
         struct proto_row *r;
         struct msg m;
@@ -1039,7 +1104,7 @@ proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t
                 return -1;
         /* Not zeroed: dec_row() sets every field of a row. */
         r = nr ? xreallocarray(NULL, nr, sizeof(*r)) : NULL;
-        if (dec_each(&w, "row", list, nr, 5, dec_row, r, sizeof(*r)) == -1) {
+        if (dec_each(&w, "row", list, nr, 6, dec_row, r, sizeof(*r)) == -1) {
                 free(r);
                 return -1;
         }
@@ -1049,39 +1114,47 @@ proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t
 }
 
 int
-proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows, char *err,
-                   size_t errlen)
+proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
+                   uint64_t *epoch, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
+        struct where w = {NULL, 0, err, errlen, 0, 0};
         struct msg m;
 
-        *last_seq = 0;
-        *nrows = 0;
-        if (frame_open(buf, len, lim_flat, PROTO_READY, 3, PROTO_BAD, 0, &m, err, errlen) == -1)
+        *last_seq = *nrows = *epoch = 0;
+        if (frame_open(buf, len, lim_flat, PROTO_READY, 4, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
         if (dec_uint(&w, &m.it[1], "last_seq", WIRE_U64_MAX, last_seq) == -1 ||
-            dec_uint(&w, &m.it[2], "nrows", WIRE_U64_MAX, nrows) == -1) {
-                *last_seq = *nrows = 0;
+            dec_uint(&w, &m.it[2], "nrows", WIRE_U64_MAX, nrows) == -1 ||
+            dec_uint(&w, &m.it[3], "epoch", WIRE_U64_MAX, epoch) == -1) {
+                *last_seq = *nrows = *epoch = 0;
                 return -1;
         }
         return 0;
 }
 
 int
-proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *message, char *err,
-                    size_t errlen)
+proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t *seq,
+                    struct pstr *message, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen};
+        struct where w = {NULL, 0, err, errlen, 0, 0};
         struct msg m;
+        int rc;
 
         *seq = 0;
+        *type = PROTO_BAD;
         memset(message, 0, sizeof(*message));
-        if (frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &m, err, errlen) == -1)
+        if (proto_peek(buf, len) == PROTO_FENCED)
+                rc = frame_open(buf, len, lim_flat, PROTO_FENCED, 3, PROTO_BAD, 0, &m, err, errlen);
+        else
+                rc = frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &m, err, errlen);
+        if (rc == -1)
                 return -1;
+        *type = m.type;
         if (dec_uint(&w, &m.it[1], "seq", WIRE_U64_MAX, seq) == -1 ||
-            (m.type == PROTO_FAIL &&
+            (m.type != PROTO_OK &&
              dec_str(&w, &m.it[2], "message", PROTO_MAX_TEXT, 0, message) == -1)) {
                 *seq = 0;
+                *type = PROTO_BAD;
                 memset(message, 0, sizeof(*message));
                 return -1;
         }
@@ -1325,7 +1398,7 @@ void
 proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
                 uint32_t nrej)
 {
-        pack_head(pk, PROTO_ACK, 5);
+        pack_head(pk, PROTO_ACK, 6);
         pack_pstr(pk, batch_id);
         pack_u64(pk, accepted);
         pack_u64(pk, changed);
@@ -1338,6 +1411,22 @@ proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason)
         pack_array(pk, 2);
         pack_u64(pk, line);
         pack_pstr(pk, reason);
+}
+
+void
+proto_ack_stale_begin(msgpack_packer *pk, uint32_t nstale)
+{
+        pack_array(pk, nstale);
+}
+
+void
+proto_stale_pack(msgpack_packer *pk, const struct proto_stale *st)
+{
+        pack_array(pk, 4);
+        pack_u64(pk, st->line);
+        pack_pstr(pk, st->value);
+        pack_pstr(pk, st->collector);
+        pack_u64(pk, st->version);
 }
 
 void
@@ -1357,10 +1446,12 @@ proto_hello_pack(msgpack_packer *pk, const char *aggregator)
 }
 
 void
-proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator, uint32_t nvalues)
+proto_uow_begin(msgpack_packer *pk, uint64_t seq, uint64_t epoch, const char *aggregator,
+                uint32_t nvalues)
 {
-        pack_head(pk, PROTO_UOW, 6);
+        pack_head(pk, PROTO_UOW, 7);
         pack_u64(pk, seq);
+        pack_u64(pk, epoch);
         pack_cstr(pk, aggregator);
         pack_array(pk, nvalues);
 }
@@ -1452,23 +1543,26 @@ proto_row_pack(msgpack_packer *pk, const struct proto_row *r)
 {
         struct tuple t;
 
-        tuple_begin(&t, 5,
+        tuple_begin(&t, 6,
                     TUPLE_ROOM_NUM + tuple_room_str(r->unit) + tuple_room_str(r->period) +
-                        tuple_room_str(r->indicator) + tuple_room_str(r->value));
+                        tuple_room_str(r->indicator) + tuple_room_str(r->value) +
+                        tuple_room_str(r->collector));
         tuple_str(&t, r->unit);
         tuple_str(&t, r->period);
         tuple_str(&t, r->indicator);
         tuple_str(&t, r->value);
         tuple_u64(&t, r->version);
+        tuple_str(&t, r->collector);
         tuple_end(pk, &t);
 }
 
 void
-proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows)
+proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows, uint64_t epoch)
 {
-        pack_head(pk, PROTO_READY, 3);
+        pack_head(pk, PROTO_READY, 4);
         pack_u64(pk, last_seq);
         pack_u64(pk, nrows);
+        pack_u64(pk, epoch);
 }
 
 void
@@ -1482,6 +1576,14 @@ void
 proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message)
 {
         pack_head(pk, PROTO_FAIL, 3);
+        pack_u64(pk, seq);
+        pack_cstr(pk, message);
+}
+
+void
+proto_fenced_pack(msgpack_packer *pk, uint64_t seq, const char *message)
+{
+        pack_head(pk, PROTO_FENCED, 3);
         pack_u64(pk, seq);
         pack_cstr(pk, message);
 }

@@ -7,17 +7,23 @@
  * 3x faster and the positions are this contract.
  *
  *   collector -> aggregator   (DEALER -> ROUTER)
- *     ["submit", 1, collector, batch_id, source, [record...]]
+ *     ["submit", 2, collector, batch_id, source, [record...]]
+ *        batch_id: 1..64 bytes of printable ASCII; source: a string
  *        record = [line, version, unit, period, indicator, value, raw, reason]
+ *        version = microseconds since 1970 x 1024 + the record's index in
+ *        the batch (docs/PROTOCOL.md, "Versions")
  *        raw and reason are nil unless the collector rejected the row itself
  *        (a CSV row it could not split into fields).
  *   aggregator -> collector
- *     ["ack", batch_id, accepted, changed, [[line, reason]...]]
+ *     ["ack", batch_id, accepted, changed, [[line, reason]...],
+ *             [[line, stored_value, stored_collector, stored_version]...]]
+ *        the last list: valid records not stored because a newer version of
+ *        the key, with another value, is stored ("stale")
  *     ["error", batch_id or nil, message]       the batch was not taken
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
- *     ["hello", 1, aggregator_id]
- *     ["uow", seq, aggregator_id, [value...], [reject...], [agg...]]
+ *     ["hello", 2, aggregator_id]
+ *     ["uow", seq, epoch, aggregator_id, [value...], [reject...], [agg...]]
  *        value  = [unit, period, indicator, value, version, flags, collector, batch_id]
  *                 flags: PROTO_VALUE_NEW (key not in unit_value before this
  *                 uow), PROTO_VALUE_FINAL (the uow's last version of the key)
@@ -29,10 +35,16 @@
  *                 value/numerator/denominator: decimal text or nil;
  *                 min/max/mean/cv: float64 or nil
  *   sink -> aggregator
- *     ["rows", [[unit, period, indicator, value, version]...]]   state, in chunks
- *     ["ready", last_seq, nrows]                 end of state; uows may flow
+ *     ["rows", [[unit, period, indicator, value, version, collector]...]]
+ *                                                state, in chunks
+ *     ["ready", last_seq, nrows, epoch]          end of state; uows may flow,
+ *                                                carrying this epoch
  *     ["ok", seq]                                committed (or had been)
- *     ["fail", seq, message]                     refused by PostgreSQL
+ *     ["fail", seq, message]                     refused (by PostgreSQL, or
+ *                                                an id that is not the key's)
+ *     ["fenced", seq, message]                   another session of this
+ *                                                aggregator id said hello
+ *                                                since: nothing applied
  *
  * Decoding is zero-copy: every struct pstr points into the caller's buffer,
  * which must outlive the decoded struct.  Every decoder checks type, array
@@ -49,7 +61,7 @@
 
 #include <msgpack.h>
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 /* Caps with their defaults, in one place. */
 #define PROTO_MAX_SUBMIT_BYTES (16 * 1024 * 1024)  /* ZMQ_MAXMSGSIZE, collector side */
@@ -79,6 +91,7 @@ enum proto_type {
         PROTO_READY,
         PROTO_OK,
         PROTO_FAIL,
+        PROTO_FENCED,
 };
 
 struct proto_record {
@@ -99,12 +112,22 @@ struct proto_reject_line {
         struct pstr reason;
 };
 
+/* A valid record that was not stored: the key holds a newer, other value. */
+struct proto_stale {
+        uint32_t line;
+        struct pstr value;     /* the stored value */
+        struct pstr collector; /* who stored it */
+        uint64_t version;      /* its version: microseconds since 1970 x 1024 */
+};
+
 struct proto_ack {
         struct pstr batch_id; /* nil only in an error without a batch */
         uint32_t accepted, changed;
         uint32_t nrej;
         struct proto_reject_line *rej; /* owned: free with proto_ack_free */
-        struct pstr message;           /* PROTO_ERROR only */
+        uint32_t nstale;
+        struct proto_stale *stale; /* owned: free with proto_ack_free */
+        struct pstr message;       /* PROTO_ERROR only */
 };
 
 struct proto_value {
@@ -140,6 +163,7 @@ struct proto_agg {
 
 struct proto_uow {
         uint64_t seq;
+        uint64_t epoch; /* the sink's epoch of the session that sent it */
         struct pstr aggregator;
         uint32_t nvalues, nrejects, naggs;
         struct proto_value *values; /* owned: free with proto_uow_free */
@@ -150,6 +174,7 @@ struct proto_uow {
 struct proto_row {
         struct pstr unit, period, indicator, value;
         uint64_t version;
+        struct pstr collector;
 };
 
 /*
@@ -160,10 +185,16 @@ enum proto_type proto_peek(const void *buf, size_t len);
 
 /*
  * Decoders.  Each returns 0 and fills *out, or -1 with a reason in err
- * ("record 17: unit is not a string").  On success the owned arrays inside
+ * ("line 17: unit is not a string": a record is named by its line once
+ * that could be read, else by its position, "record 3: ...").  On success the owned arrays inside
  * *out must be freed with the matching _free (which also accepts a zeroed
  * struct).  Caps: a submit holds at most PROTO_MAX_BATCH records and fields
  * no longer than PROTO_MAX_FIELD / PROTO_MAX_TEXT / PROTO_MAX_ID.
+ */
+/*
+ * On failure *out holds nothing owned, but out->batch_id is the batch id
+ * when it could be read (a valid one), so that the "error" reply can name
+ * the batch; it is nil otherwise.
  */
 int proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err,
                         size_t errlen);
@@ -182,11 +213,11 @@ void proto_uow_free(struct proto_uow *u);
 /* "rows": *rows is owned (free()), *n set. */
 int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
                       size_t errlen);
-int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows, char *err,
-                       size_t errlen);
-/* "ok" and "fail"; *message is nil for ok. */
-int proto_result_decode(const void *buf, size_t len, uint64_t *seq, struct pstr *message, char *err,
-                        size_t errlen);
+int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
+                       uint64_t *epoch, char *err, size_t errlen);
+/* "ok", "fail" and "fenced": *type says which; *message is nil for ok. */
+int proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t *seq,
+                        struct pstr *message, char *err, size_t errlen);
 
 /*
  * Encoders write into a msgpack_packer (usually over a msgpack_sbuffer).
@@ -197,9 +228,15 @@ void proto_submit_begin(msgpack_packer *pk, const char *collector, const char *b
                         const char *source, uint32_t nrec);
 void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
 
+/*
+ * An ack: proto_ack_begin, nrej proto_reject_line_pack, then
+ * proto_ack_stale_begin and nstale proto_stale_pack.
+ */
 void proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
                      uint32_t nrej);
 void proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason);
+void proto_ack_stale_begin(msgpack_packer *pk, uint32_t nstale);
+void proto_stale_pack(msgpack_packer *pk, const struct proto_stale *st);
 void proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message);
 
 void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
@@ -209,7 +246,8 @@ void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
  * proto_value_pack, then proto_uow_rejects_begin and nrejects
  * proto_reject_pack, then proto_uow_aggs_begin and naggs proto_agg_pack.
  */
-void proto_uow_begin(msgpack_packer *pk, uint64_t seq, const char *aggregator, uint32_t nvalues);
+void proto_uow_begin(msgpack_packer *pk, uint64_t seq, uint64_t epoch, const char *aggregator,
+                     uint32_t nvalues);
 void proto_value_pack(msgpack_packer *pk, const struct proto_value *v);
 void proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects);
 void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r);
@@ -218,9 +256,10 @@ void proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a);
 
 void proto_rows_begin(msgpack_packer *pk, uint32_t n);
 void proto_row_pack(msgpack_packer *pk, const struct proto_row *r);
-void proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows);
+void proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows, uint64_t epoch);
 void proto_ok_pack(msgpack_packer *pk, uint64_t seq);
 void proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message);
+void proto_fenced_pack(msgpack_packer *pk, uint64_t seq, const char *message);
 
 /* A pstr over a C string (NULL gives nil). */
 struct pstr pstr_of(const char *s);

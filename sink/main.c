@@ -204,11 +204,33 @@ reply(struct sink *s, const struct zsock_peer *peer)
         msgpack_sbuffer_clear(&s->sbuf);
 }
 
+/*
+ * With CURVE an aggregator is who its key says: the name its public key is
+ * registered under (the ZAP handler's User-Id).  A message that names
+ * another id would let one aggregator write under another's sequence
+ * numbers, so it is refused.  uid is NULL when links are plain text; then
+ * the id in the message is all there is.  Returns 0 when id may be used,
+ * else -1 with the reason in why.
+ */
+static int
+identity_check(const char *uid, struct pstr id, char *why, size_t whylen)
+{
+        if (uid == NULL || (strlen(uid) == id.len && memcmp(uid, id.p, id.len) == 0))
+                return 0;
+        strlcpyf(why, whylen,
+                 "aggregator id \"%.*s\" is not the name its key is registered under "
+                 "here (\"%s\"): set EDUSTAT_AGGREGATOR_ID=%s, or register its key as "
+                 "aggregators/%.*s.key",
+                 (int)id.len, id.p, uid, uid, (int)id.len, id.p);
+        return -1;
+}
+
 static void
-handle_hello(struct sink *s, const struct zsock_peer *peer, const void *buf, size_t len)
+handle_hello(struct sink *s, const struct zsock_peer *peer, const char *uid, const void *buf,
+             size_t len)
 {
         struct peer_send ps = {s, peer};
-        uint64_t last_seq = 0, nrows = 0;
+        uint64_t last_seq = 0, nrows = 0, epoch = 0;
         struct pstr id;
         enum db_result r;
         char err[1024];
@@ -216,11 +238,31 @@ handle_hello(struct sink *s, const struct zsock_peer *peer, const void *buf, siz
 
         if (proto_hello_decode(buf, len, &id, err, sizeof err) == -1) {
                 log_warnx("dropped a malformed hello: %s", err);
+                /* Tell a sender of another protocol version why it hears nothing. */
+                proto_fail_pack(&s->pk, 0, err);
+                reply(s, peer);
                 return;
         }
-        log_info("hello from aggregator %.*s: streaming the stored state", (int)id.len, id.p);
+        if (identity_check(uid, id, err, sizeof err) == -1) {
+                log_warnx("hello refused: %s", err);
+                proto_fail_pack(&s->pk, 0, err);
+                reply(s, peer);
+                return;
+        }
+        while ((r = writer_hello(s->w, id, &epoch, err, sizeof err)) == DB_RETRY) {
+                log_warnx("hello from %.*s: %s; reconnecting", (int)id.len, id.p, err);
+                if (writer_connect(s->w, &stop) == -1)
+                        return;
+        }
+        if (r != DB_OK) {
+                log_warnx("hello from %.*s: cannot start its epoch: %s", (int)id.len, id.p, err);
+                return;
+        }
+        log_info("hello from aggregator %.*s: epoch %" PRIu64 " (uows of earlier sessions of "
+                 "this id are fenced); streaming the stored state",
+                 (int)id.len, id.p, epoch);
         t0 = now_ms();
-        while ((r = writer_stream_state(s->w, id, send_to_peer, &ps, &last_seq, &nrows, err,
+        while ((r = writer_stream_state(s->w, id, epoch, send_to_peer, &ps, &last_seq, &nrows, err,
                                         sizeof err)) == DB_RETRY) {
                 log_warnx("state stream for %.*s: %s; reconnecting", (int)id.len, id.p, err);
                 if (writer_connect(s->w, &stop) == -1)
@@ -235,7 +277,8 @@ handle_hello(struct sink *s, const struct zsock_peer *peer, const void *buf, siz
 }
 
 static void
-handle_uow(struct sink *s, const struct zsock_peer *peer, const void *buf, size_t len)
+handle_uow(struct sink *s, const struct zsock_peer *peer, const char *uid, const void *buf,
+           size_t len)
 {
         struct proto_uow u;
         enum db_result r;
@@ -245,6 +288,13 @@ handle_uow(struct sink *s, const struct zsock_peer *peer, const void *buf, size_
         memset(&u, 0, sizeof u);
         if (proto_uow_decode(buf, len, &u, err, sizeof err) == -1) {
                 log_warnx("dropped a malformed uow (%zu bytes): %s", len, err);
+                return;
+        }
+        if (identity_check(uid, u.aggregator, err, sizeof err) == -1) {
+                log_warnx("uow %" PRIu64 " refused: %s", u.seq, err);
+                proto_fail_pack(&s->pk, u.seq, err);
+                reply(s, peer);
+                proto_uow_free(&u);
                 return;
         }
         /* The uow stays in memory across reconnects and is committed on
@@ -262,6 +312,13 @@ handle_uow(struct sink *s, const struct zsock_peer *peer, const void *buf, size_
                 proto_uow_free(&u);
                 return;
         }
+        if (r == DB_FENCED) {
+                log_warnx("uow %" PRIu64 " of epoch %" PRIu64 " fenced: %s", u.seq, u.epoch, err);
+                proto_fenced_pack(&s->pk, u.seq, err);
+                reply(s, peer);
+                proto_uow_free(&u);
+                return;
+        }
         if (r == DB_OK) {
                 proto_ok_pack(&s->pk, u.seq);
                 log_debug("uow %" PRIu64 ": %s (%" PRIu32 " values, %" PRIu32 " rejects, %" PRIu32
@@ -276,14 +333,23 @@ handle_uow(struct sink *s, const struct zsock_peer *peer, const void *buf, size_
 }
 
 static void
-handle_message(struct sink *s, const struct zsock_peer *peer, const void *buf, size_t len)
+handle_message(struct sink *s, const struct zsock_peer *peer, zmq_msg_t *msg)
 {
+        const void *buf = zmq_msg_data(msg);
+        size_t len = zmq_msg_size(msg);
+        /* The name the ZAP handler bound to the peer's key; none in plain text. */
+        const char *uid = s->peers != NULL ? zmq_msg_gets(msg, "User-Id") : NULL;
+
+        if (s->peers != NULL && uid == NULL) {
+                log_warnx("dropped a message from a connection without a User-Id");
+                return;
+        }
         switch (proto_peek(buf, len)) {
         case PROTO_HELLO:
-                handle_hello(s, peer, buf, len);
+                handle_hello(s, peer, uid, buf, len);
                 break;
         case PROTO_UOW:
-                handle_uow(s, peer, buf, len);
+                handle_uow(s, peer, uid, buf, len);
                 break;
         default:
                 log_warnx("dropped a message of %zu bytes that is neither hello nor uow", len);
@@ -393,7 +459,7 @@ main(int argc, char **argv)
                 if (n > 0 && (it.revents & ZMQ_POLLIN) && !stop) {
                         zmq_msg_init(&msg);
                         if (zsock_router_recv(s.router, &peer, &msg, ZMQ_DONTWAIT) == 0)
-                                handle_message(&s, &peer, zmq_msg_data(&msg), zmq_msg_size(&msg));
+                                handle_message(&s, &peer, &msg);
                         zmq_msg_close(&msg);
                 }
                 summary_maybe(&s, 0);

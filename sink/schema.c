@@ -810,8 +810,29 @@ static const char migration8[] =
     "COMMENT ON COLUMN edustat.value_history.received_at IS '入库时间. When it was "
     "committed.';\n";
 
-static const char *const migrations[] = {NULL,       migration1, migration2, migration3, migration4,
-                                         migration5, migration6, migration7, migration8};
+/*
+ * Migration 9: an aggregator's identity.  Each hello of an aggregator id
+ * starts a new epoch, committed here before the state is streamed; every
+ * uow carries the epoch of the session that sent it, and the sink applies
+ * only uows of the current epoch (sink/writer.c), so a second process
+ * started under the same id fences the first instead of sharing its
+ * sequence numbers.  A batch is identified by (collector, batch_id): two
+ * collectors may choose the same id, and their rejections are both kept.
+ */
+static const char migration9[] =
+    "ALTER TABLE edustat.sink_state ADD COLUMN epoch bigint NOT NULL DEFAULT 0,\n"
+    "  ADD COLUMN epoch_at timestamptz;\n"
+    "ALTER TABLE edustat.rejected DROP CONSTRAINT rejected_batch_id_line_key;\n"
+    "ALTER TABLE edustat.rejected ADD CONSTRAINT rejected_collector_batch_id_line_key\n"
+    "  UNIQUE (collector, batch_id, line);\n"
+    "COMMENT ON COLUMN edustat.sink_state.epoch IS '会话代数. Raised by each hello of this "
+    "aggregator id; the sink applies only uows of the current epoch.';\n"
+    "COMMENT ON COLUMN edustat.sink_state.epoch_at IS '接管时间. When the current epoch''s "
+    "hello arrived.';\n";
+
+static const char *const migrations[] = {NULL,       migration1, migration2, migration3,
+                                         migration4, migration5, migration6, migration7,
+                                         migration8, migration9};
 
 /*
  * Run at every start, after the migrations: edustat_reader may read every

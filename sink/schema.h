@@ -24,7 +24,7 @@
 #include "config.h"
 
 /* The schema version this sink creates and understands. */
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 /* Key of the advisory lock that serialises migrations. */
 #define SCHEMA_LOCK_KEY 4611686018427387903LL
@@ -44,7 +44,8 @@ enum db_result {
         DB_OK = 0,
         DB_ERROR = -1,
         DB_RETRY = -2,
-        DB_GAP = -3, /* a uow whose seq is past last_seq + 1: not applied, not answered */
+        DB_GAP = -3,    /* a uow whose seq is past last_seq + 1: not applied, not answered */
+        DB_FENCED = -4, /* a uow of an epoch that another hello replaced: not applied */
 };
 
 /*

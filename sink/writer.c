@@ -51,7 +51,17 @@ struct stmt {
 };
 
 static const struct stmt stmts[] = {
-    {"state_lock", "SELECT last_seq FROM edustat.sink_state WHERE aggregator = $1 FOR UPDATE", 1},
+    {"state_lock",
+     "SELECT last_seq, epoch, to_char(epoch_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
+     " FROM edustat.sink_state WHERE aggregator = $1 FOR UPDATE",
+     1},
+    /* A hello: a new epoch for the id, committed before the state streams. */
+    {"epoch_bump",
+     "INSERT INTO edustat.sink_state AS s (aggregator, last_seq, epoch, epoch_at)"
+     " VALUES ($1, 0, 1, now())"
+     " ON CONFLICT (aggregator) DO UPDATE SET epoch = s.epoch + 1, epoch_at = now()"
+     " RETURNING epoch",
+     1},
     {"state_insert",
      "INSERT INTO edustat.sink_state (aggregator, last_seq) VALUES ($1, 0)"
      " ON CONFLICT (aggregator) DO NOTHING",
@@ -72,10 +82,14 @@ static const struct stmt stmts[] = {
      * INSERT ... ON CONFLICT plus a join for the old rows probed the key
      * three times and took twice as long (200,000 corrections against 2M
      * stored values: 1.9 s this way, 3.3 s that way, 1.3 s for the upsert
-     * alone).  Reaching a row by ctid is safe because nothing else writes
+     * alone).  Reaching a row by ctid assumes that nothing else writes
      * these keys meanwhile: the sink_state row lock serialises the commits
-     * of an aggregator, and aggregators sharing a database serve disjoint
-     * trees. */
+     * of an aggregator id, fencing keeps one session per id, and
+     * aggregators sharing a database serve disjoint trees.  Should another
+     * session update a row all the same, its ctid changes and the UPDATE
+     * skips it; so the statement returns what it did (rows updated and
+     * expected, rows inserted and expected), and a mismatch rolls the
+     * commit back (value_replace_run). */
     {"value_replace",
      "WITH j AS MATERIALIZED ("
      "  SELECT s.unit, s.period, s.indicator, s.value, s.version, s.collector, s.batch_id,"
@@ -88,26 +102,31 @@ static const struct stmt stmts[] = {
      "    collector = j.collector, batch_id = j.batch_id, received_at = now()"
      "    FROM j"
      "   WHERE u.ctid = ANY (ARRAY(SELECT tid FROM j WHERE oversion < version))"
-     "     AND u.ctid = j.tid AND j.oversion < j.version),"
+     "     AND u.ctid = j.tid AND j.oversion < j.version"
+     "  RETURNING 1),"
      " ins AS ("
      "  INSERT INTO edustat.unit_value (unit, period, indicator, value, version, collector,"
      "    batch_id)"
      "  SELECT unit, period, indicator, value, version, collector, batch_id"
-     "    FROM j WHERE tid IS NULL)"
-     " INSERT INTO edustat.value_replaced (unit, period, indicator, value, version,"
-     " collector, batch_id, received_at)"
-     " SELECT unit, period, indicator, ovalue, oversion, ocollector, obatch, oreceived"
-     "   FROM j WHERE oversion < version"
-     " UNION ALL"
-     " SELECT unit, period, indicator, value, version, collector, batch_id, now()"
-     "   FROM j WHERE oversion >= version",
+     "    FROM j WHERE tid IS NULL"
+     "  RETURNING 1),"
+     " rep AS ("
+     "  INSERT INTO edustat.value_replaced (unit, period, indicator, value, version,"
+     "  collector, batch_id, received_at)"
+     "  SELECT unit, period, indicator, ovalue, oversion, ocollector, obatch, oreceived"
+     "    FROM j WHERE oversion < version"
+     "  UNION ALL"
+     "  SELECT unit, period, indicator, value, version, collector, batch_id, now()"
+     "    FROM j WHERE oversion >= version)"
+     " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM j WHERE oversion < version),"
+     "        (SELECT count(*) FROM ins), (SELECT count(*) FROM j WHERE tid IS NULL)",
      0},
     {"reject_insert",
      "INSERT INTO edustat.rejected (collector, source, batch_id, line, unit, period,"
      " indicator, raw, reason)"
      " SELECT collector, source, batch_id, line, unit, period, indicator, raw,"
      " coalesce(reason, 'no reason given') FROM pg_temp.stage_reject"
-     " ON CONFLICT (batch_id, line) DO NOTHING",
+     " ON CONFLICT (collector, batch_id, line) DO NOTHING",
      0},
     /* The (unit, period) pairs of new keys; the row already there, if
      * any, is from an earlier commit, so it stays (schema.c, migration 7). */
@@ -329,10 +348,12 @@ run_cmd(struct writer *w, const char *name, int nparams, const char *p1, const c
 
 /*
  * Lock the sink_state row of agg (creating it with 0 when missing) and read
- * its last_seq.  Must run inside a transaction.
+ * its last_seq and epoch, and when that epoch began (text, for messages).
+ * Must run inside a transaction.
  */
 static enum db_result
-state_lock(struct writer *w, const char *agg, uint64_t *last, char *err, size_t errlen)
+state_lock(struct writer *w, const char *agg, uint64_t *last, uint64_t *epoch, char *epoch_at,
+           size_t atlen, char *err, size_t errlen)
 {
         enum db_result r;
         PGresult *res;
@@ -344,6 +365,10 @@ state_lock(struct writer *w, const char *agg, uint64_t *last, char *err, size_t 
                         return r;
                 if (PQntuples(res) == 1) {
                         *last = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+                        *epoch = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+                        strlcpyf(epoch_at, atlen, "%s",
+                                 PQgetisnull(res, 0, 2) ? "an unknown time"
+                                                        : PQgetvalue(res, 0, 2));
                         PQclear(res);
                         return DB_OK;
                 }
@@ -544,18 +569,75 @@ first_report_note(struct writer *w, const struct proto_uow *u, char *err, size_t
 }
 
 /*
- * A uow must follow the last committed one directly.  One that skips ahead
- * was sent while an earlier one was lost (a sink restart drops what was
- * queued to it); committing it would make the lost one look like a replay
- * when it is resent.  So it is left alone, unanswered, and the aggregator
- * resends everything from its oldest unacknowledged uow.
+ * The checks that open every commit attempt, inside the transaction: lock
+ * the aggregator's sink_state row, then
+ *  - a uow of another epoch than the row's was sent by a session that a
+ *    later hello of the same id replaced: DB_FENCED, nothing applied, and
+ *    the sender is told to stop (err names when the other one took over);
+ *  - a uow at or below last_seq was committed before: a replay, *replayed
+ *    set, nothing applied;
+ *  - a uow past last_seq + 1 was sent while an earlier one was lost (a
+ *    sink restart drops what was queued to it); committing it would make
+ *    the lost one look like a replay when it is resent.  So it is left
+ *    alone, unanswered (DB_GAP), and the aggregator resends everything
+ *    from its oldest unacknowledged uow.
+ * DB_OK with *replayed 0 means: apply u.
  */
 static enum db_result
-gap(const struct proto_uow *u, uint64_t last, char *err, size_t errlen)
+sequence_check(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,
+               char *err, size_t errlen)
 {
-        strlcpyf(err, errlen, "uow %" PRIu64 " out of order: %" PRIu64 " is the next to commit",
-                 u->seq, last + 1);
-        return DB_GAP;
+        char at[64];
+        enum db_result r;
+        uint64_t last = 0, epoch = 0;
+
+        if ((r = state_lock(w, agg, &last, &epoch, at, sizeof at, err, errlen)) != DB_OK)
+                return r;
+        if (u->epoch != epoch) {
+                strlcpyf(err, errlen, "another aggregator with id %s took over at %s", agg, at);
+                return DB_FENCED;
+        }
+        if (u->seq <= last) {
+                *replayed = 1;
+                return DB_OK;
+        }
+        if (u->seq != last + 1) {
+                strlcpyf(err, errlen,
+                         "uow %" PRIu64 " out of order: %" PRIu64 " is the next to commit", u->seq,
+                         last + 1);
+                return DB_GAP;
+        }
+        return DB_OK;
+}
+
+/*
+ * value_replace, with its counts checked: every stored row it means to
+ * update must be updated, every missing key inserted.  A shortfall means
+ * another session changed these rows during the statement (their ctids
+ * moved): the commit must not go on as if it had written them.  It is
+ * rolled back and retried (DB_RETRY), and then sees the other session's
+ * rows; the log says so loudly, since no other session should write here.
+ */
+static enum db_result
+value_replace_run(struct writer *w, char *err, size_t errlen)
+{
+        long long n[4];
+        enum db_result r;
+        PGresult *res = run(w, "value_replace", 0, NULL, NULL, PGRES_TUPLES_OK, &r, err, errlen);
+
+        if (res == NULL)
+                return r;
+        for (int i = 0; i < 4; i++)
+                n[i] = strtoll(PQgetvalue(res, 0, i), NULL, 10);
+        PQclear(res);
+        if (n[0] == n[1] && n[2] == n[3])
+                return DB_OK;
+        strlcpyf(err, errlen,
+                 "value_replace updated %lld of %lld stored rows and inserted %lld of %lld new "
+                 "ones: another session wrote these keys during the commit; rolled back",
+                 n[0], n[1], n[2], n[3]);
+        log_warnx("%s (is a second sink or a manual UPDATE writing unit_value?)", err);
+        return DB_RETRY;
 }
 
 /* The body of one commit attempt, inside BEGIN .. COMMIT. */
@@ -566,16 +648,9 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
         uint32_t i, nnew = 0, nchanged = 0, nreplaced = 0;
         int anynew = 0;
         enum db_result r;
-        uint64_t last;
 
-        if ((r = state_lock(w, agg, &last, err, errlen)) != DB_OK)
+        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed)
                 return r;
-        if (u->seq <= last) {
-                *replayed = 1;
-                return DB_OK;
-        }
-        if (u->seq != last + 1)
-                return gap(u, last, err, errlen);
         for (i = 0; i < u->nvalues; i++) {
                 unsigned f = u->values[i].flags;
 
@@ -598,8 +673,7 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
                                 "COPY pg_temp.stage_value (unit, period, indicator, value,"
                                 " version, collector, batch_id) FROM STDIN",
                                 FLAGS_BOTH, PROTO_VALUE_FINAL, err, errlen);
-                if (r != DB_OK ||
-                    (r = run_cmd(w, "value_replace", 0, NULL, NULL, err, errlen)) != DB_OK)
+                if (r != DB_OK || (r = value_replace_run(w, err, errlen)) != DB_OK)
                         return r;
         }
         /* A key changed twice or more in one uow: its earlier versions were
@@ -670,7 +744,7 @@ body_apply(struct writer *w, const struct proto_uow *u, const char *agg, int *re
 
 /*
  * The refused uow's values, as rejections: they carry no line (NULL, so
- * the unique (batch_id, line) does not fold a batch's values into one row)
+ * the unique (collector, batch_id, line) does not fold a batch's values into one row)
  * and no source.
  */
 static enum db_result
@@ -679,17 +753,10 @@ body_store_refused(struct writer *w, const struct proto_uow *u, const char *agg,
 {
         struct pgcopy *c = &w->copy;
         enum db_result r;
-        uint64_t last;
         uint32_t i;
 
-        if ((r = state_lock(w, agg, &last, err, errlen)) != DB_OK)
+        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed)
                 return r;
-        if (u->seq <= last) {
-                *replayed = 1;
-                return DB_OK;
-        }
-        if (u->seq != last + 1)
-                return gap(u, last, err, errlen);
         r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err, errlen);
         if (r != DB_OK)
                 return r;
@@ -720,17 +787,10 @@ body_advance(struct writer *w, const struct proto_uow *u, const char *agg, int *
              const char *why, char *err, size_t errlen)
 {
         enum db_result r;
-        uint64_t last;
 
         (void)why;
-        if ((r = state_lock(w, agg, &last, err, errlen)) != DB_OK)
+        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed)
                 return r;
-        if (u->seq <= last) {
-                *replayed = 1;
-                return DB_OK;
-        }
-        if (u->seq != last + 1)
-                return gap(u, last, err, errlen);
         return state_set(w, agg, u->seq, err, errlen);
 }
 
@@ -875,13 +935,14 @@ copy_unescape(char *s, size_t len)
 }
 
 /*
- * Split one COPY TO line (unit, period, indicator, value, version) into
- * *row, pointing into line.  Returns 0 or -1 when it is not such a line.
+ * Split one COPY TO line (unit, period, indicator, value, version,
+ * collector) into *row, pointing into line.  Returns 0 or -1 when it is not
+ * such a line.
  */
 static int
 parse_state_line(char *line, size_t len, struct proto_row *row)
 {
-        struct pstr f[5];
+        struct pstr f[6];
         size_t start = 0, i, k = 0;
         uint64_t version = 0;
 
@@ -890,7 +951,7 @@ parse_state_line(char *line, size_t len, struct proto_row *row)
         for (i = 0; i <= len; i++) {
                 if (i < len && line[i] != '\t')
                         continue;
-                if (k == 5)
+                if (k == 6)
                         return -1;
                 if (i - start == 2 && line[start] == '\\' && line[start + 1] == 'N')
                         return -1;
@@ -899,7 +960,7 @@ parse_state_line(char *line, size_t len, struct proto_row *row)
                 k++;
                 start = i + 1;
         }
-        if (k != 5 || f[4].len == 0 || f[4].len > 20)
+        if (k != 6 || f[4].len == 0 || f[4].len > 20 || f[5].len > PROTO_MAX_ID)
                 return -1;
         for (i = 0; i < f[4].len; i++) {
                 unsigned d = (unsigned char)f[4].p[i] - '0';
@@ -913,6 +974,7 @@ parse_state_line(char *line, size_t len, struct proto_row *row)
         row->indicator = f[2];
         row->value = f[3];
         row->version = version;
+        row->collector = f[5];
         return 0;
 }
 
@@ -968,8 +1030,12 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
         char *line;
         int len;
 
-        res = PQexec(w->conn, "COPY (SELECT unit, period, indicator, value::text, version"
-                              " FROM edustat.unit_value) TO STDOUT");
+        /* Who stored each value, so the aggregator can name it to a sender
+         * whose older value lost ("stale"); NULL for values from before
+         * unit_value kept it. */
+        res = PQexec(w->conn, "COPY (SELECT unit, period, indicator, value::text, version,"
+                              " coalesce(left(collector, 64), '') FROM edustat.unit_value)"
+                              " TO STDOUT");
         if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
                 r = schema_failure_kind(w->conn, res);
                 schema_error_format(w->conn, res, err, errlen);
@@ -984,7 +1050,7 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
                         continue;
                 }
                 if (parse_state_line(line, (size_t)len, &s->rows[s->n]) == -1) {
-                        strlcpyf(err, errlen, "unit_value row %" PRIu64 " is not 5 fields",
+                        strlcpyf(err, errlen, "unit_value row %" PRIu64 " is not 6 fields",
                                  *nrows + 1);
                         PQfreemem(line);
                         r = DB_ERROR;
@@ -1012,7 +1078,29 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
 }
 
 enum db_result
-writer_stream_state(struct writer *w, struct pstr aggregator,
+writer_hello(struct writer *w, struct pstr aggregator, uint64_t *epoch, char *err, size_t errlen)
+{
+        enum db_result r;
+        PGresult *res;
+        char *agg;
+
+        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
+                return not_connected(err, errlen);
+        if ((r = session_setup(w, err, errlen)) != DB_OK)
+                return r;
+        agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
+        /* One statement, so it commits on its own (autocommit). */
+        res = run(w, "epoch_bump", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
+        free(agg);
+        if (res == NULL)
+                return r;
+        *epoch = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        return DB_OK;
+}
+
+enum db_result
+writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                     int (*send)(void *arg, const void *buf, size_t len), void *arg,
                     uint64_t *last_seq, uint64_t *nrows, char *err, size_t errlen)
 {
@@ -1062,7 +1150,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator,
         }
         if (r == DB_OK) {
                 msgpack_sbuffer_clear(&s->sbuf);
-                proto_ready_pack(&s->pk, last, n);
+                proto_ready_pack(&s->pk, last, n, epoch);
                 if (send(arg, s->sbuf.data, s->sbuf.size) == -1) {
                         strlcpyf(err, errlen, "sending ready to the aggregator failed");
                         r = DB_ERROR;

@@ -8,10 +8,12 @@
  * returned, and it is applied at most once.  The last committed sequence of
  * each aggregator is stored in edustat.sink_state inside the same
  * transaction, so a replayed uow (the aggregator resends after a lost ack)
- * is recognised and not applied twice.
+ * is recognised and not applied twice.  An aggregator id has one live
+ * session at a time: each hello starts a new epoch (writer_hello), and a
+ * uow of an older epoch is fenced, never applied.
  *
  * A commit is (docs/ARCHITECTURE.md, "Units of work"):
- *   BEGIN; lock sink_state; replay? -> ROLLBACK, done
+ *   BEGIN; lock sink_state; old epoch? -> fenced; replay? -> ROLLBACK, done
  *   COPY unit_value            values flagged NEW|FINAL
  *   COPY stage_value -> value_replace: values flagged FINAL, not NEW, go
  *                      into unit_value where the stored version is older,
@@ -19,7 +21,7 @@
  *   COPY value_replaced        values not flagged FINAL (replaced within
  *                              the uow)
  *   COPY stage_first  -> INSERT first_report ON CONFLICT DO NOTHING
- *   COPY stage_reject -> INSERT rejected ON CONFLICT (batch_id, line) DO NOTHING
+ *   COPY stage_reject -> INSERT rejected ON CONFLICT (collector, batch_id, line) DO NOTHING
  *   COPY stage_agg    -> INSERT agg_rollup, agg_breakdown ON CONFLICT DO UPDATE
  *   UPDATE sink_state; COMMIT
  * Each accepted value is written once: value_history is a view of
@@ -105,17 +107,34 @@ PGconn *writer_conn(const struct writer *w);
  *   DB_GAP    u->seq is beyond last_seq + 1: an earlier uow was lost on
  *             the way.  Nothing applied; do not reply (the aggregator
  *             resends from its oldest unacknowledged uow).  err says which.
+ *   DB_FENCED u->epoch is not the aggregator id's current epoch: a later
+ *             hello of the same id took over.  Nothing applied; reply
+ *             ["fenced", seq, err], err being "another aggregator with id
+ *             X took over at T".
+ * DB_RETRY is also returned, after a rollback and a loud log, when the
+ * correction statement finds that another session changed the rows it
+ * was updating: the commit is then redone on a fresh connection.
  * u is only read; its strings need not be terminated.
  */
 enum db_result writer_commit(struct writer *w, const struct proto_uow *u, int *replayed, char *err,
                              size_t errlen);
 
 /*
+ * A hello from aggregator: start its next epoch (1 for a new id) and commit
+ * it, so that uows of any earlier session of the same id are fenced from
+ * now on.  Sets *epoch.  Returns DB_OK, DB_RETRY (connection; reconnect
+ * and call again) or DB_ERROR with err.
+ */
+enum db_result writer_hello(struct writer *w, struct pstr aggregator, uint64_t *epoch, char *err,
+                            size_t errlen);
+
+/*
  * Stream the stored state to an aggregator: every unit_value row, read with
  * COPY ... TO STDOUT in one REPEATABLE READ snapshot together with
  * sink_state.last_seq of aggregator (0 when it has none), sent through
  * send() as ["rows", [...]] messages of at most WRITER_ROWS_PER_MSG rows
- * and a final ["ready", last_seq, nrows].  send(arg, buf, len) returns 0 or
+ * and a final ["ready", last_seq, nrows, epoch] (epoch from
+ * writer_hello).  send(arg, buf, len) returns 0 or
  * -1; buf is only valid during the call.  On DB_OK sets *last_seq and
  * *nrows.
  *
@@ -128,7 +147,7 @@ enum db_result writer_commit(struct writer *w, const struct proto_uow *u, int *r
  *             which.  No "ready" was sent, so the aggregator never takes a
  *             partial state for a whole one; it must say hello again.
  */
-enum db_result writer_stream_state(struct writer *w, struct pstr aggregator,
+enum db_result writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                                    int (*send)(void *arg, const void *buf, size_t len), void *arg,
                                    uint64_t *last_seq, uint64_t *nrows, char *err, size_t errlen);
 

@@ -152,6 +152,45 @@ test_collector_reason_and_hostile_text(void **ts)
         assert_true(strlen(check(longunit, "2024", "pupils", "1", &k)) < 100);
 }
 
+/* Versions ahead of the server's clock by more than the skew are refused, saying how far. */
+static void
+test_version_skew(void **ts)
+{
+        const int64_t now = 1733300000000000; /* microseconds since 1970 */
+        const uint64_t v = (uint64_t)now * 1024;
+        char why[INGEST_REASON_MAX];
+
+        (void)ts;
+        assert_int_equal(ingest_version_check(v, now, 300, why, sizeof(why)), 0);
+        assert_int_equal(ingest_version_check(v + 300000000ull * 1024, now, 300, why, sizeof(why)),
+                         0);
+        assert_int_equal(ingest_version_check(v + 301000000ull * 1024, now, 300, why, sizeof(why)),
+                         -1);
+        assert_string_equal(why, "version is 5 minutes ahead of the server clock; fix this "
+                                 "machine's clock");
+        assert_int_equal(ingest_version_check(v + 90000000ull * 1024, now, 0, why, sizeof(why)),
+                         -1);
+        assert_string_equal(why, "version is 90 seconds ahead of the server clock; fix this "
+                                 "machine's clock");
+        assert_int_equal(
+            ingest_version_check(v + 3ull * 86400 * 1000000 * 1024, now, 300, why, sizeof(why)),
+            -1);
+        assert_string_equal(why, "version is 3 days ahead of the server clock; fix this "
+                                 "machine's clock");
+        assert_int_equal(
+            ingest_version_check(v + 5ull * 3600 * 1000000 * 1024, now, 300, why, sizeof(why)), -1);
+        assert_string_equal(why, "version is 5 hours ahead of the server clock; fix this "
+                                 "machine's clock");
+        assert_int_equal(ingest_version_check(v + 10ull * 365 * 86400 * 1000000 * 1024, now, 300,
+                                              why, sizeof(why)),
+                         -1);
+        assert_string_equal(why, "version is 10 years ahead of the server clock; fix this "
+                                 "machine's clock");
+        /* Small versions (a client counting from 1) are never ahead. */
+        assert_int_equal(ingest_version_check(1, now, 300, why, sizeof(why)), 0);
+        assert_int_equal(ingest_version_check(INT64_MAX, now, 300, why, sizeof(why)), -1);
+}
+
 int
 main(void)
 {
@@ -159,6 +198,7 @@ main(void)
             cmocka_unit_test(test_accepts),
             cmocka_unit_test(test_rejects),
             cmocka_unit_test(test_collector_reason_and_hostile_text),
+            cmocka_unit_test(test_version_skew),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

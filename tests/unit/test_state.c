@@ -137,6 +137,72 @@ test_weighted_cv_moe_example(void **ts)
 }
 
 /* Correcting the school with the highest ratio moves the maximum inward. */
+/*
+ * Who stored a value is kept with it: a sender whose older, different value
+ * loses is told who holds the key.  An older identical value is stale with
+ * the same mantissa (no news for its sender); an identical newer one raises
+ * the version and keeps the first origin.
+ */
+static void
+test_origin_and_stale(void **ts)
+{
+        struct fx *f = *ts;
+        struct state_prev prev;
+        int a = state_collector_intern(f->s, "school-a", 8);
+        int b = state_collector_intern(f->s, "district-b", 10);
+
+        assert_int_equal(a, 1);
+        assert_int_equal(b, 2);
+        assert_int_equal(state_collector_intern(f->s, "school-a", 8), a);
+        assert_int_equal(state_collector_intern(f->s, "", 0), 0);
+        assert_string_equal(state_collector_name(f->s, b), "district-b");
+        assert_string_equal(state_collector_name(f->s, 0), "");
+        assert_string_equal(state_collector_name(f->s, 999), "");
+
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 10, 100, a, &prev),
+            STATE_NEW);
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 12, 200, b, &prev),
+            STATE_CHANGED);
+        assert_int_equal(prev.mant, 10);
+        assert_int_equal(prev.version, 100);
+        assert_int_equal(prev.who, a);
+        /* A late older correction from school-a: stale, and it says who and what won. */
+        memset(&prev, 0, sizeof(prev));
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 11, 150, a, &prev),
+            STATE_STALE);
+        assert_int_equal(prev.mant, 12);
+        assert_int_equal(prev.version, 200);
+        assert_int_equal(prev.who, b);
+        /* An old identical resend: stale too, with the same value. */
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 12, 190, a, &prev),
+            STATE_STALE);
+        assert_int_equal(prev.mant, 12);
+        /* Identical at a higher version: raised, origin kept. */
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 12, 300, a, &prev),
+            STATE_UNCHANGED);
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 11, 250, a, &prev),
+            STATE_STALE);
+        assert_int_equal(prev.version, 300);
+        assert_int_equal(prev.who, b);
+        /* Origins move with their cells when a row grows and shifts. */
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "pupils"), 5, 400, a, &prev),
+            STATE_NEW);
+        assert_int_equal(state_apply_by(f->s, U(f, "S1"), f->period, I(f, "books"), 1, 1, a, &prev),
+                         STATE_STALE);
+        assert_int_equal(prev.who, b);
+        assert_int_equal(
+            state_apply_by(f->s, U(f, "S1"), f->period, I(f, "pupils"), 1, 1, b, &prev),
+            STATE_STALE);
+        assert_int_equal(prev.who, a);
+}
+
 static void
 test_correction_replaces_everywhere(void **ts)
 {
@@ -419,6 +485,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_dirty_rows, setup, teardown),
             cmocka_unit_test_setup_teardown(test_breakdowns, setup, teardown),
             cmocka_unit_test_setup_teardown(test_periods, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_origin_and_stale, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * Throwaway test of sink/schema.c and sink/writer.c against a real
  * PostgreSQL given in SINKTEST_DB (a fresh, empty database).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -143,7 +145,7 @@ test_migrate_history(void **state)
         exec_ok("SET TimeZone = 'Asia/Shanghai'");
         snprintf(before, sizeof before, "%s", q(history));
         assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
-        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "8");
+        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "9");
         assert_string_equal(q("SELECT relkind FROM pg_class WHERE oid ="
                               " 'edustat.value_history'::regclass"),
                             "v");
@@ -181,7 +183,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6,7,8");
+            "1,2,3,4,5,6,7,8,9");
         /* psql's \d+ explains every table, view and column of the schema. */
         assert_string_equal(q("SELECT coalesce(string_agg(c.relname, ' '), 'none')"
                               " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -300,7 +302,7 @@ test_commit_and_replay(void **state)
              {NULL, 0},
              {NULL, 0}},
         };
-        struct proto_uow u = {1, S("agg-A"), 5, 2, 2, v, j, a};
+        struct proto_uow u = {1, 0, S("agg-A"), 5, 2, 2, v, j, a};
         int replayed = -1;
         char err[512];
         PGresult *res;
@@ -359,7 +361,7 @@ test_commit_and_replay(void **state)
         /* A rejected line already stored (a collector's resubmission in a new uow)
          * is not stored twice. */
         {
-                struct proto_uow u2 = {2, S("agg-A"), 0, 2, 0, NULL, j, NULL};
+                struct proto_uow u2 = {2, 0, S("agg-A"), 0, 2, 0, NULL, j, NULL};
 
                 assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
                 assert_int_equal(replayed, 0);
@@ -399,7 +401,7 @@ test_update_versions(void **state)
              {NULL, 0},
              {NULL, 0}},
         };
-        struct proto_uow u = {3, S("agg-A"), 5, 0, 1, v, NULL, a};
+        struct proto_uow u = {3, 0, S("agg-A"), 5, 0, 1, v, NULL, a};
         int replayed = -1;
         char err[512];
 
@@ -452,7 +454,7 @@ test_refused(void **state)
             {S("col3"), S("c.csv"), S("b5"), 3, S("S1"), S("2025"), S("pupils"), S("-1"),
              S("negative value")},
         };
-        struct proto_uow u = {4, S("agg-A"), 2, 1, 0, v, j, NULL};
+        struct proto_uow u = {4, 0, S("agg-A"), 2, 1, 0, v, j, NULL};
         struct writer_stats st;
         int replayed = -1;
         char err[512];
@@ -496,7 +498,7 @@ test_refused_duplicate(void **state)
             {S("S1"), S("2024"), S("pupils"), S("7"), 30, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col3"), S("b6")},
         };
-        struct proto_uow u = {5, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        struct proto_uow u = {5, 0, S("agg-A"), 1, 0, 0, v, NULL, NULL};
         int replayed = -1;
         char err[512];
 
@@ -541,7 +543,7 @@ static void
 test_stream(void **state)
 {
         struct sent s = {0};
-        uint64_t last = 99, nrows = 99, rlast, rn;
+        uint64_t last = 99, nrows = 99, rlast, rn, repoch;
         struct proto_row *rows;
         uint32_t n;
         char err[512];
@@ -550,7 +552,8 @@ test_stream(void **state)
 
         (void)state;
         assert_int_equal(
-            writer_stream_state(w, S("agg-A"), collect, &s, &last, &nrows, err, sizeof err), DB_OK);
+            writer_stream_state(w, S("agg-A"), 7, collect, &s, &last, &nrows, err, sizeof err),
+            DB_OK);
         assert_int_equal(last, 5);
         assert_int_equal(nrows, 5);
         assert_int_equal(s.n, 2);
@@ -559,26 +562,32 @@ test_stream(void **state)
         assert_int_equal(n, 5);
         /* Order of COPY output is heap order; sort-free check via a set string. */
         for (uint32_t i = 0; i < n; i++) {
-                snprintf(line, sizeof line, "%.*s/%.*s/%.*s=%.*s@%llu;", (int)rows[i].unit.len,
-                         rows[i].unit.p, (int)rows[i].period.len, rows[i].period.p,
-                         (int)rows[i].indicator.len, rows[i].indicator.p, (int)rows[i].value.len,
-                         rows[i].value.p, (unsigned long long)rows[i].version);
+                snprintf(line, sizeof line, "%.*s/%.*s/%.*s=%.*s@%llu by %.*s;",
+                         (int)rows[i].unit.len, rows[i].unit.p, (int)rows[i].period.len,
+                         rows[i].period.p, (int)rows[i].indicator.len, rows[i].indicator.p,
+                         (int)rows[i].value.len, rows[i].value.p,
+                         (unsigned long long)rows[i].version, (int)rows[i].collector.len,
+                         rows[i].collector.p);
                 strcat(got, line);
         }
         free(rows);
-        assert_non_null(strstr(got, "S1/2024/pupils=120@10;"));
-        assert_non_null(strstr(got, "S1/2024/teachers=10@2;"));
-        assert_non_null(strstr(got, "S2/2024/pupils=60@4;"));
-        assert_non_null(strstr(got, "S2/2024/teachers=5@11;"));
-        assert_non_null(strstr(got, "S3/2024/teach_area=2000@7;"));
-        assert_int_equal(proto_ready_decode(s.buf[1], s.len[1], &rlast, &rn, err, sizeof err), 0);
+        /* Each row names who stored it (the stale report's "submitted by"). */
+        assert_non_null(strstr(got, "S1/2024/pupils=120@10 by col1;"));
+        assert_non_null(strstr(got, "S1/2024/teachers=10@2 by col1;"));
+        assert_non_null(strstr(got, "S2/2024/pupils=60@4 by col1;"));
+        assert_non_null(strstr(got, "S2/2024/teachers=5@11 by col1;"));
+        assert_non_null(strstr(got, "S3/2024/teach_area=2000@7 by col2;"));
+        assert_int_equal(
+            proto_ready_decode(s.buf[1], s.len[1], &rlast, &rn, &repoch, err, sizeof err), 0);
         assert_int_equal(rlast, 5);
         assert_int_equal(rn, 5);
+        assert_int_equal(repoch, 7);
         sent_free(&s);
 
         /* An unknown aggregator starts from 0. */
         assert_int_equal(
-            writer_stream_state(w, S("agg-B"), collect, &s, &last, &nrows, err, sizeof err), DB_OK);
+            writer_stream_state(w, S("agg-B"), 0, collect, &s, &last, &nrows, err, sizeof err),
+            DB_OK);
         assert_int_equal(last, 0);
         assert_int_equal(nrows, 5);
         sent_free(&s);
@@ -645,7 +654,7 @@ test_connection_loss(void **state)
             {S("S1"), S("2026"), S("pupils"), S("42"), 40, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col4"), S("b7")},
         };
-        struct proto_uow u = {6, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        struct proto_uow u = {6, 0, S("agg-A"), 1, 0, 0, v, NULL, NULL};
         char sql[128], err[512];
         int replayed = -1;
 
@@ -669,7 +678,7 @@ test_big_text(void **state)
         enum { NR = 100, LEN = 4000 };
         static char raw[NR][LEN];
         static struct proto_reject j[NR];
-        struct proto_uow u = {7, S("agg-A"), 0, NR, 0, NULL, j, NULL};
+        struct proto_uow u = {7, 0, S("agg-A"), 0, NR, 0, NULL, j, NULL};
         char err[512], sql[256];
         int replayed;
         PGresult *res;
@@ -704,7 +713,7 @@ test_refused_twice(void **state)
             {S("S1"), S("2027"), S("pupils"), S("\xff"), 50, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col5"), S("b8")},
         };
-        struct proto_uow u = {8, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        struct proto_uow u = {8, 0, S("agg-A"), 1, 0, 0, v, NULL, NULL};
         char err[512];
         int replayed;
 
@@ -763,7 +772,7 @@ test_gap(void **state)
             {S("S2"), S("2027"), S("pupils"), S("7"), 90, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col9"), S("b9")},
         };
-        struct proto_uow u = {12, S("agg-A"), 1, 0, 0, v, NULL, NULL};
+        struct proto_uow u = {12, 0, S("agg-A"), 1, 0, 0, v, NULL, NULL};
         char err[512];
         int replayed = -1;
 
@@ -815,7 +824,7 @@ test_breakdown_rows(void **state)
              .dimension = S("locality"),
              .category = S("rural")},
         };
-        struct proto_uow u = {13, S("agg-A"), 0, 0, 2, NULL, NULL, a};
+        struct proto_uow u = {13, 0, S("agg-A"), 0, 0, 2, NULL, NULL, a};
         char err[512];
         int replayed = -1;
 
@@ -841,7 +850,7 @@ test_perf(void **state)
         enum { N = 20000 };
         static struct proto_value v[N];
         static char keys[N][16], vals[N][16];
-        struct proto_uow u = {9, S("agg-A"), N, 0, 0, v, NULL, NULL};
+        struct proto_uow u = {9, 0, S("agg-A"), N, 0, 0, v, NULL, NULL};
         uint64_t last, nrows;
         struct counted c = {0};
         int replayed;
@@ -874,7 +883,7 @@ test_perf(void **state)
                               " FROM generate_series(1, 1000000) g"));
         t0 = secs();
         assert_int_equal(
-            writer_stream_state(w, S("agg-A"), count_only, &c, &last, &nrows, err, sizeof err),
+            writer_stream_state(w, S("agg-A"), 0, count_only, &c, &last, &nrows, err, sizeof err),
             DB_OK);
         fprintf(stderr, "stream of %llu rows (%zu bytes): %.3f s\n", (unsigned long long)nrows,
                 c.bytes, secs() - t0);
@@ -1058,8 +1067,8 @@ test_first_report(void **state)
              S("colF"), S("f2")},
             {S("S1"), S("2031"), S("pupils"), S("4"), 4, PROTO_VALUE_FINAL, S("colF"), S("f2")},
         };
-        struct proto_uow u1 = {1, S("agg-F"), 1, 0, 0, v1, NULL, NULL};
-        struct proto_uow u2 = {2, S("agg-F"), 3, 0, 0, v2, NULL, NULL};
+        struct proto_uow u1 = {1, 0, S("agg-F"), 1, 0, 0, v1, NULL, NULL};
+        struct proto_uow u2 = {2, 0, S("agg-F"), 3, 0, 0, v2, NULL, NULL};
         char first[64], err[512];
         int replayed = -1;
 
@@ -1088,6 +1097,150 @@ test_first_report(void **state)
                             "t");
 }
 
+/*
+ * One live session per aggregator id: each hello starts a new epoch, and a
+ * uow of an older epoch is fenced (not applied, not counted as committed),
+ * whatever its sequence number.
+ */
+static void
+test_fencing(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2032"), S("pupils"), S("1"), 1, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colE"), S("e1")},
+        };
+        struct proto_value v2[] = {
+            {S("S2"), S("2032"), S("pupils"), S("2"), 2, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colE"), S("e2")},
+        };
+        struct proto_uow u1 = {1, 0, S("agg-E"), 1, 0, 0, v, NULL, NULL};
+        struct proto_uow u2 = {2, 0, S("agg-E"), 1, 0, 0, v2, NULL, NULL};
+        uint64_t e1 = 0, e2 = 0;
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        assert_int_equal(writer_hello(w, S("agg-E"), &e1, err, sizeof err), DB_OK);
+        assert_int_equal(e1, 1);
+        u1.epoch = e1;
+        assert_int_equal(writer_commit(w, &u1, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+
+        /* A second process says hello with the same id. */
+        assert_int_equal(writer_hello(w, S("agg-E"), &e2, err, sizeof err), DB_OK);
+        assert_int_equal(e2, 2);
+        assert_string_equal(q("SELECT epoch || ' ' || (epoch_at IS NOT NULL)::int FROM"
+                              " edustat.sink_state WHERE aggregator = 'agg-E'"),
+                            "2 1");
+        /* The first one's next uow, and a resend of its committed one: fenced. */
+        u2.epoch = e1;
+        assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_FENCED);
+        assert_non_null(strstr(err, "another aggregator with id agg-E took over at "));
+        assert_int_equal(writer_commit(w, &u1, &replayed, err, sizeof err), DB_FENCED);
+        assert_string_equal(q("SELECT count(*) FROM edustat.unit_value WHERE period = '2032'"),
+                            "1");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-E'"),
+                            "1");
+        /* The new session's uow with the same seq is applied. */
+        u2.epoch = e2;
+        assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT string_agg(unit || '=' || value, ' ' ORDER BY unit) FROM"
+                              " edustat.unit_value WHERE period = '2032'"),
+                            "S1=1 S2=2");
+        /* Another id is not affected. */
+        assert_string_equal(q("SELECT epoch FROM edustat.sink_state WHERE aggregator = 'agg-A'"),
+                            "0");
+}
+
+struct commit_job {
+        const struct proto_uow *u;
+        enum db_result r;
+        char err[512];
+};
+
+static void *
+commit_thread(void *arg)
+{
+        struct commit_job *j = arg;
+        int replayed;
+
+        j->r = writer_commit(w, j->u, &replayed, j->err, sizeof j->err);
+        return NULL;
+}
+
+/*
+ * A correction whose stored row another session updates during the
+ * commit: value_replace reaches rows by ctid, so the row moves away under
+ * it and the UPDATE finds nothing.  That must be detected and the commit
+ * rolled back (DB_RETRY), never acknowledged with the new value dropped and
+ * a stale row filed in value_replaced; the retry then applies it.
+ */
+static void
+test_concurrent_writer(void **state)
+{
+        struct proto_value v1[] = {
+            {S("S1"), S("2033"), S("pupils"), S("10"), 100, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colW"), S("w1")},
+        };
+        struct proto_value v2[] = {
+            {S("S1"), S("2033"), S("pupils"), S("20"), 200, PROTO_VALUE_FINAL, S("colW"), S("w2")},
+        };
+        struct proto_uow u1 = {1, 0, S("agg-W"), 1, 0, 0, v1, NULL, NULL};
+        struct proto_uow u2 = {2, 0, S("agg-W"), 1, 0, 0, v2, NULL, NULL};
+        struct commit_job job = {&u2, DB_OK, ""};
+        PGconn *other = PQconnectdb(dburl);
+        PGresult *res;
+        pthread_t t;
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        assert_int_equal(PQstatus(other), CONNECTION_OK);
+        assert_int_equal(writer_commit(w, &u1, &replayed, err, sizeof err), DB_OK);
+
+        /* The other session holds the row, updated (a new ctid), uncommitted. */
+        res = PQexec(other, "BEGIN; UPDATE edustat.unit_value SET value = 15 WHERE unit = 'S1'"
+                            " AND period = '2033' AND indicator = 'pupils'");
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        assert_int_equal(pthread_create(&t, NULL, commit_thread, &job), 0);
+        /* Let the commit reach the row lock, then let the other session go. */
+        for (int i = 0; i < 100; i++) {
+                if (strcmp(q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                             " 'Lock' AND query LIKE 'WITH j AS%'"),
+                           "1") == 0)
+                        break;
+                usleep(50000);
+        }
+        res = PQexec(other, "COMMIT");
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        fprintf(stderr, "concurrent writer: %s\n", job.err);
+        assert_int_equal(job.r, DB_RETRY);
+        assert_non_null(strstr(job.err, "value_replace updated 0 of 1 stored rows"));
+        /* Nothing of the refused attempt stayed. */
+        assert_string_equal(q("SELECT value FROM edustat.unit_value WHERE unit = 'S1' AND"
+                              " period = '2033' AND indicator = 'pupils'"),
+                            "15");
+        assert_string_equal(q("SELECT count(*) FROM edustat.value_replaced WHERE period = '2033'"),
+                            "0");
+        assert_string_equal(q("SELECT last_seq FROM edustat.sink_state WHERE aggregator = 'agg-W'"),
+                            "1");
+        /* The retry sees the other session's row and replaces it. */
+        connect_writer();
+        assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 0);
+        assert_string_equal(q("SELECT value || ' ' || version FROM edustat.unit_value WHERE"
+                              " unit = 'S1' AND period = '2033' AND indicator = 'pupils'"),
+                            "20 200");
+        assert_string_equal(q("SELECT string_agg(value::text, ' ' ORDER BY value) FROM"
+                              " edustat.value_replaced WHERE period = '2033'"),
+                            "15");
+        PQfinish(other);
+}
+
 int
 main(void)
 {
@@ -1108,6 +1261,8 @@ main(void)
             cmocka_unit_test(test_breakdown_rows),
             cmocka_unit_test(test_binary_copy),
             cmocka_unit_test(test_first_report),
+            cmocka_unit_test(test_fencing),
+            cmocka_unit_test(test_concurrent_writer),
         };
         int rc;
 
