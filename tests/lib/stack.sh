@@ -138,3 +138,93 @@ stack_finish() {
         echo "$STACK_NAME: all checks passed"
         exit 0
 }
+
+# ---------------------------------------------------------------------------
+# More than one aggregator, more collector keys, a protocol-level client
+# (protocol 2: identity, fencing, versions).  A script that uses
+# stack_spawn_aggregator sets `trap stack_exit EXIT` after stack_init, so the
+# extra processes are stopped (by PID) before the rest.
+#
+#   stack_collector_key NAME UNIT...    a key pair NAME registered in
+#                                       collectors.csv as NAME (before the
+#                                       aggregator starts)
+#   stack_spawn_aggregator VAR PORT LOG [nowait] [VAR=VALUE...]
+#                                       another aggregator on 127.0.0.1:PORT,
+#                                       same keys and sink; its PID in VAR
+#   stack_wait_exit PID SECONDS         until PID exits; its status in STACK_RC
+#                                       (255 when it is still running)
+#   stack_python / stack_client ARGS... tests/lib/edustat_client.py with an
+#                                       interpreter that has pyzmq and msgpack
+
+STACK_EXTRA_PIDS=
+STACK_PY=
+STACK_RC=
+
+stack_exit() {
+        local pid
+        for pid in $STACK_EXTRA_PIDS; do
+                kill -TERM "$pid" 2>/dev/null || continue
+                for _ in $(seq 1 50); do
+                        kill -0 "$pid" 2>/dev/null || break
+                        sleep 0.1
+                done
+                kill -KILL "$pid" 2>/dev/null
+        done
+        stack_cleanup
+}
+
+stack_collector_key() {
+        local name=$1 pub
+        shift
+        pub=$("$KEYGEN_BIN" "$name" "$WORK/keys" | awk '{print $NF}') ||
+                abort "cannot make the key pair $name"
+        echo "$pub,$name,$*" >>"$EDUSTAT_CONFIG/collectors.csv"
+}
+
+stack_spawn_aggregator() {
+        local var=$1 port=$2 log=$3 wait=1 pid
+        shift 3
+        if [ "${1:-}" = nowait ]; then
+                wait=0
+                shift
+        fi
+        env "$@" EDUSTAT_AGGREGATOR_BIND="tcp://127.0.0.1:$port" "$AGG_BIN" >"$log" 2>&1 &
+        pid=$!
+        STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $pid"
+        printf -v "$var" '%s' "$pid"
+        if [ "$wait" = 1 ]; then
+                stack_wait "aggregator on port $port" "$pid" "$log"
+        fi
+}
+
+stack_wait_exit() {
+        local pid=$1 n=$(($2 * 10))
+        for _ in $(seq 1 "$n"); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+                STACK_RC=255
+                return 1
+        fi
+        wait "$pid" 2>/dev/null
+        STACK_RC=$?
+        return 0
+}
+
+stack_python() {
+        local py
+        for py in python3 /usr/bin/python3; do
+                if "$py" -c 'import zmq, msgpack' 2>/dev/null; then
+                        STACK_PY=$py
+                        return 0
+                fi
+        done
+        abort "no python3 with the zmq and msgpack modules" \
+                "(Debian: python3-zmq python3-msgpack; scripts/deps.sh installs them)"
+}
+
+stack_client() {
+        [ -n "$STACK_PY" ] || stack_python
+        "$STACK_PY" "$SRC/tests/lib/edustat_client.py" "$@"
+}
