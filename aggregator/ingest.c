@@ -229,12 +229,13 @@ ingest_version_check(uint64_t version, int64_t now_us, long skew_s, char *why, s
 
         if (now_us < 0 || at_us <= (uint64_t)now_us + (uint64_t)skew_s * 1000000u)
                 return 0;
-        ahead_s = (at_us - (uint64_t)now_us) / 1000000u;
+        ahead_s = (at_us - (uint64_t)now_us + 500000u) / 1000000u;
         for (i = 0; ahead_s >= spans[i].below; i++)
                 ;
-        strlcpyf(why, whylen,
-                 "version is %llu %s ahead of the server clock; fix this machine's clock",
-                 (unsigned long long)(ahead_s / spans[i].unit), spans[i].name);
+        /* Rounded: a clock set 3 days ahead reads "3 days", a second or two after. */
+        strlcpyf(
+            why, whylen, "version is %llu %s ahead of the server clock; fix this machine's clock",
+            (unsigned long long)((ahead_s + spans[i].unit / 2) / spans[i].unit), spans[i].name);
         return -1;
 }
 

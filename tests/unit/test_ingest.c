@@ -186,6 +186,16 @@ test_version_skew(void **ts)
                          -1);
         assert_string_equal(why, "version is 10 years ahead of the server clock; fix this "
                                  "machine's clock");
+        /* Rounded to the unit: 3 days less a second is 3 days, 2.4 hours 2 hours. */
+        assert_int_equal(ingest_version_check(v + (3ull * 86400 - 1) * 1000000 * 1024, now, 300,
+                                              why, sizeof(why)),
+                         -1);
+        assert_string_equal(why, "version is 3 days ahead of the server clock; fix this "
+                                 "machine's clock");
+        assert_int_equal(
+            ingest_version_check(v + 8640ull * 1000000 * 1024, now, 300, why, sizeof(why)), -1);
+        assert_string_equal(why, "version is 2 hours ahead of the server clock; fix this "
+                                 "machine's clock");
         /* Small versions (a client counting from 1) are never ahead. */
         assert_int_equal(ingest_version_check(1, now, 300, why, sizeof(why)), 0);
         assert_int_equal(ingest_version_check(INT64_MAX, now, 300, why, sizeof(why)), -1);
