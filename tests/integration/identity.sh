@@ -17,8 +17,11 @@
 #     over", its collectors exit 3 with their batches in their outboxes and
 #     nothing of theirs is committed; every submit that exited 0 has all its
 #     values in unit_value; the outboxes resent to the survivor land;
-#     the survivor knows what the first one committed; edustat-sink --check
-#     exits 0.
+#     the survivor knows what the first one committed;
+#   - at the sink's protocol (an independent client with the aggregator's
+#     key): a uow of an older epoch is answered fenced, one naming another
+#     id fail, neither applied;
+#   - edustat-sink --check exits 0.
 #
 # Expected values come from the CSV files this script writes.
 
@@ -195,6 +198,40 @@ grep -q "2 records, 2 accepted (1 changed)" "$WORK/correction.out" ||
         fail "the survivor did not load the first aggregator's values (want '2 accepted (1 changed)'): $(cat "$WORK/correction.out")"
 [ "$(q "SELECT value FROM edustat.unit_value WHERE unit = '$u' AND indicator = 'pupils'")" = 4242 ] ||
         fail "the correction through the survivor is not in unit_value"
+
+# ---- the sink itself, spoken to as an aggregator (tests/lib/edustat_client.py
+# with the aggregator's key): a uow of a replaced epoch is answered fenced,
+# one naming another id fail, neither is applied; an empty uow of the
+# current session is ok (the control: the uows were well-formed).
+# This session takes over from the survivor, so it comes last.
+stack_python
+sinkc() {
+        stack_client --endpoint "$EDUSTAT_SINK" --server sink --key aggregator --timeout 20 "$@"
+}
+sinkc '["hello",2,"aggregator"]' >"$WORK/sink1.out" 2>&1
+read -r _ _ _ E3 <<<"$(grep '^ready ' "$WORK/sink1.out")"
+case $E3 in
+'' | *[!0-9]*) fail "a hello from the test client: no 'ready LAST_SEQ NROWS EPOCH': $(cat "$WORK/sink1.out")" ;;
+*)
+        V=$((($(date +%s%6N)) * 1024))
+        val() { printf '["%s","2024","pupils","%s",%s,3,"collector","%s"]' "$1" "$2" "$V" "$3"; }
+        sinkc '["hello",2,"aggregator"]' \
+                "[\"uow\",\"@next_seq\",$E3,\"aggregator\",[$(val 2133820004 777 fenced-1)],[],[]]" \
+                "[\"uow\",\"@next_seq\",\"@epoch\",\"other\",[$(val 2133820004 778 other-1)],[],[]]" \
+                '["uow","@next_seq","@epoch","aggregator",[],[],[]]' >"$WORK/sink2.out" 2>&1
+        grep -v '^rows ' "$WORK/sink2.out" | cut -d' ' -f1 | tr '\n' ' ' | grep -qx 'ready fenced fail ok ' ||
+                fail "the sink's replies to an old epoch's uow, another id's uow and a good one:" \
+                        "want ready, fenced, fail, ok; got: $(grep -v '^rows ' "$WORK/sink2.out" | tr '\n' '|')"
+        grep -q "^fenced .*another aggregator with id aggregator took over at " "$WORK/sink2.out" ||
+                fail "the sink's fenced reply does not say 'another aggregator with id aggregator took over at T'"
+        grep "^fail " "$WORK/sink2.out" | grep -q other ||
+                fail "the sink's fail reply for id 'other' does not name it: $(grep '^fail ' "$WORK/sink2.out")"
+        read -r _ _ _ E4 <<<"$(grep '^ready ' "$WORK/sink2.out")"
+        [ "${E4:-0}" -gt "$E3" ] 2>/dev/null || fail "a second hello did not start a newer epoch ($E3 -> $E4)"
+        [ "$(q "SELECT count(*) FROM edustat.value_history WHERE batch_id IN ('fenced-1', 'other-1')")" = 0 ] ||
+                fail "the sink applied a fenced uow or one naming another id"
+        ;;
+esac
 
 "$SINK_BIN" --check --db-url "$EDUSTAT_DB_URL" >"$WORK/check.out" 2>&1
 rc=$?

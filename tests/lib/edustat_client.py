@@ -15,7 +15,13 @@ client waits for each reply before sending the next one.
 
 CURVE (the default): the client's key pair is DIR/NAME.key_secret (with
 DIR/NAME.key for the public half if the secret file lacks it), the server's
-public key DIR/aggregator.key; DIR is --keys or $EDUSTAT_KEYS.  The key files
+public key DIR/SERVER.key (--server, default aggregator); DIR is --keys or
+$EDUSTAT_KEYS.
+
+It can also play an aggregator at the sink (--server sink --key aggregator
+--endpoint $EDUSTAT_SINK): after a "hello" it reads the "rows" messages up
+to "ready", and in later messages of the same run the strings "@epoch" and
+"@next_seq" stand for that ready's epoch and last_seq + 1.  The key files
 are ZeroMQ certificates: `public-key = "<40 Z85 characters>"` and
 `secret-key = "..."` lines.  --insecure: plain TCP.
 
@@ -25,6 +31,9 @@ Each reply is printed as lines (or, with --json, as one JSON line):
     rejected LINE REASON                      one per rejected record
     stale LINE STORED_VALUE COLLECTOR STORED_VERSION   one per stale record
     error BATCH|- MESSAGE
+    rows N                                    (sink) a "rows" message of N rows
+    ready LAST_SEQ NROWS EPOCH                (sink)
+    ok SEQ / fail SEQ MESSAGE / fenced SEQ MESSAGE   (sink)
     other JSON                                anything else
     timeout                                   no reply within --timeout
 
@@ -73,8 +82,14 @@ def show(reply, as_json):
             for s in reply[5] or []:
                 print("stale %s" % " ".join(text(x) for x in s))
         return
-    if isinstance(reply, list) and len(reply) == 3 and reply[0] == "error":
-        print("error %s %s" % (text(reply[1]), text(reply[2])))
+    if isinstance(reply, list) and len(reply) == 3 and reply[0] in ("error", "fail", "fenced"):
+        print("%s %s %s" % (reply[0], text(reply[1]), text(reply[2])))
+        return
+    if isinstance(reply, list) and len(reply) == 2 and reply[0] == "rows":
+        print("rows %d" % len(reply[1] or []))
+        return
+    if isinstance(reply, list) and len(reply) >= 2 and reply[0] in ("ready", "ok"):
+        print(" ".join(text(x) for x in reply))
         return
     print("other %s" % json.dumps(reply, ensure_ascii=False, default=text))
 
@@ -85,6 +100,7 @@ def main():
                                                          "tcp://127.0.0.1:5560"))
     ap.add_argument("--keys", default=os.environ.get("EDUSTAT_KEYS", "./keys"))
     ap.add_argument("--key", default="collector", help="the client's key pair name")
+    ap.add_argument("--server", default="aggregator", help="the server's public key name")
     ap.add_argument("--insecure", action="store_true")
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--json", action="store_true")
@@ -101,7 +117,7 @@ def main():
         if not isinstance(v, list):
             sys.stderr.write("edustat_client: a message is a JSON array: %s\n" % m)
             return 2
-        msgs.append(msgpack.packb(v, use_bin_type=True))
+        msgs.append(v)
 
     ctx = zmq.Context()
     s = ctx.socket(zmq.DEALER)
@@ -111,31 +127,46 @@ def main():
         pub = read_key(sec, "public-key") or read_key(os.path.join(a.keys, a.key + ".key"),
                                                       "public-key")
         secret = read_key(sec, "secret-key")
-        server = read_key(os.path.join(a.keys, "aggregator.key"), "public-key")
+        server = read_key(os.path.join(a.keys, a.server + ".key"), "public-key")
         if not (pub and secret and server):
-            sys.stderr.write("edustat_client: cannot read the keys %s and %s/aggregator.key\n"
-                             % (sec, a.keys))
+            sys.stderr.write("edustat_client: cannot read the keys %s and %s/%s.key\n"
+                             % (sec, a.keys, a.server))
             return 2
         s.curve_publickey = pub
         s.curve_secretkey = secret
         s.curve_serverkey = server
     s.connect(a.endpoint)
     rc = 0
+    subst = {}
+
+    def fill(x):
+        if isinstance(x, list):
+            return [fill(y) for y in x]
+        if isinstance(x, str) and x in subst:
+            return subst[x]
+        return x
+
     try:
         for m in msgs:
-            s.send(m)
-            if not s.poll(int(a.timeout * 1000)):
-                print("timeout")
-                rc = 3
-                break
-            frame = s.recv()
-            try:
-                reply = msgpack.unpackb(frame, raw=False)
-            except Exception as e:  # a reply that is not msgpack
-                print("other undecodable %r (%s)" % (frame[:200], e))
-                continue
-            show(reply, a.json)
-            sys.stdout.flush()
+            s.send(msgpack.packb(fill(m), use_bin_type=True))
+            while True:
+                if not s.poll(int(a.timeout * 1000)):
+                    print("timeout")
+                    return 3
+                frame = s.recv()
+                try:
+                    reply = msgpack.unpackb(frame, raw=False)
+                except Exception as e:  # a reply that is not msgpack
+                    print("other undecodable %r (%s)" % (frame[:200], e))
+                    break
+                show(reply, a.json)
+                sys.stdout.flush()
+                if not (isinstance(reply, list) and reply and reply[0] == "rows"):
+                    break
+            if (isinstance(reply, list) and len(reply) >= 4 and reply[0] == "ready"
+                    and isinstance(reply[1], int) and isinstance(reply[3], int)):
+                subst["@next_seq"] = reply[1] + 1
+                subst["@epoch"] = reply[3]
     finally:
         s.close(0)
         ctx.term()
