@@ -527,6 +527,26 @@ outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line, con
         return rejection_insert(ob, file_id, line, 0, reason, strlen(reason));
 }
 
+/*
+ * The first bytes of a version-1 "submit": a 6-element array header, the
+ * type string and the version as a positive fixint.  Version 2 kept the
+ * layout, so such a message is a version-2 one once that last byte is
+ * PROTO_VERSION.
+ */
+static const unsigned char submit_v1_head[] = {0x96, 0xa6, 's', 'u', 'b', 'm', 'i', 't', 0x01};
+_Static_assert(PROTO_VERSION == 2, "a new protocol version: check that submit_v1_patch holds");
+
+/* Rewrite a version-1 submit in msg[0..len) as the current version.  1 when it did, else 0. */
+static int
+submit_v1_patch(unsigned char *msg, size_t len)
+{
+        if (len < sizeof(submit_v1_head) ||
+            memcmp(msg, submit_v1_head, sizeof(submit_v1_head)) != 0)
+                return 0;
+        msg[sizeof(submit_v1_head) - 1] = PROTO_VERSION;
+        return 1;
+}
+
 void
 outbox_batch_clear(struct outbox_batch *out)
 {
@@ -577,6 +597,10 @@ outbox_batch_next(struct outbox *ob, int64_t after_seq, int64_t max_seq, struct 
                 if (out->len > 0)
                         memcpy(out->msg, sqlite3_column_blob(st, 7), out->len);
                 sqlite3_reset(st);
+                if (submit_v1_patch(out->msg, out->len))
+                        log_debug("outbox %s: batch %s was queued as protocol version 1; sent as "
+                                  "version %d",
+                                  ob->path, out->batch_id, PROTO_VERSION);
                 return 1;
         }
 }

@@ -197,6 +197,15 @@ int outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line,
  * outbox_batch_clear), 0 when there is none, -1 on error.  A stored message
  * larger than OUTBOX_MAX_MESSAGE cannot be sent: it is refused on the spot
  * (outbox_refuse, logged) and the next batch is returned.
+ *
+ * A message queued by a collector of protocol version 1 (before the
+ * upgrade, or by a collector of that version still writing to this outbox)
+ * is returned as version PROTO_VERSION: the submit's layout did not change,
+ * so only its version integer is rewritten, and only when the message
+ * starts exactly with a version-1 submit's first 9 bytes.  The stored row
+ * is left as it is; the rewrite depends on its bytes alone, so every send
+ * of a batch is byte-identical (the aggregator tells a resend from a reused
+ * id by a digest of the bytes).
  */
 int outbox_batch_next(struct outbox *ob, int64_t after_seq, int64_t max_seq,
                       struct outbox_batch *out);

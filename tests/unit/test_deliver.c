@@ -101,20 +101,26 @@ teardown(void **state)
         return 0;
 }
 
-/* Receive one message at the ROUTER (waiting up to 5 s); returns its text. */
-static void
+/*
+ * Receive one message at the ROUTER (waiting up to 5 s) into buf, followed
+ * by a NUL so that a text reads as a string; returns its size.
+ */
+static size_t
 router_take(struct fix *f, struct zsock_peer *peer, char *buf, size_t cap)
 {
         zmq_pollitem_t it = {.socket = f->router, .events = ZMQ_POLLIN};
         zmq_msg_t m;
+        size_t n;
 
         assert_int_equal(zmq_poll(&it, 1, 5000), 1);
         zmq_msg_init(&m);
         assert_int_equal(zsock_router_recv(f->router, peer, &m, ZMQ_DONTWAIT), 0);
-        assert_true(zmq_msg_size(&m) < cap);
-        memcpy(buf, zmq_msg_data(&m), zmq_msg_size(&m));
-        buf[zmq_msg_size(&m)] = '\0';
+        n = zmq_msg_size(&m);
+        assert_true(n < cap);
+        memcpy(buf, zmq_msg_data(&m), n);
+        buf[n] = '\0';
         zmq_msg_close(&m);
+        return n;
 }
 
 static void
@@ -126,6 +132,7 @@ router_ack(struct fix *f, const struct zsock_peer *peer, const char *id)
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_ack_begin(&pk, (struct pstr){id, (uint32_t)strlen(id)}, 1, 1, 0);
+        proto_ack_stale_begin(&pk, 0);
         assert_int_equal(zsock_router_send(f->router, peer, sb.data, sb.size), 0);
         msgpack_sbuffer_destroy(&sb);
 }
@@ -220,12 +227,87 @@ test_resend_after_backoff(void **state)
         deliver_destroy(&d);
 }
 
+/*
+ * A batch queued by a collector of protocol version 1 (a version-1 submit
+ * in the outbox) is sent as version 2, and its resend carries the very
+ * same bytes: the aggregator recognises a resend by a digest of them.
+ */
+static void
+test_v1_batch_sent_as_v2(void **state)
+{
+        struct fix *f = *state;
+        struct deliver_policy p = {
+            .endpoint = f->endpoint, .first_ms = 200, .max_ms = 200, .window = 4};
+        struct deliver *d;
+        struct proto_record r = {.line = 2,
+                                 .version = (uint64_t)1700000000 * 1000000 * 1024,
+                                 .unit = pstr_of("2111020001"),
+                                 .period = pstr_of("2024"),
+                                 .indicator = pstr_of("pupils"),
+                                 .value = pstr_of("1200")};
+        static const char id_c[] = "cccccccccccccccccccccccccccccccc";
+        struct outbox_file_new nf = {
+            .path = "old.csv", .origin = OUTBOX_SUBMIT, .owner = 1, .records = 1, .batches = 1};
+        msgpack_sbuffer v2;
+        msgpack_packer pk;
+        struct proto_submit sub;
+        struct zsock_peer peer;
+        char first[512], again[512], err[256];
+        size_t n1 = 0, n2 = 0;
+        int64_t fid;
+
+        /* What a collector of this version packs; the stored copy says version 1. */
+        msgpack_sbuffer_init(&v2);
+        msgpack_packer_init(&pk, &v2, msgpack_sbuffer_write);
+        proto_submit_begin(&pk, "coll", id_c, "old.csv", 1);
+        proto_record_pack(&pk, &r);
+        assert_memory_equal(v2.data, "\x96\xa6submit\x02", 9);
+        v2.data[8] = 0x01;
+        assert_int_equal(outbox_begin(f->ob), 0);
+        assert_int_equal(outbox_file_add(f->ob, &nf, &fid), 0);
+        assert_int_equal(outbox_batch_add(f->ob, fid, id_c, v2.data, v2.size, 1), 0);
+        assert_int_equal(outbox_commit(f->ob), 0);
+        v2.data[8] = 0x02;
+
+        /* Its first send and its resend, among the fixture's two batches' sends. */
+        d = deliver_new(f->ob, f->dealer, &p, NULL, NULL);
+        for (int i = 0; i < 20 && n2 == 0; i++) {
+                zmq_pollitem_t it = {.socket = f->router, .events = ZMQ_POLLIN};
+                char buf[512];
+                size_t n;
+
+                assert_int_equal(deliver_step(d, 300), 0);
+                while (n2 == 0 && zmq_poll(&it, 1, 0) == 1) {
+                        if ((n = router_take(f, &peer, buf, sizeof(buf))) == 7)
+                                continue; /* batch-a or batch-b */
+                        if (n1 == 0) {
+                                memcpy(first, buf, n);
+                                n1 = n;
+                        } else {
+                                memcpy(again, buf, n);
+                                n2 = n;
+                        }
+                }
+        }
+        assert_int_equal(n1, v2.size);
+        assert_memory_equal(first, v2.data, v2.size);
+        assert_int_equal(n2, n1);
+        assert_memory_equal(again, first, n1);
+        if (proto_submit_decode(first, n1, &sub, err, sizeof(err)) < 0)
+                fail_msg("the aggregator could not read it: %s", err);
+        assert_int_equal(sub.nrec, 1);
+        proto_submit_free(&sub);
+        msgpack_sbuffer_destroy(&v2);
+        deliver_destroy(&d);
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_answered_by_another_process, setup, teardown),
             cmocka_unit_test_setup_teardown(test_resend_after_backoff, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_v1_batch_sent_as_v2, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

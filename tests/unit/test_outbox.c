@@ -588,6 +588,109 @@ test_enqueue(void **state)
         outbox_close(&ob);
 }
 
+/* ------------------------------------------ outboxes of older collectors */
+
+/* Seconds since 1970 as a version: µs × 1024, plus a record index. */
+#define V_AT(s, k) ((uint64_t)(s)*1000000 * 1024 + (k))
+
+/*
+ * A "submit" of protocol version `version` with two records, packed field
+ * by field (not by proto_submit_begin, which packs the current version):
+ * ["submit", version, "coll", id, "old.csv", [record, record]].
+ */
+static void
+submit_pack(msgpack_sbuffer *sb, unsigned version, const char *id)
+{
+        struct proto_record r[2] = {
+            {.line = 2,
+             .version = V_AT(1700000000, 0),
+             .unit = pstr_of("2111020001"),
+             .period = pstr_of("2024"),
+             .indicator = pstr_of("pupils"),
+             .value = pstr_of("1200")},
+            {.line = 3,
+             .version = V_AT(1700000000, 1),
+             .unit = pstr_of("2111020001"),
+             .period = pstr_of("2024"),
+             .indicator = pstr_of(""),
+             .value = pstr_of(""),
+             .raw = pstr_of("2111020001,2024,teachers"),
+             .reason = pstr_of("row has 3 fields, the header has 4")},
+        };
+        msgpack_packer pk;
+
+        msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 6);
+        msgpack_pack_str(&pk, 6);
+        msgpack_pack_str_body(&pk, "submit", 6);
+        msgpack_pack_unsigned_int(&pk, version);
+        msgpack_pack_str(&pk, 4);
+        msgpack_pack_str_body(&pk, "coll", 4);
+        msgpack_pack_str(&pk, strlen(id));
+        msgpack_pack_str_body(&pk, id, strlen(id));
+        msgpack_pack_str(&pk, 7);
+        msgpack_pack_str_body(&pk, "old.csv", 7);
+        msgpack_pack_array(&pk, 2);
+        for (int i = 0; i < 2; i++)
+                proto_record_pack(&pk, &r[i]);
+}
+
+/*
+ * The version-1 rewrite at load: a version-1 submit written into a schema-2
+ * outbox (by a collector of protocol version 1 that had it open across the
+ * upgrade) goes out as version 2; anything that does not start exactly
+ * like a version-1 submit goes out as stored.
+ */
+static void
+test_v1_patch(void **state)
+{
+        struct fixture *fx = *state;
+        struct outbox *ob = open_ok(fx);
+        msgpack_sbuffer v1, v2;
+        static const struct {
+                const char *bytes;
+                size_t len;
+        } kept[] = {
+            {"\x96\xa6submit\x03", 9},      /* another version */
+            {"\x95\xa6submit\x01", 9},      /* another array length */
+            {"\x96\xa6submiT\x01", 9},      /* another type */
+            {"\x96\xa6submit", 8},          /* cut before the version */
+            {"\x96\xa6submit\xcc\x01", 10}, /* version 1 not as a fixint */
+        };
+        char id[40];
+        struct outbox_batch b;
+        int64_t fid, seq = 0;
+
+        msgpack_sbuffer_init(&v1);
+        msgpack_sbuffer_init(&v2);
+        submit_pack(&v1, 1, ID_A);
+        submit_pack(&v2, 2, ID_A);
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "p.csv", 2, 6, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, v1.data, v1.size, 2), 0);
+        for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+                snprintf(id, sizeof(id), "%032zu", i);
+                assert_int_equal(outbox_batch_add(ob, fid, id, kept[i].bytes, kept[i].len, 0), 0);
+        }
+        assert_int_equal(outbox_commit(ob), 0);
+
+        assert_int_equal(outbox_batch_next(ob, seq, 0, &b), 1);
+        assert_int_equal(b.len, v2.size);
+        assert_memory_equal(b.msg, v2.data, v2.size);
+        seq = b.seq;
+        outbox_batch_clear(&b);
+        for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+                assert_int_equal(outbox_batch_next(ob, seq, 0, &b), 1);
+                assert_int_equal(b.len, kept[i].len);
+                assert_memory_equal(b.msg, kept[i].bytes, kept[i].len);
+                seq = b.seq;
+                outbox_batch_clear(&b);
+        }
+        msgpack_sbuffer_destroy(&v1);
+        msgpack_sbuffer_destroy(&v2);
+        outbox_close(&ob);
+}
+
 /* ------------------------------------------------------------- crashes */
 
 #define CRASH_BATCHES 40
@@ -816,6 +919,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_reopen_keeps_batches, setup, teardown),
             cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup, teardown),
             cmocka_unit_test_setup_teardown(test_enqueue, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_v1_patch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_random, setup, teardown),
             cmocka_unit_test_setup_teardown(test_busy_waits, setup, teardown),
