@@ -255,6 +255,33 @@ grep "^$WORK/late.csv: " "$WORK/late.out" | grep -q -E '\b1 (stale|not stored)' 
 [ "$(val "$K2" pupils)/$(val "$K2" teachers)" = 12/3 ] ||
         fail "late.csv: pupils/teachers = $(val "$K2" pupils)/$(val "$K2" teachers), want 12/3"
 
+# ===== edustat-collector's versions: microseconds x 1024 + index in the batch
+K3=2133820003
+printf 'unit,period,indicator,value\n%s,2024,pupils,31\n%s,2024,teachers,32\n%s,2024,classes,33\n' \
+        "$K3" "$K3" "$K3" >"$WORK/versions.csv"
+T0=$(date +%s%6N)
+EDUSTAT_COLLECTOR_SECRET=$WORK/keys/beta.key_secret EDUSTAT_OUTBOX=$WORK/outbox-beta.db \
+        "$COLLECTOR_BIN" submit --timeout 20 "$WORK/versions.csv" >"$WORK/versions.out" 2>&1 ||
+        fail "versions.csv: submit exited $?: $(cat "$WORK/versions.out")"
+T1=$(date +%s%6N)
+read -r v0 v1 v2 <<<"$(q "SELECT string_agg(version::text, ' ' ORDER BY value) FROM edustat.unit_value WHERE unit = '$K3'")"
+if [ -z "${v2:-}" ]; then
+        fail "versions.csv is not stored"
+else
+        [ $((v1 - v0)) = 1 ] && [ $((v2 - v0)) = 2 ] ||
+                fail "versions of one batch's records 0, 1, 2: want base + index, got $v0 $v1 $v2"
+        [ $((v0 / 1024)) -ge "$T0" ] && [ $((v0 / 1024)) -le "$T1" ] ||
+                fail "edustat-collector's version $v0 / 1024 = $((v0 / 1024)) µs is not the time of its submit ($T0..$T1)"
+fi
+
+# edustat.rejected is unique on (collector, batch_id, line).
+[ "$(q "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'edustat' AND c.relname = 'rejected' AND i.indisunique
+          AND (SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute
+               WHERE attrelid = c.oid AND attnum = ANY (i.indkey)) = ARRAY['batch_id', 'collector', 'line']")" = 1 ] ||
+        fail "edustat.rejected has no unique index on (collector, batch_id, line)"
+
 # ===== refusals of malformed submits
 B=2133810001 # its books are never stored by any of these
 V=$(now_v)
