@@ -264,17 +264,29 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
                 }
         } else {
                 struct outbox_reject *rej = xcalloc(a.nrej ? a.nrej : 1, sizeof(*rej));
+                struct outbox_stale *st = xcalloc(a.nstale ? a.nstale : 1, sizeof(*st));
 
                 for (uint32_t i = 0; i < a.nrej; i++) {
                         rej[i].line = a.rej[i].line;
                         rej[i].reason = a.rej[i].reason.p ? a.rej[i].reason.p : "";
                         rej[i].len = a.rej[i].reason.p ? a.rej[i].reason.len : 0;
                 }
-                r = outbox_ack(d->ob, id, a.accepted, a.changed, rej, a.nrej, &file_id);
+                for (uint32_t i = 0; i < a.nstale; i++) {
+                        st[i].line = a.stale[i].line;
+                        st[i].value = a.stale[i].value.p;
+                        st[i].value_len = a.stale[i].value.len;
+                        st[i].collector = a.stale[i].collector.p;
+                        st[i].collector_len = a.stale[i].collector.len;
+                        st[i].version = a.stale[i].version;
+                }
+                r = outbox_ack(d->ob, id, a.accepted, a.changed, rej, a.nrej, st, a.nstale,
+                               &file_id);
                 free(rej);
+                free(st);
                 if (r == 1)
-                        log_debug("batch %s acknowledged: %u accepted, %u changed, %u rejected", id,
-                                  a.accepted, a.changed, a.nrej);
+                        log_debug("batch %s acknowledged: %u accepted, %u changed, %u rejected, "
+                                  "%u stale",
+                                  id, a.accepted, a.changed, a.nrej, a.nstale);
         }
         proto_ack_free(&a);
         /* Answered, by this reply or before it (a duplicate): the slot is free either way. */

@@ -11,10 +11,13 @@
  * not resend in step.  Every send is counted in the outbox (attempts,
  * last error), so `status` can show it.
  *
- * An "ack" is recorded with outbox_ack (the batch leaves the outbox), an
- * "error" naming a batch with outbox_refuse (refusal is final: the same
- * bytes would be refused again).  Both are idempotent, so an ack for a
- * batch another process has already recorded changes nothing.  A sent
+ * An "ack" is recorded with outbox_ack (the batch leaves the outbox; the
+ * rejections and stale records it lists are stored with its file in the
+ * same transaction), an "error" naming a batch with outbox_refuse (refusal
+ * is final: the same bytes would be refused again; the aggregator's message
+ * is logged naming the file and kept for its receipt).  Both are
+ * idempotent, so an ack for a batch another process has already recorded
+ * changes nothing.  A sent
  * batch is looked up in the outbox at its resend and at least once a second
  * between: if another collector process sharing the outbox (`run` beside a
  * `submit`) got its ack meanwhile, it leaves the window without being sent

@@ -13,7 +13,9 @@
  * left behind first (collector/deliver.c), until all are answered or the
  * timeout passes.  An ack means committed in PostgreSQL, so the exit code,
  * which speaks for the files of this run only, can promise it:
- *   0  every record accepted and committed
+ *   0  every record accepted and committed (a stale record, valid but kept
+ *      out by a newer value of its key, counts as accepted; the receipt
+ *      lists it)
  *   1  everything delivered, some records rejected (FILE:LINE: reason)
  *   2  input could not be read (missing file, usage), or the outbox cannot
  *      be used; readable files are still submitted first

@@ -23,6 +23,7 @@ enum stmt {
         S_FILE_ADD,
         S_BATCH_ADD,
         S_REJ_ADD,
+        S_STALE_ADD,
         S_BATCH_NEXT,
         S_BATCH_PENDING,
         S_MAX_SEQ,
@@ -39,9 +40,10 @@ enum stmt {
         S_FINAL_SET,
         S_FILE_NBATCH,
         S_REJ_DEL,
+        S_STALE_DEL,
         S_FILE_DEL,
         S_REJ_COUNT,
-        S_REJ_EACH,
+        S_LINES_EACH,
         S_TOTALS_PENDING,
         S_TOTALS_DONE,
         NSTMT
@@ -60,7 +62,8 @@ enum stmt {
         "f.refused_records, f.refusal, count(b.seq), coalesce(sum(b.records), 0), "                \
         "coalesce(sum(b.attempts), 0), coalesce(min(b.created_at), 0), "                           \
         "(SELECT e.last_error FROM batch e WHERE e.file_id = f.id AND e.last_error IS NOT NULL "   \
-        "ORDER BY e.tried_at DESC, e.seq DESC LIMIT 1) "                                           \
+        "ORDER BY e.tried_at DESC, e.seq DESC LIMIT 1), "                                          \
+        "(SELECT count(*) FROM stale s WHERE s.file_id = f.id) "                                   \
         "FROM file f LEFT JOIN batch b ON b.file_id = f.id "
 
 static const char *const stmt_sql[NSTMT] = {
@@ -72,6 +75,8 @@ static const char *const stmt_sql[NSTMT] = {
     [S_BATCH_ADD] = "INSERT INTO batch(batch_id, file_id, records, message, created_at) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_REJ_ADD] = "INSERT INTO rejection(file_id, line, from_ack, reason) VALUES (?1, ?2, ?3, ?4)",
+    [S_STALE_ADD] = "INSERT INTO stale(file_id, line, value, collector, version) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_BATCH_NEXT] = "SELECT seq, batch_id, file_id, records, attempts, created_at, "
                      "length(message), message FROM batch WHERE seq > ?1 AND (?2 = 0 OR seq <= ?2) "
                      "ORDER BY seq LIMIT 1",
@@ -93,16 +98,26 @@ static const char *const stmt_sql[NSTMT] = {
     [S_FINAL_SET] = "UPDATE file SET final_name = ?2 WHERE id = ?1",
     [S_FILE_NBATCH] = "SELECT count(*) FROM batch WHERE file_id = ?1",
     [S_REJ_DEL] = "DELETE FROM rejection WHERE file_id = ?1",
+    [S_STALE_DEL] = "DELETE FROM stale WHERE file_id = ?1",
     [S_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
     [S_REJ_COUNT] = "SELECT count(*) " REJ_SHOWN,
-    [S_REJ_EACH] = "SELECT r.line, r.reason " REJ_SHOWN " ORDER BY r.line, r.from_ack, r.rowid",
+    /* Columns: line, kind (0 rejection, 1 stale), reason, value, collector, version. */
+    [S_LINES_EACH] = "SELECT r.line, 0, r.reason, NULL, NULL, 0, r.from_ack, r.rowid " REJ_SHOWN
+                     " UNION ALL SELECT s.line, 1, NULL, s.value, s.collector, s.version, 0, "
+                     "s.rowid FROM stale s WHERE s.file_id = ?1 ORDER BY 1, 2, 7, 8",
     [S_TOTALS_PENDING] = "SELECT count(DISTINCT file_id), count(*), coalesce(sum(records), 0) "
                          "FROM batch",
     [S_TOTALS_DONE] = "SELECT count(*) FROM file f WHERE NOT EXISTS "
                       "(SELECT 1 FROM batch b WHERE b.file_id = f.id)",
 };
 
-static const char schema_sql[] =
+/*
+ * The schema as a series of migrations: migration[v] takes an outbox from
+ * schema v - 1 to v (0 is an empty file) and ends by setting user_version
+ * to v.  A released migration is never edited: outboxes in the field were
+ * made by it.
+ */
+static const char schema_v1_sql[] =
     "CREATE TABLE meta (\n"
     "  key   TEXT PRIMARY KEY,\n"
     "  value INTEGER NOT NULL\n"
@@ -145,6 +160,22 @@ static const char schema_sql[] =
     ");\n"
     "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
     "PRAGMA user_version = 1;\n";
+
+/* Protocol version 2: acks report stale records, and receipts show them. */
+static const char schema_v2_sql[] = "CREATE TABLE stale (\n"
+                                    "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
+                                    "  line      INTEGER NOT NULL,\n"
+                                    "  value     TEXT NOT NULL,\n"
+                                    "  collector TEXT NOT NULL,\n"
+                                    "  version   INTEGER NOT NULL\n"
+                                    ");\n"
+                                    "CREATE INDEX stale_file ON stale(file_id, line);\n"
+                                    "PRAGMA user_version = 2;\n";
+
+static const char *const migration[OUTBOX_SCHEMA + 1] = {
+    [1] = schema_v1_sql,
+    [2] = schema_v2_sql,
+};
 
 struct outbox {
         sqlite3 *db;
@@ -264,24 +295,36 @@ schema_init(struct outbox *ob, char *err, size_t errlen)
         }
         version = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
-        if (version == 0 && sqlite3_exec(ob->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-                strlcpyf(err, errlen, "%s: cannot create the outbox schema: %s", ob->path,
-                         sqlite3_errmsg(ob->db));
+        if (version < 0 || version > OUTBOX_SCHEMA) {
+                if (version < 0)
+                        strlcpyf(err, errlen, "%s: not an outbox (schema version %d)", ob->path,
+                                 version);
+                else
+                        strlcpyf(err, errlen,
+                                 "%s: outbox schema version %d is newer than this collector's (%d)",
+                                 ob->path, version, OUTBOX_SCHEMA);
                 exec(ob, "ROLLBACK", "rollback");
                 return -1;
         }
-        if (version > OUTBOX_SCHEMA) {
-                strlcpyf(err, errlen,
-                         "%s: outbox schema version %d is newer than this collector's (%d)",
-                         ob->path, version, OUTBOX_SCHEMA);
-                exec(ob, "ROLLBACK", "rollback");
-                return -1;
+        /* All steps in this one transaction: a crash leaves the old schema whole. */
+        for (int v = version + 1; v <= OUTBOX_SCHEMA; v++) {
+                if (sqlite3_exec(ob->db, migration[v], NULL, NULL, NULL) != SQLITE_OK) {
+                        strlcpyf(err, errlen, "%s: cannot %s the outbox schema (version %d): %s",
+                                 ob->path, version == 0 ? "create" : "upgrade", v,
+                                 sqlite3_errmsg(ob->db));
+                        exec(ob, "ROLLBACK", "rollback");
+                        return -1;
+                }
         }
         if (exec(ob, "COMMIT", "commit") < 0) {
                 strlcpyf(err, errlen, "%s: cannot commit the outbox schema: %s", ob->path,
                          sqlite3_errmsg(ob->db));
                 return -1;
         }
+        if (version > 0 && version < OUTBOX_SCHEMA)
+                log_info("outbox %s: schema upgraded from version %d to %d, everything it held "
+                         "kept",
+                         ob->path, version, OUTBOX_SCHEMA);
         return 0;
 }
 
@@ -683,9 +726,31 @@ batch_take(struct outbox *ob, const char *batch_id, int64_t *file_id, uint64_t *
         return 1;
 }
 
+static int
+stale_insert(struct outbox *ob, int64_t file_id, const struct outbox_stale *s)
+{
+        sqlite3_stmt *st = stmt(ob, S_STALE_ADD);
+        const char *value = s->value ? s->value : "";
+        const char *collector = s->collector ? s->collector : "";
+        size_t vlen = s->value ? s->value_len : 0, clen = s->collector ? s->collector_len : 0;
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, file_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)s->line);
+        sqlite3_bind_text(st, 3, value, (int)text_cut(value, vlen, OUTBOX_MAX_TEXT),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, collector, (int)text_cut(collector, clen, OUTBOX_MAX_TEXT),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_int64(
+            st, 5, s->version > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)s->version);
+        return step_done(ob, st, "add a stale record");
+}
+
 int
 outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
-           const struct outbox_reject *rej, size_t nrej, int64_t *file_id)
+           const struct outbox_reject *rej, size_t nrej, const struct outbox_stale *stale,
+           size_t nstale, int64_t *file_id)
 {
         sqlite3_stmt *st;
         uint64_t records;
@@ -706,6 +771,9 @@ outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t 
         for (size_t i = 0; i < nrej; i++)
                 if (rejection_insert(ob, *file_id, rej[i].line, 1,
                                      rej[i].reason ? rej[i].reason : "", rej[i].len) < 0)
+                        goto out;
+        for (size_t i = 0; i < nstale; i++)
+                if (stale_insert(ob, *file_id, &stale[i]) < 0)
                         goto out;
         r = 1;
 out:
@@ -771,6 +839,7 @@ file_read(sqlite3_stmt *st, struct outbox_file *f)
         f->attempts = (uint64_t)sqlite3_column_int64(st, 17);
         f->oldest = sqlite3_column_int64(st, 18);
         f->last_error = column_text(st, 19);
+        f->stale = (uint64_t)sqlite3_column_int64(st, 20);
 }
 
 static int
@@ -913,6 +982,11 @@ outbox_file_forget(struct outbox *ob, int64_t id)
         sqlite3_bind_int64(st, 1, id);
         if (step_done(ob, st, "delete rejections") < 0)
                 goto fail;
+        if ((st = stmt(ob, S_STALE_DEL)) == NULL)
+                goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        if (step_done(ob, st, "delete stale records") < 0)
+                goto fail;
         if ((st = stmt(ob, S_FILE_DEL)) == NULL)
                 goto fail;
         sqlite3_bind_int64(st, 1, id);
@@ -940,21 +1014,39 @@ outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n)
 }
 
 int
-outbox_rejections_each(struct outbox *ob, int64_t file_id,
-                       int (*fn)(void *arg, unsigned long line, const char *reason), void *arg)
+outbox_lines_each(struct outbox *ob, int64_t file_id,
+                  int (*fn)(void *arg, const struct outbox_line *line), void *arg)
 {
-        sqlite3_stmt *st = stmt(ob, S_REJ_EACH);
+        sqlite3_stmt *st = stmt(ob, S_LINES_EACH);
         int rc;
 
         if (st == NULL)
                 return -1;
         sqlite3_bind_int64(st, 1, file_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                char *reason = column_text(st, 1);
                 sqlite3_int64 line = sqlite3_column_int64(st, 0);
-                int stop = fn(arg, line < 0 ? 0 : (unsigned long)line, reason ? reason : "");
+                sqlite3_int64 version = sqlite3_column_int64(st, 5);
+                struct outbox_line l = {
+                    .line = line < 0 ? 0 : (unsigned long)line,
+                    .stale = sqlite3_column_int(st, 1) == 1,
+                    .version = version < 0 ? 0 : (uint64_t)version,
+                };
+                char *reason = NULL, *value = NULL, *collector = NULL;
+                int stop;
 
+                if (l.stale) {
+                        value = column_text(st, 3);
+                        collector = column_text(st, 4);
+                        l.value = value ? value : "";
+                        l.collector = collector ? collector : "";
+                } else {
+                        reason = column_text(st, 2);
+                        l.reason = reason ? reason : "";
+                }
+                stop = fn(arg, &l);
                 free(reason);
+                free(value);
+                free(collector);
                 if (stop) {
                         rc = SQLITE_DONE;
                         break;
@@ -962,7 +1054,7 @@ outbox_rejections_each(struct outbox *ob, int64_t file_id,
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
-                ob_warn(ob, "read rejections");
+                ob_warn(ob, "read the receipt's lines");
                 return -1;
         }
         return 0;

@@ -23,7 +23,7 @@
  * file; a later ack of the same batch (a duplicate delivery) finds nothing
  * and changes nothing.
  *
- * What it holds (schema version 1, PRAGMA user_version):
+ * What it holds (schema version 2, PRAGMA user_version):
  *   meta(key, value)          'last_version': the highest record version
  *                             handed out, so versions stay monotonic across
  *                             runs even when the wall clock steps back.
@@ -42,6 +42,16 @@
  *                             every rejected record of a file: found by the
  *                             collector itself (from_ack 0) or reported in
  *                             an ack (from_ack 1).
+ *   stale(file_id, line, value, collector, version)      (since version 2)
+ *                             every valid record of a file that an ack
+ *                             reported not stored because a newer version
+ *                             of its key, with another value, is stored:
+ *                             that value, who submitted it and its version.
+ *
+ * An outbox of an older schema is migrated when it is opened, in one
+ * transaction that keeps everything it holds (1 -> 2 adds the stale table);
+ * one of a newer schema is refused.  Batches queued under schema 1 hold
+ * version-1 "submit" messages: see outbox_batch_next.
  *
  * Everything read back is capped: a stored message at OUTBOX_MAX_MESSAGE
  * bytes, texts at OUTBOX_MAX_TEXT, lists at the count the caller gives.
@@ -56,7 +66,7 @@
 
 #include "proto.h"
 
-#define OUTBOX_SCHEMA      1
+#define OUTBOX_SCHEMA      2
 #define OUTBOX_BUSY_MS     60000 /* wait this long for another process's transaction */
 #define OUTBOX_ID_LEN      32    /* batch ids: 128 random bits in hex */
 #define OUTBOX_MAX_MESSAGE PROTO_MAX_SUBMIT_BYTES
@@ -100,7 +110,8 @@ struct outbox_file {
         uint64_t accepted, changed;
         uint32_t refused_batches;
         uint64_t refused_records;
-        char *refusal; /* the aggregator's message for the last refused batch */
+        char *refusal;  /* the aggregator's message for the last refused batch */
+        uint64_t stale; /* accepted records not stored: newer values exist (from the acks) */
         /* Of the batches not yet answered: */
         uint32_t pending;
         uint64_t pending_records;
@@ -126,6 +137,34 @@ struct outbox_reject {
         unsigned long line;
         const char *reason;
         size_t len;
+};
+
+/*
+ * One stale record reported by an ack: a valid record not stored because a
+ * newer version of its key, with another value, is stored.  The strings
+ * need not be terminated.
+ */
+struct outbox_stale {
+        unsigned long line;
+        const char *value; /* the stored value */
+        size_t value_len;
+        const char *collector; /* who submitted it */
+        size_t collector_len;
+        uint64_t version; /* its version: µs since 1970 × 1024 (+ record index) */
+};
+
+/*
+ * A line of a file's receipt, as outbox_lines_each gives it: a rejection
+ * (stale 0: reason) or a stale record (stale 1: value, collector, version).
+ * The strings are the outbox's, valid during the callback only; the unused
+ * ones are NULL.
+ */
+struct outbox_line {
+        unsigned long line;
+        int stale;
+        const char *reason;
+        const char *value, *collector;
+        uint64_t version;
 };
 
 /* Counts for `status`. */
@@ -231,12 +270,16 @@ int outbox_batch_note(struct outbox *ob, const char *batch_id, const char *error
 
 /*
  * The ack of batch_id arrived: in one transaction delete the batch, add
- * accepted and changed to its file and store its rejections (from_ack 1).
- * Returns 1 with *file_id set when the batch was pending, 0 when it was not
- * (a duplicate ack: nothing changes), -1 on error (nothing changes).
+ * accepted and changed to its file and store its rejections (from_ack 1)
+ * and its stale records (texts cut at OUTBOX_MAX_TEXT; a version above
+ * 2^63 - 1 is stored as 2^63 - 1).  rej and stale may be NULL when
+ * their count is 0.  Returns 1 with *file_id set when the batch was pending, 0
+ * when it was not (a duplicate ack: nothing changes), -1 on error (nothing
+ * changes).
  */
 int outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
-               const struct outbox_reject *rej, size_t nrej, int64_t *file_id);
+               const struct outbox_reject *rej, size_t nrej, const struct outbox_stale *stale,
+               size_t nstale, int64_t *file_id);
 
 /*
  * The aggregator refused batch_id ("error" reply): refusing is final, the
@@ -274,23 +317,29 @@ void outbox_files_free(struct outbox_file *files, size_t n);
 int outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name);
 
 /*
- * Drop a complete file and its rejections: its receipt has been printed or
- * written.  Returns 0 (also when it was gone already), or -1, also when
- * the file still has batches to deliver (those are never dropped).
+ * Drop a complete file with its rejections and stale records: its receipt
+ * has been printed or written.  Returns 0 (also when it was gone already),
+ * or -1, also when the file still has batches to deliver (those are never
+ * dropped).
  */
 int outbox_file_forget(struct outbox *ob, int64_t id);
 
 /*
- * The rejections of a file as its receipt shows them: one per line, in line
- * order.  When the collector rejected a line itself and the aggregator
- * echoed it, the collector's reason is the one shown.  _count gives how
- * many; _each calls fn(arg, line, reason) for each (reason cut at
- * OUTBOX_MAX_TEXT), stopping early when fn returns non-zero.  Both return
- * 0 or -1.
+ * The rejections of a file as its receipt shows them: one per line.  When
+ * the collector rejected a line itself and the aggregator echoed it, the
+ * collector's reason is the one shown.  Stores how many in *n.  Returns 0
+ * or -1.
  */
 int outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n);
-int outbox_rejections_each(struct outbox *ob, int64_t file_id,
-                           int (*fn)(void *arg, unsigned long line, const char *reason), void *arg);
+
+/*
+ * The lines of a file's receipt: its rejections (as counted above) and its
+ * stale records, in line order (a rejection before a stale record of the
+ * same line).  Calls fn(arg, line) for each, texts cut at OUTBOX_MAX_TEXT,
+ * stopping early when fn returns non-zero.  Returns 0 or -1.
+ */
+int outbox_lines_each(struct outbox *ob, int64_t file_id,
+                      int (*fn)(void *arg, const struct outbox_line *line), void *arg);
 
 /* What is pending, for `status`.  Returns 0 or -1. */
 int outbox_totals_get(struct outbox *ob, struct outbox_totals *t);

@@ -1,18 +1,42 @@
 #include "receipt.h"
 
+#include <time.h>
+
 #include "outbox.h"
 
-struct rej_print {
+struct line_print {
         FILE *fp;
         const char *prefix, *path;
 };
 
-static int
-line_print(void *arg, unsigned long line, const char *reason)
+/*
+ * A version as the local time its value was submitted at: versions count
+ * microseconds since 1970 times 1024.  Into buf; "?" when it has no time.
+ */
+static void
+version_time(uint64_t version, char *buf, size_t len)
 {
-        struct rej_print *p = arg;
+        time_t t = (time_t)(version / 1024 / 1000000);
+        struct tm tm;
 
-        fprintf(p->fp, "%s%s:%lu: %s\n", p->prefix, p->path, line, reason);
+        if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+                snprintf(buf, len, "?");
+}
+
+static int
+line_print(void *arg, const struct outbox_line *l)
+{
+        struct line_print *p = arg;
+        char when[64];
+
+        if (!l->stale) {
+                fprintf(p->fp, "%s%s:%lu: %s\n", p->prefix, p->path, l->line, l->reason);
+                return 0;
+        }
+        version_time(l->version, when, sizeof(when));
+        fprintf(p->fp, "%s%s:%lu: not stored: a newer value (%s) was submitted%s%s at %s\n",
+                p->prefix, p->path, l->line, l->value, *l->collector ? " by " : "", l->collector,
+                when);
         return 0;
 }
 
@@ -20,14 +44,19 @@ int
 receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix, const char *note,
               FILE *out, FILE *rej, uint64_t *nrejected)
 {
-        struct rej_print p = {.fp = rej, .prefix = prefix ? prefix : "", .path = f->path};
+        struct line_print p = {.fp = rej, .prefix = prefix ? prefix : "", .path = f->path};
         uint64_t n;
 
         if (outbox_rejections_count(ob, f->id, &n) < 0)
                 return -1;
+        /* The local time zone of the stale lines' times, as it is now. */
+        tzset();
         fprintf(out, "%s%s: %llu records, %llu accepted (%llu changed), %llu rejected", p.prefix,
                 f->path, (unsigned long long)f->records, (unsigned long long)f->accepted,
                 (unsigned long long)f->changed, (unsigned long long)n);
+        if (f->stale > 0)
+                fprintf(out, ", %llu stale (not stored: %s)", (unsigned long long)f->stale,
+                        f->stale == 1 ? "a newer value exists" : "newer values exist");
         if (f->refused_batches > 0)
                 fprintf(out, ", %llu records refused by the aggregator: %s",
                         (unsigned long long)f->refused_records, f->refusal ? f->refusal : "");
@@ -38,5 +67,5 @@ receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix
         fflush(out);
         if (nrejected != NULL)
                 *nrejected = n;
-        return outbox_rejections_each(ob, f->id, line_print, &p);
+        return outbox_lines_each(ob, f->id, line_print, &p);
 }

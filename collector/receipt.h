@@ -4,14 +4,27 @@
  * the same thing whichever process got the acks, and survives a crash.
  *
  *   FILE: N records, A accepted (C changed), R rejected
- *   FILE:LINE: reason                                   (R lines, by line)
+ *   FILE: N records, A accepted (C changed), R rejected, S stale (not stored: newer values exist)
+ *   FILE:LINE: reason                                   (R lines)
+ *   FILE:LINE: not stored: a newer value (V) was submitted by COLLECTOR at YYYY-MM-DD HH:MM
+ *                                                       (S lines)
  *
  * N counts every record read, rejected ones included; A and C are the
- * aggregator's counts from the acks; R the rejected lines.  When batches
- * were refused by the aggregator (an "error" reply, final), the summary
- * goes on with ", K records refused by the aggregator: MESSAGE".  A
- * prefix ("earlier: ") starts every line and a note ("delivered now") ends
- * the summary in parentheses.
+ * aggregator's counts from the acks; R the rejected lines.  S counts the
+ * stale records: accepted (valid) but not stored because a newer version of
+ * the same key, with another value V, is stored; someone else submitted a
+ * newer value.  The summary says nothing of them when S is 0 (so that
+ * scripts reading the older format go on working), and says "a newer value
+ * exists" when S is 1.  The time is when
+ * that value was submitted (from its version), in the local time zone of
+ * this machine; "by COLLECTOR" is left out when the aggregator did not name
+ * one.  Stale records are not rejections: they do not count in R (nor in
+ * submit's exit code).  The R and S lines come in one list, by line.
+ *
+ * When batches were refused by the aggregator (an "error" reply, final),
+ * the summary goes on with ", K records refused by the aggregator: MESSAGE".
+ * A prefix ("earlier: ") starts every line and a note ("delivered now")
+ * ends the summary in parentheses.
  *
  * C may be lower than the number of values a file really changed when its
  * ack was lost and a resend was acked instead (a crash between the commit
@@ -27,9 +40,10 @@
 
 /*
  * Print the receipt of complete file f: the summary line on out, the
- * rejection lines on rej (which may be out).  prefix and note may be NULL.
- * Returns 0 with the number of rejected lines in *nrejected (may be NULL),
- * or -1 when the outbox cannot be read (logged; part may be printed).
+ * rejection and stale lines on rej (which may be out).  prefix and note may
+ * be NULL.  Returns 0 with the number of rejected lines in *nrejected (may
+ * be NULL; stale lines are not counted there, f->stale has them), or -1
+ * when the outbox cannot be read (logged; part may be printed).
  */
 int receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix,
                   const char *note, FILE *out, FILE *rej, uint64_t *nrejected);

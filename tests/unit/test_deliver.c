@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,6 +23,7 @@
 #include "deliver.h"
 #include "outbox.h"
 #include "proto.h"
+#include "receipt.h"
 #include "zsock.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef"
@@ -123,18 +125,55 @@ router_take(struct fix *f, struct zsock_peer *peer, char *buf, size_t cap)
         return n;
 }
 
+/* An ack of id: every record accepted and changed but the stale ones. */
 static void
-router_ack(struct fix *f, const struct zsock_peer *peer, const char *id)
+router_ack_stale(struct fix *f, const struct zsock_peer *peer, const char *id,
+                 const struct proto_stale *st, uint32_t nstale)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
 
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        proto_ack_begin(&pk, (struct pstr){id, (uint32_t)strlen(id)}, 1, 1, 0);
-        proto_ack_stale_begin(&pk, 0);
+        proto_ack_begin(&pk, (struct pstr){id, (uint32_t)strlen(id)}, 1, nstale ? 0 : 1, 0);
+        proto_ack_stale_begin(&pk, nstale);
+        for (uint32_t i = 0; i < nstale; i++)
+                proto_stale_pack(&pk, &st[i]);
         assert_int_equal(zsock_router_send(f->router, peer, sb.data, sb.size), 0);
         msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+router_ack(struct fix *f, const struct zsock_peer *peer, const char *id)
+{
+        router_ack_stale(f, peer, id, NULL, 0);
+}
+
+/* Step d until batch id is answered in the outbox (at most 10 rounds). */
+static void
+step_until_answered(struct fix *f, struct deliver *d, const char *id)
+{
+        for (int i = 0; i < 10 && outbox_batch_pending(f->ob, id) == 1; i++)
+                assert_int_equal(deliver_step(d, 1000), 0);
+        assert_int_equal(outbox_batch_pending(f->ob, id), 0);
+}
+
+/* The receipt of the fixture's file, summary and lines together. */
+static void
+receipt_text(struct fix *f, char *text, size_t cap)
+{
+        struct outbox_file of;
+        FILE *fp = tmpfile();
+        size_t n;
+
+        assert_non_null(fp);
+        assert_int_equal(outbox_file_get(f->ob, f->file_id, &of), 1);
+        assert_int_equal(receipt_print(f->ob, &of, NULL, NULL, fp, fp, NULL), 0);
+        outbox_file_clear(&of);
+        rewind(fp);
+        n = fread(text, 1, cap - 1, fp);
+        text[n] = '\0';
+        fclose(fp);
 }
 
 /*
@@ -164,7 +203,7 @@ test_answered_by_another_process(void **state)
 
         /* The aggregator answers A here; B's ack goes to the other process. */
         router_ack(f, &peer, ID_A);
-        assert_int_equal(outbox_ack(f->peer, ID_B, 1, 1, NULL, 0, &fid), 1);
+        assert_int_equal(outbox_ack(f->peer, ID_B, 1, 1, NULL, 0, NULL, 0, &fid), 1);
         assert_int_equal(fid, f->file_id);
 
         while (!deliver_finished(d) && rounds < 5) {
@@ -224,6 +263,44 @@ test_resend_after_backoff(void **state)
         while (strcmp(got, "batch-a") == 0);
         assert_string_equal(got, "batch-b");
         assert_int_equal(f->done_calls, 0);
+        deliver_destroy(&d);
+}
+
+/*
+ * An ack listing stale records (protocol 2): they are stored with the ack
+ * and the file's receipt shows them by line, with the stored value, who
+ * submitted it and when (TZ pinned to UTC), counted apart from rejections.
+ */
+static void
+test_ack_with_stale(void **state)
+{
+        struct fix *f = *state;
+        struct deliver_policy p = {
+            .endpoint = f->endpoint, .first_ms = 60000, .max_ms = 60000, .window = 4};
+        struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f);
+        /* 2025-03-05 10:12:34 UTC, record 5 of its batch. */
+        struct proto_stale st = {.line = 2,
+                                 .value = pstr_of("12"),
+                                 .collector = pstr_of("district-211102"),
+                                 .version = (uint64_t)1741169554 * 1000000 * 1024 + 5};
+        struct zsock_peer peer;
+        char got[64], text[1024];
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        assert_int_equal(deliver_step(d, 0), 0);
+        router_take(f, &peer, got, sizeof(got));
+        router_take(f, &peer, got, sizeof(got));
+        router_ack_stale(f, &peer, ID_A, &st, 1);
+        router_ack(f, &peer, ID_B);
+        step_until_answered(f, d, ID_A);
+        step_until_answered(f, d, ID_B);
+        assert_true(f->done_calls >= 1);
+        receipt_text(f, text, sizeof(text));
+        assert_string_equal(text, "school.csv: 2 records, 2 accepted (1 changed), 0 rejected, 1 "
+                                  "stale (not stored: a newer value exists)\n"
+                                  "school.csv:2: not stored: a newer value (12) was submitted by "
+                                  "district-211102 at 2025-03-05 10:12\n");
         deliver_destroy(&d);
 }
 
@@ -307,6 +384,7 @@ main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_answered_by_another_process, setup, teardown),
             cmocka_unit_test_setup_teardown(test_resend_after_backoff, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ack_with_stale, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_batch_sent_as_v2, setup, teardown),
         };
 

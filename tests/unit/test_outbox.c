@@ -123,7 +123,7 @@ test_open(void **state)
         /* Checked behind the outbox's back: the mode is stored in the file. */
         assert_int_equal(sql_int(fx->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
                          1);
-        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 1);
+        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), OUTBOX_SCHEMA);
         /* Opening again keeps the schema. */
         ob = outbox_open(fx->path, 0, err, sizeof(err));
         assert_non_null(ob);
@@ -185,14 +185,35 @@ test_versions(void **state)
                          1017);
 }
 
+/* The receipt's lines as "LINE=reason;" and "LINE~value,collector,version;". */
 static int
-collect_rej(void *arg, unsigned long line, const char *reason)
+collect_lines(void *arg, const struct outbox_line *l)
 {
         char *buf = arg;
         size_t used = strlen(buf);
 
-        snprintf(buf + used, 512 - used, "%lu=%s;", line, reason);
+        if (l->stale)
+                snprintf(buf + used, 512 - used, "%lu~%s,%s,%llu;", l->line, l->value, l->collector,
+                         (unsigned long long)l->version);
+        else
+                snprintf(buf + used, 512 - used, "%lu=%s;", l->line, l->reason);
         return 0;
+}
+
+/* What receipt_print writes, summary and lines on one stream. */
+static void
+receipt_text(struct outbox *ob, const struct outbox_file *f, const char *prefix, const char *note,
+             char *text, size_t cap, uint64_t *nrej)
+{
+        FILE *fp = tmpfile();
+        size_t n;
+
+        assert_non_null(fp);
+        assert_int_equal(receipt_print(ob, f, prefix, note, fp, fp, nrej), 0);
+        rewind(fp);
+        n = fread(text, 1, cap - 1, fp);
+        text[n] = '\0';
+        fclose(fp);
 }
 
 static void
@@ -209,7 +230,6 @@ test_put_ack_refuse(void **state)
         char seen[512] = "", text[1024];
         int64_t fid, got_fid, seq_a, seq_b;
         uint64_t n;
-        FILE *fp;
 
         assert_int_equal(outbox_begin(ob), 0);
         add_file(ob, "a.csv", 7, 2, &fid);
@@ -261,11 +281,11 @@ test_put_ack_refuse(void **state)
         /* The ack: the batch leaves, the counts and rejections land; a duplicate changes nothing.
          */
         assert_int_equal(outbox_batch_pending(ob, ID_A), 1);
-        assert_int_equal(outbox_ack(ob, ID_A, 3, 2, rej, 2, &got_fid), 1);
+        assert_int_equal(outbox_ack(ob, ID_A, 3, 2, rej, 2, NULL, 0, &got_fid), 1);
         assert_int_equal(got_fid, fid);
         assert_int_equal(outbox_batch_pending(ob, ID_A), 0);
-        assert_int_equal(outbox_ack(ob, ID_A, 3, 2, rej, 2, &got_fid), 0);
-        assert_int_equal(outbox_ack(ob, ID_C, 1, 1, NULL, 0, &got_fid), 0);
+        assert_int_equal(outbox_ack(ob, ID_A, 3, 2, rej, 2, NULL, 0, &got_fid), 0);
+        assert_int_equal(outbox_ack(ob, ID_C, 1, 1, NULL, 0, NULL, 0, &got_fid), 0);
         assert_int_equal(outbox_file_get(ob, fid, &f), 1);
         assert_int_equal(f.accepted, 3);
         assert_int_equal(f.changed, 2);
@@ -290,17 +310,11 @@ test_put_ack_refuse(void **state)
         /* Line 3: the collector's reason, not the echo; line 5 from the ack. */
         assert_int_equal(outbox_rejections_count(ob, fid, &n), 0);
         assert_true(n == 2);
-        assert_int_equal(outbox_rejections_each(ob, fid, collect_rej, seen), 0);
+        assert_int_equal(outbox_lines_each(ob, fid, collect_lines, seen), 0);
         assert_string_equal(seen, "3=row has 5 fields, the header has 4;5=unknown unit \"X\";");
 
-        fp = tmpfile();
-        assert_non_null(fp);
-        assert_int_equal(receipt_print(ob, &f, "earlier: ", "delivered now", fp, fp, &n), 0);
+        receipt_text(ob, &f, "earlier: ", "delivered now", text, sizeof(text), &n);
         assert_true(n == 2);
-        rewind(fp);
-        memset(text, 0, sizeof(text));
-        assert_true(fread(text, 1, sizeof(text) - 1, fp) > 0);
-        fclose(fp);
         assert_string_equal(text,
                             "earlier: a.csv: 7 records, 3 accepted (2 changed), 2 rejected, 3 "
                             "records refused by the aggregator: refused by PostgreSQL: x "
@@ -521,7 +535,7 @@ test_enqueue(void **state)
         assert_true(s.rec[2].version == 1024002);
         proto_submit_free(&s);
         outbox_batch_clear(&b);
-        assert_int_equal(outbox_rejections_each(ob, ef.id, collect_rej, seen), 0);
+        assert_int_equal(outbox_lines_each(ob, ef.id, collect_lines, seen), 0);
         assert_string_equal(seen, "3=row has 3 fields, the header has 4;");
         submission_destroy(&sub);
 
@@ -588,10 +602,162 @@ test_enqueue(void **state)
         outbox_close(&ob);
 }
 
-/* ------------------------------------------ outboxes of older collectors */
+/* ------------------------------------------------- stale records (protocol 2) */
 
 /* Seconds since 1970 as a version: µs × 1024, plus a record index. */
 #define V_AT(s, k) ((uint64_t)(s)*1000000 * 1024 + (k))
+
+/*
+ * Stale records arrive with their ack and are stored in its transaction,
+ * counted on the file, shown in the receipt among the rejections by line,
+ * and dropped with the file.  The receipt shows the time of the stored
+ * value in the local time zone: pinned to UTC here, and to UTC+8 once to
+ * see that it is the local one.
+ */
+static void
+test_stale(void **state)
+{
+        struct fixture *fx = *state;
+        struct outbox *ob = open_ok(fx);
+        struct outbox_reject rej = {.line = 5, .reason = "unknown indicator \"x\"", .len = 21};
+        struct outbox_stale a[2] = {
+            {.line = 6,
+             .value = "12",
+             .value_len = 2,
+             .collector = "district-211102",
+             .collector_len = 15,
+             .version = V_AT(1741169554, 3)}, /* 2025-03-05 10:12:34 UTC */
+            {.line = 3,
+             .value = "7.5xx", /* only value_len bytes count */
+             .value_len = 3,
+             .collector = "school-9",
+             .collector_len = 8,
+             .version = V_AT(1735689599, 0)}, /* 2024-12-31 23:59:59 UTC */
+        };
+        /* No collector named: the line says so by leaving "by" out. */
+        struct outbox_stale b = {.line = 4,
+                                 .value = "3",
+                                 .value_len = 1,
+                                 .collector = "",
+                                 .version = V_AT(1735689630, 7)}; /* 2025-01-01 00:00:30 UTC */
+        char seen[512] = "", text[1024];
+        struct outbox_file f;
+        int64_t fid, got;
+        uint64_t n;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "s.csv", 8, 2, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, "a", 1, 5), 0);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_B, "b", 1, 3), 0);
+        assert_int_equal(outbox_rejection_add(ob, fid, 2, "row has 3 fields, the header has 4"), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+
+        assert_int_equal(outbox_ack(ob, ID_A, 4, 1, &rej, 1, a, 2, &got), 1);
+        assert_int_equal(got, fid);
+        /* A duplicate ack stores nothing twice. */
+        assert_int_equal(outbox_ack(ob, ID_A, 4, 1, &rej, 1, a, 2, &got), 0);
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        assert_true(f.stale == 2);
+        assert_int_equal(f.pending, 1);
+        outbox_file_clear(&f);
+        assert_int_equal(outbox_ack(ob, ID_B, 2, 0, NULL, 0, &b, 1, &got), 1);
+
+        assert_int_equal(outbox_lines_each(ob, fid, collect_lines, seen), 0);
+        assert_string_equal(seen, "2=row has 3 fields, the header has 4;"
+                                  "3~7.5,school-9,1777346149376000000;"
+                                  "4~3,,1777346181120000007;"
+                                  "5=unknown indicator \"x\";"
+                                  "6~12,district-211102,1782957623296000003;");
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        assert_true(f.stale == 3);
+        assert_true(f.accepted == 6);
+        receipt_text(ob, &f, NULL, NULL, text, sizeof(text), &n);
+        /* Stale records are not rejections. */
+        assert_true(n == 2);
+        assert_string_equal(
+            text, "s.csv: 8 records, 6 accepted (1 changed), 2 rejected, 3 stale (not stored: "
+                  "newer values exist)\n"
+                  "s.csv:2: row has 3 fields, the header has 4\n"
+                  "s.csv:3: not stored: a newer value (7.5) was submitted by school-9 at "
+                  "2024-12-31 23:59\n"
+                  "s.csv:4: not stored: a newer value (3) was submitted at 2025-01-01 00:00\n"
+                  "s.csv:5: unknown indicator \"x\"\n"
+                  "s.csv:6: not stored: a newer value (12) was submitted by district-211102 at "
+                  "2025-03-05 10:12\n");
+        outbox_file_clear(&f);
+
+        assert_int_equal(outbox_file_forget(ob, fid), 0);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM stale"), 0);
+
+        /* One stale record, no rejection, and the machine's clock at UTC+8. */
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "one.csv", 1, 1, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_C, "c", 1, 1), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_ack(ob, ID_C, 1, 0, NULL, 0, a, 1, &got), 1);
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        setenv("TZ", "CST-8", 1);
+        receipt_text(ob, &f, "earlier: ", "delivered now", text, sizeof(text), &n);
+        assert_true(n == 0);
+        assert_string_equal(text, "earlier: one.csv: 1 records, 1 accepted (0 changed), 0 "
+                                  "rejected, 1 stale (not stored: a newer value exists) "
+                                  "(delivered now)\n"
+                                  "earlier: one.csv:6: not stored: a newer value (12) was "
+                                  "submitted by district-211102 at 2025-03-05 18:12\n");
+        outbox_file_clear(&f);
+        setenv("TZ", "UTC", 1);
+        tzset();
+        outbox_close(&ob);
+}
+
+/* ------------------------------------------ outboxes of older collectors */
+
+/* The schema of outbox version 1, as collectors of protocol version 1 made it. */
+static const char schema_v1[] =
+    "CREATE TABLE meta (\n"
+    "  key   TEXT PRIMARY KEY,\n"
+    "  value INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE file (\n"
+    "  id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  path            TEXT NOT NULL,\n"
+    "  origin          INTEGER NOT NULL CHECK (origin IN (1, 2)),\n"
+    "  identity        TEXT UNIQUE,\n"
+    "  spool_name      TEXT,\n"
+    "  final_name      TEXT,\n"
+    "  owner           INTEGER NOT NULL,\n"
+    "  created_at      INTEGER NOT NULL,\n"
+    "  records         INTEGER NOT NULL,\n"
+    "  batches         INTEGER NOT NULL,\n"
+    "  accepted        INTEGER NOT NULL DEFAULT 0,\n"
+    "  changed         INTEGER NOT NULL DEFAULT 0,\n"
+    "  refused_batches INTEGER NOT NULL DEFAULT 0,\n"
+    "  refused_records INTEGER NOT NULL DEFAULT 0,\n"
+    "  refusal         TEXT\n"
+    ");\n"
+    "CREATE INDEX file_spool_name ON file(spool_name);\n"
+    "CREATE TABLE batch (\n"
+    "  seq        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  batch_id   TEXT NOT NULL UNIQUE,\n"
+    "  file_id    INTEGER NOT NULL REFERENCES file(id),\n"
+    "  records    INTEGER NOT NULL,\n"
+    "  message    BLOB NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  attempts   INTEGER NOT NULL DEFAULT 0,\n"
+    "  tried_at   INTEGER,\n"
+    "  last_error TEXT\n"
+    ");\n"
+    "CREATE INDEX batch_file ON batch(file_id);\n"
+    "CREATE TABLE rejection (\n"
+    "  file_id  INTEGER NOT NULL REFERENCES file(id),\n"
+    "  line     INTEGER NOT NULL,\n"
+    "  from_ack INTEGER NOT NULL,\n"
+    "  reason   TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
+    "PRAGMA user_version = 1;\n";
 
 /*
  * A "submit" of protocol version `version` with two records, packed field
@@ -633,6 +799,142 @@ submit_pack(msgpack_sbuffer *sb, unsigned version, const char *id)
         msgpack_pack_array(&pk, 2);
         for (int i = 0; i < 2; i++)
                 proto_record_pack(&pk, &r[i]);
+}
+
+/* SQL on the file behind the outbox's back. */
+static void
+sql_exec(const char *path, const char *sql)
+{
+        sqlite3 *db;
+        char *msg = NULL;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+                fail_msg("%s: %s", sql, msg);
+        sqlite3_close(db);
+}
+
+/*
+ * An outbox made by a collector of schema 1 (its DDL above, WAL as that
+ * collector set it) with a file half delivered: opening it migrates it to
+ * schema 2 keeping everything, and its batch, a version-1 submit, goes out
+ * as version 2.
+ */
+static void
+test_migrate_from_1(void **state)
+{
+        struct fixture *fx = *state;
+        msgpack_sbuffer v1, v2;
+        struct outbox *ob;
+        struct outbox_file f;
+        struct outbox_batch b;
+        struct proto_submit sub;
+        struct outbox_stale st = {.line = 2,
+                                  .value = "1300",
+                                  .value_len = 4,
+                                  .collector = "district-211102",
+                                  .collector_len = 15,
+                                  .version = V_AT(1741169554, 0)};
+        char seen[512] = "", text[1024], err[256];
+        uint64_t last;
+        int64_t got;
+        sqlite3 *db;
+        sqlite3_stmt *ins;
+
+        msgpack_sbuffer_init(&v1);
+        msgpack_sbuffer_init(&v2);
+        submit_pack(&v1, 1, ID_A);
+        submit_pack(&v2, 2, ID_A);
+        assert_int_equal(v1.size, v2.size);
+
+        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db,
+                         "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
+                         "INSERT INTO file(path, origin, owner, created_at, records, batches, "
+                         "accepted, changed) VALUES ('old.csv', 1, 1, 1700000000, 5, 2, 3, 1);"
+                         "INSERT INTO rejection VALUES (1, 3, 0, 'row has 3 fields, the "
+                         "header has 4');"
+                         "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"');",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "INSERT INTO batch(batch_id, file_id, records, "
+                                            "message, created_at, attempts, last_error) VALUES "
+                                            "(?1, 1, 2, ?2, 1700000000, 3, 'no acknowledgement')",
+                                            -1, &ins, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, v1.data, (int)v1.size, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_finalize(ins);
+        sqlite3_close(db);
+
+        ob = open_ok(fx);
+        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
+                                           "WHERE type = 'table' AND name = 'stale'"),
+                         1);
+        /* Everything it held is kept. */
+        assert_int_equal(outbox_last_version(ob, &last), 0);
+        assert_true(last == 1740800000000000001ULL);
+        assert_int_equal(outbox_file_get(ob, 1, &f), 1);
+        assert_string_equal(f.path, "old.csv");
+        assert_true(f.records == 5 && f.accepted == 3 && f.changed == 1 && f.stale == 0);
+        assert_int_equal(f.pending, 1);
+        assert_true(f.attempts == 3);
+        assert_string_equal(f.last_error, "no acknowledgement");
+        outbox_file_clear(&f);
+        assert_int_equal(outbox_lines_each(ob, 1, collect_lines, seen), 0);
+        assert_string_equal(seen, "3=row has 3 fields, the header has 4;4=unknown unit \"9\";");
+
+        /* The version-1 submit goes out as the version-2 one, byte for byte. */
+        assert_int_equal(outbox_batch_next(ob, 0, 0, &b), 1);
+        assert_string_equal(b.batch_id, ID_A);
+        assert_int_equal(b.len, v2.size);
+        assert_memory_equal(b.msg, v2.data, v2.size);
+        if (proto_submit_decode(b.msg, b.len, &sub, err, sizeof(err)) < 0)
+                fail_msg("decode: %s", err);
+        assert_int_equal(sub.nrec, 2);
+        assert_true(sub.rec[0].version == V_AT(1700000000, 0));
+        proto_submit_free(&sub);
+        outbox_batch_clear(&b);
+        /* The stored row is left as it was, so every load gives the same bytes. */
+        assert_int_equal(sql_int(fx->path, "SELECT substr(message, 9, 1) = x'01' FROM batch"), 1);
+        assert_int_equal(outbox_batch_next(ob, 0, 0, &b), 1);
+        assert_memory_equal(b.msg, v2.data, v2.size);
+        outbox_batch_clear(&b);
+
+        /* The migrated file takes a protocol-2 ack and prints its receipt. */
+        setenv("TZ", "UTC", 1);
+        tzset();
+        assert_int_equal(outbox_ack(ob, ID_A, 1, 0, NULL, 0, &st, 1, &got), 1);
+        assert_int_equal(got, 1);
+        assert_int_equal(outbox_file_get(ob, 1, &f), 1);
+        receipt_text(ob, &f, NULL, NULL, text, sizeof(text), NULL);
+        assert_string_equal(text, "old.csv: 5 records, 4 accepted (1 changed), 2 rejected, 1 "
+                                  "stale (not stored: a newer value exists)\n"
+                                  "old.csv:2: not stored: a newer value (1300) was submitted by "
+                                  "district-211102 at 2025-03-05 10:12\n"
+                                  "old.csv:3: row has 3 fields, the header has 4\n"
+                                  "old.csv:4: unknown unit \"9\"\n");
+        outbox_file_clear(&f);
+        outbox_close(&ob);
+
+        /* Opened again: nothing to migrate. */
+        ob = open_ok(fx);
+        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
+        outbox_close(&ob);
+
+        /* A schema from the future is refused, the file untouched. */
+        sql_exec(fx->path, "PRAGMA user_version = 3");
+        assert_null(outbox_open(fx->path, 0, err, sizeof(err)));
+        assert_non_null(strstr(err, "outbox schema version 3 is newer than this collector's (2)"));
+        msgpack_sbuffer_destroy(&v1);
+        msgpack_sbuffer_destroy(&v2);
 }
 
 /*
@@ -919,6 +1221,8 @@ main(void)
             cmocka_unit_test_setup_teardown(test_reopen_keeps_batches, setup, teardown),
             cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup, teardown),
             cmocka_unit_test_setup_teardown(test_enqueue, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_patch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_random, setup, teardown),
