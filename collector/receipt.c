@@ -1,5 +1,6 @@
 #include "receipt.h"
 
+#include <string.h>
 #include <time.h>
 
 #include "outbox.h"
@@ -40,6 +41,22 @@ line_print(void *arg, const struct outbox_line *l)
         return 0;
 }
 
+/* What to do about a refusal, for whoever submitted the file; NULL when its message says it. */
+static const char *
+refusal_hint(const char *msg)
+{
+        /*
+         * The protocol carries no error codes, so the aggregator's text
+         * (aggregator/main.c, refuse_reused_id) is what tells this case;
+         * should it change, the message is still shown, only without this.
+         */
+        if (msg != NULL && strstr(msg, "was used before with other content") != NULL)
+                return "the aggregator already took another batch under the same id, so it did "
+                       "not take this one: submit the file again (it gets new batch ids), and "
+                       "tell the office if this happens again";
+        return NULL;
+}
+
 int
 receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix, const char *note,
               FILE *out, FILE *rej, uint64_t *nrejected)
@@ -57,9 +74,13 @@ receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix
         if (f->stale > 0)
                 fprintf(out, ", %llu stale (not stored: %s)", (unsigned long long)f->stale,
                         f->stale == 1 ? "a newer value exists" : "newer values exist");
-        if (f->refused_batches > 0)
-                fprintf(out, ", %llu records refused by the aggregator: %s",
-                        (unsigned long long)f->refused_records, f->refusal ? f->refusal : "");
+        if (f->refused_batches > 0) {
+                const char *hint = refusal_hint(f->refusal);
+
+                fprintf(out, ", %llu records refused by the aggregator: %s%s%s",
+                        (unsigned long long)f->refused_records, f->refusal ? f->refusal : "",
+                        hint ? "; " : "", hint ? hint : "");
+        }
         if (note != NULL)
                 fprintf(out, " (%s)", note);
         fputc('\n', out);

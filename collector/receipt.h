@@ -22,9 +22,10 @@
  * submit's exit code).  The R and S lines come in one list, by line.
  *
  * When batches were refused by the aggregator (an "error" reply, final),
- * the summary goes on with ", K records refused by the aggregator: MESSAGE".
- * A prefix ("earlier: ") starts every line and a note ("delivered now")
- * ends the summary in parentheses.
+ * the summary goes on with ", K records refused by the aggregator: MESSAGE"
+ * (and, for a batch id the aggregator saw before with other content, what
+ * to do about it).  A prefix ("earlier: ") starts every line and a note
+ * ("delivered now") ends the summary in parentheses.
  *
  * C may be lower than the number of values a file really changed when its
  * ack was lost and a resend was acked instead (a crash between the commit

@@ -24,6 +24,7 @@
 #include "outbox.h"
 #include "proto.h"
 #include "receipt.h"
+#include "util.h"
 #include "zsock.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef"
@@ -147,6 +148,19 @@ static void
 router_ack(struct fix *f, const struct zsock_peer *peer, const char *id)
 {
         router_ack_stale(f, peer, id, NULL, 0);
+}
+
+static void
+router_error(struct fix *f, const struct zsock_peer *peer, const char *id, const char *message)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_error_pack(&pk, pstr_of(id), message);
+        assert_int_equal(zsock_router_send(f->router, peer, sb.data, sb.size), 0);
+        msgpack_sbuffer_destroy(&sb);
 }
 
 /* Step d until batch id is answered in the outbox (at most 10 rounds). */
@@ -378,6 +392,82 @@ test_v1_batch_sent_as_v2(void **state)
         deliver_destroy(&d);
 }
 
+/* Run deliver_step with stderr (the log) going to a file; the log into buf. */
+static void
+step_logged(struct deliver *d, int64_t wait_ms, char *buf, size_t cap)
+{
+        FILE *fp = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        size_t n;
+
+        assert_non_null(fp);
+        assert_true(saved >= 0);
+        fflush(stderr);
+        assert_true(dup2(fileno(fp), STDERR_FILENO) >= 0);
+        assert_int_equal(deliver_step(d, wait_ms), 0);
+        fflush(stderr);
+        assert_true(dup2(saved, STDERR_FILENO) >= 0);
+        close(saved);
+        rewind(fp);
+        n = fread(buf, 1, cap - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+}
+
+/*
+ * An "error" naming a batch (protocol 2 names it whenever it could be
+ * read): the refusal is final, logged naming the file, kept for the
+ * receipt, and the batch is not sent again.
+ */
+static void
+test_refused_batch_is_final(void **state)
+{
+        struct fix *f = *state;
+        struct deliver_policy p = {
+            .endpoint = f->endpoint, .first_ms = 200, .max_ms = 200, .window = 4};
+        struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f);
+        const char *why = "batch id " ID_A " was used before with other content; each batch "
+                          "needs an id of its own";
+        struct zsock_peer peer;
+        char got[64], log[2048], want[512], text[1024];
+        struct outbox_file of;
+
+        assert_int_equal(deliver_step(d, 0), 0);
+        router_take(f, &peer, got, sizeof(got));
+        router_take(f, &peer, got, sizeof(got));
+        router_error(f, &peer, ID_A, why);
+        for (int i = 0; i < 10 && outbox_batch_pending(f->ob, ID_A) == 1; i++)
+                step_logged(d, 1000, log, sizeof(log));
+        assert_int_equal(outbox_batch_pending(f->ob, ID_A), 0);
+        snprintf(want, sizeof(want), "school.csv: the aggregator refused batch %s: %s", ID_A, why);
+        if (strstr(log, want) == NULL)
+                fail_msg("want \"%s\" in the log, got: %s", want, log);
+        assert_int_equal(outbox_file_get(f->ob, f->file_id, &of), 1);
+        assert_int_equal(of.refused_batches, 1);
+        assert_true(of.refused_records == 1);
+        assert_string_equal(of.refusal, why);
+        outbox_file_clear(&of);
+
+        /* Resends of B go on for a second; A never goes out again. */
+        for (int64_t until = now_ms() + 1000; now_ms() < until;) {
+                zmq_pollitem_t it = {.socket = f->router, .events = ZMQ_POLLIN};
+
+                assert_int_equal(deliver_step(d, 100), 0);
+                while (zmq_poll(&it, 1, 0) == 1) {
+                        router_take(f, &peer, got, sizeof(got));
+                        assert_string_equal(got, "batch-b");
+                }
+        }
+        router_ack(f, &peer, ID_B);
+        step_until_answered(f, d, ID_B);
+        assert_true(f->done_calls >= 1);
+        receipt_text(f, text, sizeof(text));
+        assert_non_null(strstr(text, "school.csv: 2 records, 1 accepted (1 changed), 0 rejected, "
+                                     "1 records refused by the aggregator: batch id " ID_A));
+        assert_non_null(strstr(text, "submit the file again (it gets new batch ids)"));
+        deliver_destroy(&d);
+}
+
 int
 main(void)
 {
@@ -386,6 +476,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_resend_after_backoff, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ack_with_stale, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_batch_sent_as_v2, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_refused_batch_is_final, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

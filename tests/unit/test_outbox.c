@@ -712,6 +712,41 @@ test_stale(void **state)
         outbox_close(&ob);
 }
 
+/*
+ * A refusal of a reused batch id gets a sentence on what to do; other
+ * refusals show the aggregator's message alone.
+ */
+static void
+test_refusal_receipt(void **state)
+{
+        struct fixture *fx = *state;
+        struct outbox *ob = open_ok(fx);
+        const char *reused = "batch id " ID_A " was used before with other content; each batch "
+                             "needs an id of its own";
+        struct outbox_file f;
+        char text[1024];
+        int64_t fid, got;
+
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "r.csv", 5, 2, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, "a", 1, 3), 0);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_B, "b", 1, 2), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_ack(ob, ID_B, 2, 2, NULL, 0, NULL, 0, &got), 1);
+        assert_int_equal(outbox_refuse(ob, ID_A, reused, strlen(reused), &got), 1);
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        receipt_text(ob, &f, NULL, NULL, text, sizeof(text), NULL);
+        assert_string_equal(text,
+                            "r.csv: 5 records, 2 accepted (2 changed), 0 rejected, 3 records "
+                            "refused by the aggregator: batch id " ID_A " was used before with "
+                            "other content; each batch needs an id of its own; the aggregator "
+                            "already took another batch under the same id, so it did not take "
+                            "this one: submit the file again (it gets new batch ids), and tell "
+                            "the office if this happens again\n");
+        outbox_file_clear(&f);
+        outbox_close(&ob);
+}
+
 /* ------------------------------------------ outboxes of older collectors */
 
 /* The schema of outbox version 1, as collectors of protocol version 1 made it. */
@@ -1222,6 +1257,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup, teardown),
             cmocka_unit_test_setup_teardown(test_enqueue, setup, teardown),
             cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_patch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
