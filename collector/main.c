@@ -23,7 +23,8 @@
  *      outbox for the next submit or run), or a batch refused
  * Files of earlier runs whose delivery is confirmed now are reported as
  * "earlier: FILE: ... (delivered now)".  With no FILE, submit only delivers
- * what the outbox holds: 0 when all of it was confirmed, 3 when not.
+ * what the outbox holds: 0 when all of it was confirmed, 3 when not (a
+ * batch refused included).
  *
  * run is the long-running form over a spool directory (collector/run.c);
  * status prints what the outbox holds: 0 nothing pending, 1 something.
@@ -391,12 +392,19 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
         return rc;
 }
 
+/* Counts for the exit code: of this run's files, or without files of those delivered now. */
+struct verdict {
+        uint64_t batches, unconfirmed, refused, rejected;
+};
+
 /*
  * Print the receipts of complete submit files enqueued before first_id by
- * processes that are gone, and forget them.  Returns 0 or -1.
+ * processes that are gone, and forget them.  When v is not NULL, the
+ * batches and refused batches of those whose delivery ended now are added
+ * to it: a submit without files answers for them.  Returns 0 or -1.
  */
 static int
-earlier_print(struct outbox *ob, int64_t first_id, const struct completed *done)
+earlier_print(struct outbox *ob, int64_t first_id, const struct completed *done, struct verdict *v)
 {
         int64_t after = 0;
 
@@ -411,6 +419,10 @@ earlier_print(struct outbox *ob, int64_t first_id, const struct completed *done)
 
                         if (owner_alive(f->owner))
                                 continue;
+                        if (v != NULL && completed_has(done, f->id)) {
+                                v->batches += f->batches;
+                                v->refused += f->refused_batches;
+                        }
                         if (receipt_print(ob, f, "earlier: ",
                                           completed_has(done, f->id) ? "delivered now"
                                                                      : "delivered earlier",
@@ -426,11 +438,6 @@ earlier_print(struct outbox *ob, int64_t first_id, const struct completed *done)
                         return 0;
         }
 }
-
-/* Counts of this run's files after delivery. */
-struct verdict {
-        uint64_t batches, unconfirmed, refused, rejected;
-};
 
 /* Print this run's receipts (complete files) and "not confirmed" lines.  0 or -1. */
 static int
@@ -483,7 +490,7 @@ cmd_submit(int argc, char **argv)
         struct enqueue_file *ef;
         char host[256], err[512];
         size_t nfiles = 0;
-        int64_t max_seq = 0;
+        int64_t max_seq = 0, first_id;
         unsigned long unreadable = 0;
         int first, input_failed = 0, stdin_used = 0, code, rc;
 
@@ -550,9 +557,12 @@ cmd_submit(int argc, char **argv)
         }
         if (nfiles == 0 && max_seq == 0)
                 fprintf(stderr, PROG ": the outbox %s holds nothing to deliver\n", o.outbox);
+        first_id = nfiles > 0 ? files[0].id : INT64_MAX;
 
-        if (earlier_print(ob, nfiles > 0 ? files[0].id : INT64_MAX, &done) < 0 ||
-            receipts_print(ob, files, nfiles, &v) < 0 || outbox_totals_get(ob, &t) < 0)
+        /* Without files, the exit code speaks for the earlier files delivered now. */
+        if (earlier_print(ob, first_id, &done, nfiles > 0 ? NULL : &v) < 0)
+                goto outbox_failed;
+        if (receipts_print(ob, files, nfiles, &v) < 0 || outbox_totals_get(ob, &t) < 0)
                 goto outbox_failed;
         if (submit_signal)
                 fprintf(stderr,
