@@ -22,7 +22,7 @@
 # EDUSTAT_FAULT_SEED replays one run, EDUSTAT_FAULT_ITER sets the iterations
 # (default 5).
 
-SUBMIT_TIMEOUT=${SUBMIT_TIMEOUT:-8} # the fenced aggregator's collectors wait this long
+SUBMIT_TIMEOUT=${SUBMIT_TIMEOUT:-5} # the fenced aggregator's collectors wait this long
 RUNS_PER_ITER=${RUNS_PER_ITER:-60}  # the lanes run twice an iteration
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -186,7 +186,9 @@ case $ID in
         col_alpha submit --timeout 20 >"$WORK/reused2.out" 2>"$WORK/reused2.err"
         rc=$?
         [ "$rc" -ne 0 ] || fail "edustat-collector delivering a batch whose id was used with other content exited 0"
-        [ "$rc" -ne 3 ] || fail "edustat-collector delivering a reused batch id exited 3 (not confirmed); want the error reported"
+        # A refusal is final (README: exit 3, the batch leaves the outbox).
+        col_alpha status >"$WORK/reused-status.out" 2>&1 ||
+                fail "a refused batch still waits in the outbox: $(cat "$WORK/reused-status.out")"
         grep -qF "batch id $ID was used before with other content" "$WORK/reused2.err" ||
                 fail "edustat-collector did not show 'batch id $ID was used before with other content' on stderr:" \
                         "$(cat "$WORK/reused2.out" "$WORK/reused2.err")"
