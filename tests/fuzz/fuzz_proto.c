@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for lib/proto.c: every decoder runs over the input and
- * frees what it returned.  When the submit or uow decoder accepts an input,
- * the decoded message is packed again and must decode to the same fields,
- * so an encoder and its decoder cannot drift apart unnoticed.
+ * frees what it returned.  When a decoder accepts an input, the decoded
+ * message is packed again and must decode to the same fields, so an
+ * encoder and its decoder cannot drift apart unnoticed.
  *
  * Built with clang -fsanitize=fuzzer,address,undefined for fuzzing, and
  * linked with tests/fuzz/replay.c to replay the corpus in normal test runs.
@@ -32,6 +32,55 @@ check(int ok)
 }
 
 static void
+sb_open(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+        msgpack_sbuffer_init(sb);
+        msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+}
+
+/* A string, or nil for a nil pstr (pstr_of() needs a C string). */
+static void
+pack_pstr(msgpack_packer *pk, struct pstr s)
+{
+        if (s.p == NULL) {
+                msgpack_pack_nil(pk);
+                return;
+        }
+        msgpack_pack_str(pk, s.len);
+        msgpack_pack_str_body(pk, s.p, s.len);
+}
+
+static void
+pack_name(msgpack_packer *pk, const char *name)
+{
+        msgpack_pack_str(pk, strlen(name));
+        msgpack_pack_str_body(pk, name, strlen(name));
+}
+
+/*
+ * proto_peek only reads a fixstr type name after the array header; a
+ * message may name its type in any string width, which peek calls
+ * PROTO_BAD.  1 when peek's answer must agree with the decoders.
+ */
+static int
+peek_knows(const uint8_t *data, size_t size)
+{
+        size_t off;
+
+        if (size < 2)
+                return 0;
+        if (data[0] >= 0x90 && data[0] <= 0x9f)
+                off = 1;
+        else if (data[0] == 0xdc)
+                off = 3;
+        else if (data[0] == 0xdd)
+                off = 5;
+        else
+                return 0;
+        return off < size && data[off] >= 0xa0 && data[off] <= 0xbf;
+}
+
+static void
 submit_again(const struct proto_submit *s)
 {
         struct proto_submit t;
@@ -39,23 +88,19 @@ submit_again(const struct proto_submit *s)
         msgpack_packer pk;
         char err[256];
 
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        /* A batch id is 1..64 bytes of printable ASCII; the source is never nil. */
+        check(s->batch_id.p != NULL && s->batch_id.len >= 1 && s->batch_id.len <= PROTO_MAX_ID);
+        for (uint32_t i = 0; i < s->batch_id.len; i++)
+                check(s->batch_id.p[i] >= 0x21 && s->batch_id.p[i] <= 0x7e);
+        check(s->collector.p != NULL && s->source.p != NULL);
+        sb_open(&sb, &pk);
         /* proto_submit_begin takes C strings; pack the head by hand. */
         msgpack_pack_array(&pk, 6);
-        msgpack_pack_str(&pk, 6);
-        msgpack_pack_str_body(&pk, "submit", 6);
+        pack_name(&pk, "submit");
         msgpack_pack_uint64(&pk, PROTO_VERSION);
-        msgpack_pack_str(&pk, s->collector.len);
-        msgpack_pack_str_body(&pk, s->collector.p, s->collector.len);
-        msgpack_pack_str(&pk, s->batch_id.len);
-        msgpack_pack_str_body(&pk, s->batch_id.p, s->batch_id.len);
-        if (s->source.p == NULL) {
-                msgpack_pack_nil(&pk);
-        } else {
-                msgpack_pack_str(&pk, s->source.len);
-                msgpack_pack_str_body(&pk, s->source.p, s->source.len);
-        }
+        pack_pstr(&pk, s->collector);
+        pack_pstr(&pk, s->batch_id);
+        pack_pstr(&pk, s->source);
         msgpack_pack_array(&pk, s->nrec);
         for (uint32_t i = 0; i < s->nrec; i++)
                 proto_record_pack(&pk, &s->rec[i]);
@@ -88,14 +133,12 @@ uow_again(const struct proto_uow *u)
         msgpack_packer pk;
         char err[256];
 
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 6);
-        msgpack_pack_str(&pk, 3);
-        msgpack_pack_str_body(&pk, "uow", 3);
+        sb_open(&sb, &pk);
+        msgpack_pack_array(&pk, 7);
+        pack_name(&pk, "uow");
         msgpack_pack_uint64(&pk, u->seq);
-        msgpack_pack_str(&pk, u->aggregator.len);
-        msgpack_pack_str_body(&pk, u->aggregator.p, u->aggregator.len);
+        msgpack_pack_uint64(&pk, u->epoch);
+        pack_pstr(&pk, u->aggregator);
         msgpack_pack_array(&pk, u->nvalues);
         for (uint32_t i = 0; i < u->nvalues; i++)
                 proto_value_pack(&pk, &u->values[i]);
@@ -106,7 +149,7 @@ uow_again(const struct proto_uow *u)
         for (uint32_t i = 0; i < u->naggs; i++)
                 proto_agg_pack(&pk, &u->aggs[i]);
         check(proto_uow_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
-        check(t.seq == u->seq && pstr_same(t.aggregator, u->aggregator) &&
+        check(t.seq == u->seq && t.epoch == u->epoch && pstr_same(t.aggregator, u->aggregator) &&
               t.nvalues == u->nvalues && t.nrejects == u->nrejects && t.naggs == u->naggs);
         for (uint32_t i = 0; i < u->nvalues; i++) {
                 const struct proto_value *a = &u->values[i], *b = &t.values[i];
@@ -141,6 +184,141 @@ uow_again(const struct proto_uow *u)
         msgpack_sbuffer_destroy(&sb);
 }
 
+static void
+ack_again(const struct proto_ack *a, enum proto_type type)
+{
+        struct proto_ack t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        if (type == PROTO_ERROR) {
+                check(a->message.p != NULL && a->nrej == 0 && a->nstale == 0);
+                msgpack_pack_array(&pk, 3);
+                pack_name(&pk, "error");
+                pack_pstr(&pk, a->batch_id);
+                pack_pstr(&pk, a->message);
+        } else {
+                check(a->batch_id.p != NULL && a->message.p == NULL);
+                check(a->nrej <= PROTO_MAX_BATCH && a->nstale <= PROTO_MAX_BATCH);
+                proto_ack_begin(&pk, a->batch_id, a->accepted, a->changed, a->nrej);
+                for (uint32_t i = 0; i < a->nrej; i++)
+                        proto_reject_line_pack(&pk, a->rej[i].line, a->rej[i].reason);
+                proto_ack_stale_begin(&pk, a->nstale);
+                for (uint32_t i = 0; i < a->nstale; i++)
+                        proto_stale_pack(&pk, &a->stale[i]);
+        }
+        check(proto_peek(sb.data, sb.size) == type);
+        check(proto_ack_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
+        check(pstr_same(t.batch_id, a->batch_id) && pstr_same(t.message, a->message) &&
+              t.accepted == a->accepted && t.changed == a->changed && t.nrej == a->nrej &&
+              t.nstale == a->nstale);
+        for (uint32_t i = 0; i < a->nrej; i++)
+                check(t.rej[i].line == a->rej[i].line &&
+                      pstr_same(t.rej[i].reason, a->rej[i].reason));
+        for (uint32_t i = 0; i < a->nstale; i++) {
+                const struct proto_stale *x = &a->stale[i], *y = &t.stale[i];
+
+                check(x->line == y->line && pstr_same(x->value, y->value) &&
+                      pstr_same(x->collector, y->collector) && x->version == y->version);
+        }
+        proto_ack_free(&t);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+hello_again(struct pstr agg)
+{
+        struct pstr t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        msgpack_pack_array(&pk, 3);
+        pack_name(&pk, "hello");
+        msgpack_pack_uint64(&pk, PROTO_VERSION);
+        pack_pstr(&pk, agg);
+        check(proto_hello_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
+        check(pstr_same(t, agg));
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+rows_again(const struct proto_row *rows, uint32_t n)
+{
+        struct proto_row *t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        uint32_t m;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        proto_rows_begin(&pk, n);
+        for (uint32_t i = 0; i < n; i++)
+                proto_row_pack(&pk, &rows[i]);
+        check(proto_rows_decode(sb.data, sb.size, &t, &m, err, sizeof(err)) == 0);
+        check(m == n);
+        for (uint32_t i = 0; i < n; i++)
+                check(pstr_same(t[i].unit, rows[i].unit) &&
+                      pstr_same(t[i].period, rows[i].period) &&
+                      pstr_same(t[i].indicator, rows[i].indicator) &&
+                      pstr_same(t[i].value, rows[i].value) && t[i].version == rows[i].version &&
+                      pstr_same(t[i].collector, rows[i].collector));
+        free(t);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+ready_again(uint64_t last_seq, uint64_t nrows, uint64_t epoch)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        uint64_t a, b, c;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        proto_ready_pack(&pk, last_seq, nrows, epoch);
+        check(proto_ready_decode(sb.data, sb.size, &a, &b, &c, err, sizeof(err)) == 0);
+        check(a == last_seq && b == nrows && c == epoch);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+result_again(enum proto_type type, uint64_t seq, struct pstr message)
+{
+        enum proto_type t;
+        struct pstr m;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        uint64_t s;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        if (type == PROTO_OK) {
+                check(message.p == NULL);
+                proto_ok_pack(&pk, seq);
+        } else {
+                check(message.p != NULL);
+                msgpack_pack_array(&pk, 3);
+                pack_name(&pk, type == PROTO_FAIL ? "fail" : "fenced");
+                msgpack_pack_uint64(&pk, seq);
+                pack_pstr(&pk, message);
+        }
+        check(proto_peek(sb.data, sb.size) == type);
+        check(proto_result_decode(sb.data, sb.size, &t, &s, &m, err, sizeof(err)) == 0);
+        check(t == type && s == seq && pstr_same(m, message));
+        msgpack_sbuffer_destroy(&sb);
+}
+
+/* Where a decoder refused the input, its outputs hold nothing. */
+static int
+inside(const uint8_t *data, size_t size, struct pstr s)
+{
+        return (const uint8_t *)s.p >= data && (const uint8_t *)s.p + s.len <= data + size;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -149,34 +327,66 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct proto_uow u;
         struct proto_row *rows;
         struct pstr p;
-        uint64_t x, y;
+        uint64_t x, y, z;
         uint32_t n;
         char err[256];
-        enum proto_type t;
+        enum proto_type t, rt;
+        int known = peek_knows(data, size);
 
         t = proto_peek(data, size);
-        check(t >= PROTO_BAD && t <= PROTO_FAIL);
+        check(t >= PROTO_BAD && t <= PROTO_FENCED);
         if (proto_submit_decode(data, size, &s, err, sizeof(err)) == 0) {
-                check(t == PROTO_SUBMIT && s.nrec <= PROTO_MAX_BATCH);
+                check((known ? t == PROTO_SUBMIT : t == PROTO_BAD) && s.nrec <= PROTO_MAX_BATCH);
                 submit_again(&s);
+        } else {
+                /* A refusal owns nothing; a batch id it kept lies in the frame. */
+                check(s.rec == NULL && s.nrec == 0 && s.collector.p == NULL && s.source.p == NULL);
+                check(s.batch_id.p == NULL ||
+                      (inside(data, size, s.batch_id) && s.batch_id.len <= PROTO_MAX_ID));
         }
         proto_submit_free(&s);
-        if (proto_ack_decode(data, size, &a, err, sizeof(err)) == 0)
-                check(t == PROTO_ACK || t == PROTO_ERROR);
+        if (proto_ack_decode(data, size, &a, err, sizeof(err)) == 0) {
+                if (known)
+                        check(t == PROTO_ACK || t == PROTO_ERROR);
+                else
+                        check(t == PROTO_BAD);
+                ack_again(&a, a.message.p != NULL ? PROTO_ERROR : PROTO_ACK);
+        } else {
+                check(a.rej == NULL && a.stale == NULL && a.nrej == 0 && a.nstale == 0);
+        }
         proto_ack_free(&a);
-        if (proto_hello_decode(data, size, &p, err, sizeof(err)) == 0)
-                check(t == PROTO_HELLO && p.len <= PROTO_MAX_ID);
+        if (proto_hello_decode(data, size, &p, err, sizeof(err)) == 0) {
+                check((known ? t == PROTO_HELLO : t == PROTO_BAD) && p.len <= PROTO_MAX_ID);
+                hello_again(p);
+        } else {
+                check(p.p == NULL);
+        }
         if (proto_uow_decode(data, size, &u, err, sizeof(err)) == 0) {
-                check(t == PROTO_UOW);
+                check(known ? t == PROTO_UOW : t == PROTO_BAD);
                 uow_again(&u);
+        } else {
+                check(u.values == NULL && u.rejects == NULL && u.aggs == NULL);
         }
         proto_uow_free(&u);
-        if (proto_rows_decode(data, size, &rows, &n, err, sizeof(err)) == 0)
-                check(t == PROTO_ROWS);
+        if (proto_rows_decode(data, size, &rows, &n, err, sizeof(err)) == 0) {
+                check(known ? t == PROTO_ROWS : t == PROTO_BAD);
+                rows_again(rows, n);
+        } else {
+                check(rows == NULL && n == 0);
+        }
         free(rows);
-        if (proto_ready_decode(data, size, &x, &y, err, sizeof(err)) == 0)
-                check(t == PROTO_READY);
-        if (proto_result_decode(data, size, &x, &p, err, sizeof(err)) == 0)
-                check(t == PROTO_OK || t == PROTO_FAIL);
+        if (proto_ready_decode(data, size, &x, &y, &z, err, sizeof(err)) == 0) {
+                check(known ? t == PROTO_READY : t == PROTO_BAD);
+                ready_again(x, y, z);
+        } else {
+                check(x == 0 && y == 0 && z == 0);
+        }
+        if (proto_result_decode(data, size, &rt, &x, &p, err, sizeof(err)) == 0) {
+                check(rt == PROTO_OK || rt == PROTO_FAIL || rt == PROTO_FENCED);
+                check(known ? t == rt : t == PROTO_BAD);
+                result_again(rt, x, p);
+        } else {
+                check(rt == PROTO_BAD && x == 0 && p.p == NULL);
+        }
         return 0;
 }

@@ -2,9 +2,12 @@
  * Writes the seed corpus of fuzz_proto into the directory given as the
  * only argument: a few valid messages of every type, packed with the real
  * encoders, and hostile frames (truncated, wrong types, huge declared
- * lengths, deep nesting, the msgpack-c 4.0.0 streaming-unpacker crash).
- * The output is checked in under tests/fuzz/corpus/proto/; rerun this
- * after changing the wire format.
+ * lengths, deep nesting, the msgpack-c 4.0.0 streaming-unpacker crash),
+ * and the version-1 forms of the messages version 2 changed, which are
+ * refused.  The output is checked in under tests/fuzz/corpus/proto/, beside
+ * the fuzzer's own finds (found-*); rerun this after changing the wire
+ * format:
+ *   ninja -C build tests/gen_proto_corpus && build/tests/gen_proto_corpus tests/fuzz/corpus/proto
  */
 #include <errno.h>
 #include <stdio.h>
@@ -120,8 +123,14 @@ valid_messages(void)
              {NULL, 0}},
         };
         struct proto_row rows[] = {
-            {pstr_of("211102001"), pstr_of("2024"), pstr_of("teachers"), pstr_of("88"), 5},
-            {pstr_of("211103001"), pstr_of("202409"), pstr_of("floor_area"), pstr_of("1000.5"), 6},
+            {pstr_of("211102001"), pstr_of("2024"), pstr_of("teachers"), pstr_of("88"), 5,
+             pstr_of("c1")},
+            {pstr_of("211103001"), pstr_of("202409"), pstr_of("floor_area"), pstr_of("1000.5"), 6,
+             pstr_of("盘锦一中")},
+        };
+        struct proto_stale stale[] = {
+            {17, pstr_of("1234"), pstr_of("c2"), 1741000000000000ULL * 1024 + 16},
+            {18, pstr_of("12.5000"), pstr_of("盘锦一中"), 1741000000000000ULL * 1024 + 17},
         };
 
         start();
@@ -130,7 +139,7 @@ valid_messages(void)
                 proto_record_pack(&pk, &recs[i]);
         done("submit-3");
         start();
-        proto_submit_begin(&pk, "c", "b", NULL, 0);
+        proto_submit_begin(&pk, "c", "b", "", 0);
         done("submit-empty");
         start();
         proto_submit_begin(&pk, "c", "b", "f.csv", 1);
@@ -141,10 +150,19 @@ valid_messages(void)
         proto_ack_begin(&pk, pstr_of("b-0001"), 10, 3, 2);
         proto_reject_line_pack(&pk, 5, pstr_of("unknown unit 999"));
         proto_reject_line_pack(&pk, 9, pstr_of("negative value"));
+        proto_ack_stale_begin(&pk, 0);
         done("ack-2");
         start();
         proto_ack_begin(&pk, pstr_of("b"), 0, 0, 0);
+        proto_ack_stale_begin(&pk, 0);
         done("ack-empty");
+        start();
+        proto_ack_begin(&pk, pstr_of("b-0003"), 4, 1, 1);
+        proto_reject_line_pack(&pk, 5, pstr_of("unknown unit 999"));
+        proto_ack_stale_begin(&pk, 2);
+        proto_stale_pack(&pk, &stale[0]);
+        proto_stale_pack(&pk, &stale[1]);
+        done("ack-stale");
         start();
         proto_error_pack(&pk, pstr_of("b-0002"), "aggregator is shutting down");
         done("error-batch");
@@ -157,7 +175,7 @@ valid_messages(void)
         done("hello");
 
         start();
-        proto_uow_begin(&pk, 77, "agg-1", 1);
+        proto_uow_begin(&pk, 77, 3, "agg-1", 1);
         proto_value_pack(&pk, &v);
         proto_uow_rejects_begin(&pk, 1);
         proto_reject_pack(&pk, &rj);
@@ -166,7 +184,7 @@ valid_messages(void)
         proto_agg_pack(&pk, &ag[1]);
         done("uow-full");
         start();
-        proto_uow_begin(&pk, 1, "a", 0);
+        proto_uow_begin(&pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&pk, 0);
         proto_uow_aggs_begin(&pk, 0);
         done("uow-empty");
@@ -180,7 +198,7 @@ valid_messages(void)
         proto_rows_begin(&pk, 0);
         done("rows-empty");
         start();
-        proto_ready_pack(&pk, 123456789012ULL, 4000000);
+        proto_ready_pack(&pk, 123456789012ULL, 4000000, 7);
         done("ready");
         start();
         proto_ok_pack(&pk, 99);
@@ -188,13 +206,16 @@ valid_messages(void)
         start();
         proto_fail_pack(&pk, 100, "duplicate key value");
         done("fail");
+        start();
+        proto_fenced_pack(&pk, 101, "aggregator agg-1 said hello again (epoch 8): nothing applied");
+        done("fenced");
 
         /* An agg with float32 statistics, which the decoder also accepts. */
         start();
-        proto_uow_begin(&pk, 2, "a", 0);
+        proto_uow_begin(&pk, 2, 1, "a", 0);
         proto_uow_rejects_begin(&pk, 0);
         proto_uow_aggs_begin(&pk, 1);
-        msgpack_pack_array(&pk, 12);
+        msgpack_pack_array(&pk, 14);
         pack_s("u");
         pack_s("school");
         pack_s("2024");
@@ -207,7 +228,123 @@ valid_messages(void)
         msgpack_pack_float(&pk, 2.5f);
         msgpack_pack_double(&pk, 2.0);
         msgpack_pack_nil(&pk);
+        msgpack_pack_nil(&pk);
+        msgpack_pack_nil(&pk);
         done("uow-float32");
+}
+
+/* Batch ids at and over the rules of version 2. */
+static void
+batch_ids(void)
+{
+        static const struct {
+                const char *name;
+                const char *id;
+                size_t len;
+        } ids[] = {
+            {"batchid-empty", "", 0},
+            {"batchid-space", "a b", 3},
+            {"batchid-0x80", "b\x80", 2},
+            {"batchid-nul", "a\0b", 3},
+            {"batchid-64", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 64},
+            {"batchid-65", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefg", 65},
+        };
+
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+                start();
+                msgpack_pack_array(&pk, 6);
+                pack_s("submit");
+                msgpack_pack_uint64(&pk, PROTO_VERSION);
+                pack_s("c");
+                msgpack_pack_str(&pk, ids[i].len);
+                msgpack_pack_str_body(&pk, ids[i].id, ids[i].len);
+                pack_s("f.csv");
+                msgpack_pack_array(&pk, 0);
+                done(ids[i].name);
+        }
+}
+
+/*
+ * What a version-1 peer sends: refused whole by version 2, each for its
+ * version or its shape.
+ */
+static void
+version1_messages(void)
+{
+        struct proto_record r = {2,
+                                 1700000000000000ULL,
+                                 pstr_of("211102001"),
+                                 pstr_of("2024"),
+                                 pstr_of("teachers"),
+                                 pstr_of("12"),
+                                 {NULL, 0},
+                                 {NULL, 0}};
+
+        start();
+        msgpack_pack_array(&pk, 6);
+        pack_s("submit");
+        msgpack_pack_uint64(&pk, 1);
+        pack_s("c");
+        pack_s("b-0001");
+        msgpack_pack_nil(&pk);
+        msgpack_pack_array(&pk, 1);
+        proto_record_pack(&pk, &r);
+        done("v1-submit");
+        start();
+        msgpack_pack_array(&pk, 3);
+        pack_s("hello");
+        msgpack_pack_uint64(&pk, 1);
+        pack_s("agg-1");
+        done("v1-hello");
+        start();
+        msgpack_pack_array(&pk, 3);
+        pack_s("hello");
+        msgpack_pack_uint64(&pk, 3);
+        pack_s("agg-1");
+        done("v3-hello");
+        start();
+        msgpack_pack_array(&pk, 5);
+        pack_s("ack");
+        pack_s("b-0001");
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_array(&pk, 0);
+        done("v1-ack");
+        start();
+        msgpack_pack_array(&pk, 6);
+        pack_s("uow");
+        msgpack_pack_uint64(&pk, 1);
+        pack_s("agg-1");
+        msgpack_pack_array(&pk, 0);
+        msgpack_pack_array(&pk, 0);
+        msgpack_pack_array(&pk, 0);
+        done("v1-uow");
+        start();
+        proto_rows_begin(&pk, 1);
+        msgpack_pack_array(&pk, 5);
+        pack_s("211102001");
+        pack_s("2024");
+        pack_s("teachers");
+        pack_s("88");
+        msgpack_pack_uint64(&pk, 5);
+        done("v1-rows");
+        start();
+        msgpack_pack_array(&pk, 3);
+        pack_s("ready");
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint64(&pk, 2);
+        done("v1-ready");
+
+        /* Refused by version 2: a nil source, a record (named by its line). */
+        start();
+        proto_submit_begin(&pk, "c", "b-0002", NULL, 0);
+        done("submit-nil-source");
+        r.line = 17;
+        r.unit = pstr_of(NULL);
+        start();
+        proto_submit_begin(&pk, "c", "b-0002", "f.csv", 1);
+        proto_record_pack(&pk, &r);
+        done("submit-line17-unit-nil");
 }
 
 static void
@@ -233,7 +370,7 @@ hostile_messages(void)
                 snprintf(name, sizeof(name), "huge-%s-top", hugename[i]);
                 put(name, huge[i], 8);
                 /* The same header in place of a submit's collector. */
-                memcpy(buf, "\x96\xa6submit\x01", 9);
+                memcpy(buf, "\x96\xa6submit\x02", 9);
                 memcpy(buf + 9, huge[i], 8);
                 snprintf(name, sizeof(name), "huge-%s-in-submit", hugename[i]);
                 put(name, buf, 17);
@@ -241,11 +378,12 @@ hostile_messages(void)
         put("submit-declares-million", million, sizeof(million));
         /* A submit head whose records array32 declares 1,000,000. */
         memcpy(buf,
-               "\x96\xa6submit\x01\xa1"
+               "\x96\xa6submit\x02\xa1"
                "c\xa1"
-               "b\xc0\xdd\x00\x0f\x42\x40\xc0\xc0",
-               21);
-        put("submit-records-million", buf, 21);
+               "b\xa1"
+               "s\xdd\x00\x0f\x42\x40\xc0\xc0",
+               22);
+        put("submit-records-million", buf, 22);
         memset(deep, 0x91, 100);
         deep[100] = 0xc0;
         put("deep-100", deep, sizeof(deep));
@@ -273,14 +411,14 @@ hostile_messages(void)
         start();
         msgpack_pack_array(&pk, 6);
         pack_s("submit");
-        pack_s("1");
+        pack_s("2");
         pack_s("c");
         pack_s("b");
-        msgpack_pack_nil(&pk);
+        pack_s("s");
         msgpack_pack_array(&pk, 0);
         done("wrongtype-version-string");
         start();
-        proto_submit_begin(&pk, "c", "b", NULL, 1);
+        proto_submit_begin(&pk, "c", "b", "s", 1);
         msgpack_pack_array(&pk, 8);
         msgpack_pack_int64(&pk, -1);
         msgpack_pack_uint64(&pk, 1);
@@ -292,11 +430,11 @@ hostile_messages(void)
         msgpack_pack_nil(&pk);
         done("wrongtype-record-ints");
         start();
-        proto_uow_begin(&pk, 1, "a", 0);
+        proto_uow_begin(&pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&pk, 0);
         proto_uow_aggs_begin(&pk, 1);
-        msgpack_pack_array(&pk, 12);
-        for (int i = 0; i < 12; i++)
+        msgpack_pack_array(&pk, 14);
+        for (int i = 0; i < 14; i++)
                 msgpack_pack_true(&pk);
         done("wrongtype-agg-bools");
         start();
@@ -305,7 +443,7 @@ hostile_messages(void)
         msgpack_pack_uint64(&pk, 1);
         done("wrongtype-map");
         start();
-        proto_submit_begin(&pk, "c", "b", NULL, 2);
+        proto_submit_begin(&pk, "c", "b", "s", 2);
         proto_record_pack(&pk, &r);
         msgpack_pack_array(&pk, 7);
         for (int i = 0; i < 7; i++)
@@ -324,6 +462,8 @@ main(int argc, char **argv)
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         valid_messages();
+        batch_ids();
+        version1_messages();
         hostile_messages();
         msgpack_sbuffer_destroy(&sb);
         return 0;

@@ -81,7 +81,8 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
         struct proto_uow u;
         struct proto_row *rows;
         struct pstr p;
-        uint64_t x, y;
+        enum proto_type t;
+        uint64_t x, y, z;
         uint32_t n;
         int rc = -1;
 
@@ -108,11 +109,12 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
                 free(rows);
                 break;
         case PROTO_READY:
-                rc = proto_ready_decode(buf, len, &x, &y, err, errlen);
+                rc = proto_ready_decode(buf, len, &x, &y, &z, err, errlen);
                 break;
         case PROTO_OK:
         case PROTO_FAIL:
-                rc = proto_result_decode(buf, len, &x, &p, err, errlen);
+        case PROTO_FENCED:
+                rc = proto_result_decode(buf, len, &t, &x, &p, err, errlen);
                 break;
         case PROTO_BAD:
                 break;
@@ -206,12 +208,14 @@ test_submit_roundtrip(void **state)
         proto_submit_begin(&f.pk, "c", "b-0002", "s.csv", 1);
         proto_record_pack(&f.pk, &r[1]);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_non_null(strstr(err, "line"));
+        /* Not yet read, so the record goes by its position. */
+        assert_string_equal(err, "record 0: line 2147483648 out of range");
         frame_done(&f);
 }
 
+/* An empty batch decodes; the source may be "" but, since version 2, not nil. */
 static void
-test_submit_empty_and_nil_source(void **state)
+test_submit_empty_and_source(void **state)
 {
         struct proto_submit s;
         struct frame f;
@@ -219,12 +223,26 @@ test_submit_empty_and_nil_source(void **state)
 
         (void)state;
         frame_init(&f);
-        proto_submit_begin(&f.pk, "c", "b", NULL, 0);
+        proto_submit_begin(&f.pk, "c", "b", "", 0);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
-        assert_pstr(s.source, NULL);
+        assert_pstr(s.source, "");
+        assert_inside(s.source, &f);
         assert_int_equal(s.nrec, 0);
         assert_null(s.rec);
         proto_submit_free(&s);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", "b-nil", NULL, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "source is not a string");
+        assert_pstr(s.source, NULL);
+        assert_pstr(s.collector, NULL);
+        /* The batch id was valid: the error reply can name the batch. */
+        assert_pstr(s.batch_id, "b-nil");
+        assert_inside(s.batch_id, &f);
+        assert_null(s.rec);
+        assert_int_equal(s.nrec, 0);
         frame_done(&f);
 }
 
@@ -240,6 +258,7 @@ test_ack_and_error_roundtrip(void **state)
         proto_ack_begin(&f.pk, ps("b-0001"), 10, 3, 2);
         proto_reject_line_pack(&f.pk, 5, ps("unknown unit 999"));
         proto_reject_line_pack(&f.pk, 9, ps("negative value"));
+        proto_ack_stale_begin(&f.pk, 0);
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ACK);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
         assert_pstr(a.batch_id, "b-0001");
@@ -250,6 +269,8 @@ test_ack_and_error_roundtrip(void **state)
         assert_pstr(a.rej[0].reason, "unknown unit 999");
         assert_int_equal(a.rej[1].line, 9);
         assert_pstr(a.rej[1].reason, "negative value");
+        assert_int_equal(a.nstale, 0);
+        assert_null(a.stale);
         assert_pstr(a.message, NULL);
         proto_ack_free(&a);
         frame_done(&f);
@@ -262,6 +283,8 @@ test_ack_and_error_roundtrip(void **state)
         assert_pstr(a.message, "aggregator is shutting down");
         assert_int_equal(a.nrej, 0);
         assert_null(a.rej);
+        assert_int_equal(a.nstale, 0);
+        assert_null(a.stale);
         proto_ack_free(&a);
         frame_done(&f);
 
@@ -340,7 +363,7 @@ test_uow_roundtrip(void **state)
 
         (void)state;
         frame_init(&f);
-        proto_uow_begin(&f.pk, 77, "agg-1", 1);
+        proto_uow_begin(&f.pk, 77, 5, "agg-1", 1);
         proto_value_pack(&f.pk, &v);
         proto_uow_rejects_begin(&f.pk, 1);
         proto_reject_pack(&f.pk, &rj);
@@ -350,6 +373,7 @@ test_uow_roundtrip(void **state)
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_UOW);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_true(u.seq == 77);
+        assert_true(u.epoch == 5);
         assert_pstr(u.aggregator, "agg-1");
         assert_int_equal(u.nvalues, 1);
         assert_pstr(u.values[0].unit, "211102001");
@@ -404,7 +428,7 @@ test_uow_empty(void **state)
 
         (void)state;
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
@@ -417,12 +441,13 @@ static void
 test_rows_ready_result_roundtrip(void **state)
 {
         struct proto_row in[2] = {
-            {ps("211102001"), ps("2024"), ps("teachers"), ps("88"), 5},
-            {ps("211103001"), ps("202409"), ps("floor_area"), ps("1000.5"), 6},
+            {ps("211102001"), ps("2024"), ps("teachers"), ps("88"), 5, ps("盘锦一中")},
+            {ps("211103001"), ps("202409"), ps("floor_area"), ps("1000.5"), 6, ps("")},
         };
         struct proto_row *rows;
         struct pstr msg;
-        uint64_t a, b;
+        enum proto_type type;
+        uint64_t a, b, c;
         uint32_t n;
         struct frame f;
         char err[256];
@@ -440,26 +465,32 @@ test_rows_ready_result_roundtrip(void **state)
         assert_pstr(rows[0].indicator, "teachers");
         assert_pstr(rows[0].value, "88");
         assert_true(rows[0].version == 5);
+        assert_pstr(rows[0].collector, "盘锦一中");
+        assert_inside(rows[0].collector, &f);
         assert_pstr(rows[1].unit, "211103001");
         assert_pstr(rows[1].period, "202409");
         assert_pstr(rows[1].indicator, "floor_area");
         assert_pstr(rows[1].value, "1000.5");
         assert_true(rows[1].version == 6);
+        assert_pstr(rows[1].collector, "");
         free(rows);
         frame_done(&f);
 
         frame_init(&f);
-        proto_ready_pack(&f.pk, 123456789012ULL, 4000000);
+        proto_ready_pack(&f.pk, 123456789012ULL, 4000000, 9223372036854775807ULL);
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_READY);
-        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &a, &b, err, sizeof(err)), 0);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &a, &b, &c, err, sizeof(err)), 0);
         assert_true(a == 123456789012ULL);
         assert_true(b == 4000000);
+        assert_true(c == 9223372036854775807ULL);
         frame_done(&f);
 
         frame_init(&f);
         proto_ok_pack(&f.pk, 99);
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_OK);
-        assert_int_equal(proto_result_decode(f.sb.data, f.sb.size, &a, &msg, err, sizeof(err)), 0);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &a, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_OK);
         assert_true(a == 99);
         assert_pstr(msg, NULL);
         frame_done(&f);
@@ -467,9 +498,22 @@ test_rows_ready_result_roundtrip(void **state)
         frame_init(&f);
         proto_fail_pack(&f.pk, 100, "duplicate key value");
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_FAIL);
-        assert_int_equal(proto_result_decode(f.sb.data, f.sb.size, &a, &msg, err, sizeof(err)), 0);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &a, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_FAIL);
         assert_true(a == 100);
         assert_pstr(msg, "duplicate key value");
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 101, "aggregator agg-1 said hello again: epoch 8");
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_FENCED);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &a, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_FENCED);
+        assert_true(a == 101);
+        assert_pstr(msg, "aggregator agg-1 said hello again: epoch 8");
+        assert_inside(msg, &f);
         frame_done(&f);
 }
 
@@ -485,8 +529,17 @@ test_peek(void **state)
         static const unsigned char prefix[] = {0x92, 0xa3, 'a', 'c'};
         static const unsigned char longer[] = {0x92, 0xa4, 'o', 'k', 'a', 'y'};
         static const unsigned char map[] = {0x81, 0xa2, 'o', 'k', 0x01};
+        /* The type added in version 2, and names one byte short and long. */
+        static const unsigned char fenced[] = {0x93, 0xa6, 'f', 'e', 'n', 'c', 'e', 'd', 0x01};
+        static const unsigned char fence[] = {0x93, 0xa5, 'f', 'e', 'n', 'c', 'e', 0x01};
+        static const unsigned char fencedx[] = {0x93, 0xa7, 'f', 'e', 'n', 'c', 'e', 'd', 'x'};
 
         (void)state;
+        assert_int_equal(proto_peek(fenced, sizeof(fenced)), PROTO_FENCED);
+        assert_int_equal(proto_peek(fenced, 8), PROTO_FENCED);
+        assert_int_equal(proto_peek(fenced, 7), PROTO_BAD);
+        assert_int_equal(proto_peek(fence, sizeof(fence)), PROTO_BAD);
+        assert_int_equal(proto_peek(fencedx, sizeof(fencedx)), PROTO_BAD);
         assert_int_equal(proto_peek(a16, sizeof(a16)), PROTO_OK);
         assert_int_equal(proto_peek(a32, sizeof(a32)), PROTO_FAIL);
         assert_int_equal(proto_peek(str8, sizeof(str8)), PROTO_BAD);
@@ -537,7 +590,7 @@ test_field_caps(void **state)
         r.unit = (struct pstr){big, PROTO_MAX_FIELD + 1};
         pack_one_submit(&f, &r);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "record 0: unit longer than 256 bytes");
+        assert_string_equal(err, "line 1: unit longer than 256 bytes");
         assert_null(s.rec);
         frame_done(&f);
 
@@ -545,7 +598,7 @@ test_field_caps(void **state)
         r.value = (struct pstr){big, PROTO_MAX_FIELD + 1};
         pack_one_submit(&f, &r);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "record 0: value longer than 256 bytes");
+        assert_string_equal(err, "line 1: value longer than 256 bytes");
         frame_done(&f);
 
         r.value = ps("1");
@@ -560,21 +613,33 @@ test_field_caps(void **state)
         r.raw = (struct pstr){big, 10 * 1024 * 1024};
         pack_one_submit(&f, &r);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "record 0: raw longer than 4096 bytes");
+        assert_string_equal(err, "line 1: raw longer than 4096 bytes");
         frame_done(&f);
 
         /* Ids: 64 bytes pass, 65 fail. */
         frame_init(&f);
         big[PROTO_MAX_ID + 1] = '\0';
-        proto_submit_begin(&f.pk, "c", big, NULL, 0);
+        proto_submit_begin(&f.pk, "c", big, "s", 0);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
         assert_string_equal(err, "batch_id longer than 64 bytes");
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+        frame_init(&f);
+        proto_submit_begin(&f.pk, big, "b", "s", 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "collector longer than 64 bytes");
         frame_done(&f);
         frame_init(&f);
         big[PROTO_MAX_ID] = '\0';
-        proto_submit_begin(&f.pk, big, "b", NULL, 0);
+        proto_submit_begin(&f.pk, big, "b", "s", 0);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
         assert_int_equal(s.collector.len, 64);
+        proto_submit_free(&s);
+        frame_done(&f);
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", big, "s", 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.batch_id.len, 64);
         proto_submit_free(&s);
         frame_done(&f);
 
@@ -611,7 +676,7 @@ test_batch_cap(void **state)
 
         (void)state;
         frame_init(&f);
-        proto_submit_begin(&f.pk, "c", "b", NULL, PROTO_MAX_BATCH);
+        proto_submit_begin(&f.pk, "c", "b", "s", PROTO_MAX_BATCH);
         for (uint32_t i = 0; i < PROTO_MAX_BATCH; i++) {
                 r.line = i + 2;
                 proto_record_pack(&f.pk, &r);
@@ -623,12 +688,12 @@ test_batch_cap(void **state)
         frame_done(&f);
 
         frame_init(&f);
-        proto_submit_begin(&f.pk, "c", "b", NULL, PROTO_MAX_BATCH + 1);
+        proto_submit_begin(&f.pk, "c", "b", "s", PROTO_MAX_BATCH + 1);
         for (uint32_t i = 0; i < PROTO_MAX_BATCH + 1; i++)
                 proto_record_pack(&f.pk, &r);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        /* The records array header sits after 0x96 "submit" 1 "c" "b" nil. */
-        assert_string_equal(err, "byte 14: array declares 20001 items, at most 20000 allowed at "
+        /* The records array header sits after 0x96 "submit" 2 "c" "b" "s". */
+        assert_string_equal(err, "byte 15: array declares 20001 items, at most 20000 allowed at "
                                  "depth 1");
         assert_null(s.rec);
         frame_done(&f);
@@ -638,9 +703,37 @@ test_batch_cap(void **state)
         proto_ack_begin(&f.pk, ps("b"), 0, 0, PROTO_MAX_BATCH + 1);
         for (uint32_t i = 0; i < PROTO_MAX_BATCH + 1; i++)
                 proto_reject_line_pack(&f.pk, i, ps("r"));
+        proto_ack_stale_begin(&f.pk, 0);
         assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
         assert_string_equal(err, "byte 9: array declares 20001 items, at most 20000 allowed at "
                                  "depth 1");
+        frame_done(&f);
+
+        /* And so is its stale list: a full one passes, one more fails. */
+        struct proto_stale st = {.value = ps("1"), .collector = ps("c"), .version = 1};
+        struct proto_ack a;
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, PROTO_MAX_BATCH);
+        for (uint32_t i = 0; i < PROTO_MAX_BATCH; i++) {
+                st.line = i + 2;
+                proto_stale_pack(&f.pk, &st);
+        }
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.nstale, PROTO_MAX_BATCH);
+        assert_int_equal(a.stale[PROTO_MAX_BATCH - 1].line, PROTO_MAX_BATCH + 1);
+        proto_ack_free(&a);
+        frame_done(&f);
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, PROTO_MAX_BATCH + 1);
+        for (uint32_t i = 0; i < PROTO_MAX_BATCH + 1; i++)
+                proto_stale_pack(&f.pk, &st);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 10: array declares 20001 items, at most 20000 allowed at "
+                                 "depth 1");
+        assert_null(a.stale);
+        assert_int_equal(a.nstale, 0);
         frame_done(&f);
 }
 
@@ -660,9 +753,9 @@ test_declared_million(void **state)
         static const unsigned char top[10] = {0xdd, 0x00, 0x0f, 0x42, 0x40,
                                               0xa6, 's',  'u',  'b',  'm'};
         /* A proper submit head whose records array32 declares 1,000,000. */
-        static const unsigned char recs[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',
-                                             0x01, 0xa1, 'c',  0xa1, 'b',  0xc0, 0xdd, 0x00,
-                                             0x0f, 0x42, 0x40, 0xc0, 0xc0, 0xc0};
+        static const unsigned char recs[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i', 't',
+                                             0x02, 0xa1, 'c',  0xa1, 'b',  0xa1, 's', 0xdd,
+                                             0x00, 0x0f, 0x42, 0x40, 0xc0, 0xc0, 0xc0};
         struct proto_submit s;
         struct timespec t0;
         char err[256];
@@ -673,7 +766,7 @@ test_declared_million(void **state)
         assert_string_equal(err,
                             "byte 0: array declares 1000000 items, at most 6 allowed at depth 0");
         assert_int_equal(proto_submit_decode(recs, sizeof(recs), &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 14: array declares 1000000 items, at most 20000 allowed "
+        assert_string_equal(err, "byte 15: array declares 1000000 items, at most 20000 allowed "
                                  "at depth 1");
         /*
          * The frame is refused by the byte walk, before anything is
@@ -708,7 +801,7 @@ test_huge_declared_lengths(void **state)
         for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
                 assert_int_equal(proto_peek(hostile[i], 8), PROTO_BAD);
                 assert_all_reject(hostile[i], 8);
-                memcpy(nested, "\x96\xa6submit\x01", 9);
+                memcpy(nested, "\x96\xa6submit\x02", 9);
                 memcpy(nested + 9, hostile[i], 8);
                 assert_int_equal(proto_peek(nested, 17), PROTO_SUBMIT);
                 assert_all_reject(nested, 17);
@@ -718,16 +811,16 @@ test_huge_declared_lengths(void **state)
         assert_int_equal(decode_as(PROTO_SUBMIT, hostile[2], 8, err, sizeof(err)), -1);
         assert_string_equal(err, "byte 0: declares 4294967295 bytes, only 3 follow");
         assert_int_equal(decode_as(PROTO_UOW, hostile[0], 8, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 6 allowed at "
+        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 7 allowed at "
                                  "depth 0");
         /*
          * A uow's lists have no item cap (the aggregator is trusted), so
          * only the bytes that follow bound them.
          */
-        static const unsigned char uow[] = {0x96, 0xa3, 'u',  'o',  'w',  0x01, 0xa1, 'a',
+        static const unsigned char uow[] = {0x97, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1, 'a',
                                             0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0x90, 0x90};
         assert_int_equal(decode_as(PROTO_UOW, uow, sizeof(uow), err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 8: declares 4294967295 items, only 3 bytes follow");
+        assert_string_equal(err, "byte 9: declares 4294967295 items, only 3 bytes follow");
         static const unsigned char rows[] = {0x92, 0xa4, 'r',  'o',  'w',  's',
                                              0xdf, 0x7f, 0xff, 0xff, 0xff, 0xc0};
         assert_int_equal(decode_as(PROTO_ROWS, rows, sizeof(rows), err, sizeof(err)), -1);
@@ -747,11 +840,11 @@ test_deep_nesting(void **state)
         assert_int_equal(decode_as(PROTO_UOW, deep, sizeof(deep), err, sizeof(err)), -1);
         assert_string_equal(err, "byte 3: nested deeper than 3 levels");
         /* A container inside a record is already one level too deep. */
-        static const unsigned char rec[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',
-                                            0x01, 0xa1, 'c',  0xa1, 'b',  0xc0, 0x91, 0x98,
-                                            0x01, 0x01, 0x90, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+        static const unsigned char rec[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',  0x02,
+                                            0xa1, 'c',  0xa1, 'b',  0xa1, 's',  0x91, 0x98, 0x01,
+                                            0x01, 0x90, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
         assert_int_equal(decode_as(PROTO_SUBMIT, rec, sizeof(rec), err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 18: nested deeper than 3 levels");
+        assert_string_equal(err, "byte 19: nested deeper than 3 levels");
 }
 
 static void
@@ -826,7 +919,7 @@ test_truncated_uow(void **state)
 
         (void)state;
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1ull << 40, "agg-1", 1);
+        proto_uow_begin(&f.pk, 1ull << 40, (1ull << 40) + 1, "agg-1", 1);
         proto_value_pack(&f.pk, &v);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
@@ -898,12 +991,13 @@ test_wrong_message(void **state)
                 frame_init(&all[i]);
         proto_submit_begin(&all[0].pk, "c", "b", "s", 0);
         proto_ack_begin(&all[1].pk, ps("b"), 1, 1, 0);
+        proto_ack_stale_begin(&all[1].pk, 0);
         proto_hello_pack(&all[2].pk, "a");
-        proto_uow_begin(&all[3].pk, 1, "a", 0);
+        proto_uow_begin(&all[3].pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&all[3].pk, 0);
         proto_uow_aggs_begin(&all[3].pk, 0);
         proto_rows_begin(&all[4].pk, 0);
-        proto_ready_pack(&all[5].pk, 1, 2);
+        proto_ready_pack(&all[5].pk, 1, 2, 3);
         proto_ok_pack(&all[6].pk, 3);
         for (int i = 0; i < 7; i++) {
                 for (int j = 0; j < 7; j++) {
@@ -915,45 +1009,125 @@ test_wrong_message(void **state)
         }
 }
 
+/*
+ * ["submit", version, "c", batch_id, source, [one record]]: source NULL is
+ * nil, as version 1 allowed.
+ */
+static void
+pack_submit_version(struct frame *f, uint64_t version, const char *batch_id, const char *source)
+{
+        struct proto_record r = {.line = 2,
+                                 .version = 1,
+                                 .unit = ps("u"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("i"),
+                                 .value = ps("1")};
+
+        frame_init(f);
+        msgpack_pack_array(&f->pk, 6);
+        pack_s(&f->pk, "submit");
+        msgpack_pack_uint64(&f->pk, version);
+        pack_s(&f->pk, "c");
+        pack_s(&f->pk, batch_id);
+        if (source == NULL)
+                msgpack_pack_nil(&f->pk);
+        else
+                pack_s(&f->pk, source);
+        msgpack_pack_array(&f->pk, 1);
+        proto_record_pack(&f->pk, &r);
+}
+
+/* ["hello", version, "a"] */
+static void
+pack_hello_version(struct frame *f, int64_t version)
+{
+        frame_init(f);
+        msgpack_pack_array(&f->pk, 3);
+        pack_s(&f->pk, "hello");
+        msgpack_pack_int64(&f->pk, version);
+        pack_s(&f->pk, "a");
+}
+
 static void
 test_versions(void **state)
 {
+        static const char v1[] =
+            "protocol version 1 is no longer accepted (this server speaks 2): upgrade the client";
         struct pstr agg;
         struct frame f;
         char err[256];
         struct proto_submit s;
 
         (void)state;
-        /* ["submit", 2, ...] */
+        assert_int_equal(PROTO_VERSION, 2);
+        /* The encoders write version 2 (a positive fixint). */
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 6);
-        pack_s(&f.pk, "submit");
-        msgpack_pack_uint64(&f.pk, 2);
-        pack_s(&f.pk, "c");
-        pack_s(&f.pk, "b");
-        msgpack_pack_nil(&f.pk);
-        msgpack_pack_array(&f.pk, 0);
-        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version 2");
+        proto_submit_begin(&f.pk, "c", "b", "s", 0);
+        assert_int_equal((unsigned char)f.sb.data[8], 0x02);
+        frame_done(&f);
+        frame_init(&f);
+        proto_hello_pack(&f.pk, "a");
+        assert_int_equal((unsigned char)f.sb.data[7], 0x02);
         frame_done(&f);
 
-        frame_init(&f);
-        msgpack_pack_array(&f.pk, 3);
-        pack_s(&f.pk, "hello");
-        msgpack_pack_int64(&f.pk, -1);
-        pack_s(&f.pk, "a");
+        pack_submit_version(&f, 2, "b-0001", "s.csv");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.nrec, 1);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        /*
+         * What a version-1 collector sends, source nil and all: refused for
+         * its version, with the batch id kept for the error reply.
+         */
+        pack_submit_version(&f, 1, "b-0001", NULL);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, v1);
+        assert_pstr(s.batch_id, "b-0001");
+        assert_null(s.rec);
+        assert_int_equal(s.nrec, 0);
+        frame_done(&f);
+        pack_submit_version(&f, 1, "b-0001", "s.csv");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, v1);
+        frame_done(&f);
+
+        pack_submit_version(&f, 3, "b-0001", "s.csv");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 3 (this server speaks 2)");
+        assert_pstr(s.batch_id, "b-0001");
+        assert_null(s.rec);
+        frame_done(&f);
+
+        pack_hello_version(&f, 2);
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), 0);
+        assert_pstr(agg, "a");
+        frame_done(&f);
+
+        pack_hello_version(&f, 1);
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
+        assert_string_equal(err, v1);
+        assert_null(agg.p);
+        frame_done(&f);
+
+        pack_hello_version(&f, 3);
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 3 (this server speaks 2)");
+        assert_null(agg.p);
+        frame_done(&f);
+
+        pack_hello_version(&f, -1);
         assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
         assert_string_equal(err, "unsupported protocol version -1");
         assert_null(agg.p);
         frame_done(&f);
 
-        frame_init(&f);
-        msgpack_pack_array(&f.pk, 3);
-        pack_s(&f.pk, "hello");
-        msgpack_pack_uint64(&f.pk, 0);
-        pack_s(&f.pk, "a");
+        /* 0 was never a version; it is below 2 all the same. */
+        pack_hello_version(&f, 0);
         assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version 0");
+        assert_string_equal(
+            err, "protocol version 0 is no longer accepted (this server speaks 2): upgrade the "
+                 "client");
         frame_done(&f);
 }
 
@@ -962,7 +1136,7 @@ static void
 pack_record_ints(struct frame *f, int64_t line, uint64_t version, int neg)
 {
         frame_init(f);
-        proto_submit_begin(&f->pk, "c", "b", NULL, 1);
+        proto_submit_begin(&f->pk, "c", "b", "s", 1);
         msgpack_pack_array(&f->pk, 8);
         if (neg)
                 msgpack_pack_int64(&f->pk, line);
@@ -995,7 +1169,8 @@ test_integer_ranges(void **state)
 
         pack_record_ints(&f, 1, 9223372036854775808ULL, 0);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "record 0: version 9223372036854775808 out of range");
+        /* The line was read: the record goes by it. */
+        assert_string_equal(err, "line 1: version 9223372036854775808 out of range");
         frame_done(&f);
 
         /* A positive number packed as a signed int is still accepted. */
@@ -1021,25 +1196,25 @@ test_record_rules(void **state)
         r.value = ps("1");
         pack_one_submit(&f, &r);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "record 0: unit is not a string");
+        assert_string_equal(err, "line 1: unit is not a string");
         frame_done(&f);
 
         /* A record of 7 or 9 items. */
         static const unsigned char seven[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',
-                                              0x01, 0xa1, 'c',  0xa1, 'b',  0xc0, 0x91, 0x97,
-                                              0x01, 0x01, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
-        static const unsigned char nine[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',  0x01,
-                                             0xa1, 'c',  0xa1, 'b',  0xc0, 0x91, 0x99, 0x01, 0x01,
-                                             0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+                                              0x02, 0xa1, 'c',  0xa1, 'b',  0xa1, 's',  0x91,
+                                              0x97, 0x01, 0x01, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+        static const unsigned char nine[] = {0x96, 0xa6, 's',  'u',  'b',  'm',  'i',  't',  0x02,
+                                             0xa1, 'c',  0xa1, 'b',  0xa1, 's',  0x91, 0x99, 0x01,
+                                             0x01, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
         assert_int_equal(decode_as(PROTO_SUBMIT, seven, sizeof(seven), err, sizeof(err)), -1);
         assert_string_equal(err, "record 0: has 7 items, expected 8");
         assert_int_equal(decode_as(PROTO_SUBMIT, nine, sizeof(nine), err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 15: array declares 9 items, at most 8 allowed at depth 2");
+        assert_string_equal(err, "byte 16: array declares 9 items, at most 8 allowed at depth 2");
 
         /* A record that is not an array. */
         static const unsigned char scalar[] = {
-            0x96, 0xa6, 's', 'u',  'b', 'm',  'i', 't',  0x01, 0xa1, 'c', 0xa1, 'b',  0xc0, 0x92,
-            0x98, 1,    1,   0xa1, 'u', 0xa1, 'p', 0xa1, 'i',  0xa1, 'v', 0xc0, 0xc0, 0x05};
+            0x96, 0xa6, 's', 'u', 'b',  'm', 'i',  't', 0x02, 0xa1, 'c',  0xa1, 'b',  0xa1, 's',
+            0x92, 0x98, 1,   1,   0xa1, 'u', 0xa1, 'p', 0xa1, 'i',  0xa1, 'v',  0xc0, 0xc0, 0x05};
         assert_int_equal(decode_as(PROTO_SUBMIT, scalar, sizeof(scalar), err, sizeof(err)), -1);
         assert_string_equal(err, "record 1: not an array");
 }
@@ -1054,7 +1229,7 @@ test_floats_and_flags(void **state)
         (void)state;
         /* An agg whose min is float32 1.5 and cv is nil. */
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         msgpack_pack_array(&f.pk, 14);
@@ -1091,7 +1266,7 @@ test_floats_and_flags(void **state)
                                  .nulls = 0x7f,
                                  .dimension = ps("stage")};
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &half);
@@ -1102,7 +1277,7 @@ test_floats_and_flags(void **state)
         /* Flags beyond NEW|FINAL. */
         struct proto_value v = {ps("u"), ps("p"), ps("i"), ps("1"), 1, 4, ps("c"), ps("b")};
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, "a", 1);
+        proto_uow_begin(&f.pk, 1, 1, "a", 1);
         proto_value_pack(&f.pk, &v);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
@@ -1133,24 +1308,24 @@ struct shape {
 static const struct shape shapes[] = {
     {PROTO_SUBMIT,
      "submit",
-     "vSSs0",
+     "vSSS0",
      {"version", "collector", "batch_id", "source", "records"},
      {"uuSSSSss"},
      {"record"},
      {{"line", "version", "unit", "period", "indicator", "value", "raw", "reason"}}},
     {PROTO_ACK,
      "ack",
-     "Suu0",
-     {"batch_id", "accepted", "changed", "rejects"},
-     {"uS"},
-     {"reject"},
-     {{"line", "reason"}}},
+     "Suu01",
+     {"batch_id", "accepted", "changed", "rejects", "stale"},
+     {"uS", "uSSu"},
+     {"reject", "stale"},
+     {{"line", "reason"}, {"line", "value", "collector", "version"}}},
     {PROTO_ERROR, "error", "sS", {"batch_id", "message"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_HELLO, "hello", "vS", {"version", "aggregator"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_UOW,
      "uow",
-     "uS012",
-     {"seq", "aggregator", "values", "rejects", "aggs"},
+     "uuS012",
+     {"seq", "epoch", "aggregator", "values", "rejects", "aggs"},
      {"SSSSuxSS", "SsSussssS", "SSSSddduffffss"},
      {"value", "reject", "agg"},
      {{"unit", "period", "indicator", "value", "version", "flags", "collector", "batch_id"},
@@ -1161,12 +1336,13 @@ static const struct shape shapes[] = {
      "rows",
      "0",
      {"rows"},
-     {"SSSSu"},
+     {"SSSSuS"},
      {"row"},
-     {{"unit", "period", "indicator", "value", "version"}}},
-    {PROTO_READY, "ready", "uu", {"last_seq", "nrows"}, {NULL}, {NULL}, {{NULL}}},
+     {{"unit", "period", "indicator", "value", "version", "collector"}}},
+    {PROTO_READY, "ready", "uuu", {"last_seq", "nrows", "epoch"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_OK, "ok", "u", {"seq"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_FAIL, "fail", "uS", {"seq", "message"}, {NULL}, {NULL}, {{NULL}}},
+    {PROTO_FENCED, "fenced", "uS", {"seq", "message"}, {NULL}, {NULL}, {{NULL}}},
 };
 
 /* A valid item of kind k, or (bad) one of the wrong type. */
@@ -1182,6 +1358,8 @@ pack_kind(msgpack_packer *pk, char k, int bad)
                         pack_s(pk, "x");
                 else if (k == 'f')
                         msgpack_pack_double(pk, 1.25);
+                else if (k == 'v')
+                        msgpack_pack_uint64(pk, PROTO_VERSION);
                 else
                         msgpack_pack_uint64(pk, 1);
                 break;
@@ -1275,16 +1453,26 @@ test_invalid_types_everywhere(void **state)
                                 assert_int_equal(
                                     decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)),
                                     -1);
-                                snprintf(want, sizeof(want), "%s 0: %s %s", sh->listname[l],
-                                         sh->fieldnames[l][j], what_expected(sh->tuple[l][j]));
+                                /* A record whose line was read goes by its line (1). */
+                                if (sh->type == PROTO_SUBMIT && j > 0)
+                                        snprintf(want, sizeof(want), "line 1: %s %s",
+                                                 sh->fieldnames[l][j],
+                                                 what_expected(sh->tuple[l][j]));
+                                else
+                                        snprintf(want, sizeof(want), "%s 0: %s %s", sh->listname[l],
+                                                 sh->fieldnames[l][j],
+                                                 what_expected(sh->tuple[l][j]));
                                 assert_string_equal(err, want);
                                 frame_done(&f);
                                 checked++;
                         }
                 }
         }
-        /* 5+8 submit, 4+2 ack, 2 error, 2 hello, 5+8+9+14 uow, 1+5 rows, 2 ready, 1, 2. */
-        assert_int_equal(checked, 70);
+        /*
+         * 5+8 submit, 5+2+4 ack, 2 error, 2 hello, 6+8+9+14 uow, 1+6 rows,
+         * 3 ready, 1 ok, 2 fail, 2 fenced.
+         */
+        assert_int_equal(checked, 80);
 }
 
 /* Nil where nil is not allowed. */
@@ -1296,11 +1484,12 @@ test_nil_where_required(void **state)
 
         (void)state;
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 5);
+        msgpack_pack_array(&f.pk, 6);
         pack_s(&f.pk, "ack");
         msgpack_pack_nil(&f.pk);
         msgpack_pack_uint64(&f.pk, 0);
         msgpack_pack_uint64(&f.pk, 0);
+        msgpack_pack_array(&f.pk, 0);
         msgpack_pack_array(&f.pk, 0);
         assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
         assert_string_equal(err, "batch_id is not a string");
@@ -1314,6 +1503,38 @@ test_nil_where_required(void **state)
         assert_int_equal(decode_as(PROTO_FAIL, f.sb.data, f.sb.size, err, sizeof(err)), -1);
         assert_string_equal(err, "message is not a string");
         frame_done(&f);
+
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 4, NULL);
+        assert_int_equal(decode_as(PROTO_FENCED, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "message is not a string");
+        frame_done(&f);
+
+        /* A stale record names what is stored and who stored it. */
+        static const char *const stale_err[] = {"stale 0: value is not a string",
+                                                "stale 0: collector is not a string"};
+        for (int i = 0; i < 2; i++) {
+                struct proto_stale st = {.line = 3,
+                                         .value = ps(i == 0 ? NULL : "1"),
+                                         .collector = ps(i == 1 ? NULL : "c"),
+                                         .version = 1};
+                frame_init(&f);
+                proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+                proto_ack_stale_begin(&f.pk, 1);
+                proto_stale_pack(&f.pk, &st);
+                assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+                assert_string_equal(err, stale_err[i]);
+                frame_done(&f);
+        }
+
+        /* A state row says who stored it. */
+        struct proto_row row = {ps("u"), ps("p"), ps("i"), ps("v"), 1, ps(NULL)};
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 1);
+        proto_row_pack(&f.pk, &row);
+        assert_int_equal(decode_as(PROTO_ROWS, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "row 0: collector is not a string");
+        frame_done(&f);
 }
 
 /* Append bytes as they are: encodings msgpack-c's packers never choose. */
@@ -1323,18 +1544,19 @@ put(struct frame *f, const void *p, size_t n)
         msgpack_sbuffer_write(&f->sb, p, n);
 }
 
-/* ["rows", [["u", "p", "i", "v", version]]], version given as bytes. */
+/* ["rows", [["u", "p", "i", "v", version, "c"]]], version given as bytes. */
 static void
 pack_row_version(struct frame *f, const unsigned char *version, size_t n)
 {
         frame_init(f);
         proto_rows_begin(&f->pk, 1);
-        msgpack_pack_array(&f->pk, 5);
+        msgpack_pack_array(&f->pk, 6);
         pack_s(&f->pk, "u");
         pack_s(&f->pk, "p");
         pack_s(&f->pk, "i");
         pack_s(&f->pk, "v");
         put(f, version, n);
+        pack_s(&f->pk, "c");
 }
 
 /* Every msgpack integer width, unsigned and signed, where an integer goes. */
@@ -1399,6 +1621,7 @@ test_integer_encodings(void **state)
                 assert_int_equal(n, 1);
                 assert_true(rows[0].version == good[i].want);
                 assert_pstr(rows[0].value, "v");
+                assert_pstr(rows[0].collector, "c");
                 free(rows);
                 frame_done(&f);
         }
@@ -1429,22 +1652,24 @@ hello_bytes(const unsigned char *version, size_t vn, const unsigned char *agg, s
 static void
 test_version_encodings(void **state)
 {
-        static const unsigned char one[][9] = {
-            {0x01},
-            {0xcc, 0x01},
-            {0xcd, 0, 0x01},
-            {0xce, 0, 0, 0, 0x01},
-            {0xcf, 0, 0, 0, 0, 0, 0, 0, 0x01},
-            {0xd0, 0x01},
-            {0xd1, 0, 0x01},
-            {0xd2, 0, 0, 0, 0x01},
-            {0xd3, 0, 0, 0, 0, 0, 0, 0, 0x01},
+        /* 2 in every integer width; the last byte is the version. */
+        static const unsigned char two[][9] = {
+            {0x02},
+            {0xcc, 0x02},
+            {0xcd, 0, 0x02},
+            {0xce, 0, 0, 0, 0x02},
+            {0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02},
+            {0xd0, 0x02},
+            {0xd1, 0, 0x02},
+            {0xd2, 0, 0, 0, 0x02},
+            {0xd3, 0, 0, 0, 0, 0, 0, 0, 0x02},
         };
         static const size_t len[] = {1, 2, 3, 5, 9, 2, 3, 5, 9};
         static const unsigned char name[] = {0xa1, 'a'};
         static const unsigned char neg[] = {0xd3, 0xff, 0xff, 0xff, 0xfe, 0xd5, 0xfa, 0x0e, 0x00};
         static const unsigned char big[] = {0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
         static const unsigned char f32[] = {0xca, 0x3f, 0x80, 0, 0};
+        unsigned char other[9];
         struct pstr agg;
         struct frame f;
         char err[256];
@@ -1452,8 +1677,22 @@ test_version_encodings(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++) {
                 assert_int_equal(
-                    hello_bytes(one[i], len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), 0);
+                    hello_bytes(two[i], len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), 0);
                 assert_pstr(agg, "a");
+                frame_done(&f);
+                /* Version 1 and 3, in the same width, are refused. */
+                memcpy(other, two[i], len[i]);
+                other[len[i] - 1] = 0x01;
+                assert_int_equal(
+                    hello_bytes(other, len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
+                assert_string_equal(err, "protocol version 1 is no longer accepted (this server "
+                                         "speaks 2): upgrade the client");
+                assert_null(agg.p);
+                frame_done(&f);
+                other[len[i] - 1] = 0x03;
+                assert_int_equal(
+                    hello_bytes(other, len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
+                assert_string_equal(err, "unsupported protocol version 3 (this server speaks 2)");
                 frame_done(&f);
         }
         assert_int_equal(
@@ -1462,7 +1701,8 @@ test_version_encodings(void **state)
         frame_done(&f);
         assert_int_equal(
             hello_bytes(big, sizeof(big), name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version 18446744073709551615");
+        assert_string_equal(
+            err, "unsupported protocol version 18446744073709551615 (this server speaks 2)");
         frame_done(&f);
         /* 1.0 is not 1: a float is not an integer. */
         assert_int_equal(
@@ -1476,7 +1716,7 @@ test_version_encodings(void **state)
 static void
 test_string_encodings(void **state)
 {
-        static const unsigned char v1[] = {0x01};
+        static const unsigned char v2[] = {0x02};
         static const struct {
                 unsigned char b[6];
                 size_t n;
@@ -1517,7 +1757,7 @@ test_string_encodings(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
                 assert_int_equal(
-                    hello_bytes(v1, 1, good[i].b, good[i].n, &f, &agg, err, sizeof(err)), 0);
+                    hello_bytes(v2, 1, good[i].b, good[i].n, &f, &agg, err, sizeof(err)), 0);
                 assert_pstr(agg, good[i].want);
                 assert_inside(agg, &f);
                 frame_done(&f);
@@ -1527,7 +1767,7 @@ test_string_encodings(void **state)
                 frame_init(&f);
                 msgpack_pack_array(&f.pk, 3);
                 pack_s(&f.pk, "hello");
-                put(&f, v1, 1);
+                put(&f, v2, 1);
                 put(&f, bad[i].b, bad[i].n);
                 if (bad[i].b[0] == 0xcb)
                         put(&f, "\0\0\0", 3);
@@ -1542,13 +1782,13 @@ test_string_encodings(void **state)
         longer[0] = 0xda;
         longer[1] = 0;
         longer[2] = 65;
-        assert_int_equal(hello_bytes(v1, 1, longer, 3 + 65, &f, &agg, err, sizeof(err)), -1);
+        assert_int_equal(hello_bytes(v2, 1, longer, 3 + 65, &f, &agg, err, sizeof(err)), -1);
         assert_string_equal(err, "aggregator longer than 64 bytes");
         frame_done(&f);
         longer[0] = 0xdb;
         longer[1] = longer[2] = longer[3] = 0;
         longer[4] = 64;
-        assert_int_equal(hello_bytes(v1, 1, longer, 5 + 64, &f, &agg, err, sizeof(err)), 0);
+        assert_int_equal(hello_bytes(v2, 1, longer, 5 + 64, &f, &agg, err, sizeof(err)), 0);
         assert_int_equal(agg.len, 64);
         assert_true(agg.p == (const char *)f.sb.data + f.sb.size - 64);
         frame_done(&f);
@@ -1557,10 +1797,15 @@ test_string_encodings(void **state)
         static const unsigned char ok8[] = {0x92, 0xd9, 0x02, 'o', 'k', 0x01};
         static const unsigned char ok16[] = {0xdc, 0x00, 0x02, 0xda, 0x00, 0x02, 'o', 'k', 0x01};
         struct pstr msg;
+        enum proto_type type;
         uint64_t seq;
-        assert_int_equal(proto_result_decode(ok8, sizeof(ok8), &seq, &msg, err, sizeof(err)), 0);
+        assert_int_equal(proto_result_decode(ok8, sizeof(ok8), &type, &seq, &msg, err, sizeof(err)),
+                         0);
+        assert_int_equal(type, PROTO_OK);
         assert_true(seq == 1);
-        assert_int_equal(proto_result_decode(ok16, sizeof(ok16), &seq, &msg, err, sizeof(err)), 0);
+        assert_int_equal(
+            proto_result_decode(ok16, sizeof(ok16), &type, &seq, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_OK);
         assert_true(seq == 1);
         assert_null(msg.p);
 }
@@ -1571,7 +1816,7 @@ pack_agg_floats(struct frame *f, const unsigned char *min, size_t minlen, const 
                 size_t restlen)
 {
         frame_init(f);
-        proto_uow_begin(&f->pk, 1, "a", 0);
+        proto_uow_begin(&f->pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&f->pk, 0);
         proto_uow_aggs_begin(&f->pk, 1);
         msgpack_pack_array(&f->pk, 14);
@@ -1682,7 +1927,7 @@ test_empty_strings(void **state)
         frame_done(&f);
 
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
@@ -1701,7 +1946,7 @@ test_empty_strings(void **state)
         /* "" and nil are not both nil. */
         a.category = ps(NULL);
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, "a", 0);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
@@ -1727,8 +1972,9 @@ test_uow_lists(void **state)
 
         (void)state;
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 6);
+        msgpack_pack_array(&f.pk, 7);
         pack_s(&f.pk, "uow");
+        msgpack_pack_uint64(&f.pk, 1);
         msgpack_pack_uint64(&f.pk, 1);
         pack_s(&f.pk, "a");
         msgpack_pack_array(&f.pk, 1);
@@ -1742,9 +1988,10 @@ test_uow_lists(void **state)
 
         /* The message in an array16 header, its values in an array32. */
         frame_init(&f);
-        put(&f, "\xdc\x00\x06", 3);
+        put(&f, "\xdc\x00\x07", 3);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 9);
+        msgpack_pack_uint64(&f.pk, 1);
         pack_s(&f.pk, "a");
         proto_uow_rejects_begin(&f.pk, 70000);
         for (uint32_t i = 0; i < 70000; i++) {
@@ -1754,7 +2001,7 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
-        assert_int_equal((unsigned char)f.sb.data[10], 0xdd);
+        assert_int_equal((unsigned char)f.sb.data[11], 0xdd);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_true(u.seq == 9);
         assert_int_equal(u.nvalues, 70000);
@@ -1769,7 +2016,7 @@ test_uow_lists(void **state)
 
         /* The same with the last value's flags out of range. */
         frame_init(&f);
-        proto_uow_begin(&f.pk, 9, "a", 70000);
+        proto_uow_begin(&f.pk, 9, 1, "a", 70000);
         for (uint32_t i = 0; i < 70000; i++) {
                 v.flags = i == 69999 ? 4 : PROTO_VALUE_NEW;
                 proto_value_pack(&f.pk, &v);
@@ -1788,8 +2035,9 @@ static void
 test_maps_refused(void **state)
 {
         static const unsigned char top[] = {0x81, 0xa2, 'o', 'k', 0x01};
-        static const unsigned char rec[] = {0x96, 0xa6, 's',  'u', 'b',  'm',  'i',  't',  0x01,
-                                            0xa1, 'c',  0xa1, 'b', 0xc0, 0x91, 0x81, 0x01, 0x02};
+        static const unsigned char rec[] = {0x96, 0xa6, 's',  'u',  'b',  'm', 'i',
+                                            't',  0x02, 0xa1, 'c',  0xa1, 'b', 0xa1,
+                                            's',  0x91, 0x81, 0x01, 0x02};
         static const unsigned char list[] = {0x92, 0xa4, 'r', 'o', 'w', 's', 0x80};
         char err[256];
 
@@ -1814,12 +2062,1016 @@ test_no_error_buffer(void **state)
         assert_int_equal(proto_submit_decode(bad, 1, &s, NULL, 10), -1);
 }
 
+/*
+ * Version 2.  The tests below cover what changed from version 1: the
+ * batch id's rules, the source no longer nil, records named by their line,
+ * the batch id kept on a refusal, the ack's stale list, the uow's and the
+ * ready's epoch, the rows' collector and the fenced reply.
+ */
+
+/* ["submit", 2, "c", id, "s", []], id given as a pstr (nil when id.p is NULL). */
+static void
+pack_submit_id(struct frame *f, struct pstr id)
+{
+        frame_init(f);
+        msgpack_pack_array(&f->pk, 6);
+        pack_s(&f->pk, "submit");
+        msgpack_pack_uint64(&f->pk, PROTO_VERSION);
+        pack_s(&f->pk, "c");
+        if (id.p == NULL) {
+                msgpack_pack_nil(&f->pk);
+        } else {
+                msgpack_pack_str(&f->pk, id.len);
+                msgpack_pack_str_body(&f->pk, id.p, id.len);
+        }
+        pack_s(&f->pk, "s");
+        msgpack_pack_array(&f->pk, 0);
+}
+
+static void
+test_batch_id_rules(void **state)
+{
+        static const struct {
+                struct pstr id;
+                const char *err;
+        } bad[] = {
+            {{"", 0}, "batch_id is empty"},
+            {{"a b", 3}, "batch_id holds byte 0x20: only printable ASCII is allowed"},
+            {{" ", 1}, "batch_id holds byte 0x20: only printable ASCII is allowed"},
+            {{"b-1 ", 4}, "batch_id holds byte 0x20: only printable ASCII is allowed"},
+            {{"b\x80", 2}, "batch_id holds byte 0x80: only printable ASCII is allowed"},
+            {{"\xff", 1}, "batch_id holds byte 0xff: only printable ASCII is allowed"},
+            {{"b\x7f", 2}, "batch_id holds byte 0x7f: only printable ASCII is allowed"},
+            {{"b\x1f", 2}, "batch_id holds byte 0x1f: only printable ASCII is allowed"},
+            {{"b\t1", 3}, "batch_id holds byte 0x09: only printable ASCII is allowed"},
+            {{"b\n", 2}, "batch_id holds byte 0x0a: only printable ASCII is allowed"},
+            {{"a\0b", 3}, "batch_id holds byte 0x00: only printable ASCII is allowed"},
+            /* UTF-8 is not ASCII; the first offending byte is named. */
+            {{"批次", 6}, "batch_id holds byte 0xe6: only printable ASCII is allowed"},
+            {{"ok\x80 ", 4}, "batch_id holds byte 0x80: only printable ASCII is allowed"},
+        };
+        char id[PROTO_MAX_ID + 2];
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                pack_submit_id(&f, bad[i].id);
+                assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)),
+                                 -1);
+                assert_string_equal(err, bad[i].err);
+                assert_null(s.rec);
+                assert_int_equal(s.nrec, 0);
+                assert_pstr(s.collector, NULL);
+                frame_done(&f);
+        }
+
+        /* Every printable byte, 0x21 to 0x7e, in two ids; the first is 64 bytes. */
+        for (int i = 0; i < 64; i++)
+                id[i] = (char)(0x21 + i);
+        pack_submit_id(&f, (struct pstr){id, 64});
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.batch_id.len, 64);
+        assert_memory_equal(s.batch_id.p, id, 64);
+        assert_inside(s.batch_id, &f);
+        proto_submit_free(&s);
+        frame_done(&f);
+        for (int i = 0; i < 30; i++)
+                id[i] = (char)(0x61 + i);
+        assert_int_equal((unsigned char)id[29], 0x7e);
+        pack_submit_id(&f, (struct pstr){id, 30});
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.batch_id.len, 30);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        /* One byte and 64 bytes pass, 65 do not. */
+        pack_submit_id(&f, ps("!"));
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_pstr(s.batch_id, "!");
+        proto_submit_free(&s);
+        frame_done(&f);
+        memset(id, 'b', sizeof(id));
+        pack_submit_id(&f, (struct pstr){id, PROTO_MAX_ID});
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.batch_id.len, 64);
+        proto_submit_free(&s);
+        frame_done(&f);
+        pack_submit_id(&f, (struct pstr){id, PROTO_MAX_ID + 1});
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id longer than 64 bytes");
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+
+        /* Nil or a number: not a string, and no batch id to name. */
+        pack_submit_id(&f, ps(NULL));
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id is not a string");
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+
+        /* The rules are the submit's: an ack or a uow value takes any id. */
+        struct proto_ack a;
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("a b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.batch_id, "a b");
+        proto_ack_free(&a);
+        frame_done(&f);
+}
+
+/*
+ * A submit of three records on lines 2, 5 and (mostly) 17: fn packs the
+ * third, as it likes.
+ */
+static void
+pack_three(struct frame *f, const char *batch_id, void (*fn)(msgpack_packer *))
+{
+        struct proto_record r = {.line = 2,
+                                 .version = 1,
+                                 .unit = ps("u"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("i"),
+                                 .value = ps("1")};
+
+        frame_init(f);
+        proto_submit_begin(&f->pk, "c", batch_id, "s.csv", 3);
+        proto_record_pack(&f->pk, &r);
+        r.line = 5;
+        proto_record_pack(&f->pk, &r);
+        fn(&f->pk);
+}
+
+static void
+rec_unit_nil(msgpack_packer *pk)
+{
+        struct proto_record r = {
+            .line = 17, .version = 1, .period = ps("2024"), .indicator = ps("i"), .value = ps("1")};
+
+        proto_record_pack(pk, &r);
+}
+
+static void
+rec_version_negative(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 8);
+        msgpack_pack_uint64(pk, 17);
+        msgpack_pack_int64(pk, -3);
+        for (int i = 0; i < 4; i++)
+                pack_s(pk, "x");
+        msgpack_pack_nil(pk);
+        msgpack_pack_nil(pk);
+}
+
+static void
+rec_reason_number(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 8);
+        msgpack_pack_uint64(pk, 17);
+        msgpack_pack_uint64(pk, 1);
+        for (int i = 0; i < 4; i++)
+                msgpack_pack_nil(pk);
+        pack_s(pk, "a,b");
+        msgpack_pack_uint64(pk, 9);
+}
+
+static void
+rec_line_string(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 8);
+        pack_s(pk, "17");
+        msgpack_pack_uint64(pk, 1);
+        for (int i = 0; i < 4; i++)
+                pack_s(pk, "x");
+        msgpack_pack_nil(pk);
+        msgpack_pack_nil(pk);
+}
+
+static void
+rec_line_negative(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 8);
+        msgpack_pack_int64(pk, -17);
+        msgpack_pack_uint64(pk, 1);
+        for (int i = 0; i < 4; i++)
+                pack_s(pk, "x");
+        msgpack_pack_nil(pk);
+        msgpack_pack_nil(pk);
+}
+
+static void
+rec_seven(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 7);
+        msgpack_pack_uint64(pk, 17);
+        for (int i = 0; i < 6; i++)
+                msgpack_pack_nil(pk);
+}
+
+static void
+rec_scalar(msgpack_packer *pk)
+{
+        msgpack_pack_uint64(pk, 17);
+}
+
+static void
+rec_line_max(msgpack_packer *pk)
+{
+        struct proto_record r = {.line = 2147483647u, .version = 1, .unit = ps("u")};
+
+        proto_record_pack(pk, &r);
+}
+
+static void
+rec_line_zero(msgpack_packer *pk)
+{
+        struct proto_record r = {.line = 0, .version = 1, .unit = ps("u"), .period = ps("p")};
+
+        proto_record_pack(pk, &r);
+}
+
+/*
+ * A record is named by its line once that was read ("line 17: ..."), by
+ * its position before ("record 2: ..."): the line is what the sender can
+ * find in its file.  Lists of other messages still go by position.
+ */
+static void
+test_error_names_line(void **state)
+{
+        static const struct {
+                void (*fn)(msgpack_packer *);
+                const char *err;
+        } cases[] = {
+            {rec_unit_nil, "line 17: unit is not a string"},
+            {rec_version_negative, "line 17: version is negative"},
+            {rec_reason_number, "line 17: reason is not a string"},
+            {rec_line_string, "record 2: line is not an integer"},
+            {rec_line_negative, "record 2: line is negative"},
+            {rec_seven, "record 2: has 7 items, expected 8"},
+            {rec_scalar, "record 2: not an array"},
+            {rec_line_max, "line 2147483647: period is not a string"},
+            {rec_line_zero, "line 0: indicator is not a string"},
+        };
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                pack_three(&f, "b-17", cases[i].fn);
+                assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)),
+                                 -1);
+                assert_string_equal(err, cases[i].err);
+                /* Whatever the record's fault, the batch is named. */
+                assert_pstr(s.batch_id, "b-17");
+                assert_null(s.rec);
+                assert_int_equal(s.nrec, 0);
+                frame_done(&f);
+        }
+
+        /* An ack's and a uow's lines are fields, not names: they go by position. */
+        struct proto_reject rj = {
+            .collector = ps("c"), .batch_id = ps("b"), .line = 12, .reason = ps(NULL)};
+        struct proto_ack a;
+        struct proto_uow u;
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 2);
+        proto_reject_line_pack(&f.pk, 5, ps("r"));
+        proto_reject_line_pack(&f.pk, 9, ps(NULL));
+        proto_ack_stale_begin(&f.pk, 0);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "reject 1: reason is not a string");
+        assert_null(a.rej);
+        frame_done(&f);
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_rejects_begin(&f.pk, 1);
+        proto_reject_pack(&f.pk, &rj);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "reject 0: reason is not a string");
+        frame_done(&f);
+}
+
+static void
+rec_ok(msgpack_packer *pk)
+{
+        struct proto_record r = {.line = 17,
+                                 .version = 1,
+                                 .unit = ps("u"),
+                                 .period = ps("2024"),
+                                 .indicator = ps("i"),
+                                 .value = ps("1")};
+
+        proto_record_pack(pk, &r);
+}
+
+/*
+ * A refused submit still names its batch when the batch id could be read
+ * (a valid one), so that the "error" reply can carry it; it owns nothing.
+ */
+static void
+test_batch_id_kept_on_failure(void **state)
+{
+        char longid[PROTO_MAX_ID + 2];
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* Refused for a record, the records list, the collector, the source. */
+        pack_three(&f, "b-kept", rec_unit_nil);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_pstr(s.batch_id, "b-kept");
+        assert_inside(s.batch_id, &f);
+        assert_null(s.rec);
+        assert_int_equal(s.nrec, 0);
+        assert_pstr(s.collector, NULL);
+        assert_pstr(s.source, NULL);
+        /* _free takes it as it is, and leaves it zeroed. */
+        proto_submit_free(&s);
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "submit");
+        msgpack_pack_uint64(&f.pk, PROTO_VERSION);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b-list");
+        pack_s(&f.pk, "s");
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "records is not an array");
+        assert_pstr(s.batch_id, "b-list");
+        frame_done(&f);
+
+        memset(longid, 'c', sizeof(longid));
+        longid[PROTO_MAX_ID + 1] = '\0';
+        frame_init(&f);
+        proto_submit_begin(&f.pk, longid, "b-coll", "s", 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "collector longer than 64 bytes");
+        assert_pstr(s.batch_id, "b-coll");
+        assert_pstr(s.collector, NULL);
+        frame_done(&f);
+
+        /* A valid frame decoded after a refused one starts afresh. */
+        pack_three(&f, "b-ok", rec_ok);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_pstr(s.batch_id, "b-ok");
+        assert_int_equal(s.nrec, 3);
+        assert_int_equal(s.rec[2].line, 17);
+        proto_submit_free(&s);
+
+        /*
+         * Refused before the batch id could be read: a frame cut short, one
+         * with junk behind it, the wrong item count.  No batch id then.
+         */
+        unsigned char *buf = malloc(f.sb.size + 1);
+        memcpy(buf, f.sb.data, f.sb.size);
+        assert_int_equal(proto_submit_decode(buf, f.sb.size - 1, &s, err, sizeof(err)), -1);
+        assert_pstr(s.batch_id, NULL);
+        buf[f.sb.size] = 0xc0;
+        assert_int_equal(proto_submit_decode(buf, f.sb.size + 1, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "1 trailing bytes after the message");
+        assert_pstr(s.batch_id, NULL);
+        free(buf);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 5);
+        pack_s(&f.pk, "submit");
+        msgpack_pack_uint64(&f.pk, PROTO_VERSION);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b-five");
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "submit message has 5 items, expected 6");
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+}
+
+static void
+test_ack_stale_roundtrip(void **state)
+{
+        char value[PROTO_MAX_FIELD + 1], coll[PROTO_MAX_ID + 1];
+        struct proto_stale st[3] = {
+            {.line = 17,
+             .value = ps("1234"),
+             .collector = ps("盘锦一中"),
+             .version = 1700000000000000ULL * 1024 + 3},
+            {.line = 4294967295u, .value = ps(""), .collector = ps("c"), .version = 0},
+            {.line = 0, .value = ps("x"), .collector = ps("c2"), .version = 9223372036854775807ULL},
+        };
+        struct proto_ack a;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b-0001"), 10, 3, 1);
+        proto_reject_line_pack(&f.pk, 5, ps("unknown unit 999"));
+        proto_ack_stale_begin(&f.pk, 3);
+        for (int i = 0; i < 3; i++)
+                proto_stale_pack(&f.pk, &st[i]);
+        /* ["ack", "b-0001", 10, 3, [...], [...]]: six items now. */
+        assert_int_equal((unsigned char)f.sb.data[0], 0x96);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ACK);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.batch_id, "b-0001");
+        assert_int_equal(a.accepted, 10);
+        assert_int_equal(a.changed, 3);
+        assert_int_equal(a.nrej, 1);
+        assert_int_equal(a.rej[0].line, 5);
+        assert_pstr(a.rej[0].reason, "unknown unit 999");
+        assert_int_equal(a.nstale, 3);
+        assert_int_equal(a.stale[0].line, 17);
+        assert_pstr(a.stale[0].value, "1234");
+        assert_pstr(a.stale[0].collector, "盘锦一中");
+        assert_true(a.stale[0].version == 1700000000000000ULL * 1024 + 3);
+        assert_true(a.stale[1].line == 4294967295u);
+        assert_pstr(a.stale[1].value, "");
+        assert_pstr(a.stale[1].collector, "c");
+        assert_true(a.stale[1].version == 0);
+        assert_int_equal(a.stale[2].line, 0);
+        assert_pstr(a.stale[2].value, "x");
+        assert_pstr(a.stale[2].collector, "c2");
+        assert_true(a.stale[2].version == 9223372036854775807ULL);
+        assert_inside(a.stale[0].collector, &f);
+        assert_inside(a.stale[2].value, &f);
+        assert_pstr(a.message, NULL);
+        proto_ack_free(&a);
+        assert_null(a.stale);
+        assert_int_equal(a.nstale, 0);
+        frame_done(&f);
+
+        /* Stale records without rejections. */
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 1, 0, 0);
+        proto_ack_stale_begin(&f.pk, 1);
+        proto_stale_pack(&f.pk, &st[0]);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.nrej, 0);
+        assert_null(a.rej);
+        assert_int_equal(a.nstale, 1);
+        assert_int_equal(a.stale[0].line, 17);
+        proto_ack_free(&a);
+        frame_done(&f);
+
+        /* The caps: a value of 256 bytes and a collector of 64 pass. */
+        memset(value, 'v', sizeof(value));
+        memset(coll, 'c', sizeof(coll));
+        struct proto_stale big = {.line = 1,
+                                  .value = {value, PROTO_MAX_FIELD},
+                                  .collector = {coll, PROTO_MAX_ID},
+                                  .version = 1};
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 1);
+        proto_stale_pack(&f.pk, &big);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.stale[0].value.len, 256);
+        assert_int_equal(a.stale[0].collector.len, 64);
+        proto_ack_free(&a);
+        frame_done(&f);
+
+        /* One byte more, or a line or version out of range, is refused by position. */
+        struct {
+                struct proto_stale st;
+                const char *err;
+        } bad[] = {
+            {{1, {value, PROTO_MAX_FIELD + 1}, {"c", 1}, 1},
+             "stale 1: value longer than 256 bytes"},
+            {{1, {"v", 1}, {coll, PROTO_MAX_ID + 1}, 1}, "stale 1: collector longer than 64 bytes"},
+            {{1, {"v", 1}, {"c", 1}, 9223372036854775808ULL},
+             "stale 1: version 9223372036854775808 out of range"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                frame_init(&f);
+                proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+                proto_ack_stale_begin(&f.pk, 2);
+                proto_stale_pack(&f.pk, &st[0]);
+                proto_stale_pack(&f.pk, &bad[i].st);
+                assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+                assert_string_equal(err, bad[i].err);
+                assert_null(a.stale);
+                assert_int_equal(a.nstale, 0);
+                assert_pstr(a.batch_id, NULL);
+                frame_done(&f);
+        }
+
+        /* A line beyond 32 bits, and tuples of 3 and 5 items. */
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 4);
+        msgpack_pack_uint64(&f.pk, 4294967296ULL);
+        pack_s(&f.pk, "v");
+        pack_s(&f.pk, "c");
+        msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "stale 0: line 4294967296 out of range");
+        frame_done(&f);
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 3);
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "v");
+        pack_s(&f.pk, "c");
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "stale 0: has 3 items, expected 4");
+        frame_done(&f);
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 5);
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "v");
+        pack_s(&f.pk, "c");
+        msgpack_pack_uint64(&f.pk, 1);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        /* 0x96 "ack" "b" 0 0 [] [, then the stale record's header at byte 11. */
+        assert_string_equal(err, "byte 11: array declares 5 items, at most 4 allowed at depth 2");
+        frame_done(&f);
+
+        /* A version-1 ack, without the stale list, is refused whole. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 5);
+        pack_s(&f.pk, "ack");
+        pack_s(&f.pk, "b");
+        msgpack_pack_uint64(&f.pk, 1);
+        msgpack_pack_uint64(&f.pk, 0);
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "ack message has 5 items, expected 6");
+        frame_done(&f);
+
+        /* A bad rejection is reported before a bad stale record. */
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 1);
+        proto_reject_line_pack(&f.pk, 3, ps(NULL));
+        proto_ack_stale_begin(&f.pk, 1);
+        proto_stale_pack(&f.pk, &bad[0].st);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "reject 0: reason is not a string");
+        assert_null(a.rej);
+        assert_null(a.stale);
+        frame_done(&f);
+}
+
+static void
+test_uow_epoch(void **state)
+{
+        static const unsigned char head[] = {0x97, 0xa3, 'u',  'o', 'w',  0x07, 0xcd,
+                                             0x01, 0x2c, 0xa1, 'a', 0x90, 0x90, 0x90};
+        static const uint64_t epochs[] = {0, 1, 4294967296ULL, 9223372036854775807ULL};
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* ["uow", seq, epoch, aggregator, values, rejects, aggs] */
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 7, 300, "a", 0);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(f.sb.size, sizeof(head));
+        assert_memory_equal(f.sb.data, head, sizeof(head));
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_true(u.seq == 7);
+        assert_true(u.epoch == 300);
+        assert_pstr(u.aggregator, "a");
+        proto_uow_free(&u);
+        assert_true(u.epoch == 0);
+        frame_done(&f);
+
+        for (size_t i = 0; i < sizeof(epochs) / sizeof(epochs[0]); i++) {
+                frame_init(&f);
+                proto_uow_begin(&f.pk, 9, epochs[i], "agg-1", 0);
+                proto_uow_rejects_begin(&f.pk, 0);
+                proto_uow_aggs_begin(&f.pk, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+                assert_true(u.epoch == epochs[i]);
+                assert_true(u.seq == 9);
+                proto_uow_free(&u);
+                frame_done(&f);
+        }
+
+        /* Out of range and negative epochs. */
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 9, 9223372036854775808ULL, "a", 0);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "epoch 9223372036854775808 out of range");
+        assert_true(u.seq == 0 && u.epoch == 0);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 7);
+        pack_s(&f.pk, "uow");
+        msgpack_pack_uint64(&f.pk, 9);
+        msgpack_pack_int64(&f.pk, -1);
+        pack_s(&f.pk, "a");
+        for (int i = 0; i < 3; i++)
+                msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "epoch is negative");
+        frame_done(&f);
+
+        /* A version-1 uow, without the epoch. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "uow");
+        msgpack_pack_uint64(&f.pk, 9);
+        pack_s(&f.pk, "a");
+        for (int i = 0; i < 3; i++)
+                msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "uow message has 6 items, expected 7");
+        frame_done(&f);
+}
+
+static void
+test_rows_collector(void **state)
+{
+        char coll[PROTO_MAX_ID + 1];
+        struct proto_row in = {ps("u"), ps("p"), ps("i"), ps("v"), 1, ps("c1")};
+        static const unsigned char bytes[] = {0x92, 0xa4, 'r',  'o',  'w', 's',  0x91,
+                                              0x96, 0xa1, 'u',  0xa1, 'p', 0xa1, 'i',
+                                              0xa1, 'v',  0x01, 0xa2, 'c', '1'};
+        struct proto_row *rows;
+        struct frame f;
+        uint32_t n;
+        char err[256];
+
+        (void)state;
+        /* [unit, period, indicator, value, version, collector] */
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 1);
+        proto_row_pack(&f.pk, &in);
+        assert_int_equal(f.sb.size, sizeof(bytes));
+        assert_memory_equal(f.sb.data, bytes, sizeof(bytes));
+        frame_done(&f);
+
+        /* The collector's cap: 64 bytes pass, in the second row 65 do not. */
+        memset(coll, 'c', sizeof(coll));
+        in.collector = (struct pstr){coll, PROTO_MAX_ID};
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 2);
+        proto_row_pack(&f.pk, &in);
+        proto_row_pack(&f.pk, &in);
+        assert_int_equal(proto_rows_decode(f.sb.data, f.sb.size, &rows, &n, err, sizeof(err)), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(rows[1].collector.len, 64);
+        assert_inside(rows[1].collector, &f);
+        free(rows);
+        frame_done(&f);
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 2);
+        proto_row_pack(&f.pk, &in);
+        in.collector.len = PROTO_MAX_ID + 1;
+        proto_row_pack(&f.pk, &in);
+        assert_int_equal(proto_rows_decode(f.sb.data, f.sb.size, &rows, &n, err, sizeof(err)), -1);
+        assert_string_equal(err, "row 1: collector longer than 64 bytes");
+        assert_null(rows);
+        assert_int_equal(n, 0);
+        frame_done(&f);
+
+        /* A version-1 row of five items; seven is more than any row has. */
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 5);
+        for (int i = 0; i < 4; i++)
+                pack_s(&f.pk, "x");
+        msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(proto_rows_decode(f.sb.data, f.sb.size, &rows, &n, err, sizeof(err)), -1);
+        assert_string_equal(err, "row 0: has 5 items, expected 6");
+        frame_done(&f);
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 7);
+        for (int i = 0; i < 4; i++)
+                pack_s(&f.pk, "x");
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "extra");
+        assert_int_equal(proto_rows_decode(f.sb.data, f.sb.size, &rows, &n, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 7: array declares 7 items, at most 6 allowed at depth 2");
+        frame_done(&f);
+}
+
+static void
+test_ready_epoch(void **state)
+{
+        static const unsigned char bytes[] = {0x94, 0xa5, 'r',  'e',  'a',
+                                              'd',  'y',  0x05, 0x06, 0x07};
+        uint64_t last, nrows, epoch;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* ["ready", last_seq, nrows, epoch] */
+        frame_init(&f);
+        proto_ready_pack(&f.pk, 5, 6, 7);
+        assert_int_equal(f.sb.size, sizeof(bytes));
+        assert_memory_equal(f.sb.data, bytes, sizeof(bytes));
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), 0);
+        assert_true(last == 5 && nrows == 6 && epoch == 7);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_ready_pack(&f.pk, 0, 0, 0);
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), 0);
+        assert_true(last == 0 && nrows == 0 && epoch == 0);
+        frame_done(&f);
+
+        /* Refused: every output is zeroed, the good ones too. */
+        frame_init(&f);
+        proto_ready_pack(&f.pk, 5, 6, 9223372036854775808ULL);
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
+        assert_string_equal(err, "epoch 9223372036854775808 out of range");
+        assert_true(last == 0 && nrows == 0 && epoch == 0);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 4);
+        pack_s(&f.pk, "ready");
+        msgpack_pack_uint64(&f.pk, 5);
+        msgpack_pack_uint64(&f.pk, 6);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
+        assert_string_equal(err, "epoch is not an integer");
+        frame_done(&f);
+
+        /* A version-1 ready, without the epoch; one item too many. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 3);
+        pack_s(&f.pk, "ready");
+        msgpack_pack_uint64(&f.pk, 5);
+        msgpack_pack_uint64(&f.pk, 6);
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
+        assert_string_equal(err, "ready message has 3 items, expected 4");
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 5);
+        pack_s(&f.pk, "ready");
+        for (int i = 0; i < 4; i++)
+                msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 5 items, at most 4 allowed at depth 0");
+        frame_done(&f);
+}
+
+static void
+test_fenced(void **state)
+{
+        static const unsigned char bytes[] = {0x93, 0xa6, 'f',  'e',  'n', 'c', 'e',
+                                              'd',  0xcc, 0xc8, 0xa2, 'n', 'o'};
+        char *text = malloc(PROTO_MAX_TEXT + 2);
+        enum proto_type type;
+        struct pstr msg;
+        struct frame f;
+        uint64_t seq;
+        char err[256];
+
+        (void)state;
+        /* ["fenced", seq, message] */
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 200, "no");
+        assert_int_equal(f.sb.size, sizeof(bytes));
+        assert_memory_equal(f.sb.data, bytes, sizeof(bytes));
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_FENCED);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_FENCED);
+        assert_true(seq == 200);
+        assert_pstr(msg, "no");
+        assert_inside(msg, &f);
+        /* No other decoder takes it. */
+        for (size_t i = 0; i < sizeof(decoders) / sizeof(decoders[0]); i++) {
+                if (decoders[i] != PROTO_OK)
+                        assert_int_equal(
+                            decode_as(decoders[i], f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        }
+        frame_done(&f);
+
+        /* The message's cap is the text cap; "" is a message too. */
+        memset(text, 'm', PROTO_MAX_TEXT + 1);
+        text[PROTO_MAX_TEXT] = '\0';
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 9223372036854775807ULL, text);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_FENCED);
+        assert_true(seq == 9223372036854775807ULL);
+        assert_int_equal(msg.len, PROTO_MAX_TEXT);
+        frame_done(&f);
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 1, "");
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), 0);
+        assert_pstr(msg, "");
+        frame_done(&f);
+
+        /* Refused: type, seq and message are reset. */
+        text[PROTO_MAX_TEXT] = 'm';
+        text[PROTO_MAX_TEXT + 1] = '\0';
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 3, text);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), -1);
+        assert_string_equal(err, "message longer than 4096 bytes");
+        assert_int_equal(type, PROTO_BAD);
+        assert_true(seq == 0);
+        assert_null(msg.p);
+        frame_done(&f);
+        free(text);
+        frame_init(&f);
+        proto_fenced_pack(&f.pk, 9223372036854775808ULL, "m");
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), -1);
+        assert_string_equal(err, "seq 9223372036854775808 out of range");
+        assert_int_equal(type, PROTO_BAD);
+        frame_done(&f);
+
+        /* Two items, as an "ok", or four. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 2);
+        pack_s(&f.pk, "fenced");
+        msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), -1);
+        assert_string_equal(err, "fenced message has 2 items, expected 3");
+        assert_int_equal(type, PROTO_BAD);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 4);
+        pack_s(&f.pk, "fenced");
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "m");
+        pack_s(&f.pk, "m");
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), -1);
+        assert_string_equal(err, "fenced message has 4 items, expected 3");
+        frame_done(&f);
+
+        /* The other results say what they are; anything else is PROTO_BAD. */
+        frame_init(&f);
+        proto_ready_pack(&f.pk, 1, 2, 3);
+        type = PROTO_OK;
+        assert_int_equal(
+            proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), -1);
+        assert_int_equal(type, PROTO_BAD);
+        frame_done(&f);
+}
+
+/*
+ * Every proper prefix of each message that changed in version 2 is
+ * refused, each in a buffer of exactly its size.
+ */
+static void
+test_truncated_v2(void **state)
+{
+        struct proto_stale st = {.line = 300,
+                                 .value = ps("12.5"),
+                                 .collector = ps("collector-with-a-longer-name-0123456789"),
+                                 .version = 1ull << 50};
+        struct proto_row row = {ps("211102001"), ps("2024"), ps("teachers"),
+                                ps("88"),        1ull << 40, ps("盘锦一中")};
+        struct frame f[6];
+        const enum proto_type as[6] = {PROTO_ACK,    PROTO_ROWS,  PROTO_READY,
+                                       PROTO_FENCED, PROTO_HELLO, PROTO_SUBMIT};
+        unsigned char *buf;
+        char err[256];
+
+        (void)state;
+        for (int i = 0; i < 6; i++)
+                frame_init(&f[i]);
+        proto_ack_begin(&f[0].pk, ps("b-0001"), 70000, 3, 1);
+        proto_reject_line_pack(&f[0].pk, 5, ps("r"));
+        proto_ack_stale_begin(&f[0].pk, 2);
+        proto_stale_pack(&f[0].pk, &st);
+        proto_stale_pack(&f[0].pk, &st);
+        proto_rows_begin(&f[1].pk, 2);
+        proto_row_pack(&f[1].pk, &row);
+        proto_row_pack(&f[1].pk, &row);
+        proto_ready_pack(&f[2].pk, 1ull << 33, 70000, 1ull << 62);
+        proto_fenced_pack(&f[3].pk, 1ull << 20, "another session said hello");
+        proto_hello_pack(&f[4].pk, "agg-1");
+        proto_submit_begin(&f[5].pk, "c", "b-0001", "s.csv", 0);
+        for (int i = 0; i < 6; i++) {
+                assert_int_equal(decode_as(as[i], f[i].sb.data, f[i].sb.size, err, sizeof(err)), 0);
+                for (size_t n = 1; n < f[i].sb.size; n++) {
+                        buf = malloc(n);
+                        memcpy(buf, f[i].sb.data, n);
+                        assert_int_equal(decode_as(as[i], buf, n, err, sizeof(err)), -1);
+                        assert_true(strlen(err) > 0);
+                        free(buf);
+                }
+                buf = malloc(f[i].sb.size + 1);
+                memcpy(buf, f[i].sb.data, f[i].sb.size);
+                buf[f[i].sb.size] = 0x00;
+                assert_int_equal(decode_as(as[i], buf, f[i].sb.size + 1, err, sizeof(err)), -1);
+                assert_string_equal(err, "1 trailing bytes after the message");
+                free(buf);
+                frame_done(&f[i]);
+        }
+}
+
+/*
+ * Behaviour proto.h promises that lib/proto.c does not deliver yet.  Each
+ * test is skipped until lib/proto.c is fixed; then drop its skip().
+ */
+
+/*
+ * proto.h: on failure out->batch_id is the batch id "when it could be read
+ * (a valid one) ... it is nil otherwise".  An id refused for its content
+ * is not valid, yet proto_submit_decode leaves it in out->batch_id.
+ */
+static void
+test_invalid_batch_id_not_kept(void **state)
+{
+        static const struct pstr ids[] = {{"", 0}, {"a b", 3}, {"b\x80", 2}};
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        skip();
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+                pack_submit_id(&f, ids[i]);
+                assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)),
+                                 -1);
+                assert_pstr(s.batch_id, NULL);
+                frame_done(&f);
+        }
+}
+
+/*
+ * A version-1 collector may send a batch id that version 2 refuses (an
+ * empty one, or one with a space): it should still be told to upgrade,
+ * not that its batch id is bad.  The batch id is checked before the version.
+ */
+static void
+test_v1_told_to_upgrade_whatever_its_batch_id(void **state)
+{
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        skip();
+        pack_submit_version(&f, 1, "", NULL);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 2): "
+                                 "upgrade the client");
+        frame_done(&f);
+        pack_submit_version(&f, 1, "a b", NULL);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 2): "
+                                 "upgrade the client");
+        frame_done(&f);
+}
+
+/*
+ * The message type may be any string width (test_string_encodings: "ok" in
+ * a str8 and a str16), but proto_result_decode picks "fenced" by
+ * proto_peek, which only knows fixstr: a str8 "fenced" is refused.
+ */
+static void
+test_fenced_any_string_width(void **state)
+{
+        static const unsigned char fenced8[] = {0x93, 0xd9, 0x06, 'f',  'e',  'n',
+                                                'c',  'e',  'd',  0x01, 0xa1, 'm'};
+        enum proto_type type;
+        struct pstr msg;
+        uint64_t seq;
+        char err[256];
+
+        (void)state;
+        skip();
+        assert_int_equal(
+            proto_result_decode(fenced8, sizeof(fenced8), &type, &seq, &msg, err, sizeof(err)), 0);
+        assert_int_equal(type, PROTO_FENCED);
+        assert_true(seq == 1);
+        assert_pstr(msg, "m");
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_submit_roundtrip),
-            cmocka_unit_test(test_submit_empty_and_nil_source),
+            cmocka_unit_test(test_submit_empty_and_source),
             cmocka_unit_test(test_ack_and_error_roundtrip),
             cmocka_unit_test(test_hello_roundtrip),
             cmocka_unit_test(test_uow_roundtrip),
@@ -1849,6 +3101,18 @@ main(void)
             cmocka_unit_test(test_empty_strings),
             cmocka_unit_test(test_uow_lists),
             cmocka_unit_test(test_maps_refused),
+            cmocka_unit_test(test_batch_id_rules),
+            cmocka_unit_test(test_error_names_line),
+            cmocka_unit_test(test_batch_id_kept_on_failure),
+            cmocka_unit_test(test_ack_stale_roundtrip),
+            cmocka_unit_test(test_uow_epoch),
+            cmocka_unit_test(test_rows_collector),
+            cmocka_unit_test(test_ready_epoch),
+            cmocka_unit_test(test_fenced),
+            cmocka_unit_test(test_truncated_v2),
+            cmocka_unit_test(test_invalid_batch_id_not_kept),
+            cmocka_unit_test(test_v1_told_to_upgrade_whatever_its_batch_id),
+            cmocka_unit_test(test_fenced_any_string_width),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
