@@ -9,7 +9,8 @@
 
 #include "check.h"
 #include "log.h"
-#include "schema.h"
+#include "migrate.h"
+#include "pg.h"
 #include "util.h"
 
 #define STR_(x) #x
@@ -322,8 +323,8 @@ query(PGconn *conn, const char *sql, enum db_result *r, char *err, size_t errlen
         PGresult *res = PQexec(conn, sql);
 
         if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-                *r = schema_failure_kind(conn, res);
-                schema_error_format(conn, res, err, errlen);
+                *r = pg_failure_kind(conn, res);
+                pg_error_format(conn, res, err, errlen);
                 PQclear(res);
                 return NULL;
         }
@@ -361,10 +362,10 @@ schema_present(PGconn *conn, char *err, size_t errlen)
                 return r;
         have = strtol(PQgetvalue(res, 0, 0), NULL, 10);
         PQclear(res);
-        if (have != SCHEMA_VERSION) {
+        if (have != migrate_version()) {
                 strlcpyf(err, errlen,
                          "schema edustat is at version %ld; this check knows version %d", have,
-                         SCHEMA_VERSION);
+                         migrate_version());
                 return DB_ERROR;
         }
         return DB_OK;
@@ -427,11 +428,11 @@ check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen)
          * each of the plan's dozen sort and hash nodes may take that much.
          * All three settings end with the transaction.
          */
-        r = schema_exec(conn,
-                        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-                        " SET LOCAL enable_nestloop = off; SET LOCAL jit = off;"
-                        " SET LOCAL work_mem = '16MB'",
-                        err, errlen);
+        r = pg_exec(conn,
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+                    " SET LOCAL enable_nestloop = off; SET LOCAL jit = off;"
+                    " SET LOCAL work_mem = '16MB'",
+                    err, errlen);
         if (r != DB_OK)
                 goto fail;
         res = query(conn,
@@ -452,12 +453,12 @@ check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen)
         collect(res, out);
         PQclear(res);
         /* Read only: a failed COMMIT cannot undo what was read. */
-        if (schema_exec(conn, "COMMIT", err, errlen) != DB_OK)
+        if (pg_exec(conn, "COMMIT", err, errlen) != DB_OK)
                 log_warnx("check: COMMIT of the read-only snapshot failed: %s", err);
         return DB_OK;
 fail:
         if (PQstatus(conn) == CONNECTION_OK)
-                schema_rollback(conn);
+                pg_rollback(conn);
         check_report_free(out);
         return r;
 }
@@ -539,7 +540,7 @@ check_main(const char *conninfo)
 
         conn = PQconnectdbParams(keys, vals, 1);
         if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-                schema_error_format(conn, NULL, err, sizeof err);
+                pg_error_format(conn, NULL, err, sizeof err);
                 log_warnx("check: cannot connect to PostgreSQL: %s", err);
                 PQfinish(conn);
                 return CHECK_EXIT_ERROR;

@@ -49,7 +49,7 @@
 
 #include <libpq-fe.h>
 
-#include "schema.h"
+#include "pg.h"
 
 /* Mismatches listed one by one; the rest are only counted. */
 #define CHECK_SHOW_MAX 100
@@ -95,7 +95,7 @@ const char *check_sql(void);
  * DB_OK fills *out (free it with check_report_free).  Returns DB_OK, or
  * DB_RETRY / DB_ERROR with the reason in err when the check could not run:
  * the connection failed, the schema is missing or newer than this program
- * knows (SCHEMA_VERSION), or PostgreSQL refused the statement.
+ * knows (migrate_version()), or PostgreSQL refused the statement.
  */
 enum db_result check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen);
 

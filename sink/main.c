@@ -20,8 +20,9 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "migrate.h"
 #include "proto.h"
-#include "schema.h"
+#include "refdata.h"
 #include "security.h"
 #include "util.h"
 #include "writer.h"
@@ -157,14 +158,14 @@ startup_db(struct sink *s)
         for (;;) {
                 if (writer_connect(s->w, &stop) == -1)
                         return -1;
-                r = schema_migrate(writer_conn(s->w), err, sizeof err);
+                r = migrate_run(writer_conn(s->w), err, sizeof err);
                 if (r == DB_ERROR)
                         fatalx("migrating schema edustat: %s", err);
                 if (r == DB_RETRY) {
                         log_warnx("migrating schema edustat: %s; reconnecting", err);
                         continue;
                 }
-                r = schema_load_config(writer_conn(s->w), s->cfg, &nunits, &nind, err, sizeof err);
+                r = refdata_store(writer_conn(s->w), s->cfg, &nunits, &nind, err, sizeof err);
                 if (r == DB_ERROR)
                         fatalx("%s", err);
                 if (r == DB_RETRY) {
@@ -174,7 +175,7 @@ startup_db(struct sink *s)
                 break;
         }
         log_info("schema edustat at version %d; loaded %zu org units and %zu indicators from %s",
-                 SCHEMA_VERSION, nunits, nind, s->set.config_dir);
+                 migrate_version(), nunits, nind, s->set.config_dir);
         return 0;
 }
 

@@ -1,13 +1,14 @@
 /*
- * options: load targets.csv, periods.csv and balance.csv.  See options.h.
+ * refdata: read targets.csv, periods.csv and balance.csv, and store them
+ * with the org tree and the catalogue in PostgreSQL.  See refdata.h.
  *
- * The three files share one reader: map the header's columns, then hand
+ * The three optional files share one reader: map the header's columns, then hand
  * every data row to the file's own checker, which stops the load with
  * "FILE:LINE: problem" at the first thing that does not hold together.
  * Duplicates are found through a strmap of each row's key, whose value is
  * the row's index, so the message can name the line it repeats.
  */
-#include "options.h"
+#include "refdata.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,8 +18,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "catalog.h"
 #include "csvread.h"
+#include "log.h"
+#include "orgtree.h"
 #include "period.h"
+#include "pg.h"
+#include "pgcopy.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -34,7 +40,7 @@ struct field {
 
 struct loader {
         const struct config *cfg;
-        struct options *o;
+        struct refdata *o;
         char *path; /* the file being read, for messages */
         char *err;
         size_t errlen;
@@ -118,7 +124,7 @@ number_valid(struct field f)
 {
         size_t i = 0, int_digits = 0, frac_digits = 0;
 
-        if (f.len == 0 || f.len > OPTIONS_NUMBER_MAX)
+        if (f.len == 0 || f.len > REFDATA_NUMBER_MAX)
                 return 0;
         while (i < f.len && f.s[i] >= '0' && f.s[i] <= '9')
                 i++, int_digits++;
@@ -262,10 +268,10 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
         struct field level = column(row, col, T_LEVEL), unit = column(row, col, T_UNIT);
         struct field stage = column(row, col, T_STAGE), op = column(row, col, T_OP);
         struct field value = column(row, col, T_VALUE), source = column(row, col, T_SOURCE);
-        struct options *o = ld->o;
+        struct refdata *o = ld->o;
         struct target *t;
         const char *op_text = NULL;
-        char canon[OPTIONS_NUMBER_MAX + 1], *key;
+        char canon[REFDATA_NUMBER_MAX + 1], *key;
         int ind, u = -1, first;
         size_t keylen;
 
@@ -314,8 +320,8 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
         }
         if (number_check(ld, row, value, "value") != 0)
                 return -1;
-        if (source.len > OPTIONS_TEXT_MAX) {
-                fail(ld, row->line, "source is longer than %d bytes", OPTIONS_TEXT_MAX);
+        if (source.len > REFDATA_TEXT_MAX) {
+                fail(ld, row->line, "source is longer than %d bytes", REFDATA_TEXT_MAX);
                 return -1;
         }
         number_canon(value, canon, sizeof canon);
@@ -363,7 +369,7 @@ add_period(struct loader *ld, const struct csvrow *row, const int *col)
 {
         struct field period = column(row, col, P_PERIOD), opens = column(row, col, P_OPENS);
         struct field due = column(row, col, P_DUE);
-        struct options *o = ld->o;
+        struct refdata *o = ld->o;
         struct report_period *p;
         int first;
 
@@ -422,7 +428,7 @@ add_rule(struct loader *ld, const struct csvrow *row, const int *col)
 {
         struct field standard = column(row, col, B_STANDARD), stage = column(row, col, B_STAGE);
         struct field min = column(row, col, B_SCHOOL_MIN), cv = column(row, col, B_CV_MAX);
-        struct options *o = ld->o;
+        struct refdata *o = ld->o;
         struct balance_rule *b;
         size_t keylen;
         char *key;
@@ -432,8 +438,8 @@ add_rule(struct loader *ld, const struct csvrow *row, const int *col)
                 fail(ld, row->line, "empty standard");
                 return -1;
         }
-        if (standard.len > OPTIONS_TEXT_MAX) {
-                fail(ld, row->line, "standard is longer than %d bytes", OPTIONS_TEXT_MAX);
+        if (standard.len > REFDATA_TEXT_MAX) {
+                fail(ld, row->line, "standard is longer than %d bytes", REFDATA_TEXT_MAX);
                 return -1;
         }
         if (stage.len == 0) {
@@ -536,8 +542,8 @@ load_file(struct loader *ld, const char *name, const struct csvread_column *cols
                              hdr_fields);
                         goto out;
                 }
-                if (nrows == OPTIONS_MAX_ROWS) {
-                        fail(ld, row.line, "more than %d rows", OPTIONS_MAX_ROWS);
+                if (nrows == REFDATA_MAX_ROWS) {
+                        fail(ld, row.line, "more than %d rows", REFDATA_MAX_ROWS);
                         goto out;
                 }
                 if (add(ld, &row, col) != 0)
@@ -568,8 +574,8 @@ tree_sets(struct loader *ld)
         }
 }
 
-struct options *
-options_load(const struct config *cfg, char *err, size_t errlen)
+struct refdata *
+refdata_load(const struct config *cfg, char *err, size_t errlen)
 {
         struct loader ld = {.cfg = cfg, .err = err, .errlen = errlen};
         int rc;
@@ -587,14 +593,14 @@ options_load(const struct config *cfg, char *err, size_t errlen)
         strmap_destroy(&ld.level);
         strmap_destroy(&ld.stage);
         if (rc != 0)
-                options_destroy(&ld.o);
+                refdata_destroy(&ld.o);
         return ld.o;
 }
 
 void
-options_destroy(struct options **op)
+refdata_destroy(struct refdata **op)
 {
-        struct options *o;
+        struct refdata *o;
 
         if (op == NULL || (o = *op) == NULL)
                 return;
@@ -617,4 +623,352 @@ options_destroy(struct options **op)
         free(o->rules);
         free(o);
         *op = NULL;
+}
+
+/* The store into PostgreSQL. */
+
+/* "" and NULL both mean "not given": stored as NULL. */
+static void
+copy_opt(struct pgcopy *c, const char *s)
+{
+        pgcopy_str(c, s != NULL && *s != '\0' ? s : NULL);
+}
+
+static enum db_result
+load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+        size_t i;
+
+        r = pg_exec(conn,
+                    "CREATE TEMP TABLE stage_orgunit (code text, parent text, level text,"
+                    " depth int, name text, stage text, locality text, ownership text,"
+                    " is_leaf boolean) ON COMMIT DROP",
+                    err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn, "COPY pg_temp.stage_orgunit FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (i = 0; i < t->n; i++) {
+                const struct orgunit *u = &t->u[i];
+
+                pgcopy_str(c, u->code);
+                copy_opt(c, u->parent_code);
+                pgcopy_str(c, u->level);
+                pgcopy_u64(c, u->depth);
+                pgcopy_str(c, u->name);
+                copy_opt(c, u->stage);
+                copy_opt(c, u->locality);
+                copy_opt(c, u->ownership);
+                pgcopy_bool(c, u->is_leaf);
+                pgcopy_row_end(c);
+        }
+        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+                goto out;
+        /*
+         * Where the tree changed (a unit added, dropped or moved, or a school
+         * put in another stage, locality or ownership category), the units
+         * above the change in the old tree keep rows the aggregator will not
+         * write again: an indicator only a dropped school reported, the
+         * slice a school left.
+         * Their stored aggregates go; the aggregator, restarted with the same
+         * config, rewrites every aggregate that still exists.  Read before
+         * the upsert below replaces the old parent links.
+         */
+        r = pg_exec(conn,
+                    "WITH RECURSIVE changed (code) AS ("
+                    "  SELECT s.code FROM pg_temp.stage_orgunit s"
+                    "    LEFT JOIN edustat.orgunit o ON o.code = s.code"
+                    "   WHERE o.code IS NULL OR NOT o.current"
+                    "      OR o.parent IS DISTINCT FROM s.parent"
+                    "      OR o.stage IS DISTINCT FROM s.stage"
+                    "      OR o.locality IS DISTINCT FROM s.locality"
+                    "      OR o.ownership IS DISTINCT FROM s.ownership"
+                    "  UNION"
+                    "  SELECT o.code FROM edustat.orgunit o WHERE o.current AND NOT EXISTS"
+                    "    (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)),"
+                    " above (code) AS ("
+                    "  SELECT o.parent FROM edustat.orgunit o JOIN changed c ON c.code = o.code"
+                    "   WHERE o.parent IS NOT NULL"
+                    "  UNION"
+                    "  SELECT o.parent FROM edustat.orgunit o JOIN above a ON a.code = o.code"
+                    "   WHERE o.parent IS NOT NULL),"
+                    " r AS (DELETE FROM edustat.agg_rollup WHERE unit IN (SELECT code FROM above))"
+                    " DELETE FROM edustat.agg_breakdown WHERE unit IN (SELECT code FROM above)",
+                    err, errlen);
+        if (r == DB_OK)
+                r = pg_exec(conn,
+                            "INSERT INTO edustat.orgunit (code, parent, level, depth, name, stage,"
+                            " locality, ownership, is_leaf)"
+                            " SELECT code, parent, level, depth, name, stage, locality, ownership,"
+                            " is_leaf FROM pg_temp.stage_orgunit"
+                            " ON CONFLICT (code) DO UPDATE SET parent = EXCLUDED.parent,"
+                            " level = EXCLUDED.level, depth = EXCLUDED.depth,"
+                            " name = EXCLUDED.name, stage = EXCLUDED.stage,"
+                            " locality = EXCLUDED.locality, ownership = EXCLUDED.ownership,"
+                            " is_leaf = EXCLUDED.is_leaf, current = true, loaded_at = now();\n"
+                            "UPDATE edustat.orgunit o SET current = false, loaded_at = now()"
+                            " WHERE o.current AND NOT EXISTS"
+                            " (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)",
+                            err, errlen);
+        /*
+         * A unit that lost its last child is a leaf now: the agg_value view
+         * derives its rows from unit_value, so rolled-up rows stored for it
+         * earlier would show twice.  A unit dropped from the config has no
+         * aggregate any more (migration 5).
+         */
+        if (r == DB_OK)
+                r = pg_exec(conn,
+                            "DELETE FROM edustat.agg_rollup a USING edustat.orgunit o"
+                            " WHERE o.code = a.unit AND (o.is_leaf OR NOT o.current);\n"
+                            "DELETE FROM edustat.agg_breakdown a USING edustat.orgunit o"
+                            " WHERE o.code = a.unit AND (o.is_leaf OR NOT o.current)",
+                            err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+static enum db_result
+load_indicators(PGconn *conn, const struct catalog *cat, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+        size_t i;
+
+        r = pg_exec(conn,
+                    "CREATE TEMP TABLE stage_indicator (code text, name_zh text,"
+                    " name_en text, unit text, kind text, numerator text, denominator text,"
+                    " multiplier numeric, decimals int) ON COMMIT DROP",
+                    err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn, "COPY pg_temp.stage_indicator FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (i = 0; i < cat->n; i++) {
+                const struct indicator *ind = &cat->ind[i];
+                int ratio = ind->kind == IND_RATIO;
+
+                pgcopy_str(c, ind->code);
+                copy_opt(c, ind->name_zh);
+                copy_opt(c, ind->name_en);
+                copy_opt(c, ind->unit);
+                pgcopy_str(c, indicator_kind_name(ind->kind));
+                pgcopy_str(c, ratio && ind->num >= 0 ? cat->ind[ind->num].code : NULL);
+                pgcopy_str(c, ratio && ind->den >= 0 ? cat->ind[ind->den].code : NULL);
+                /* The multiplier as written keeps it exact ("100", not
+                 * 100.000000000000000001 from a long double). */
+                pgcopy_str(c, ratio && ind->multiplier_text != NULL && *ind->multiplier_text
+                                  ? ind->multiplier_text
+                                  : "1");
+                pgcopy_u64(c, ind->scale);
+                pgcopy_row_end(c);
+        }
+        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+                goto out;
+        r = pg_exec(conn,
+                    "INSERT INTO edustat.indicator (code, name_zh, name_en, unit, kind,"
+                    " numerator, denominator, multiplier, decimals)"
+                    " SELECT code, name_zh, name_en, unit, kind, numerator, denominator,"
+                    " multiplier, decimals FROM pg_temp.stage_indicator"
+                    " ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh,"
+                    " name_en = EXCLUDED.name_en, unit = EXCLUDED.unit,"
+                    " kind = EXCLUDED.kind, numerator = EXCLUDED.numerator,"
+                    " denominator = EXCLUDED.denominator,"
+                    " multiplier = EXCLUDED.multiplier, decimals = EXCLUDED.decimals,"
+                    " loaded_at = now()",
+                    err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/*
+ * The current tree as (ancestor, unit, distance) pairs, replacing the
+ * previous ones: units dropped from the config keep their orgunit row but
+ * leave the closure, so the views see only the tree being served.  The
+ * pairs come from the parent links, the same lists orgtree_ancestors()
+ * answers, so a tree built by hand (as the writer's tests do) works too.
+ */
+static enum db_result
+load_closure(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, "DELETE FROM edustat.orgunit_closure", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.orgunit_closure (ancestor, unit, distance)"
+                                 " FROM STDIN",
+                                 err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < t->n; i++) {
+                unsigned long long k = 0;
+
+                /* The loader refused cycles, so every walk ends at the root. */
+                for (int a = (int)i; a >= 0; a = t->u[a].parent, k++) {
+                        pgcopy_str(c, t->u[a].code);
+                        pgcopy_str(c, t->u[i].code);
+                        pgcopy_u64(c, k);
+                        pgcopy_row_end(c);
+                }
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/* Replace the rows of targets.csv. */
+static enum db_result
+load_targets(PGconn *conn, const struct config *cfg, const struct refdata *o, char *err,
+             size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, "DELETE FROM edustat.target", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.target (line, indicator, level, unit, stage, op,"
+                                 " value, source) FROM STDIN",
+                                 err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < o->ntargets; i++) {
+                const struct target *t = &o->targets[i];
+
+                pgcopy_u64(c, t->line);
+                pgcopy_str(c, cfg->cat->ind[t->indicator].code);
+                pgcopy_str(c, t->level);
+                pgcopy_str(c, t->unit >= 0 ? cfg->tree->u[t->unit].code : NULL);
+                copy_opt(c, t->stage);
+                pgcopy_str(c, t->op);
+                pgcopy_str(c, t->value);
+                copy_opt(c, t->source);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/* Replace the rows of periods.csv. */
+static enum db_result
+load_periods(PGconn *conn, const struct refdata *o, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, "DELETE FROM edustat.report_period", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.report_period (period, opens, due) FROM STDIN", err,
+                                 errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < o->nperiods; i++) {
+                pgcopy_str(c, o->periods[i].period);
+                pgcopy_str(c, o->periods[i].opens);
+                pgcopy_str(c, o->periods[i].due);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+/* Replace the rows of balance.csv. */
+static enum db_result
+load_balance(PGconn *conn, const struct config *cfg, const struct refdata *o, char *err,
+             size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, "DELETE FROM edustat.balance_rule", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn,
+                                 "COPY edustat.balance_rule (standard, stage, indicator,"
+                                 " school_min, cv_max, line) FROM STDIN",
+                                 err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < o->nrules; i++) {
+                const struct balance_rule *b = &o->rules[i];
+
+                pgcopy_str(c, b->standard);
+                pgcopy_str(c, b->stage);
+                pgcopy_str(c, cfg->cat->ind[b->indicator].code);
+                pgcopy_str(c, b->school_min);
+                pgcopy_str(c, b->cv_max);
+                pgcopy_u64(c, b->line);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
+enum db_result
+refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *nind, char *err,
+              size_t errlen)
+{
+        struct refdata *o;
+        char why[512];
+        enum db_result r;
+
+        /* Checked before any database work: a bad file is a config error,
+         * reported like one, not a failed transaction. */
+        if ((o = refdata_load(cfg, err, errlen)) == NULL)
+                return DB_ERROR;
+        if ((r = pg_exec(conn, "BEGIN", err, errlen)) != DB_OK)
+                goto out;
+        if ((r = load_orgunits(conn, cfg->tree, why, sizeof why)) != DB_OK ||
+            (r = load_closure(conn, cfg->tree, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/orgunits.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_indicators(conn, cfg->cat, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/indicators.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_targets(conn, cfg, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/targets.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_periods(conn, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/periods.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_balance(conn, cfg, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/balance.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        /* Fresh statistics now, not when autovacuum gets round to it: with
+         * none, the planner guesses these small tables hold thousands of
+         * rows and plans the views for that. */
+        if ((r = pg_exec(conn,
+                         "ANALYZE edustat.orgunit, edustat.orgunit_closure, edustat.target,"
+                         " edustat.report_period, edustat.balance_rule",
+                         err, errlen)) != DB_OK)
+                goto fail;
+        if ((r = pg_exec(conn, "COMMIT", err, errlen)) != DB_OK)
+                goto out;
+        *nunits = cfg->tree->n;
+        *nind = cfg->cat->n;
+        log_info("loaded %zu targets, %zu periods and %zu balance rules from %s", o->ntargets,
+                 o->nperiods, o->nrules, cfg->dir);
+        goto out;
+fail:
+        pg_rollback(conn);
+out:
+        refdata_destroy(&o);
+        return r;
 }

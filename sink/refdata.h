@@ -1,6 +1,20 @@
 /*
- * options: the optional files of the config directory that only the sink
- * reads, because only PostgreSQL's views use them (docs/SQL.md):
+ * refdata: the reference data the sink keeps in PostgreSQL, loaded from the
+ * config directory at every start, before the sink binds.  The views
+ * offices query (docs/SQL.md) join these tables; the uows never touch them.
+ *
+ *   orgunits.csv    -> edustat.orgunit, and the tree's (ancestor, unit)
+ *                      pairs in edustat.orgunit_closure
+ *   indicators.csv  -> edustat.indicator
+ *
+ * The unit and indicator tables are upserted (INSERT ... ON CONFLICT (code)
+ * DO UPDATE), never emptied: a unit or indicator dropped from the config
+ * keeps its row, because unit_value, value_replaced and rejected rows may
+ * still name it (a dropped unit is marked current = false).  The other
+ * tables are replaced.
+ *
+ * Three optional files are read only by the sink, because only
+ * PostgreSQL's views use them:
  *
  *   targets.csv  indicator,level,unit,stage,op,value,source
  *                the targets of the bureau plans and national standards;
@@ -22,19 +36,22 @@
  * columns are ignored.  Numbers are non-negative decimals written plainly
  * ("95", "0.45"), kept as text so PostgreSQL stores them exactly.
  */
-#ifndef EDUSTAT_SINK_OPTIONS_H
-#define EDUSTAT_SINK_OPTIONS_H
+#ifndef EDUSTAT_SINK_REFDATA_H
+#define EDUSTAT_SINK_REFDATA_H
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "config.h"
+#include "pg.h"
 
 /* Rows per file; a config past this is a mistake, not a city. */
-#define OPTIONS_MAX_ROWS (1 << 20)
+#define REFDATA_MAX_ROWS (1 << 20)
 /* Longest source (targets.csv) and standard (balance.csv) text, in bytes. */
-#define OPTIONS_TEXT_MAX 1024
+#define REFDATA_TEXT_MAX 1024
 /* Longest number as written. */
-#define OPTIONS_NUMBER_MAX 40
+#define REFDATA_NUMBER_MAX 40
 
 /* One row of targets.csv. */
 struct target {
@@ -66,7 +83,7 @@ struct balance_rule {
         unsigned long line;
 };
 
-struct options {
+struct refdata {
         struct target *targets;
         size_t ntargets;
         struct report_period *periods;
@@ -79,12 +96,29 @@ struct options {
  * Load targets.csv, periods.csv and balance.csv from cfg->dir, checking
  * units, levels, stages and indicators against cfg, which must outlive the
  * result only for the duration of the call (the result copies what it
- * keeps).  A missing file loads as no rows.  Returns an owned options, or
+ * keeps).  A missing file loads as no rows.  Returns an owned refdata, or
  * NULL with "FILE:LINE: problem" (or "FILE: problem") in err.
  */
-struct options *options_load(const struct config *cfg, char *err, size_t errlen);
+struct refdata *refdata_load(const struct config *cfg, char *err, size_t errlen);
 
 /* Free; accepts NULL and sets *op to NULL. */
-void options_destroy(struct options **op);
+void refdata_destroy(struct refdata **op);
+
+/*
+ * Upsert every org unit and indicator of cfg into edustat.orgunit and
+ * edustat.indicator in one transaction (COPY into temp tables, then
+ * INSERT ... ON CONFLICT (code) DO UPDATE).  Empty optional fields are
+ * stored as NULL.  In the same transaction, replace the contents of
+ * edustat.orgunit_closure (the tree's (ancestor, unit) pairs) and of
+ * edustat.target, report_period and balance_rule with the optional
+ * targets.csv, periods.csv and balance.csv of cfg->dir (refdata_load;
+ * an absent file empties its table).  A malformed optional file returns
+ * DB_ERROR with "FILE:LINE: problem" in err before the database is
+ * touched.  On DB_OK sets *nunits and *nind to the rows loaded.  Returns
+ * DB_OK, DB_RETRY (connection; reconnect and call again) or DB_ERROR with
+ * "loading DIR/FILE: reason" in err.
+ */
+enum db_result refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *nind,
+                             char *err, size_t errlen);
 
 #endif

@@ -11,8 +11,9 @@
 #include <msgpack.h>
 
 #include "log.h"
+#include "pg.h"
+#include "pgcopy.h"
 #include "proto.h"
-#include "schema.h"
 #include "util.h"
 #include "writer.h"
 
@@ -129,7 +130,7 @@ static const struct stmt stmts[] = {
      " ON CONFLICT (collector, batch_id, line) DO NOTHING",
      0},
     /* The (unit, period) pairs of new keys; the row already there, if
-     * any, is from an earlier commit, so it stays (schema.c, migration 7). */
+     * any, is from an earlier commit, so it stays (migration 7). */
     {"first_report_note",
      "INSERT INTO edustat.first_report (unit, period, first_at)"
      " SELECT DISTINCT unit, period, now() FROM pg_temp.stage_first"
@@ -264,7 +265,7 @@ writer_connect(struct writer *w, volatile sig_atomic_t *stop)
                 w->conn = PQconnectdbParams(keys, vals, 1);
                 if (w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK)
                         break;
-                schema_error_format(w->conn, NULL, why, sizeof why);
+                pg_error_format(w->conn, NULL, why, sizeof why);
                 log_warnx("PostgreSQL connection failed (attempt %lu, next in %.1f s): %s", attempt,
                           (double)wait / 1000.0, why);
                 PQfinish(w->conn);
@@ -296,13 +297,13 @@ session_setup(struct writer *w, char *err, size_t errlen)
 
         if (w->session_ready)
                 return DB_OK;
-        if ((r = schema_exec(w->conn, session_sql, err, errlen)) != DB_OK)
+        if ((r = pg_exec(w->conn, session_sql, err, errlen)) != DB_OK)
                 return r;
         for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
                 res = PQprepare(w->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
                 if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        r = schema_failure_kind(w->conn, res);
-                        schema_error_format(w->conn, res, err, errlen);
+                        r = pg_failure_kind(w->conn, res);
+                        pg_error_format(w->conn, res, err, errlen);
                         PQclear(res);
                         return r;
                 }
@@ -325,8 +326,8 @@ run(struct writer *w, const char *name, int nparams, const char *p1, const char 
         PGresult *res = PQexecPrepared(w->conn, name, nparams, params, NULL, NULL, 0);
 
         if (res == NULL || PQresultStatus(res) != want) {
-                *r = schema_failure_kind(w->conn, res);
-                schema_error_format(w->conn, res, err, errlen);
+                *r = pg_failure_kind(w->conn, res);
+                pg_error_format(w->conn, res, err, errlen);
                 PQclear(res);
                 return NULL;
         }
@@ -723,15 +724,15 @@ in_txn(struct writer *w, const struct proto_uow *u, const char *agg, int *replay
                 return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
-        if ((r = schema_exec(w->conn, "BEGIN", err, errlen)) != DB_OK)
+        if ((r = pg_exec(w->conn, "BEGIN", err, errlen)) != DB_OK)
                 return r;
         r = body(w, u, agg, replayed, why, err, errlen);
         if (r != DB_OK || *replayed) {
                 if (PQstatus(w->conn) == CONNECTION_OK)
-                        schema_rollback(w->conn);
+                        pg_rollback(w->conn);
                 return r;
         }
-        return schema_exec(w->conn, "COMMIT", err, errlen);
+        return pg_exec(w->conn, "COMMIT", err, errlen);
 }
 
 static enum db_result
@@ -1037,8 +1038,8 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
                               " coalesce(left(collector, 64), '') FROM edustat.unit_value)"
                               " TO STDOUT");
         if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
-                r = schema_failure_kind(w->conn, res);
-                schema_error_format(w->conn, res, err, errlen);
+                r = pg_failure_kind(w->conn, res);
+                pg_error_format(w->conn, res, err, errlen);
                 PQclear(res);
                 return r;
         }
@@ -1064,13 +1065,13 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
                 }
         }
         if (len == -2) {
-                schema_error_format(w->conn, NULL, err, errlen);
-                return schema_failure_kind(w->conn, NULL);
+                pg_error_format(w->conn, NULL, err, errlen);
+                return pg_failure_kind(w->conn, NULL);
         }
         while ((res = PQgetResult(w->conn)) != NULL) {
                 if (PQresultStatus(res) != PGRES_COMMAND_OK && r == DB_OK) {
-                        r = schema_failure_kind(w->conn, res);
-                        schema_error_format(w->conn, res, err, errlen);
+                        r = pg_failure_kind(w->conn, res);
+                        pg_error_format(w->conn, res, err, errlen);
                 }
                 PQclear(res);
         }
@@ -1116,7 +1117,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                 return r;
         /* One snapshot for last_seq and the rows, so they agree even if
          * something else wrote in between. */
-        r = schema_exec(w->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen);
+        r = pg_exec(w->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen);
         if (r != DB_OK)
                 return r;
         agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
@@ -1162,7 +1163,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                 goto fail;
         /* Read-only: the rows are already out, so a failed COMMIT changes
          * nothing; the next statement finds a dead connection itself. */
-        if (schema_exec(w->conn, "COMMIT", err, errlen) != DB_OK)
+        if (pg_exec(w->conn, "COMMIT", err, errlen) != DB_OK)
                 log_warnx("state stream: COMMIT of the read-only snapshot failed: %s", err);
         *last_seq = last;
         *nrows = n;
@@ -1170,6 +1171,6 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         return DB_OK;
 fail:
         if (PQstatus(w->conn) == CONNECTION_OK)
-                schema_rollback(w->conn);
+                pg_rollback(w->conn);
         return r;
 }

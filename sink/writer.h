@@ -25,7 +25,7 @@
  *   COPY stage_agg    -> INSERT agg_rollup, agg_breakdown ON CONFLICT DO UPDATE
  *   UPDATE sink_state; COMMIT
  * Each accepted value is written once: value_history is a view of
- * value_replaced and unit_value (schema.c, migration 8).  The stage tables
+ * value_replaced and unit_value (migration 8).  The stage tables
  * are TEMP ... ON COMMIT DELETE ROWS, created once per connection, as are
  * the prepared statements.
  */
@@ -39,7 +39,7 @@
 #include <libpq-fe.h>
 
 #include "proto.h"
-#include "schema.h"
+#include "pg.h"
 
 /* Rows per "rows" message of the state stream. */
 #define WRITER_ROWS_PER_MSG 5000
@@ -82,8 +82,8 @@ void writer_destroy(struct writer **wp);
 int writer_connect(struct writer *w, volatile sig_atomic_t *stop);
 
 /*
- * The current connection (NULL before writer_connect), for schema_migrate
- * and schema_load_config.  Owned by the writer.
+ * The current connection (NULL before writer_connect), for migrate_run
+ * and refdata_store.  Owned by the writer.
  */
 PGconn *writer_conn(const struct writer *w);
 

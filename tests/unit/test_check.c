@@ -37,7 +37,8 @@
 #include "check.h"
 #include "config.h"
 #include "proto.h"
-#include "schema.h"
+#include "migrate.h"
+#include "refdata.h"
 #include "writer.h"
 
 static const char *dburl;
@@ -394,8 +395,8 @@ test_setup_and_clean(void **state)
         assert_non_null(strstr(err, "no schema edustat"));
         assert_int_equal(check_main(dburl), CHECK_EXIT_ERROR);
 
-        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
-        assert_int_equal(schema_load_config(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
         assert_int_equal(replayed, 0);
 
@@ -914,8 +915,7 @@ orgunits_load(const char *orgunits)
         cfg2 = config_load(cfgdir, err, sizeof err);
         write_file(cfgdir, "orgunits.csv", orgunits_csv);
         assert_non_null(cfg2);
-        assert_int_equal(schema_load_config(writer_conn(w), cfg2, &nu, &ni, err, sizeof err),
-                         DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), cfg2, &nu, &ni, err, sizeof err), DB_OK);
         config_destroy(&cfg2);
 }
 
@@ -993,7 +993,7 @@ test_dropped_unit(void **state)
         check_report_free(&rep);
 
         /* Back in the config, and the aggregates rewritten: all agree again. */
-        assert_int_equal(schema_load_config(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_int_equal(scalar("SELECT count(*) FROM edustat.orgunit WHERE NOT current"), 0);
         assert_int_equal(scalar("SELECT count(*) FROM edustat.agg_value WHERE unit = 'S2'"), 4);
         aggs_restore("'D1', 'C'");
@@ -1057,7 +1057,7 @@ test_category_changed(void **state)
         check_report_free(&rep);
 
         /* Back as it was. */
-        assert_int_equal(schema_load_config(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), cfg, &nu, &ni, err, sizeof err), DB_OK);
         aggs_restore("'T1', 'D2', 'C'");
         assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
         assert_int_equal(rep.mismatches, 0);

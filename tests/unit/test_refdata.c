@@ -1,5 +1,5 @@
 /*
- * Unit tests for sink/options: targets.csv, periods.csv and balance.csv
+ * Unit tests for sink/refdata: targets.csv, periods.csv and balance.csv
  * loaded against a small config written here.  Absent files load as no
  * rows; good files load with every field as written (BOM, CRLF, shuffled
  * and extra columns, quoting); and every problem stops the load with its
@@ -17,10 +17,10 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "options.h"
+#include "refdata.h"
 #include "util.h"
 
-static char tmpdir[] = "/tmp/test_options_XXXXXX";
+static char tmpdir[] = "/tmp/test_refdata_XXXXXX";
 static struct config *cfg;
 
 /* City C with district D (school S1, primary) and town T below D (school
@@ -97,10 +97,10 @@ static void
 expect_error(const char *name, const char *content, const char *want)
 {
         char err[512], full[512];
-        struct options *o;
+        struct refdata *o;
 
         write_file(name, content);
-        o = options_load(cfg, err, sizeof err);
+        o = refdata_load(cfg, err, sizeof err);
         remove_file(name);
         snprintf(full, sizeof full, "%s/%s:%s", tmpdir, name, want);
         if (o != NULL)
@@ -112,45 +112,45 @@ expect_error(const char *name, const char *content, const char *want)
 static void
 test_absent(void **state)
 {
-        struct options *o;
+        struct refdata *o;
         char err[512] = "";
 
         (void)state;
-        o = options_load(cfg, err, sizeof err);
+        o = refdata_load(cfg, err, sizeof err);
         assert_non_null(o);
         assert_int_equal(o->ntargets, 0);
         assert_int_equal(o->nperiods, 0);
         assert_int_equal(o->nrules, 0);
-        options_destroy(&o);
+        refdata_destroy(&o);
         assert_null(o);
-        options_destroy(&o);
-        options_destroy(NULL);
+        refdata_destroy(&o);
+        refdata_destroy(NULL);
 }
 
 /* A header alone is a file with no rows, not an error. */
 static void
 test_header_only(void **state)
 {
-        struct options *o;
+        struct refdata *o;
         char err[512];
 
         (void)state;
         write_file("targets.csv", "indicator,level,unit,stage,op,value,source\n");
         write_file("periods.csv", "period,opens,due\r\n");
         write_file("balance.csv", "standard,stage,indicator,school_min,cv_max");
-        o = options_load(cfg, err, sizeof err);
+        o = refdata_load(cfg, err, sizeof err);
         remove_file("targets.csv");
         remove_file("periods.csv");
         remove_file("balance.csv");
         assert_non_null(o);
         assert_int_equal(o->ntargets + o->nperiods + o->nrules, 0);
-        options_destroy(&o);
+        refdata_destroy(&o);
 }
 
 static void
 test_good(void **state)
 {
-        struct options *o;
+        struct refdata *o;
         char err[512];
 
         (void)state;
@@ -170,7 +170,7 @@ test_good(void **state)
                                   "优质均衡,primary,rate,4.2,0.50\n"
                                   "优质均衡,junior,rate,,0.45\n"
                                   "基本均衡,primary,rate,1,\n");
-        o = options_load(cfg, err, sizeof err);
+        o = refdata_load(cfg, err, sizeof err);
         remove_file("targets.csv");
         remove_file("periods.csv");
         remove_file("balance.csv");
@@ -225,7 +225,7 @@ test_good(void **state)
         assert_string_equal(o->rules[2].school_min, "1");
         assert_null(o->rules[2].cv_max);
         assert_int_equal(o->rules[2].line, 4);
-        options_destroy(&o);
+        refdata_destroy(&o);
 }
 
 #define THDR "indicator,level,unit,stage,op,value,source\n"
@@ -233,7 +233,7 @@ test_good(void **state)
 static void
 test_target_errors(void **state)
 {
-        char longsrc[OPTIONS_TEXT_MAX + 128], want[128];
+        char longsrc[REFDATA_TEXT_MAX + 128], want[128];
 
         (void)state;
         expect_error("targets.csv", "",
@@ -285,8 +285,8 @@ test_target_errors(void **state)
                      "4: duplicate target: same indicator, level, unit, stage, op and value as "
                      "line 2");
         snprintf(longsrc, sizeof longsrc, "%s%s%0*d\n", THDR, "rate,district,,,>=,95,",
-                 OPTIONS_TEXT_MAX + 1, 7);
-        snprintf(want, sizeof want, "2: source is longer than %d bytes", OPTIONS_TEXT_MAX);
+                 REFDATA_TEXT_MAX + 1, 7);
+        snprintf(want, sizeof want, "2: source is longer than %d bytes", REFDATA_TEXT_MAX);
         expect_error("targets.csv", longsrc, want);
         expect_error("targets.csv", THDR "rate,district,,,>=,95,\"open\n",
                      "2: unterminated quoted field");
@@ -361,7 +361,7 @@ test_first_error_wins(void **state)
         write_file("targets.csv", THDR "rate,district,,,>=,95,\n");
         write_file("periods.csv", PHDR "2024,2024-09-01,2024-10-31\n");
         write_file("balance.csv", BHDR "s,primary,rate,1,x\n");
-        assert_null(options_load(cfg, err, sizeof err));
+        assert_null(refdata_load(cfg, err, sizeof err));
         snprintf(want, sizeof want,
                  "%s/balance.csv:2: bad number \"x\" in cv_max (a non-negative decimal such "
                  "as 95 or 0.45)",

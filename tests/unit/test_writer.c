@@ -1,5 +1,5 @@
 /*
- * Throwaway test of sink/schema.c and sink/writer.c against a real
+ * Tests of sink/migrate.c, refdata.c (the store), pgcopy.c and writer.c against a real
  * PostgreSQL given in SINKTEST_DB (a fresh, empty database).
  */
 #include <pthread.h>
@@ -22,7 +22,9 @@
 #include "config.h"
 #include "orgtree.h"
 #include "proto.h"
-#include "schema.h"
+#include "migrate.h"
+#include "pgcopy.h"
+#include "refdata.h"
 #include "writer.h"
 
 static const char *dburl;
@@ -128,7 +130,7 @@ test_migrate_history(void **state)
         for (v = 1; v <= 7; v++) {
                 char ins[96];
 
-                exec_ok(schema_migration_sql(v));
+                exec_ok(migrate_sql(v));
                 snprintf(ins, sizeof ins, "INSERT INTO edustat.schema_version VALUES (%d)", v);
                 exec_ok(ins);
         }
@@ -144,7 +146,7 @@ test_migrate_history(void **state)
                 " ('S3', '2024', 'pupils', 7, 4, '2024-03-03 10:00+08')");
         exec_ok("SET TimeZone = 'Asia/Shanghai'");
         snprintf(before, sizeof before, "%s", q(history));
-        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "9");
         assert_string_equal(q("SELECT relkind FROM pg_class WHERE oid ="
                               " 'edustat.value_history'::regclass"),
@@ -178,9 +180,9 @@ test_migrate_and_load(void **state)
         (void)state;
         w = writer_new(dburl);
         connect_writer();
-        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         /* Idempotent. */
-        assert_int_equal(schema_migrate(writer_conn(w), err, sizeof err), DB_OK);
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
             "1,2,3,4,5,6,7,8,9");
@@ -198,15 +200,13 @@ test_migrate_and_load(void **state)
                               " AND a.attnum > 0 AND NOT a.attisdropped"
                               " AND col_description(c.oid, a.attnum) IS NULL"),
                             "none");
-        assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
-                         DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), &cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_int_equal(nu, 6);
         assert_int_equal(ni, 5);
         /* Reloading changes nothing and deletes nothing. */
         PQclear(PQexec(check, "INSERT INTO edustat.orgunit (code, level, depth, name, is_leaf)"
                               " VALUES ('OLD', 'school', 2, 'gone', true)"));
-        assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
-                         DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), &cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_string_equal(q("SELECT count(*) FROM edustat.orgunit"), "7");
         assert_string_equal(q("SELECT count(*) FROM edustat.indicator"), "5");
         assert_string_equal(q("SELECT name FROM edustat.orgunit WHERE code = 'S1'"),
@@ -233,8 +233,7 @@ test_migrate_and_load(void **state)
                        "INSERT INTO edustat.agg_rollup (unit, level, period, indicator,"
                        " value, n_reporting) VALUES ('S1', 'school', '2019', 'pupils', 5, 1),"
                        " ('D1', 'district', '2019', 'pupils', 5, 1)"));
-        assert_int_equal(schema_load_config(writer_conn(w), &cfg, &nu, &ni, err, sizeof err),
-                         DB_OK);
+        assert_int_equal(refdata_store(writer_conn(w), &cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_string_equal(q("SELECT string_agg(unit, ',') FROM edustat.agg_rollup"), "D1");
         PQclear(PQexec(check, "DELETE FROM edustat.agg_rollup"));
 }

@@ -1,0 +1,42 @@
+/*
+ * migrate: the schema `edustat` and its versions.  The sink brings the
+ * database up to the newest migration it knows at every start, before it
+ * loads the config or binds; `--check` refuses a schema at another version.
+ * docs/SQL.md explains every table and column.
+ *
+ * Migrations run in one transaction under pg_advisory_xact_lock, so two
+ * sinks starting together cannot both create the schema, and a failed
+ * migration leaves nothing half-applied.  The applied versions are recorded
+ * in edustat.schema_version.  A released migration is never edited: a
+ * database migrated by it keeps what it did, so a change is a new migration.
+ */
+#ifndef EDUSTAT_SINK_MIGRATE_H
+#define EDUSTAT_SINK_MIGRATE_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "pg.h"
+
+/* Key of the advisory lock that serialises migrations. */
+#define MIGRATE_LOCK_KEY 4611686018427387903LL
+
+/* The schema version this sink creates and understands: its newest migration. */
+int migrate_version(void);
+
+/*
+ * The SQL text of migration version (1..migrate_version()), or NULL.
+ * Exposed so tests and docs can apply the exact DDL the sink runs.  The
+ * text is static.
+ */
+const char *migrate_sql(int version);
+
+/*
+ * Bring the schema at conn up to migrate_version() in one transaction.
+ * Returns DB_OK, DB_RETRY, or DB_ERROR with the reason in err (also when the
+ * database holds a newer version than this sink knows).
+ */
+enum db_result migrate_run(PGconn *conn, char *err, size_t errlen);
+
+#endif
