@@ -35,7 +35,7 @@
 /* Deepest container nesting of any message: message, list, tuple. */
 #define SCAN_DEPTH 3
 
-/* Items of the longest message (submit, uow): lim_*[0] is never larger. */
+/* Items of the longest message (uow): lim_*[0] is never larger. */
 #define MSG_ITEMS 7
 
 /*
@@ -614,14 +614,15 @@ static int
 dec_version(const struct where *w, const struct item *o)
 {
         if (o->kind == ITEM_NINT) {
-                fail(w, "unsupported protocol version %lld", (long long)o->v.i);
+                fail(w, "unsupported protocol version %lld (this server speaks %d)",
+                     (long long)o->v.i, PROTO_VERSION);
                 return -1;
         }
         if (o->kind != ITEM_UINT) {
                 fail(w, "protocol version is not an integer");
                 return -1;
         }
-        if (o->v.u < PROTO_VERSION) {
+        if (o->v.u >= 1 && o->v.u < PROTO_VERSION) {
                 fail(w,
                      "protocol version %llu is no longer accepted (this server speaks %d): "
                      "upgrade the client",
@@ -806,21 +807,32 @@ dec_record(const struct where *w, const struct item *f, void *out)
                           &r->value);
 }
 
-/* A batch id: 1..PROTO_MAX_ID bytes of printable ASCII, no space. */
+/*
+ * A batch id's content: 1..PROTO_MAX_ID bytes of printable ASCII, no space
+ * (dec_str has checked the type and length).  On failure *id is made nil,
+ * so that nobody echoes an id that is not one.
+ */
 static int
-dec_batch_id(const struct where *w, const struct item *o, struct pstr *out)
+check_batch_id(const struct where *w, struct pstr *id)
 {
-        if (dec_str(w, o, "batch_id", PROTO_MAX_ID, 0, out) == -1)
-                return -1;
-        if (out->len == 0) {
-                fail(w, "batch_id is empty");
+        if (id->p == NULL || id->len == 0) {
+                if (w != NULL)
+                        fail(w, "batch_id is empty");
+                id->p = NULL;
+                id->len = 0;
                 return -1;
         }
-        for (uint32_t i = 0; i < out->len; i++) {
-                unsigned char c = (unsigned char)out->p[i];
+        for (uint32_t i = 0; i < id->len; i++) {
+                unsigned char c = (unsigned char)id->p[i];
 
                 if (c < 0x21 || c > 0x7e) {
-                        fail(w, "batch_id holds byte 0x%02x: only printable ASCII is allowed", c);
+                        if (w != NULL)
+                                fail(w,
+                                     "batch_id holds byte 0x%02x: only printable ASCII is "
+                                     "allowed",
+                                     c);
+                        id->p = NULL;
+                        id->len = 0;
                         return -1;
                 }
         }
@@ -840,10 +852,17 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
         memset(out, 0, sizeof(*out));
         if (frame_open(buf, len, lim_submit, PROTO_SUBMIT, 6, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
-        /* The batch id first: a refusal of anything else can then name it. */
-        if (dec_batch_id(&w, &m.it[3], &id) == -1)
+        /*
+         * The batch id first, so that a refusal of anything else can name
+         * it; then the version, so that an old client hears "upgrade" even
+         * when its id was only valid under the old rules; then the id's
+         * content.
+         */
+        if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1)
                 goto bad;
-        if (dec_version(&w, &m.it[1]) == -1 ||
+        if (dec_version(&w, &m.it[1]) == -1)
+                goto bad;
+        if (check_batch_id(&w, &id) == -1 ||
             dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
             dec_str(&w, &m.it[4], "source", PROTO_MAX_TEXT, 0, &out->source) == -1 ||
             dec_list(&w, &m.it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
@@ -857,7 +876,9 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
         return 0;
 bad:
         proto_submit_free(out);
-        out->batch_id = id;
+        /* Only a valid id is echoed (w NULL: the reason already in err stays). */
+        if (check_batch_id(NULL, &id) == 0)
+                out->batch_id = id;
         return -1;
 }
 
@@ -1143,10 +1164,13 @@ proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t
         *seq = 0;
         *type = PROTO_BAD;
         memset(message, 0, sizeof(*message));
-        if (proto_peek(buf, len) == PROTO_FENCED)
+        /* Three possible types: try the common pair, then "fenced". */
+        rc = frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &m, err, errlen);
+        if (rc == -1 && strncmp(err, "expected message type", 21) == 0) {
                 rc = frame_open(buf, len, lim_flat, PROTO_FENCED, 3, PROTO_BAD, 0, &m, err, errlen);
-        else
-                rc = frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &m, err, errlen);
+                if (rc == -1 && strncmp(err, "expected message type", 21) == 0)
+                        seterr(err, errlen, "expected message type \"ok\", \"fail\" or \"fenced\"");
+        }
         if (rc == -1)
                 return -1;
         *type = m.type;

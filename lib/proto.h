@@ -186,13 +186,13 @@ enum proto_type proto_peek(const void *buf, size_t len);
 /*
  * Decoders.  Each returns 0 and fills *out, or -1 with a reason in err
  * ("line 17: unit is not a string": a record is named by its line once
- * that could be read, else by its position, "record 3: ...").  On success the owned arrays inside
- * *out must be freed with the matching _free (which also accepts a zeroed
- * struct).  Caps: a submit holds at most PROTO_MAX_BATCH records and fields
- * no longer than PROTO_MAX_FIELD / PROTO_MAX_TEXT / PROTO_MAX_ID.
- */
-/*
- * On failure *out holds nothing owned, but out->batch_id is the batch id
+ * that could be read, else by its position, "record 3: ...").  On success
+ * the owned arrays inside *out must be freed with the matching _free (which
+ * also accepts a zeroed struct).  Caps: a submit holds at most
+ * PROTO_MAX_BATCH records and fields no longer than PROTO_MAX_FIELD /
+ * PROTO_MAX_TEXT / PROTO_MAX_ID.
+ *
+ * proto_submit_decode: on failure *out holds nothing owned, but out->batch_id is the batch id
  * when it could be read (a valid one), so that the "error" reply can name
  * the batch; it is nil otherwise.
  */
