@@ -9,7 +9,9 @@
 #     for it, with an epoch;
 #   - an aggregator started with EDUSTAT_AGGREGATOR_ID=other (its key still
 #     registered as "aggregator") is refused: it exits non-zero naming both
-#     ids, and the running aggregator is not disturbed (same epoch);
+#     ids, and the running aggregator is not disturbed (same epoch); one
+#     started with EDUSTAT_AGGREGATOR_ID=city-2 and a key registered as
+#     city-2 is admitted, in a session of its own;
 #   - a second aggregator with the same key and id, started on another port
 #     while the first runs, takes over (a new epoch): collectors submitting
 #     to either of them concurrently; the first is fenced at its next unit of
@@ -33,8 +35,11 @@ stack_init identity
 trap stack_exit EXIT
 
 stack_prepare "$SRC/tests/integration/data/config"
+# A second aggregator key registered at the sink as city-2 (README, Keys).
+"$KEYGEN_BIN" city-2 "$WORK/keys/aggregators" >/dev/null || abort "cannot make the key city-2"
 stack_start
 read -r AGG2_PORT OTHER_PORT <<<"$(stack_ports)"
+read -r CITY2_PORT _ <<<"$(stack_ports)"
 echo "identity: sink $SINK_PORT, aggregator $AGG_PORT (pid $AGG_PID), work $WORK"
 
 q() { psql -AtX -v ON_ERROR_STOP=1 -c "$1"; }
@@ -116,6 +121,22 @@ sed -E 's/^edustat-aggregator\[[0-9]+\]: [a-z]+: //' "$WORK/aggregator-other.log
 [ "$(epoch aggregator)" = "$E1" ] ||
         fail "a refused hello changed the epoch of 'aggregator' ($E1 -> $(epoch aggregator))"
 grep -q "took over" "$WORK/aggregator.log" && fail "the first aggregator was fenced by a refused hello"
+
+# ---- EDUSTAT_AGGREGATOR_ID=city-2 with the key registered as city-2: admitted,
+# a session of its own that does not touch the epoch of 'aggregator'
+stack_spawn_aggregator CITY2 "$CITY2_PORT" "$WORK/aggregator-city2.log" \
+        EDUSTAT_AGGREGATOR_ID=city-2 EDUSTAT_AGGREGATOR_SECRET="$WORK/keys/aggregators/city-2.key_secret"
+case $(epoch city-2) in
+'' | none | *[!0-9]*) fail "sink_state has no epoch for the aggregator city-2" ;;
+esac
+[ "$(epoch aggregator)" = "$E1" ] ||
+        fail "the aggregator city-2 changed the epoch of 'aggregator' ($E1 -> $(epoch aggregator))"
+kill -TERM "$CITY2"
+if stack_wait_exit "$CITY2" 15; then
+        [ "$STACK_RC" -eq 0 ] || fail "the aggregator city-2 exited $STACK_RC on SIGTERM, want 0"
+else
+        fail "the aggregator city-2 did not stop within 15 s of SIGTERM"
+fi
 
 # ---- phase 1: three collectors submit to the first aggregator
 for n in 0 1 2; do submit_bg "$n" "$AGG_PORT" 30; done
