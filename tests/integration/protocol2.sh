@@ -257,6 +257,22 @@ grep "^$WORK/late.csv: " "$WORK/late.out" | grep -q -E '\b1 (stale|not stored)' 
 [ "$(val "$K2" pupils)/$(val "$K2" teachers)" = 12/3 ] ||
         fail "late.csv: pupils/teachers = $(val "$K2" pupils)/$(val "$K2" teachers), want 12/3"
 
+# The time is the collector machine's local time (README): in China, CST.
+if [ -e /usr/share/zoneinfo/Asia/Shanghai ]; then
+        K4=2133820004
+        VHI4=$(now_v 90)
+        send alpha "$WORK/stale5.out" "$(submit_msg alpha stale-5 ahead.csv "$(rec 2 "$VHI4" "$K4" books 5000)")"
+        expect_lines "$WORK/stale5.out" "stale-5 (90 s ahead)" "ack stale-5 1 1"
+        printf 'unit,period,indicator,value\n%s,2024,books,4000\n' "$K4" >"$WORK/late-cst.csv"
+        TZ=Asia/Shanghai EDUSTAT_COLLECTOR_SECRET=$WORK/keys/beta.key_secret \
+                EDUSTAT_OUTBOX=$WORK/outbox-beta.db "$COLLECTOR_BIN" submit --timeout 20 "$WORK/late-cst.csv" \
+                >"$WORK/late-cst.out" 2>&1 || fail "late-cst.csv: submit exited $?, want 0"
+        at=$(TZ=Asia/Shanghai date -d "@$((VHI4 / 1024 / 1000000))" '+%Y-%m-%d %H:%M')
+        want="$WORK/late-cst.csv:2: not stored: a newer value (5000) was submitted by alpha at $at"
+        grep -qxF "$want" "$WORK/late-cst.out" ||
+                fail "with TZ=Asia/Shanghai, want '$want' (local time): $(cat "$WORK/late-cst.out")"
+fi
+
 # ===== edustat-collector's versions: microseconds x 1024 + index in the batch
 K3=2133820003
 printf 'unit,period,indicator,value\n%s,2024,pupils,31\n%s,2024,teachers,32\n%s,2024,classes,33\n' \

@@ -20,8 +20,9 @@ $EDUSTAT_KEYS.
 
 It can also play an aggregator at the sink (--server sink --key aggregator
 --endpoint $EDUSTAT_SINK): after a "hello" it reads the "rows" messages up
-to "ready", and in later messages of the same run the strings "@epoch" and
-"@next_seq" stand for that ready's epoch and last_seq + 1.  The key files
+to "ready", and in later messages of the same run the strings "@epoch",
+"@last_seq" and "@next_seq" stand for that ready's epoch, last_seq and
+last_seq + 1.  The key files
 are ZeroMQ certificates: `public-key = "<40 Z85 characters>"` and
 `secret-key = "..."` lines.  --insecure: plain TCP.
 
@@ -165,6 +166,7 @@ def main():
                     break
             if (isinstance(reply, list) and len(reply) >= 4 and reply[0] == "ready"
                     and isinstance(reply[1], int) and isinstance(reply[3], int)):
+                subst["@last_seq"] = reply[1]
                 subst["@next_seq"] = reply[1] + 1
                 subst["@epoch"] = reply[3]
     finally:
