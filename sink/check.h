@@ -85,8 +85,8 @@ struct check_report {
 /*
  * The comparison statement.  It returns at most CHECK_SHOW_MAX rows
  * (unit, period, indicator, slice, column, stored, expected, total
- * mismatches), none when everything matches.  Exposed for tests and for
- * operators who want to run it in psql.
+ * mismatches), none when everything matches.  Static; the text of
+ * sink/sql/check/compare.sql, which operators can run with psql -f.
  */
 const char *check_sql(void);
 

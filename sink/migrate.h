@@ -7,8 +7,10 @@
  * Migrations run in one transaction under pg_advisory_xact_lock, so two
  * sinks starting together cannot both create the schema, and a failed
  * migration leaves nothing half-applied.  The applied versions are recorded
- * in edustat.schema_version.  A released migration is never edited: a
- * database migrated by it keeps what it did, so a change is a new migration.
+ * in edustat.schema_version.  The migrations are the files
+ * sink/sql/NNN_name.sql, embedded at build time; the highest NNN is the
+ * schema version.  A released migration is never edited: a database
+ * migrated by it keeps what it did, so a change is a new migration.
  */
 #ifndef EDUSTAT_SINK_MIGRATE_H
 #define EDUSTAT_SINK_MIGRATE_H
@@ -31,6 +33,12 @@ int migrate_version(void);
  * text is static.
  */
 const char *migrate_sql(int version);
+
+/*
+ * The file name of migration version in sink/sql/ ("004_office_views.sql"),
+ * or NULL when there is no such migration.  Static.
+ */
+const char *migrate_name(int version);
 
 /*
  * Bring the schema at conn up to migrate_version() in one transaction.

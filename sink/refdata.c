@@ -25,6 +25,7 @@
 #include "period.h"
 #include "pg.h"
 #include "pgcopy.h"
+#include "sinksql.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -641,11 +642,7 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
         enum db_result r;
         size_t i;
 
-        r = pg_exec(conn,
-                    "CREATE TEMP TABLE stage_orgunit (code text, parent text, level text,"
-                    " depth int, name text, stage text, locality text, ownership text,"
-                    " is_leaf boolean) ON COMMIT DROP",
-                    err, errlen);
+        r = pg_exec(conn, sinksql_refdata_orgunit_stage, err, errlen);
         if (r == DB_OK)
                 r = pgcopy_begin(c, conn, "COPY pg_temp.stage_orgunit FROM STDIN", err, errlen);
         if (r != DB_OK)
@@ -666,65 +663,12 @@ load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
         }
         if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
                 goto out;
-        /*
-         * Where the tree changed (a unit added, dropped or moved, or a school
-         * put in another stage, locality or ownership category), the units
-         * above the change in the old tree keep rows the aggregator will not
-         * write again: an indicator only a dropped school reported, the
-         * slice a school left.
-         * Their stored aggregates go; the aggregator, restarted with the same
-         * config, rewrites every aggregate that still exists.  Read before
-         * the upsert below replaces the old parent links.
-         */
-        r = pg_exec(conn,
-                    "WITH RECURSIVE changed (code) AS ("
-                    "  SELECT s.code FROM pg_temp.stage_orgunit s"
-                    "    LEFT JOIN edustat.orgunit o ON o.code = s.code"
-                    "   WHERE o.code IS NULL OR NOT o.current"
-                    "      OR o.parent IS DISTINCT FROM s.parent"
-                    "      OR o.stage IS DISTINCT FROM s.stage"
-                    "      OR o.locality IS DISTINCT FROM s.locality"
-                    "      OR o.ownership IS DISTINCT FROM s.ownership"
-                    "  UNION"
-                    "  SELECT o.code FROM edustat.orgunit o WHERE o.current AND NOT EXISTS"
-                    "    (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)),"
-                    " above (code) AS ("
-                    "  SELECT o.parent FROM edustat.orgunit o JOIN changed c ON c.code = o.code"
-                    "   WHERE o.parent IS NOT NULL"
-                    "  UNION"
-                    "  SELECT o.parent FROM edustat.orgunit o JOIN above a ON a.code = o.code"
-                    "   WHERE o.parent IS NOT NULL),"
-                    " r AS (DELETE FROM edustat.agg_rollup WHERE unit IN (SELECT code FROM above))"
-                    " DELETE FROM edustat.agg_breakdown WHERE unit IN (SELECT code FROM above)",
-                    err, errlen);
+        /* Read before the upsert replaces the old parent links. */
+        r = pg_exec(conn, sinksql_refdata_orgunit_prune_above, err, errlen);
         if (r == DB_OK)
-                r = pg_exec(conn,
-                            "INSERT INTO edustat.orgunit (code, parent, level, depth, name, stage,"
-                            " locality, ownership, is_leaf)"
-                            " SELECT code, parent, level, depth, name, stage, locality, ownership,"
-                            " is_leaf FROM pg_temp.stage_orgunit"
-                            " ON CONFLICT (code) DO UPDATE SET parent = EXCLUDED.parent,"
-                            " level = EXCLUDED.level, depth = EXCLUDED.depth,"
-                            " name = EXCLUDED.name, stage = EXCLUDED.stage,"
-                            " locality = EXCLUDED.locality, ownership = EXCLUDED.ownership,"
-                            " is_leaf = EXCLUDED.is_leaf, current = true, loaded_at = now();\n"
-                            "UPDATE edustat.orgunit o SET current = false, loaded_at = now()"
-                            " WHERE o.current AND NOT EXISTS"
-                            " (SELECT 1 FROM pg_temp.stage_orgunit s WHERE s.code = o.code)",
-                            err, errlen);
-        /*
-         * A unit that lost its last child is a leaf now: the agg_value view
-         * derives its rows from unit_value, so rolled-up rows stored for it
-         * earlier would show twice.  A unit dropped from the config has no
-         * aggregate any more (migration 5).
-         */
+                r = pg_exec(conn, sinksql_refdata_orgunit_upsert, err, errlen);
         if (r == DB_OK)
-                r = pg_exec(conn,
-                            "DELETE FROM edustat.agg_rollup a USING edustat.orgunit o"
-                            " WHERE o.code = a.unit AND (o.is_leaf OR NOT o.current);\n"
-                            "DELETE FROM edustat.agg_breakdown a USING edustat.orgunit o"
-                            " WHERE o.code = a.unit AND (o.is_leaf OR NOT o.current)",
-                            err, errlen);
+                r = pg_exec(conn, sinksql_refdata_orgunit_prune_leaves, err, errlen);
 out:
         free(c);
         return r;
@@ -737,11 +681,7 @@ load_indicators(PGconn *conn, const struct catalog *cat, char *err, size_t errle
         enum db_result r;
         size_t i;
 
-        r = pg_exec(conn,
-                    "CREATE TEMP TABLE stage_indicator (code text, name_zh text,"
-                    " name_en text, unit text, kind text, numerator text, denominator text,"
-                    " multiplier numeric, decimals int) ON COMMIT DROP",
-                    err, errlen);
+        r = pg_exec(conn, sinksql_refdata_indicator_stage, err, errlen);
         if (r == DB_OK)
                 r = pgcopy_begin(c, conn, "COPY pg_temp.stage_indicator FROM STDIN", err, errlen);
         if (r != DB_OK)
@@ -767,18 +707,7 @@ load_indicators(PGconn *conn, const struct catalog *cat, char *err, size_t errle
         }
         if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
                 goto out;
-        r = pg_exec(conn,
-                    "INSERT INTO edustat.indicator (code, name_zh, name_en, unit, kind,"
-                    " numerator, denominator, multiplier, decimals)"
-                    " SELECT code, name_zh, name_en, unit, kind, numerator, denominator,"
-                    " multiplier, decimals FROM pg_temp.stage_indicator"
-                    " ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh,"
-                    " name_en = EXCLUDED.name_en, unit = EXCLUDED.unit,"
-                    " kind = EXCLUDED.kind, numerator = EXCLUDED.numerator,"
-                    " denominator = EXCLUDED.denominator,"
-                    " multiplier = EXCLUDED.multiplier, decimals = EXCLUDED.decimals,"
-                    " loaded_at = now()",
-                    err, errlen);
+        r = pg_exec(conn, sinksql_refdata_indicator_upsert, err, errlen);
 out:
         free(c);
         return r;
@@ -799,10 +728,7 @@ load_closure(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
 
         r = pg_exec(conn, "DELETE FROM edustat.orgunit_closure", err, errlen);
         if (r == DB_OK)
-                r = pgcopy_begin(c, conn,
-                                 "COPY edustat.orgunit_closure (ancestor, unit, distance)"
-                                 " FROM STDIN",
-                                 err, errlen);
+                r = pgcopy_begin(c, conn, sinksql_refdata_closure_copy, err, errlen);
         if (r != DB_OK)
                 goto out;
         for (size_t i = 0; i < t->n; i++) {
@@ -832,10 +758,7 @@ load_targets(PGconn *conn, const struct config *cfg, const struct refdata *o, ch
 
         r = pg_exec(conn, "DELETE FROM edustat.target", err, errlen);
         if (r == DB_OK)
-                r = pgcopy_begin(c, conn,
-                                 "COPY edustat.target (line, indicator, level, unit, stage, op,"
-                                 " value, source) FROM STDIN",
-                                 err, errlen);
+                r = pgcopy_begin(c, conn, sinksql_refdata_target_copy, err, errlen);
         if (r != DB_OK)
                 goto out;
         for (size_t i = 0; i < o->ntargets; i++) {
@@ -866,9 +789,7 @@ load_periods(PGconn *conn, const struct refdata *o, char *err, size_t errlen)
 
         r = pg_exec(conn, "DELETE FROM edustat.report_period", err, errlen);
         if (r == DB_OK)
-                r = pgcopy_begin(c, conn,
-                                 "COPY edustat.report_period (period, opens, due) FROM STDIN", err,
-                                 errlen);
+                r = pgcopy_begin(c, conn, sinksql_refdata_period_copy, err, errlen);
         if (r != DB_OK)
                 goto out;
         for (size_t i = 0; i < o->nperiods; i++) {
@@ -893,10 +814,7 @@ load_balance(PGconn *conn, const struct config *cfg, const struct refdata *o, ch
 
         r = pg_exec(conn, "DELETE FROM edustat.balance_rule", err, errlen);
         if (r == DB_OK)
-                r = pgcopy_begin(c, conn,
-                                 "COPY edustat.balance_rule (standard, stage, indicator,"
-                                 " school_min, cv_max, line) FROM STDIN",
-                                 err, errlen);
+                r = pgcopy_begin(c, conn, sinksql_refdata_balance_copy, err, errlen);
         if (r != DB_OK)
                 goto out;
         for (size_t i = 0; i < o->nrules; i++) {
@@ -951,13 +869,7 @@ refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *ni
                 strlcpyf(err, errlen, "loading %s/balance.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        /* Fresh statistics now, not when autovacuum gets round to it: with
-         * none, the planner guesses these small tables hold thousands of
-         * rows and plans the views for that. */
-        if ((r = pg_exec(conn,
-                         "ANALYZE edustat.orgunit, edustat.orgunit_closure, edustat.target,"
-                         " edustat.report_period, edustat.balance_rule",
-                         err, errlen)) != DB_OK)
+        if ((r = pg_exec(conn, sinksql_refdata_analyze, err, errlen)) != DB_OK)
                 goto fail;
         if ((r = pg_exec(conn, "COMMIT", err, errlen)) != DB_OK)
                 goto out;

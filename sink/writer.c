@@ -14,6 +14,7 @@
 #include "pg.h"
 #include "pgcopy.h"
 #include "proto.h"
+#include "sinksql.h"
 #include "util.h"
 #include "writer.h"
 
@@ -26,139 +27,27 @@ struct writer {
         struct pgcopy copy;
 };
 
-/*
- * Per-connection set-up, run before the first uow or stream on every new
- * connection.  The stage tables mirror the COPY field order below.
- */
-static const char session_sql[] =
-    "DEALLOCATE ALL;\n"
-    "CREATE TEMP TABLE IF NOT EXISTS stage_value (unit text, period text,"
-    " indicator text, value numeric, version bigint, collector text, batch_id text)"
-    " ON COMMIT DELETE ROWS;\n"
-    "CREATE TEMP TABLE IF NOT EXISTS stage_reject (collector text, source text,"
-    " batch_id text, line int, unit text, period text, indicator text, raw text,"
-    " reason text) ON COMMIT DELETE ROWS;\n"
-    "CREATE TEMP TABLE IF NOT EXISTS stage_agg (unit text, level text, period text,"
-    " indicator text, value numeric, numerator numeric, denominator numeric,"
-    " n_reporting int, min float8, max float8, mean float8, cv float8,"
-    " dimension text, category text) ON COMMIT DELETE ROWS;\n"
-    "CREATE TEMP TABLE IF NOT EXISTS stage_first (unit text, period text)"
-    " ON COMMIT DELETE ROWS";
-
 struct stmt {
         const char *name;
         const char *sql;
         int nparams;
 };
 
+/*
+ * The prepared statements, created on every new connection; their text is
+ * in sink/sql/writer/NAME.sql.
+ */
 static const struct stmt stmts[] = {
-    {"state_lock",
-     "SELECT last_seq, epoch, to_char(epoch_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
-     " FROM edustat.sink_state WHERE aggregator = $1 FOR UPDATE",
-     1},
-    /* A hello: a new epoch for the id, committed before the state streams. */
-    {"epoch_bump",
-     "INSERT INTO edustat.sink_state AS s (aggregator, last_seq, epoch, epoch_at)"
-     " VALUES ($1, 0, 1, now())"
-     " ON CONFLICT (aggregator) DO UPDATE SET epoch = s.epoch + 1, epoch_at = now()"
-     " RETURNING epoch",
-     1},
-    {"state_insert",
-     "INSERT INTO edustat.sink_state (aggregator, last_seq) VALUES ($1, 0)"
-     " ON CONFLICT (aggregator) DO NOTHING",
-     1},
-    {"state_set",
-     "UPDATE edustat.sink_state SET last_seq = $2, updated_at = now() WHERE aggregator = $1", 2},
-    {"state_get", "SELECT last_seq FROM edustat.sink_state WHERE aggregator = $1", 1},
-    /* The aggregator flags these keys as already stored, so this is an
-     * update; a key missing from unit_value (say, after an earlier uow was
-     * refused) is inserted, not lost.  The version guard keeps an older
-     * value from overwriting a newer one, and the version that loses goes
-     * to value_replaced, so value_history keeps every accepted value: the
-     * stored row when the staged one is newer, else the staged one.
-     *
-     * One index probe per key: j finds each stored row (with its ctid),
-     * and the UPDATE reaches the rows by ctid (a TID scan over the array,
-     * which the planner cannot turn into a scan of the whole table).  An
-     * INSERT ... ON CONFLICT plus a join for the old rows probed the key
-     * three times and took twice as long (200,000 corrections against 2M
-     * stored values: 1.9 s this way, 3.3 s that way, 1.3 s for the upsert
-     * alone).  Reaching a row by ctid assumes that nothing else writes
-     * these keys meanwhile: the sink_state row lock serialises the commits
-     * of an aggregator id, fencing keeps one session per id, and
-     * aggregators sharing a database serve disjoint trees.  Should another
-     * session update a row all the same, its ctid changes and the UPDATE
-     * skips it; so the statement returns what it did (rows updated and
-     * expected, rows inserted and expected), and a mismatch rolls the
-     * commit back (value_replace_run). */
-    {"value_replace",
-     "WITH j AS MATERIALIZED ("
-     "  SELECT s.unit, s.period, s.indicator, s.value, s.version, s.collector, s.batch_id,"
-     "    o.ctid AS tid, o.value AS ovalue, o.version AS oversion, o.collector AS ocollector,"
-     "    o.batch_id AS obatch, o.received_at AS oreceived"
-     "    FROM pg_temp.stage_value s"
-     "    LEFT JOIN edustat.unit_value o USING (unit, period, indicator)),"
-     " upd AS ("
-     "  UPDATE edustat.unit_value u SET value = j.value, version = j.version,"
-     "    collector = j.collector, batch_id = j.batch_id, received_at = now()"
-     "    FROM j"
-     "   WHERE u.ctid = ANY (ARRAY(SELECT tid FROM j WHERE oversion < version))"
-     "     AND u.ctid = j.tid AND j.oversion < j.version"
-     "  RETURNING 1),"
-     " ins AS ("
-     "  INSERT INTO edustat.unit_value (unit, period, indicator, value, version, collector,"
-     "    batch_id)"
-     "  SELECT unit, period, indicator, value, version, collector, batch_id"
-     "    FROM j WHERE tid IS NULL"
-     "  RETURNING 1),"
-     " rep AS ("
-     "  INSERT INTO edustat.value_replaced (unit, period, indicator, value, version,"
-     "  collector, batch_id, received_at)"
-     "  SELECT unit, period, indicator, ovalue, oversion, ocollector, obatch, oreceived"
-     "    FROM j WHERE oversion < version"
-     "  UNION ALL"
-     "  SELECT unit, period, indicator, value, version, collector, batch_id, now()"
-     "    FROM j WHERE oversion >= version)"
-     " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM j WHERE oversion < version),"
-     "        (SELECT count(*) FROM ins), (SELECT count(*) FROM j WHERE tid IS NULL)",
-     0},
-    {"reject_insert",
-     "INSERT INTO edustat.rejected (collector, source, batch_id, line, unit, period,"
-     " indicator, raw, reason)"
-     " SELECT collector, source, batch_id, line, unit, period, indicator, raw,"
-     " coalesce(reason, 'no reason given') FROM pg_temp.stage_reject"
-     " ON CONFLICT (collector, batch_id, line) DO NOTHING",
-     0},
-    /* The (unit, period) pairs of new keys; the row already there, if
-     * any, is from an earlier commit, so it stays (migration 7). */
-    {"first_report_note",
-     "INSERT INTO edustat.first_report (unit, period, first_at)"
-     " SELECT DISTINCT unit, period, now() FROM pg_temp.stage_first"
-     " ON CONFLICT (unit, period) DO NOTHING",
-     0},
-    {"agg_upsert",
-     "INSERT INTO edustat.agg_rollup (unit, level, period, indicator, value, numerator,"
-     " denominator, n_reporting, min, max, mean, cv)"
-     " SELECT unit, level, period, indicator, value, numerator, denominator, n_reporting,"
-     " min, max, mean, cv FROM pg_temp.stage_agg WHERE dimension IS NULL"
-     " ON CONFLICT (unit, period, indicator) DO UPDATE SET level = EXCLUDED.level,"
-     " value = EXCLUDED.value, numerator = EXCLUDED.numerator,"
-     " denominator = EXCLUDED.denominator, n_reporting = EXCLUDED.n_reporting,"
-     " min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, cv = EXCLUDED.cv,"
-     " updated_at = now()",
-     0},
-    {"breakdown_upsert",
-     "INSERT INTO edustat.agg_breakdown (unit, level, period, indicator, dimension, category,"
-     " value, numerator, denominator, n_reporting, min, max, mean, cv)"
-     " SELECT unit, level, period, indicator, dimension, category, value, numerator,"
-     " denominator, n_reporting, min, max, mean, cv FROM pg_temp.stage_agg"
-     " WHERE dimension IS NOT NULL"
-     " ON CONFLICT (unit, period, indicator, dimension, category) DO UPDATE SET"
-     " level = EXCLUDED.level, value = EXCLUDED.value, numerator = EXCLUDED.numerator,"
-     " denominator = EXCLUDED.denominator, n_reporting = EXCLUDED.n_reporting,"
-     " min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean, cv = EXCLUDED.cv,"
-     " updated_at = now()",
-     0},
+    {"state_lock", sinksql_writer_state_lock, 1},
+    {"epoch_bump", sinksql_writer_epoch_bump, 1},
+    {"state_insert", sinksql_writer_state_insert, 1},
+    {"state_set", sinksql_writer_state_set, 2},
+    {"state_get", sinksql_writer_state_get, 1},
+    {"value_replace", sinksql_writer_value_replace, 0},
+    {"reject_insert", sinksql_writer_reject_insert, 0},
+    {"first_report_note", sinksql_writer_first_report_note, 0},
+    {"agg_upsert", sinksql_writer_agg_upsert, 0},
+    {"breakdown_upsert", sinksql_writer_breakdown_upsert, 0},
 };
 
 struct writer *
@@ -297,7 +186,7 @@ session_setup(struct writer *w, char *err, size_t errlen)
 
         if (w->session_ready)
                 return DB_OK;
-        if ((r = pg_exec(w->conn, session_sql, err, errlen)) != DB_OK)
+        if ((r = pg_exec(w->conn, sinksql_writer_session, err, errlen)) != DB_OK)
                 return r;
         for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
                 res = PQprepare(w->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
@@ -471,7 +360,7 @@ copy_agg_double(struct pgcopy *c, double v, unsigned nulls, unsigned bit)
                 pgcopy_bin_float8(c, v);
 }
 
-/* The columns of pg_temp.stage_agg (session_sql), in order. */
+/* The columns of pg_temp.stage_agg (sql/writer/session.sql), in order. */
 #define STAGE_AGG_FIELDS 14
 
 /*
@@ -664,26 +553,19 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
                 else
                         nreplaced++;
         }
-        if (nnew > 0 && (r = copy_values(w, u,
-                                         "COPY edustat.unit_value (unit, period, indicator, value,"
-                                         " version, collector, batch_id) FROM STDIN",
-                                         FLAGS_BOTH, FLAGS_BOTH, err, errlen)) != DB_OK)
+        if (nnew > 0 && (r = copy_values(w, u, sinksql_writer_value_copy_new, FLAGS_BOTH,
+                                         FLAGS_BOTH, err, errlen)) != DB_OK)
                 return r;
         if (nchanged > 0) {
-                r = copy_values(w, u,
-                                "COPY pg_temp.stage_value (unit, period, indicator, value,"
-                                " version, collector, batch_id) FROM STDIN",
-                                FLAGS_BOTH, PROTO_VALUE_FINAL, err, errlen);
+                r = copy_values(w, u, sinksql_writer_value_copy_changed, FLAGS_BOTH,
+                                PROTO_VALUE_FINAL, err, errlen);
                 if (r != DB_OK || (r = value_replace_run(w, err, errlen)) != DB_OK)
                         return r;
         }
         /* A key changed twice or more in one uow: its earlier versions were
          * replaced in this very commit. */
-        if (nreplaced > 0 &&
-            (r = copy_values(w, u,
-                             "COPY edustat.value_replaced (unit, period, indicator, value,"
-                             " version, collector, batch_id) FROM STDIN",
-                             PROTO_VALUE_FINAL, 0, err, errlen)) != DB_OK)
+        if (nreplaced > 0 && (r = copy_values(w, u, sinksql_writer_value_copy_replaced,
+                                              PROTO_VALUE_FINAL, 0, err, errlen)) != DB_OK)
                 return r;
         if (anynew && (r = first_report_note(w, u, err, errlen)) != DB_OK)
                 return r;
@@ -1031,12 +913,7 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
         char *line;
         int len;
 
-        /* Who stored each value, so the aggregator can name it to a sender
-         * whose older value lost ("stale"); NULL for values from before
-         * unit_value kept it. */
-        res = PQexec(w->conn, "COPY (SELECT unit, period, indicator, value::text, version,"
-                              " coalesce(left(collector, 64), '') FROM edustat.unit_value)"
-                              " TO STDOUT");
+        res = PQexec(w->conn, sinksql_writer_state_copy);
         if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
                 r = pg_failure_kind(w->conn, res);
                 pg_error_format(w->conn, res, err, errlen);

@@ -1,0 +1,17 @@
+CREATE TABLE edustat.agg_breakdown (
+  unit text NOT NULL,
+  level text NOT NULL,
+  period text NOT NULL,
+  indicator text NOT NULL,
+  dimension text NOT NULL CHECK (dimension IN ('stage', 'locality', 'ownership')),
+  category text NOT NULL,
+  value numeric,
+  numerator numeric,
+  denominator numeric,
+  n_reporting int NOT NULL,
+  min float8,
+  max float8,
+  mean float8,
+  cv float8,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (unit, period, indicator, dimension, category));

@@ -1,0 +1,1 @@
+COPY edustat.orgunit_closure (ancestor, unit, distance) FROM STDIN

@@ -1,0 +1,1 @@
+COPY edustat.report_period (period, opens, due) FROM STDIN

@@ -1,0 +1,1 @@
+SELECT last_seq FROM edustat.sink_state WHERE aggregator = $1

@@ -1,0 +1,2 @@
+COPY edustat.value_replaced (unit, period, indicator, value, version, collector, batch_id)
+FROM STDIN
