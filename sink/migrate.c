@@ -5,15 +5,30 @@
  * time (sink/sql/embed.py): their number is the schema version, and what
  * the sink runs is the files' text byte for byte.  sink/sql/README.md says
  * why each one exists.
+ *
+ * Each applied migration's checksum (the SHA-256 of its text, computed by
+ * embed.py) is stored in schema_version.checksum.  At every start the
+ * stored checksums are compared with the sink's own before anything else
+ * runs: a database migrated by other text (an edited migration, a build
+ * from another branch) would otherwise be taken for the schema this sink
+ * knows.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "migrate.h"
 #include "pg.h"
 #include "sinksql.h"
 #include "util.h"
+
+/* The migration that added schema_version.checksum. */
+#define CHECKSUM_SINCE 10
+_Static_assert(SINKSQL_MIGRATIONS >= CHECKSUM_SINCE, "checksums_fill needs the column");
+
+/* Longest list of differing migrations named in a message. */
+#define DRIFT_LIST_MAX 512
 
 int
 migrate_version(void)
@@ -35,6 +50,85 @@ migrate_name(int version)
         if (version < 1 || version > SINKSQL_MIGRATIONS)
                 return NULL;
         return sinksql_migrations[version - 1].name;
+}
+
+/* Whether the operator allowed a schema whose checksums differ. */
+static int
+drift_allowed(void)
+{
+        const char *v = getenv(MIGRATE_DRIFT_ENV);
+
+        return v != NULL && strcmp(v, "1") == 0;
+}
+
+/*
+ * Compare the stored checksum of every applied migration with this sink's
+ * (a NULL one is filled later, by checksums_fill).  On a difference,
+ * DB_ERROR with a message naming the migrations, unless drift_allowed(),
+ * which logs the message and returns DB_OK; the stored checksums are then
+ * left as they are, so the difference stays visible.
+ */
+static enum db_result
+checksums_verify(PGconn *conn, char *err, size_t errlen)
+{
+        char list[DRIFT_LIST_MAX] = "", msg[DRIFT_LIST_MAX + 256];
+        PGresult *res = PQexec(conn, sinksql_migrate_checksums);
+        size_t used = 0;
+        int i, n, ndiff = 0;
+
+        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+                return pg_result_fail(conn, res, err, errlen);
+        n = PQntuples(res);
+        for (i = 0; i < n; i++) {
+                long v = strtol(PQgetvalue(res, i, 0), NULL, 10);
+                const char *stored = PQgetvalue(res, i, 1);
+
+                /* Versions past this sink's were refused before. */
+                if (v < 1 || v > SINKSQL_MIGRATIONS ||
+                    strcmp(stored, sinksql_migrations[v - 1].sha256) == 0)
+                        continue;
+                log_warnx("schema edustat: migration %ld (%s): stored checksum %s, this sink's %s",
+                          v, migrate_name((int)v), stored, sinksql_migrations[v - 1].sha256);
+                if (used < sizeof list)
+                        used += (size_t)snprintf(list + used, sizeof list - used, "%s%ld (%s)",
+                                                 ndiff > 0 ? ", " : "", v, migrate_name((int)v));
+                ndiff++;
+        }
+        PQclear(res);
+        if (ndiff == 0)
+                return DB_OK;
+        snprintf(msg, sizeof msg,
+                 "database was migrated by other text: migration%s %s differ%s; restore the "
+                 "matching edustat-sink or set " MIGRATE_DRIFT_ENV "=1 after checking by hand",
+                 ndiff > 1 ? "s" : "", list, ndiff > 1 ? "" : "s");
+        if (drift_allowed()) {
+                log_warnx("schema edustat: %s; starting anyway (" MIGRATE_DRIFT_ENV "=1)", msg);
+                return DB_OK;
+        }
+        strlcpyf(err, errlen, "%s", msg);
+        return DB_ERROR;
+}
+
+/* Store this sink's checksum for every applied migration that has none. */
+static enum db_result
+checksums_fill(PGconn *conn, int have, char *err, size_t errlen)
+{
+        const char *params[2];
+        char num[16];
+        PGresult *res;
+        int v;
+
+        for (v = 1; v <= have; v++) {
+                snprintf(num, sizeof num, "%d", v);
+                params[0] = num;
+                params[1] = sinksql_migrations[v - 1].sha256;
+                res = PQexecParams(conn, sinksql_migrate_checksum_fill, 2, NULL, params, NULL, NULL,
+                                   0);
+                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+                        return pg_result_fail(conn, res, err, errlen);
+                PQclear(res);
+        }
+        return DB_OK;
 }
 
 enum db_result
@@ -69,6 +163,8 @@ migrate_run(PGconn *conn, char *err, size_t errlen)
                 r = DB_ERROR;
                 goto fail;
         }
+        if (have >= CHECKSUM_SINCE && (r = checksums_verify(conn, err, errlen)) != DB_OK)
+                goto fail;
         for (v = (int)have + 1; v <= SINKSQL_MIGRATIONS; v++) {
                 snprintf(ins, sizeof ins,
                          "INSERT INTO edustat.schema_version (version) VALUES (%d)", v);
@@ -79,6 +175,8 @@ migrate_run(PGconn *conn, char *err, size_t errlen)
                 }
                 log_info("schema edustat: applied migration %d", v);
         }
+        if ((r = checksums_fill(conn, SINKSQL_MIGRATIONS, err, errlen)) != DB_OK)
+                goto fail;
         if ((r = pg_exec(conn, sinksql_migrate_grants, err, errlen)) != DB_OK)
                 goto fail;
         if ((r = pg_exec(conn, "COMMIT", err, errlen)) != DB_OK)

@@ -24,6 +24,13 @@
 /* Key of the advisory lock that serialises migrations. */
 #define MIGRATE_LOCK_KEY 4611686018427387903LL
 
+/*
+ * Set to 1 in the environment, lets the sink start on a database whose
+ * stored migration checksums differ from its own (after an operator has
+ * compared the schema by hand).
+ */
+#define MIGRATE_DRIFT_ENV "EDUSTAT_ALLOW_SCHEMA_DRIFT"
+
 /* The schema version this sink creates and understands: its newest migration. */
 int migrate_version(void);
 
@@ -42,8 +49,17 @@ const char *migrate_name(int version);
 
 /*
  * Bring the schema at conn up to migrate_version() in one transaction.
- * Returns DB_OK, DB_RETRY, or DB_ERROR with the reason in err (also when the
- * database holds a newer version than this sink knows).
+ * First, when the database stores checksums (migration 10 on), compare the
+ * checksum of every applied migration with this sink's text; a difference
+ * is DB_ERROR ("database was migrated by other text: migration 4
+ * (004_office_views.sql) differs; restore the matching edustat-sink or set
+ * EDUSTAT_ALLOW_SCHEMA_DRIFT=1 after checking by hand"), unless
+ * MIGRATE_DRIFT_ENV is "1", which logs it and goes on.  Then apply the
+ * missing migrations, store the checksum of every migration that has none
+ * (those applied now, and those applied before migration 10), and grant
+ * edustat_reader its reads.  Returns DB_OK, DB_RETRY, or DB_ERROR with the
+ * reason in err (also when the database holds a newer version than this
+ * sink knows); on failure nothing is changed.
  */
 enum db_result migrate_run(PGconn *conn, char *err, size_t errlen);
 

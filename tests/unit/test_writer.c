@@ -147,7 +147,11 @@ test_migrate_history(void **state)
         exec_ok("SET TimeZone = 'Asia/Shanghai'");
         snprintf(before, sizeof before, "%s", q(history));
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
-        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "9");
+        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "10");
+        /* Migrations applied before the checksum column get theirs too. */
+        assert_string_equal(q("SELECT count(*) FROM edustat.schema_version"
+                              " WHERE checksum IS NULL"),
+                            "0");
         assert_string_equal(q("SELECT relkind FROM pg_class WHERE oid ="
                               " 'edustat.value_history'::regclass"),
                             "v");
@@ -185,7 +189,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6,7,8,9");
+            "1,2,3,4,5,6,7,8,9,10");
         /* psql's \d+ explains every table, view and column of the schema. */
         assert_string_equal(q("SELECT coalesce(string_agg(c.relname, ' '), 'none')"
                               " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -236,6 +240,134 @@ test_migrate_and_load(void **state)
         assert_int_equal(refdata_store(writer_conn(w), &cfg, &nu, &ni, err, sizeof err), DB_OK);
         assert_string_equal(q("SELECT string_agg(unit, ',') FROM edustat.agg_rollup"), "D1");
         PQclear(PQexec(check, "DELETE FROM edustat.agg_rollup"));
+}
+
+/*
+ * SHA-256 of s as PostgreSQL's sha256() computes it (the bytes go in as a
+ * binary bytea parameter), in lower-case hex; static buffer.
+ */
+static const char *
+pg_sha256(const char *s)
+{
+        static char out[65];
+        const char *params[1] = {s};
+        int lens[1] = {(int)strlen(s)}, fmts[1] = {1};
+        PGresult *res = PQexecParams(check, "SELECT encode(sha256($1::bytea), 'hex')", 1, NULL,
+                                     params, lens, fmts, 0);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "sha256 failed: %s", PQerrorMessage(check));
+                fail();
+        }
+        snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return out;
+}
+
+/*
+ * Every applied migration's checksum is stored, and is the SHA-256 of the
+ * text this sink runs.  A stored checksum that differs (the database was
+ * migrated by another text of that migration) makes migrate_run refuse,
+ * naming the migration and the way out, and change nothing; with
+ * EDUSTAT_ALLOW_SCHEMA_DRIFT=1 it goes on and leaves the stored checksum
+ * as it found it.
+ */
+static void
+test_migrate_checksums(void **state)
+{
+        char err[1024], sql[256], real[65];
+        int v;
+
+        (void)state;
+        assert_non_null(w);
+        for (v = 1; v <= migrate_version(); v++) {
+                snprintf(sql, sizeof sql,
+                         "SELECT checksum FROM edustat.schema_version WHERE version = %d", v);
+                assert_string_equal(q(sql), pg_sha256(migrate_sql(v)));
+        }
+        snprintf(real, sizeof real, "%s",
+                 q("SELECT checksum FROM edustat.schema_version WHERE version = 4"));
+        exec_ok("UPDATE edustat.schema_version SET checksum = repeat('0', 64) WHERE version = 4");
+        unsetenv("EDUSTAT_ALLOW_SCHEMA_DRIFT");
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_ERROR);
+        assert_string_equal(err, "database was migrated by other text: migration 4"
+                                 " (004_office_views.sql) differs; restore the matching"
+                                 " edustat-sink or set EDUSTAT_ALLOW_SCHEMA_DRIFT=1 after"
+                                 " checking by hand");
+        /* Only "1" allows it. */
+        setenv("EDUSTAT_ALLOW_SCHEMA_DRIFT", "yes", 1);
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_ERROR);
+        /* Two differ: both named. */
+        exec_ok("UPDATE edustat.schema_version SET checksum = 'x' WHERE version = 9");
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "migrations 4 (004_office_views.sql), 9"
+                                    " (009_aggregator_epochs.sql) differ;"));
+        setenv("EDUSTAT_ALLOW_SCHEMA_DRIFT", "1", 1);
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT checksum FROM edustat.schema_version WHERE version = 4"),
+                            "0000000000000000000000000000000000000000000000000000000000000000");
+        unsetenv("EDUSTAT_ALLOW_SCHEMA_DRIFT");
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_ERROR);
+        snprintf(sql, sizeof sql,
+                 "UPDATE edustat.schema_version SET checksum = '%s' WHERE version = 4", real);
+        exec_ok(sql);
+        exec_ok("UPDATE edustat.schema_version SET checksum = NULL WHERE version = 9");
+        /* A missing checksum is filled, not a difference. */
+        assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT checksum FROM edustat.schema_version WHERE version = 9"),
+                            pg_sha256(migrate_sql(9)));
+}
+
+/*
+ * A released migration is never edited: tests/unit/data/migrations.sha256
+ * holds the SHA-256 of every migration file as released, and the text this
+ * sink embeds must hash to it.  A new migration gets its line there
+ * (sha256sum sink/sql/NNN_name.sql); an edited one fails here.
+ */
+static void
+test_migrations_released(void **state)
+{
+        char line[512], hex[65], name[256];
+        int v, listed[256] = {0}, n = 0;
+        FILE *fp;
+
+        (void)state;
+        fp = fopen(SOURCE_ROOT "/tests/unit/data/migrations.sha256", "r");
+        assert_non_null(fp);
+        assert_true(migrate_version() < (int)(sizeof listed / sizeof listed[0]));
+        while (fgets(line, sizeof line, fp) != NULL) {
+                if (line[0] == '#' || line[0] == '\n')
+                        continue;
+                assert_int_equal(sscanf(line, "%64s %255s", hex, name), 2);
+                for (v = 1; v <= migrate_version(); v++)
+                        if (strcmp(migrate_name(v), name) == 0)
+                                break;
+                if (v > migrate_version()) {
+                        fprintf(stderr, "migrations.sha256 lists %s, which the sink lacks\n", name);
+                        fail();
+                }
+                if (strcmp(pg_sha256(migrate_sql(v)), hex) != 0) {
+                        fprintf(stderr,
+                                "migration %d (sink/sql/%s) is not the text that was released"
+                                " (sha256 %s, released %s): released migrations are never"
+                                " edited; put the change in a new migration\n",
+                                v, name, pg_sha256(migrate_sql(v)), hex);
+                        fail();
+                }
+                listed[v]++;
+                n++;
+        }
+        fclose(fp);
+        for (v = 1; v <= migrate_version(); v++) {
+                if (listed[v] != 1) {
+                        fprintf(stderr,
+                                "migration %d (sink/sql/%s) has %d lines in"
+                                " tests/unit/data/migrations.sha256, not 1\n",
+                                v, migrate_name(v), listed[v]);
+                        fail();
+                }
+        }
+        assert_int_equal(n, migrate_version());
 }
 
 /* Nasty text: every COPY special plus NUL and multibyte UTF-8. */
@@ -1246,6 +1378,8 @@ main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_migrate_history),
             cmocka_unit_test(test_migrate_and_load),
+            cmocka_unit_test(test_migrate_checksums),
+            cmocka_unit_test(test_migrations_released),
             cmocka_unit_test(test_commit_and_replay),
             cmocka_unit_test(test_update_versions),
             cmocka_unit_test(test_refused),
