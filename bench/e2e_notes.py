@@ -233,7 +233,7 @@ Done, each measured:
 - The sink decodes a uow with its own cursor reader (lib/proto.c): 5.3–5.7
   ms for 100,000 values, where msgpack-c's object tree took 30–37 ms, on
   the session's critical path before each commit.
-- The aggregate rows go by binary COPY (sink/schema.c `pgcopy_bin_*`):
+- The aggregate rows go by binary COPY (sink/pgcopy.c `pgcopy_bin_*`):
   `COPY stage_agg` fell from 1,115 to 632 ms in this phase.
 - `first_report` is noted by the sink (migration 7) instead of a statement
   trigger with a transition table (44 against 26 ms per 20,000 values).
