@@ -8,8 +8,8 @@
 #            while the first still runs: the first is fenced at its next unit
 #            of work and must exit 1 by itself, logging "another aggregator
 #            with id aggregator took over at T";
-#   commit   the same, the second one's hello sent while the sink is inside
-#            a commit of the first one's unit of work;
+#   commit   the same, the second one's hello sent while the sink is held
+#            (SIGSTOP) inside a commit of the first one's unit of work;
 #   both     a takeover, then the first is killed (-9) before or after it
 #            noticed.
 # After a takeover the collectors are pointed at the survivor, and the
@@ -41,12 +41,14 @@ fenced_count() {
 # take_over WHEN: a second aggregator on a fresh port; the first keeps
 # running and its collectors keep submitting to it.  OLD_PID is the first.
 take_over() {
-        local t
+        local t from
         OLD_PID=$AGG_PID
         OLD_FENCED=$(fenced_count)
         EXTRA_PIDS="$EXTRA_PIDS $OLD_PID" # stopped at exit if it is still there
         read -r AGG_PORT <<<"$(free_ports 1)"
         if [ "$1" = commit ]; then
+                # Hold the sink (SIGSTOP) inside a commit of the first
+                # one's uow, so that the second one's hello waits for it.
                 t=$(now_ms)
                 WHAT="while the sink committed"
                 while ! sink_in_txn; do
@@ -55,8 +57,16 @@ take_over() {
                                 break
                         fi
                 done
+                kill -STOP "$SINK_PID"
+                from=$(log_lines "$WORK/logs/aggregator.log")
+                start_aggregator nowait
+                rand 100 400
+                sleep_ms "$R"
+                kill -CONT "$SINK_PID"
+                wait_ready aggregator "$AGG_PID" "$WORK/logs/aggregator.log" "$from"
+        else
+                start_aggregator # sets AGG_PID: the survivor, on the new AGG_PORT
         fi
-        start_aggregator # sets AGG_PID: the survivor, on the new AGG_PORT
         FAULTS=$((FAULTS + 1))
 }
 
