@@ -21,7 +21,8 @@
 #     values in unit_value; the outboxes resent to the survivor land;
 #     the survivor knows what the first one committed;
 #   - at the sink's protocol (an independent client with the aggregator's
-#     key): a uow of an older epoch is answered fenced, one naming another
+#     key): a hello naming another id is answered fail, a uow of an older
+#     epoch fenced (also with a seq already committed), one naming another
 #     id fail, neither applied;
 #   - edustat-sink --check exits 0.
 #
@@ -229,6 +230,9 @@ stack_python
 sinkc() {
         stack_client --endpoint "$EDUSTAT_SINK" --server sink --key aggregator --timeout 20 "$@"
 }
+sinkc '["hello",2,"other"]' >"$WORK/sink0.out" 2>&1
+grep -q '^fail 0 .*other' "$WORK/sink0.out" ||
+        fail "a hello naming id 'other' with the key of 'aggregator': want 'fail 0 ...other...', got: $(cat "$WORK/sink0.out")"
 sinkc '["hello",2,"aggregator"]' >"$WORK/sink1.out" 2>&1
 read -r _ _ _ E3 <<<"$(grep '^ready ' "$WORK/sink1.out")"
 case $E3 in
