@@ -24,6 +24,8 @@
 #     edustat-collector prints "FILE:LINE: not stored: a newer value (V) was
 #     submitted by NAME at YYYY-MM-DD HH:MM", counts it in the receipt line
 #     and exits 0;
+#   - an outbox the protocol-1 collector left (data/outbox-v1.db) is
+#     delivered as protocol 2, and its values land;
 #   - ["submit", 1, ...] is refused naming the version; an empty or
 #     non-ASCII batch id and a nil source are refused; the error carries the
 #     batch id when it could be read; a record that cannot be decoded is
@@ -299,6 +301,25 @@ fi
           AND (SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute
                WHERE attrelid = c.oid AND attnum = ANY (i.indkey)) = ARRAY['batch_id', 'collector', 'line']")" = 1 ] ||
         fail "edustat.rejected has no unique index on (collector, batch_id, line)"
+
+# ===== an outbox left by the protocol-1 collector (data/outbox-v1.db: made by
+# edustat-collector of commit f66666a, `submit old-v1.csv` to a dead port,
+# EDUSTAT_COLLECTOR_NAME=old-collector; one batch of 3 records of school
+# 3133820009, 2024: pupils 1290, teachers 97, classes 27, versions of
+# 2026-12-04) is delivered by this collector as protocol 2.
+cp "$SRC/tests/integration/data/outbox-v1.db" "$WORK/outbox-v1.db"
+(cd "$WORK" && EDUSTAT_OUTBOX=$WORK/outbox-v1.db EDUSTAT_COLLECTOR_SECRET=$WORK/keys/beta.key_secret \
+        "$COLLECTOR_BIN" submit --timeout 20) >"$WORK/v1-outbox.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || fail "delivering a protocol-1 outbox: exit $rc, want 0: $(cat "$WORK/v1-outbox.out")"
+got=$(q "SELECT string_agg(indicator || '=' || value || ':' || collector, ' ' ORDER BY indicator)
+         FROM edustat.unit_value WHERE unit = '3133820009' AND period = '2024'")
+[ "$got" = "classes=27:beta pupils=1290:beta teachers=97:beta" ] ||
+        fail "the protocol-1 outbox's batch in unit_value: got '$got'"
+grep -q "old-v1.csv: 3 records, 3 accepted (3 changed), 0 rejected" "$WORK/v1-outbox.out" ||
+        fail "the protocol-1 outbox's receipt: $(cat "$WORK/v1-outbox.out")"
+EDUSTAT_OUTBOX=$WORK/outbox-v1.db "$COLLECTOR_BIN" status >"$WORK/v1-status.out" 2>&1 ||
+        fail "the protocol-1 outbox still holds batches after its delivery: $(cat "$WORK/v1-status.out")"
 
 # ===== refusals of malformed submits
 B=2133810001 # its books are never stored by any of these
