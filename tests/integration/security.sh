@@ -10,6 +10,8 @@
 #     school's registered name, whatever name the client claims);
 #   - a district office's key is accepted for its schools and refused for
 #     another district's;
+#   - units with children are authorized too: a school's key may not write
+#     its district's or the city's population, a district's not the city's;
 #   - SQL-looking text is stored verbatim as data;
 #   - a login in edustat_reader can SELECT and cannot INSERT, UPDATE or DELETE.
 
@@ -23,6 +25,7 @@ SCHOOL=2133810001   # 城关镇第一小学, under 330181
 SCHOOL_B=2133810002 # its neighbour, same town
 DISTRICT=330181
 OTHER=2133820001 # 西山区第一小学, under 330182
+CITY=$(awk -F, 'NR > 1 && $2 == "" {print $1; exit}' "$SRC/tests/integration/data/config/orgunits.csv")
 
 stack_prepare "$SRC/tests/integration/data/config"
 # Three more collectors: a school, a district office, and a stranger whose
@@ -98,6 +101,28 @@ grep -qx "$f:4: not authorized for unit $OTHER" "$WORK/office.err" ||
         fail "the district office's school value was not stored"
 [ "$(q "SELECT count(*) FROM edustat.unit_value WHERE unit = '$OTHER'")" = 0 ] ||
         fail "the district office wrote another district's school"
+
+# ---- units with children are authorized like schools: a school's key may
+# not write its district's or the city's own values (their population), a
+# district office's key not the city's
+f=$(csv up-school.csv "$DISTRICT,2024,pop_3_5,6000" "$CITY,2024,pop_3_5,60000")
+submit school "$f" >"$WORK/up-school.out" 2>"$WORK/up-school.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "school key writing its district and city: exit $rc, want 1"
+grep -qx "$f:2: not authorized for unit $DISTRICT" "$WORK/up-school.err" ||
+        fail "school key: no 'not authorized for unit $DISTRICT' for its district's population"
+grep -qx "$f:3: not authorized for unit $CITY" "$WORK/up-school.err" ||
+        fail "school key: no 'not authorized for unit $CITY' for the city's population"
+f=$(csv up-office.csv "$CITY,2024,pop_3_5,60001")
+submit office "$f" >"$WORK/up-office.out" 2>"$WORK/up-office.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "district key writing the city: exit $rc, want 1"
+grep -qx "$f:2: not authorized for unit $CITY" "$WORK/up-office.err" ||
+        fail "district key: no 'not authorized for unit $CITY' for the city's population"
+[ "$(q "SELECT value FROM edustat.unit_value WHERE unit = '$DISTRICT' AND indicator = 'pop_3_5'")" = 5000 ] ||
+        fail "the district's population changed: a school's key wrote it"
+[ "$(q "SELECT count(*) FROM edustat.unit_value WHERE unit = '$CITY'")" = 0 ] ||
+        fail "a school's or a district's key wrote the city's own value"
 
 # ---- SQL-looking text is data
 evil="x'); DROP TABLE edustat.unit_value; --"

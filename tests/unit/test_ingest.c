@@ -14,6 +14,8 @@
 
 #include "config.h"
 #include "ingest.h"
+#include "keys.h"
+#include "orgtree.h"
 #include "state.h"
 
 static struct config *cfg;
@@ -152,6 +154,56 @@ test_collector_reason_and_hostile_text(void **ts)
         assert_true(strlen(check(longunit, "2024", "pupils", "1", &k)) < 100);
 }
 
+/*
+ * Authorization by a real registered collector, at every level: a school's
+ * key writes its school only, a district's its district and the schools
+ * below, never the city's own values (its population) nor another
+ * district's.  Units with children are checked like leaves.
+ */
+static void
+test_authorization_by_level(void **ts)
+{
+        int school_units[] = {orgtree_find(cfg->tree, "S1", 2)};
+        int district_units[] = {orgtree_find(cfg->tree, "D1", 2)};
+        struct collector school = {.name = "school-s1", .units = school_units, .nunits = 1};
+        struct collector district = {.name = "district-d1", .units = district_units, .nunits = 1};
+        const struct {
+                const struct collector *who;
+                const char *unit, *ind, *want;
+        } cases[] = {
+            {&school, "S1", "pupils", ""},
+            {&school, "S2", "pupils", "not authorized for unit S2"},
+            {&school, "D1", "pop", "not authorized for unit D1"},
+            {&school, "C", "pop", "not authorized for unit C"},
+            {&district, "D1", "pop", ""},
+            {&district, "S3", "pupils", ""},
+            {&district, "C", "pop", "not authorized for unit C"},
+            {&district, "D2", "pop", "not authorized for unit D2"},
+            {&district, "T1", "pop", "not authorized for unit T1"},
+            {&district, "S8", "pupils", "not authorized for unit S8"},
+        };
+        char why[INGEST_REASON_MAX];
+
+        (void)ts;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct proto_record r = {.line = 2, .version = 1};
+                struct ingest_key k;
+                int rc;
+
+                r.unit = S(cases[i].unit);
+                r.period = S("2024");
+                r.indicator = S(cases[i].ind);
+                r.value = S("10");
+                rc = ingest_check(st, cfg, cases[i].who, &r, &k, why, sizeof(why));
+                if (*cases[i].want == '\0') {
+                        assert_int_equal(rc, 0);
+                } else {
+                        assert_int_equal(rc, -1);
+                        assert_string_equal(why, cases[i].want);
+                }
+        }
+}
+
 /* Versions ahead of the server's clock by more than the skew are refused, saying how far. */
 static void
 test_version_skew(void **ts)
@@ -209,6 +261,7 @@ main(void)
             cmocka_unit_test(test_rejects),
             cmocka_unit_test(test_collector_reason_and_hostile_text),
             cmocka_unit_test(test_version_skew),
+            cmocka_unit_test(test_authorization_by_level),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

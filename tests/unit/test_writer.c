@@ -1284,6 +1284,40 @@ test_fencing(void **state)
                             "0");
 }
 
+/*
+ * COMMIT itself fails (a deferred constraint that raises only then): the
+ * writer must not report success, nothing of the uow may be in unit_value,
+ * and its values are kept as rejections instead, so the aggregator hears
+ * "fail" and the collectors get no ack for them.
+ */
+static void
+test_commit_fails(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2099"), S("pupils"), S("7"), 7, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colX"), S("x1")},
+        };
+        struct proto_uow u = {1, 0, S("agg-X"), 1, 0, 0, v, NULL, NULL};
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        exec_ok("CREATE FUNCTION public.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$BEGIN RAISE EXCEPTION 'refused at commit by a test trigger'; END$$");
+        exec_ok("CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON edustat.unit_value"
+                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.period = '2099')"
+                " EXECUTE FUNCTION public.fail_at_commit()");
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "refused at commit by a test trigger"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.unit_value WHERE period = '2099'"),
+                            "0");
+        assert_string_equal(
+            q("SELECT reason FROM edustat.rejected WHERE batch_id = 'x1'"),
+            "refused by PostgreSQL: refused at commit by a test trigger (SQLSTATE P0001)");
+        exec_ok("DROP TRIGGER fail_at_commit ON edustat.unit_value");
+        exec_ok("DROP FUNCTION public.fail_at_commit()");
+}
+
 struct commit_job {
         const struct proto_uow *u;
         enum db_result r;
@@ -1395,6 +1429,7 @@ main(void)
             cmocka_unit_test(test_binary_copy),
             cmocka_unit_test(test_first_report),
             cmocka_unit_test(test_fencing),
+            cmocka_unit_test(test_commit_fails),
             cmocka_unit_test(test_concurrent_writer),
         };
         int rc;
