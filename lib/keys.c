@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "csvread.h"
+#include "log.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -199,12 +200,18 @@ trim(char *s)
         return s;
 }
 
-/* Parse one row into c; returns 0 or -1 with the problem in err (no file:line). */
+/*
+ * Parse one row of path into c; returns 0 or -1 with the problem in err
+ * (no file:line).  A unit that is no longer in the tree is only logged: the
+ * office removed a school from orgunits.csv, and the rest of the registry
+ * (every other school's key) must keep working.
+ */
 static int
-parse_row(const struct registry *r, const struct orgtree *tree, const struct csvrow *row,
-          const int col[3], struct collector *c, char *err, size_t errlen)
+parse_row(const struct registry *r, const struct orgtree *tree, const char *path,
+          const struct csvrow *row, const int col[3], struct collector *c, char *err, size_t errlen)
 {
         char *key, *name, *units, *save = NULL;
+        size_t gone = 0;
 
         for (int i = 0; i < 3; i++)
                 if ((size_t)col[i] >= row->nfields) {
@@ -237,9 +244,11 @@ parse_row(const struct registry *r, const struct orgtree *tree, const struct csv
                 int idx = orgtree_find(tree, u, strlen(u));
 
                 if (idx < 0) {
-                        strlcpyf(err, errlen, "collector \"%s\" names unknown unit \"%.64s\"", name,
-                                 u);
-                        return -1;
+                        log_warnx("%s:%lu: collector \"%s\" names unit \"%.64s\", which is not "
+                                  "in orgunits.csv: ignored (remove it here, or add the unit back)",
+                                  path, row->line, name, u);
+                        gone++;
+                        continue;
                 }
                 if (c->nunits == KEYS_MAX_UNITS) {
                         strlcpyf(err, errlen, "collector \"%s\" lists more than %d units", name,
@@ -249,10 +258,14 @@ parse_row(const struct registry *r, const struct orgtree *tree, const struct csv
                 c->units = xreallocarray(c->units, c->nunits + 1, sizeof(*c->units));
                 c->units[c->nunits++] = idx;
         }
-        if (c->nunits == 0) {
+        if (c->nunits == 0 && gone == 0) {
                 strlcpyf(err, errlen, "collector \"%s\" has no units", name);
                 return -1;
         }
+        if (c->nunits == 0)
+                log_warnx("%s:%lu: collector \"%s\" has none of its units left in the tree: its "
+                          "key is still admitted, but every record it sends is refused",
+                          path, row->line, name);
         qsort(c->units, c->nunits, sizeof(*c->units), unit_cmp);
         return 0;
 }
@@ -289,7 +302,7 @@ registry_load(const char *path, const struct orgtree *tree, char *err, size_t er
                 r->c = xreallocarray(r->c, r->n + 1, sizeof(*r->c));
                 memset(&r->c[r->n], 0, sizeof(r->c[r->n]));
                 r->c[r->n].line = row.line;
-                if (parse_row(r, tree, &row, col, &r->c[r->n], why, sizeof(why)) < 0) {
+                if (parse_row(r, tree, path, &row, col, &r->c[r->n], why, sizeof(why)) < 0) {
                         free(r->c[r->n].units);
                         goto fail;
                 }

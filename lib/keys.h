@@ -66,7 +66,11 @@ struct registry {
 /*
  * Load collectors.csv against tree.  Stops at the first problem with
  * "FILE:LINE: problem": a bad or duplicate key, a duplicate or bad name, an
- * unknown unit, no units.  Returns an owned registry or NULL.
+ * empty units column.  A unit that is not in the tree (a school removed
+ * from orgunits.csv) is logged as a warning with FILE:LINE and ignored for
+ * that collector, so the daemon still starts; a collector left with no
+ * units keeps its key but may write nothing.  Returns an owned registry or
+ * NULL.
  */
 struct registry *registry_load(const char *path, const struct orgtree *tree, char *err,
                                size_t errlen);

@@ -200,8 +200,6 @@ test_registry_errors(void **ts)
              "collectors.csv:3: public_key " K1 " is listed twice"},
             {"public_key,name,units\n" K1 ",a,S1\n" K2 ",a,S2\n",
              "collectors.csv:3: name \"a\" is listed twice"},
-            {"public_key,name,units\n" K1 ",a,S1 S9\n",
-             "collectors.csv:2: collector \"a\" names unknown unit \"S9\""},
             {"public_key,name,units\n" K1 ",a,\n",
              "collectors.csv:2: collector \"a\" has no units"},
             {"public_key,name,units\n" K1 ",,S1\n", "collectors.csv:2: name must be"},
@@ -217,6 +215,31 @@ test_registry_errors(void **ts)
                 if (strstr(err, cases[i].want) == NULL)
                         fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].want);
         }
+}
+
+/*
+ * A unit removed from the tree is ignored for its collector, with a
+ * warning: the registry still loads, the collector keeps its other units,
+ * and one left with none keeps its key and may write nothing.
+ */
+static void
+test_registry_unit_removed(void **ts)
+{
+        struct registry *r;
+        const struct collector *c;
+        char err[512];
+
+        (void)ts;
+        r = load("public_key,name,units\n" K1 ",a,S1 S9\n" K2 ",b,S9\n", err, sizeof(err));
+        assert_non_null(r);
+        assert_int_equal(r->n, 2);
+        c = registry_find_name(r, "a", 1);
+        assert_non_null(c);
+        assert_int_equal(c->nunits, 1);
+        c = registry_find_name(r, "b", 1);
+        assert_non_null(c);
+        assert_int_equal(c->nunits, 0);
+        registry_destroy(&r);
 }
 
 static void
@@ -251,6 +274,7 @@ main(void)
             cmocka_unit_test(test_read_czmq_format_and_junk),
             cmocka_unit_test(test_registry_and_authorization),
             cmocka_unit_test(test_registry_errors),
+            cmocka_unit_test(test_registry_unit_removed),
             cmocka_unit_test(test_keyset_dir),
         };
 
