@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
 #include <msgpack.h>
 #include <zmq.h>
 
@@ -82,6 +83,28 @@ usage(void)
         exit(2);
 }
 
+/*
+ * A password in --db-url would be on the command line, which every user
+ * of the machine can read (ps, /proc).  Refuse it and say where it goes.
+ */
+static void
+db_url_check_argv(const char *url)
+{
+        PQconninfoOption *opts = PQconninfoParse(url, NULL);
+        int has_password = 0;
+
+        if (opts == NULL)
+                fatalx("--db-url: not a libpq connection string or URI");
+        for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+                if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0')
+                        has_password = 1;
+        PQconninfoFree(opts);
+        if (has_password)
+                fatalx("--db-url holds a password, which anyone on this machine can read in the "
+                       "process list: give the connection string in EDUSTAT_DB_URL instead, or the "
+                       "password in PGPASSWORD or a ~/.pgpass file (PGPASSFILE)");
+}
+
 static void
 settings_load(struct settings *s, int argc, char **argv)
 {
@@ -106,6 +129,7 @@ settings_load(struct settings *s, int argc, char **argv)
         while ((ch = getopt_long(argc, argv, "d:b:c:Dhk", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'd':
+                        db_url_check_argv(optarg);
                         s->db_url = optarg;
                         break;
                 case 'b':
@@ -398,6 +422,7 @@ main(int argc, char **argv)
         int one = 1, sndtimeo = SEND_TIMEOUT_MS;
 
         memset(&s, 0, sizeof s);
+        log_init("edustat-sink", 0); /* for the settings' own refusals */
         settings_load(&s.set, argc, argv);
         log_init("edustat-sink", s.set.debug);
         /* The check needs no config and no ZeroMQ: only the database. */
