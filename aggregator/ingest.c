@@ -16,13 +16,9 @@
 static const char *
 quote(char *buf, size_t buflen, struct pstr f)
 {
-        char *t = ingest_text(f.p ? f.p : "", f.p ? f.len : 0);
-        size_t n = strlen(t);
+        char *t = ingest_printable(f.p ? f.p : "", f.p ? f.len : 0, QUOTE_MAX);
 
-        if (n > QUOTE_MAX)
-                strlcpyf(buf, buflen, "\"%.*s...\"", QUOTE_MAX, t);
-        else
-                strlcpyf(buf, buflen, "\"%s\"", t);
+        strlcpyf(buf, buflen, "\"%s\"", t);
         free(t);
         return buf;
 }
@@ -73,9 +69,16 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
         int st, allowed, period_known;
 
         if (r->reason.p != NULL) {
-                char *t = ingest_text(r->reason.p, r->reason.len);
+                /*
+                 * The collector refused the row itself (it could not split
+                 * it, or read its number).  Its claim is kept, printable and
+                 * short, and never in the server's own words: a client
+                 * cannot plant a "refused by PostgreSQL" row.
+                 */
+                char *t = ingest_printable(r->reason.p, r->reason.len, INGEST_CLIENT_REASON_MAX);
 
-                strlcpyf(why, whylen, "%s", t);
+                strlcpyf(why, whylen, "%s%s",
+                         strncmp(t, "refused by", 10) == 0 ? "the collector says: " : "", t);
                 free(t);
                 return -1;
         }
@@ -237,6 +240,41 @@ ingest_version_check(uint64_t version, int64_t now_us, long skew_s, char *why, s
             why, whylen, "version is %llu %s ahead of the server clock; fix this machine's clock",
             (unsigned long long)((ahead_s + spans[i].unit / 2) / spans[i].unit), spans[i].name);
         return -1;
+}
+
+char *
+ingest_printable(const char *src, size_t len, size_t cap)
+{
+        const unsigned char *s = (const unsigned char *)src;
+        char *out = xmalloc(cap * 4 + 8), *o = out;
+
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_seq(s + i, len - i);
+                /* Room for the longest piece (4 bytes, or \xNN) and "...". */
+                if ((size_t)(o - out) + 4 > cap * 4 || (size_t)(o - out) >= cap) {
+                        memcpy(o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                if (n == 0) {
+                        memcpy(o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        i++;
+                } else if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f)) {
+                        o += sprintf(o, "\\x%02x", s[i]);
+                        i++;
+                } else if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
+                        /* C1 controls, U+0080..U+009F */
+                        o += sprintf(o, "\\u%04x", s[i + 1]);
+                        i += 2;
+                } else {
+                        memcpy(o, s + i, n);
+                        o += n;
+                        i += n;
+                }
+        }
+        *o = '\0';
+        return out;
 }
 
 char *

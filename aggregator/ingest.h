@@ -23,6 +23,8 @@
 
 /* Room for any reason ingest writes. */
 #define INGEST_REASON_MAX 512
+/* Most bytes of a collector's own reason for a row it refused, as kept. */
+#define INGEST_CLIENT_REASON_MAX 200
 
 struct ingest_key {
         int unit, period, indicator;
@@ -77,6 +79,15 @@ int ingest_check_memo(struct state *s, const struct config *cfg, const struct co
  * the server clock; fix this machine's clock`.
  */
 int ingest_version_check(uint64_t version, int64_t now_us, long skew_s, char *why, size_t whylen);
+
+/*
+ * src[0..len) as an owned string fit to print in a reason, a log line or a
+ * receipt: invalid UTF-8 becomes U+FFFD, control characters (C0, DEL, C1)
+ * become \xNN or \u00NN, so nothing a client sends can move a terminal's
+ * cursor, ring its bell or forge a line; at most about cap bytes are kept
+ * (whole characters), then "...".
+ */
+char *ingest_printable(const char *src, size_t len, size_t cap);
 
 /*
  * Copy src[0..len) into an owned, NUL-terminated string that PostgreSQL will

@@ -39,6 +39,7 @@ struct settings {
         const char *sink;
         const char *id;
         long uow_records;
+        long uow_bytes;
         long flush_ms;
         long inflight;
         long resend_ms;
@@ -93,7 +94,8 @@ usage(void)
             "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the name of its key at\n"
             "  the sink: \"aggregator\"; the root unit's code when EDUSTAT_INSECURE=1),\n"
             "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds),\n"
-            "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_FLUSH_MS (20), EDUSTAT_INFLIGHT (2),\n"
+            "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_UOW_BYTES (67108864), EDUSTAT_FLUSH_MS (20),\n"
+            "  EDUSTAT_INFLIGHT (2),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
             "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
             "  EDUSTAT_INSECURE (unset; 1 = plain text, development only)\n");
@@ -128,6 +130,9 @@ settings_load(struct settings *s, int argc, char **argv)
         s->sink = env_or("EDUSTAT_SINK", "tcp://127.0.0.1:5561");
         s->id = env_or("EDUSTAT_AGGREGATOR_ID", NULL);
         s->uow_records = env_long("EDUSTAT_UOW_RECORDS", 100000, 1, 1000000);
+        /* Well under what the sink takes (PROTO_MAX_UOW_BYTES): one batch more, and the
+         * aggregate rows, fit on top. */
+        s->uow_bytes = env_long("EDUSTAT_UOW_BYTES", 64L << 20, 1L << 20, PROTO_MAX_UOW_BYTES / 4);
         s->flush_ms = env_long("EDUSTAT_FLUSH_MS", 20, 0, 60000);
         s->inflight = env_long("EDUSTAT_INFLIGHT", 2, 1, 64);
         s->resend_ms = env_long("EDUSTAT_RESEND_MS", 10000, 100, 3600000);
@@ -456,6 +461,17 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         proto_submit_free(&sub);
 }
 
+/* Answer every batch of u with an error: none of them is committed. */
+static void
+refuse_batches(struct agg *a, struct uow *u, const char *why)
+{
+        for (size_t i = 0; i < u->nbatches; i++) {
+                struct uow_batch *b = &u->batches[i];
+
+                reply_error(a, &b->peer, pstr_of(b->batch_id), why);
+        }
+}
+
 /* Send the open uow to the sink, or ack its batches when it changed nothing. */
 static void
 flush(struct agg *a)
@@ -478,6 +494,27 @@ flush(struct agg *a)
         if (a->ninflight >= (size_t)a->set.inflight)
                 return;
         uow_encode(a->open, a->state, a->cfg, a->set.id, a->epoch);
+        if (a->open->wire.size > PROTO_MAX_UOW_BYTES) {
+                /*
+                 * The flush limits keep a uow far below what the sink takes,
+                 * so this is a bug; but resending a uow the sink drops would
+                 * stall every collector for good.  Refuse its batches, loudly,
+                 * and rebuild the state they were applied to.
+                 */
+                uint64_t seq = a->open->seq;
+                char why[256];
+
+                strlcpyf(why, sizeof(why),
+                         "the server could not store this batch (its unit of work grew to %zu "
+                         "bytes); submit the file again, split in smaller files",
+                         a->open->wire.size);
+                log_warnx("uow %llu not sent: %s", (unsigned long long)seq, why);
+                refuse_batches(a, a->open, why);
+                uow_destroy(&a->open);
+                a->open = uow_new(seq);
+                a->resync = 1;
+                return;
+        }
         zsock_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
         a->open->sent_ms = now_ms();
         if (a->ninflight == 0)
@@ -548,11 +585,7 @@ handle_sink(struct agg *a, const void *buf, size_t len)
                   "reloading state",
                   (unsigned long long)seq, m);
         strlcpyf(why, sizeof(why), "refused by PostgreSQL: %s (stored in edustat.rejected)", m);
-        for (size_t i = 0; i < a->inflight[0]->nbatches; i++) {
-                struct uow_batch *b = &a->inflight[0]->batches[i];
-
-                reply_error(a, &b->peer, pstr_of(b->batch_id), why);
-        }
+        refuse_batches(a, a->inflight[0], why);
         free(m);
         pop_inflight(a);
         a->resync = 1;
@@ -630,7 +663,7 @@ flush_timer_counts(const struct agg *a)
 static int
 flush_due(const struct agg *a)
 {
-        if (a->open->nchanges >= (size_t)a->set.uow_records)
+        if (uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes))
                 return 1;
         return (a->open->opened_ms || state_dirty(a->state)) && flush_timer_counts(a) &&
                now_ms() >= a->open->opened_ms + a->set.flush_ms;
@@ -746,7 +779,7 @@ loop(struct agg *a)
                                             "not a submit message (see docs/PROTOCOL.md)");
                         }
                         zmq_msg_close(&msg);
-                        if (a->open->nchanges >= (size_t)a->set.uow_records)
+                        if (uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes))
                                 flush(a);
                 }
                 if (!a->resync && flush_due(a))

@@ -163,6 +163,7 @@ uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id
         b->batch_id = text_of(batch_id);
         b->collector = text_of(collector);
         b->source = text_of(source);
+        u->bytes += 16 + strlen(b->batch_id) + strlen(b->collector) + strlen(b->source);
         return (uint32_t)u->nbatches++;
 }
 
@@ -182,6 +183,12 @@ uow_batch_find(struct uow *u, struct pstr collector, struct pstr batch_id)
                         return b;
         }
         return NULL;
+}
+
+int
+uow_full(const struct uow *u, size_t max_records, size_t max_bytes)
+{
+        return u->nchanges + u->nrejects >= max_records || u->bytes >= max_bytes;
 }
 
 uint64_t
@@ -225,6 +232,7 @@ uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicato
                 }
         }
         c = &u->changes[u->nchanges++];
+        u->bytes += UOW_CHANGE_BYTES;
         c->unit = unit;
         c->period = period;
         c->indicator = indicator;
@@ -272,8 +280,13 @@ uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, cons
         x->unit = text_of(r->unit);
         x->period = text_of(r->period);
         x->indicator = text_of(r->indicator);
-        x->raw = r->raw.p ? text_of(r->raw) : raw_of(r);
+        if (b->nrej < UOW_REJECTS_IN_FULL)
+                x->raw = r->raw.p ? text_of(r->raw) : raw_of(r);
+        else
+                x->raw = NULL;
         x->reason = xstrdup(reason);
+        u->bytes += 32 + strlen(x->unit) + strlen(x->period) + strlen(x->indicator) +
+                    (x->raw ? strlen(x->raw) : 0) + 2 * strlen(reason);
 
         if (b->nrej == b->rejcap) {
                 b->rejcap = b->rejcap ? b->rejcap * 2 : 16;
@@ -395,7 +408,7 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
         const struct catalog *c = cfg->cat;
         msgpack_packer pk;
         size_t naggs = state_dirty_count(s);
-        struct pstr *ids, *inds, unit, period;
+        struct pstr *inds, unit, period;
 
         mark_final(u);
         spare_wire_put(&u->wire);
@@ -403,19 +416,22 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
         spare_wire_get(&u->wire, 4096 + u->nchanges * 96 + naggs * 128);
         msgpack_packer_init(&pk, &u->wire, msgpack_sbuffer_write);
 
-        /* A batch's strings go with each of its changes: measure them once. */
-        ids = xreallocarray(NULL, u->nbatches ? u->nbatches * 2 : 1, sizeof(*ids));
+        /* Each batch once; its changes and rejections name it by index. */
+        proto_uow_begin(&pk, u->seq, epoch, aggregator_id, (uint32_t)u->nbatches);
         for (size_t i = 0; i < u->nbatches; i++) {
-                ids[2 * i] = pstr_of(u->batches[i].collector);
-                ids[2 * i + 1] = pstr_of(u->batches[i].batch_id);
+                struct proto_batch b = {pstr_of(u->batches[i].collector),
+                                        pstr_of(u->batches[i].batch_id),
+                                        pstr_of(u->batches[i].source)};
+
+                proto_uow_batch_pack(&pk, &b);
         }
-        /* Likewise the indicator codes, a few dozen for thousands of changes. */
+        /* The indicator codes, a few dozen for thousands of changes: measure them once. */
         inds = xreallocarray(NULL, c->n ? c->n : 1, sizeof(*inds));
         for (size_t i = 0; i < c->n; i++)
                 inds[i] = pstr_of(c->ind[i].code);
         /* Changes come unit by unit and period by period: measure those once a run. */
         unit.p = period.p = NULL;
-        proto_uow_begin(&pk, u->seq, epoch, aggregator_id, (uint32_t)u->nchanges);
+        proto_uow_values_begin(&pk, (uint32_t)u->nchanges);
         for (size_t i = 0; i < u->nchanges; i++) {
                 const struct uow_change *ch = &u->changes[i];
                 char val[DECIMAL_BUFSZ];
@@ -430,24 +446,16 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                 v.indicator = inds[ch->indicator];
                 v.version = ch->version;
                 v.flags = ch->flags;
-                v.collector = ids[2 * ch->batch];
-                v.batch_id = ids[2 * ch->batch + 1];
                 v.value.len = (uint32_t)decimal_format(ch->mant, c->ind[ch->indicator].scale, val);
                 v.value.p = val;
-                proto_value_pack(&pk, &v);
+                proto_value_pack(&pk, &v, ch->batch);
         }
-
-        free(ids);
         free(inds);
 
         proto_uow_rejects_begin(&pk, (uint32_t)u->nrejects);
         for (size_t i = 0; i < u->nrejects; i++) {
                 const struct uow_reject *x = &u->rejects[i];
-                const struct uow_batch *b = &u->batches[x->batch];
                 struct proto_reject r = {
-                    .collector = pstr_of(b->collector),
-                    .source = pstr_of(b->source),
-                    .batch_id = pstr_of(b->batch_id),
                     .line = x->line,
                     .unit = pstr_of(x->unit),
                     .period = pstr_of(x->period),
@@ -456,7 +464,7 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                     .reason = pstr_of(x->reason),
                 };
 
-                proto_reject_pack(&pk, &r);
+                proto_reject_pack(&pk, &r, x->batch);
         }
 
         proto_uow_aggs_begin(&pk, (uint32_t)naggs);

@@ -23,6 +23,17 @@
 #include "state.h"
 #include "zsock.h"
 
+/*
+ * The first UOW_REJECTS_IN_FULL rejections of a batch keep the raw text of
+ * their row for edustat.rejected; the rest keep their line, fields and
+ * reason only.  A batch of 20,000 rows of 4 KB each must not become 80 MB
+ * of rejections.
+ */
+#define UOW_REJECTS_IN_FULL 1000
+
+/* What a change adds to an encoded uow at most, for uow_full()'s estimate. */
+#define UOW_CHANGE_BYTES 96
+
 struct uow_reject_line {
         uint32_t line;
         char *reason;
@@ -75,6 +86,7 @@ struct uow {
         struct uow_reject *rejects;
         size_t nrejects, rejectcap;
         size_t naggs;
+        size_t bytes;         /* estimate of the encoded batches, changes and rejections */
         int64_t opened_ms;    /* when the first batch arrived */
         int64_t sent_ms;      /* last (re)send, 0 before encoding */
         msgpack_sbuffer wire; /* the encoded message, after uow_encode */
@@ -118,6 +130,13 @@ void uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int ind
  */
 void uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r,
                     const char *reason);
+
+/*
+ * 1 when u should be flushed: it holds max_records changes and rejections
+ * together, or about max_bytes of them encoded (aggregate rows come on
+ * top, at most one per change).
+ */
+int uow_full(const struct uow *u, size_t max_records, size_t max_bytes);
 
 /*
  * Encode u for the sink: its changes (unit_value flags worked out per key),

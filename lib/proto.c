@@ -36,7 +36,7 @@
 #define SCAN_DEPTH 3
 
 /* Items of the longest message (uow): lim_*[0] is never larger. */
-#define MSG_ITEMS 7
+#define MSG_ITEMS 8
 
 /*
  * Unsigned wire integers end up in PostgreSQL bigint columns (versions,
@@ -49,7 +49,7 @@
 static const uint32_t lim_submit[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 8};
 static const uint32_t lim_ack[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 4};
 static const uint32_t lim_flat[SCAN_DEPTH] = {4, 0, 0};
-static const uint32_t lim_uow[SCAN_DEPTH] = {7, UINT32_MAX, 14};
+static const uint32_t lim_uow[SCAN_DEPTH] = {8, UINT32_MAX, 14};
 static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 6};
 
 static const char *const type_names[] = {
@@ -503,6 +503,7 @@ struct where {
         size_t errlen;
         int has_line; /* a record whose line was read: name it by its line */
         uint32_t line;
+        const void *ctx; /* what the list's items refer to: a uow's batch table */
 };
 
 static void fail(const struct where *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -842,7 +843,7 @@ check_batch_id(const struct where *w, struct pstr *id)
 int
 proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         const unsigned char *recs;
         struct msg m;
         uint32_t n;
@@ -918,7 +919,7 @@ dec_stale(const struct where *w, const struct item *f, void *out)
 int
 proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         const unsigned char *rej, *stale;
         struct msg m;
         uint32_t n, ns;
@@ -964,7 +965,7 @@ proto_ack_free(struct proto_ack *a)
 int
 proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         struct msg m;
 
         memset(aggregator, 0, sizeof(*aggregator));
@@ -978,42 +979,80 @@ proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *e
         return 0;
 }
 
+/* A uow's batch table, for the values and rejections that refer to it. */
+struct batch_table {
+        const struct proto_batch *b;
+        uint32_t n;
+};
+
+static int
+dec_batch(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_batch *b = out;
+
+        if (dec_str(w, &f[0], "collector", PROTO_MAX_ID, 0, &b->collector) == -1 ||
+            dec_str(w, &f[1], "batch_id", PROTO_MAX_ID, 0, &b->batch_id) == -1 ||
+            dec_str(w, &f[2], "source", PROTO_MAX_TEXT, 1, &b->source) == -1)
+                return -1;
+        return 0;
+}
+
+/* The batch a value or rejection names, by its index in the uow's table. */
+static const struct proto_batch *
+dec_batch_ref(const struct where *w, const struct item *o)
+{
+        const struct batch_table *t = w->ctx;
+        uint64_t i;
+
+        if (dec_uint(w, o, "batch", UINT32_MAX, &i) == -1)
+                return NULL;
+        if (i >= t->n) {
+                fail(w, "batch %llu out of range (the uow has %lu)", (unsigned long long)i,
+                     (unsigned long)t->n);
+                return NULL;
+        }
+        return &t->b[i];
+}
+
 static int
 dec_value(const struct where *w, const struct item *f, void *out)
 {
         struct proto_value *v = out;
+        const struct proto_batch *b;
         uint64_t flags;
 
         if (dec_keyval(w, f, 0, &v->unit, &v->period, &v->indicator, &v->value) == -1 ||
             dec_uint(w, &f[4], "version", WIRE_U64_MAX, &v->version) == -1 ||
             dec_uint(w, &f[5], "flags", PROTO_VALUE_NEW | PROTO_VALUE_FINAL, &flags) == -1 ||
-            dec_str(w, &f[6], "collector", PROTO_MAX_ID, 0, &v->collector) == -1 ||
-            dec_str(w, &f[7], "batch_id", PROTO_MAX_ID, 0, &v->batch_id) == -1)
+            (b = dec_batch_ref(w, &f[6])) == NULL)
                 return -1;
         v->flags = (unsigned)flags;
+        v->collector = b->collector;
+        v->batch_id = b->batch_id;
         return 0;
 }
 
 /*
  * A rejection may come from a row the collector could not split, so its
- * unit, period, indicator and raw text may be nil; who sent it and why not
- * are always known.
+ * unit, period, indicator and raw text may be nil; whose batch it was and
+ * why not are always known.
  */
 static int
 dec_reject(const struct where *w, const struct item *f, void *out)
 {
         struct proto_reject *r = out;
+        const struct proto_batch *b;
 
-        if (dec_str(w, &f[0], "collector", PROTO_MAX_ID, 0, &r->collector) == -1 ||
-            dec_str(w, &f[1], "source", PROTO_MAX_TEXT, 1, &r->source) == -1 ||
-            dec_str(w, &f[2], "batch_id", PROTO_MAX_ID, 0, &r->batch_id) == -1 ||
-            dec_u32(w, &f[3], "line", &r->line) == -1 ||
-            dec_str(w, &f[4], "unit", PROTO_MAX_FIELD, 1, &r->unit) == -1 ||
-            dec_str(w, &f[5], "period", PROTO_MAX_FIELD, 1, &r->period) == -1 ||
-            dec_str(w, &f[6], "indicator", PROTO_MAX_FIELD, 1, &r->indicator) == -1 ||
-            dec_str(w, &f[7], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
-            dec_str(w, &f[8], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
+        if ((b = dec_batch_ref(w, &f[0])) == NULL || dec_u32(w, &f[1], "line", &r->line) == -1 ||
+            dec_str(w, &f[2], "unit", PROTO_MAX_FIELD, 1, &r->unit) == -1 ||
+            dec_str(w, &f[3], "period", PROTO_MAX_FIELD, 1, &r->period) == -1 ||
+            dec_str(w, &f[4], "indicator", PROTO_MAX_FIELD, 1, &r->indicator) == -1 ||
+            dec_str(w, &f[5], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
+            dec_str(w, &f[6], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
                 return -1;
+        r->collector = b->collector;
+        r->source = b->source;
+        r->batch_id = b->batch_id;
         return 0;
 }
 
@@ -1050,21 +1089,31 @@ dec_agg(const struct where *w, const struct item *f, void *out)
 int
 proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
-        const unsigned char *vals, *rejs, *aggs;
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
+        const unsigned char *bats, *vals, *rejs, *aggs;
+        struct batch_table table;
         struct msg m;
-        uint32_t nv, nr, na;
+        uint32_t nb, nv, nr, na;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_uow, PROTO_UOW, 7, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_uow, PROTO_UOW, 8, PROTO_BAD, 0, &m, err, errlen) == -1)
                 return -1;
         if (dec_uint(&w, &m.it[1], "seq", WIRE_U64_MAX, &out->seq) == -1 ||
             dec_uint(&w, &m.it[2], "epoch", WIRE_U64_MAX, &out->epoch) == -1 ||
             dec_str(&w, &m.it[3], "aggregator", PROTO_MAX_ID, 0, &out->aggregator) == -1 ||
-            dec_list(&w, &m.it[4], "values", UINT32_MAX, &vals, &nv) == -1 ||
-            dec_list(&w, &m.it[5], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
-            dec_list(&w, &m.it[6], "aggs", UINT32_MAX, &aggs, &na) == -1)
+            dec_list(&w, &m.it[4], "batches", UINT32_MAX, &bats, &nb) == -1 ||
+            dec_list(&w, &m.it[5], "values", UINT32_MAX, &vals, &nv) == -1 ||
+            dec_list(&w, &m.it[6], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
+            dec_list(&w, &m.it[7], "aggs", UINT32_MAX, &aggs, &na) == -1)
                 goto bad;
+        out->batches = nb ? xreallocarray(NULL, nb, sizeof(*out->batches)) : NULL;
+        out->nbatches = nb;
+        if (dec_each(&w, "batch", bats, nb, 3, dec_batch, out->batches, sizeof(*out->batches)) ==
+            -1)
+                goto bad;
+        table.b = out->batches;
+        table.n = nb;
+        w.ctx = &table;
         /* Not zeroed: the dec_ functions set every field (a million per uow). */
         out->values = nv ? xreallocarray(NULL, nv, sizeof(*out->values)) : NULL;
         out->nvalues = nv;
@@ -1072,9 +1121,9 @@ proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, 
         out->nrejects = nr;
         out->aggs = na ? xreallocarray(NULL, na, sizeof(*out->aggs)) : NULL;
         out->naggs = na;
-        if (dec_each(&w, "value", vals, nv, 8, dec_value, out->values, sizeof(*out->values)) ==
+        if (dec_each(&w, "value", vals, nv, 7, dec_value, out->values, sizeof(*out->values)) ==
                 -1 ||
-            dec_each(&w, "reject", rejs, nr, 9, dec_reject, out->rejects, sizeof(*out->rejects)) ==
+            dec_each(&w, "reject", rejs, nr, 7, dec_reject, out->rejects, sizeof(*out->rejects)) ==
                 -1 ||
             dec_each(&w, "agg", aggs, na, 14, dec_agg, out->aggs, sizeof(*out->aggs)) == -1)
                 goto bad;
@@ -1089,6 +1138,7 @@ proto_uow_free(struct proto_uow *uw)
 {
         if (uw == NULL)
                 return;
+        free(uw->batches);
         free(uw->values);
         free(uw->rejects);
         free(uw->aggs);
@@ -1111,7 +1161,7 @@ int
 proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
                   size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         const unsigned char *list;
         struct proto_row *r;
         struct msg m;
@@ -1138,7 +1188,7 @@ int
 proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
                    uint64_t *epoch, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         struct msg m;
 
         *last_seq = *nrows = *epoch = 0;
@@ -1157,7 +1207,7 @@ int
 proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t *seq,
                     struct pstr *message, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         struct msg m;
         int rc;
 
@@ -1471,32 +1521,45 @@ proto_hello_pack(msgpack_packer *pk, const char *aggregator)
 
 void
 proto_uow_begin(msgpack_packer *pk, uint64_t seq, uint64_t epoch, const char *aggregator,
-                uint32_t nvalues)
+                uint32_t nbatches)
 {
-        pack_head(pk, PROTO_UOW, 7);
+        pack_head(pk, PROTO_UOW, 8);
         pack_u64(pk, seq);
         pack_u64(pk, epoch);
         pack_cstr(pk, aggregator);
+        pack_array(pk, nbatches);
+}
+
+void
+proto_uow_batch_pack(msgpack_packer *pk, const struct proto_batch *b)
+{
+        pack_array(pk, 3);
+        pack_pstr(pk, b->collector);
+        pack_pstr(pk, b->batch_id);
+        pack_pstr(pk, b->source);
+}
+
+void
+proto_uow_values_begin(msgpack_packer *pk, uint32_t nvalues)
+{
         pack_array(pk, nvalues);
 }
 
 void
-proto_value_pack(msgpack_packer *pk, const struct proto_value *v)
+proto_value_pack(msgpack_packer *pk, const struct proto_value *v, uint32_t batch)
 {
         struct tuple t;
 
-        tuple_begin(&t, 8,
-                    2 * TUPLE_ROOM_NUM + tuple_room_str(v->unit) + tuple_room_str(v->period) +
-                        tuple_room_str(v->indicator) + tuple_room_str(v->value) +
-                        tuple_room_str(v->collector) + tuple_room_str(v->batch_id));
+        tuple_begin(&t, 7,
+                    3 * TUPLE_ROOM_NUM + tuple_room_str(v->unit) + tuple_room_str(v->period) +
+                        tuple_room_str(v->indicator) + tuple_room_str(v->value));
         tuple_str(&t, v->unit);
         tuple_str(&t, v->period);
         tuple_str(&t, v->indicator);
         tuple_str(&t, v->value);
         tuple_u64(&t, v->version);
         tuple_u64(&t, v->flags);
-        tuple_str(&t, v->collector);
-        tuple_str(&t, v->batch_id);
+        tuple_u64(&t, batch);
         tuple_end(pk, &t);
 }
 
@@ -1507,12 +1570,10 @@ proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects)
 }
 
 void
-proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r)
+proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r, uint32_t batch)
 {
-        pack_array(pk, 9);
-        pack_pstr(pk, r->collector);
-        pack_pstr(pk, r->source);
-        pack_pstr(pk, r->batch_id);
+        pack_array(pk, 7);
+        pack_u64(pk, batch);
         pack_u64(pk, r->line);
         pack_pstr(pk, r->unit);
         pack_pstr(pk, r->period);

@@ -23,11 +23,13 @@
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
  *     ["hello", 2, aggregator_id]
- *     ["uow", seq, epoch, aggregator_id, [value...], [reject...], [agg...]]
- *        value  = [unit, period, indicator, value, version, flags, collector, batch_id]
+ *     ["uow", seq, epoch, aggregator_id, [batch...], [value...], [reject...], [agg...]]
+ *        batch  = [collector, batch_id, source]: each collector batch the uow
+ *                 carries, once; values and rejects name theirs by index
+ *        value  = [unit, period, indicator, value, version, flags, batch]
  *                 flags: PROTO_VALUE_NEW (key not in unit_value before this
  *                 uow), PROTO_VALUE_FINAL (the uow's last version of the key)
- *        reject = [collector, source, batch_id, line, unit, period, indicator, raw, reason]
+ *        reject = [batch, line, unit, period, indicator, raw, reason]
  *        agg    = [unit, level, period, indicator, value, numerator,
  *                  denominator, n_reporting, min, max, mean, cv, dimension, category]
  *                 dimension/category: nil for the unit's totals, else the
@@ -130,6 +132,16 @@ struct proto_ack {
         struct pstr message;       /* PROTO_ERROR only */
 };
 
+/* A collector batch in a uow: sent once, named by index by its values and rejects. */
+struct proto_batch {
+        struct pstr collector, batch_id, source;
+};
+
+/*
+ * A value of a uow.  collector and batch_id are its batch's: the decoder
+ * fills them from the uow's batch table; the encoder takes the batch's
+ * index instead (proto_value_pack) and ignores them.
+ */
 struct proto_value {
         struct pstr unit, period, indicator, value;
         uint64_t version;
@@ -137,6 +149,7 @@ struct proto_value {
         struct pstr collector, batch_id;
 };
 
+/* A rejection of a uow; collector, source and batch_id as for proto_value. */
 struct proto_reject {
         struct pstr collector, source, batch_id;
         uint32_t line;
@@ -169,6 +182,8 @@ struct proto_uow {
         struct proto_value *values; /* owned: free with proto_uow_free */
         struct proto_reject *rejects;
         struct proto_agg *aggs;
+        uint32_t nbatches;
+        struct proto_batch *batches; /* owned: free with proto_uow_free */
 };
 
 struct proto_row {
@@ -242,15 +257,20 @@ void proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *mess
 void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
 
 /*
- * A uow is three arrays in a row: call proto_uow_begin, then nvalues
+ * A uow is four arrays in a row: call proto_uow_begin, then nbatches
+ * proto_uow_batch_pack, then proto_uow_values_begin and nvalues
  * proto_value_pack, then proto_uow_rejects_begin and nrejects
  * proto_reject_pack, then proto_uow_aggs_begin and naggs proto_agg_pack.
+ * A value or rejection names its batch by its index among those packed
+ * (< nbatches); the decoder refuses any other.
  */
 void proto_uow_begin(msgpack_packer *pk, uint64_t seq, uint64_t epoch, const char *aggregator,
-                     uint32_t nvalues);
-void proto_value_pack(msgpack_packer *pk, const struct proto_value *v);
+                     uint32_t nbatches);
+void proto_uow_batch_pack(msgpack_packer *pk, const struct proto_batch *b);
+void proto_uow_values_begin(msgpack_packer *pk, uint32_t nvalues);
+void proto_value_pack(msgpack_packer *pk, const struct proto_value *v, uint32_t batch);
 void proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects);
-void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r);
+void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r, uint32_t batch);
 void proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs);
 void proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a);
 

@@ -239,12 +239,14 @@ case $E3 in
 '' | *[!0-9]*) fail "a hello from the test client: no 'ready LAST_SEQ NROWS EPOCH': $(cat "$WORK/sink1.out")" ;;
 *)
         V=$((($(date +%s%6N)) * 1024))
-        val() { printf '["%s","2024","pupils","%s",%s,3,"collector","%s"]' "$1" "$2" "$V" "$3"; }
+        # a uow: [batch...] then [value...], each value naming its batch by index
+        batch() { printf '[["collector","%s","t.csv"]]' "$1"; }
+        val() { printf '["%s","2024","pupils","%s",%s,3,0]' "$1" "$2" "$V"; }
         sinkc '["hello",2,"aggregator"]' \
-                "[\"uow\",\"@next_seq\",$E3,\"aggregator\",[$(val 2133820004 777 fenced-1)],[],[]]" \
-                "[\"uow\",\"@last_seq\",$E3,\"aggregator\",[],[],[]]" \
-                "[\"uow\",\"@next_seq\",\"@epoch\",\"other\",[$(val 2133820004 778 other-1)],[],[]]" \
-                '["uow","@next_seq","@epoch","aggregator",[],[],[]]' >"$WORK/sink2.out" 2>&1
+                "[\"uow\",\"@next_seq\",$E3,\"aggregator\",$(batch fenced-1),[$(val 2133820004 777)],[],[]]" \
+                "[\"uow\",\"@last_seq\",$E3,\"aggregator\",[],[],[],[]]" \
+                "[\"uow\",\"@next_seq\",\"@epoch\",\"other\",$(batch other-1),[$(val 2133820004 778)],[],[]]" \
+                '["uow","@next_seq","@epoch","aggregator",[],[],[],[]]' >"$WORK/sink2.out" 2>&1
         grep -v '^rows ' "$WORK/sink2.out" | cut -d' ' -f1 | tr '\n' ' ' | grep -qx 'ready fenced fenced fail ok ' ||
                 fail "the sink's replies to an old epoch's uow, another id's uow and a good one:" \
                         "want ready, fenced, fenced (a replayed seq of the old epoch), fail, ok; got: $(grep -v '^rows ' "$WORK/sink2.out" | tr '\n' '|')"

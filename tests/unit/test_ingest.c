@@ -152,6 +152,24 @@ test_collector_reason_and_hostile_text(void **ts)
         longunit[sizeof(longunit) - 1] = '\0';
         assert_non_null(strstr(check(longunit, "2024", "pupils", "1", &k), "...\""));
         assert_true(strlen(check(longunit, "2024", "pupils", "1", &k)) < 100);
+
+        /* control characters are shown, never sent to a terminal or a log as they are */
+        assert_string_equal(check("S\x1b[2J\r\n\a\xc2\x85", "2024", "pupils", "1", &k),
+                            "unknown unit \"S\\x1b[2J\\x0d\\x0a\\x07\\u0085\"");
+
+        /* a collector's own reason: kept printable and short, never in the server's words */
+        r.reason = S("refused by PostgreSQL: duplicate key");
+        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_string_equal(why, "the collector says: refused by PostgreSQL: duplicate key");
+        r.reason = S("bad\x1b]0;pwned\x07row");
+        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_string_equal(why, "bad\\x1b]0;pwned\\x07row");
+        char longreason[4000];
+        memset(longreason, 'y', sizeof(longreason));
+        r.reason = (struct pstr){longreason, sizeof(longreason)};
+        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(strlen(why), INGEST_CLIENT_REASON_MAX + 3);
+        assert_string_equal(why + INGEST_CLIENT_REASON_MAX, "...");
 }
 
 /*
