@@ -110,6 +110,18 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
                 return refuse(why, whylen,
                               "bad period %s (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)",
                               quote(q1, sizeof(q1), r->period));
+        if (!period_known && cfg->period_year_max > 0) {
+                /* period_valid() proved four digits of year first. */
+                int year = (r->period.p[0] - '0') * 1000 + (r->period.p[1] - '0') * 100 +
+                           (r->period.p[2] - '0') * 10 + (r->period.p[3] - '0');
+
+                if (year < cfg->period_year_min || year > cfg->period_year_max)
+                        return refuse(why, whylen,
+                                      "period %s is outside the years this server accepts "
+                                      "(%d to %d)",
+                                      quote(q1, sizeof(q1), r->period), cfg->period_year_min,
+                                      cfg->period_year_max);
+        }
         out->indicator = -1;
         if (memo && cfg->cat->n > 0) {
                 /* After the catalogue's last indicator, the next unit's rows start over. */
@@ -142,6 +154,18 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
                 quote(q1, sizeof(q1), r->value);
         switch (st) {
         case DECIMAL_OK:
+                /*
+                 * "1.23457E+11" is how Excel shows a long number in a CSV it
+                 * wrote: the digits it dropped are gone.  A number typed in
+                 * scientific notation on purpose is as rare as this is common.
+                 */
+                for (uint32_t i = 0; r->value.p != NULL && i < r->value.len; i++)
+                        if (r->value.p[i] == 'e' || r->value.p[i] == 'E')
+                                return refuse(why, whylen,
+                                              "value %s is in scientific notation, so Excel has "
+                                              "rounded it; format the column as a number and "
+                                              "export again",
+                                              quote(q1, sizeof(q1), r->value));
                 break;
         case DECIMAL_EMPTY:
                 return refuse(why, whylen, "empty value for %s",

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batchlog.h"
 #include "config.h"
@@ -44,6 +45,7 @@ struct settings {
         long inflight;
         long resend_ms;
         long max_skew_s;
+        long period_years_back, period_years_ahead;
 };
 
 struct agg {
@@ -93,7 +95,8 @@ usage(void)
             "Environment: EDUSTAT_CONFIG (./config), EDUSTAT_AGGREGATOR_BIND (tcp://*:5560),\n"
             "  EDUSTAT_SINK (tcp://127.0.0.1:5561), EDUSTAT_AGGREGATOR_ID (the name of its key at\n"
             "  the sink: \"aggregator\"; the root unit's code when EDUSTAT_INSECURE=1),\n"
-            "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds),\n"
+            "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds), EDUSTAT_PERIOD_YEARS_BACK (30),\n"
+            "  EDUSTAT_PERIOD_YEARS_AHEAD (2),\n"
             "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_UOW_BYTES (67108864), EDUSTAT_FLUSH_MS (20),\n"
             "  EDUSTAT_INFLIGHT (2),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
@@ -137,6 +140,8 @@ settings_load(struct settings *s, int argc, char **argv)
         s->inflight = env_long("EDUSTAT_INFLIGHT", 2, 1, 64);
         s->resend_ms = env_long("EDUSTAT_RESEND_MS", 10000, 100, 3600000);
         s->max_skew_s = env_long("EDUSTAT_MAX_CLOCK_SKEW", 300, 0, 10L * 365 * 86400);
+        s->period_years_back = env_long("EDUSTAT_PERIOD_YEARS_BACK", 30, 0, 300);
+        s->period_years_ahead = env_long("EDUSTAT_PERIOD_YEARS_AHEAD", 2, 0, 300);
         while ((ch = getopt_long(argc, argv, "c:b:s:i:h", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'c':
@@ -828,8 +833,19 @@ main(int argc, char **argv)
                     security_insecure() ? a.cfg->tree->u[a.cfg->tree->root].code : "aggregator";
         if (strlen(a.set.id) > PROTO_MAX_ID)
                 fatalx("EDUSTAT_AGGREGATOR_ID is longer than %d bytes", PROTO_MAX_ID);
-        log_info("config %s: %zu units, %zu indicators; aggregator id %s", a.set.config_dir,
-                 a.cfg->tree->n, a.cfg->cat->n, a.set.id);
+        {
+                /* Periods are a shared table: take only years near today's. */
+                time_t now = time(NULL);
+                struct tm tm;
+
+                if (gmtime_r(&now, &tm) == NULL)
+                        fatal("gmtime_r");
+                a.cfg->period_year_min = tm.tm_year + 1900 - (int)a.set.period_years_back;
+                a.cfg->period_year_max = tm.tm_year + 1900 + (int)a.set.period_years_ahead;
+        }
+        log_info("config %s: %zu units, %zu indicators; aggregator id %s; periods of %d to %d",
+                 a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.set.id, a.cfg->period_year_min,
+                 a.cfg->period_year_max);
 
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;

@@ -16,6 +16,13 @@ struct config {
         char *dir;
         struct orgtree *tree;
         struct catalog *cat;
+        /*
+         * The years of the periods new records may name, inclusive; 0 and 0
+         * (config_load's default) take any.  The aggregator sets a window
+         * around its clock, so that no client can fill the period table the
+         * others share with far-off periods.
+         */
+        int period_year_min, period_year_max;
 };
 
 /*

@@ -79,7 +79,7 @@ test_accepts(void **ts)
         assert_int_equal(k.mant, 564050);
         assert_string_equal(check("D2", "202409", "pop", "3.00", &k), "");
         assert_int_equal(k.mant, 3);
-        assert_string_equal(check("S1", "2025Q4", "pupils", "1e3", &k), "");
+        assert_string_equal(check("S1", "2025Q4", "pupils", "1000", &k), "");
         assert_int_equal(k.mant, 1000);
         assert_string_equal(check("S1", "2024", "pupils", "1000000000000000", &k), "");
 }
@@ -222,6 +222,37 @@ test_authorization_by_level(void **ts)
         }
 }
 
+/*
+ * Excel's display of a long number ("1.23457E+11") has lost digits: refused,
+ * saying what to do.  Periods outside the configured years are refused, so
+ * no client fills the period table the others share.
+ */
+static void
+test_scientific_and_period_window(void **ts)
+{
+        struct ingest_key k;
+
+        (void)ts;
+        assert_string_equal(check("S1", "2024", "pupils", "1.23457E+11", &k),
+                            "value \"1.23457E+11\" is in scientific notation, so Excel has "
+                            "rounded it; format the column as a number and export again");
+        assert_string_equal(check("S1", "2024", "pupils", "2e3", &k),
+                            "value \"2e3\" is in scientific notation, so Excel has rounded it; "
+                            "format the column as a number and export again");
+        cfg->period_year_min = 2000;
+        cfg->period_year_max = 2027;
+        assert_string_equal(check("S1", "1999", "pupils", "1", &k),
+                            "period \"1999\" is outside the years this server accepts (2000 to "
+                            "2027)");
+        assert_string_equal(check("S1", "2028Q1", "pupils", "1", &k),
+                            "period \"2028Q1\" is outside the years this server accepts (2000 to "
+                            "2027)");
+        assert_string_equal(check("S1", "2000", "pupils", "1", &k), "");
+        assert_string_equal(check("S1", "202712", "pupils", "1", &k), "");
+        cfg->period_year_min = cfg->period_year_max = 0;
+        assert_string_equal(check("S1", "1999", "pupils", "1", &k), "");
+}
+
 /* Versions ahead of the server's clock by more than the skew are refused, saying how far. */
 static void
 test_version_skew(void **ts)
@@ -279,6 +310,7 @@ main(void)
             cmocka_unit_test(test_rejects),
             cmocka_unit_test(test_collector_reason_and_hostile_text),
             cmocka_unit_test(test_version_skew),
+            cmocka_unit_test(test_scientific_and_period_window),
             cmocka_unit_test(test_authorization_by_level),
         };
 
