@@ -16,8 +16,6 @@
 #include <stdint.h>
 
 #define DECIMAL_MAX_SCALE 4
-/* Largest accepted magnitude, as the contract says: beyond ±1e15 is rejected. */
-#define DECIMAL_LIMIT_INT 1000000000000000ULL
 /* Room for any formatted u128 with a decimal point and NUL. */
 #define DECIMAL_BUFSZ 48
 

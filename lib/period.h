@@ -13,8 +13,6 @@
 
 #include <stddef.h>
 
-#define PERIOD_MAXLEN 6
-
 /* 1 when s[0..len) is a valid period, else 0. */
 int period_valid(const char *s, size_t len);
 

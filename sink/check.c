@@ -16,12 +16,6 @@
 #include "sinksql.h"
 #include "util.h"
 
-const char *
-check_sql(void)
-{
-        return sinksql_check_compare;
-}
-
 /* Run sql expecting rows; NULL with the failure kind in *r and err on failure. */
 static PGresult *
 query(PGconn *conn, const char *sql, enum db_result *r, char *err, size_t errlen)

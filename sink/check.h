@@ -83,14 +83,6 @@ struct check_report {
 };
 
 /*
- * The comparison statement.  It returns at most CHECK_SHOW_MAX rows
- * (unit, period, indicator, slice, column, stored, expected, total
- * mismatches), none when everything matches.  Static; the text of
- * sink/sql/check/compare.sql, which operators can run with psql -f.
- */
-const char *check_sql(void);
-
-/*
  * Run the check on conn, which must be idle (no transaction open).  On
  * DB_OK fills *out (free it with check_report_free).  Returns DB_OK, or
  * DB_RETRY / DB_ERROR with the reason in err when the check could not run:
