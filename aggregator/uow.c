@@ -347,6 +347,10 @@ uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
         return b;
 }
 
+/* A key packs period and indicator indices in 16 bits each. */
+_Static_assert(STATE_MAX_PERIODS <= 65536, "change_key packs the period in 16 bits");
+_Static_assert(CATALOG_MAX_INDICATORS <= 65536, "change_key packs the indicator in 16 bits");
+
 static uint64_t
 change_key(const struct uow_change *c)
 {

@@ -8,6 +8,11 @@
  * sink acknowledges its sequence number, so it can be resent verbatim.  The
  * collector batches it carries are acknowledged only then: that is what
  * makes a collector's ack mean "committed in PostgreSQL".
+ *
+ * Memory: the change array and the wire buffer a uow releases are kept,
+ * one of each and below a cap, in module-level spares for the next uow
+ * (every flush fills about the same sizes).  The aggregator is one thread;
+ * this module is not thread-safe.
  */
 #ifndef EDUSTAT_UOW_H
 #define EDUSTAT_UOW_H
