@@ -28,6 +28,18 @@ read_text(const char *text, const char *unit, const char *period)
         return s;
 }
 
+/* Read text forced to UTF-8: rows with bad bytes are bad rows, as before detection. */
+static struct submission *
+read_utf8(const char *text)
+{
+        struct submit_opts o = {.encoding = TEXTENC_UTF8, .version_base = BASE};
+        char err[256] = "";
+        struct submission *s = submit_buffer("t.csv", text, strlen(text), &o, err, sizeof(err));
+
+        assert_non_null(s);
+        return s;
+}
+
 static void
 check_rec(const struct submission *s, size_t i, unsigned long line, const char *unit,
           const char *period, const char *indicator, const char *value)
@@ -104,8 +116,8 @@ static void
 test_quoted_fields(void **state)
 {
         /* An extra name column with commas, doubled quotes and a line break
-         * inside quotes; the value column holds a quoted text that is passed
-         * on unvalidated. */
+         * inside quotes; the value column holds a quoted number with a
+         * thousands separator, which is normalised, the cell kept in raw. */
         struct submission *s = read_text("name,unit,period,indicator,value\n"
                                          "\"盘锦市\"\"实验\"\"小学, 东校区\",211102,2024,"
                                          "pupils,\"1,234\"\n"
@@ -116,7 +128,9 @@ test_quoted_fields(void **state)
 
         (void)state;
         assert_int_equal(s->n, 3);
-        check_rec(s, 0, 2, "211102", "2024", "pupils", "1,234");
+        assert_string_equal(s->rec[0].value, "1234");
+        assert_string_equal(s->rec[0].raw, "211102,2024,pupils,1,234");
+        assert_null(s->rec[0].reason);
         check_rec(s, 1, 3, "211102", "2024", "teach_area", "3456.78");
         check_rec(s, 2, 5, "211102", "2024", "classes", "30");
         submission_destroy(&s);
@@ -322,12 +336,20 @@ test_nul_byte(void **state)
 static void
 test_invalid_utf8(void **state)
 {
-        struct submission *s = read_text("unit,period,indicator,value\n"
-                                         "211102,2024,pupils,\xC3\x28\n"
-                                         "211102,2024,classes,2\n",
-                                         NULL, NULL);
+        static const char text[] = "unit,period,indicator,value\n"
+                                   "211102,2024,pupils,\xC3\x28\n"
+                                   "211102,2024,classes,2\n";
+        char err[256] = "";
+        struct submission *s;
 
         (void)state;
+        /* Detected: neither UTF-8 nor GB18030, so the file is refused. */
+        assert_null(
+            submit_read_mem("t.csv", text, strlen(text), NULL, NULL, BASE, err, sizeof(err)));
+        assert_string_equal(err,
+                            "t.csv: not UTF-8, UTF-16 or GB18030 text (first bad byte at line 2)");
+        /* Forced UTF-8: the row is bad and the others are read. */
+        s = read_utf8(text);
         assert_int_equal(s->n, 2);
         check_rej(s, 0, 2, "", "field 4 is not valid UTF-8");
         check_rec(s, 1, 3, "211102", "2024", "classes", "2");
@@ -372,9 +394,8 @@ static void
 test_bad_header_row(void **state)
 {
         /* A header csvread cannot read leaves nothing to map the rows by. */
-        struct submission *s = read_text("unit,period,indicator,val\xFFue\n"
-                                         "211102,2024,classes,2\n",
-                                         NULL, NULL);
+        struct submission *s = read_utf8("unit,period,indicator,val\xFFue\n"
+                                         "211102,2024,classes,2\n");
 
         (void)state;
         assert_int_equal(s->n, 1);
