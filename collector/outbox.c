@@ -47,11 +47,19 @@ enum stmt {
         NSTMT
 };
 
-/* The receipt's rejections: one per line, the collector's own reason first. */
+/*
+ * The receipt's rejections: the collector's own first; an ack's is left out
+ * when the collector rejected that line itself (from_ack 0) or gave that
+ * very reason for a cell of it (from_ack 2, 3: the aggregator echoes it),
+ * and when the same line and reason came before (every cell of a wide row
+ * with an unknown unit says so once).
+ */
 #define REJ_SHOWN                                                                                  \
-        "FROM rejection r WHERE r.file_id = ?1 AND (r.from_ack = 0 OR NOT EXISTS "                 \
+        "FROM rejection r WHERE r.file_id = ?1 AND (r.from_ack <> 1 OR (NOT EXISTS "               \
         "(SELECT 1 FROM rejection c WHERE c.file_id = r.file_id AND c.line = r.line "              \
-        "AND c.from_ack = 0))"
+        "AND (c.from_ack = 0 OR (c.from_ack > 1 AND c.reason = r.reason))) AND NOT EXISTS "        \
+        "(SELECT 1 FROM rejection d WHERE d.file_id = r.file_id AND d.line = r.line "              \
+        "AND d.from_ack = 1 AND d.reason = r.reason AND d.rowid < r.rowid)))"
 
 /* A file with what is still pending of it; read by file_read. */
 #define FILE_SELECT                                                                                \
@@ -95,7 +103,8 @@ static const char *const stmt_sql[NSTMT] = {
     [S_REJ_DEL] = "DELETE FROM rejection WHERE file_id = ?1",
     [S_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
     [S_REJ_COUNT] = "SELECT count(*) " REJ_SHOWN,
-    [S_REJ_EACH] = "SELECT r.line, r.reason " REJ_SHOWN " ORDER BY r.line, r.from_ack, r.rowid",
+    [S_REJ_EACH] = "SELECT r.line, r.reason, r.from_ack " REJ_SHOWN
+                   " ORDER BY r.line, r.from_ack = 1, r.rowid",
     [S_TOTALS_PENDING] = "SELECT count(DISTINCT file_id), count(*), coalesce(sum(records), 0) "
                          "FROM batch",
     [S_TOTALS_DONE] = "SELECT count(*) FROM file f WHERE NOT EXISTS "
@@ -137,6 +146,8 @@ static const char schema_sql[] =
     "  last_error TEXT\n"
     ");\n"
     "CREATE INDEX batch_file ON batch(file_id);\n"
+    /* from_ack: 1 an ack's; the collector's own 0 (at a line), 2 (at a
+       column) or 3 (at a cell), as enum outbox_place says. */
     "CREATE TABLE rejection (\n"
     "  file_id  INTEGER NOT NULL REFERENCES file(id),\n"
     "  line     INTEGER NOT NULL,\n"
@@ -523,8 +534,20 @@ rejection_insert(struct outbox *ob, int64_t file_id, unsigned long line, int fro
 int
 outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line, const char *reason)
 {
+        return outbox_rejection_add_at(ob, file_id, line, OUTBOX_AT_LINE, reason);
+}
+
+int
+outbox_rejection_add_at(struct outbox *ob, int64_t file_id, unsigned long line,
+                        enum outbox_place place, const char *reason)
+{
+        /* from_ack 1 is an ack's; the collector's own are 0 (at a line), 2 and 3. */
+        static const int code[] = {
+            [OUTBOX_AT_LINE] = 0, [OUTBOX_AT_COLUMN] = 2, [OUTBOX_AT_CELL] = 3};
+
         assert(ob->in_txn);
-        return rejection_insert(ob, file_id, line, 0, reason, strlen(reason));
+        assert((unsigned)place < sizeof(code) / sizeof(code[0]));
+        return rejection_insert(ob, file_id, line, code[place], reason, strlen(reason));
 }
 
 void
@@ -917,7 +940,9 @@ outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n)
 
 int
 outbox_rejections_each(struct outbox *ob, int64_t file_id,
-                       int (*fn)(void *arg, unsigned long line, const char *reason), void *arg)
+                       int (*fn)(void *arg, unsigned long line, enum outbox_place place,
+                                 const char *reason),
+                       void *arg)
 {
         sqlite3_stmt *st = stmt(ob, S_REJ_EACH);
         int rc;
@@ -928,7 +953,11 @@ outbox_rejections_each(struct outbox *ob, int64_t file_id,
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 char *reason = column_text(st, 1);
                 sqlite3_int64 line = sqlite3_column_int64(st, 0);
-                int stop = fn(arg, line < 0 ? 0 : (unsigned long)line, reason ? reason : "");
+                int from = sqlite3_column_int(st, 2);
+                enum outbox_place place = from == 2   ? OUTBOX_AT_COLUMN
+                                          : from == 3 ? OUTBOX_AT_CELL
+                                                      : OUTBOX_AT_LINE;
+                int stop = fn(arg, line < 0 ? 0 : (unsigned long)line, place, reason ? reason : "");
 
                 free(reason);
                 if (stop) {

@@ -40,7 +40,9 @@
  *                             the packed msgpack "submit" exactly as sent.
  *   rejection(file_id, line, from_ack, reason)
  *                             every rejected record of a file: found by the
- *                             collector itself (from_ack 0) or reported in
+ *                             collector itself (from_ack 0, or 2 and 3 for a
+ *                             rejection placed at a column or a cell, whose
+ *                             reason starts with that place) or reported in
  *                             an ack (from_ack 1).
  *
  * Everything read back is capped: a stored message at OUTBOX_MAX_MESSAGE
@@ -184,12 +186,23 @@ int outbox_file_add(struct outbox *ob, const struct outbox_file_new *f, int64_t 
 int outbox_batch_add(struct outbox *ob, int64_t file_id, const char *batch_id, const void *msg,
                      size_t len, uint32_t records);
 
+/* Where a rejection is shown in a receipt (collector/submit.h says why). */
+enum outbox_place {
+        OUTBOX_AT_LINE = 0, /* FILE:LINE: reason */
+        OUTBOX_AT_COLUMN,   /* FILE:LINE:reason, the reason starting with its column */
+        OUTBOX_AT_CELL,     /* FILE:reason, the reason starting with Sheet!Cell */
+};
+
 /*
  * Inside a transaction: record a line of file_id the collector rejected
  * itself (reason cut at OUTBOX_MAX_TEXT bytes).  Returns 0 or -1.
  */
 int outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line,
                          const char *reason);
+
+/* The same for a rejection shown at place. */
+int outbox_rejection_add_at(struct outbox *ob, int64_t file_id, unsigned long line,
+                            enum outbox_place place, const char *reason);
 
 /*
  * The first batch with after_seq < seq (and seq <= max_seq unless max_seq is
@@ -272,16 +285,19 @@ int outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name)
 int outbox_file_forget(struct outbox *ob, int64_t id);
 
 /*
- * The rejections of a file as its receipt shows them: one per line, in line
- * order.  When the collector rejected a line itself and the aggregator
- * echoed it, the collector's reason is the one shown.  _count gives how
- * many; _each calls fn(arg, line, reason) for each (reason cut at
- * OUTBOX_MAX_TEXT), stopping early when fn returns non-zero.  Both return
- * 0 or -1.
+ * The rejections of a file as its receipt shows them, in line order, the
+ * collector's own first on each line.  When the collector rejected a line
+ * itself and the aggregator echoed it, the collector's reason is the one
+ * shown; an ack's reason given for several records of one line (the cells
+ * of a wide row) is shown once.  _count gives how many; _each calls
+ * fn(arg, line, place, reason) for each (reason cut at OUTBOX_MAX_TEXT),
+ * stopping early when fn returns non-zero.  Both return 0 or -1.
  */
 int outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n);
 int outbox_rejections_each(struct outbox *ob, int64_t file_id,
-                           int (*fn)(void *arg, unsigned long line, const char *reason), void *arg);
+                           int (*fn)(void *arg, unsigned long line, enum outbox_place place,
+                                     const char *reason),
+                           void *arg);
 
 /* What is pending, for `status`.  Returns 0 or -1. */
 int outbox_totals_get(struct outbox *ob, struct outbox_totals *t);

@@ -8,11 +8,17 @@ struct rej_print {
 };
 
 static int
-line_print(void *arg, unsigned long line, const char *reason)
+line_print(void *arg, unsigned long line, enum outbox_place place, const char *reason)
 {
         struct rej_print *p = arg;
 
-        fprintf(p->fp, "%s%s:%lu: %s\n", p->prefix, p->path, line, reason);
+        /* A placed reason starts with its column or cell: FILE:5:学生数: or FILE:Sheet1!C7: */
+        if (place == OUTBOX_AT_CELL)
+                fprintf(p->fp, "%s%s:%s\n", p->prefix, p->path, reason);
+        else if (place == OUTBOX_AT_COLUMN)
+                fprintf(p->fp, "%s%s:%lu:%s\n", p->prefix, p->path, line, reason);
+        else
+                fprintf(p->fp, "%s%s:%lu: %s\n", p->prefix, p->path, line, reason);
         return 0;
 }
 

@@ -186,13 +186,73 @@ test_versions(void **state)
 }
 
 static int
-collect_rej(void *arg, unsigned long line, const char *reason)
+collect_rej(void *arg, unsigned long line, enum outbox_place place, const char *reason)
 {
         char *buf = arg;
         size_t used = strlen(buf);
 
-        snprintf(buf + used, 512 - used, "%lu=%s;", line, reason);
+        snprintf(buf + used, 512 - used, "%lu%s=%s;", line,
+                 place == OUTBOX_AT_LINE     ? ""
+                 : place == OUTBOX_AT_COLUMN ? "c"
+                                             : "x",
+                 reason);
         return 0;
+}
+
+/*
+ * Rejections placed at a column (wide CSV) and at a cell (workbook): the
+ * receipt prints their place, hides the aggregator's echo of them, and
+ * shows a reason the aggregator gave for several cells of a row once.
+ */
+static void
+test_placed_rejections(void **state)
+{
+        struct fixture *fx = *state;
+        struct outbox *ob = open_ok(fx);
+        struct outbox_file f;
+        static const char col[] = "学生数: value \"abc\" is not a number";
+        static const char cell[] = "Sheet1!C7: the cell holds TRUE or FALSE, not a number";
+        struct outbox_reject rej[5] = {
+            {.line = 4, .reason = col, .len = sizeof(col) - 1},
+            {.line = 7, .reason = cell, .len = sizeof(cell) - 1},
+            {.line = 9, .reason = "unknown unit \"X\"", .len = 16},
+            {.line = 9, .reason = "unknown unit \"X\"", .len = 16},
+            {.line = 4, .reason = "empty unit", .len = 10},
+        };
+        char seen[512] = "", text[1024];
+        int64_t fid, got_fid;
+        uint64_t n;
+        FILE *fp;
+
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "w.csv", 9, 1, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, "m", 1, 9), 0);
+        assert_int_equal(outbox_rejection_add_at(ob, fid, 4, OUTBOX_AT_COLUMN, col), 0);
+        assert_int_equal(outbox_rejection_add_at(ob, fid, 7, OUTBOX_AT_CELL, cell), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_ack(ob, ID_A, 4, 4, rej, 5, &got_fid), 1);
+
+        assert_int_equal(outbox_rejections_count(ob, fid, &n), 0);
+        assert_true(n == 4);
+        assert_int_equal(outbox_rejections_each(ob, fid, collect_rej, seen), 0);
+        assert_string_equal(seen, "4c=学生数: value \"abc\" is not a number;4=empty unit;"
+                                  "7x=Sheet1!C7: the cell holds TRUE or FALSE, not a number;"
+                                  "9=unknown unit \"X\";");
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        fp = tmpfile();
+        assert_non_null(fp);
+        assert_int_equal(receipt_print(ob, &f, NULL, NULL, fp, fp, &n), 0);
+        rewind(fp);
+        memset(text, 0, sizeof(text));
+        assert_true(fread(text, 1, sizeof(text) - 1, fp) > 0);
+        fclose(fp);
+        assert_string_equal(text, "w.csv: 9 records, 4 accepted (4 changed), 4 rejected\n"
+                                  "w.csv:4:学生数: value \"abc\" is not a number\n"
+                                  "w.csv:4: empty unit\n"
+                                  "w.csv:Sheet1!C7: the cell holds TRUE or FALSE, not a number\n"
+                                  "w.csv:9: unknown unit \"X\"\n");
+        outbox_file_clear(&f);
+        outbox_close(&ob);
 }
 
 static void
@@ -812,6 +872,7 @@ main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_open, setup, teardown),
             cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_placed_rejections, setup, teardown),
             cmocka_unit_test_setup_teardown(test_put_ack_refuse, setup, teardown),
             cmocka_unit_test_setup_teardown(test_reopen_keeps_batches, setup, teardown),
             cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup, teardown),
