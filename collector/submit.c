@@ -61,6 +61,7 @@ struct reader {
         int wide;
         const struct catalog *cat; /* wide, workbook: when available */
         int *ind;                  /* wide: indicator of each header field, or -1 */
+        char **code;               /* wide: its code, in the submission's arena */
         char **header;             /* the header's trimmed names */
         char *fatal;               /* a reason the whole file is refused, or NULL */
 };
@@ -482,6 +483,7 @@ header_wide(struct reader *rd, const struct row *row, int have_indicator_or_valu
                 return -2;
         }
         rd->ind = xcalloc(row->nfields, sizeof(*rd->ind));
+        rd->code = xcalloc(row->nfields, sizeof(*rd->code));
         rd->header = xcalloc(row->nfields, sizeof(*rd->header));
         for (size_t i = 0; i < row->nfields; i++) {
                 size_t len = row->lens[i];
@@ -498,6 +500,8 @@ header_wide(struct reader *rd, const struct row *row, int have_indicator_or_valu
                         nignored++;
                         continue;
                 }
+                /* The records outlive the catalogue: they point at this copy. */
+                rd->code[i] = arena_str(rd->s->arena, rd->cat->ind[rd->ind[i]].code);
                 for (size_t j = 0; j < i; j++) {
                         if (rd->ind[j] == rd->ind[i]) {
                                 snprintf(reason, sizeof(reason),
@@ -711,7 +715,6 @@ row_wide(struct reader *rd, const struct row *row)
             key_field(rd, row, COL_PERIOD, &pval, &plen) < 0)
                 return;
         for (size_t i = 0; i < row->nfields && i < rd->nheader; i++) {
-                const struct indicator *in;
                 const char *cell, *norm, *bad;
                 size_t clen = row->lens[i], nlen = 0, tlen;
                 struct submit_record *r;
@@ -722,35 +725,34 @@ row_wide(struct reader *rd, const struct row *row)
                 tlen = clen;
                 if (clen == 0 || (trim_wide(cell, &tlen), tlen == 0))
                         continue; /* an empty cell is no record and no rejection */
-                in = &rd->cat->ind[rd->ind[i]];
                 if (unit == NULL) {
                         unit = arena_copy(a, uval, ulen);
                         period = arena_copy(a, pval, plen);
                 }
                 if ((bad = cell_unusable(row, i)) != NULL) {
-                        reject_cell(rd, row->line, i, unit, period, in->code, cell, clen, bad);
+                        reject_cell(rd, row->line, i, unit, period, rd->code[i], cell, clen, bad);
                         continue;
                 }
                 if (clen > PROTO_MAX_FIELD) {
                         snprintf(why, sizeof(why), "value is longer than %d bytes",
                                  PROTO_MAX_FIELD);
-                        reject_cell(rd, row->line, i, unit, period, in->code, cell, PROTO_MAX_FIELD,
+                        reject_cell(rd, row->line, i, unit, period, rd->code[i], cell, PROTO_MAX_FIELD,
                                     why);
                         continue;
                 }
                 norm = numtext_normalize(cell, clen, buf, &nlen, why, sizeof(why));
                 if (norm == NULL ||
                     value_check(rd->cat, rd->ind[i], norm, nlen, why, sizeof(why)) < 0) {
-                        reject_cell(rd, row->line, i, unit, period, in->code, cell, clen, why);
+                        reject_cell(rd, row->line, i, unit, period, rd->code[i], cell, clen, why);
                         continue;
                 }
                 r = record_add(rd, row->line);
                 r->unit = unit;
                 r->period = period;
-                r->indicator = in->code;
+                r->indicator = rd->code[i];
                 r->value = arena_copy(a, norm, nlen);
                 if (norm == buf)
-                        r->raw = raw_cell(rd, unit, period, in->code, cell, clen);
+                        r->raw = raw_cell(rd, unit, period, rd->code[i], cell, clen);
         }
 }
 
@@ -861,6 +863,7 @@ static struct submission *
 reader_finish(struct reader *rd, char *err, size_t errlen)
 {
         free(rd->ind);
+        free(rd->code);
         free(rd->header);
         if (rd->fatal != NULL) {
                 strlcpyf(err, errlen, "%s", rd->fatal);
@@ -1044,4 +1047,31 @@ submission_destroy(struct submission **sp)
         free(s->rec);
         free(s);
         *sp = NULL;
+}
+
+const struct catalog *
+submit_catalog_get(void *arg, char *err, size_t errlen)
+{
+        struct submit_catalog *c = arg;
+
+        if (!c->tried) {
+                size_t len = strlen(c->dir) + sizeof("/indicators.csv");
+                char *path = xmalloc(len);
+
+                c->tried = 1;
+                strlcpyf(path, len, "%s/indicators.csv", c->dir);
+                c->cat = catalog_load(path, c->err, sizeof(c->err));
+                free(path);
+        }
+        if (c->cat == NULL)
+                strlcpyf(err, errlen, "%s (set EDUSTAT_CONFIG to the config directory)", c->err);
+        return c->cat;
+}
+
+void
+submit_catalog_clear(struct submit_catalog *c)
+{
+        catalog_destroy(&c->cat);
+        c->tried = 0;
+        c->err[0] = '\0';
 }

@@ -165,4 +165,24 @@ struct submission *submit_read_mem(const char *name, const void *buf, size_t len
 /* Free; accepts NULL and sets *sp to NULL. */
 void submission_destroy(struct submission **sp);
 
+/*
+ * The catalogue of a config directory, loaded the first time a file needs
+ * it and kept for the rest of the run: zero the struct, set dir
+ * (EDUSTAT_CONFIG), and pass submit_catalog_get with it as submit_opts'
+ * catalog and catalog_arg.  A load that failed is not retried; every wide
+ * file then gets its message.
+ */
+struct submit_catalog {
+        const char *dir;
+        struct catalog *cat;
+        int tried;
+        char err[512];
+};
+
+/* The submit_opts.catalog of a struct submit_catalog. */
+const struct catalog *submit_catalog_get(void *arg, char *err, size_t errlen);
+
+/* Free what was loaded; the struct may be used again. */
+void submit_catalog_clear(struct submit_catalog *c);
+
 #endif

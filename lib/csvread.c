@@ -534,7 +534,17 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
                         line_advance(r, seg[n - 1]);
                         continue;
                 }
-                if (!r->in_row && !is_blank(seg, n)) {
+                if (!r->in_row && is_blank(seg, n)) {
+                        /*
+                         * Between rows a blank line is skipped here: with
+                         * tabs as delimiters libcsv would read "\t\t" as a
+                         * row of empty fields.
+                         */
+                        r->pos += n;
+                        line_advance(r, seg[n - 1]);
+                        continue;
+                }
+                if (!r->in_row) {
                         r->in_row = 1;
                         r->row_line = r->field_line = r->line;
                         r->row_bytes = 0;
