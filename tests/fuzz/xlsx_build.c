@@ -68,6 +68,13 @@ int
 xlsx_build_simple(const char *sheet_xml, const char *sst_xml, const char *styles_xml, void **out,
                   size_t *outlen)
 {
+        return xlsx_build_sheet(sheet_xml, sst_xml, styles_xml, 1, out, outlen);
+}
+
+int
+xlsx_build_sheet(const char *sheet_xml, const char *sst_xml, const char *styles_xml, int compress,
+                 void **out, size_t *outlen)
+{
         static const char wb[] =
             "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
             "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
@@ -89,5 +96,5 @@ xlsx_build_simple(const char *sheet_xml, const char *sst_xml, const char *styles
                 parts[n++] = (struct xlsx_part){"xl/sharedStrings.xml", sst_xml, strlen(sst_xml)};
         if (styles_xml != NULL)
                 parts[n++] = (struct xlsx_part){"xl/styles.xml", styles_xml, strlen(styles_xml)};
-        return xlsx_build(parts, n, 1, out, outlen);
+        return xlsx_build(parts, n, compress, out, outlen);
 }

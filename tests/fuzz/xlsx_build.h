@@ -23,11 +23,15 @@ struct xlsx_part {
 int xlsx_build(const struct xlsx_part *parts, size_t n, int compress, void **out, size_t *outlen);
 
 /*
- * A minimal workbook: one sheet named "Sheet1" whose part is sheet_xml,
- * with the shared strings sst_xml and the styles styles_xml (each may be
- * NULL for none).  Returns as xlsx_build.
+ * A minimal workbook, deflated: one sheet named "Sheet1" whose part is
+ * sheet_xml, with the shared strings sst_xml and the styles styles_xml
+ * (each may be NULL for none).  Returns as xlsx_build.
  */
 int xlsx_build_simple(const char *sheet_xml, const char *sst_xml, const char *styles_xml,
                       void **out, size_t *outlen);
+
+/* The same, stored or deflated as compress says. */
+int xlsx_build_sheet(const char *sheet_xml, const char *sst_xml, const char *styles_xml,
+                     int compress, void **out, size_t *outlen);
 
 #endif
