@@ -217,11 +217,16 @@ static int
 args_parse(const char *cmd, int argc, char **argv, struct opts *o)
 {
         static const struct option all[] = {
-            {"unit", required_argument, NULL, 'u'},    {"period", required_argument, NULL, 'p'},
-            {"timeout", required_argument, NULL, 't'}, {"aggregator", required_argument, NULL, 'a'},
-            {"outbox", required_argument, NULL, 'o'},  {"spool", required_argument, NULL, 's'},
-            {"encoding", required_argument, NULL, 'e'}, {"sheet", required_argument, NULL, 'x'},
-            {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+            {"unit", required_argument, NULL, 'u'},
+            {"period", required_argument, NULL, 'p'},
+            {"timeout", required_argument, NULL, 't'},
+            {"aggregator", required_argument, NULL, 'a'},
+            {"outbox", required_argument, NULL, 'o'},
+            {"spool", required_argument, NULL, 's'},
+            {"encoding", required_argument, NULL, 'e'},
+            {"sheet", required_argument, NULL, 'x'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         /* Which options each command takes. */
         const char *takes = strcmp(cmd, "submit") == 0 ? "uptaoex"
