@@ -737,7 +737,7 @@ row_wide(struct reader *rd, const struct row *row)
                         snprintf(why, sizeof(why), "value is longer than %d bytes",
                                  PROTO_MAX_FIELD);
                         reject_cell(rd, row->line, i, unit, period, rd->code[i], cell,
-                                    PROTO_MAX_FIELD, why);
+                                    utf8_cut(cell, PROTO_MAX_FIELD), why);
                         continue;
                 }
                 norm = numtext_normalize(cell, clen, buf, &nlen, why, sizeof(why));
