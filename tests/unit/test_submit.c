@@ -855,6 +855,7 @@ test_xlsx_wide(void **state)
         (void)state;
         assert_int_equal(xlsx_build_simple(sheet, NULL, NULL, &zip, &len), 0);
         s = submit_buffer("b.xlsx", zip, len, &o, err, sizeof(err));
+        free(zip);
         if (s == NULL)
                 fail_msg("%s", err);
         assert_string_equal(s->layout, "wide");
