@@ -2,6 +2,7 @@
  * Unit tests for collector/submit: CSV text in, exact records out.  Every
  * expected record below is written out by hand from the fixture above it.
  */
+#include <iconv.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -535,12 +536,17 @@ test_flag_too_long(void **state)
 static char catdir[64];
 static struct submit_catalog cat;
 
-/* A small catalogue in a temporary config directory, as EDUSTAT_CONFIG. */
+/*
+ * A small catalogue in a temporary config directory, as EDUSTAT_CONFIG,
+ * saved in GBK as Excel on a Chinese Windows saves it: the wide headers
+ * that match its Chinese names show the config loader decoded it.
+ */
 static int
 cat_setup(void **state)
 {
-        char path[128];
+        char path[128], gbk[1024];
         FILE *fp;
+        iconv_t cd;
 
         (void)state;
         strcpy(catdir, "/tmp/test_submit_cfg.XXXXXX");
@@ -549,13 +555,26 @@ cat_setup(void **state)
         snprintf(path, sizeof(path), "%s/indicators.csv", catdir);
         if ((fp = fopen(path, "w")) == NULL)
                 return -1;
-        fputs("code,name_zh,name_en,unit,kind,numerator,denominator,multiplier,decimals\n"
-              "pupils,在校生数,Pupils,人,count,,,,\n"
-              "teachers,专任教师数,Teachers,人,count,,,,\n"
-              "large_classes,大班额班级数(56人及以上),Large classes,个,count,,,,\n"
-              "teach_area,教学用房面积,Teaching area,m2,amount,,,,2\n"
-              "ptr,生师比,Pupil-teacher ratio,,ratio,pupils,teachers,1,2\n",
-              fp);
+        {
+                static const char utf8[] =
+                    "code,name_zh,name_en,unit,kind,numerator,denominator,multiplier,decimals\n"
+                    "pupils,在校生数,Pupils,人,count,,,,\n"
+                    "teachers,专任教师数,Teachers,人,count,,,,\n"
+                    "large_classes,大班额班级数(56人及以上),Large classes,个,count,,,,\n"
+                    "teach_area,教学用房面积,Teaching area,m2,amount,,,,2\n"
+                    "ptr,生师比,Pupil-teacher ratio,,ratio,pupils,teachers,1,2\n";
+                char *in = (char *)(uintptr_t)utf8, *out = gbk;
+                size_t inleft = sizeof(utf8) - 1, outleft = sizeof(gbk);
+
+                cd = iconv_open("GB18030", "UTF-8");
+                if (cd == (iconv_t)-1 ||
+                    iconv(cd, &in, &inleft, &out, &outleft) == (size_t)-1) {
+                        fclose(fp);
+                        return -1;
+                }
+                iconv_close(cd);
+                fwrite(gbk, 1, sizeof(gbk) - outleft, fp);
+        }
         fclose(fp);
         memset(&cat, 0, sizeof(cat));
         cat.dir = catdir;
