@@ -29,8 +29,13 @@
 /* Most sheets (and relationships) a workbook may list, and archive entries. */
 #define XLSX_MAX_SHEETS  4096
 #define XLSX_MAX_ENTRIES 100000
-/* Most cell styles and number formats read from styles.xml. */
+/*
+ * Most cell styles and custom date formats read from styles.xml (Excel
+ * keeps a few hundred formats); every style is looked up among the date
+ * formats, so their product bounds the work.
+ */
 #define XLSX_MAX_STYLES  65536
+#define XLSX_MAX_FORMATS 1024
 #define XLSX_ARENA_BLOCK (64 * 1024)
 
 struct mem_block {
@@ -448,8 +453,12 @@ styles_start(void *ud, const XML_Char *name, const XML_Char **atts)
         if (strcmp(n, "numFmt") == 0) {
                 const char *code = attr(atts, "formatCode");
 
+                if (b->ndate_fmts >= XLSX_MAX_FORMATS) {
+                        book_fail(b, "%s: more than %d date formats", b->part, XLSX_MAX_FORMATS);
+                        return;
+                }
                 if (parse_uint(attr(atts, "numFmtId"), 1000000, &id) == 0 && code != NULL &&
-                    format_is_date(code) && b->ndate_fmts < XLSX_MAX_STYLES) {
+                    format_is_date(code)) {
                         b->date_fmts =
                             xreallocarray(b->date_fmts, b->ndate_fmts + 1, sizeof(*b->date_fmts));
                         b->date_fmts[b->ndate_fmts++] = (unsigned)id;
