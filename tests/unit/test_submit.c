@@ -567,8 +567,7 @@ cat_setup(void **state)
                 size_t inleft = sizeof(utf8) - 1, outleft = sizeof(gbk);
 
                 cd = iconv_open("GB18030", "UTF-8");
-                if (cd == (iconv_t)-1 ||
-                    iconv(cd, &in, &inleft, &out, &outleft) == (size_t)-1) {
+                if (cd == (iconv_t)-1 || iconv(cd, &in, &inleft, &out, &outleft) == (size_t)-1) {
                         fclose(fp);
                         return -1;
                 }
