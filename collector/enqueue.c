@@ -12,6 +12,12 @@
 #include "proto.h"
 #include "util.h"
 
+/* The receipt's places are the submission's, value for value. */
+_Static_assert((int)SUBMIT_AT_LINE == (int)OUTBOX_AT_LINE &&
+                   (int)SUBMIT_AT_COLUMN == (int)OUTBOX_AT_COLUMN &&
+                   (int)SUBMIT_AT_CELL == (int)OUTBOX_AT_CELL,
+               "submit_place and outbox_place differ");
+
 /* Estimated packed size of a record: its strings plus msgpack headers. */
 static size_t
 record_bytes(const struct submit_record *r)
@@ -116,7 +122,9 @@ file_enqueue(struct outbox *ob, struct enqueue_file *f, enum outbox_origin origi
                 return -1;
         for (size_t k = 0; k < s->n; k++)
                 if (s->rec[k].reason != NULL &&
-                    outbox_rejection_add(ob, f->id, s->rec[k].line, s->rec[k].reason) < 0)
+                    outbox_rejection_add_at(ob, f->id, s->rec[k].line,
+                                            (enum outbox_place)s->rec[k].place,
+                                            s->rec[k].reason) < 0)
                         return -1;
         msgpack_sbuffer_init(&sb);
         for (size_t k = 0, n; rc == 0 && k < s->n; k += n) {

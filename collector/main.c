@@ -3,11 +3,14 @@
  * durable local outbox, and print what became of every record.
  *
  *   edustat-collector submit [--unit CODE] [--period PERIOD] [--timeout SEC]
+ *                            [--encoding ENC] [--sheet NAME]
  *                            [--aggregator ENDPOINT] [--outbox PATH] [FILE...]
  *   edustat-collector run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]
  *   edustat-collector status [--outbox PATH]
  *
- * submit reads the files (collector/submit.c), writes ALL their batches to
+ * submit reads the files (collector/submit.c: CSV in UTF-8, UTF-16 or
+ * GB18030, or .xlsx; long or wide layout, the wide one needing the
+ * catalogue from EDUSTAT_CONFIG), writes ALL their batches to
  * the outbox in one transaction (collector/enqueue.c) before sending
  * anything, then delivers every batch the outbox holds, those earlier runs
  * left behind first (collector/deliver.c), until all are answered or the
@@ -64,6 +67,7 @@
 #define DEFAULT_OUTBOX     "./edustat-outbox.db"
 #define DEFAULT_SPOOL      "./spool"
 #define DEFAULT_TIMEOUT    60
+#define DEFAULT_CONFIG     "./config"
 
 enum exit_code { EXIT_ALL_OK = 0, EXIT_REJECTED = 1, EXIT_INPUT = 2, EXIT_UNCONFIRMED = 3 };
 
@@ -71,6 +75,8 @@ enum exit_code { EXIT_ALL_OK = 0, EXIT_REJECTED = 1, EXIT_INPUT = 2, EXIT_UNCONF
 struct opts {
         const char *endpoint, *outbox, *spool, *unit, *period;
         const char *collector;
+        const char *sheet;     /* --sheet */
+        enum textenc encoding; /* --encoding */
         long timeout;
 };
 
@@ -92,13 +98,20 @@ static void
 usage(FILE *fp)
 {
         fprintf(fp, "usage: " PROG " submit [--unit CODE] [--period PERIOD] [--timeout SEC]\n"
+                    "                         [--encoding utf-8|gb18030|utf-16] [--sheet NAME]\n"
                     "                         [--aggregator ENDPOINT] [--outbox PATH] [FILE...]\n"
                     "       " PROG " run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]\n"
                     "       " PROG " status [--outbox PATH]\n"
                     "\n"
                     "submit sends CSV files with the columns unit,period,indicator,value (any\n"
                     "order; unit and period may come from the flags) and prints a receipt per\n"
-                    "file.  FILE - reads standard input.  Every batch is stored in the outbox\n"
+                    "file.  A file without indicator and value columns is wide: unit, period\n"
+                    "and one column per indicator, headed by its code or its Chinese name from\n"
+                    "$EDUSTAT_CONFIG/indicators.csv; other columns are ignored.  CSV may be\n"
+                    "UTF-8, UTF-16 (with a byte-order mark) or GB18030/GBK, detected unless\n"
+                    "--encoding says which, with commas or tabs.  An Excel workbook (.xlsx) is\n"
+                    "read from its first sheet, or the one --sheet names.\n"
+                    "FILE - reads standard input.  Every batch is stored in the outbox\n"
                     "before it is sent and stays there until the aggregator confirms it;\n"
                     "batches earlier runs left there are delivered first.  With no FILE, submit\n"
                     "only delivers what the outbox holds.\n"
@@ -109,7 +122,9 @@ usage(FILE *fp)
                     "\n"
                     "status prints the batches waiting in the outbox.\n"
                     "\n"
-                    "Environment: EDUSTAT_AGGREGATOR (default " DEFAULT_AGGREGATOR "),\n"
+                    "Environment: EDUSTAT_CONFIG (the indicator catalogue for wide files,\n"
+                    "default " DEFAULT_CONFIG "), EDUSTAT_AGGREGATOR (default " DEFAULT_AGGREGATOR
+                    "),\n"
                     "EDUSTAT_OUTBOX (default " DEFAULT_OUTBOX
                     "), EDUSTAT_SPOOL (default\n" DEFAULT_SPOOL
                     "), EDUSTAT_COLLECTOR_NAME (default the host name), EDUSTAT_TIMEOUT\n"
@@ -160,7 +175,7 @@ stdin_read(char **bufp, size_t *lenp, char *err, size_t errlen)
 
 /* Read a file (or "-") with versions from 0: enqueue stamps the real ones. */
 static struct submission *
-file_read(const char *path, const char *unit, const char *period, char *err, size_t errlen)
+file_read(const char *path, const struct submit_opts *so, char *err, size_t errlen)
 {
         struct submission *s;
         char *buf;
@@ -175,10 +190,10 @@ file_read(const char *path, const char *unit, const char *period, char *err, siz
                 return NULL;
         }
         if (strcmp(path, "-") != 0)
-                return submit_read(path, unit, period, 0, err, errlen);
+                return submit_file(path, so, err, errlen);
         if (stdin_read(&buf, &len, err, errlen) < 0)
                 return NULL;
-        s = submit_read_mem(path, buf, len, unit, period, 0, err, errlen);
+        s = submit_buffer(path, buf, len, so, err, errlen);
         free(buf);
         return s;
 }
@@ -205,13 +220,19 @@ static int
 args_parse(const char *cmd, int argc, char **argv, struct opts *o)
 {
         static const struct option all[] = {
-            {"unit", required_argument, NULL, 'u'},    {"period", required_argument, NULL, 'p'},
-            {"timeout", required_argument, NULL, 't'}, {"aggregator", required_argument, NULL, 'a'},
-            {"outbox", required_argument, NULL, 'o'},  {"spool", required_argument, NULL, 's'},
-            {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+            {"unit", required_argument, NULL, 'u'},
+            {"period", required_argument, NULL, 'p'},
+            {"timeout", required_argument, NULL, 't'},
+            {"aggregator", required_argument, NULL, 'a'},
+            {"outbox", required_argument, NULL, 'o'},
+            {"spool", required_argument, NULL, 's'},
+            {"encoding", required_argument, NULL, 'e'},
+            {"sheet", required_argument, NULL, 'x'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         /* Which options each command takes. */
-        const char *takes = strcmp(cmd, "submit") == 0 ? "uptao"
+        const char *takes = strcmp(cmd, "submit") == 0 ? "uptaoex"
                             : strcmp(cmd, "run") == 0  ? "aos"
                                                        : "o";
         const char *timeout = env_or("EDUSTAT_TIMEOUT", NULL);
@@ -234,6 +255,8 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                                         : c == 't' ? "timeout"
                                         : c == 'a' ? "aggregator"
                                         : c == 'o' ? "outbox"
+                                        : c == 'e' ? "encoding"
+                                        : c == 'x' ? "sheet"
                                                    : "spool");
                         usage(stderr);
                         exit(EXIT_INPUT);
@@ -256,6 +279,17 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                         break;
                 case 's':
                         o->spool = optarg;
+                        break;
+                case 'e':
+                        if (textenc_parse(optarg, &o->encoding) < 0) {
+                                fprintf(stderr,
+                                        PROG ": --encoding \"%s\": use utf-8, gb18030 or utf-16\n",
+                                        optarg);
+                                exit(EXIT_INPUT);
+                        }
+                        break;
+                case 'x':
+                        o->sheet = optarg;
                         break;
                 }
         }
@@ -488,6 +522,8 @@ cmd_submit(int argc, char **argv)
         struct outbox_totals t;
         struct file *files;
         struct enqueue_file *ef;
+        struct submit_catalog cat = {0};
+        struct submit_opts so;
         char host[256], err[512];
         size_t nfiles = 0;
         int64_t max_seq = 0, first_id;
@@ -501,6 +537,13 @@ cmd_submit(int argc, char **argv)
                 return EXIT_INPUT;
         }
 
+        cat.dir = env_or("EDUSTAT_CONFIG", DEFAULT_CONFIG);
+        so = (struct submit_opts){.unit = o.unit,
+                                  .period = o.period,
+                                  .encoding = o.encoding,
+                                  .sheet = o.sheet,
+                                  .catalog = submit_catalog_get,
+                                  .catalog_arg = &cat};
         files = xcalloc((size_t)(argc - first) + 1, sizeof(*files));
         for (int i = first; i < argc; i++) {
                 struct file *f = &files[nfiles];
@@ -511,12 +554,16 @@ cmd_submit(int argc, char **argv)
                         continue;
                 }
                 f->path = argv[i];
-                f->sub = file_read(argv[i], o.unit, o.period, err, sizeof(err));
+                f->sub = file_read(argv[i], &so, err, sizeof(err));
                 if (f->sub == NULL) {
                         fprintf(stderr, PROG ": %s\n", err);
                         input_failed = 1;
                         continue;
                 }
+                /* One line per file, so a misspelt indicator column is noticed. */
+                if (f->sub->ignored != NULL)
+                        fprintf(stderr, PROG ": %s: ignored columns naming no indicator: %s\n",
+                                argv[i], f->sub->ignored);
                 f->records = f->sub->n;
                 nfiles++;
         }
@@ -620,6 +667,7 @@ outbox_failed:
 out:
         fflush(stdout);
         outbox_close(&ob);
+        submit_catalog_clear(&cat);
         free(files);
         free(done.id);
         return code;

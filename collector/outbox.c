@@ -49,11 +49,19 @@ enum stmt {
         NSTMT
 };
 
-/* The receipt's rejections: one per line, the collector's own reason first. */
+/*
+ * The receipt's rejections: the collector's own (from_ack 0) all shown; an
+ * ack's is left out when the collector rejected that line itself (place 0)
+ * or gave that very reason for a column or cell of it (place 1, 2: the
+ * aggregator echoes it), and when the same line and reason came before
+ * (every cell of a wide row with an unknown unit says so once).
+ */
 #define REJ_SHOWN                                                                                  \
-        "FROM rejection r WHERE r.file_id = ?1 AND (r.from_ack = 0 OR NOT EXISTS "                 \
+        "FROM rejection r WHERE r.file_id = ?1 AND (r.from_ack = 0 OR (NOT EXISTS "                \
         "(SELECT 1 FROM rejection c WHERE c.file_id = r.file_id AND c.line = r.line "              \
-        "AND c.from_ack = 0))"
+        "AND c.from_ack = 0 AND (c.place = 0 OR c.reason = r.reason)) AND NOT EXISTS "             \
+        "(SELECT 1 FROM rejection d WHERE d.file_id = r.file_id AND d.line = r.line "              \
+        "AND d.from_ack = 1 AND d.reason = r.reason AND d.rowid < r.rowid)))"
 
 /* A file with what is still pending of it; read by file_read. */
 #define FILE_SELECT                                                                                \
@@ -74,7 +82,8 @@ static const char *const stmt_sql[NSTMT] = {
                    "records, batches) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_BATCH_ADD] = "INSERT INTO batch(batch_id, file_id, records, message, created_at) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_REJ_ADD] = "INSERT INTO rejection(file_id, line, from_ack, reason) VALUES (?1, ?2, ?3, ?4)",
+    [S_REJ_ADD] = "INSERT INTO rejection(file_id, line, from_ack, reason, place) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_STALE_ADD] = "INSERT INTO stale(file_id, line, value, collector, version) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_BATCH_NEXT] = "SELECT seq, batch_id, file_id, records, attempts, created_at, "
@@ -101,10 +110,17 @@ static const char *const stmt_sql[NSTMT] = {
     [S_STALE_DEL] = "DELETE FROM stale WHERE file_id = ?1",
     [S_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
     [S_REJ_COUNT] = "SELECT count(*) " REJ_SHOWN,
-    /* Columns: line, kind (0 rejection, 1 stale), reason, value, collector, version. */
-    [S_LINES_EACH] = "SELECT r.line, 0, r.reason, NULL, NULL, 0, r.from_ack, r.rowid " REJ_SHOWN
-                     " UNION ALL SELECT s.line, 1, NULL, s.value, s.collector, s.version, 0, "
-                     "s.rowid FROM stale s WHERE s.file_id = ?1 ORDER BY 1, 2, 7, 8",
+    /*
+     * Columns: line, kind (0 rejection, 1 stale), reason, value, collector,
+     * version, from_ack, rowid, place.  On a line: rejections (the
+     * collector's own first, then the acks', each in the order stored),
+     * then stale records.
+     */
+    [S_LINES_EACH] =
+        "SELECT r.line, 0, r.reason, NULL, NULL, 0, r.from_ack, r.rowid, r.place " REJ_SHOWN
+        " UNION ALL SELECT s.line, 1, NULL, s.value, s.collector, "
+        "s.version, 0, s.rowid, 0 FROM stale s WHERE s.file_id = ?1 "
+        "ORDER BY 1, 2, 7, 8",
     [S_TOTALS_PENDING] = "SELECT count(DISTINCT file_id), count(*), coalesce(sum(records), 0) "
                          "FROM batch",
     [S_TOTALS_DONE] = "SELECT count(*) FROM file f WHERE NOT EXISTS "
@@ -161,16 +177,24 @@ static const char schema_v1_sql[] =
     "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
     "PRAGMA user_version = 1;\n";
 
-/* Protocol version 2: acks report stale records, and receipts show them. */
-static const char schema_v2_sql[] = "CREATE TABLE stale (\n"
-                                    "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
-                                    "  line      INTEGER NOT NULL,\n"
-                                    "  value     TEXT NOT NULL,\n"
-                                    "  collector TEXT NOT NULL,\n"
-                                    "  version   INTEGER NOT NULL\n"
-                                    ");\n"
-                                    "CREATE INDEX stale_file ON stale(file_id, line);\n"
-                                    "PRAGMA user_version = 2;\n";
+/*
+ * Protocol version 2: acks report stale records, and receipts show them.
+ * Wide files and workbooks: a rejection of the collector's own is shown at
+ * its line, a column or a cell (enum outbox_place); every rejection an
+ * outbox of schema 1 holds was shown at its line, as place 0 says.
+ */
+static const char schema_v2_sql[] =
+    "CREATE TABLE stale (\n"
+    "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
+    "  line      INTEGER NOT NULL,\n"
+    "  value     TEXT NOT NULL,\n"
+    "  collector TEXT NOT NULL,\n"
+    "  version   INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX stale_file ON stale(file_id, line);\n"
+    "ALTER TABLE rejection ADD COLUMN place INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (place IN (0, 1, 2));\n"
+    "PRAGMA user_version = 2;\n";
 
 static const char *const migration[OUTBOX_SCHEMA + 1] = {
     [1] = schema_v1_sql,
@@ -549,7 +573,7 @@ outbox_batch_add(struct outbox *ob, int64_t file_id, const char *batch_id, const
 
 static int
 rejection_insert(struct outbox *ob, int64_t file_id, unsigned long line, int from_ack,
-                 const char *reason, size_t len)
+                 enum outbox_place place, const char *reason, size_t len)
 {
         sqlite3_stmt *st = stmt(ob, S_REJ_ADD);
 
@@ -560,14 +584,24 @@ rejection_insert(struct outbox *ob, int64_t file_id, unsigned long line, int fro
         sqlite3_bind_int(st, 3, from_ack);
         sqlite3_bind_text(st, 4, reason, (int)text_cut(reason, len, OUTBOX_MAX_TEXT),
                           SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 5, (int)place);
         return step_done(ob, st, "add a rejection");
 }
 
 int
 outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line, const char *reason)
 {
+        return outbox_rejection_add_at(ob, file_id, line, OUTBOX_AT_LINE, reason);
+}
+
+int
+outbox_rejection_add_at(struct outbox *ob, int64_t file_id, unsigned long line,
+                        enum outbox_place place, const char *reason)
+{
         assert(ob->in_txn);
-        return rejection_insert(ob, file_id, line, 0, reason, strlen(reason));
+        /* rejection.place's CHECK refuses any other value too. */
+        assert(place == OUTBOX_AT_LINE || place == OUTBOX_AT_COLUMN || place == OUTBOX_AT_CELL);
+        return rejection_insert(ob, file_id, line, 0, place, reason, strlen(reason));
 }
 
 /*
@@ -769,7 +803,7 @@ outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t 
         if (step_done(ob, st, "count an ack") < 0)
                 goto out;
         for (size_t i = 0; i < nrej; i++)
-                if (rejection_insert(ob, *file_id, rej[i].line, 1,
+                if (rejection_insert(ob, *file_id, rej[i].line, 1, OUTBOX_AT_LINE,
                                      rej[i].reason ? rej[i].reason : "", rej[i].len) < 0)
                         goto out;
         for (size_t i = 0; i < nstale; i++)
@@ -1026,9 +1060,13 @@ outbox_lines_each(struct outbox *ob, int64_t file_id,
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 sqlite3_int64 line = sqlite3_column_int64(st, 0);
                 sqlite3_int64 version = sqlite3_column_int64(st, 5);
+                int place = sqlite3_column_int(st, 8);
                 struct outbox_line l = {
                     .line = line < 0 ? 0 : (unsigned long)line,
                     .stale = sqlite3_column_int(st, 1) == 1,
+                    .place = place == OUTBOX_AT_COLUMN ? OUTBOX_AT_COLUMN
+                             : place == OUTBOX_AT_CELL ? OUTBOX_AT_CELL
+                                                       : OUTBOX_AT_LINE,
                     .version = version < 0 ? 0 : (uint64_t)version,
                 };
                 char *reason = NULL, *value = NULL, *collector = NULL;

@@ -38,10 +38,15 @@
  *         tried_at, last_error)
  *                             one row per unacknowledged batch; message is
  *                             the packed msgpack "submit" exactly as sent.
- *   rejection(file_id, line, from_ack, reason)
+ *   rejection(file_id, line, from_ack, reason, place)
  *                             every rejected record of a file: found by the
  *                             collector itself (from_ack 0) or reported in
- *                             an ack (from_ack 1).
+ *                             an ack (from_ack 1).  place (since version 2)
+ *                             is where the receipt shows a collector's own
+ *                             one, an enum outbox_place: at its line (0, as
+ *                             every rejection of schema 1 and every ack's),
+ *                             at a column (1) or at a cell (2), the reason
+ *                             then starting with that column or cell.
  *   stale(file_id, line, value, collector, version)      (since version 2)
  *                             every valid record of a file that an ack
  *                             reported not stored because a newer version
@@ -49,8 +54,9 @@
  *                             that value, who submitted it and its version.
  *
  * An outbox of an older schema is migrated when it is opened, in one
- * transaction that keeps everything it holds (1 -> 2 adds the stale table);
- * one of a newer schema is refused.  Batches queued under schema 1 hold
+ * transaction that keeps everything it holds (1 -> 2 adds the stale table
+ * and rejection.place, 0 for the rejections it holds); one of a newer schema
+ * is refused.  Batches queued under schema 1 hold
  * version-1 "submit" messages: see outbox_batch_next.
  *
  * Everything read back is capped: a stored message at OUTBOX_MAX_MESSAGE
@@ -154,15 +160,26 @@ struct outbox_stale {
 };
 
 /*
+ * Where a rejection is shown in a receipt (collector/submit.h says why);
+ * stored as these numbers in rejection.place.
+ */
+enum outbox_place {
+        OUTBOX_AT_LINE = 0, /* FILE:LINE: reason */
+        OUTBOX_AT_COLUMN,   /* FILE:LINE:reason, the reason starting with its column */
+        OUTBOX_AT_CELL,     /* FILE:reason, the reason starting with Sheet!Cell */
+};
+
+/*
  * A line of a file's receipt, as outbox_lines_each gives it: a rejection
- * (stale 0: reason) or a stale record (stale 1: value, collector, version).
- * The strings are the outbox's, valid during the callback only; the unused
- * ones are NULL.
+ * (stale 0: reason, shown at place) or a stale record (stale 1: value,
+ * collector, version).  The strings are the outbox's, valid during the
+ * callback only; the unused ones are NULL.
  */
 struct outbox_line {
         unsigned long line;
         int stale;
         const char *reason;
+        enum outbox_place place; /* OUTBOX_AT_LINE for an ack's and a stale record */
         const char *value, *collector;
         uint64_t version;
 };
@@ -192,8 +209,9 @@ const char *outbox_path(const struct outbox *ob);
 /*
  * Start a write transaction (BEGIN IMMEDIATE, waiting for other processes
  * up to OUTBOX_BUSY_MS).  Only outbox_versions_take, outbox_file_add,
- * outbox_batch_add, outbox_rejection_add and the read functions may be
- * called inside one; the rest open their own transaction.  Returns 0 or -1.
+ * outbox_batch_add, outbox_rejection_add(_at) and the read functions may
+ * be called inside one; the rest open their own transaction.  Returns 0 or
+ * -1.
  */
 int outbox_begin(struct outbox *ob);
 /* Commit: durable when it returns 0 (synchronous=FULL).  -1 leaves nothing of it. */
@@ -229,6 +247,10 @@ int outbox_batch_add(struct outbox *ob, int64_t file_id, const char *batch_id, c
  */
 int outbox_rejection_add(struct outbox *ob, int64_t file_id, unsigned long line,
                          const char *reason);
+
+/* The same for a rejection shown at place. */
+int outbox_rejection_add_at(struct outbox *ob, int64_t file_id, unsigned long line,
+                            enum outbox_place place, const char *reason);
 
 /*
  * The first batch with after_seq < seq (and seq <= max_seq unless max_seq is
@@ -325,17 +347,19 @@ int outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name)
 int outbox_file_forget(struct outbox *ob, int64_t id);
 
 /*
- * The rejections of a file as its receipt shows them: one per line.  When
- * the collector rejected a line itself and the aggregator echoed it, the
- * collector's reason is the one shown.  Stores how many in *n.  Returns 0
- * or -1.
+ * The rejections of a file as its receipt shows them, the collector's own
+ * first on each line.  When the collector rejected a line itself and the
+ * aggregator echoed it, the collector's reason is the one shown; an ack's
+ * reason given for several records of one line (the cells of a wide row)
+ * is shown once.  Stores how many in *n.  Returns 0 or -1.
  */
 int outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n);
 
 /*
- * The lines of a file's receipt: its rejections (as counted above) and its
- * stale records, in line order (a rejection before a stale record of the
- * same line).  Calls fn(arg, line) for each, texts cut at OUTBOX_MAX_TEXT,
+ * The lines of a file's receipt: its rejections (as counted above, with
+ * their places) and its stale records, in line order (on one line the
+ * rejections first, the collector's own before the acks', then the stale
+ * records).  Calls fn(arg, line) for each, texts cut at OUTBOX_MAX_TEXT,
  * stopping early when fn returns non-zero.  Returns 0 or -1.
  */
 int outbox_lines_each(struct outbox *ob, int64_t file_id,

@@ -31,7 +31,13 @@ line_print(void *arg, const struct outbox_line *l)
         char when[64];
 
         if (!l->stale) {
-                fprintf(p->fp, "%s%s:%lu: %s\n", p->prefix, p->path, l->line, l->reason);
+                /* A placed reason starts with its place: FILE:5:学生数: or FILE:Sheet1!C7: */
+                if (l->place == OUTBOX_AT_CELL)
+                        fprintf(p->fp, "%s%s:%s\n", p->prefix, p->path, l->reason);
+                else if (l->place == OUTBOX_AT_COLUMN)
+                        fprintf(p->fp, "%s%s:%lu:%s\n", p->prefix, p->path, l->line, l->reason);
+                else
+                        fprintf(p->fp, "%s%s:%lu: %s\n", p->prefix, p->path, l->line, l->reason);
                 return 0;
         }
         version_time(l->version, when, sizeof(when));

@@ -5,12 +5,18 @@
  *
  *   FILE: N records, A accepted (C changed), R rejected
  *   FILE: N records, A accepted (C changed), R rejected, S stale (not stored: newer values exist)
- *   FILE:LINE: reason                                   (R lines)
+ *   FILE:LINE: reason                                   (R lines, each one of
+ *   FILE:LINE:COLUMN: reason                             these three: the
+ *   FILE:Sheet!CELL: reason                              rejection's place)
  *   FILE:LINE: not stored: a newer value (V) was submitted by COLLECTOR at YYYY-MM-DD HH:MM
  *                                                       (S lines)
  *
  * N counts every record read, rejected ones included; A and C are the
- * aggregator's counts from the acks; R the rejected lines.  S counts the
+ * aggregator's counts from the acks; R the rejected lines.  A rejection the
+ * collector found in a cell of a wide file is placed at its column, one in
+ * a workbook at its cell (collector/submit.h); the aggregator's are at
+ * their line, and its reason given for several cells of one row is shown
+ * once.  The workbook's line is the cell's row, for ordering.  S counts the
  * stale records: accepted (valid) but not stored because a newer version of
  * the same key, with another value V, is stored; someone else submitted a
  * newer value.  The summary says nothing of them when S is 0 (so that

@@ -41,6 +41,7 @@ struct runner {
         int failed;         /* the outbox failed: stop */
         int finish_pending; /* a receipt or move failed: retry at finish_at */
         int64_t finish_at;
+        struct submit_catalog cat; /* for wide files, loaded when one comes */
 };
 
 static void
@@ -255,7 +256,9 @@ file_take(struct runner *r, enum spool_dir from, const char *name, const char *i
                 file_unreadable(r, from, name, "the path is too long");
                 return 0;
         }
-        if ((sub = submit_read(path, NULL, NULL, 0, err, sizeof(err))) == NULL) {
+        struct submit_opts so = {.catalog = submit_catalog_get, .catalog_arg = &r->cat};
+
+        if ((sub = submit_file(path, &so, err, sizeof(err))) == NULL) {
                 file_unreadable(r, from, name, err);
                 return 0;
         }
@@ -417,6 +420,8 @@ int
 run_main(const struct run_opts *o)
 {
         struct runner r = {.o = o};
+
+        r.cat.dir = env_or("EDUSTAT_CONFIG", "./config");
         struct deliver_policy pol = {
             .endpoint = o->endpoint,
             .first_ms = RUN_FIRST_MS,
@@ -494,5 +499,6 @@ out:
                 zmq_ctx_term(ctx);
         spool_close(&r.sp);
         outbox_close(&r.ob);
+        submit_catalog_clear(&r.cat);
         return status;
 }

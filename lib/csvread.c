@@ -27,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
+#include "textenc.h"
 #include "util.h"
 
 /* Bytes read from a file at a time; the unit tests know this value. */
@@ -53,7 +55,11 @@ struct csvread {
          */
         size_t lf_at, cr_at;
         int bom_checked;
-        int done; /* EOF or FATAL has been returned */
+        int delim_checked;   /* the delimiter has been taken from the header line */
+        unsigned char delim; /* ',' or '\t' */
+        char *owned;         /* converted text (mem points into it), or NULL */
+        enum textenc enc;    /* what the input was */
+        int done;            /* EOF or FATAL has been returned */
 
         struct csv_parser parser;
         unsigned long line; /* physical line of data[pos] */
@@ -76,6 +82,16 @@ struct csvread {
         char *fields[CSVREAD_MAX_FIELDS];
 };
 
+/*
+ * With tabs as delimiters a tab is data, not padding: only the space is
+ * trimmed from unquoted fields then (libcsv trims both by default).
+ */
+static int
+space_only(unsigned char c)
+{
+        return c == ' ';
+}
+
 static void
 parser_init(struct csvread *r)
 {
@@ -86,6 +102,10 @@ parser_init(struct csvread *r)
         csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI);
         csv_set_realloc_func(&r->parser, xrealloc);
         csv_set_blk_size(&r->parser, CSVREAD_BLK);
+        if (r->delim == '\t') {
+                csv_set_delim(&r->parser, '\t');
+                csv_set_space_func(&r->parser, space_only);
+        }
 }
 
 /* Forget the open row and restart libcsv after an error. */
@@ -171,24 +191,151 @@ reader_new(const char *name)
 
         r->name = xstrdup(name);
         r->line = 1;
+        r->delim = ',';
+        r->enc = TEXTENC_UTF8;
         parser_init(r);
         return r;
+}
+
+/*
+ * Read all of fp (from its start) into an owned buffer of at most
+ * CSVREAD_MAX_TEXT bytes.  Returns 0, or -1 with a message in err.
+ */
+static int
+slurp(FILE *fp, const char *path, unsigned char **bufp, size_t *lenp, char *err, size_t errlen)
+{
+        size_t len = 0, cap = CSVREAD_CHUNK;
+        unsigned char *buf = xmalloc(cap);
+
+        for (;;) {
+                size_t got;
+
+                if (len == cap) {
+                        if (cap > CSVREAD_MAX_TEXT) {
+                                free(buf);
+                                strlcpyf(err, errlen, "%s: larger than %d MB", path,
+                                         CSVREAD_MAX_TEXT >> 20);
+                                return -1;
+                        }
+                        cap = cap * 2 > (size_t)CSVREAD_MAX_TEXT + 1 ? (size_t)CSVREAD_MAX_TEXT + 1
+                                                                     : cap * 2;
+                        buf = xrealloc(buf, cap);
+                }
+                got = fread(buf + len, 1, cap - len, fp);
+                len += got;
+                if (got == 0)
+                        break;
+        }
+        if (ferror(fp)) {
+                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                free(buf);
+                return -1;
+        }
+        *bufp = buf;
+        *lenp = len;
+        return 0;
+}
+
+/*
+ * 1 when the regular file fp is UTF-8 (no UTF-16 BOM, every byte valid),
+ * 0 when not, -1 on a read error.  Leaves fp at its start.  Reading the
+ * file twice costs less than holding it: the second pass comes from the
+ * page cache, and plain UTF-8 stays a stream of fixed-size chunks.
+ */
+static int
+file_is_utf8(FILE *fp, unsigned char *chunk)
+{
+        struct textenc_utf8 v;
+        size_t got;
+        int first = 1;
+
+        memset(&v, 0, sizeof(v));
+        while ((got = fread(chunk, 1, CSVREAD_CHUNK, fp)) > 0) {
+                if (first && got >= 2 &&
+                    ((chunk[0] == 0xFF && chunk[1] == 0xFE) ||
+                     (chunk[0] == 0xFE && chunk[1] == 0xFF)))
+                        break;
+                first = 0;
+                if (textenc_utf8_feed(&v, chunk, got) < 0)
+                        break;
+        }
+        if (ferror(fp))
+                return -1;
+        rewind(fp);
+        return got == 0 && textenc_utf8_end(&v) == 0;
+}
+
+/* Make r read the text of buf[0..len) in enc.  0 or -1 with err. */
+static int
+reader_convert(struct csvread *r, const void *buf, size_t len, enum textenc enc, char *err,
+               size_t errlen)
+{
+        struct textenc_text t;
+
+        if (textenc_to_utf8(r->name, buf, len, enc, CSVREAD_MAX_TEXT, &t, err, errlen) < 0)
+                return -1;
+        r->owned = t.owned;
+        r->mem = (const unsigned char *)t.p;
+        r->memlen = t.len;
+        r->enc = t.enc;
+        /* textenc skipped the BOM already; a second one would be data. */
+        r->bom_checked = 1;
+        return 0;
 }
 
 struct csvread *
 csvread_open(const char *path, char *err, size_t errlen)
 {
+        return csvread_open_enc(path, TEXTENC_AUTO, err, errlen);
+}
+
+struct csvread *
+csvread_open_enc(const char *path, enum textenc enc, char *err, size_t errlen)
+{
         FILE *fp = fopen(path, "rb");
         struct csvread *r;
+        struct stat st;
+        unsigned char *buf;
+        size_t len;
+        int utf8 = enc == TEXTENC_UTF8;
 
         if (fp == NULL) {
                 strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
                 return NULL;
         }
         r = reader_new(path);
-        r->fp = fp;
         r->chunk = xmalloc(CSVREAD_CHUNK);
+        if (!utf8 && enc == TEXTENC_AUTO && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+                utf8 = file_is_utf8(fp, r->chunk);
+                if (utf8 < 0) {
+                        strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                        goto fail;
+                }
+        }
+        if (utf8) {
+                /* The common case: streamed in chunks as it always was. */
+                r->fp = fp;
+                return r;
+        }
+        if (slurp(fp, path, &buf, &len, err, errlen) < 0)
+                goto fail;
+        fclose(fp);
+        fp = NULL;
+        if (reader_convert(r, buf, len, enc, err, errlen) < 0) {
+                free(buf);
+                goto fail;
+        }
+        /* Text that needed no conversion still points into buf: keep it. */
+        if (r->owned == NULL)
+                r->owned = (char *)buf;
+        else
+                free(buf);
         return r;
+fail:
+        if (fp != NULL)
+                fclose(fp);
+        csvread_close(&r);
+        return NULL;
 }
 
 struct csvread *
@@ -199,6 +346,50 @@ csvread_open_mem(const char *name, const void *buf, size_t len)
         r->mem = buf;
         r->memlen = len;
         return r;
+}
+
+struct csvread *
+csvread_open_mem_enc(const char *name, const void *buf, size_t len, enum textenc enc, char *err,
+                     size_t errlen)
+{
+        struct csvread *r = reader_new(name);
+
+        if (reader_convert(r, buf, len, enc, err, errlen) < 0) {
+                csvread_close(&r);
+                return NULL;
+        }
+        return r;
+}
+
+/*
+ * Take the delimiter from the header line (the first line of the input):
+ * a tab when it has more tabs than commas outside quotes, as Excel's
+ * "Unicode text" export does, else a comma.  A header longer than the
+ * first chunk is judged on what the chunk holds.
+ */
+static void
+delim_detect(struct csvread *r)
+{
+        size_t commas = 0, tabs = 0;
+        int quoted = 0;
+
+        for (size_t i = r->pos; i < r->len; i++) {
+                unsigned char c = r->data[i];
+
+                if (c == '"')
+                        quoted = !quoted;
+                else if (!quoted && (c == '\n' || c == '\r'))
+                        break;
+                else if (!quoted && c == ',')
+                        commas++;
+                else if (!quoted && c == '\t')
+                        tabs++;
+        }
+        if (tabs > commas) {
+                r->delim = '\t';
+                csv_set_delim(&r->parser, '\t');
+                csv_set_space_func(&r->parser, space_only);
+        }
 }
 
 /* Refill data; returns 0 (len 0 at end of input) or -1 on a read error. */
@@ -222,6 +413,10 @@ fill(struct csvread *r)
                 r->bom_checked = 1;
                 if (r->len >= 3 && memcmp(r->data, "\xef\xbb\xbf", 3) == 0)
                         r->pos = 3;
+        }
+        if (!r->delim_checked) {
+                r->delim_checked = 1;
+                delim_detect(r);
         }
         return 0;
 }
@@ -339,7 +534,17 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
                         line_advance(r, seg[n - 1]);
                         continue;
                 }
-                if (!r->in_row && !is_blank(seg, n)) {
+                if (!r->in_row && is_blank(seg, n)) {
+                        /*
+                         * Between rows a blank line is skipped here: with
+                         * tabs as delimiters libcsv would read "\t\t" as a
+                         * row of empty fields.
+                         */
+                        r->pos += n;
+                        line_advance(r, seg[n - 1]);
+                        continue;
+                }
+                if (!r->in_row) {
                         r->in_row = 1;
                         r->row_line = r->field_line = r->line;
                         r->row_bytes = 0;
@@ -388,6 +593,18 @@ csvread_name(const struct csvread *r)
         return r->name;
 }
 
+char
+csvread_delimiter(const struct csvread *r)
+{
+        return (char)r->delim;
+}
+
+enum textenc
+csvread_encoding(const struct csvread *r)
+{
+        return r->enc;
+}
+
 void
 csvread_close(struct csvread **rp)
 {
@@ -398,6 +615,7 @@ csvread_close(struct csvread **rp)
         if (r->fp != NULL)
                 fclose(r->fp);
         csv_free(&r->parser);
+        free(r->owned);
         free(r->chunk);
         free(r->arena);
         free(r->name);

@@ -22,8 +22,12 @@
 
 #include <stddef.h>
 
+#include "textenc.h"
+
 #define CSVREAD_MAX_FIELDS 256
 #define CSVREAD_MAX_ROW    (1024 * 1024)
+/* Largest file read whole for conversion, and largest converted text. */
+#define CSVREAD_MAX_TEXT (256 * 1024 * 1024)
 
 struct csvread;
 
@@ -47,16 +51,36 @@ enum csvread_status {
 };
 
 /*
- * Open path for reading.  Returns an owned reader, or NULL with a message
- * naming the file in err.
+ * Open path for reading, detecting its encoding.  Returns an owned reader,
+ * or NULL with a message naming the file in err: the file cannot be opened
+ * or read, it is larger than CSVREAD_MAX_TEXT and needs converting, or it
+ * is no text textenc knows (`FILE: not UTF-8, UTF-16 or GB18030 text
+ * (first bad byte at line L)`).
  */
 struct csvread *csvread_open(const char *path, char *err, size_t errlen);
 
 /*
- * Read from memory (tests, fuzzing, stdin already slurped).  buf is not
- * copied and must outlive the reader.  name is used in messages only.
+ * The same with the encoding forced (TEXTENC_AUTO detects).  A forced
+ * UTF-8 file is streamed without the whole-file check: a row with bad
+ * UTF-8 is a bad row, as always.
+ */
+struct csvread *csvread_open_enc(const char *path, enum textenc enc, char *err, size_t errlen);
+
+/*
+ * Read UTF-8 from memory (tests, fuzzing), with no detection: a BOM is
+ * skipped and rows with bad UTF-8 are bad rows.  buf is not copied and must
+ * outlive the reader.  name is used in messages only.
  */
 struct csvread *csvread_open_mem(const char *name, const void *buf, size_t len);
+
+/*
+ * Read from memory in encoding enc (TEXTENC_AUTO detects), as
+ * csvread_open_enc does for a file.  buf must outlive the reader (UTF-8 is
+ * read in place).  Returns an owned reader, or NULL with textenc's message
+ * naming name in err.
+ */
+struct csvread *csvread_open_mem_enc(const char *name, const void *buf, size_t len,
+                                     enum textenc enc, char *err, size_t errlen);
 
 /*
  * Read the next row.  Returns a csvread_status.  On CSVREAD_BADROW and
@@ -88,6 +112,12 @@ const char *csvread_trim(const char *s, size_t *len);
 
 /* The name given at open, for messages. */
 const char *csvread_name(const struct csvread *r);
+
+/* The delimiter in use, ',' or '\t'; known once the first row was read. */
+char csvread_delimiter(const struct csvread *r);
+
+/* What the input was (TEXTENC_UTF8 for csvread_open_mem). */
+enum textenc csvread_encoding(const struct csvread *r);
 
 /* Close and free; accepts NULL and sets *rp to NULL. */
 void csvread_close(struct csvread **rp);

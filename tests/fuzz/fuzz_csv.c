@@ -4,7 +4,10 @@
  * the end and checks the reader's promises on every row: the row's line is
  * positive and never goes backwards, fields are NUL-terminated at their
  * length, the field cap holds, and no field holds a NUL byte or invalid
- * UTF-8.  A broken promise aborts, which libFuzzer reports as a crash.
+ * UTF-8.  The input is read twice: as UTF-8 (csvread_open_mem) and with
+ * encoding detection (csvread_open_mem_enc: UTF-16, GB18030 through iconv,
+ * or a refusal that names the input).  A broken promise aborts, which
+ * libFuzzer reports as a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,10 +18,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+read_all(struct csvread *r)
 {
-        struct csvread *r = csvread_open_mem("fuzz.csv", data, size);
         struct csvrow row;
         unsigned long last = 0;
         char err[256];
@@ -45,5 +47,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
         }
         csvread_close(&r);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        struct csvread *r = csvread_open_mem("fuzz.csv", data, size);
+        char err[256];
+
+        read_all(r);
+        r = csvread_open_mem_enc("fuzz.csv", data, size, TEXTENC_AUTO, err, sizeof(err));
+        if (r == NULL) {
+                if (strncmp(err, "fuzz.csv: ", 10) != 0)
+                        abort();
+                return 0;
+        }
+        read_all(r);
         return 0;
 }

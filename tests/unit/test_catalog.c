@@ -255,7 +255,9 @@ static const struct {
      "3: ratio \"r\" has bad decimals \"11\" (0..10)"},
     {"too few fields", HDR "a,,,,count\n", "2: row has 5 fields, the header has 9"},
     {"too many fields", HDR "a,,,,count,,,,,\n", "2: row has 10 fields, the header has 9"},
-    {"invalid utf-8", HDR "a,\xc0\xaf,,,count,,,,\n", "2: field 2 is not valid UTF-8"},
+    /* Not UTF-8 and not GB18030 either (0xFF is neither's), so not text. */
+    {"invalid utf-8", HDR "a,\xff,,,count,,,,\n",
+     " not UTF-8, UTF-16 or GB18030 text (first bad byte at line 2)"},
     {"nul byte", HDR "a,,,,count,,,,\nb,x\0y,,,count,,,,\n", "3: field 2 contains a NUL byte"},
     {"unterminated quote", HDR "a,,,,count,,,,\nb,\"open,,,count,,,,\n",
      "3: unterminated quoted field"},

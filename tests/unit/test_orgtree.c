@@ -261,7 +261,8 @@ static const struct {
     {"too few fields", HDR "C,,city,C,,,\nD1,C,district\n",
      "3: row has 3 fields, the header has 7"},
     {"too many fields", HDR "C,,city,C,,,,\n", "2: row has 8 fields, the header has 7"},
-    {"invalid utf-8", HDR "C,,city,\xff,,,\n", "2: field 4 is not valid UTF-8"},
+    {"invalid utf-8", HDR "C,,city,\xff,,,\n",
+     " not UTF-8, UTF-16 or GB18030 text (first bad byte at line 2)"},
     {"unterminated quote", HDR "C,,city,C,,,\nD1,C,district,\"D\n\n",
      "3: unterminated quoted field"},
 };

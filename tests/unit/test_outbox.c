@@ -185,7 +185,10 @@ test_versions(void **state)
                          1017);
 }
 
-/* The receipt's lines as "LINE=reason;" and "LINE~value,collector,version;". */
+/*
+ * The receipt's lines as "LINE=reason;" ("LINEc=" at a column, "LINEx=" at
+ * a cell) and "LINE~value,collector,version;".
+ */
 static int
 collect_lines(void *arg, const struct outbox_line *l)
 {
@@ -196,7 +199,11 @@ collect_lines(void *arg, const struct outbox_line *l)
                 snprintf(buf + used, 512 - used, "%lu~%s,%s,%llu;", l->line, l->value, l->collector,
                          (unsigned long long)l->version);
         else
-                snprintf(buf + used, 512 - used, "%lu=%s;", l->line, l->reason);
+                snprintf(buf + used, 512 - used, "%lu%s=%s;", l->line,
+                         l->place == OUTBOX_AT_LINE     ? ""
+                         : l->place == OUTBOX_AT_COLUMN ? "c"
+                                                        : "x",
+                         l->reason);
         return 0;
 }
 
@@ -713,6 +720,90 @@ test_stale(void **state)
 }
 
 /*
+ * Rejections placed at a column (wide CSV) and at a cell (workbook): the
+ * receipt prints their place, hides the aggregator's echo of them, and
+ * shows a reason the aggregator gave for several cells of a row once.
+ * Stale records of the same ack come in the same list, by line, after the
+ * rejections of their line.
+ */
+static void
+test_placed_rejections(void **state)
+{
+        struct fixture *fx = *state;
+        struct outbox *ob = open_ok(fx);
+        struct outbox_file f;
+        static const char col[] = "学生数: value \"abc\" is not a number";
+        static const char cell[] = "Sheet1!C7: the cell holds TRUE or FALSE, not a number";
+        struct outbox_reject rej[5] = {
+            {.line = 4, .reason = col, .len = sizeof(col) - 1},
+            {.line = 7, .reason = cell, .len = sizeof(cell) - 1},
+            {.line = 9, .reason = "unknown unit \"X\"", .len = 16},
+            {.line = 9, .reason = "unknown unit \"X\"", .len = 16},
+            {.line = 4, .reason = "empty unit", .len = 10},
+        };
+        struct outbox_stale st[2] = {
+            {.line = 8,
+             .value = "30",
+             .value_len = 2,
+             .collector = "school-9",
+             .collector_len = 8,
+             .version = V_AT(1735689599, 0)}, /* 2024-12-31 23:59:59 UTC */
+            {.line = 4,
+             .value = "1200",
+             .value_len = 4,
+             .collector = "",
+             .version = V_AT(1741169554, 3)}, /* 2025-03-05 10:12:34 UTC */
+        };
+        char seen[512] = "", text[1024];
+        int64_t fid, got_fid;
+        uint64_t n;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "w.csv", 9, 1, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, "m", 1, 9), 0);
+        assert_int_equal(outbox_rejection_add_at(ob, fid, 4, OUTBOX_AT_COLUMN, col), 0);
+        assert_int_equal(outbox_rejection_add_at(ob, fid, 7, OUTBOX_AT_CELL, cell), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_ack(ob, ID_A, 4, 4, rej, 5, st, 2, &got_fid), 1);
+
+        assert_int_equal(outbox_rejections_count(ob, fid, &n), 0);
+        assert_true(n == 4);
+        assert_int_equal(outbox_lines_each(ob, fid, collect_lines, seen), 0);
+        assert_string_equal(seen, "4c=学生数: value \"abc\" is not a number;4=empty unit;"
+                                  "4~1200,,1782957623296000003;"
+                                  "7x=Sheet1!C7: the cell holds TRUE or FALSE, not a number;"
+                                  "8~30,school-9,1777346149376000000;"
+                                  "9=unknown unit \"X\";");
+        /* Stored as the column says, the acks' all at their line. */
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM rejection WHERE from_ack = 0 "
+                                           "AND place = 1 AND line = 4"),
+                         1);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM rejection WHERE from_ack = 0 "
+                                           "AND place = 2 AND line = 7"),
+                         1);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM rejection WHERE from_ack = 1 "
+                                           "AND place <> 0"),
+                         0);
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        receipt_text(ob, &f, NULL, NULL, text, sizeof(text), &n);
+        assert_true(n == 4);
+        assert_string_equal(text, "w.csv: 9 records, 4 accepted (4 changed), 4 rejected, 2 stale "
+                                  "(not stored: newer values exist)\n"
+                                  "w.csv:4:学生数: value \"abc\" is not a number\n"
+                                  "w.csv:4: empty unit\n"
+                                  "w.csv:4: not stored: a newer value (1200) was submitted at "
+                                  "2025-03-05 10:12\n"
+                                  "w.csv:Sheet1!C7: the cell holds TRUE or FALSE, not a number\n"
+                                  "w.csv:8: not stored: a newer value (30) was submitted by "
+                                  "school-9 at 2024-12-31 23:59\n"
+                                  "w.csv:9: unknown unit \"X\"\n");
+        outbox_file_clear(&f);
+        outbox_close(&ob);
+}
+
+/*
  * A refusal of a reused batch id gets a sentence on what to do; other
  * refusals show the aggregator's message alone.
  */
@@ -836,6 +927,28 @@ submit_pack(msgpack_sbuffer *sb, unsigned version, const char *id)
                 proto_record_pack(&pk, &r[i]);
 }
 
+/* The schema of the file at path, its DDL in one string (free it). */
+static char *
+sql_schema(const char *path)
+{
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        char *ddl = NULL;
+
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT group_concat(sql, ';') FROM (SELECT sql FROM "
+                                            "sqlite_master WHERE sql IS NOT NULL ORDER BY name)",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        ddl = strdup((const char *)sqlite3_column_text(st, 0));
+        assert_non_null(ddl);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return ddl;
+}
+
 /* SQL on the file behind the outbox's back. */
 static void
 sql_exec(const char *path, const char *sql)
@@ -925,6 +1038,11 @@ test_migrate_from_1(void **state)
         outbox_file_clear(&f);
         assert_int_equal(outbox_lines_each(ob, 1, collect_lines, seen), 0);
         assert_string_equal(seen, "3=row has 3 fields, the header has 4;4=unknown unit \"9\";");
+        /* Its rejections were shown at their lines: that is the place they got. */
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM pragma_table_info('rejection') "
+                                           "WHERE name = 'place' AND \"notnull\" = 1"),
+                         1);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM rejection WHERE place = 0"), 2);
 
         /* The version-1 submit goes out as the version-2 one, byte for byte. */
         assert_int_equal(outbox_batch_next(ob, 0, 0, &b), 1);
@@ -957,12 +1075,47 @@ test_migrate_from_1(void **state)
                                   "old.csv:3: row has 3 fields, the header has 4\n"
                                   "old.csv:4: unknown unit \"9\"\n");
         outbox_file_clear(&f);
+
+        /* A new file of a wide layout keeps its rejections' places there. */
+        memset(seen, 0, sizeof(seen));
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "wide.csv", 3, 1, &got);
+        assert_int_equal(got, 2);
+        assert_int_equal(outbox_batch_add(ob, got, ID_B, "b", 1, 1), 0);
+        assert_int_equal(outbox_rejection_add_at(ob, got, 3, OUTBOX_AT_COLUMN, "学生数: x"), 0);
+        assert_int_equal(outbox_rejection_add_at(ob, got, 2, OUTBOX_AT_CELL, "Sheet1!C2: y"), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_lines_each(ob, got, collect_lines, seen), 0);
+        assert_string_equal(seen, "2x=Sheet1!C2: y;3c=学生数: x;");
         outbox_close(&ob);
+
+        /* A place no receipt knows is refused by the table itself. */
+        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO rejection(file_id, line, from_ack, reason, "
+                                      "place) VALUES (2, 1, 0, 'z', 3)",
+                                      NULL, NULL, NULL),
+                         SQLITE_CONSTRAINT);
+        sqlite3_close(db);
 
         /* Opened again: nothing to migrate. */
         ob = open_ok(fx);
         assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
         outbox_close(&ob);
+
+        /* The migrated schema is the one a new outbox gets, text for text. */
+        {
+                struct fixture fresh = *fx;
+                char *migrated = sql_schema(fx->path), *made;
+
+                snprintf(fresh.path, sizeof(fresh.path), "%s/fresh.db", fx->dir);
+                ob = open_ok(&fresh);
+                outbox_close(&ob);
+                made = sql_schema(fresh.path);
+                assert_string_equal(migrated, made);
+                free(migrated);
+                free(made);
+        }
 
         /* A schema from the future is refused, the file untouched. */
         sql_exec(fx->path, "PRAGMA user_version = 3");
@@ -1257,6 +1410,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup, teardown),
             cmocka_unit_test_setup_teardown(test_enqueue, setup, teardown),
             cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_placed_rejections, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_patch, setup, teardown),

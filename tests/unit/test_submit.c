@@ -2,6 +2,7 @@
  * Unit tests for collector/submit: CSV text in, exact records out.  Every
  * expected record below is written out by hand from the fixture above it.
  */
+#include <iconv.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,9 @@
 
 #include <cmocka.h>
 
+#include "numtext.h"
 #include "submit.h"
+#include "xlsx_build.h"
 
 #define BASE 1700000000000000ULL
 
@@ -23,6 +26,18 @@ read_text(const char *text, const char *unit, const char *period)
         char err[256] = "";
         struct submission *s =
             submit_read_mem("t.csv", text, strlen(text), unit, period, BASE, err, sizeof(err));
+
+        assert_non_null(s);
+        return s;
+}
+
+/* Read text forced to UTF-8: rows with bad bytes are bad rows, as before detection. */
+static struct submission *
+read_utf8(const char *text)
+{
+        struct submit_opts o = {.encoding = TEXTENC_UTF8, .version_base = BASE};
+        char err[256] = "";
+        struct submission *s = submit_buffer("t.csv", text, strlen(text), &o, err, sizeof(err));
 
         assert_non_null(s);
         return s;
@@ -104,8 +119,8 @@ static void
 test_quoted_fields(void **state)
 {
         /* An extra name column with commas, doubled quotes and a line break
-         * inside quotes; the value column holds a quoted text that is passed
-         * on unvalidated. */
+         * inside quotes; the value column holds a quoted number with a
+         * thousands separator, which is normalised, the cell kept in raw. */
         struct submission *s = read_text("name,unit,period,indicator,value\n"
                                          "\"盘锦市\"\"实验\"\"小学, 东校区\",211102,2024,"
                                          "pupils,\"1,234\"\n"
@@ -116,7 +131,9 @@ test_quoted_fields(void **state)
 
         (void)state;
         assert_int_equal(s->n, 3);
-        check_rec(s, 0, 2, "211102", "2024", "pupils", "1,234");
+        assert_string_equal(s->rec[0].value, "1234");
+        assert_string_equal(s->rec[0].raw, "211102,2024,pupils,1,234");
+        assert_null(s->rec[0].reason);
         check_rec(s, 1, 3, "211102", "2024", "teach_area", "3456.78");
         check_rec(s, 2, 5, "211102", "2024", "classes", "30");
         submission_destroy(&s);
@@ -322,12 +339,20 @@ test_nul_byte(void **state)
 static void
 test_invalid_utf8(void **state)
 {
-        struct submission *s = read_text("unit,period,indicator,value\n"
-                                         "211102,2024,pupils,\xC3\x28\n"
-                                         "211102,2024,classes,2\n",
-                                         NULL, NULL);
+        static const char text[] = "unit,period,indicator,value\n"
+                                   "211102,2024,pupils,\xC3\x28\n"
+                                   "211102,2024,classes,2\n";
+        char err[256] = "";
+        struct submission *s;
 
         (void)state;
+        /* Detected: neither UTF-8 nor GB18030, so the file is refused. */
+        assert_null(
+            submit_read_mem("t.csv", text, strlen(text), NULL, NULL, BASE, err, sizeof(err)));
+        assert_string_equal(err,
+                            "t.csv: not UTF-8, UTF-16 or GB18030 text (first bad byte at line 2)");
+        /* Forced UTF-8: the row is bad and the others are read. */
+        s = read_utf8(text);
         assert_int_equal(s->n, 2);
         check_rej(s, 0, 2, "", "field 4 is not valid UTF-8");
         check_rec(s, 1, 3, "211102", "2024", "classes", "2");
@@ -372,9 +397,8 @@ static void
 test_bad_header_row(void **state)
 {
         /* A header csvread cannot read leaves nothing to map the rows by. */
-        struct submission *s = read_text("unit,period,indicator,val\xFFue\n"
-                                         "211102,2024,classes,2\n",
-                                         NULL, NULL);
+        struct submission *s = read_utf8("unit,period,indicator,val\xFFue\n"
+                                         "211102,2024,classes,2\n");
 
         (void)state;
         assert_int_equal(s->n, 1);
@@ -507,6 +531,370 @@ test_flag_too_long(void **state)
         assert_string_equal(err, "t.csv: --unit is longer than 256 bytes");
 }
 
+/* ---- wide files, normalised values, workbooks ---- */
+
+static char catdir[64];
+static struct submit_catalog cat;
+
+/*
+ * A small catalogue in a temporary config directory, as EDUSTAT_CONFIG,
+ * saved in GBK as Excel on a Chinese Windows saves it: the wide headers
+ * that match its Chinese names show the config loader decoded it.
+ */
+static int
+cat_setup(void **state)
+{
+        char path[128], gbk[1024];
+        FILE *fp;
+        iconv_t cd;
+
+        (void)state;
+        strcpy(catdir, "/tmp/test_submit_cfg.XXXXXX");
+        if (mkdtemp(catdir) == NULL)
+                return -1;
+        snprintf(path, sizeof(path), "%s/indicators.csv", catdir);
+        if ((fp = fopen(path, "w")) == NULL)
+                return -1;
+        {
+                static const char utf8[] =
+                    "code,name_zh,name_en,unit,kind,numerator,denominator,multiplier,decimals\n"
+                    "pupils,在校生数,Pupils,人,count,,,,\n"
+                    "teachers,专任教师数,Teachers,人,count,,,,\n"
+                    "large_classes,大班额班级数(56人及以上),Large classes,个,count,,,,\n"
+                    "teach_area,教学用房面积,Teaching area,m2,amount,,,,2\n"
+                    "ptr,生师比,Pupil-teacher ratio,,ratio,pupils,teachers,1,2\n";
+                char *in = (char *)(uintptr_t)utf8, *out = gbk;
+                size_t inleft = sizeof(utf8) - 1, outleft = sizeof(gbk);
+
+                cd = iconv_open("GB18030", "UTF-8");
+                if (cd == (iconv_t)-1 || iconv(cd, &in, &inleft, &out, &outleft) == (size_t)-1) {
+                        fclose(fp);
+                        return -1;
+                }
+                iconv_close(cd);
+                fwrite(gbk, 1, sizeof(gbk) - outleft, fp);
+        }
+        fclose(fp);
+        memset(&cat, 0, sizeof(cat));
+        cat.dir = catdir;
+        return 0;
+}
+
+static int
+cat_teardown(void **state)
+{
+        char path[128];
+
+        (void)state;
+        submit_catalog_clear(&cat);
+        snprintf(path, sizeof(path), "%s/indicators.csv", catdir);
+        unlink(path);
+        rmdir(catdir);
+        return 0;
+}
+
+static struct submission *
+read_wide(const void *buf, size_t len, const char *unit, const char *period, char *err,
+          size_t errlen)
+{
+        struct submit_opts o = {.unit = unit,
+                                .period = period,
+                                .catalog = submit_catalog_get,
+                                .catalog_arg = &cat,
+                                .version_base = BASE};
+
+        return submit_buffer("w.csv", buf, len, &o, err, errlen);
+}
+
+static void
+check_cell_rej(const struct submission *s, size_t i, unsigned long line, enum submit_place place,
+               const char *indicator, const char *raw, const char *reason)
+{
+        const struct submit_record *r;
+
+        assert_true(i < s->n);
+        r = &s->rec[i];
+        assert_int_equal(r->line, line);
+        assert_int_equal(r->place, place);
+        assert_string_equal(r->indicator, indicator);
+        assert_string_equal(r->value, "");
+        assert_non_null(r->raw);
+        assert_string_equal(r->raw, raw);
+        assert_non_null(r->reason);
+        assert_string_equal(r->reason, reason);
+}
+
+static void
+test_wide(void **state)
+{
+        static const char text[] =
+            "学校名称,unit,在校生数,teachers,大班额班级数(56人及以上)（large_classes）,"
+            " 教学用房面积(teach_area) ,备注\n"
+            "一小,2121100001,1260,74,,\"5,640.50\",\n"
+            "二小,2121100002,１２６０,abc,3,5640.505,note\n"
+            "三小,2121100003,,,,,\n";
+        char err[256] = "";
+        struct submission *s = read_wide(text, strlen(text), NULL, "2024", err, sizeof(err));
+
+        (void)state;
+        if (s == NULL)
+                fail_msg("%s", err);
+        assert_string_equal(s->layout, "wide");
+        assert_string_equal(s->ignored, "\"学校名称\", \"备注\"");
+        assert_int_equal(s->n, 7);
+        assert_int_equal(s->nrejected, 2);
+        check_rec(s, 0, 2, "2121100001", "2024", "pupils", "1260");
+        check_rec(s, 1, 2, "2121100001", "2024", "teachers", "74");
+        /* Empty cells are no record; a normalised value keeps the cell in raw. */
+        assert_string_equal(s->rec[2].indicator, "teach_area");
+        assert_string_equal(s->rec[2].value, "5640.50");
+        assert_string_equal(s->rec[2].raw, "2121100001,2024,teach_area,5,640.50");
+        assert_string_equal(s->rec[3].value, "1260");
+        assert_string_equal(s->rec[3].raw, "2121100002,2024,pupils,１２６０");
+        check_cell_rej(s, 4, 3, SUBMIT_AT_COLUMN, "teachers", "2121100002,2024,teachers,abc",
+                       "teachers: value \"abc\" is not a number");
+        check_rec(s, 5, 3, "2121100002", "2024", "large_classes", "3");
+        check_cell_rej(s, 6, 3, SUBMIT_AT_COLUMN, "teach_area",
+                       "2121100002,2024,teach_area,5640.505",
+                       "教学用房面积(teach_area): value \"5640.505\" has more than 2 decimals "
+                       "allowed for \"teach_area\"");
+        /* Versions count every record, rejected ones too. */
+        assert_true(s->rec[6].version == BASE + 6);
+        submission_destroy(&s);
+}
+
+static void
+test_wide_headers_refused(void **state)
+{
+        static const char dup[] = "unit,pupils,在校生数\n1,2,3\n";
+        static const char ratio[] = "unit,生师比\n1,16.5\n";
+        static const char noperiod[] = "unit,pupils\n1,2\n";
+        static const char none[] = "unit,period,学校名称\n1,2024,x\n";
+        char err[256] = "";
+        struct submission *s;
+
+        (void)state;
+        s = read_wide(dup, strlen(dup), NULL, "2024", err, sizeof(err));
+        assert_int_equal(s->n, 1);
+        check_rej(s, 0, 1, "unit,pupils,在校生数",
+                  "columns \"pupils\" and \"在校生数\" both name indicator \"pupils\"");
+        submission_destroy(&s);
+        s = read_wide(ratio, strlen(ratio), NULL, "2024", err, sizeof(err));
+        assert_int_equal(s->n, 1);
+        check_cell_rej(s, 0, 2, SUBMIT_AT_COLUMN, "ptr", "1,2024,ptr,16.5",
+                       "生师比: indicator \"ptr\" is a ratio and is derived, never submitted; "
+                       "submit \"pupils\" and \"teachers\" instead");
+        submission_destroy(&s);
+        s = read_wide(noperiod, strlen(noperiod), NULL, NULL, err, sizeof(err));
+        check_rej(s, 0, 1, "unit,pupils", "missing column \"period\"");
+        submission_destroy(&s);
+        /* Nothing names an indicator: what a long header lacks. */
+        s = read_wide(none, strlen(none), NULL, NULL, err, sizeof(err));
+        check_rej(s, 0, 1, "unit,period,学校名称", "missing columns \"indicator\", \"value\"");
+        submission_destroy(&s);
+}
+
+static void
+test_wide_without_catalogue(void **state)
+{
+        static const char text[] = "unit,period,在校生数\n1,2024,5\n";
+        struct submit_catalog none = {.dir = "/nonexistent"};
+        struct submit_opts o = {.catalog = submit_catalog_get, .catalog_arg = &none};
+        char err[512] = "";
+
+        (void)state;
+        assert_null(submit_buffer("w.csv", text, strlen(text), &o, err, sizeof(err)));
+        assert_string_equal(err, "w.csv: the header has no \"indicator\" and \"value\" columns, so "
+                                 "the file is wide (a column per indicator), and reading it needs "
+                                 "the indicator catalogue: /nonexistent/indicators.csv: No such "
+                                 "file or directory (set EDUSTAT_CONFIG to the config directory)");
+        submit_catalog_clear(&none);
+}
+
+static void
+test_wide_encodings(void **state)
+{
+        /* GBK: "unit,在校生数\n7,12\n"; and Excel's Unicode text of the same. */
+        static const unsigned char gbk[] = {'u',  'n',  'i',  't',  ',',  0xD4, 0xDA,
+                                            0xD0, 0xA3, 0xC9, 0xFA, 0xCA, 0xFD, '\n',
+                                            '7',  ',',  '1',  '2',  '\n'};
+        static const unsigned char u16[] = {
+            0xFF, 0xFE, 'u',  0,    'n',  0, 'i',  0, 't', 0, '\t', 0, 0x28, 0x57, 0x21, 0x68,
+            0x1F, 0x75, 0x70, 0x65, '\r', 0, '\n', 0, '7', 0, '\t', 0, '1',  0,    '2',  0};
+        char err[256] = "";
+        struct submission *s;
+
+        (void)state;
+        s = read_wide(gbk, sizeof(gbk), NULL, "2024", err, sizeof(err));
+        if (s == NULL)
+                fail_msg("%s", err);
+        assert_int_equal(s->encoding, TEXTENC_GB18030);
+        assert_int_equal(s->n, 1);
+        check_rec(s, 0, 2, "7", "2024", "pupils", "12");
+        submission_destroy(&s);
+        s = read_wide(u16, sizeof(u16), NULL, "2024", err, sizeof(err));
+        if (s == NULL)
+                fail_msg("%s", err);
+        assert_int_equal(s->encoding, TEXTENC_UTF16);
+        assert_int_equal(s->n, 1);
+        check_rec(s, 0, 2, "7", "2024", "pupils", "12");
+        submission_destroy(&s);
+}
+
+static void
+test_long_values_normalised(void **state)
+{
+        struct submission *s = read_text("unit,period,indicator,value\n"
+                                         "1,2024,pupils,1.23457E+11\n"
+                                         "1,2024,pupils,12,5\n"
+                                         "1,2024,pupils,\"12,5\"\n"
+                                         "1,2024,teach_area,\xE3\x80\x80\xEF\xBC\x95\xEF\xBC\x8E"
+                                         "5\n",
+                                         NULL, NULL);
+
+        (void)state;
+        assert_int_equal(s->n, 4);
+        check_rej(s, 0, 2, "1,2024,pupils,1.23457E+11", NUMTEXT_SCIENTIFIC);
+        check_rej(s, 1, 3, "1,2024,pupils,12,5", "row has 5 fields, the header has 4");
+        check_rej(s, 2, 4, "1,2024,pupils,12,5",
+                  "value \"12,5\": a comma may only separate thousands, in groups of three "
+                  "digits (1,260 or 12,345.5); write a decimal point as \".\"");
+        assert_string_equal(s->rec[3].value, "5.5");
+        /* raw is the cell as typed, its ideographic space too. */
+        assert_string_equal(s->rec[3].raw, "1,2024,teach_area,\xE3\x80\x80５．5");
+        submission_destroy(&s);
+}
+
+/* Read a one-sheet workbook through submit, with the catalogue. */
+static struct submission *
+read_book(const char *sheet_xml, const char *styles_xml, const char *sheet, char *err,
+          size_t errlen)
+{
+        struct submit_opts o = {.sheet = sheet,
+                                .catalog = submit_catalog_get,
+                                .catalog_arg = &cat,
+                                .version_base = BASE};
+        struct submission *s;
+        void *zip;
+        size_t len;
+
+        assert_int_equal(xlsx_build_simple(sheet_xml, NULL, styles_xml, &zip, &len), 0);
+        s = submit_buffer("b.xlsx", zip, len, &o, err, errlen);
+        free(zip);
+        return s;
+}
+
+#define IS(col, text) "<c r=\"" col "\" t=\"inlineStr\"><is><t>" text "</t></is></c>"
+
+static const char book_styles[] = "<styleSheet><cellXfs><xf numFmtId=\"0\"/><xf numFmtId=\"14\"/>"
+                                  "</cellXfs></styleSheet>";
+
+static void
+test_xlsx_long(void **state)
+{
+        static const char sheet[] =
+            "<worksheet><sheetData>"
+            "<row r=\"2\">" IS("A2", "unit") IS("B2", "period") IS("C2", "indicator") IS(
+                "D2",
+                "value") "</row>"
+                         "<row r=\"3\"><c r=\"A3\"><v>2121100001</v></c><c "
+                         "r=\"B3\"><v>2024</v></c>" IS(
+                             "C3",
+                             "teach_area") "<c r=\"D3\"><v>5640.4999999999991</v></c></row>"
+                                           "<row r=\"4\"><c r=\"A4\"><v>2121100001</v></c><c "
+                                           "r=\"B4\"><v>2024</v></c>" IS(
+                                               "C4",
+                                               "pupils") "<c r=\"D4\" "
+                                                         "s=\"1\"><v>45536</v></c></row>"
+                                                         "<row r=\"5\"><c "
+                                                         "r=\"A5\"><v>2121100001</v></c><c "
+                                                         "r=\"B5\"><v>2024</v></c>" IS("C5",
+                                                                                       "teachers")
+                                                             IS("D5",
+                                                                "1,260") "</row>"
+                                                                         "<row r=\"6\"><c "
+                                                                         "r=\"A6\"><v>2121100001</"
+                                                                         "v></c><c "
+                                                                         "r=\"B6\"><v>2024</v></"
+                                                                         "c>" IS(
+                                                                             "C6",
+                                                                             "teachers") "<c "
+                                                                                         "r=\"D6\">"
+                                                                                         "<v>7.5</"
+                                                                                         "v></c></"
+                                                                                         "row>"
+                                                                                         "</"
+                                                                                         "sheetData"
+                                                                                         "></"
+                                                                                         "worksheet"
+                                                                                         ">";
+        char err[256] = "";
+        struct submission *s = read_book(sheet, book_styles, NULL, err, sizeof(err));
+
+        (void)state;
+        if (s == NULL)
+                fail_msg("%s", err);
+        assert_string_equal(s->layout, "long");
+        assert_int_equal(s->n, 4);
+        check_rec(s, 0, 3, "2121100001", "2024", "teach_area", "5640.5");
+        check_cell_rej(s, 1, 4, SUBMIT_AT_CELL, "pupils", "2121100001,2024,pupils,45536",
+                       "Sheet1!D4: the cell holds a date (the number format is a date format); "
+                       "type the number, or format the column as a number");
+        assert_string_equal(s->rec[2].value, "1260");
+        check_cell_rej(s, 3, 6, SUBMIT_AT_CELL, "teachers", "2121100001,2024,teachers,7.5",
+                       "Sheet1!D6: value \"7.5\" is not a whole number; \"teachers\" is a count");
+        submission_destroy(&s);
+}
+
+static void
+test_xlsx_wide(void **state)
+{
+        static const char sheet[] =
+            "<worksheet><sheetData>"
+            "<row r=\"1\">" IS("A1", "unit") IS("B1", "学校名称") IS("C1", "在校生数")
+                IS("D1",
+                   "teachers") "</row>"
+                               "<row r=\"2\"><c r=\"A2\"><v>2121100001</v></c>" IS(
+                                   "B2",
+                                   "一小") "<c r=\"C2\">"
+                                           "<v>1260</v></c><c r=\"D2\" t=\"b\"><v>0</v></c></row>"
+                                           "<row r=\"3\"><c r=\"A3\"><v>2121100002</v></c><c "
+                                           "r=\"C3\"><v>1e-7</v></c></row>"
+                                           "</sheetData></worksheet>";
+        struct submit_opts o = {.period = "2024",
+                                .catalog = submit_catalog_get,
+                                .catalog_arg = &cat,
+                                .version_base = BASE};
+        char err[256] = "";
+        struct submission *s;
+        void *zip;
+        size_t len;
+
+        (void)state;
+        assert_int_equal(xlsx_build_simple(sheet, NULL, NULL, &zip, &len), 0);
+        s = submit_buffer("b.xlsx", zip, len, &o, err, sizeof(err));
+        free(zip);
+        if (s == NULL)
+                fail_msg("%s", err);
+        assert_string_equal(s->layout, "wide");
+        assert_string_equal(s->ignored, "\"学校名称\"");
+        assert_int_equal(s->n, 3);
+        check_rec(s, 0, 2, "2121100001", "2024", "pupils", "1260");
+        check_cell_rej(s, 1, 2, SUBMIT_AT_CELL, "teachers", "2121100001,2024,teachers,FALSE",
+                       "Sheet1!D2: the cell holds TRUE or FALSE, not a number");
+        check_cell_rej(s, 2, 3, SUBMIT_AT_CELL, "pupils", "2121100002,2024,pupils,0.0000001",
+                       "Sheet1!C3: value \"0.0000001\" is not a whole number; \"pupils\" is a "
+                       "count");
+        submission_destroy(&s);
+
+        /* No such sheet: the file is refused, the message lists the sheets. */
+        o.sheet = "数据";
+        assert_int_equal(xlsx_build_simple(sheet, NULL, NULL, &zip, &len), 0);
+        assert_null(submit_buffer("b.xlsx", zip, len, &o, err, sizeof(err)));
+        assert_string_equal(err, "b.xlsx: no sheet \"数据\" (the sheets are \"Sheet1\")");
+        free(zip);
+}
+
 int
 main(void)
 {
@@ -533,6 +921,13 @@ main(void)
             cmocka_unit_test(test_raw_cut_on_character),
             cmocka_unit_test(test_read_file),
             cmocka_unit_test(test_flag_too_long),
+            cmocka_unit_test(test_long_values_normalised),
+            cmocka_unit_test_setup_teardown(test_wide, cat_setup, cat_teardown),
+            cmocka_unit_test_setup_teardown(test_wide_headers_refused, cat_setup, cat_teardown),
+            cmocka_unit_test(test_wide_without_catalogue),
+            cmocka_unit_test_setup_teardown(test_wide_encodings, cat_setup, cat_teardown),
+            cmocka_unit_test_setup_teardown(test_xlsx_long, cat_setup, cat_teardown),
+            cmocka_unit_test_setup_teardown(test_xlsx_wide, cat_setup, cat_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
