@@ -125,32 +125,93 @@ same_double(double a, double b)
         return memcmp(&a, &b, sizeof(a)) == 0 || (a != a && b != b);
 }
 
+/*
+ * The index in u's batch table of the batch whose collector and batch id a
+ * decoded value or rejection carries.  The decoder points those at the
+ * table's strings, not at copies, and the table's collectors lie in frame
+ * order, so a binary search by address finds it; anything else aborts.
+ */
+static uint32_t
+batch_index(const struct proto_uow *u, struct pstr collector, struct pstr batch_id)
+{
+        uint32_t lo = 0, hi = u->nbatches;
+
+        check(collector.p != NULL);
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                uintptr_t at = (uintptr_t)u->batches[mid].collector.p;
+
+                if (at == (uintptr_t)collector.p) {
+                        check(u->batches[mid].collector.len == collector.len &&
+                              u->batches[mid].batch_id.p == batch_id.p &&
+                              u->batches[mid].batch_id.len == batch_id.len);
+                        return mid;
+                }
+                if (at < (uintptr_t)collector.p)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        abort();
+}
+
 static void
 uow_again(const struct proto_uow *u)
 {
         struct proto_uow t;
         msgpack_sbuffer sb;
         msgpack_packer pk;
+        uint32_t *vb, *rb;
         char err[256];
 
+        /* Every value and rejection names a batch of the table. */
+        check(u->nbatches == 0 || u->batches != NULL);
+        for (uint32_t k = 1; k < u->nbatches; k++)
+                check((uintptr_t)u->batches[k - 1].collector.p <
+                      (uintptr_t)u->batches[k].collector.p);
+        vb = malloc((u->nvalues ? u->nvalues : 1) * sizeof(*vb));
+        rb = malloc((u->nrejects ? u->nrejects : 1) * sizeof(*rb));
+        check(vb != NULL && rb != NULL);
+        for (uint32_t i = 0; i < u->nvalues; i++)
+                vb[i] = batch_index(u, u->values[i].collector, u->values[i].batch_id);
+        for (uint32_t i = 0; i < u->nrejects; i++) {
+                rb[i] = batch_index(u, u->rejects[i].collector, u->rejects[i].batch_id);
+                check(u->rejects[i].source.p == u->batches[rb[i]].source.p &&
+                      u->rejects[i].source.len == u->batches[rb[i]].source.len);
+        }
         sb_open(&sb, &pk);
-        msgpack_pack_array(&pk, 7);
+        msgpack_pack_array(&pk, 8);
         pack_name(&pk, "uow");
         msgpack_pack_uint64(&pk, u->seq);
         msgpack_pack_uint64(&pk, u->epoch);
         pack_pstr(&pk, u->aggregator);
-        msgpack_pack_array(&pk, u->nvalues);
+        msgpack_pack_array(&pk, u->nbatches);
+        for (uint32_t k = 0; k < u->nbatches; k++)
+                proto_uow_batch_pack(&pk, &u->batches[k]);
+        proto_uow_values_begin(&pk, u->nvalues);
         for (uint32_t i = 0; i < u->nvalues; i++)
-                proto_value_pack(&pk, &u->values[i]);
+                proto_value_pack(&pk, &u->values[i], vb[i]);
         proto_uow_rejects_begin(&pk, u->nrejects);
         for (uint32_t i = 0; i < u->nrejects; i++)
-                proto_reject_pack(&pk, &u->rejects[i]);
+                proto_reject_pack(&pk, &u->rejects[i], rb[i]);
         proto_uow_aggs_begin(&pk, u->naggs);
         for (uint32_t i = 0; i < u->naggs; i++)
                 proto_agg_pack(&pk, &u->aggs[i]);
         check(proto_uow_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
         check(t.seq == u->seq && t.epoch == u->epoch && pstr_same(t.aggregator, u->aggregator) &&
-              t.nvalues == u->nvalues && t.nrejects == u->nrejects && t.naggs == u->naggs);
+              t.nbatches == u->nbatches && t.nvalues == u->nvalues && t.nrejects == u->nrejects &&
+              t.naggs == u->naggs);
+        for (uint32_t k = 0; k < u->nbatches; k++) {
+                const struct proto_batch *a = &u->batches[k], *b = &t.batches[k];
+
+                check(pstr_same(a->collector, b->collector) &&
+                      pstr_same(a->batch_id, b->batch_id) && pstr_same(a->source, b->source));
+        }
+        /* The same batch, by index, in the re-encoded frame. */
+        for (uint32_t i = 0; i < u->nvalues; i++)
+                check(batch_index(&t, t.values[i].collector, t.values[i].batch_id) == vb[i]);
+        for (uint32_t i = 0; i < u->nrejects; i++)
+                check(batch_index(&t, t.rejects[i].collector, t.rejects[i].batch_id) == rb[i]);
         for (uint32_t i = 0; i < u->nvalues; i++) {
                 const struct proto_value *a = &u->values[i], *b = &t.values[i];
 
@@ -182,6 +243,8 @@ uow_again(const struct proto_uow *u)
         }
         proto_uow_free(&t);
         msgpack_sbuffer_destroy(&sb);
+        free(vb);
+        free(rb);
 }
 
 static void
@@ -365,7 +428,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check(known ? t == PROTO_UOW : t == PROTO_BAD);
                 uow_again(&u);
         } else {
-                check(u.values == NULL && u.rejects == NULL && u.aggs == NULL);
+                check(u.batches == NULL && u.values == NULL && u.rejects == NULL &&
+                      u.aggs == NULL && u.nbatches == 0 && u.nvalues == 0 && u.nrejects == 0 &&
+                      u.naggs == 0);
         }
         proto_uow_free(&u);
         if (proto_rows_decode(data, size, &rows, &n, err, sizeof(err)) == 0) {

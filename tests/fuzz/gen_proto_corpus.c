@@ -2,8 +2,9 @@
  * Writes the seed corpus of fuzz_proto into the directory given as the
  * only argument: a few valid messages of every type, packed with the real
  * encoders, and hostile frames (truncated, wrong types, huge declared
- * lengths, deep nesting, the msgpack-c 4.0.0 streaming-unpacker crash),
- * and the version-1 forms of the messages version 2 changed, which are
+ * lengths, deep nesting, the msgpack-c 4.0.0 streaming-unpacker crash,
+ * batch indexes out of range), and the version-1 forms of the messages
+ * version 2 changed and the uow of before its batch table, which are
  * refused.  The output is checked in under tests/fuzz/corpus/proto/, beside
  * the fuzzer's own finds (found-*); rerun this after changing the wire
  * format:
@@ -84,23 +85,23 @@ valid_messages(void)
              pstr_of("a,\"b"),
              pstr_of("unterminated quote")},
         };
-        struct proto_value v = {pstr_of("211102001"),
-                                pstr_of("2024"),
-                                pstr_of("teachers"),
-                                pstr_of("88"),
-                                42,
-                                PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
-                                pstr_of("c1"),
-                                pstr_of("b1")};
-        struct proto_reject rj = {pstr_of("c1"),
-                                  pstr_of("f.csv"),
-                                  pstr_of("b1"),
-                                  12,
-                                  pstr_of("999"),
-                                  pstr_of("2024"),
-                                  pstr_of("teachers"),
-                                  pstr_of("999,2024,teachers,5"),
-                                  pstr_of("unknown unit 999")};
+        struct proto_batch bt[] = {
+            {pstr_of("c1"), pstr_of("b1"), pstr_of("f.csv")},
+            {pstr_of("盘锦一中"), pstr_of("b-0002"), {NULL, 0}},
+        };
+        /* The encoder takes the batch's index; collector and batch_id are left nil. */
+        struct proto_value v = {.unit = pstr_of("211102001"),
+                                .period = pstr_of("2024"),
+                                .indicator = pstr_of("teachers"),
+                                .value = pstr_of("88"),
+                                .version = 42,
+                                .flags = PROTO_VALUE_NEW | PROTO_VALUE_FINAL};
+        struct proto_reject rj = {.line = 12,
+                                  .unit = pstr_of("999"),
+                                  .period = pstr_of("2024"),
+                                  .indicator = pstr_of("teachers"),
+                                  .raw = pstr_of("999,2024,teachers,5"),
+                                  .reason = pstr_of("unknown unit 999")};
         struct proto_agg ag[] = {
             {pstr_of("211100"), pstr_of("city"), pstr_of("2024"), pstr_of("pupil_teacher"),
              pstr_of("16.5"), pstr_of("1650"), pstr_of("100"), 4, 12.25, 20.5, 16.5, 0.125, 0,
@@ -176,15 +177,42 @@ valid_messages(void)
 
         start();
         proto_uow_begin(&pk, 77, 3, "agg-1", 1);
-        proto_value_pack(&pk, &v);
+        proto_uow_batch_pack(&pk, &bt[0]);
+        proto_uow_values_begin(&pk, 1);
+        proto_value_pack(&pk, &v, 0);
         proto_uow_rejects_begin(&pk, 1);
-        proto_reject_pack(&pk, &rj);
+        proto_reject_pack(&pk, &rj, 0);
         proto_uow_aggs_begin(&pk, 2);
         proto_agg_pack(&pk, &ag[0]);
         proto_agg_pack(&pk, &ag[1]);
         done("uow-full");
+        /* Two batches (the second without a source), values and rejections of each. */
+        start();
+        proto_uow_begin(&pk, 78, 3, "agg-1", 2);
+        proto_uow_batch_pack(&pk, &bt[0]);
+        proto_uow_batch_pack(&pk, &bt[1]);
+        proto_uow_values_begin(&pk, 3);
+        proto_value_pack(&pk, &v, 1);
+        proto_value_pack(&pk, &v, 0);
+        proto_value_pack(&pk, &v, 1);
+        proto_uow_rejects_begin(&pk, 2);
+        proto_reject_pack(&pk, &rj, 0);
+        proto_reject_pack(&pk, &rj, 1);
+        proto_uow_aggs_begin(&pk, 1);
+        proto_agg_pack(&pk, &ag[0]);
+        done("uow-2batches");
+        /* Batches that no value names. */
+        start();
+        proto_uow_begin(&pk, 79, 3, "agg-1", 2);
+        proto_uow_batch_pack(&pk, &bt[0]);
+        proto_uow_batch_pack(&pk, &bt[1]);
+        proto_uow_values_begin(&pk, 0);
+        proto_uow_rejects_begin(&pk, 0);
+        proto_uow_aggs_begin(&pk, 0);
+        done("uow-batches-no-values");
         start();
         proto_uow_begin(&pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&pk, 0);
         proto_uow_rejects_begin(&pk, 0);
         proto_uow_aggs_begin(&pk, 0);
         done("uow-empty");
@@ -213,6 +241,7 @@ valid_messages(void)
         /* An agg with float32 statistics, which the decoder also accepts. */
         start();
         proto_uow_begin(&pk, 2, 1, "a", 0);
+        proto_uow_values_begin(&pk, 0);
         proto_uow_rejects_begin(&pk, 0);
         proto_uow_aggs_begin(&pk, 1);
         msgpack_pack_array(&pk, 14);
@@ -265,8 +294,8 @@ batch_ids(void)
 }
 
 /*
- * What a version-1 peer sends: refused whole by version 2, each for its
- * version or its shape.
+ * What a version-1 peer sends, and an aggregator of before the uow's batch
+ * table: refused whole by version 2, each for its version or its shape.
  */
 static void
 version1_messages(void)
@@ -319,6 +348,26 @@ version1_messages(void)
         msgpack_pack_array(&pk, 0);
         msgpack_pack_array(&pk, 0);
         done("v1-uow");
+        /* A version-2 uow of before the batch table: its values named their batch. */
+        start();
+        msgpack_pack_array(&pk, 7);
+        pack_s("uow");
+        msgpack_pack_uint64(&pk, 5);
+        msgpack_pack_uint64(&pk, 1);
+        pack_s("agg-1");
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_array(&pk, 8);
+        pack_s("211102001");
+        pack_s("2024");
+        pack_s("teachers");
+        pack_s("88");
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint64(&pk, PROTO_VALUE_NEW);
+        pack_s("c1");
+        pack_s("b1");
+        msgpack_pack_array(&pk, 0);
+        msgpack_pack_array(&pk, 0);
+        done("uow-without-batches");
         start();
         proto_rows_begin(&pk, 1);
         msgpack_pack_array(&pk, 5);
@@ -431,12 +480,57 @@ hostile_messages(void)
         done("wrongtype-record-ints");
         start();
         proto_uow_begin(&pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&pk, 0);
         proto_uow_rejects_begin(&pk, 0);
         proto_uow_aggs_begin(&pk, 1);
         msgpack_pack_array(&pk, 14);
         for (int i = 0; i < 14; i++)
                 msgpack_pack_true(&pk);
         done("wrongtype-agg-bools");
+
+        /* Values and rejections naming a batch the uow does not carry. */
+        struct proto_batch bt = {pstr_of("c"), pstr_of("b"), pstr_of("f.csv")};
+        struct proto_value v = {.unit = pstr_of("u"),
+                                .period = pstr_of("2024"),
+                                .indicator = pstr_of("i"),
+                                .value = pstr_of("1"),
+                                .version = 1};
+        struct proto_reject rj = {.line = 3, .reason = pstr_of("r")};
+        start();
+        proto_uow_begin(&pk, 1, 1, "a", 1);
+        proto_uow_batch_pack(&pk, &bt);
+        proto_uow_values_begin(&pk, 2);
+        proto_value_pack(&pk, &v, 0);
+        proto_value_pack(&pk, &v, 1);
+        proto_uow_rejects_begin(&pk, 0);
+        proto_uow_aggs_begin(&pk, 0);
+        done("uow-value-batch-out-of-range");
+        start();
+        proto_uow_begin(&pk, 1, 1, "a", 1);
+        proto_uow_batch_pack(&pk, &bt);
+        proto_uow_values_begin(&pk, 0);
+        proto_uow_rejects_begin(&pk, 1);
+        proto_reject_pack(&pk, &rj, 3);
+        proto_uow_aggs_begin(&pk, 0);
+        done("uow-reject-batch-out-of-range");
+        start();
+        proto_uow_begin(&pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&pk, 1);
+        proto_value_pack(&pk, &v, 0);
+        proto_uow_rejects_begin(&pk, 0);
+        proto_uow_aggs_begin(&pk, 0);
+        done("uow-value-no-batches");
+        /* Truncations of a valid uow with a batch table. */
+        start();
+        proto_uow_begin(&pk, 1, 1, "a", 1);
+        proto_uow_batch_pack(&pk, &bt);
+        proto_uow_values_begin(&pk, 1);
+        proto_value_pack(&pk, &v, 0);
+        proto_uow_rejects_begin(&pk, 1);
+        proto_reject_pack(&pk, &rj, 0);
+        proto_uow_aggs_begin(&pk, 0);
+        put("truncated-uow-half", sb.data, sb.size / 2);
+        put("truncated-uow-minus1", sb.data, sb.size - 1);
         start();
         msgpack_pack_map(&pk, 1);
         pack_s("ok");

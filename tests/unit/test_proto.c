@@ -317,17 +317,19 @@ test_hello_roundtrip(void **state)
 static void
 test_uow_roundtrip(void **state)
 {
+        struct proto_batch b = {ps("c1"), ps("b1"), ps("f.csv")};
+        /* The encoder takes the batch's index: a value's own collector and batch_id are ignored. */
         struct proto_value v = {.unit = ps("211102001"),
                                 .period = ps("2024"),
                                 .indicator = ps("teachers"),
                                 .value = ps("88"),
                                 .version = 42,
                                 .flags = PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
-                                .collector = ps("c1"),
-                                .batch_id = ps("b1")};
-        struct proto_reject rj = {.collector = ps("c1"),
-                                  .source = ps("f.csv"),
-                                  .batch_id = ps("b1"),
+                                .collector = ps("ignored"),
+                                .batch_id = ps("ignored")};
+        struct proto_reject rj = {.collector = ps("ignored"),
+                                  .source = ps("ignored"),
+                                  .batch_id = ps("ignored"),
                                   .line = 12,
                                   .unit = ps("999"),
                                   .period = ps("2024"),
@@ -364,9 +366,11 @@ test_uow_roundtrip(void **state)
         (void)state;
         frame_init(&f);
         proto_uow_begin(&f.pk, 77, 5, "agg-1", 1);
-        proto_value_pack(&f.pk, &v);
+        proto_uow_batch_pack(&f.pk, &b);
+        proto_uow_values_begin(&f.pk, 1);
+        proto_value_pack(&f.pk, &v, 0);
         proto_uow_rejects_begin(&f.pk, 1);
-        proto_reject_pack(&f.pk, &rj);
+        proto_reject_pack(&f.pk, &rj, 0);
         proto_uow_aggs_begin(&f.pk, 2);
         proto_agg_pack(&f.pk, &ag[0]);
         proto_agg_pack(&f.pk, &ag[1]);
@@ -375,6 +379,10 @@ test_uow_roundtrip(void **state)
         assert_true(u.seq == 77);
         assert_true(u.epoch == 5);
         assert_pstr(u.aggregator, "agg-1");
+        assert_int_equal(u.nbatches, 1);
+        assert_pstr(u.batches[0].collector, "c1");
+        assert_pstr(u.batches[0].batch_id, "b1");
+        assert_pstr(u.batches[0].source, "f.csv");
         assert_int_equal(u.nvalues, 1);
         assert_pstr(u.values[0].unit, "211102001");
         assert_pstr(u.values[0].period, "2024");
@@ -416,6 +424,8 @@ test_uow_roundtrip(void **state)
         assert_int_equal(u.aggs[1].nulls, 0x01 | 0x08 | 0x10 | 0x20 | 0x40);
         proto_uow_free(&u);
         assert_null(u.values);
+        assert_null(u.batches);
+        assert_int_equal(u.nbatches, 0);
         frame_done(&f);
 }
 
@@ -429,12 +439,369 @@ test_uow_empty(void **state)
         (void)state;
         frame_init(&f);
         proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
-        assert_int_equal(u.nvalues + u.nrejects + u.naggs, 0);
+        assert_int_equal(u.nbatches + u.nvalues + u.nrejects + u.naggs, 0);
+        assert_null(u.batches);
         proto_uow_free(&u);
         frame_done(&f);
+}
+
+/* Assert that a and b hold the same text, or are both nil. */
+static void
+assert_pstr_same(struct pstr a, struct pstr b)
+{
+        if (a.p == NULL || b.p == NULL) {
+                assert_true(a.p == NULL && b.p == NULL);
+                return;
+        }
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.p, b.p, a.len);
+}
+
+/*
+ * Two batches, with values and rejections of each, in an order that
+ * alternates: every value and rejection decodes with its own batch's
+ * collector, batch id and source, which point at the batch table's
+ * strings in the frame (nothing is copied, a batch is sent once).
+ */
+static void
+test_uow_batches_roundtrip(void **state)
+{
+        const struct proto_batch b[2] = {{ps("盘锦一中"), ps("b-0001"), ps("schools.csv")},
+                                         {ps("c2"), ps("b-0002"), ps(NULL)}};
+        const uint32_t vbatch[4] = {1, 0, 0, 1}, rbatch[3] = {0, 1, 1};
+        struct proto_value v = {
+            .period = ps("2024"), .indicator = ps("teachers"), .flags = PROTO_VALUE_NEW};
+        struct proto_reject rj = {.raw = ps("x,y"), .reason = ps("bad row")};
+        char unit[4][16], val[4][16];
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 12, 3, "agg-1", 2);
+        proto_uow_batch_pack(&f.pk, &b[0]);
+        proto_uow_batch_pack(&f.pk, &b[1]);
+        proto_uow_values_begin(&f.pk, 4);
+        for (uint32_t i = 0; i < 4; i++) {
+                snprintf(unit[i], sizeof(unit[i]), "u%u", i);
+                snprintf(val[i], sizeof(val[i]), "%u", 10 * i);
+                v.unit = ps(unit[i]);
+                v.value = ps(val[i]);
+                v.version = 100 + i;
+                proto_value_pack(&f.pk, &v, vbatch[i]);
+        }
+        proto_uow_rejects_begin(&f.pk, 3);
+        for (uint32_t i = 0; i < 3; i++) {
+                rj.line = 20 + i;
+                proto_reject_pack(&f.pk, &rj, rbatch[i]);
+        }
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.nbatches, 2);
+        for (uint32_t k = 0; k < 2; k++) {
+                assert_pstr_same(u.batches[k].collector, b[k].collector);
+                assert_pstr_same(u.batches[k].batch_id, b[k].batch_id);
+                assert_pstr_same(u.batches[k].source, b[k].source);
+                assert_inside(u.batches[k].collector, &f);
+                assert_inside(u.batches[k].batch_id, &f);
+        }
+        assert_pstr(u.batches[0].source, "schools.csv");
+        assert_inside(u.batches[0].source, &f);
+        assert_pstr(u.batches[1].source, NULL);
+        assert_int_equal(u.nvalues, 4);
+        for (uint32_t i = 0; i < 4; i++) {
+                const struct proto_batch *want = &u.batches[vbatch[i]];
+
+                assert_pstr(u.values[i].unit, unit[i]);
+                assert_pstr(u.values[i].value, val[i]);
+                assert_true(u.values[i].version == 100 + i);
+                assert_pstr_same(u.values[i].collector, b[vbatch[i]].collector);
+                assert_pstr_same(u.values[i].batch_id, b[vbatch[i]].batch_id);
+                assert_true(u.values[i].collector.p == want->collector.p);
+                assert_true(u.values[i].batch_id.p == want->batch_id.p);
+        }
+        assert_int_equal(u.nrejects, 3);
+        for (uint32_t i = 0; i < 3; i++) {
+                const struct proto_batch *want = &u.batches[rbatch[i]];
+
+                assert_int_equal(u.rejects[i].line, 20 + i);
+                assert_pstr(u.rejects[i].unit, NULL);
+                assert_pstr(u.rejects[i].raw, "x,y");
+                assert_pstr(u.rejects[i].reason, "bad row");
+                assert_pstr_same(u.rejects[i].collector, b[rbatch[i]].collector);
+                assert_pstr_same(u.rejects[i].batch_id, b[rbatch[i]].batch_id);
+                assert_pstr_same(u.rejects[i].source, b[rbatch[i]].source);
+                assert_true(u.rejects[i].collector.p == want->collector.p);
+                assert_true(u.rejects[i].source.p == want->source.p);
+                assert_true(u.rejects[i].batch_id.p == want->batch_id.p);
+        }
+        assert_pstr(u.values[0].collector, "c2");
+        assert_pstr(u.values[1].batch_id, "b-0001");
+        assert_pstr(u.rejects[0].source, "schools.csv");
+        assert_pstr(u.rejects[2].source, NULL);
+        assert_int_equal(u.naggs, 0);
+        proto_uow_free(&u);
+        assert_null(u.batches);
+        assert_int_equal(u.nbatches, 0);
+        frame_done(&f);
+}
+
+/* ["uow", 1, 1, "a", [batches], [one value of batch vb], [one reject of batch rb], []] */
+static void
+pack_uow_refs(struct frame *f, uint32_t nbatches, int with_value, uint64_t vb, int with_reject,
+              uint64_t rb)
+{
+        const struct proto_batch b = {ps("c"), ps("b"), ps("f.csv")};
+        const struct proto_value v = {.unit = ps("u"),
+                                      .period = ps("p"),
+                                      .indicator = ps("i"),
+                                      .value = ps("1"),
+                                      .version = 1};
+        const struct proto_reject rj = {.line = 3, .reason = ps("r")};
+
+        frame_init(f);
+        proto_uow_begin(&f->pk, 1, 1, "a", nbatches);
+        for (uint32_t k = 0; k < nbatches; k++)
+                proto_uow_batch_pack(&f->pk, &b);
+        proto_uow_values_begin(&f->pk, with_value ? 1 : 0);
+        if (with_value) {
+                if (vb <= UINT32_MAX) {
+                        proto_value_pack(&f->pk, &v, (uint32_t)vb);
+                } else {
+                        /* proto_value_pack takes a uint32_t: an index beyond, by hand. */
+                        msgpack_pack_array(&f->pk, 7);
+                        pack_s(&f->pk, "u");
+                        pack_s(&f->pk, "p");
+                        pack_s(&f->pk, "i");
+                        pack_s(&f->pk, "1");
+                        msgpack_pack_uint64(&f->pk, 1);
+                        msgpack_pack_uint64(&f->pk, 0);
+                        msgpack_pack_uint64(&f->pk, vb);
+                }
+        }
+        proto_uow_rejects_begin(&f->pk, with_reject ? 1 : 0);
+        if (with_reject)
+                proto_reject_pack(&f->pk, &rj, (uint32_t)rb);
+        proto_uow_aggs_begin(&f->pk, 0);
+}
+
+/*
+ * A value or rejection naming a batch the uow does not carry is refused,
+ * and the refusal says which and how many there are; the uow owns nothing.
+ */
+static void
+test_uow_batch_out_of_range(void **state)
+{
+        static const struct {
+                uint32_t nbatches;
+                int with_value;
+                uint64_t vb;
+                int with_reject;
+                uint32_t rb;
+                const char *err;
+        } cases[] = {
+            {1, 1, 3, 0, 0, "value 0: batch 3 out of range (the uow has 1)"},
+            {1, 0, 0, 1, 3, "reject 0: batch 3 out of range (the uow has 1)"},
+            {2, 1, 2, 1, 0, "value 0: batch 2 out of range (the uow has 2)"},
+            {2, 1, 1, 1, 2, "reject 0: batch 2 out of range (the uow has 2)"},
+            {0, 1, 0, 0, 0, "value 0: batch 0 out of range (the uow has 0)"},
+            {0, 0, 0, 1, 0, "reject 0: batch 0 out of range (the uow has 0)"},
+            {1, 1, UINT32_MAX, 0, 0, "value 0: batch 4294967295 out of range (the uow has 1)"},
+            {1, 0, 0, 1, UINT32_MAX, "reject 0: batch 4294967295 out of range (the uow has 1)"},
+            /* Beyond 32 bits the integer itself is out of range. */
+            {1, 1, 4294967296ULL, 0, 0, "value 0: batch 4294967296 out of range"},
+        };
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                pack_uow_refs(&f, cases[i].nbatches, cases[i].with_value, cases[i].vb,
+                              cases[i].with_reject, cases[i].rb);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                assert_string_equal(err, cases[i].err);
+                assert_null(u.batches);
+                assert_null(u.values);
+                assert_null(u.rejects);
+                assert_int_equal(u.nbatches + u.nvalues + u.nrejects + u.naggs, 0);
+                frame_done(&f);
+        }
+        /* The last batch is in range. */
+        pack_uow_refs(&f, 2, 1, 1, 1, 1);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_pstr(u.values[0].collector, "c");
+        assert_pstr(u.rejects[0].source, "f.csv");
+        proto_uow_free(&u);
+        frame_done(&f);
+
+        /* A negative index (one that is not an integer: test_invalid_types_everywhere). */
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
+        proto_uow_rejects_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 7);
+        msgpack_pack_int64(&f.pk, -1);
+        msgpack_pack_uint64(&f.pk, 3);
+        for (int i = 0; i < 4; i++)
+                msgpack_pack_nil(&f.pk);
+        pack_s(&f.pk, "r");
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "reject 0: batch is negative");
+        frame_done(&f);
+}
+
+/*
+ * A uow may carry batches that no value names: a batch whose rows were
+ * all rejected, or that changed nothing.  The table still decodes.
+ */
+static void
+test_uow_batches_without_values(void **state)
+{
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        pack_uow_refs(&f, 3, 0, 0, 0, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.nbatches, 3);
+        assert_int_equal(u.nvalues + u.nrejects + u.naggs, 0);
+        assert_null(u.values);
+        assert_null(u.rejects);
+        for (uint32_t k = 0; k < 3; k++) {
+                assert_pstr(u.batches[k].collector, "c");
+                assert_pstr(u.batches[k].batch_id, "b");
+                assert_pstr(u.batches[k].source, "f.csv");
+        }
+        proto_uow_free(&u);
+        assert_null(u.batches);
+        frame_done(&f);
+
+        /* Only rejections, all of the second batch. */
+        pack_uow_refs(&f, 2, 0, 0, 1, 1);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.nbatches, 2);
+        assert_int_equal(u.nvalues, 0);
+        assert_int_equal(u.nrejects, 1);
+        assert_true(u.rejects[0].batch_id.p == u.batches[1].batch_id.p);
+        proto_uow_free(&u);
+        frame_done(&f);
+}
+
+/*
+ * A batch's source may be nil (a rejection then has none); its collector
+ * and batch id may not.  A batch id takes any string here: the submit's
+ * rules were applied by the aggregator.  A batch is exactly 3 items.
+ */
+static void
+test_uow_batch_fields(void **state)
+{
+        static const struct {
+                struct proto_batch b;
+                const char *err;
+        } bad[] = {
+            {{{NULL, 0}, {"b", 1}, {"s", 1}}, "batch 1: collector is not a string"},
+            {{{"c", 1}, {NULL, 0}, {"s", 1}}, "batch 1: batch_id is not a string"},
+        };
+        const struct proto_batch nil_source = {ps("c"), ps("a b"), ps(NULL)};
+        const struct proto_reject rj = {.line = 9, .reason = ps("r")};
+        const struct proto_value v = {.unit = ps("u"),
+                                      .period = ps("p"),
+                                      .indicator = ps("i"),
+                                      .value = ps("1"),
+                                      .version = 1};
+        char big[PROTO_MAX_TEXT + 2];
+        struct proto_uow u;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, 1, "a", 1);
+        proto_uow_batch_pack(&f.pk, &nil_source);
+        proto_uow_values_begin(&f.pk, 1);
+        proto_value_pack(&f.pk, &v, 0);
+        proto_uow_rejects_begin(&f.pk, 1);
+        proto_reject_pack(&f.pk, &rj, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_pstr(u.batches[0].source, NULL);
+        assert_pstr(u.batches[0].batch_id, "a b");
+        assert_pstr(u.values[0].collector, "c");
+        assert_pstr(u.values[0].batch_id, "a b");
+        assert_pstr(u.rejects[0].collector, "c");
+        assert_pstr(u.rejects[0].batch_id, "a b");
+        assert_pstr(u.rejects[0].source, NULL);
+        proto_uow_free(&u);
+        frame_done(&f);
+
+        /* Nil where a batch needs a string: named by the batch's index. */
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                frame_init(&f);
+                proto_uow_begin(&f.pk, 1, 1, "a", 2);
+                proto_uow_batch_pack(&f.pk, &nil_source);
+                proto_uow_batch_pack(&f.pk, &bad[i].b);
+                proto_uow_values_begin(&f.pk, 0);
+                proto_uow_rejects_begin(&f.pk, 0);
+                proto_uow_aggs_begin(&f.pk, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                assert_string_equal(err, bad[i].err);
+                assert_null(u.batches);
+                assert_int_equal(u.nbatches, 0);
+                frame_done(&f);
+        }
+
+        /* The caps: 64 bytes of collector and batch id, 4096 of source. */
+        memset(big, 'x', sizeof(big));
+        struct {
+                struct proto_batch b;
+                const char *err;
+        } caps[] = {
+            {{{big, PROTO_MAX_ID}, {big, PROTO_MAX_ID}, {big, PROTO_MAX_TEXT}}, NULL},
+            {{{big, PROTO_MAX_ID + 1}, ps("b"), ps("s")},
+             "batch 0: collector longer than 64 bytes"},
+            {{ps("c"), {big, PROTO_MAX_ID + 1}, ps("s")}, "batch 0: batch_id longer than 64 bytes"},
+            {{ps("c"), ps("b"), {big, PROTO_MAX_TEXT + 1}},
+             "batch 0: source longer than 4096 bytes"},
+        };
+        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+                frame_init(&f);
+                proto_uow_begin(&f.pk, 1, 1, "a", 1);
+                proto_uow_batch_pack(&f.pk, &caps[i].b);
+                proto_uow_values_begin(&f.pk, 0);
+                proto_uow_rejects_begin(&f.pk, 0);
+                proto_uow_aggs_begin(&f.pk, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)),
+                                 caps[i].err == NULL ? 0 : -1);
+                if (caps[i].err != NULL)
+                        assert_string_equal(err, caps[i].err);
+                else
+                        assert_int_equal(u.batches[0].source.len, PROTO_MAX_TEXT);
+                proto_uow_free(&u);
+                frame_done(&f);
+        }
+
+        /* A batch of 2 or 4 items, and one that is not an array. */
+        static const unsigned char two[] = {0x98, 0xa3, 'u',  'o', 'w',  0x01, 0x01, 0xa1, 'a',
+                                            0x91, 0x92, 0xa1, 'c', 0xa1, 'b',  0x90, 0x90, 0x90};
+        static const unsigned char four[] = {0x98, 0xa3, 'u',  'o',  'w',  0x01, 0x01,
+                                             0xa1, 'a',  0x91, 0x94, 0xa1, 'c',  0xa1,
+                                             'b',  0xc0, 0xc0, 0x90, 0x90, 0x90};
+        static const unsigned char scalar[] = {0x98, 0xa3, 'u',  'o', 'w',  0x01, 0x01, 0xa1,
+                                               'a',  0x91, 0xa1, 'c', 0x90, 0x90, 0x90};
+        assert_int_equal(decode_as(PROTO_UOW, two, sizeof(two), err, sizeof(err)), -1);
+        assert_string_equal(err, "batch 0: has 2 items, expected 3");
+        assert_int_equal(decode_as(PROTO_UOW, four, sizeof(four), err, sizeof(err)), -1);
+        assert_string_equal(err, "batch 0: has 4 items, expected 3");
+        assert_int_equal(decode_as(PROTO_UOW, scalar, sizeof(scalar), err, sizeof(err)), -1);
+        assert_string_equal(err, "batch 0: not an array");
 }
 
 static void
@@ -811,16 +1178,21 @@ test_huge_declared_lengths(void **state)
         assert_int_equal(decode_as(PROTO_SUBMIT, hostile[2], 8, err, sizeof(err)), -1);
         assert_string_equal(err, "byte 0: declares 4294967295 bytes, only 3 follow");
         assert_int_equal(decode_as(PROTO_UOW, hostile[0], 8, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 7 allowed at "
+        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 8 allowed at "
                                  "depth 0");
         /*
          * A uow's lists have no item cap (the aggregator is trusted), so
          * only the bytes that follow bound them.
          */
-        static const unsigned char uow[] = {0x97, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1, 'a',
+        static const unsigned char uow[] = {0x98, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1, 'a',
                                             0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0x90, 0x90};
         assert_int_equal(decode_as(PROTO_UOW, uow, sizeof(uow), err, sizeof(err)), -1);
         assert_string_equal(err, "byte 9: declares 4294967295 items, only 3 bytes follow");
+        /* The same for the values list, behind an empty batch table. */
+        static const unsigned char uowv[] = {0x98, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1, 'a',
+                                             0x90, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0x90};
+        assert_int_equal(decode_as(PROTO_UOW, uowv, sizeof(uowv), err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 10: declares 4294967295 items, only 2 bytes follow");
         static const unsigned char rows[] = {0x92, 0xa4, 'r',  'o',  'w',  's',
                                              0xdf, 0x7f, 0xff, 0xff, 0xff, 0xc0};
         assert_int_equal(decode_as(PROTO_ROWS, rows, sizeof(rows), err, sizeof(err)), -1);
@@ -893,15 +1265,25 @@ test_truncated_and_trailing(void **state)
 
 /*
  * Every proper prefix of a uow is refused too, in a buffer of exactly its
- * size: the frame ends inside a str8 (a 40-byte unit), a uint64 version and
- * the float64 statistics, which the scan's fast path skips without reading.
+ * size: the frame ends inside the batch table (a str8 collector, a nil
+ * source), a str8 (a 40-byte unit), a uint64 version, the batch indexes
+ * and the float64 statistics, which the scan's fast path skips without
+ * reading.
  */
 static void
 test_truncated_uow(void **state)
 {
         static const char unit40[] = "2111020010123456789012345678901234567890";
-        struct proto_value v = {ps(unit40), ps("2024"), ps("teachers"), ps("88"),
-                                1ull << 40, 3,          ps("c1"),       ps("b1")};
+        struct proto_batch b[2] = {
+            {ps("collector-with-a-longer-name-0123456789"), ps("b1"), ps(NULL)},
+            {ps("c2"), ps("b2"), ps("f.csv")}};
+        struct proto_value v = {.unit = ps(unit40),
+                                .period = ps("2024"),
+                                .indicator = ps("teachers"),
+                                .value = ps("88"),
+                                .version = 1ull << 40,
+                                .flags = 3};
+        struct proto_reject rj = {.line = 70000, .raw = ps("a,b"), .reason = ps("unsplittable")};
         struct proto_agg ag = {.unit = ps("211100"),
                                .level = ps("city"),
                                .period = ps("2024"),
@@ -919,9 +1301,14 @@ test_truncated_uow(void **state)
 
         (void)state;
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1ull << 40, (1ull << 40) + 1, "agg-1", 1);
-        proto_value_pack(&f.pk, &v);
-        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_begin(&f.pk, 1ull << 40, (1ull << 40) + 1, "agg-1", 2);
+        proto_uow_batch_pack(&f.pk, &b[0]);
+        proto_uow_batch_pack(&f.pk, &b[1]);
+        proto_uow_values_begin(&f.pk, 2);
+        proto_value_pack(&f.pk, &v, 1);
+        proto_value_pack(&f.pk, &v, 0);
+        proto_uow_rejects_begin(&f.pk, 1);
+        proto_reject_pack(&f.pk, &rj, 1);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &ag);
         assert_int_equal(decode_as(PROTO_UOW, f.sb.data, f.sb.size, err, sizeof(err)), 0);
@@ -994,6 +1381,7 @@ test_wrong_message(void **state)
         proto_ack_stale_begin(&all[1].pk, 0);
         proto_hello_pack(&all[2].pk, "a");
         proto_uow_begin(&all[3].pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&all[3].pk, 0);
         proto_uow_rejects_begin(&all[3].pk, 0);
         proto_uow_aggs_begin(&all[3].pk, 0);
         proto_rows_begin(&all[4].pk, 0);
@@ -1228,6 +1616,7 @@ test_floats_and_flags(void **state)
         /* An agg whose min is float32 1.5 and cv is nil. */
         frame_init(&f);
         proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         msgpack_pack_array(&f.pk, 14);
@@ -1265,6 +1654,7 @@ test_floats_and_flags(void **state)
                                  .dimension = ps("stage")};
         frame_init(&f);
         proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &half);
@@ -1273,10 +1663,14 @@ test_floats_and_flags(void **state)
         frame_done(&f);
 
         /* Flags beyond NEW|FINAL. */
-        struct proto_value v = {ps("u"), ps("p"), ps("i"), ps("1"), 1, 4, ps("c"), ps("b")};
+        struct proto_batch b = {ps("c"), ps("b"), ps("s")};
+        struct proto_value v = {
+            .unit = ps("u"), .period = ps("p"), .indicator = ps("i"), .value = ps("1"), .flags = 4};
         frame_init(&f);
         proto_uow_begin(&f.pk, 1, 1, "a", 1);
-        proto_value_pack(&f.pk, &v);
+        proto_uow_batch_pack(&f.pk, &b);
+        proto_uow_values_begin(&f.pk, 1);
+        proto_value_pack(&f.pk, &v, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
@@ -1291,16 +1685,17 @@ test_floats_and_flags(void **state)
  * tuples, one letter each:
  *   v protocol version   u unsigned integer   x value flags
  *   S string             s string or nil      d decimal text or nil
- *   f float or nil       0-2 a list of one tuple of that index
+ *   f float or nil       b index into the uow's batch table (valid: 0)
+ *   0-3 a list of one tuple of that index
  */
 struct shape {
         enum proto_type type; /* for decode_as */
         const char *name;
         const char *top;
-        const char *topnames[6];
-        const char *tuple[3];
-        const char *listname[3];
-        const char *fieldnames[3][14];
+        const char *topnames[7];
+        const char *tuple[4];
+        const char *listname[4];
+        const char *fieldnames[4][14];
 };
 
 static const struct shape shapes[] = {
@@ -1322,12 +1717,13 @@ static const struct shape shapes[] = {
     {PROTO_HELLO, "hello", "vS", {"version", "aggregator"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_UOW,
      "uow",
-     "uuS012",
-     {"seq", "epoch", "aggregator", "values", "rejects", "aggs"},
-     {"SSSSuxSS", "SsSussssS", "SSSSddduffffss"},
-     {"value", "reject", "agg"},
-     {{"unit", "period", "indicator", "value", "version", "flags", "collector", "batch_id"},
-      {"collector", "source", "batch_id", "line", "unit", "period", "indicator", "raw", "reason"},
+     "uuS0123",
+     {"seq", "epoch", "aggregator", "batches", "values", "rejects", "aggs"},
+     {"SSs", "SSSSuxb", "bussssS", "SSSSddduffffss"},
+     {"batch", "value", "reject", "agg"},
+     {{"collector", "batch_id", "source"},
+      {"unit", "period", "indicator", "value", "version", "flags", "batch"},
+      {"batch", "line", "unit", "period", "indicator", "raw", "reason"},
       {"unit", "level", "period", "indicator", "value", "numerator", "denominator", "n_reporting",
        "min", "max", "mean", "cv", "dimension", "category"}}},
     {PROTO_ROWS,
@@ -1351,6 +1747,7 @@ pack_kind(msgpack_packer *pk, char k, int bad)
         case 'v':
         case 'u':
         case 'x':
+        case 'b':
         case 'f':
                 if (bad)
                         pack_s(pk, "x");
@@ -1358,6 +1755,8 @@ pack_kind(msgpack_packer *pk, char k, int bad)
                         msgpack_pack_double(pk, 1.25);
                 else if (k == 'v')
                         msgpack_pack_uint64(pk, PROTO_VERSION);
+                else if (k == 'b')
+                        msgpack_pack_uint64(pk, 0);
                 else
                         msgpack_pack_uint64(pk, 1);
                 break;
@@ -1386,7 +1785,7 @@ pack_shape(struct frame *f, const struct shape *sh, int badtop, int badl, int ba
         for (int i = 0; sh->top[i] != '\0'; i++) {
                 char k = sh->top[i];
 
-                if (k < '0' || k > '2' || i == badtop) {
+                if (k < '0' || k > '3' || i == badtop) {
                         pack_kind(&f->pk, k, i == badtop);
                         continue;
                 }
@@ -1405,6 +1804,7 @@ what_expected(char k)
         case 'v':
         case 'u':
         case 'x':
+        case 'b':
                 return "is not an integer";
         case 'f':
                 return "is not a float";
@@ -1445,7 +1845,7 @@ test_invalid_types_everywhere(void **state)
                         frame_done(&f);
                         checked++;
                 }
-                for (int l = 0; l < 3 && sh->tuple[l] != NULL; l++) {
+                for (int l = 0; l < 4 && sh->tuple[l] != NULL; l++) {
                         for (int j = 0; sh->tuple[l][j] != '\0'; j++) {
                                 pack_shape(&f, sh, -1, l, j);
                                 assert_int_equal(
@@ -1467,10 +1867,10 @@ test_invalid_types_everywhere(void **state)
                 }
         }
         /*
-         * 5+8 submit, 5+2+4 ack, 2 error, 2 hello, 6+8+9+14 uow, 1+6 rows,
+         * 5+8 submit, 5+2+4 ack, 2 error, 2 hello, 7+3+7+7+14 uow, 1+6 rows,
          * 3 ready, 1 ok, 2 fail, 2 fenced.
          */
-        assert_int_equal(checked, 80);
+        assert_int_equal(checked, 81);
 }
 
 /* Nil where nil is not allowed. */
@@ -1815,6 +2215,7 @@ pack_agg_floats(struct frame *f, const unsigned char *min, size_t minlen, const 
 {
         frame_init(f);
         proto_uow_begin(&f->pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f->pk, 0);
         proto_uow_rejects_begin(&f->pk, 0);
         proto_uow_aggs_begin(&f->pk, 1);
         msgpack_pack_array(&f->pk, 14);
@@ -1926,6 +2327,7 @@ test_empty_strings(void **state)
 
         frame_init(&f);
         proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
@@ -1945,6 +2347,7 @@ test_empty_strings(void **state)
         a.category = ps(NULL);
         frame_init(&f);
         proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
@@ -1954,23 +2357,43 @@ test_empty_strings(void **state)
 }
 
 /*
- * A uow's three lists are checked to be lists before any of their items,
- * so a bad value behind a bad rejects list reports the list; lists longer
- * than 65535 items (array32) decode with the right index in errors.
+ * A uow's four lists are checked to be lists before any of their items,
+ * so a bad value behind a bad rejects list reports the list, and so does a
+ * bad batch behind a bad values list; lists longer than 65535 items
+ * (array32) decode with the right index in errors.
  */
 static void
 test_uow_lists(void **state)
 {
-        struct proto_value v = {ps("S0012345"), ps("2024"), ps("pupils_total"),
-                                ps("123"),      1,          PROTO_VALUE_NEW,
-                                ps("c"),        ps("b")};
+        struct proto_batch b = {ps("c"), ps("b"), ps(NULL)};
+        struct proto_value v = {.unit = ps("S0012345"),
+                                .period = ps("2024"),
+                                .indicator = ps("pupils_total"),
+                                .value = ps("123"),
+                                .version = 1,
+                                .flags = PROTO_VALUE_NEW};
         struct proto_uow u;
         struct frame f;
         char err[256];
 
         (void)state;
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 7);
+        msgpack_pack_array(&f.pk, 8);
+        pack_s(&f.pk, "uow");
+        msgpack_pack_uint64(&f.pk, 1);
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "a");
+        msgpack_pack_array(&f.pk, 0);
+        msgpack_pack_array(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 1);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_uint64(&f.pk, 7);
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "rejects is not an array");
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 8);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 1);
         msgpack_pack_uint64(&f.pk, 1);
@@ -1980,26 +2403,33 @@ test_uow_lists(void **state)
         msgpack_pack_nil(&f.pk);
         msgpack_pack_uint64(&f.pk, 7);
         msgpack_pack_array(&f.pk, 0);
+        msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
-        assert_string_equal(err, "rejects is not an array");
+        assert_string_equal(err, "values is not an array");
+        assert_null(u.batches);
         frame_done(&f);
 
         /* The message in an array16 header, its values in an array32. */
         frame_init(&f);
-        put(&f, "\xdc\x00\x07", 3);
+        put(&f, "\xdc\x00\x08", 3);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 9);
         msgpack_pack_uint64(&f.pk, 1);
         pack_s(&f.pk, "a");
-        proto_uow_rejects_begin(&f.pk, 70000);
+        msgpack_pack_array(&f.pk, 1); /* the batch table */
+        proto_uow_batch_pack(&f.pk, &b);
+        proto_uow_values_begin(&f.pk, 70000);
         for (uint32_t i = 0; i < 70000; i++) {
                 v.version = i;
                 v.flags = i == 69999 ? PROTO_VALUE_FINAL : PROTO_VALUE_NEW;
-                proto_value_pack(&f.pk, &v);
+                proto_value_pack(&f.pk, &v, 0);
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
-        assert_int_equal((unsigned char)f.sb.data[11], 0xdd);
+        /* 0xdc 0 8, "uow", 9, 1, "a", then [["c", "b", nil]] in bytes 11..17. */
+        assert_int_equal((unsigned char)f.sb.data[11], 0x91);
+        assert_int_equal((unsigned char)f.sb.data[17], 0xc0);
+        assert_int_equal((unsigned char)f.sb.data[18], 0xdd);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_true(u.seq == 9);
         assert_int_equal(u.nvalues, 70000);
@@ -2008,16 +2438,22 @@ test_uow_lists(void **state)
         assert_true(u.values[69999].version == 69999);
         assert_int_equal(u.values[69999].flags, PROTO_VALUE_FINAL);
         assert_pstr(u.values[69999].indicator, "pupils_total");
+        assert_pstr(u.values[69999].batch_id, "b");
         assert_inside(u.values[69999].batch_id, &f);
+        /* Every value's batch strings are the table's, not copies. */
+        assert_true(u.values[65536].collector.p == u.batches[0].collector.p);
+        assert_true(u.values[69999].batch_id.p == u.batches[0].batch_id.p);
         proto_uow_free(&u);
         frame_done(&f);
 
         /* The same with the last value's flags out of range. */
         frame_init(&f);
-        proto_uow_begin(&f.pk, 9, 1, "a", 70000);
+        proto_uow_begin(&f.pk, 9, 1, "a", 1);
+        proto_uow_batch_pack(&f.pk, &b);
+        proto_uow_values_begin(&f.pk, 70000);
         for (uint32_t i = 0; i < 70000; i++) {
                 v.flags = i == 69999 ? 4 : PROTO_VALUE_NEW;
-                proto_value_pack(&f.pk, &v);
+                proto_value_pack(&f.pk, &v, 0);
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
@@ -2025,6 +2461,25 @@ test_uow_lists(void **state)
         assert_string_equal(err, "value 69999: flags 4 out of range");
         assert_null(u.values);
         assert_int_equal(u.nvalues, 0);
+        assert_null(u.batches);
+        assert_int_equal(u.nbatches, 0);
+        frame_done(&f);
+
+        /* And with the last value's batch out of range: the index is per value. */
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 9, 1, "a", 1);
+        proto_uow_batch_pack(&f.pk, &b);
+        proto_uow_values_begin(&f.pk, 70000);
+        for (uint32_t i = 0; i < 70000; i++) {
+                v.flags = PROTO_VALUE_NEW;
+                proto_value_pack(&f.pk, &v, i == 69999 ? 1 : 0);
+        }
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "value 69999: batch 1 out of range (the uow has 1)");
+        assert_null(u.values);
+        assert_null(u.batches);
         frame_done(&f);
 }
 
@@ -2330,8 +2785,8 @@ test_error_names_line(void **state)
         }
 
         /* An ack's and a uow's lines are fields, not names: they go by position. */
-        struct proto_reject rj = {
-            .collector = ps("c"), .batch_id = ps("b"), .line = 12, .reason = ps(NULL)};
+        struct proto_batch b = {ps("c"), ps("b"), ps("s")};
+        struct proto_reject rj = {.line = 12, .reason = ps(NULL)};
         struct proto_ack a;
         struct proto_uow u;
         frame_init(&f);
@@ -2344,9 +2799,11 @@ test_error_names_line(void **state)
         assert_null(a.rej);
         frame_done(&f);
         frame_init(&f);
-        proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_begin(&f.pk, 1, 1, "a", 1);
+        proto_uow_batch_pack(&f.pk, &b);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 1);
-        proto_reject_pack(&f.pk, &rj);
+        proto_reject_pack(&f.pk, &rj, 0);
         proto_uow_aggs_begin(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "reject 0: reason is not a string");
@@ -2624,17 +3081,18 @@ test_ack_stale_roundtrip(void **state)
 static void
 test_uow_epoch(void **state)
 {
-        static const unsigned char head[] = {0x97, 0xa3, 'u',  'o', 'w',  0x07, 0xcd,
-                                             0x01, 0x2c, 0xa1, 'a', 0x90, 0x90, 0x90};
+        static const unsigned char head[] = {0x98, 0xa3, 'u', 'o',  'w',  0x07, 0xcd, 0x01,
+                                             0x2c, 0xa1, 'a', 0x90, 0x90, 0x90, 0x90};
         static const uint64_t epochs[] = {0, 1, 4294967296ULL, 9223372036854775807ULL};
         struct proto_uow u;
         struct frame f;
         char err[256];
 
         (void)state;
-        /* ["uow", seq, epoch, aggregator, values, rejects, aggs] */
+        /* ["uow", seq, epoch, aggregator, batches, values, rejects, aggs] */
         frame_init(&f);
         proto_uow_begin(&f.pk, 7, 300, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
         assert_int_equal(f.sb.size, sizeof(head));
@@ -2650,6 +3108,7 @@ test_uow_epoch(void **state)
         for (size_t i = 0; i < sizeof(epochs) / sizeof(epochs[0]); i++) {
                 frame_init(&f);
                 proto_uow_begin(&f.pk, 9, epochs[i], "agg-1", 0);
+                proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
@@ -2662,6 +3121,7 @@ test_uow_epoch(void **state)
         /* Out of range and negative epochs. */
         frame_init(&f);
         proto_uow_begin(&f.pk, 9, 9223372036854775808ULL, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
@@ -2669,12 +3129,12 @@ test_uow_epoch(void **state)
         assert_true(u.seq == 0 && u.epoch == 0);
         frame_done(&f);
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 7);
+        msgpack_pack_array(&f.pk, 8);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 9);
         msgpack_pack_int64(&f.pk, -1);
         pack_s(&f.pk, "a");
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
                 msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "epoch is negative");
@@ -2689,7 +3149,29 @@ test_uow_epoch(void **state)
         for (int i = 0; i < 3; i++)
                 msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
-        assert_string_equal(err, "uow message has 6 items, expected 7");
+        assert_string_equal(err, "uow message has 6 items, expected 8");
+        frame_done(&f);
+
+        /* A uow of before the batch table: values named their batch themselves. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 7);
+        pack_s(&f.pk, "uow");
+        msgpack_pack_uint64(&f.pk, 9);
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "a");
+        msgpack_pack_array(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 8);
+        for (int i = 0; i < 4; i++)
+                pack_s(&f.pk, "x");
+        msgpack_pack_uint64(&f.pk, 1);
+        msgpack_pack_uint64(&f.pk, PROTO_VALUE_NEW);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b");
+        msgpack_pack_array(&f.pk, 0);
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "uow message has 7 items, expected 8");
+        assert_null(u.batches);
         frame_done(&f);
 }
 
@@ -3068,6 +3550,10 @@ main(void)
             cmocka_unit_test(test_hello_roundtrip),
             cmocka_unit_test(test_uow_roundtrip),
             cmocka_unit_test(test_uow_empty),
+            cmocka_unit_test(test_uow_batches_roundtrip),
+            cmocka_unit_test(test_uow_batch_out_of_range),
+            cmocka_unit_test(test_uow_batches_without_values),
+            cmocka_unit_test(test_uow_batch_fields),
             cmocka_unit_test(test_rows_ready_result_roundtrip),
             cmocka_unit_test(test_peek),
             cmocka_unit_test(test_field_caps),
