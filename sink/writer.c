@@ -626,9 +626,9 @@ body_apply(struct writer *w, const struct proto_uow *u, const char *agg, int *re
 }
 
 /*
- * The refused uow's values, as rejections: they carry no line (NULL, so
- * the unique (collector, batch_id, line) does not fold a batch's values into one row)
- * and no source.
+ * The refused uow's values, as rejections: they carry no line (NULL) and no
+ * source; each keeps its unit, period and indicator, so the uniqueness of
+ * rejected does not fold a batch's values into one row.
  */
 static enum db_result
 body_store_refused(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,

@@ -21,7 +21,8 @@
  *   COPY value_replaced        values not flagged FINAL (replaced within
  *                              the uow)
  *   COPY stage_first  -> INSERT first_report ON CONFLICT DO NOTHING
- *   COPY stage_reject -> INSERT rejected ON CONFLICT (collector, batch_id, line) DO NOTHING
+ *   COPY stage_reject -> INSERT rejected ON CONFLICT (collector, batch_id, line, unit,
+ *                      period, indicator) DO NOTHING
  *   COPY stage_agg    -> INSERT agg_rollup, agg_breakdown ON CONFLICT DO UPDATE
  *   UPDATE sink_state; COMMIT
  * Each accepted value is written once: value_history is a view of

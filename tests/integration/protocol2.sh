@@ -294,13 +294,17 @@ else
                 fail "edustat-collector's version $v0 / 1024 = $((v0 / 1024)) µs is not the time of its submit ($T0..$T1)"
 fi
 
-# edustat.rejected is unique on (collector, batch_id, line).
+# edustat.rejected is unique on (collector, batch_id, line, unit, period,
+# indicator), NULLs alike: a batch is its collector's, and each refused cell
+# of a wide row is kept.
 [ "$(q "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'edustat' AND c.relname = 'rejected' AND i.indisunique
+          AND i.indnullsnotdistinct
           AND (SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute
-               WHERE attrelid = c.oid AND attnum = ANY (i.indkey)) = ARRAY['batch_id', 'collector', 'line']")" = 1 ] ||
-        fail "edustat.rejected has no unique index on (collector, batch_id, line)"
+               WHERE attrelid = c.oid AND attnum = ANY (i.indkey))
+              = ARRAY['batch_id', 'collector', 'indicator', 'line', 'period', 'unit']")" = 1 ] ||
+        fail "edustat.rejected has no unique index on (collector, batch_id, line, unit, period, indicator) NULLS NOT DISTINCT"
 
 # ===== an outbox left by the protocol-1 collector (data/outbox-v1.db: made by
 # edustat-collector of commit f66666a, `submit old-v1.csv` to a dead port,

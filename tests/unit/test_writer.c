@@ -147,7 +147,7 @@ test_migrate_history(void **state)
         exec_ok("SET TimeZone = 'Asia/Shanghai'");
         snprintf(before, sizeof before, "%s", q(history));
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
-        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "10");
+        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "11");
         /* Migrations applied before the checksum column get theirs too. */
         assert_string_equal(q("SELECT count(*) FROM edustat.schema_version"
                               " WHERE checksum IS NULL"),
@@ -189,7 +189,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6,7,8,9,10");
+            "1,2,3,4,5,6,7,8,9,10,11");
         /* psql's \d+ explains every table, view and column of the schema. */
         assert_string_equal(q("SELECT coalesce(string_agg(c.relname, ' '), 'none')"
                               " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -1318,6 +1318,34 @@ test_commit_fails(void **state)
         exec_ok("DROP FUNCTION public.fail_at_commit()");
 }
 
+/*
+ * Two refused cells of one row of a wide file: both kept, once each, also
+ * when the batch comes again in a later uow.
+ */
+static void
+test_rejected_cells(void **state)
+{
+        struct proto_reject j[] = {
+            {S("colC"), S("wide.csv"), S("c1"), 5, S("S1"), S("2024"), S("pupils"), S("x"),
+             S("value \"x\" is not a number")},
+            {S("colC"), S("wide.csv"), S("c1"), 5, S("S1"), S("2024"), S("teachers"), S("y"),
+             S("value \"y\" is not a number")},
+            {S("colC"), S("wide.csv"), S("c1"), 6, S("S1"), S("2024"), S("pupils"), S("z"),
+             S("value \"z\" is not a number")},
+        };
+        struct proto_uow u1 = {1, 0, S("agg-C"), 0, 3, 0, NULL, j, NULL, 0, NULL};
+        struct proto_uow u2 = {2, 0, S("agg-C"), 0, 3, 0, NULL, j, NULL, 0, NULL};
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u1, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT string_agg(line || ':' || indicator, ' ' ORDER BY line,"
+                              " indicator) FROM edustat.rejected WHERE batch_id = 'c1'"),
+                            "5:pupils 5:teachers 6:pupils");
+}
+
 struct commit_job {
         const struct proto_uow *u;
         enum db_result r;
@@ -1430,6 +1458,7 @@ main(void)
             cmocka_unit_test(test_first_report),
             cmocka_unit_test(test_fencing),
             cmocka_unit_test(test_commit_fails),
+            cmocka_unit_test(test_rejected_cells),
             cmocka_unit_test(test_concurrent_writer),
         };
         int rc;
