@@ -175,5 +175,69 @@ def main():
     return rc
 
 
+# ---------------------------------------------------------------------------
+# For scripts that import this module (tests/integration/hostile.sh): a
+# connected socket, versions, and many submits at once, for messages too
+# large for a command line.
+
+
+def curve_dealer(ctx, endpoint, keys, key, server="aggregator", insecure=False):
+    """A DEALER connected to endpoint as key pair KEYS/KEY.key_secret (CURVE)."""
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    if not insecure:
+        sec = os.path.join(keys, key + ".key_secret")
+        pub = read_key(sec, "public-key") or read_key(os.path.join(keys, key + ".key"),
+                                                      "public-key")
+        secret = read_key(sec, "secret-key")
+        srv = read_key(os.path.join(keys, server + ".key"), "public-key")
+        if not (pub and secret and srv):
+            raise ValueError("cannot read the keys %s and %s/%s.key" % (sec, keys, server))
+        s.curve_publickey = pub
+        s.curve_secretkey = secret
+        s.curve_serverkey = srv
+    s.connect(endpoint)
+    return s
+
+
+def version_at(us, i):
+    """The version of record i of a batch stamped at us microseconds
+    (docs/PROTOCOL.md: us x 1024 + i, i below 1024; larger batches step
+    the microseconds)."""
+    return (us + i // 1024) * 1024 + i % 1024
+
+
+def send_all(sock, msgs, timeout, on_reply=None, stop=None):
+    """Send every message (lists, packed here, or (batch_id, packed bytes)) as fast as
+    the socket takes them, then collect one final reply per message until
+    timeout seconds after the last send, or until stop() (checked every
+    second) is true.  Returns {batch_id: (reply, seconds from its send)};
+    on_reply(batch_id, reply, seconds) is called as each arrives."""
+    import time
+    sent = {}
+    for m in msgs:
+        if isinstance(m, tuple):
+            bid, frame = m
+        else:
+            bid, frame = m[3], msgpack.packb(m, use_bin_type=True)
+        sock.send(frame)
+        sent[bid] = time.monotonic()
+    replies = {}
+    deadline = time.monotonic() + timeout
+    while len(replies) < len(sent):
+        left = deadline - time.monotonic()
+        if left <= 0 or (stop and stop()):
+            break
+        if not sock.poll(int(min(left, 1.0) * 1000)):
+            continue
+        reply = msgpack.unpackb(sock.recv(), raw=False)
+        bid = reply[1] if isinstance(reply, list) and len(reply) > 1 else None
+        t = time.monotonic() - sent.get(bid, deadline)
+        replies[bid] = (reply, t)
+        if on_reply:
+            on_reply(bid, reply, t)
+    return replies
+
+
 if __name__ == "__main__":
     sys.exit(main())
