@@ -68,11 +68,10 @@ none | '') ;;
         HONEST_MAX_S=45
         ;;
 esac
-# A uow holds one flood batch (20,000 rejections), as sink_down.sh sets it.
-# At the default 100,000 a uow holds five flood batches: about 85 MB each
-# with its wire copy, three alive at once (EDUSTAT_INFLIGHT 2 and the open
-# one), plus the submits queued in ZeroMQ, and the peak is near 400 MB.
-export EDUSTAT_UOW_RECORDS=20000
+# The aggregator runs at its defaults: a uow flushes at about 16 MiB
+# (EDUSTAT_UOW_BYTES), so a uow of flood rejections holds about 35,000 of
+# them, not 100,000 (about 85 MB each with its wire copy, three alive at
+# once, which peaked near 400 MB before the byte limit).
 
 HOSTILE=2133810001 # 城关镇第一小学, under 330181100 / 330181
 NEIGHBOUR=2133810002
