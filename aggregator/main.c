@@ -434,7 +434,7 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         }
         collector = who ? pstr_of(who->name) : sub.collector;
         /* A resend carries the very bytes its outbox stored. */
-        digest = hash_bytes(buf, len);
+        digest = hash_block(buf, len);
         key = uow_batch_key(collector, sub.batch_id);
         if ((b = pending_batch(a, collector, sub.batch_id)) != NULL) {
                 if (b->digest != digest) {

@@ -502,7 +502,7 @@ sim_submit(struct sim *m, const struct frame *f)
                 return;
         }
         b = uow_batch_take(m->open, m->state, cfg, who, pstr_of(who->name), &sub, &peer,
-                           hash_bytes(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
+                           hash_block(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
         m->rejected += b->nrej;
         m->changed += b->changed;
         if (m->open->opened_ms == 0)

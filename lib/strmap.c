@@ -32,6 +32,24 @@ hash_bytes(const void *p, size_t len)
         return h;
 }
 
+uint64_t
+hash_block(const void *p, size_t len)
+{
+        const unsigned char *s = p;
+        uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+        size_t i = 0;
+
+        for (; i + 8 <= len; i += 8) {
+                memcpy(&w, s + i, 8);
+                h = (h ^ w) * 0xff51afd7ed558ccdULL;
+                h ^= h >> 29;
+        }
+        w = 0;
+        memcpy(&w, s + i, len - i);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        return h ^ (h >> 32);
+}
+
 struct strmap *
 strmap_new(size_t hint)
 {

@@ -37,4 +37,12 @@ void strmap_destroy(struct strmap **mp);
 /* FNV-1a, 64-bit: the hash used by strmap, exported for other tables. */
 uint64_t hash_bytes(const void *p, size_t len);
 
+/*
+ * A 64-bit hash of a long buffer (a whole message), eight bytes a step:
+ * about eight times faster than hash_bytes on a megabyte.  Not
+ * cryptographic: it tells one buffer from another that differs by
+ * accident, not by design.
+ */
+uint64_t hash_block(const void *p, size_t len);
+
 #endif
