@@ -16,7 +16,8 @@
  * together, and one flooding collector cannot grow it.  It lives in memory
  * only: after a restart a reused id is taken as a new batch, which stores
  * its values like any other and whose rejected lines that collide with the
- * first batch's on (collector, batch_id, line) are not stored twice.
+ * first batch's on (collector, batch_id, line, unit, period, indicator) are
+ * not stored twice.
  */
 #ifndef EDUSTAT_BATCHLOG_H
 #define EDUSTAT_BATCHLOG_H

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "decimal.h"
 #include "period.h"
@@ -77,8 +78,10 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
                  */
                 char *t = ingest_printable(r->reason.p, r->reason.len, INGEST_CLIENT_REASON_MAX);
 
+                const char *lead = t + strspn(t, " ");
+
                 strlcpyf(why, whylen, "%s%s",
-                         strncmp(t, "refused by", 10) == 0 ? "the collector says: " : "", t);
+                         strncasecmp(lead, "refused by", 10) == 0 ? "the collector says: " : "", t);
                 free(t);
                 return -1;
         }
@@ -274,7 +277,10 @@ ingest_printable(const char *src, size_t len, size_t cap)
 
         for (size_t i = 0; i < len;) {
                 size_t n = utf8_seq(s + i, len - i);
-                /* Room for the longest piece (4 bytes, or \xNN) and "...". */
+                /*
+                 * Stop once cap bytes are out: the longest piece (\u00NN, 6
+                 * bytes) and "..." then still fit the cap * 4 + 8 allocated.
+                 */
                 if ((size_t)(o - out) + 4 > cap * 4 || (size_t)(o - out) >= cap) {
                         memcpy(o, "...", 3);
                         o += 3;

@@ -70,8 +70,8 @@ int ingest_check_memo(struct state *s, const struct config *cfg, const struct co
                       struct ingest_key *out, char *why, size_t whylen);
 
 /*
- * Versions are microseconds since 1970 x 1024 plus a record's index in its
- * batch (docs/PROTOCOL.md, "Versions").  A version far ahead of the
+ * Versions are microseconds since 1970 x 1024 plus a count of the records
+ * stamped from one clock reading (docs/PROTOCOL.md, "Versions").  A version far ahead of the
  * server's clock would lock its key against every later correction, so a
  * record whose version lies more than skew_s seconds ahead of now_us (the
  * server's clock, in microseconds since 1970) is refused.  Returns 0, or -1

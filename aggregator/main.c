@@ -574,7 +574,8 @@ handle_sink(struct agg *a, const void *buf, size_t len)
         }
         if (message.p == NULL) {
                 a->n_uows++;
-                uow_ack(a->inflight[0], a->router);
+                if (!a->inflight[0]->noack)
+                        uow_ack(a->inflight[0], a->router);
                 pop_inflight(a);
                 return;
         }
@@ -591,6 +592,14 @@ handle_sink(struct agg *a, const void *buf, size_t len)
                   (unsigned long long)seq, m);
         strlcpyf(why, sizeof(why), "refused by PostgreSQL: %s (stored in edustat.rejected)", m);
         refuse_batches(a, a->inflight[0], why);
+        /*
+         * The uows sent after it were judged against its values too (a
+         * record found unchanged or stale because of them): they may commit,
+         * but their batches go unanswered, and the collectors resend them to
+         * the rebuilt state.
+         */
+        for (size_t i = 1; i < a->ninflight; i++)
+                a->inflight[i]->noack = 1;
         free(m);
         pop_inflight(a);
         a->resync = 1;

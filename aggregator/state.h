@@ -34,7 +34,7 @@
  * is an array sorted by indicator that grows by doubling, 20 bytes a value
  * (mantissa, version, indicator, who stored it) plus slack; the rows and the aggregates are found
  * through hash tables that grow by doubling.  At 10M values of a province-shaped tree a value costs
- * about 34 bytes of resident memory, aggregates included.
+ * about 36 bytes of resident memory, aggregates included (bench/RESULTS.md).
  */
 #ifndef EDUSTAT_STATE_H
 #define EDUSTAT_STATE_H

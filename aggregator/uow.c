@@ -130,10 +130,26 @@ uow_destroy(struct uow **up)
         *up = NULL;
 }
 
+/*
+ * p as text the sink will take: valid UTF-8 (ingest_text), and no longer
+ * than cap, the limit the sink's decoder puts on that field.  Each invalid
+ * byte becomes a 3-byte U+FFFD, so a field at its limit on the way in
+ * could be three times over it on the way out, and the sink would drop the
+ * whole uow; it is cut at a character boundary instead.
+ */
 static char *
-text_of(struct pstr p)
+text_of(struct pstr p, size_t cap)
 {
-        return ingest_text(p.p ? p.p : "", p.p ? p.len : 0);
+        char *t = ingest_text(p.p ? p.p : "", p.p ? p.len : 0);
+        size_t n = strlen(t);
+
+        if (n > cap) {
+                n = cap;
+                while (n > 0 && ((unsigned char)t[n] & 0xc0) == 0x80)
+                        n--;
+                t[n] = '\0';
+        }
+        return t;
 }
 
 /* The identity of a batch: its collector and its id, hashed together. */
@@ -160,9 +176,9 @@ uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id
         b->peer = *peer;
         b->id_hash = batch_key(collector, batch_id);
         b->digest = digest;
-        b->batch_id = text_of(batch_id);
-        b->collector = text_of(collector);
-        b->source = text_of(source);
+        b->batch_id = text_of(batch_id, PROTO_MAX_ID);
+        b->collector = text_of(collector, PROTO_MAX_ID);
+        b->source = text_of(source, PROTO_MAX_TEXT);
         u->bytes += 16 + strlen(b->batch_id) + strlen(b->collector) + strlen(b->source);
         return (uint32_t)u->nbatches++;
 }
@@ -212,6 +228,7 @@ uow_stale_add(struct uow *u, uint32_t batch, uint32_t line, const char *value,
         b->stale[b->nstale].collector = xstrdup(collector);
         b->stale[b->nstale].version = version;
         b->nstale++;
+        u->bytes += 48 + strlen(value) + strlen(collector);
 }
 
 void
@@ -259,7 +276,7 @@ raw_of(const struct proto_record *r)
                 p += f[i].len;
                 *p++ = i < 3 ? ',' : '\0';
         }
-        out = ingest_text(buf, (size_t)(p - buf - 1));
+        out = text_of((struct pstr){buf, (uint32_t)(p - buf - 1)}, PROTO_MAX_TEXT);
         free(buf);
         return out;
 }
@@ -277,11 +294,11 @@ uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, cons
         x = &u->rejects[u->nrejects++];
         x->batch = batch;
         x->line = r->line;
-        x->unit = text_of(r->unit);
-        x->period = text_of(r->period);
-        x->indicator = text_of(r->indicator);
+        x->unit = text_of(r->unit, PROTO_MAX_FIELD);
+        x->period = text_of(r->period, PROTO_MAX_FIELD);
+        x->indicator = text_of(r->indicator, PROTO_MAX_FIELD);
         if (b->nrej < UOW_REJECTS_IN_FULL)
-                x->raw = r->raw.p ? text_of(r->raw) : raw_of(r);
+                x->raw = r->raw.p ? text_of(r->raw, PROTO_MAX_TEXT) : raw_of(r);
         else
                 x->raw = NULL;
         x->reason = xstrdup(reason);

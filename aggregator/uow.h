@@ -92,6 +92,8 @@ struct uow {
         size_t nrejects, rejectcap;
         size_t naggs;
         size_t bytes;         /* estimate of the encoded batches, changes and rejections */
+        int noack;            /* an earlier uow failed: its batches were judged against values
+                                 PostgreSQL does not hold; commit, but let the collectors resend */
         int64_t opened_ms;    /* when the first batch arrived */
         int64_t sent_ms;      /* last (re)send, 0 before encoding */
         msgpack_sbuffer wire; /* the encoded message, after uow_encode */

@@ -10,8 +10,8 @@
  *     ["submit", 2, collector, batch_id, source, [record...]]
  *        batch_id: 1..64 bytes of printable ASCII; source: a string
  *        record = [line, version, unit, period, indicator, value, raw, reason]
- *        version = microseconds since 1970 x 1024 + the record's index in
- *        the batch (docs/PROTOCOL.md, "Versions")
+ *        version = microseconds since 1970 x 1024 + a count of the records
+ *        stamped from one clock reading (docs/PROTOCOL.md, "Versions")
  *        raw and reason are nil unless the collector rejected the row itself
  *        (a CSV row it could not split into fields).
  *   aggregator -> collector

@@ -843,8 +843,14 @@ parse_state_line(char *line, size_t len, struct proto_row *row)
                 k++;
                 start = i + 1;
         }
-        if (k != 6 || f[4].len == 0 || f[4].len > 20 || f[5].len > PROTO_MAX_ID)
+        if (k != 6 || f[4].len == 0 || f[4].len > 20)
                 return -1;
+        /* Who stored it is for messages only: a long name is cut, at a character. */
+        if (f[5].len > PROTO_MAX_ID) {
+                f[5].len = PROTO_MAX_ID;
+                while (f[5].len > 0 && ((unsigned char)f[5].p[f[5].len] & 0xc0) == 0x80)
+                        f[5].len--;
+        }
         for (i = 0; i < f[4].len; i++) {
                 unsigned d = (unsigned char)f[4].p[i] - '0';
 

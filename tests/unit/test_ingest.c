@@ -161,6 +161,9 @@ test_collector_reason_and_hostile_text(void **ts)
         r.reason = S("refused by PostgreSQL: duplicate key");
         assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
         assert_string_equal(why, "the collector says: refused by PostgreSQL: duplicate key");
+        r.reason = S("  Refused By PostgreSQL: x");
+        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_string_equal(why, "the collector says:   Refused By PostgreSQL: x");
         r.reason = S("bad\x1b]0;pwned\x07row");
         assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
         assert_string_equal(why, "bad\\x1b]0;pwned\\x07row");

@@ -1,0 +1,140 @@
+/*
+ * Unit tests for aggregator/uow.c: what a batch puts into a uow always
+ * decodes at the sink, whatever bytes a client sent (invalid UTF-8 grows
+ * threefold when it is made text, and must still fit the sink's caps),
+ * and a batch keeps the raw rows of its first UOW_REJECTS_IN_FULL
+ * rejections only.  Config: tests/unit/data/state.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "proto.h"
+#include "state.h"
+#include "uow.h"
+
+static struct config *cfg;
+static struct state *st;
+
+static int
+setup(void **ts)
+{
+        char err[512];
+
+        (void)ts;
+        if ((cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err))) == NULL)
+                fail_msg("config: %s", err);
+        st = state_new(cfg);
+        return 0;
+}
+
+static int
+teardown(void **ts)
+{
+        (void)ts;
+        state_destroy(&st);
+        config_destroy(&cfg);
+        return 0;
+}
+
+/* Take sub into a new uow, encode it and decode it as the sink does. */
+static void
+take_and_decode(const struct proto_submit *sub, struct proto_uow *out)
+{
+        struct zsock_peer peer;
+        struct uow *u = uow_new(1);
+        char err[256];
+
+        memset(&peer, 0, sizeof(peer));
+        uow_batch_take(u, st, cfg, NULL, sub->collector, sub, &peer, 1, 0, 300);
+        uow_encode(u, st, cfg, "agg", 1);
+        if (proto_uow_decode(u->wire.data, u->wire.size, out, err, sizeof(err)) < 0)
+                fail_msg("the sink would drop this uow: %s", err);
+        uow_destroy(&u);
+}
+
+static void
+test_invalid_utf8_at_the_caps(void **ts)
+{
+        static char source[PROTO_MAX_TEXT], raw[PROTO_MAX_TEXT], unit[PROTO_MAX_FIELD];
+        static char name[PROTO_MAX_ID];
+        struct proto_record r[2];
+        struct proto_submit sub;
+        struct proto_uow u;
+
+        (void)ts;
+        memset(source, 0xff, sizeof(source));
+        memset(raw, 0xfe, sizeof(raw));
+        memset(unit, 0xc3, sizeof(unit));
+        memset(name, 0x80, sizeof(name));
+        memset(r, 0, sizeof(r));
+        r[0].line = 2;
+        r[0].raw = (struct pstr){raw, sizeof(raw)};
+        r[0].reason = pstr_of("row has 5 fields, the header has 4");
+        r[1].line = 3;
+        r[1].unit = (struct pstr){unit, sizeof(unit)};
+        r[1].period = pstr_of("2024");
+        r[1].indicator = pstr_of("pupils");
+        r[1].value = pstr_of("1");
+        sub.collector = (struct pstr){name, sizeof(name)};
+        sub.batch_id = pstr_of("b1");
+        sub.source = (struct pstr){source, sizeof(source)};
+        sub.nrec = 2;
+        sub.rec = r;
+        take_and_decode(&sub, &u);
+        assert_int_equal(u.nbatches, 1);
+        assert_int_equal(u.nrejects, 2);
+        assert_true(u.batches[0].source.len <= PROTO_MAX_TEXT);
+        assert_true(u.batches[0].collector.len <= PROTO_MAX_ID);
+        assert_true(u.rejects[0].raw.len <= PROTO_MAX_TEXT);
+        assert_true(u.rejects[1].unit.len <= PROTO_MAX_FIELD);
+        /* Cut at a character: whole U+FFFD, never a part of one. */
+        assert_int_equal(u.batches[0].source.len % 3, 0);
+        proto_uow_free(&u);
+}
+
+static void
+test_raw_kept_for_the_first_rejections(void **ts)
+{
+        enum { N = UOW_REJECTS_IN_FULL + 5 };
+        static struct proto_record r[N];
+        struct proto_submit sub;
+        struct proto_uow u;
+
+        (void)ts;
+        for (uint32_t i = 0; i < N; i++) {
+                memset(&r[i], 0, sizeof(r[i]));
+                r[i].line = i + 2;
+                r[i].raw = pstr_of("a,b,c,d,e");
+                r[i].reason = pstr_of("row has 5 fields, the header has 4");
+        }
+        sub.collector = pstr_of("c");
+        sub.batch_id = pstr_of("b2");
+        sub.source = pstr_of("f.csv");
+        sub.nrec = N;
+        sub.rec = r;
+        take_and_decode(&sub, &u);
+        assert_int_equal(u.nrejects, N);
+        assert_non_null(u.rejects[UOW_REJECTS_IN_FULL - 1].raw.p);
+        assert_null(u.rejects[UOW_REJECTS_IN_FULL].raw.p);
+        assert_int_equal(u.rejects[N - 1].reason.len, 34);
+        assert_memory_equal(u.rejects[N - 1].reason.p, "row has 5 fields, the header has 4", 34);
+        proto_uow_free(&u);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_invalid_utf8_at_the_caps),
+            cmocka_unit_test(test_raw_kept_for_the_first_rejections),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
