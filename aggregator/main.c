@@ -97,7 +97,7 @@ usage(void)
             "  the sink: \"aggregator\"; the root unit's code when EDUSTAT_INSECURE=1),\n"
             "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds), EDUSTAT_PERIOD_YEARS_BACK (30),\n"
             "  EDUSTAT_PERIOD_YEARS_AHEAD (2),\n"
-            "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_UOW_BYTES (16777216), EDUSTAT_FLUSH_MS (20),\n"
+            "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_UOW_BYTES (8388608), EDUSTAT_FLUSH_MS (20),\n"
             "  EDUSTAT_INFLIGHT (2),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
             "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
@@ -135,7 +135,7 @@ settings_load(struct settings *s, int argc, char **argv)
         s->uow_records = env_long("EDUSTAT_UOW_RECORDS", 100000, 1, 1000000);
         /* Well under what the sink takes (PROTO_MAX_UOW_BYTES): one batch more, and the
          * aggregate rows, fit on top. */
-        s->uow_bytes = env_long("EDUSTAT_UOW_BYTES", 16L << 20, 1L << 20, PROTO_MAX_UOW_BYTES / 4);
+        s->uow_bytes = env_long("EDUSTAT_UOW_BYTES", 8L << 20, 1L << 20, PROTO_MAX_UOW_BYTES / 4);
         s->flush_ms = env_long("EDUSTAT_FLUSH_MS", 20, 0, 60000);
         s->inflight = env_long("EDUSTAT_INFLIGHT", 2, 1, 64);
         s->resend_ms = env_long("EDUSTAT_RESEND_MS", 10000, 100, 3600000);

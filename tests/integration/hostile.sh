@@ -68,10 +68,10 @@ none | '') ;;
         HONEST_MAX_S=45
         ;;
 esac
-# The aggregator runs at its defaults: a uow flushes at about 16 MiB
-# (EDUSTAT_UOW_BYTES), so a uow of flood rejections holds about 35,000 of
+# The aggregator runs at its defaults: a uow flushes at about 8 MiB
+# (EDUSTAT_UOW_BYTES), so a uow of flood rejections holds about 15,000 of
 # them, not 100,000 (about 85 MB each with its wire copy, three alive at
-# once, which peaked near 400 MB before the byte limit).
+# once, which peaked near 400 MB before the byte limit; about 170 MB now).
 
 HOSTILE=2133810001 # 城关镇第一小学, under 330181100 / 330181
 NEIGHBOUR=2133810002
