@@ -266,7 +266,8 @@ parse_row(const struct registry *r, const struct orgtree *tree, const char *path
                 log_warnx("%s:%lu: collector \"%s\" has none of its units left in the tree: its "
                           "key is still admitted, but every record it sends is refused",
                           path, row->line, name);
-        qsort(c->units, c->nunits, sizeof(*c->units), unit_cmp);
+        if (c->nunits > 1) /* qsort's array must not be NULL, even for 0 items */
+                qsort(c->units, c->nunits, sizeof(*c->units), unit_cmp);
         return 0;
 }
 
