@@ -52,6 +52,7 @@
 #include "receipt.h"
 #include "run.h"
 #include "submit.h"
+#include "template.h"
 #include "util.h"
 #include "zsock.h"
 
@@ -102,6 +103,7 @@ usage(FILE *fp)
                     "                         [--aggregator ENDPOINT] [--outbox PATH] [FILE...]\n"
                     "       " PROG " run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]\n"
                     "       " PROG " status [--outbox PATH]\n"
+                    "       " PROG " template --unit CODE --period PERIOD [-o FILE.xlsx|FILE.csv]\n"
                     "\n"
                     "submit sends CSV files with the columns unit,period,indicator,value (any\n"
                     "order; unit and period may come from the flags) and prints a receipt per\n"
@@ -121,6 +123,9 @@ usage(FILE *fp)
                     "with NAME.receipt beside it.  It runs until SIGTERM or SIGINT.\n"
                     "\n"
                     "status prints the batches waiting in the outbox.\n"
+                    "\n"
+                    "template writes a blank wide form for the schools at or below a unit\n"
+                    "(" PROG " template --help).\n"
                     "\n"
                     "Environment: EDUSTAT_CONFIG (the indicator catalogue for wide files,\n"
                     "default " DEFAULT_CONFIG "), EDUSTAT_AGGREGATOR (default " DEFAULT_AGGREGATOR
@@ -784,6 +789,8 @@ main(int argc, char **argv)
                 return cmd_run(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "status") == 0)
                 return cmd_status(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "template") == 0)
+                return template_main(argc - 1, argv + 1);
         usage(stderr);
         return EXIT_INPUT;
 }

@@ -560,6 +560,20 @@ out:
         return ret;
 }
 
+/* forms.csv, read by lib/forms.c (the collector's template command reads it too). */
+static int
+load_forms_file(struct loader *ld)
+{
+        size_t len = strlen(ld->cfg->dir) + sizeof "/forms.csv";
+        char *path = xmalloc(len);
+        int rc;
+
+        strlcpyf(path, len, "%s/forms.csv", ld->cfg->dir);
+        rc = forms_load(path, ld->cfg->cat, ld->cfg->tree, &ld->o->forms, ld->err, ld->errlen);
+        free(path);
+        return rc < 0 ? -1 : 0;
+}
+
 /* The level labels and the stages of the tree, as sets. */
 static void
 tree_sets(struct loader *ld)
@@ -591,6 +605,8 @@ refdata_load(const struct config *cfg, char *err, size_t errlen)
         if (rc == 0)
                 rc = load_file(&ld, "balance.csv", balance_cols, B_NCOLS,
                                "standard,stage,indicator,school_min,cv_max", add_rule);
+        if (rc == 0)
+                rc = load_forms_file(&ld);
         strmap_destroy(&ld.level);
         strmap_destroy(&ld.stage);
         if (rc != 0)
@@ -613,6 +629,7 @@ refdata_destroy(struct refdata **op)
         }
         for (size_t i = 0; i < o->nperiods; i++)
                 free(o->periods[i].period);
+        forms_destroy(&o->forms);
         for (size_t i = 0; i < o->nrules; i++) {
                 free(o->rules[i].standard);
                 free(o->rules[i].stage);
@@ -834,6 +851,33 @@ out:
         return r;
 }
 
+/* Replace the rows of forms.csv. */
+static enum db_result
+load_forms(PGconn *conn, const struct config *cfg, const struct refdata *o, char *err,
+           size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, "DELETE FROM edustat.form", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn, sinksql_refdata_form_copy, err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; o->forms != NULL && i < o->forms->n; i++) {
+                const struct form_item *f = &o->forms->item[i];
+
+                pgcopy_str(c, f->stage);
+                pgcopy_str(c, cfg->cat->ind[f->indicator].code);
+                pgcopy_u64(c, f->line);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
 enum db_result
 refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *nind, char *err,
               size_t errlen)
@@ -869,14 +913,19 @@ refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *ni
                 strlcpyf(err, errlen, "loading %s/balance.csv: %s", cfg->dir, why);
                 goto fail;
         }
+        if ((r = load_forms(conn, cfg, o, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/forms.csv: %s", cfg->dir, why);
+                goto fail;
+        }
         if ((r = pg_exec(conn, sinksql_refdata_analyze, err, errlen)) != DB_OK)
                 goto fail;
         if ((r = pg_exec(conn, "COMMIT", err, errlen)) != DB_OK)
                 goto out;
         *nunits = cfg->tree->n;
         *nind = cfg->cat->n;
-        log_info("loaded %zu targets, %zu periods and %zu balance rules from %s", o->ntargets,
-                 o->nperiods, o->nrules, cfg->dir);
+        log_info("loaded %zu targets, %zu periods and %zu balance rules from %s; forms.csv: %zu "
+                 "rows",
+                 o->ntargets, o->nperiods, o->nrules, cfg->dir, o->forms != NULL ? o->forms->n : 0);
         goto out;
 fail:
         pg_rollback(conn);

@@ -13,7 +13,8 @@
  * still name it (a dropped unit is marked current = false).  The other
  * tables are replaced.
  *
- * Three optional files are read only by the sink, because only
+ * Four optional files are read by the sink (forms.csv also by the
+ * collector's template command), because only
  * PostgreSQL's views use them:
  *
  *   targets.csv  indicator,level,unit,stage,op,value,source
@@ -26,6 +27,11 @@
  *                the 优质均衡 resource standard (教督〔2017〕6号): per stage
  *                and indicator the minimum every school must reach and the
  *                largest between-school 差异系数; edustat.balance_* use it.
+ *   forms.csv    stage,indicator
+ *                the indicators each stage's schools report (lib/forms.h);
+ *                edustat.completeness counts a school as reported once it
+ *                stores all of its form, and edustat.form_owed lists what
+ *                each still owes.
  *
  * Each file may be absent: the sink then loads an empty table and the views
  * built on it are empty.  A file that is present must hold together, and
@@ -44,6 +50,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "forms.h"
 #include "pg.h"
 
 /* Rows per file; a config past this is a mistake, not a city. */
@@ -90,10 +97,11 @@ struct refdata {
         size_t nperiods;
         struct balance_rule *rules;
         size_t nrules;
+        struct forms *forms; /* NULL without forms.csv */
 };
 
 /*
- * Load targets.csv, periods.csv and balance.csv from cfg->dir, checking
+ * Load targets.csv, periods.csv, balance.csv and forms.csv from cfg->dir, checking
  * units, levels, stages and indicators against cfg, which must outlive the
  * result only for the duration of the call (the result copies what it
  * keeps).  A missing file loads as no rows.  Returns an owned refdata, or
@@ -110,8 +118,8 @@ void refdata_destroy(struct refdata **op);
  * INSERT ... ON CONFLICT (code) DO UPDATE).  Empty optional fields are
  * stored as NULL.  In the same transaction, replace the contents of
  * edustat.orgunit_closure (the tree's (ancestor, unit) pairs) and of
- * edustat.target, report_period and balance_rule with the optional
- * targets.csv, periods.csv and balance.csv of cfg->dir (refdata_load;
+ * edustat.target, report_period, balance_rule and form with the optional
+ * targets.csv, periods.csv, balance.csv and forms.csv of cfg->dir (refdata_load;
  * an absent file empties its table).  A malformed optional file returns
  * DB_ERROR with "FILE:LINE: problem" in err before the database is
  * touched.  On DB_OK sets *nunits and *nind to the rows loaded.  Returns

@@ -5,9 +5,12 @@
  *
  * prints, for the unit (default: the root of the tree) and each unit below
  * it that has children, how many schools should report for the period, how
- * many did and how many on time (edustat.completeness), then every school
- * that has not reported, one per line with its district.  Exit 0 when every
- * school reported, 1 when some have not, 2 when it cannot answer (no such
+ * many did, how many on time and how many only in part (edustat.completeness),
+ * then every school that has not reported, one per line with its district,
+ * then every partial school (one that stores some but not all of its
+ * stage's form, forms.csv) with the indicators it still owes, code and
+ * Chinese name (edustat.form_owed).  Exit 0 when every school reported in
+ * full, 1 when some have not, 2 when it cannot answer (no such
  * unit or period, no database).  The SQL is parameterized; it only reads.
  */
 #include <getopt.h>
@@ -45,7 +48,8 @@ query(PGconn *c, const char *sql, const char *p1, const char *p2)
 
 /* The summary per unit with children at or below unit, root first. */
 static const char summary_sql[] =
-    "SELECT o.code, o.name, c.expected, c.reported, c.reported_on_time, c.rate, c.due"
+    "SELECT o.code, o.name, c.expected, c.reported, c.reported_on_time, c.rate, c.due,"
+    "       c.partial"
     "  FROM edustat.completeness c"
     "  JOIN edustat.orgunit o ON o.code = c.unit"
     "  JOIN edustat.orgunit_closure k ON k.unit = c.unit AND k.ancestor = $2"
@@ -64,6 +68,46 @@ static const char missing_sql[] =
     "   AND NOT EXISTS (SELECT 1 FROM edustat.unit_value v"
     "                    WHERE v.unit = s.code AND v.period = $1)"
     " ORDER BY d.name, s.code";
+
+/* Every partial school at or below unit and each indicator it owes, in form order. */
+static const char owed_sql[] =
+    "SELECT w.school, w.name, coalesce(w.stage, ''), coalesce(d.name, ''), w.indicator,"
+    "       coalesce(w.name_zh, '')"
+    "  FROM edustat.form_owed w"
+    "  JOIN edustat.orgunit_closure k ON k.unit = w.school AND k.ancestor = $2"
+    "  JOIN edustat.form f ON f.stage = w.stage AND f.indicator = w.indicator"
+    "  LEFT JOIN edustat.orgunit_closure dk ON dk.unit = w.school"
+    "   AND dk.ancestor IN (SELECT code FROM edustat.orgunit WHERE depth = 1)"
+    "  LEFT JOIN edustat.orgunit d ON d.code = dk.ancestor"
+    " WHERE w.period = $1 AND w.partial"
+    " ORDER BY d.name, w.school, f.line";
+
+/* Print the partial schools and what each owes.  Returns their count, or -1. */
+static int
+owed_print(PGconn *c, const char *period, const char *unit)
+{
+        PGresult *r = query(c, owed_sql, period, unit);
+        int nschools = 0;
+
+        if (r == NULL)
+                return -1;
+        for (int i = 0; i < PQntuples(r); i++)
+                if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) != 0)
+                        nschools++;
+        /* Nothing at all without forms.csv: the report reads as it did before forms. */
+        if (nschools > 0)
+                printf("\n%d school(s) have reported only part of their form for %s:\n", nschools,
+                       period);
+        for (int i = 0; i < PQntuples(r); i++) {
+                if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) != 0)
+                        printf("  %-12s %s (%s%s%s) still owes:\n", PQgetvalue(r, i, 0),
+                               PQgetvalue(r, i, 1), PQgetvalue(r, i, 3),
+                               *PQgetvalue(r, i, 2) ? ", " : "", PQgetvalue(r, i, 2));
+                printf("      %-24s %s\n", PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
+        }
+        PQclear(r);
+        return nschools;
+}
 
 int
 main(int argc, char **argv)
@@ -144,12 +188,12 @@ main(int argc, char **argv)
                 return 2;
         }
         /* The name last: printf pads bytes, and Chinese names are 3 bytes a character. */
-        printf("%s, due %s\n%-12s %8s %8s %8s %8s  %s\n", period, PQgetvalue(r, 0, 6), "unit",
-               "expected", "reported", "on time", "rate %", "name");
+        printf("%s, due %s\n%-12s %8s %8s %8s %8s %8s  %s\n", period, PQgetvalue(r, 0, 6), "unit",
+               "expected", "reported", "on time", "partial", "rate %", "name");
         for (int i = 0; i < PQntuples(r); i++)
-                printf("%-12s %8s %8s %8s %8s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
-                       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
-                       PQgetvalue(r, i, 1));
+                printf("%-12s %8s %8s %8s %8s %8s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+                       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 7),
+                       PQgetvalue(r, i, 5), PQgetvalue(r, i, 1));
         PQclear(r);
 
         if ((r = query(c, missing_sql, period, unit)) == NULL) {
@@ -162,6 +206,10 @@ main(int argc, char **argv)
                        PQgetvalue(r, i, 3), *PQgetvalue(r, i, 2) ? ", " : "", PQgetvalue(r, i, 2));
         rc = PQntuples(r) > 0;
         PQclear(r);
+        if ((ch = owed_print(c, period, unit)) < 0) {
+                PQfinish(c);
+                return 2;
+        }
         PQfinish(c);
-        return rc;
+        return rc || ch > 0;
 }

@@ -1,6 +1,7 @@
 /*
- * Unit tests for sink/refdata: targets.csv, periods.csv and balance.csv
- * loaded against a small config written here.  Absent files load as no
+ * Unit tests for sink/refdata: targets.csv, periods.csv, balance.csv and
+ * forms.csv (read by lib/forms.c) loaded against a small config written
+ * here.  Absent files load as no
  * rows; good files load with every field as written (BOM, CRLF, shuffled
  * and extra columns, quoting); and every problem stops the load with its
  * exact "FILE:LINE: problem".
@@ -88,6 +89,7 @@ teardown(void **state)
         remove_file("targets.csv");
         remove_file("periods.csv");
         remove_file("balance.csv");
+        remove_file("forms.csv");
         return rmdir(tmpdir);
 }
 
@@ -121,6 +123,7 @@ test_absent(void **state)
         assert_int_equal(o->ntargets, 0);
         assert_int_equal(o->nperiods, 0);
         assert_int_equal(o->nrules, 0);
+        assert_null(o->forms);
         refdata_destroy(&o);
         assert_null(o);
         refdata_destroy(&o);
@@ -229,6 +232,60 @@ test_good(void **state)
 }
 
 #define THDR "indicator,level,unit,stage,op,value,source\n"
+
+/* forms.csv: rows as written, in file order, and the questions the template asks. */
+static void
+test_forms_good(void **state)
+{
+        struct refdata *o;
+        char err[512] = "";
+
+        (void)state;
+        write_file("forms.csv", "\xEF\xBB\xBFIndicator,stage,note\r\n"
+                                "pupils,primary,x\r\n"
+                                " pop , junior ,\r\n"
+                                "pupils,junior,\r\n");
+        o = refdata_load(cfg, err, sizeof err);
+        remove_file("forms.csv");
+        if (o == NULL)
+                print_error("%s\n", err);
+        assert_non_null(o);
+        assert_non_null(o->forms);
+        assert_int_equal(o->forms->n, 3);
+        assert_string_equal(o->forms->item[1].stage, "junior");
+        assert_string_equal(cfg->cat->ind[o->forms->item[1].indicator].code, "pop");
+        assert_int_equal(o->forms->item[2].line, 4);
+        assert_true(forms_lists(o->forms, "primary", catalog_find(cfg->cat, "pupils", 6)));
+        assert_false(forms_lists(o->forms, "primary", catalog_find(cfg->cat, "pop", 3)));
+        /* A stage without a form (kindergarten) lists everything, as does no file. */
+        assert_true(forms_lists(o->forms, "kindergarten", catalog_find(cfg->cat, "pop", 3)));
+        assert_true(forms_lists(NULL, "primary", catalog_find(cfg->cat, "pop", 3)));
+        assert_false(forms_has_stage(o->forms, "kindergarten"));
+        refdata_destroy(&o);
+}
+
+#define FHDR "stage,indicator\n"
+
+static void
+test_forms_errors(void **state)
+{
+        (void)state;
+        expect_error("forms.csv", "", "1: empty file: expected the header stage,indicator");
+        expect_error("forms.csv", "stage,code\n",
+                     "1: missing column \"indicator\" (the header is stage,indicator)");
+        expect_error("forms.csv", FHDR "primary\n", "2: row has 1 fields, the header has 2");
+        expect_error("forms.csv", FHDR ",pupils\n", "2: empty stage");
+        expect_error("forms.csv", FHDR "primary,\n", "2: empty indicator");
+        expect_error("forms.csv", FHDR "primary,pupils\nsenior,pupils\n",
+                     "3: unknown stage \"senior\" (no school in orgunits.csv has it)");
+        expect_error("forms.csv", FHDR "primary,pupil\n",
+                     "2: unknown indicator \"pupil\" (not in indicators.csv)");
+        expect_error("forms.csv", FHDR "primary,rate\n",
+                     "2: indicator \"rate\" is a ratio, computed from pupils and pop: list "
+                     "those instead (a ratio is never submitted)");
+        expect_error("forms.csv", FHDR "primary,pupils\njunior,pupils\nprimary, pupils\n",
+                     "4: stage \"primary\" lists indicator \"pupils\" again (first at line 2)");
+}
 
 static void
 test_target_errors(void **state)
@@ -380,6 +437,8 @@ main(void)
             cmocka_unit_test(test_header_only),
             cmocka_unit_test(test_good),
             cmocka_unit_test(test_target_errors),
+            cmocka_unit_test(test_forms_good),
+            cmocka_unit_test(test_forms_errors),
             cmocka_unit_test(test_period_errors),
             cmocka_unit_test(test_balance_errors),
             cmocka_unit_test(test_first_error_wins),

@@ -147,7 +147,7 @@ test_migrate_history(void **state)
         exec_ok("SET TimeZone = 'Asia/Shanghai'");
         snprintf(before, sizeof before, "%s", q(history));
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
-        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "11");
+        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "12");
         /* Migrations applied before the checksum column get theirs too. */
         assert_string_equal(q("SELECT count(*) FROM edustat.schema_version"
                               " WHERE checksum IS NULL"),
@@ -189,7 +189,7 @@ test_migrate_and_load(void **state)
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         assert_string_equal(
             q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6,7,8,9,10,11");
+            "1,2,3,4,5,6,7,8,9,10,11,12");
         /* psql's \d+ explains every table, view and column of the schema. */
         assert_string_equal(q("SELECT coalesce(string_agg(c.relname, ' '), 'none')"
                               " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"

@@ -1,0 +1,1 @@
+COPY edustat.form (stage, indicator, line) FROM STDIN
