@@ -7,7 +7,9 @@
 # Starts a throwaway PostgreSQL (scripts/pg.sh; skipped when EDUSTAT_DB_URL
 # is set, which is then used as is), the sink and the aggregator on free
 # loopback ports, submits the simulated round in demo/ (2024, then the 2024
-# corrections, then 2025S1) with bin/edustat-collector, prints a district and
+# corrections, then 2025S1, then one district's 2024 as a filled-in workbook
+# and one's as a GB18030 wide CSV, made from `edustat-collector template`)
+# with bin/edustat-collector, prints a district and
 # city summary from edustat.agg_value, and keeps everything running for psql
 # until Ctrl-C.  EDUSTAT_DEMO_EXIT=1 stops at once after the summary (CI).
 # Logs go to a temporary directory, named at start and at exit.
@@ -209,6 +211,26 @@ for f in demo/2025S1/by-flag/*.csv; do
 done
 summarize 2025S1
 
+# Schools that keep their figures in Excel or WPS: the district office makes
+# a blank form with `edustat-collector template`, each school fills in its
+# row, and the form is submitted as it was saved.  Here scripts/demo_fill.py
+# types 双台子区's 2024 figures into the workbook and 兴隆台区's into the CSV
+# form, saved in GB18030 as a Chinese Windows does; they are the figures of
+# the CSV files and corrections above, so they land unchanged ("0 changed"),
+# and the cells those files got wrong are refused at their cell.
+mkdir -p "$WORK/forms"
+for form in 211102.xlsx 211103.csv; do
+        "$BIN/edustat-collector" template --unit "${form%.*}" --period 2024 \
+                -o "$WORK/forms/template-$form" >>"$LOGS/template.out" || exit 1
+done
+python3 scripts/demo_fill.py "$WORK/forms/template-211102.xlsx" "$WORK/forms/双台子区-2024.xlsx" \
+        demo/2024/*.csv demo/corrections/2024.csv &&
+        python3 scripts/demo_fill.py --gb18030 "$WORK/forms/template-211103.csv" \
+                "$WORK/forms/兴隆台区-2024-gbk.csv" demo/2024/*.csv demo/corrections/2024.csv ||
+        exit 1
+submit forms "$WORK/forms/双台子区-2024.xlsx" "$WORK/forms/兴隆台区-2024-gbk.csv"
+summarize forms
+
 # --- Summary ----------------------------------------------------------------
 echo
 echo "== 2024 by district and for the city (edustat.agg_value)"
@@ -250,7 +272,8 @@ echo
 echo "== 2025S1 reporting completeness (edustat.completeness)"
 "${PSQL[@]}" -P footer=off <<'SQL'
 SELECT o.name AS "单位", c.expected AS "应报", c.reported AS "已报",
-       c.reported_on_time AS "按时", c.rate || '%' AS "上报率", c.missing AS "未报学校"
+       c.reported_on_time AS "按时", c.partial AS "部分上报", c.rate || '%' AS "上报率",
+       c.missing AS "未报学校"
   FROM edustat.completeness c JOIN edustat.orgunit o ON o.code = c.unit
  WHERE c.period = '2025S1' AND c.stage IS NULL AND c.level IN ('city', 'district')
  ORDER BY o.depth, o.code;
