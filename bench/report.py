@@ -44,6 +44,8 @@ KNOWN = [
     ("8", "restart_s", "restart: rebuild of the stored values"),
     ("9a", "naive_rps", "row-by-row prepared INSERT … ON CONFLICT through libpq, autocommit"),
     ("9b", "matview_refresh_s", "one correction + REFRESH MATERIALIZED VIEW (GROUP BY ROLLUP)"),
+    ("10", "intake_xlsx_cells_per_s", "collector reading a wide .xlsx (submit_file), value cells per second"),
+    ("10", "intake_long_csv_rps", "its baseline: the same values as long CSV, records per second"),
 ]
 KNOWN_METRICS = {m for _, m, _ in KNOWN}
 
@@ -190,6 +192,7 @@ def targets(figures):
     bound("(6) aggregator in process", "agg_inproc_rps", "≥", 3e6, "records/s")
     bound("(7) memory per stored value", "agg_bytes_per_value", "≤", 100, "B")
     bound("(8) restart", "restart_s", "≤", 30, "s")
+    bound("(10) collector reading .xlsx", "intake_xlsx_cells_per_s", "≥", 1e5, "cells/s")
     ratio("(2) fresh / (9a) naive row by row", "e2e_fresh_rps", "naive_rps", 20)
     vis, mv = m("visible_p50_ms"), m("matview_refresh_s")
     if vis is None or mv is None:

@@ -14,13 +14,15 @@
 #   pg_baseline   bench/pg_baseline.sh   1, staging upsert, 9a, 9b
 #   e2e           bench/e2e.sh           2, 3, 4, 5
 #   agg           bench/agg.sh           6, 7 (bench_agg_inproc), 8 (restart.sh)
+#   intake        bench/intake.sh        10: the collector reading a workbook
 #
 # and finally bench/report.py, which writes bench/RESULTS.md (with --smoke:
 # WORK/RESULTS.md, printed, the repository is left alone).  --only takes a
 # comma-separated subset of the names above.  A piece that does not exist
 # yet is skipped with a note.
 #
-# CONTRACT for the pieces (bench/pg_baseline.sh, bench/e2e.sh, bench/agg.sh):
+# CONTRACT for the pieces (bench/pg_baseline.sh, bench/e2e.sh, bench/agg.sh,
+# bench/intake.sh):
 #   environment
 #     EDUSTAT_BENCH_SRC    the repository root
 #     EDUSTAT_BENCH_BUILD  the Meson build directory (absolute)
@@ -59,7 +61,7 @@ BUILD=build
 SMOKE=0
 ONLY=
 KEEP=${EDUSTAT_KEEP_WORK:-0}
-ALL_PIECES="pg_baseline e2e agg"
+ALL_PIECES="pg_baseline e2e agg intake"
 # Explicit flags win over the --smoke sizes whatever their order.
 declare -A SET=()
 
@@ -303,7 +305,7 @@ skip_piece() {
 
 for piece in $PIECES; do
         case $piece in
-        pg_baseline | e2e)
+        pg_baseline | e2e | intake)
                 if [ -f "$SRC/bench/$piece.sh" ]; then
                         run_piece "$piece" bash "$SRC/bench/$piece.sh"
                 else
