@@ -16,6 +16,10 @@
 #   2022  filled_2022_utf16.txt      the same, saved as Unicode text (UTF-16, tabs)
 #   2023  wide_2023.csv              the collector's CSV template filled here
 #   2024  long_2024_gbk.csv          long, GB18030, written here
+#   2025  typed_2025.xlsx            the collector's workbook template, its cells
+#                                    typed by scripts/demo_fill.py (as make demo
+#                                    does): the template's own styles and
+#                                    validations around the values
 #
 # Each later period must store exactly the values of 2019 (compared in SQL),
 # and each file's four bad cells must be rejected with the reason and the
@@ -38,7 +42,7 @@ LAST=3121035768
 
 stack_prepare "$SRC/config"
 # Reporting rounds for the periods of this test (completeness needs them).
-for y in 2019 2020 2021 2022 2023; do
+for y in 2019 2020 2021 2022 2023 2025; do
         echo "$y,$y-09-01,$y-10-31" >>"$EDUSTAT_CONFIG/periods.csv"
 done
 stack_start
@@ -121,6 +125,12 @@ python3 "$DATA/gen.py" "$EDUSTAT_CONFIG" wide "$WORK/template_2023.csv" >"$WORK/
 submit "$WORK/wide_2023.csv" 1
 python3 "$DATA/gen.py" "$EDUSTAT_CONFIG" long-gbk 2024 >"$WORK/long_2024_gbk.csv"
 submit "$WORK/long_2024_gbk.csv" 1
+(cd "$WORK" && "$COLLECTOR_BIN" template --unit $TOWN --period 2025 -o template_2025.xlsx \
+        >>template.out 2>&1) || abort "template (xlsx, 2025): $(cat "$WORK/template.out")"
+python3 "$DATA/gen.py" "$EDUSTAT_CONFIG" long 2025 >"$WORK/cells_2025.csv"
+python3 "$SRC/scripts/demo_fill.py" "$WORK/template_2025.xlsx" "$WORK/typed_2025.xlsx" \
+        "$WORK/cells_2025.csv" || abort "demo_fill.py could not fill the 2025 template"
+submit "$WORK/typed_2025.xlsx" 1
 
 # The last school's row is the 11th (the header, then ten schools); its bad
 # cells are in the columns of dropouts (I), equip_value (O), fitness_tested (V)
@@ -129,11 +139,13 @@ NOTWHOLE='value "12.5" is not a whole number; "fitness_tested" is a count'
 NEG='negative value "-3"'
 NAN='value "无" is not a number'
 DEC3='value "100.125" has more than 2 decimals allowed for "equip_value"'
-rejections filled_2020.xlsx \
-        "filled_2020.xlsx:填报!I11: $NEG" \
-        "filled_2020.xlsx:填报!O11: $DEC3" \
-        "filled_2020.xlsx:填报!V11: $NOTWHOLE" \
-        "filled_2020.xlsx:填报!W11: $NAN"
+for f in filled_2020.xlsx typed_2025.xlsx; do
+        rejections "$f" \
+                "$f:填报!I11: $NEG" \
+                "$f:填报!O11: $DEC3" \
+                "$f:填报!V11: $NOTWHOLE" \
+                "$f:填报!W11: $NAN"
+done
 for f in filled_2021_gb18030.csv filled_2022_utf16.txt wide_2023.csv; do
         rejections "$f" \
                 "$f:11:辍学人数（人）(dropouts): $NEG" \
@@ -156,7 +168,7 @@ rejections long_2024_gbk.csv \
 nref=$(($(wc -l <"$DATA/reference_2019.csv") - 1))
 [ "$(q "SELECT count(*) FROM edustat.unit_value WHERE period = '2019'")" -eq "$nref" ] ||
         fail "2019: want $nref values"
-for p in 2020 2021 2022 2023 2024; do
+for p in 2020 2021 2022 2023 2024 2025; do
         diff=$(q "(SELECT unit, indicator, value FROM edustat.unit_value WHERE period = '2019'
                    EXCEPT SELECT unit, indicator, value FROM edustat.unit_value WHERE period = '$p')
                   UNION ALL

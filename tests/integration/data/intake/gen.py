@@ -10,7 +10,9 @@ school, which leaves four out and types a bad value in each of their cells.
                                            the four bad ones
     gen.py CONFIG_DIR wide TEMPLATE.csv    TEMPLATE.csv (the collector's CSV form)
                                            filled with the cells, to stdout
-    gen.py CONFIG_DIR long-gbk PERIOD      the long file in GB18030, to stdout
+    gen.py CONFIG_DIR long-gbk PERIOD      the long file of the cells in GB18030,
+                                           to stdout
+    gen.py CONFIG_DIR long PERIOD          the same in UTF-8
 
 The values are a fixed function of the school's and the indicator's position,
 so that every form of the round carries the same values."""
@@ -81,13 +83,14 @@ def main():
         for r in rows[1:]:
             cw.writerow([by.get((r[0], c), "") if c else f for f, c in zip(r, codes)])
         sys.stdout.write(out.getvalue())
-    elif what == "long-gbk":
+    elif what in ("long-gbk", "long"):
         out = io.StringIO()
         cw = csv.writer(out, lineterminator="\r\n")
         cw.writerow(["unit", "period", "indicator", "value"])
         for u, code, v, _ in cells(cfg):
             cw.writerow([u, sys.argv[3], code, v])
-        sys.stdout.buffer.write(out.getvalue().encode("gb18030"))
+        sys.stdout.buffer.write(out.getvalue().encode("gb18030" if what == "long-gbk"
+                                                      else "utf-8"))
     else:
         sys.exit("gen.py: unknown request " + what)
 
