@@ -123,7 +123,7 @@ main(int argc, char **argv)
         char root[128];
         PGconn *c;
         PGresult *r;
-        int ch, rc = 0;
+        int ch, npartial, rc = 0;
 
         if (argc < 2 || strcmp(argv[1], "missing") != 0)
                 usage();
@@ -206,10 +206,10 @@ main(int argc, char **argv)
                        PQgetvalue(r, i, 3), *PQgetvalue(r, i, 2) ? ", " : "", PQgetvalue(r, i, 2));
         rc = PQntuples(r) > 0;
         PQclear(r);
-        if ((ch = owed_print(c, period, unit)) < 0) {
+        if ((npartial = owed_print(c, period, unit)) < 0) {
                 PQfinish(c);
                 return 2;
         }
         PQfinish(c);
-        return rc || ch > 0;
+        return rc || npartial > 0;
 }
