@@ -663,6 +663,34 @@ test_wide(void **state)
         submission_destroy(&s);
 }
 
+/*
+ * The headers `edustat-collector template` writes: name_zh, the unit of
+ * measure in full-width parentheses, then the code in the last ASCII ones;
+ * a name that has parentheses of its own (大班额班级数(56人及以上)) too.
+ */
+static void
+test_wide_template_headers(void **state)
+{
+        static const char text[] = "unit,学校名称,period,在校生数（人）(pupils),大班额班级数("
+                                   "56人及以上)（个）(large_classes),"
+                                   "教学用房面积（m2）(teach_area)\r\n"
+                                   "2121100001,一小,2024,1260,3,5640.5\r\n";
+        char err[256] = "";
+        struct submission *s = read_wide(text, strlen(text), NULL, NULL, err, sizeof(err));
+
+        (void)state;
+        if (s == NULL)
+                fail_msg("%s", err);
+        assert_string_equal(s->layout, "wide");
+        assert_string_equal(s->ignored, "\"学校名称\"");
+        assert_int_equal(s->n, 3);
+        assert_int_equal(s->nrejected, 0);
+        check_rec(s, 0, 2, "2121100001", "2024", "pupils", "1260");
+        check_rec(s, 1, 2, "2121100001", "2024", "large_classes", "3");
+        check_rec(s, 2, 2, "2121100001", "2024", "teach_area", "5640.5");
+        submission_destroy(&s);
+}
+
 static void
 test_wide_headers_refused(void **state)
 {
@@ -922,6 +950,7 @@ main(void)
             cmocka_unit_test(test_read_file),
             cmocka_unit_test(test_flag_too_long),
             cmocka_unit_test(test_long_values_normalised),
+            cmocka_unit_test_setup_teardown(test_wide_template_headers, cat_setup, cat_teardown),
             cmocka_unit_test_setup_teardown(test_wide, cat_setup, cat_teardown),
             cmocka_unit_test_setup_teardown(test_wide_headers_refused, cat_setup, cat_teardown),
             cmocka_unit_test(test_wide_without_catalogue),
