@@ -466,8 +466,9 @@ template_main(int argc, char **argv)
                 unlink(tmp);
                 goto out;
         }
-        printf("%s: %zu schools of %s %s, %zu indicators, period %s\n", out, f.nschools,
-               cfg->tree->u[u].code, cfg->tree->u[u].name, f.nind, f.period);
+        printf("%s: %zu school%s of %s %s, %zu indicator%s, period %s\n", out, f.nschools,
+               f.nschools == 1 ? "" : "s", cfg->tree->u[u].code, cfg->tree->u[u].name, f.nind,
+               f.nind == 1 ? "" : "s", f.period);
         rc = 0;
 out:
         free(tmp);
