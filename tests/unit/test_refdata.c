@@ -1,10 +1,9 @@
 /*
  * Unit tests for sink/refdata: targets.csv, periods.csv, balance.csv and
  * forms.csv (read by lib/forms.c) loaded against a small config written
- * here.  Absent files load as no
- * rows; good files load with every field as written (BOM, CRLF, shuffled
- * and extra columns, quoting); and every problem stops the load with its
- * exact "FILE:LINE: problem".
+ * here.  Absent files load as no rows; good files load with every field as
+ * written (BOM, CRLF, shuffled and extra columns, quoting); and every
+ * problem stops the load with its exact "FILE:LINE: problem".
  */
 #include <setjmp.h>
 #include <stdarg.h>
