@@ -171,6 +171,10 @@ COMMENT ON COLUMN edustat.target.baseline IS '基期值. The value at baseline_p
 COMMENT ON FUNCTION edustat.period_in_force(text, text, text) IS '目标是否生效. True when period_from <= p <= period_to, comparing years first, then the part of the year (a plain year matches every part of it); a NULL bound is open.';
 COMMENT ON FUNCTION edustat.period_previous_year(text) IS '上年同期. The same kind of period one year earlier: 2025 -> 2024, 2025S1 -> 2024S1, 2025Q3 -> 2024Q3, 202503 -> 202403.';
 COMMENT ON VIEW edustat.target_unit IS '目标适用单位. Every target (by its line in targets.csv) and every unit it applies to.';
+COMMENT ON COLUMN edustat.target_unit.line IS '行号. The target''s line in targets.csv.';
+COMMENT ON COLUMN edustat.target_unit.unit IS '单位代码. A unit the target applies to.';
+COMMENT ON COLUMN edustat.target_unit.level IS '层级. Its level.';
+COMMENT ON COLUMN edustat.target_unit.is_leaf IS '是否末级. True for a school (a unit with no children).';
 COMMENT ON COLUMN edustat.target_status.period_from IS '起始统计期. The first period the target is in force for; NULL: no start.';
 COMMENT ON COLUMN edustat.target_status.period_to IS '截止统计期. The last period the target is in force for; NULL: no end.';
 COMMENT ON COLUMN edustat.target_status.line IS '行号. The target''s line in targets.csv.';
