@@ -277,6 +277,8 @@ echo
 if [ -n "$PG_STARTED" ]; then
         echo "Open psql on the demo database:"
         echo "    PGHOST=$PGHOST PGPORT=$PGPORT psql -U $PGUSER $PGDATABASE"
+        echo "or, with the connection string edustat-report and edustat-sink --check take:"
+        echo "    export EDUSTAT_DB_URL=\"$EDUSTAT_DB_URL\"; psql \"\$EDUSTAT_DB_URL\""
 else
         echo "Open psql on the demo database:"
         echo "    psql \"$EDUSTAT_DB_URL\""
