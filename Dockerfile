@@ -14,7 +14,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev meson ninja-build pkg-config \
         libzmq3-dev libmsgpack-dev libpq-dev libcsv-dev libsqlite3-dev \
-        libzip-dev libexpat1-dev \
+        libzip-dev libexpat1-dev libxlsxwriter-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -38,7 +38,7 @@ FROM debian:bookworm-slim
 # SQLite is the collector's durable outbox (issue 3).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libzmq5 libmsgpackc2 libpq5 libcsv3 libsqlite3-0 libzip4 libexpat1 \
+        libzmq5 libmsgpackc2 libpq5 libcsv3 libsqlite3-0 libzip4 libexpat1 libxlsxwriter4 \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid, so files the daemons leave in volumes (the collector's state,

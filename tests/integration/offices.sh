@@ -12,8 +12,11 @@
 # value, change, change in % and in percentage points), which targets
 # target_status shows for which periods (in force), and target_path
 # (baseline, expected value on the path, actual value, on_track) from the
-# CSV files alone, and compares.  A targets.csv with a path but no end is
-# refused at start with its line.
+# CSV files alone, and compares.  edustat-report export writes the 过录表
+# of a district and of the city as CSV and xlsx, and the oracle reads them
+# back: every school's cell its own value, every subtotal and total the
+# rollup.  A targets.csv with a path but no end is refused at start with
+# its line.
 
 BUILD=$(cd "$1" && pwd) || exit 2
 SRC=$(cd "$2" && pwd) || exit 2
@@ -32,6 +35,23 @@ for f in "$WORK"/data/values_*.csv; do
 done
 
 python3 "$ORACLE" compare "$WORK/data" || fail "the views differ from the oracle"
+
+# The 过录表 of a district and of the city, both formats, read back.
+REPORT_BIN=$(stack_find_bin edustat-report) || abort "no edustat-report"
+for unit in D1 C; do
+        for fmt in csv xlsx; do
+                out=$WORK/export_$unit.$fmt
+                "$REPORT_BIN" export --unit "$unit" --period 2024 --format "$fmt" -o "$out" \
+                        >"$WORK/export.out" 2>&1 || fail "export $unit $fmt: $(cat "$WORK/export.out")"
+                python3 "$ORACLE" export "$WORK/data" "$out" "$unit" 2024 ||
+                        fail "the export of $unit as $fmt differs from the oracle"
+        done
+done
+"$REPORT_BIN" export --unit NOPE --period 2024 -o "$WORK/nope.csv" >"$WORK/export.out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "export of an unknown unit: exit $rc, want 2"
+grep -q "no unit NOPE in the org tree" "$WORK/export.out" || fail "export of an unknown unit: $(cat "$WORK/export.out")"
+[ ! -e "$WORK/nope.csv" ] || fail "export of an unknown unit left a file"
 
 # A path needs the period it ends at: the sink names the line and stops.
 kill -TERM "$AGG_PID" "$SINK_PID"

@@ -9,6 +9,14 @@
                                     PGPORT, PGUSER, PGDATABASE) and compare
                                     them with what this script computes from
                                     DIR alone
+    offices_oracle.py export DIR FILE UNIT PERIOD
+                                    check the 过录表 FILE (.csv or .xlsx,
+                                    read back with zipfile and the XML
+                                    parser) that edustat-report export wrote
+                                    for UNIT and PERIOD: every school's cell
+                                    its submitted value (unit_value), the
+                                    district subtotals and the total the
+                                    rollup of DIR's values (agg_value)
 
 Nothing here calls edustat code: the rollup (sums, ratio of sums), the
 previous year of a period, when a target is in force and the straight path
@@ -19,11 +27,15 @@ and their changes must be equal.
 """
 
 import csv
+import io
 import os
+import re
+import zipfile
+import xml.etree.ElementTree as ET
 import random
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 ORGUNITS = [
@@ -385,11 +397,192 @@ def compare(d):
     return 0
 
 
+STAGE_ZH = {"kindergarten": "幼儿园", "primary": "小学", "junior": "初中", "senior": "高中"}
+FIXED = ["类型(row)", "代码(code)", "名称(name)", "区县(district)", "学段(stage)",
+         "城乡(locality)", "办学性质(ownership)"]
+
+
+def expected_sheet(city, unit, period):
+    """The header and rows (as lists of (text, exact value or None)) the
+    export of unit for period must hold."""
+    below = city.below(unit)
+    inds = [i for i in INDICATORS if (unit, period, i[0]) in city.agg]
+    inds.sort(key=lambda i: ({"count": 0, "amount": 1}.get(i[3], 2), i[0]))
+    names = {u[0]: u for u in ORGUNITS}
+    depth = 0
+    u = unit
+    while names[u][1]:
+        u, depth = names[u][1], depth + 1
+
+    def district(x):
+        """x's ancestor at depth 1, other than x."""
+        chain = []
+        while x:
+            chain.append(x)
+            x = names[x][1]
+        return chain[-2] if len(chain) >= 3 else ""
+
+    def cells(x):
+        return [city.agg.get((x, period, i[0])) for i in inds]
+
+    schools = sorted((x for x in below if not any(p == x for p in city.parent.values())),
+                     key=lambda x: (district(x), x))
+    rows = []
+    for k, x in enumerate(schools):
+        d = district(x)
+        n = names[x]
+        rows.append(["学校", x, n[3], names[d][3] if d else "", STAGE_ZH.get(n[4], n[4]),
+                     "城区", "公办"] + cells(x))
+        last = k + 1 == len(schools) or district(schools[k + 1]) != d
+        if depth <= 1 and d and last:
+            rows.append(["小计", d, names[d][3], names[d][3], "", "", ""] + cells(d))
+    rows.append(["合计", unit, names[unit][3], "", "", "", ""] + cells(unit))
+    head = FIXED + ["%s(%s)" % (i[1], i[0]) for i in inds]
+    return head, rows, inds
+
+
+def shown(x, decimals):
+    d = Decimal(x.numerator) / Decimal(x.denominator)
+    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def read_csv_export(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(b"\xef\xbb\xbf"):
+        raise ValueError("%s: no UTF-8 byte-order mark" % path)
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+
+
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+BUILTIN_FORMATS = {0: "General", 1: "0", 2: "0.00"}
+
+
+def col_index(ref):
+    letters = re.match(r"[A-Z]+", ref).group(0)
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1, int(ref[len(letters):]) - 1
+
+
+def read_xlsx_export(path):
+    """(rows of cell texts or floats, number format of each cell, the frozen
+    pane's (rows, columns))."""
+    z = zipfile.ZipFile(path)
+    shared = []
+    if "xl/sharedStrings.xml" in z.namelist():
+        for si in ET.fromstring(z.read("xl/sharedStrings.xml")).findall("m:si", NS):
+            shared.append("".join(t.text or "" for t in si.iter("{%s}t" % NS["m"])))
+    styles = ET.fromstring(z.read("xl/styles.xml"))
+    fmts = dict(BUILTIN_FORMATS)
+    for nf in styles.findall("m:numFmts/m:numFmt", NS):
+        fmts[int(nf.get("numFmtId"))] = nf.get("formatCode")
+    xf = [fmts.get(int(x.get("numFmtId", "0")), "?")
+          for x in styles.findall("m:cellXfs/m:xf", NS)]
+    sheet = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    grid, fmt = {}, {}
+    for c in sheet.iter("{%s}c" % NS["m"]):
+        col, row = col_index(c.get("r"))
+        v = c.find("m:v", NS)
+        if c.get("t") == "s":
+            grid[(row, col)] = shared[int(v.text)]
+        elif c.get("t") == "inlineStr":
+            grid[(row, col)] = "".join(t.text or "" for t in c.iter("{%s}t" % NS["m"]))
+        elif v is not None:
+            grid[(row, col)] = Fraction(Decimal(v.text))
+        fmt[(row, col)] = xf[int(c.get("s", "0"))]
+    pane = sheet.find("m:sheetViews/m:sheetView/m:pane", NS)
+    frozen = None
+    if pane is not None and pane.get("state") == "frozen":
+        frozen = (int(float(pane.get("ySplit", "0"))), int(float(pane.get("xSplit", "0"))))
+    nrows = max(r for r, _ in grid) + 1
+    ncols = max(c for _, c in grid) + 1
+    rows = [[grid.get((r, c)) for c in range(ncols)] for r in range(nrows)]
+    return rows, fmt, frozen
+
+
+def check_export(d, path, unit, period):
+    city = City(d)
+    ck = Checker()
+    head, want, inds = expected_sheet(city, unit, period)
+    nf = len(FIXED)
+    if path.endswith(".csv"):
+        got = read_csv_export(path)
+        body = got[1:]
+    else:
+        got, fmt, frozen = read_xlsx_export(path)
+        if frozen != (2, 3):
+            ck.fail("%s: frozen pane %s, want the 2 header rows and 3 columns" % (path, frozen))
+        if not (got[0][0] or "").startswith("过录表 %s" % period):
+            ck.fail("%s: title %r" % (path, got[0][0]))
+        got = got[1:]
+        body = got[1:]
+        for r in range(len(body)):
+            for j, i in enumerate(inds):
+                f = fmt.get((r + 2, nf + j))
+                dec = int(i[7] or "0")
+                if f is not None and f != ("0." + "0" * dec if dec else "0"):
+                    ck.fail("%s: row %d, %s: number format %s, want %d decimals" %
+                            (path, r + 3, i[0], f, dec))
+    got_head = [x or "" for x in got[0]] + [""] * (len(head) - len(got[0]))
+    if got_head[:len(head)] != head:
+        ck.fail("%s: header %s, want %s" % (path, got[0], head))
+    if len(body) != len(want):
+        ck.fail("%s: %d rows, want %d" % (path, len(body), len(want)))
+    for r, (g, w) in enumerate(zip(body, want)):
+        g = list(g) + [None] * (len(w) - len(g))
+        where = "%s: row %s %s" % (path, w[0], w[1])
+        if [x or "" for x in g[:nf]] != w[:nf]:
+            ck.fail("%s: fixed columns %s, want %s" % (where, g[:nf], w[:nf]))
+        for j, i in enumerate(inds):
+            gv, wv = g[nf + j], w[nf + j]
+            if path.endswith(".csv"):
+                if i[3] == "ratio" and wv is not None:
+                    wv = shown(wv, int(i[7] or "0"))
+                    gv = Decimal(gv) if gv else None
+                else:
+                    gv = Fraction(Decimal(gv)) if gv else None
+                if gv != wv:
+                    ck.fail("%s, %s: %s, want %s" % (where, i[0], gv, wv))
+            else:
+                if gv in ("", None):
+                    gv = None
+                ck.same("%s, %s" % (where, i[0]), gv, wv,
+                        i[3] != "ratio" and wv is not None and wv.denominator == 1)
+    # the unit_value of each school cell, straight from PostgreSQL
+    uv = {(r[0], r[1]): Fraction(Decimal(r[2])) for r in
+          psql("SELECT unit, indicator, value FROM edustat.unit_value WHERE period = '%s'"
+               % period)}
+    for g, w in zip(body, want):
+        if w[0] != "学校":
+            continue
+        for j, i in enumerate(inds):
+            if i[3] == "ratio":
+                continue
+            gv = g[nf + j] if nf + j < len(g) else None
+            gv = None if gv in ("", None) else Fraction(Decimal(gv)) if isinstance(gv, str) \
+                else gv
+            if gv != uv.get((w[1], i[0])) and not (
+                    isinstance(gv, Fraction) and uv.get((w[1], i[0])) is not None
+                    and abs(gv - uv[(w[1], i[0])]) < Fraction(1, 10 ** 9)):
+                ck.fail("%s: %s %s is %s, unit_value %s" %
+                        (path, w[1], i[0], gv, uv.get((w[1], i[0]))))
+    if ck.fails:
+        print("offices_oracle: %s: %d differences" % (path, ck.fails))
+        return 1
+    print("offices_oracle: %s: %d rows, %d indicators: as computed" % (path, len(want),
+                                                                       len(inds)))
+    return 0
+
+
 def main(argv):
     if len(argv) == 2 and argv[0] == "data":
         return make_data(argv[1])
     if len(argv) == 2 and argv[0] == "compare":
         return compare(argv[1])
+    if len(argv) == 5 and argv[0] == "export":
+        return check_export(argv[1], argv[2], argv[3], argv[4])
     print(__doc__, file=sys.stderr)
     return 2
 
