@@ -25,7 +25,7 @@
 enum { C_KIND, C_CODE, C_NAME, C_DISTRICT, C_STAGE, C_LOCALITY, C_OWNERSHIP, C_NFIXED };
 
 static const char *const fixed_head[C_NFIXED] = {
-    "类型(row)",   "代码(code)",     "名称(name)",         "区县(district)",
+    "类型(row)",   "代码(code)",     "名称(name)",          "区县(district)",
     "学段(stage)", "城乡(locality)", "办学性质(ownership)",
 };
 
@@ -152,8 +152,9 @@ table_load(struct table *t, PGconn *c, const char *unit, const char *period)
                 return 2;
         }
         if (t->nind > EXPORT_MAX_INDICATORS) {
-                fprintf(stderr, "edustat-report: %d indicators have values, more than the %d "
-                                "columns a worksheet holds\n",
+                fprintf(stderr,
+                        "edustat-report: %d indicators have values, more than the %d "
+                        "columns a worksheet holds\n",
                         t->nind, EXPORT_MAX_INDICATORS);
                 return 2;
         }
@@ -162,8 +163,9 @@ table_load(struct table *t, PGconn *c, const char *unit, const char *period)
         ns = PQntuples(t->sch);
         /* Schools, at most one subtotal each, and the total. */
         if ((size_t)ns * 2 + 1 > EXPORT_MAX_ROWS) {
-                fprintf(stderr, "edustat-report: %d schools below %s, more than a worksheet "
-                                "holds\n",
+                fprintf(stderr,
+                        "edustat-report: %d schools below %s, more than a worksheet "
+                        "holds\n",
                         ns, unit);
                 return 2;
         }
@@ -357,10 +359,9 @@ write_xlsx(struct table *t, const char *path, const char *period)
                         const char *v = cell_text(t, r, j, 0);
 
                         if (v != NULL)
-                                worksheet_write_number(ws, y, (lxw_col_t)(C_NFIXED + j),
-                                                       strtod(v, NULL),
-                                                       r->kind == ROW_SCHOOL ? num[j]
-                                                                             : num_bold[j]);
+                                worksheet_write_number(
+                                    ws, y, (lxw_col_t)(C_NFIXED + j), strtod(v, NULL),
+                                    r->kind == ROW_SCHOOL ? num[j] : num_bold[j]);
                 }
         }
         worksheet_set_column(ws, C_KIND, C_KIND, 6, NULL);
@@ -368,16 +369,14 @@ write_xlsx(struct table *t, const char *path, const char *period)
         worksheet_set_column(ws, C_NAME, C_NAME, 28, NULL);
         worksheet_set_column(ws, C_DISTRICT, C_OWNERSHIP, 10, NULL);
         if (t->nind > 0)
-                worksheet_set_column(ws, C_NFIXED, (lxw_col_t)(C_NFIXED + t->nind - 1), 14,
-                                     NULL);
+                worksheet_set_column(ws, C_NFIXED, (lxw_col_t)(C_NFIXED + t->nind - 1), 14, NULL);
         /* The title and header rows, and the type, code and name columns. */
         worksheet_freeze_panes(ws, 2, C_NAME + 1);
         err = workbook_close(wb);
         free(num);
         free(num_bold);
         if (err != LXW_NO_ERROR) {
-                fprintf(stderr, "edustat-report: cannot write %s: %s\n", path,
-                        lxw_strerror(err));
+                fprintf(stderr, "edustat-report: cannot write %s: %s\n", path, lxw_strerror(err));
                 unlink(path);
                 return 2;
         }
@@ -396,9 +395,9 @@ export_run(PGconn *conn, const char *unit, const char *period, enum export_forma
         if (rc == 0)
                 rc = fmt == EXPORT_CSV ? write_csv(&t, path) : write_xlsx(&t, path, period);
         if (rc == 0)
-                printf("%s: %s %s, %s: %zu schools, %zu district subtotals, %d indicators\n",
-                       path, PQgetvalue(t.unit, 0, 0), PQgetvalue(t.unit, 0, 1), period,
-                       t.nschools, t.ndistricts, t.nind);
+                printf("%s: %s %s, %s: %zu schools, %zu district subtotals, %d indicators\n", path,
+                       PQgetvalue(t.unit, 0, 0), PQgetvalue(t.unit, 0, 1), period, t.nschools,
+                       t.ndistricts, t.nind);
         table_free(&t);
         return rc;
 }
