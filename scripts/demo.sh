@@ -6,8 +6,9 @@
 #
 # Starts a throwaway PostgreSQL (scripts/pg.sh; skipped when EDUSTAT_DB_URL
 # is set, which is then used as is), the sink and the aggregator on free
-# loopback ports, submits the simulated round in demo/ (2024, then the 2024
-# corrections, then 2025S1) with bin/edustat-collector, prints a district and
+# loopback ports, submits the simulated round in demo/ (2023's headline
+# counts, 2024, then the 2024 corrections, then 2025S1) with
+# bin/edustat-collector, prints a district and
 # city summary from edustat.agg_value, and keeps everything running for psql
 # until Ctrl-C.  EDUSTAT_DEMO_EXIT=1 stops at once after the summary (CI).
 # Logs go to a temporary directory, named at start and at exit.
@@ -197,6 +198,8 @@ summarize() {
         fi
 }
 
+submit 2023 demo/2023/*.csv
+summarize 2023
 submit 2024 demo/2024/*.csv
 summarize 2024
 submit corrections demo/corrections/2024.csv

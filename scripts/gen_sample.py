@@ -15,6 +15,9 @@ Writes (relative to the repository root, or --out):
   demo/2025S1/by-flag/UNIT.csv   files without unit/period columns, for
                           `edustat-collector submit --unit UNIT --period 2025S1`
   demo/corrections/2024.csv      later corrections of some 2024 values
+  demo/2023/all.csv       the year before: each school's pupils, teachers,
+                          classes, 大班额 and kindergarten places, so the
+                          year-on-year view (edustat.agg_change) has a story
 
 Deterministic: a fixed seed, so the checked-in files are reproducible with
 `python3 scripts/gen_sample.py`.  The schools, codes and figures are
@@ -753,6 +756,34 @@ def main():
     rows.append((bad2024.code, "2024", "teachers", fig2024[bad2024.code]["teachers"]))
     write_csv(os.path.join(demo, "corrections", "2024.csv"),
               ["unit", "period", "indicator", "value"], rows)
+
+    # 2023, the year before, for edustat.agg_change: a little fewer pupils,
+    # more 大班额 (being cleared) and a lower share of children in public
+    # kindergartens (being raised).  Its own generator, so every file above
+    # stays as it was.
+    rng23 = random.Random(2023)
+    rows = []
+    for s in schools:
+        f = fig2024[s.code]
+        kids = None
+        for ind in ("pupils", "teachers", "classes", "large_classes", "kg_children",
+                    "kg_public_children"):
+            if ind not in f:
+                continue
+            v = int(f[ind])
+            if ind == "pupils":
+                v = round(v / rng23.uniform(1.0, 1.04))
+            elif ind in ("teachers", "classes"):
+                v = round(v / rng23.uniform(0.99, 1.03))
+            elif ind == "large_classes":
+                v += rng23.randint(0, 2) if v > 0 else int(rng23.random() < 0.08)
+            elif ind == "kg_children":
+                v = kids = round(v / rng23.uniform(0.98, 1.04))
+            else:
+                v = min(kids if kids is not None else v, round(v / rng23.uniform(1.05, 1.2)))
+            rows.append((s.code, "2023", ind, str(v)))
+    write_csv(os.path.join(demo, "2023", "all.csv"), ["unit", "period", "indicator", "value"],
+              rows)
 
     nfiles = sum(len(files) for _, _, files in os.walk(demo))
     print("gen_sample: %d units (%d schools), %d indicators, %d demo files under %s"
