@@ -81,7 +81,7 @@ SELECT b.value FROM edustat.agg_breakdown b
    AND b.dimension = 'stage' AND b.category = target_actual.stage
 $$;
 CREATE OR REPLACE VIEW edustat.target_status AS
-SELECT u.code AS unit, u.level, p.period, t.indicator, t.stage, v.value,
+SELECT tu.unit, tu.level, p.period, t.indicator, t.stage, v.value,
        t.op, t.value AS target,
        CASE t.op WHEN '>=' THEN v.value >= t.value
                  WHEN '<=' THEN v.value <= t.value
@@ -92,27 +92,12 @@ SELECT u.code AS unit, u.level, p.period, t.indicator, t.stage, v.value,
        t.source,
        t.period_from, t.period_to, t.line
   FROM edustat.target t
-  JOIN edustat.orgunit_closure self ON self.distance = 0
-   AND (t.unit IS NULL OR self.unit = t.unit)
-  JOIN edustat.orgunit u ON u.code = self.unit AND u.level = t.level
+  JOIN edustat.target_unit tu ON tu.line = t.line
   CROSS JOIN edustat.known_period p
-  LEFT JOIN LATERAL (
-        SELECT a.value FROM edustat.agg_value a
-         WHERE (t.stage IS NULL OR u.is_leaf)
-           AND a.unit = u.code AND a.period = p.period AND a.indicator = t.indicator
-        UNION ALL
-        SELECT b.value FROM edustat.agg_breakdown b
-         WHERE t.stage IS NOT NULL AND NOT u.is_leaf
-           AND b.unit = u.code AND b.period = p.period AND b.indicator = t.indicator
-           AND b.dimension = 'stage' AND b.category = t.stage) v ON true
- WHERE edustat.period_in_force(p.period, t.period_from, t.period_to)
-   AND (t.stage IS NULL
-    OR (u.is_leaf AND u.stage = t.stage)
-    OR (NOT u.is_leaf AND EXISTS (
-        SELECT 1 FROM edustat.orgunit_closure c
-          JOIN edustat.orgunit s ON s.code = c.unit
-         WHERE c.ancestor = u.code AND c.distance > 0
-           AND s.is_leaf AND s.stage = t.stage)));
+  CROSS JOIN LATERAL (
+        SELECT edustat.target_actual(tu.unit, tu.is_leaf, p.period, t.indicator, t.stage)
+                 AS value) v
+ WHERE edustat.period_in_force(p.period, t.period_from, t.period_to);
 CREATE VIEW edustat.target_path AS
 SELECT tu.unit, tu.level, t.indicator, t.stage, t.op, t.value AS target,
        t.baseline_period, base.value AS baseline, t.period_to AS target_period,
