@@ -568,6 +568,23 @@ def check_export(d, path, unit, period):
                     and abs(gv - uv[(w[1], i[0])]) < Fraction(1, 10 ** 9)):
                 ck.fail("%s: %s %s is %s, unit_value %s" %
                         (path, w[1], i[0], gv, uv.get((w[1], i[0]))))
+    # the subtotals and the total against agg_value, straight from PostgreSQL
+    av = {(r[0], r[1]): num(r[2]) for r in
+          psql("SELECT unit, indicator, value FROM edustat.agg_value WHERE period = '%s'"
+               % period)}
+    for g, w in zip(body, want):
+        if w[0] == "学校":
+            continue
+        for j, i in enumerate(inds):
+            gv = g[nf + j] if nf + j < len(g) else None
+            gv = None if gv in ("", None) else Fraction(Decimal(gv)) if isinstance(gv, str) \
+                else gv
+            a = av.get((w[1], i[0]))
+            if a is not None and path.endswith(".csv") and i[3] == "ratio":
+                a = Fraction(shown(a, int(i[7] or "0")))
+            if (gv is None) != (a is None) or (
+                    gv is not None and abs(gv - a) > Fraction(1, 10 ** 9) * max(1, abs(a))):
+                ck.fail("%s: %s %s %s is %s, agg_value %s" % (path, w[0], w[1], i[0], gv, a))
     if ck.fails:
         print("offices_oracle: %s: %d differences" % (path, ck.fails))
         return 1
