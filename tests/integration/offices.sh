@@ -57,7 +57,8 @@ grep -q "no unit NOPE in the org tree" "$WORK/export.out" || fail "export of an 
 kill -TERM "$AGG_PID" "$SINK_PID"
 stack_wait_exit "$AGG_PID" 10 || abort "the aggregator did not stop"
 stack_wait_exit "$SINK_PID" 10 || abort "the sink did not stop"
-AGG_PID= SINK_PID=
+AGG_PID=''
+SINK_PID=''
 printf '%s\n' "indicator,level,unit,stage,op,value,source,from,to,baseline_period,baseline" \
         "pupils,school,,,=,1000,,,,2023,800" >"$EDUSTAT_CONFIG/targets.csv"
 timeout 60 "$SINK_BIN" >"$WORK/sink-bad.log" 2>&1
