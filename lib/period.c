@@ -3,6 +3,8 @@
  */
 #include "period.h"
 
+#include <assert.h>
+
 static int
 digits(const char *s, size_t n)
 {
@@ -34,4 +36,28 @@ period_valid(const char *s, size_t len)
                 return mm >= 1 && mm <= 12;
         }
         return 0;
+}
+
+void
+period_months(const char *s, size_t len, int *first, int *last)
+{
+        int base, k;
+
+        assert(period_valid(s, len));
+        base = ((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0')) * 12;
+        if (len == 4) {
+                *first = base;
+                *last = base + 11;
+                return;
+        }
+        k = s[5] - '0';
+        if (s[4] == 'S') {
+                *first = base + (k - 1) * 6;
+                *last = base + k * 6 - 1;
+        } else if (s[4] == 'Q') {
+                *first = base + (k - 1) * 3;
+                *last = base + k * 3 - 1;
+        } else {
+                *first = *last = base + (s[4] - '0') * 10 + k - 1;
+        }
 }

@@ -16,4 +16,13 @@
 /* 1 when s[0..len) is a valid period, else 0. */
 int period_valid(const char *s, size_t len);
 
+/*
+ * The months a period covers, counted from January of year 0: 2024 covers
+ * 2024 * 12 + 0 .. 2024 * 12 + 11, 2025S2 its last six months, 2025Q3 its
+ * months 6..8, 202503 month 2.  s[0..len) must be period_valid (asserted).
+ * The same numbering as edustat.period_first_month and period_last_month
+ * (sink/sql, migration 14), so the sink's checks and the views agree.
+ */
+void period_months(const char *s, size_t len, int *first, int *last);
+
 #endif

@@ -6,8 +6,9 @@
 #
 # Starts a throwaway PostgreSQL (scripts/pg.sh; skipped when EDUSTAT_DB_URL
 # is set, which is then used as is), the sink and the aggregator on free
-# loopback ports, submits the simulated round in demo/ (2024, then the 2024
-# corrections, then 2025S1, then one district's 2024 as a filled-in workbook
+# loopback ports, submits the simulated round in demo/ (2023's headline
+# counts, 2024, then the 2024 corrections, then 2025S1, then one district's
+# 2024 as a filled-in workbook
 # and one's as a GB18030 wide CSV, made from `edustat-collector template`)
 # with bin/edustat-collector, prints a district and
 # city summary from edustat.agg_value, and keeps everything running for psql
@@ -199,6 +200,8 @@ summarize() {
         fi
 }
 
+submit 2023 demo/2023/*.csv
+summarize 2023
 submit 2024 demo/2024/*.csv
 summarize 2024
 submit corrections demo/corrections/2024.csv
@@ -300,6 +303,8 @@ echo
 if [ -n "$PG_STARTED" ]; then
         echo "Open psql on the demo database:"
         echo "    PGHOST=$PGHOST PGPORT=$PGPORT psql -U $PGUSER $PGDATABASE"
+        echo "or, with the connection string edustat-report and edustat-sink --check take:"
+        echo "    export EDUSTAT_DB_URL=\"$EDUSTAT_DB_URL\"; psql \"\$EDUSTAT_DB_URL\""
 else
         echo "Open psql on the demo database:"
         echo "    psql \"$EDUSTAT_DB_URL\""

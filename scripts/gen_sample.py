@@ -15,6 +15,9 @@ Writes (relative to the repository root, or --out):
   demo/2025S1/by-flag/UNIT.csv   files without unit/period columns, for
                           `edustat-collector submit --unit UNIT --period 2025S1`
   demo/corrections/2024.csv      later corrections of some 2024 values
+  demo/2023/all.csv       the year before: each school's pupils, teachers,
+                          classes, 大班额 and kindergarten places, so the
+                          year-on-year view (edustat.agg_change) has a story
 
 Deterministic: a fixed seed, so the checked-in files are reproducible with
 `python3 scripts/gen_sample.py`.  The schools, codes and figures are
@@ -201,33 +204,46 @@ SRC_SENIOR = "高中阶段教育普及攻坚计划(2017—2020年)"
 SRC_HEALTH = "国务院关于实施健康中国行动的意见(2019)"
 SRC_BALANCE = "县域义务教育优质均衡发展督导评估办法(教督〔2017〕6号)"
 
+# When each target is in force (from, to; empty: open) and, for the Panjin
+# steps, the path from the 2018 figure the meeting gave ("由现在的30.4%").
+SINCE_2017, SINCE_2020, SINCE_2021 = ("2017", "", "", ""), ("2020", "", "", ""), \
+    ("2021", "", "", "")
+ALWAYS = ("", "", "", "")
+
 TARGETS = [
-    # indicator, level, unit, stage, op, value, source
-    ("kg_ger_3yr", "district", "", "", ">=", "95", SRC_LINXIANG + ": 学前三年入园率达到95%以上"),
-    ("kg_ger_3yr", "district", "", "", ">=", "85", SRC_KG + ": 学前三年毛入园率≥85%"),
+    # indicator, level, unit, stage, op, value, source, from, to,
+    # baseline_period, baseline
+    ("kg_ger_3yr", "district", "", "", ">=", "95", SRC_LINXIANG + ": 学前三年入园率达到95%以上")
+    + SINCE_2021,
+    ("kg_ger_3yr", "district", "", "", ">=", "85", SRC_KG + ": 学前三年毛入园率≥85%") + SINCE_2020,
     ("kg_public_share", "city", "211100", "", ">=", "41.5",
-     SRC_PANJIN + ": 2019年公办园在园幼儿比例提高到41.5%"),
+     SRC_PANJIN + ": 公办幼儿园在园幼儿比例由现在(2018年)的30.4%提高到41.5%(2019年)",
+     "2019", "2019", "2018", "30.4"),
     ("kg_public_share", "city", "211100", "", ">=", "50",
-     SRC_PANJIN + ": 到2020年公办园在园幼儿比例达到50%"),
-    ("kg_public_share", "district", "", "", ">=", "50", SRC_KG + ": 公办园在园幼儿占比≥50%"),
+     SRC_PANJIN + ": 到2020年全市公办幼儿园在园幼儿比例达到50%(2018年为30.4%)",
+     "2020", "2020", "2018", "30.4"),
+    ("kg_public_share", "district", "", "", ">=", "50", SRC_KG + ": 公办园在园幼儿占比≥50%")
+    + SINCE_2020,
     ("pupil_teacher_ratio", "district", "", "kindergarten", "<=", "15",
-     SRC_KG + ": 专任教师与幼儿比不低于1:15"),
+     SRC_KG + ": 专任教师与幼儿比不低于1:15") + SINCE_2020,
     ("primary_enrol_rate", "district", "", "", ">=", "100",
-     SRC_LINXIANG + "; " + SRC_HUAIREN + ": 小学入学率100%"),
+     SRC_LINXIANG + "; " + SRC_HUAIREN + ": 小学入学率100%") + SINCE_2021,
     ("junior_enrol_rate", "district", "", "", ">=", "100",
-     SRC_LINXIANG + "; " + SRC_HUAIREN + ": 初中入学率100%"),
+     SRC_LINXIANG + "; " + SRC_HUAIREN + ": 初中入学率100%") + SINCE_2021,
     ("senior_ger", "district", "", "", ">=", "90",
-     SRC_LINXIANG + ": 高中阶段入学率在90%以上; " + SRC_SENIOR + ": 毛入学率≥90%"),
-    ("dropout_rate", "district", "", "", "=", "0", SRC_LINXIANG + ": 年度辍学率为零"),
+     SRC_LINXIANG + ": 高中阶段入学率在90%以上; " + SRC_SENIOR + ": 毛入学率≥90%") + SINCE_2021,
+    ("dropout_rate", "district", "", "", "=", "0", SRC_LINXIANG + ": 年度辍学率为零") + SINCE_2021,
     ("large_classes", "district", "", "", "=", "0",
-     SRC_PINGYU + ": 消除大班额; " + SRC_LINXIANG + ": 巩固大班额化解成果"),
-    ("xl_classes", "district", "", "", "=", "0", SRC_LINXIANG + ": 巩固大班额化解成果"),
+     SRC_PINGYU + ": 消除大班额; " + SRC_LINXIANG + ": 巩固大班额化解成果") + ALWAYS,
+    ("xl_classes", "district", "", "", "=", "0", SRC_LINXIANG + ": 巩固大班额化解成果")
+    + SINCE_2021,
     ("fitness_good_rate", "district", "", "", ">=", "50",
-     SRC_LINXIANG + ": 学生体质健康标准优良率达50%; " + SRC_HEALTH + ": 2022年≥50%"),
-    ("fitness_good_rate", "city", "211100", "", ">=", "60", SRC_HEALTH + ": 2030年≥60%"),
+     SRC_LINXIANG + ": 学生体质健康标准优良率达50%; " + SRC_HEALTH + ": 2022年≥50%") + SINCE_2021,
+    ("fitness_good_rate", "city", "211100", "", ">=", "60", SRC_HEALTH + ": 2030年≥60%",
+     "2030", "", "", ""),
 ] + [
     (ind, "school", "", stage, ">=", ("%g" % (pmin if stage == "primary" else jmin)),
-     SRC_BALANCE + ": 资源配置") for stage in ("primary", "junior")
+     SRC_BALANCE + ": 资源配置") + SINCE_2017 for stage in ("primary", "junior")
     for ind, pmin, jmin in BALANCE
 ]
 
@@ -627,7 +643,8 @@ def main():
               ["code", "name_zh", "name_en", "unit", "kind", "numerator", "denominator",
                "multiplier", "decimals"], INDICATORS)
     write_csv(os.path.join(root, "config", "targets.csv"),
-              ["indicator", "level", "unit", "stage", "op", "value", "source"], TARGETS)
+              ["indicator", "level", "unit", "stage", "op", "value", "source", "from", "to",
+               "baseline_period", "baseline"], TARGETS)
     write_csv(os.path.join(root, "config", "periods.csv"), ["period", "opens", "due"], PERIODS)
     write_csv(os.path.join(root, "config", "balance.csv"),
               ["standard", "stage", "indicator", "school_min", "cv_max"],
@@ -739,6 +756,34 @@ def main():
     rows.append((bad2024.code, "2024", "teachers", fig2024[bad2024.code]["teachers"]))
     write_csv(os.path.join(demo, "corrections", "2024.csv"),
               ["unit", "period", "indicator", "value"], rows)
+
+    # 2023, the year before, for edustat.agg_change: a little fewer pupils,
+    # more 大班额 (being cleared) and a lower share of children in public
+    # kindergartens (being raised).  Its own generator, so every file above
+    # stays as it was.
+    rng23 = random.Random(2023)
+    rows = []
+    for s in schools:
+        f = fig2024[s.code]
+        kids = None
+        for ind in ("pupils", "teachers", "classes", "large_classes", "kg_children",
+                    "kg_public_children"):
+            if ind not in f:
+                continue
+            v = int(f[ind])
+            if ind == "pupils":
+                v = round(v / rng23.uniform(1.0, 1.04))
+            elif ind in ("teachers", "classes"):
+                v = round(v / rng23.uniform(0.99, 1.03))
+            elif ind == "large_classes":
+                v += rng23.randint(0, 2) if v > 0 else int(rng23.random() < 0.08)
+            elif ind == "kg_children":
+                v = kids = round(v / rng23.uniform(0.98, 1.04))
+            else:
+                v = min(kids if kids is not None else v, round(v / rng23.uniform(1.05, 1.2)))
+            rows.append((s.code, "2023", ind, str(v)))
+    write_csv(os.path.join(demo, "2023", "all.csv"), ["unit", "period", "indicator", "value"],
+              rows)
 
     nfiles = sum(len(files) for _, _, files in os.walk(demo))
     print("gen_sample: %d units (%d schools), %d indicators, %d demo files under %s"

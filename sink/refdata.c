@@ -32,7 +32,7 @@
 /* How much of a user's text is quoted back in a message. */
 #define SHOW_MAX 64
 /* Most columns a file of ours has. */
-#define MAX_COLS 8
+#define MAX_COLS 12
 
 struct field {
         const char *s;
@@ -252,13 +252,96 @@ number_check(struct loader *ld, const struct csvrow *row, struct field f, const 
 
 /* targets.csv */
 
-enum { T_INDICATOR, T_LEVEL, T_UNIT, T_STAGE, T_OP, T_VALUE, T_SOURCE, T_NCOLS };
+enum {
+        T_INDICATOR,
+        T_LEVEL,
+        T_UNIT,
+        T_STAGE,
+        T_OP,
+        T_VALUE,
+        T_SOURCE,
+        T_FROM,
+        T_TO,
+        T_BASELINE_PERIOD,
+        T_BASELINE,
+        T_NCOLS
+};
 
 static const struct csvread_column target_cols[T_NCOLS] = {
-    [T_INDICATOR] = {"indicator", 1}, [T_LEVEL] = {"level", 1}, [T_UNIT] = {"unit", 0},
-    [T_STAGE] = {"stage", 0},         [T_OP] = {"op", 1},       [T_VALUE] = {"value", 1},
+    [T_INDICATOR] = {"indicator", 1},
+    [T_LEVEL] = {"level", 1},
+    [T_UNIT] = {"unit", 0},
+    [T_STAGE] = {"stage", 0},
+    [T_OP] = {"op", 1},
+    [T_VALUE] = {"value", 1},
     [T_SOURCE] = {"source", 0},
+    [T_FROM] = {"from", 0},
+    [T_TO] = {"to", 0},
+    [T_BASELINE_PERIOD] = {"baseline_period", 0},
+    [T_BASELINE] = {"baseline", 0},
 };
+
+/* An optional period column: 0 when empty or valid, or -1 after fail(). */
+static int
+period_check(struct loader *ld, const struct csvrow *row, struct field f, const char *what)
+{
+        if (f.len > 0 && !period_valid(f.s, f.len)) {
+                fail(ld, row->line,
+                     "bad period \"%.*s\" in %s (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or YYYYMM)",
+                     show(f), f.s, what);
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * The columns from, to, baseline_period and baseline of a target: each
+ * period valid, to not before from, and a baseline only with a to that
+ * comes after it (a path needs both ends).  0, or -1 after fail().
+ */
+static int
+target_dates_check(struct loader *ld, const struct csvrow *row, struct field from, struct field to,
+                   struct field bperiod, struct field baseline)
+{
+        int f_first, f_last, t_first, t_last, b_first, b_last;
+
+        if (period_check(ld, row, from, "from") != 0 || period_check(ld, row, to, "to") != 0 ||
+            period_check(ld, row, bperiod, "baseline_period") != 0)
+                return -1;
+        if (from.len > 0 && to.len > 0) {
+                period_months(from.s, from.len, &f_first, &f_last);
+                period_months(to.s, to.len, &t_first, &t_last);
+                if (f_first > t_last) {
+                        fail(ld, row->line, "from %.*s is after to %.*s", (int)from.len, from.s,
+                             (int)to.len, to.s);
+                        return -1;
+                }
+        }
+        if (baseline.len > 0 && bperiod.len == 0) {
+                fail(ld, row->line,
+                     "baseline given without baseline_period (the period it is "
+                     "the value of)");
+                return -1;
+        }
+        if (baseline.len > 0 && number_check(ld, row, baseline, "baseline") != 0)
+                return -1;
+        if (bperiod.len == 0)
+                return 0;
+        if (to.len == 0) {
+                fail(ld, row->line,
+                     "baseline_period %.*s needs a to (the period the target is due by)",
+                     (int)bperiod.len, bperiod.s);
+                return -1;
+        }
+        period_months(bperiod.s, bperiod.len, &b_first, &b_last);
+        period_months(to.s, to.len, &t_first, &t_last);
+        if (b_last >= t_last) {
+                fail(ld, row->line, "baseline_period %.*s is not before to %.*s", (int)bperiod.len,
+                     bperiod.s, (int)to.len, to.s);
+                return -1;
+        }
+        return 0;
+}
 
 static const char *const ops[] = {">=", "<=", "=", ">", "<"};
 
@@ -269,6 +352,9 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
         struct field level = column(row, col, T_LEVEL), unit = column(row, col, T_UNIT);
         struct field stage = column(row, col, T_STAGE), op = column(row, col, T_OP);
         struct field value = column(row, col, T_VALUE), source = column(row, col, T_SOURCE);
+        struct field from = column(row, col, T_FROM), to = column(row, col, T_TO);
+        struct field bperiod = column(row, col, T_BASELINE_PERIOD);
+        struct field baseline = column(row, col, T_BASELINE);
         struct refdata *o = ld->o;
         struct target *t;
         const char *op_text = NULL;
@@ -325,20 +411,22 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
                 fail(ld, row->line, "source is longer than %d bytes", REFDATA_TEXT_MAX);
                 return -1;
         }
+        if (target_dates_check(ld, row, from, to, bperiod, baseline) != 0)
+                return -1;
         number_canon(value, canon, sizeof canon);
         keylen = strlen(ld->cfg->cat->ind[ind].code) + level.len + unit.len + stage.len +
-                 strlen(op_text) + strlen(canon) + 6;
+                 strlen(op_text) + strlen(canon) + from.len + to.len + 8;
         key = xmalloc(keylen);
         /* Unit separators keep "a"+"bc" apart from "ab"+"c". */
-        snprintf(key, keylen, "%s\x1f%.*s\x1f%.*s\x1f%.*s\x1f%s\x1f%s", ld->cfg->cat->ind[ind].code,
-                 (int)level.len, level.s, (int)unit.len, unit.s, (int)stage.len, stage.s, op_text,
-                 canon);
+        snprintf(key, keylen, "%s\x1f%.*s\x1f%.*s\x1f%.*s\x1f%s\x1f%s\x1f%.*s\x1f%.*s",
+                 ld->cfg->cat->ind[ind].code, (int)level.len, level.s, (int)unit.len, unit.s,
+                 (int)stage.len, stage.s, op_text, canon, (int)from.len, from.s, (int)to.len, to.s);
         first = seen_before(ld, key, strlen(key), o->ntargets);
         free(key);
         if (first >= 0) {
                 fail(ld, row->line,
-                     "duplicate target: same indicator, level, unit, stage, op and value as "
-                     "line %lu",
+                     "duplicate target: same indicator, level, unit, stage, op, value, from "
+                     "and to as line %lu",
                      o->targets[first].line);
                 return -1;
         }
@@ -351,6 +439,10 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
         t->op = op_text;
         t->value = field_dup(value);
         t->source = field_dup(source);
+        t->from = field_dup(from);
+        t->to = field_dup(to);
+        t->baseline_period = field_dup(bperiod);
+        t->baseline = field_dup(baseline);
         t->line = row->line;
         return 0;
 }
@@ -597,8 +689,10 @@ refdata_load(const struct config *cfg, char *err, size_t errlen)
 
         ld.o = xcalloc(1, sizeof *ld.o);
         tree_sets(&ld);
-        rc = load_file(&ld, "targets.csv", target_cols, T_NCOLS,
-                       "indicator,level,unit,stage,op,value,source", add_target);
+        rc = load_file(
+            &ld, "targets.csv", target_cols, T_NCOLS,
+            "indicator,level,unit,stage,op,value,source[,from,to,baseline_period,baseline]",
+            add_target);
         if (rc == 0)
                 rc = load_file(&ld, "periods.csv", period_cols, P_NCOLS, "period,opens,due",
                                add_period);
@@ -626,6 +720,10 @@ refdata_destroy(struct refdata **op)
                 free(o->targets[i].stage);
                 free(o->targets[i].value);
                 free(o->targets[i].source);
+                free(o->targets[i].from);
+                free(o->targets[i].to);
+                free(o->targets[i].baseline_period);
+                free(o->targets[i].baseline);
         }
         for (size_t i = 0; i < o->nperiods; i++)
                 free(o->periods[i].period);
@@ -789,6 +887,10 @@ load_targets(PGconn *conn, const struct config *cfg, const struct refdata *o, ch
                 pgcopy_str(c, t->op);
                 pgcopy_str(c, t->value);
                 copy_opt(c, t->source);
+                copy_opt(c, t->from);
+                copy_opt(c, t->to);
+                copy_opt(c, t->baseline_period);
+                copy_opt(c, t->baseline);
                 pgcopy_row_end(c);
         }
         r = pgcopy_end(c, err, errlen);

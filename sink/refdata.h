@@ -17,7 +17,9 @@
  * collector's template command), because only
  * PostgreSQL's views use them:
  *
- *   targets.csv  indicator,level,unit,stage,op,value,source
+ *   targets.csv  indicator,level,unit,stage,op,value,source and optional
+ *                from,to (the periods it is in force, empty: open) and
+ *                baseline_period,baseline (with to: a path, target_path);
  *                the targets of the bureau plans and national standards;
  *                edustat.target_status compares every unit with them.
  *   periods.csv  period,opens,due
@@ -62,13 +64,17 @@
 
 /* One row of targets.csv. */
 struct target {
-        int indicator;  /* catalogue index */
-        char *level;    /* a level label of orgunits.csv */
-        int unit;       /* tree index, or -1: every unit of the level */
-        char *stage;    /* "" = all schools */
-        const char *op; /* ">=", "<=", "=", ">" or "<" (static text) */
-        char *value;    /* the number as written */
-        char *source;   /* the document; may be "" */
+        int indicator;         /* catalogue index */
+        char *level;           /* a level label of orgunits.csv */
+        int unit;              /* tree index, or -1: every unit of the level */
+        char *stage;           /* "" = all schools */
+        const char *op;        /* ">=", "<=", "=", ">" or "<" (static text) */
+        char *value;           /* the number as written */
+        char *source;          /* the document; may be "" */
+        char *from;            /* first period in force, or "": no start */
+        char *to;              /* last period in force (and, with a baseline, due by), or "" */
+        char *baseline_period; /* where the path starts, or "" (then to may be "") */
+        char *baseline;        /* its value as the document states it, or "": stored */
         unsigned long line;
 };
 

@@ -10,17 +10,30 @@
  * then every partial school (one that stores some but not all of its
  * stage's form, forms.csv) with the indicators it still owes, code and
  * Chinese name (edustat.form_owed).  Exit 0 when every school reported in
- * full, 1 when some have not, 2 when it cannot answer (no such
- * unit or period, no database).  The SQL is parameterized; it only reads.
+ * full, 1 when some have not, 2 when it cannot answer (no such unit or
+ * period, no database).
+ *
+ *   edustat-report export --unit CODE --period P [--format xlsx|csv]
+ *                  [-o FILE] [--db-url CONNINFO]
+ *
+ * writes the 过录表 of the unit (export.h): one row per school at or below
+ * it, district subtotals and the total from agg_value.  The format is
+ * --format, else FILE's extension (.csv or .xlsx), else xlsx; FILE is by
+ * default CODE_PERIOD.xlsx (or .csv).  Exit 0 when written, 2 when not.
+ *
+ * The SQL is in sink/sql/report/, parameterized; it only reads.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
+#include "export.h"
 #include "period.h"
+#include "sinksql.h"
 #include "util.h"
 
 static void
@@ -28,6 +41,8 @@ usage(void)
 {
         fprintf(stderr, "usage: edustat-report missing --period PERIOD [--unit CODE] "
                         "[--db-url CONNINFO]\n"
+                        "       edustat-report export --unit CODE --period PERIOD "
+                        "[--format xlsx|csv] [-o FILE] [--db-url CONNINFO]\n"
                         "Environment: EDUSTAT_DB_URL (libpq connection string)\n");
         exit(2);
 }
@@ -46,47 +61,11 @@ query(PGconn *c, const char *sql, const char *p1, const char *p2)
         return r;
 }
 
-/* The summary per unit with children at or below unit, root first. */
-static const char summary_sql[] =
-    "SELECT o.code, o.name, c.expected, c.reported, c.reported_on_time, c.rate, c.due,"
-    "       c.partial"
-    "  FROM edustat.completeness c"
-    "  JOIN edustat.orgunit o ON o.code = c.unit"
-    "  JOIN edustat.orgunit_closure k ON k.unit = c.unit AND k.ancestor = $2"
-    " WHERE c.period = $1 AND c.stage IS NULL"
-    " ORDER BY k.distance, o.code";
-
-/* Every school at or below unit without a value for the period. */
-static const char missing_sql[] =
-    "SELECT s.code, s.name, coalesce(s.stage, ''), coalesce(d.name, '')"
-    "  FROM edustat.orgunit_closure k"
-    "  JOIN edustat.orgunit s ON s.code = k.unit AND s.is_leaf"
-    "  LEFT JOIN edustat.orgunit_closure dk ON dk.unit = s.code"
-    "   AND dk.ancestor IN (SELECT code FROM edustat.orgunit WHERE depth = 1)"
-    "  LEFT JOIN edustat.orgunit d ON d.code = dk.ancestor"
-    " WHERE k.ancestor = $2"
-    "   AND NOT EXISTS (SELECT 1 FROM edustat.unit_value v"
-    "                    WHERE v.unit = s.code AND v.period = $1)"
-    " ORDER BY d.name, s.code";
-
-/* Every partial school at or below unit and each indicator it owes, in form order. */
-static const char owed_sql[] =
-    "SELECT w.school, w.name, coalesce(w.stage, ''), coalesce(d.name, ''), w.indicator,"
-    "       coalesce(w.name_zh, '')"
-    "  FROM edustat.form_owed w"
-    "  JOIN edustat.orgunit_closure k ON k.unit = w.school AND k.ancestor = $2"
-    "  JOIN edustat.form f ON f.stage = w.stage AND f.indicator = w.indicator"
-    "  LEFT JOIN edustat.orgunit_closure dk ON dk.unit = w.school"
-    "   AND dk.ancestor IN (SELECT code FROM edustat.orgunit WHERE depth = 1)"
-    "  LEFT JOIN edustat.orgunit d ON d.code = dk.ancestor"
-    " WHERE w.period = $1 AND w.partial"
-    " ORDER BY d.name, w.school, f.line";
-
 /* Print the partial schools and what each owes.  Returns their count, or -1. */
 static int
 owed_print(PGconn *c, const char *period, const char *unit)
 {
-        PGresult *r = query(c, owed_sql, period, unit);
+        PGresult *r = query(c, sinksql_report_missing_owed, period, unit);
         int nschools = 0;
 
         if (r == NULL)
@@ -116,19 +95,24 @@ main(int argc, char **argv)
             {"period", required_argument, NULL, 'p'},
             {"unit", required_argument, NULL, 'u'},
             {"db-url", required_argument, NULL, 'd'},
+            {"format", required_argument, NULL, 'f'},
+            {"output", required_argument, NULL, 'o'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
         const char *period = NULL, *unit = NULL, *url = env_or("EDUSTAT_DB_URL", "");
-        char root[128];
+        const char *format = NULL, *out = NULL;
+        char root[128], outbuf[512];
+        enum export_format fmt = EXPORT_XLSX;
         PGconn *c;
         PGresult *r;
-        int ch, npartial, rc = 0;
+        int ch, rc = 0, npartial, export;
 
-        if (argc < 2 || strcmp(argv[1], "missing") != 0)
+        if (argc < 2 || (strcmp(argv[1], "missing") != 0 && strcmp(argv[1], "export") != 0))
                 usage();
+        export = strcmp(argv[1], "export") == 0;
         optind = 2;
-        while ((ch = getopt_long(argc, argv, "p:u:d:h", opts, NULL)) != -1) {
+        while ((ch = getopt_long(argc, argv, "p:u:d:f:o:h", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'p':
                         period = optarg;
@@ -139,12 +123,37 @@ main(int argc, char **argv)
                 case 'd':
                         url = optarg;
                         break;
+                case 'f':
+                        format = optarg;
+                        break;
+                case 'o':
+                        out = optarg;
+                        break;
                 default:
                         usage();
                 }
         }
-        if (period == NULL || optind != argc)
+        if (period == NULL || optind != argc || (!export && (format || out)) ||
+            (export && unit == NULL))
                 usage();
+        if (export) {
+                size_t n = out ? strlen(out) : 0;
+
+                if (format != NULL && strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0) {
+                        fprintf(stderr, "edustat-report: bad format \"%s\" (xlsx or csv)\n",
+                                format);
+                        return 2;
+                }
+                if (format != NULL)
+                        fmt = strcmp(format, "csv") == 0 ? EXPORT_CSV : EXPORT_XLSX;
+                else if (n >= 4 && strcasecmp(out + n - 4, ".csv") == 0)
+                        fmt = EXPORT_CSV;
+                if (out == NULL) {
+                        strlcpyf(outbuf, sizeof outbuf, "%s_%s.%s", unit, period,
+                                 fmt == EXPORT_CSV ? "csv" : "xlsx");
+                        out = outbuf;
+                }
+        }
         if (!period_valid(period, strlen(period))) {
                 fprintf(stderr,
                         "edustat-report: bad period \"%s\" (YYYY, YYYYS1-S2, YYYYQ1-Q4, "
@@ -157,6 +166,11 @@ main(int argc, char **argv)
                 fprintf(stderr, "edustat-report: %s", PQerrorMessage(c));
                 PQfinish(c);
                 return 2;
+        }
+        if (export) {
+                rc = export_run(c, unit, period, fmt, out);
+                PQfinish(c);
+                return rc;
         }
         if (unit == NULL) {
                 if ((r = query(c,
@@ -174,7 +188,7 @@ main(int argc, char **argv)
                 unit = root;
         }
 
-        if ((r = query(c, summary_sql, period, unit)) == NULL) {
+        if ((r = query(c, sinksql_report_missing_summary, period, unit)) == NULL) {
                 PQfinish(c);
                 return 2;
         }
@@ -196,7 +210,7 @@ main(int argc, char **argv)
                        PQgetvalue(r, i, 5), PQgetvalue(r, i, 1));
         PQclear(r);
 
-        if ((r = query(c, missing_sql, period, unit)) == NULL) {
+        if ((r = query(c, sinksql_report_missing_schools, period, unit)) == NULL) {
                 PQfinish(c);
                 return 2;
         }

@@ -2,7 +2,7 @@
 #
 # edustat-demo-round: the compose collector's entry point.
 #
-# Submits the sample city's simulated round from $EDUSTAT_DEMO (2024, then the
+# Submits the sample city's simulated round from $EDUSTAT_DEMO (2023, 2024, then the
 # 2024 corrections, then 2025S1, as scripts/demo.sh does), logs a one-line
 # summary per step, then becomes `edustat-collector run` over the spool
 # $EDUSTAT_SPOOL (issue 3): a CSV file dropped into its incoming/ is
@@ -94,6 +94,7 @@ if [ "${EDUSTAT_DEMO_ROUND:-1}" != 1 ]; then
 fi
 shopt -s nullglob
 say "submitting the round in $DEMO to ${EDUSTAT_AGGREGATOR:-tcp://127.0.0.1:5560}"
+step 2023 "$DEMO"/2023/*.csv
 step 2024 "$DEMO"/2024/*.csv
 step corrections "$DEMO"/corrections/*.csv
 step 2025S1 "$DEMO"/2025S1/*.csv

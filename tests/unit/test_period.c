@@ -98,12 +98,46 @@ test_len(void **state)
                          0);
 }
 
+/* The months each kind of period covers, counted from January of year 0. */
+static void
+test_months(void)
+{
+        static const struct {
+                const char *s;
+                int first, last;
+        } months[] = {
+            {"2024", 2024 * 12, 2024 * 12 + 11},       {"2025S1", 2025 * 12, 2025 * 12 + 5},
+            {"2025S2", 2025 * 12 + 6, 2025 * 12 + 11}, {"2025Q1", 2025 * 12, 2025 * 12 + 2},
+            {"2025Q3", 2025 * 12 + 6, 2025 * 12 + 8},  {"2025Q4", 2025 * 12 + 9, 2025 * 12 + 11},
+            {"202501", 2025 * 12, 2025 * 12},          {"202512", 2025 * 12 + 11, 2025 * 12 + 11},
+            {"1900", 1900 * 12, 1900 * 12 + 11},       {"219912", 2199 * 12 + 11, 2199 * 12 + 11},
+        };
+
+        for (size_t i = 0; i < sizeof months / sizeof months[0]; i++) {
+                int first = -1, last = -1;
+
+                period_months(months[i].s, strlen(months[i].s), &first, &last);
+                if (first != months[i].first || last != months[i].last)
+                        print_error("%s: %d..%d\n", months[i].s, first, last);
+                assert_int_equal(first, months[i].first);
+                assert_int_equal(last, months[i].last);
+        }
+}
+
+static void
+test_months_case(void **state)
+{
+        (void)state;
+        test_months();
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_table),
             cmocka_unit_test(test_len),
+            cmocka_unit_test(test_months_case),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

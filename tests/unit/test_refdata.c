@@ -294,7 +294,8 @@ test_target_errors(void **state)
         (void)state;
         expect_error("targets.csv", "",
                      "1: empty file: expected the header "
-                     "indicator,level,unit,stage,op,value,source");
+                     "indicator,level,unit,stage,op,value,source[,from,to,baseline_period,"
+                     "baseline]");
         expect_error("targets.csv", "indicator,level,unit,stage,value\n",
                      "1: missing column \"op\"");
         expect_error("targets.csv", "indicator,level,op,value,Level\n",
@@ -338,14 +339,80 @@ test_target_errors(void **state)
         expect_error("targets.csv",
                      THDR "rate,district,,,>=,95,a\nrate,district,,,>,95,b\n"
                           "rate,district,,,>=,095.00,c\n",
-                     "4: duplicate target: same indicator, level, unit, stage, op and value as "
-                     "line 2");
+                     "4: duplicate target: same indicator, level, unit, stage, op, value, from "
+                     "and to as line 2");
         snprintf(longsrc, sizeof longsrc, "%s%s%0*d\n", THDR, "rate,district,,,>=,95,",
                  REFDATA_TEXT_MAX + 1, 7);
         snprintf(want, sizeof want, "2: source is longer than %d bytes", REFDATA_TEXT_MAX);
         expect_error("targets.csv", longsrc, want);
         expect_error("targets.csv", THDR "rate,district,,,>=,95,\"open\n",
                      "2: unterminated quoted field");
+}
+
+#define DHDR "indicator,level,unit,stage,op,value,source,from,to,baseline_period,baseline\n"
+
+/* from, to, baseline_period and baseline: loaded as written, or refused. */
+static void
+test_target_dates(void **state)
+{
+        struct refdata *o;
+        char err[512];
+
+        (void)state;
+        write_file("targets.csv", "baseline,to,value,op,level,indicator,from,baseline_period\n"
+                                  "30.4,2020,50,>=,district,rate,2020,2018\n"
+                                  ",,50,>=,district,rate,2021,\n"
+                                  ",2025S1,50,>=,district,rate,,2024Q3\n"
+                                  ",202503,50,>=,district,rate,202501,\n");
+        o = refdata_load(cfg, err, sizeof err);
+        remove_file("targets.csv");
+        if (o == NULL)
+                print_error("%s\n", err);
+        assert_non_null(o);
+        assert_int_equal(o->ntargets, 4);
+        assert_string_equal(o->targets[0].from, "2020");
+        assert_string_equal(o->targets[0].to, "2020");
+        assert_string_equal(o->targets[0].baseline_period, "2018");
+        assert_string_equal(o->targets[0].baseline, "30.4");
+        /* Same target in force from another period: not a duplicate. */
+        assert_string_equal(o->targets[1].from, "2021");
+        assert_string_equal(o->targets[1].to, "");
+        assert_string_equal(o->targets[1].baseline_period, "");
+        assert_string_equal(o->targets[2].from, "");
+        assert_string_equal(o->targets[2].baseline_period, "2024Q3");
+        assert_string_equal(o->targets[2].baseline, "");
+        assert_string_equal(o->targets[3].to, "202503");
+        refdata_destroy(&o);
+
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,2024S3,,,\n",
+                     "2: bad period \"2024S3\" in from (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or "
+                     "YYYYMM)");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,20,,\n",
+                     "2: bad period \"20\" in to (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or "
+                     "YYYYMM)");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,2020,2016年,\n",
+                     "2: bad period \"2016年\" in baseline_period (YYYY, YYYYS1, YYYYS2, "
+                     "YYYYQ1..YYYYQ4 or YYYYMM)");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,2021,2020,,\n",
+                     "2: from 2021 is after to 2020");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,2025Q3,2025S1,,\n",
+                     "2: from 2025Q3 is after to 2025S1");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,,2016,\n",
+                     "2: baseline_period 2016 needs a to (the period the target is due by)");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,2020,2020,\n",
+                     "2: baseline_period 2020 is not before to 2020");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,2020S1,2020,\n",
+                     "2: baseline_period 2020 is not before to 2020S1");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,2020,,30.4\n",
+                     "2: baseline given without baseline_period (the period it is the value "
+                     "of)");
+        expect_error("targets.csv", DHDR "rate,district,,,>=,95,,,2020,2016,30.4%\n",
+                     "2: bad number \"30.4%\" in baseline (a non-negative decimal such as 95 or "
+                     "0.45)");
+        expect_error("targets.csv",
+                     DHDR "rate,district,,,>=,95,,2021,,,\nrate,district,,,>=,95.0,,2021,,,\n",
+                     "3: duplicate target: same indicator, level, unit, stage, op, value, from "
+                     "and to as line 2");
 }
 
 #define PHDR "period,opens,due\n"
@@ -432,15 +499,11 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_absent),
-            cmocka_unit_test(test_header_only),
-            cmocka_unit_test(test_good),
-            cmocka_unit_test(test_target_errors),
-            cmocka_unit_test(test_forms_good),
-            cmocka_unit_test(test_forms_errors),
-            cmocka_unit_test(test_period_errors),
-            cmocka_unit_test(test_balance_errors),
-            cmocka_unit_test(test_first_error_wins),
+            cmocka_unit_test(test_absent),         cmocka_unit_test(test_header_only),
+            cmocka_unit_test(test_good),           cmocka_unit_test(test_target_errors),
+            cmocka_unit_test(test_target_dates),   cmocka_unit_test(test_forms_good),
+            cmocka_unit_test(test_forms_errors),   cmocka_unit_test(test_period_errors),
+            cmocka_unit_test(test_balance_errors), cmocka_unit_test(test_first_error_wins),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
