@@ -51,6 +51,7 @@
 #include "proto.h"
 #include "receipt.h"
 #include "run.h"
+#include "spool.h"
 #include "submit.h"
 #include "util.h"
 #include "zsock.h"
@@ -128,7 +129,9 @@ usage(FILE *fp)
                     "EDUSTAT_OUTBOX (default " DEFAULT_OUTBOX
                     "), EDUSTAT_SPOOL (default\n" DEFAULT_SPOOL
                     "), EDUSTAT_COLLECTOR_NAME (default the host name), EDUSTAT_TIMEOUT\n"
-                    "(submit: seconds to wait for confirmations, default 60).\n"
+                    "(submit: seconds to wait for confirmations, default 60),\n"
+                    "EDUSTAT_SPOOL_QUIET_MS (run: a file written in place is taken once it has\n"
+                    "not changed for this long, default 5000).\n"
                     "\n"
                     "Exit (submit, for the files given): 0 all accepted; 1 delivered, some\n"
                     "rejected; 2 input could not be read or the outbox cannot be used;\n"
@@ -761,8 +764,18 @@ cmd_run(int argc, char **argv)
         struct opts o = {0};
         struct run_opts ro;
         char host[256];
+        const char *quiet = env_or("EDUSTAT_SPOOL_QUIET_MS", NULL);
+        long quiet_ms = SPOOL_QUIET_MS;
 
         args_parse("run", argc, argv, &o);
+        if (quiet != NULL && parse_long(quiet, 0, 3600000, &quiet_ms) < 0) {
+                fprintf(stderr,
+                        PROG ": EDUSTAT_SPOOL_QUIET_MS \"%s\" is not a number of milliseconds "
+                             "(0..3600000)\n",
+                        quiet);
+                exit(EXIT_INPUT);
+        }
+        ro.quiet_ms = quiet_ms;
         ro.endpoint = o.endpoint;
         ro.collector = collector_checked(host, sizeof(host));
         ro.outbox = o.outbox;
