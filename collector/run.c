@@ -450,7 +450,7 @@ run_main(const struct run_opts *o)
             .max_seq = 0,
         };
         struct deliver *d = NULL;
-        void *ctx = NULL, *sock = NULL;
+        void *ctx = NULL, *sock = NULL, *mon = NULL;
         char err[512];
         int64_t next_scan, next_report;
         int status = 1;
@@ -470,7 +470,9 @@ run_main(const struct run_opts *o)
                 log_warnx("cannot use the aggregator endpoint \"%s\"", o->endpoint);
                 goto out;
         }
+        mon = link_watch(ctx, sock);
         d = deliver_new(r.ob, sock, &pol, file_done, &r);
+        deliver_watch(d, mon);
         if (recover(&r) < 0)
                 goto out;
         log_info("ready: watching %s/incoming, outbox %s, aggregator %s", o->spool, o->outbox,
@@ -514,6 +516,7 @@ run_main(const struct run_opts *o)
         }
 out:
         deliver_destroy(&d);
+        zsock_close(&mon);
         zsock_close(&sock);
         if (ctx != NULL)
                 zmq_ctx_term(ctx);

@@ -4,7 +4,9 @@
 # on both links, a throwaway PostgreSQL.
 #
 #   - an unregistered key gets no connection: its submit is never confirmed
-#     (exit 3) and the aggregator logs the refusal with the peer's address;
+#     (exit 3), says at once that the aggregator refused the key (not
+#     registered in collectors.csv), `status` shows it as the batch's last
+#     error, and the aggregator logs the refusal with the peer's address;
 #   - a school's key is accepted for its school and refused for another
 #     school ("not authorized for unit X", stored in rejected under the
 #     school's registered name, whatever name the client claims);
@@ -61,10 +63,21 @@ q() { psql -AtX -v ON_ERROR_STOP=1 -c "$1"; }
 
 # ---- an unregistered key: no connection at all
 f=$(csv stranger.csv "$SCHOOL,2024,pupils,999")
+t0=${EPOCHREALTIME/./}
 submit stranger "$f" >"$WORK/stranger.out" 2>&1
 rc=$?
+STRANGER_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
 [ "$rc" -eq 3 ] || fail "unregistered key: exit $rc, want 3 (not confirmed)"
 grep -q "not confirmed" "$WORK/stranger.out" || fail "unregistered key: no 'not confirmed' message"
+grep -qF "the aggregator refused this key (not registered in collectors.csv)" "$WORK/stranger.out" ||
+        fail "unregistered key: the collector does not say its key was refused: $(cat "$WORK/stranger.out")"
+grep -q "no acknowledgement" "$WORK/stranger.out" &&
+        fail "unregistered key: the collector blames a missing acknowledgement: $(cat "$WORK/stranger.out")"
+# It gives up at the refusal, not at its 10 s timeout.
+[ "${STRANGER_MS:-0}" -lt 8000 ] || fail "unregistered key: submit took $STRANGER_MS ms (the refusal should end it)"
+EDUSTAT_OUTBOX=$WORK/outbox-stranger.db "$COLLECTOR_BIN" status >"$WORK/stranger-status.out" 2>&1
+grep -qF "not registered in collectors.csv" "$WORK/stranger-status.out" ||
+        fail "unregistered key: status does not show the refusal as the batch's last error: $(cat "$WORK/stranger-status.out")"
 grep -q "refused CURVE client key .* from 127.0.0.1" "$WORK/aggregator.log" ||
         fail "the aggregator did not log the refused key with the peer's address"
 [ "$(q "SELECT count(*) FROM edustat.unit_value WHERE value = 999")" = 0 ] ||
