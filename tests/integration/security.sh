@@ -15,7 +15,10 @@
 #   - units with children are authorized too: a school's key may not write
 #     its district's or the city's population, a district's not the city's;
 #   - SQL-looking text is stored verbatim as data;
-#   - a login in edustat_reader can SELECT and cannot INSERT, UPDATE or DELETE.
+#   - a login in edustat_reader can SELECT and cannot INSERT, UPDATE or DELETE;
+#     it cannot create a temporary table, a statement past its timeout
+#     (EDUSTAT_READER_STATEMENT_TIMEOUT=1s) is cancelled, and a third
+#     connection past EDUSTAT_READER_CONNECTIONS=2 is refused.
 
 BUILD=$(cd "$1" && pwd) || exit 2
 SRC=$(cd "$2" && pwd) || exit 2
@@ -38,6 +41,12 @@ pub() { "$KEYGEN_BIN" "$1" "$WORK/keys" | awk '{print $NF}'; }
         echo "$(pub office),office-$DISTRICT,$DISTRICT"
 } >>"$EDUSTAT_CONFIG/collectors.csv"
 pub stranger >/dev/null
+# An office login that exists when the sink starts gets its limits then:
+# a 1 s statement timeout and 2 connections here.
+psql -qAtX -v ON_ERROR_STOP=1 -c "CREATE ROLE edustat_reader NOLOGIN" \
+        -c "CREATE ROLE office_login LOGIN IN ROLE edustat_reader" >/dev/null ||
+        abort "cannot create the office login"
+export EDUSTAT_READER_STATEMENT_TIMEOUT=1s EDUSTAT_READER_CONNECTIONS=2
 stack_start
 echo "security: sink $SINK_PORT, aggregator $AGG_PORT, work $WORK"
 
@@ -147,7 +156,6 @@ submit school "$f" >/dev/null 2>&1
 [ "$(q "SELECT count(*) > 0 FROM edustat.orgunit")" = t ] || fail "orgunit lost rows"
 
 # ---- edustat_reader: read yes, write no
-q "CREATE ROLE office_login LOGIN IN ROLE edustat_reader" >/dev/null || fail "cannot create a reader login"
 as_reader() { psql -AtX -U office_login -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
 out=$(as_reader "SELECT count(*) FROM edustat.agg_value") || fail "reader cannot SELECT agg_value: $out"
 for sql in "INSERT INTO edustat.unit_value (unit, period, indicator, value, version) VALUES ('x', '2024', 'pupils', 1, 1)" \
@@ -160,5 +168,26 @@ for sql in "INSERT INTO edustat.unit_value (unit, period, indicator, value, vers
                 case $out in *"permission denied"*) ;; *) fail "reader: unexpected error for $sql: $out" ;; esac
         fi
 done
+
+# ---- edustat_reader: no temporary tables, a statement timeout, a connection limit
+out=$(as_reader "CREATE TEMP TABLE scratch (x int)") && fail "reader could create a temporary table"
+case $out in *"permission denied"*) ;; *) fail "reader: unexpected error creating a temporary table: $out" ;; esac
+q "CREATE TEMP TABLE sink_scratch (x int)" >/dev/null || fail "the sink's own role lost its temporary tables"
+out=$(as_reader "SELECT pg_sleep(3)") && fail "reader's 3 s statement was not cut off by the 1 s timeout"
+case $out in *"statement timeout"*) ;; *) fail "reader: unexpected error for a long statement: $out" ;; esac
+# Two sessions (each turning its own timeout off for the test) fill the limit of 2.
+HOLD_PIDS=
+for _ in 1 2; do
+        psql -AtX -U office_login -c "SET statement_timeout = 0" -c "SELECT pg_sleep(6)" >/dev/null 2>&1 &
+        HOLD_PIDS="$HOLD_PIDS $!"
+done
+STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $HOLD_PIDS"
+for _ in $(seq 1 40); do
+        [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE usename = 'office_login'")" = 2 ] && break
+        sleep 0.1
+done
+out=$(as_reader "SELECT 1") && fail "reader opened a third connection past its limit of 2"
+case $out in *"too many connections"*) ;; *) fail "reader: unexpected error past the connection limit: $out" ;; esac
+for pid in $HOLD_PIDS; do stack_wait_exit "$pid" 10; done
 
 stack_finish
