@@ -348,7 +348,18 @@ def on(bid, reply, t):
     print("reply %s %s %s rejected=%d %.1fs" % (bid, reply[0], reply[2] if reply[0] == "ack" else ascii(reply[2])[:200], n, t))
     sys.stdout.flush()
 import os
-r = ec.send_all(s, msgs, timeout, on, lambda: os.path.exists(stopfile))
+# Like a collector's outbox: what is not answered within 10 s is sent again
+# (the aggregator leaves a key's batches unanswered while it is over its budget).
+r = {}
+deadline = time.monotonic() + timeout
+pending = msgs
+while pending and time.monotonic() < deadline and not os.path.exists(stopfile):
+    r.update(ec.send_all(s, pending, min(10, deadline - time.monotonic()), on,
+                         lambda: os.path.exists(stopfile)))
+    pending = [m for m in msgs if m[0] not in r]
+    if pending:
+        print("resending %d unanswered batches" % len(pending))
+        sys.stdout.flush()
 if os.path.exists(stopfile):
     print("stopped: the aggregator's RSS passed twice the bound")
 print("flood: %d of %d replies in %.1f s" % (len(r), len(msgs), time.monotonic() - t0))
