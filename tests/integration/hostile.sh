@@ -22,7 +22,10 @@
 #     records the client refused itself (4 KB source; raw 4 KB for the
 #     first FLOOD_BIG_RAW rows, so the 16 MiB submit limit holds, 200 bytes
 #     after; reasons of about 200 bytes) sent as fast as the socket takes
-#     them, while the honest school runs `edustat-collector submit` every
+#     them and sent again when unanswered for 10 s, as an outbox does (the
+#     aggregator leaves the hostile key's batches unanswered once it is over
+#     its byte budget while the honest school sends), while the honest
+#     school runs `edustat-collector submit` every
 #     2 s: every honest submit exits 0 within HONEST_MAX_S (15 s) and all
 #     its values are in unit_value; the aggregator's peak RSS (VmHWM, and
 #     VmRSS sampled every 100 ms) stays under MAX_RSS_MB (256) in a plain
