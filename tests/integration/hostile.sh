@@ -400,6 +400,12 @@ while read -r i rc ms p; do
         [ "$got" = "$want" ] || fail "honest submit $i: unit_value for $p is '$got', want '$want'"
 done <"$WORK/honest.txt"
 
+# The budget held the flooding key back, and only it.
+grep -q "collector hostile sends faster than its share" "$WORK/aggregator.log" ||
+        fail "the aggregator never held the flooding key back (no 'sends faster than its share' for hostile)"
+grep "sends faster than its share" "$WORK/aggregator.log" | grep -v "collector hostile " &&
+        fail "the aggregator held back a key other than the flooding one (above)"
+
 # Memory.
 if [ "$MEMORY_CHECKED" = 1 ]; then
         for kb in "$PEAK_KB" "$HWM_KB"; do
