@@ -292,6 +292,18 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
                         log_debug("batch %s acknowledged: %u accepted, %u changed, %u rejected, "
                                   "%u stale",
                                   id, a.accepted, a.changed, a.nrej, a.nstale);
+                if (r == 1 && a.stale_more > 0) {
+                        struct outbox_file f;
+
+                        /* The receipt lists the first ones only; say how many it leaves out. */
+                        if (outbox_file_get(d->ob, file_id, &f) == 1) {
+                                log_warnx("%s: batch %s: %u more records are stale (not stored: "
+                                          "newer values of their keys are), beyond the %u the "
+                                          "receipt lists",
+                                          f.path, id, a.stale_more, a.nstale);
+                                outbox_file_clear(&f);
+                        }
+                }
         }
         proto_ack_free(&a);
         /* Answered, by this reply or before it (a duplicate): the slot is free either way. */
