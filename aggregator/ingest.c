@@ -113,7 +113,13 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
                 return refuse(why, whylen,
                               "bad period %s (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)",
                               quote(q1, sizeof(q1), r->period));
-        if (!period_known && cfg->period_year_max > 0) {
+        if (!period_known && cfg->periods != NULL) {
+                if (strmap_get(cfg->periods, r->period.p, r->period.len) < 0)
+                        return refuse(why, whylen,
+                                      "period %s is not open: it is not in periods.csv, the list "
+                                      "of periods this server accepts",
+                                      quote(q1, sizeof(q1), r->period));
+        } else if (!period_known && cfg->period_year_max > 0) {
                 /* period_valid() proved four digits of year first. */
                 int year = (r->period.p[0] - '0') * 1000 + (r->period.p[1] - '0') * 100 +
                            (r->period.p[2] - '0') * 10 + (r->period.p[3] - '0');

@@ -33,6 +33,25 @@
 /* Most collector messages handled between two looks at the sink. */
 #define BURST         64
 #define SHED_AFTER_MS 3000 /* no answer from the sink this long: shed submits */
+/*
+ * Messages queued per collector connection before libzmq stops reading it
+ * (ZMQ_RCVHWM; each up to PROTO_MAX_SUBMIT_BYTES): what one connection
+ * makes the aggregator hold is at most (AGG_RCVHWM + 1) x 16 MiB.
+ */
+#define AGG_RCVHWM 2
+/* Another collector sent within this long: the budgets apply (see budget_allows). */
+#define CONTENDED_MS 10000
+
+/*
+ * A collector's byte budget, a token bucket: it fills at set.rate bytes a
+ * second up to set.burst; each batch taken spends its size (the level may
+ * go below zero, so a batch of any allowed size gets through).
+ */
+struct budget {
+        double tokens;
+        int64_t at_ms;    /* when tokens was last refilled */
+        uint64_t dropped; /* batches left unanswered while over budget */
+};
 
 struct settings {
         const char *config_dir;
@@ -46,6 +65,7 @@ struct settings {
         long resend_ms;
         long max_skew_s;
         long period_years_back, period_years_ahead;
+        long rate, burst; /* a collector's byte budget: bytes a second, most saved up */
 };
 
 struct agg {
@@ -74,6 +94,12 @@ struct agg {
         int64_t last_sink_ms; /* last message from the sink (or first uow sent) */
         uint64_t n_shed;      /* batches left unanswered while the sink stalled */
         int64_t last_shed_log_ms;
+        struct budget *budgets; /* one per registered collector (reg->c), NULL when insecure */
+        int64_t last_defer_log_ms;
+        /* The last two distinct collectors that sent (index in reg->c, -1: none) and when. */
+        long recent[2];
+        int64_t recent_ms[2];
+        time_t period_day; /* the UTC day the period window was computed on */
 };
 
 static volatile sig_atomic_t terminating;
@@ -98,7 +124,8 @@ usage(void)
             "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds), EDUSTAT_PERIOD_YEARS_BACK (30),\n"
             "  EDUSTAT_PERIOD_YEARS_AHEAD (2),\n"
             "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_UOW_BYTES (8388608), EDUSTAT_FLUSH_MS (20),\n"
-            "  EDUSTAT_INFLIGHT (2),\n"
+            "  EDUSTAT_INFLIGHT (2), EDUSTAT_COLLECTOR_RATE (1048576 bytes/s),\n"
+            "  EDUSTAT_COLLECTOR_BURST (16777216 bytes),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
             "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
             "  EDUSTAT_INSECURE (unset; 1 = plain text, development only)\n");
@@ -142,6 +169,9 @@ settings_load(struct settings *s, int argc, char **argv)
         s->max_skew_s = env_long("EDUSTAT_MAX_CLOCK_SKEW", 300, 0, 10L * 365 * 86400);
         s->period_years_back = env_long("EDUSTAT_PERIOD_YEARS_BACK", 30, 0, 100);
         s->period_years_ahead = env_long("EDUSTAT_PERIOD_YEARS_AHEAD", 2, 0, 50);
+        s->rate = env_long("EDUSTAT_COLLECTOR_RATE", 1L << 20, 64L << 10, 1L << 30);
+        /* At least one batch of the largest size must fit. */
+        s->burst = env_long("EDUSTAT_COLLECTOR_BURST", 16L << 20, PROTO_MAX_SUBMIT_BYTES, 1L << 30);
         while ((ch = getopt_long(argc, argv, "c:b:s:i:h", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'c':
@@ -507,13 +537,22 @@ flush(struct agg *a)
                  * and rebuild the state they were applied to.
                  */
                 uint64_t seq = a->open->seq;
-                char why[256];
+                char why[512];
 
                 strlcpyf(why, sizeof(why),
-                         "the server could not store this batch (its unit of work grew to %zu "
-                         "bytes); submit the file again, split in smaller files",
-                         a->open->wire.size);
-                log_warnx("uow %llu not sent: %s", (unsigned long long)seq, why);
+                         "refused by the aggregator: the unit of work holding this batch grew to "
+                         "%zu bytes, more than the %d MiB the sink takes; nothing of it was "
+                         "stored: submit the file again, split into smaller files",
+                         a->open->wire.size, PROTO_MAX_UOW_BYTES >> 20);
+                log_warnx("uow %llu not sent (%zu batches, %zu bytes): %s", (unsigned long long)seq,
+                          a->open->nbatches, a->open->wire.size, why);
+                for (size_t i = 0; i < a->open->nbatches && i < 20; i++)
+                        log_warnx("uow %llu: batch %s of collector %s (%s) refused",
+                                  (unsigned long long)seq, a->open->batches[i].batch_id,
+                                  a->open->batches[i].collector, a->open->batches[i].source);
+                if (a->open->nbatches > 20)
+                        log_warnx("uow %llu: and %zu batches more refused", (unsigned long long)seq,
+                                  a->open->nbatches - 20);
                 refuse_batches(a, a->open, why);
                 uow_destroy(&a->open);
                 a->open = uow_new(seq);
@@ -580,18 +619,16 @@ handle_sink(struct agg *a, const void *buf, size_t len)
                 return;
         }
         /*
-         * PostgreSQL refused the uow; the sink stored its records in
-         * `rejected`.  Our memory now holds values PostgreSQL does not, so
-         * answer the batches and rebuild from the sink.
+         * The sink refused the uow: PostgreSQL did (the sink stored its
+         * records in `rejected`), or the sink's identity check did.  The
+         * message says which, in full.  Our memory now holds values
+         * PostgreSQL does not, so answer the batches and rebuild from the
+         * sink.
          */
         char *m = ingest_text(message.p, message.len);
-        char why[PROTO_MAX_TEXT];
 
-        log_warnx("uow %llu refused by PostgreSQL: %s; its records are in edustat.rejected; "
-                  "reloading state",
-                  (unsigned long long)seq, m);
-        strlcpyf(why, sizeof(why), "refused by PostgreSQL: %s (stored in edustat.rejected)", m);
-        refuse_batches(a, a->inflight[0], why);
+        log_warnx("uow %llu %s; reloading state", (unsigned long long)seq, m);
+        refuse_batches(a, a->inflight[0], m);
         /*
          * The uows sent after it were judged against its values too (a
          * record found unchanged or stale because of them): they may commit,
@@ -643,6 +680,33 @@ summary(struct agg *a)
                  (unsigned long long)a->n_changed, (unsigned long long)a->n_rejected,
                  (unsigned long long)a->n_uows, (unsigned long long)a->n_malformed,
                  state_nvalues(a->state), a->ninflight);
+}
+
+/*
+ * Periods are a shared table: without periods.csv, take only years near
+ * today's.  Called at start and on every turn of the loop; it does the
+ * work only when the UTC day changed, so a long-running aggregator moves
+ * its window at the new year.
+ */
+static void
+period_window_update(struct agg *a)
+{
+        time_t now = time(NULL);
+        struct tm tm;
+        int min, max;
+
+        if (now / 86400 == a->period_day)
+                return;
+        a->period_day = now / 86400;
+        if (gmtime_r(&now, &tm) == NULL)
+                fatal("gmtime_r");
+        min = tm.tm_year + 1900 - (int)a->set.period_years_back;
+        max = tm.tm_year + 1900 + (int)a->set.period_years_ahead;
+        if (a->cfg->period_year_max != 0 &&
+            (min != a->cfg->period_year_min || max != a->cfg->period_year_max))
+                log_info("new records may now name periods of %d to %d", min, max);
+        a->cfg->period_year_min = min;
+        a->cfg->period_year_max = max;
 }
 
 /* ZAP: admit a collector key listed in collectors.csv, under its name. */
@@ -712,19 +776,90 @@ sink_stalled(const struct agg *a)
 }
 
 /*
- * While the sink is stalled, read what collectors send and drop it
+ * While the sink is stalled, what collectors send is read and dropped
  * unanswered.  Left unread it would wait in ZeroMQ's queues, one per
  * connection and each collector retry a new connection, and the
  * aggregator's memory would grow for as long as the outage lasts.  A
  * dropped batch is safe in its collector's outbox, which resends it.
  */
 static void
-shed_submits(struct agg *a)
+shed_one(struct agg *a)
+{
+        if (a->n_shed++ == 0 || now_ms() - a->last_shed_log_ms >= 10000) {
+                log_warnx("the sink has answered nothing for %lld s: batches from collectors are "
+                          "left unanswered (%llu so far); their outboxes resend them",
+                          (long long)(now_ms() - a->last_sink_ms) / 1000,
+                          (unsigned long long)a->n_shed);
+                a->last_shed_log_ms = now_ms();
+        }
+}
+
+/*
+ * Whether a batch of len bytes from the registered collector c may be
+ * taken now (and then spend its budget).  A collector over its budget is
+ * held back only while another one has sent within CONTENDED_MS: alone,
+ * it goes as fast as the aggregator and the sink go; beside others, it
+ * gets set.rate bytes a second after its saved-up set.burst, and the rest
+ * of its batches are left unanswered for its outbox to resend.  libzmq
+ * reads the connections in turn, so the others' batches are not queued
+ * behind its batches either.  Plain-text links have no keys and no
+ * budgets.
+ */
+static int
+budget_allows(struct agg *a, zmq_msg_t *msg, size_t len)
+{
+        const char *uid;
+        const struct collector *c;
+        struct budget *b;
+        int64_t now = now_ms();
+        long idx;
+
+        if (a->budgets == NULL || (uid = zmq_msg_gets(msg, "User-Id")) == NULL ||
+            (c = registry_find_name(a->reg, uid, strlen(uid))) == NULL)
+                return 1; /* handle_submit refuses what has no registered name */
+        idx = (long)(c - a->reg->c);
+        b = &a->budgets[idx];
+        b->tokens += (double)(now - b->at_ms) * (double)a->set.rate / 1000.0;
+        if (b->tokens > (double)a->set.burst)
+                b->tokens = (double)a->set.burst;
+        b->at_ms = now;
+        /* recent[0] is this collector from here on, recent[1] the last other one. */
+        if (a->recent[0] != idx) {
+                a->recent[1] = a->recent[0];
+                a->recent_ms[1] = a->recent_ms[0];
+                a->recent[0] = idx;
+        }
+        a->recent_ms[0] = now;
+        if (b->tokens > 0 || a->recent[1] < 0 || now - a->recent_ms[1] >= CONTENDED_MS) {
+                b->tokens -= (double)len;
+                return 1;
+        }
+        if (b->dropped++ == 0 || now - a->last_defer_log_ms >= 10000) {
+                log_warnx("collector %s sends faster than its share while others wait (%ld "
+                          "bytes a second, EDUSTAT_COLLECTOR_RATE): %llu of its batches left "
+                          "unanswered so far; its outbox resends them",
+                          c->name, a->set.rate, (unsigned long long)b->dropped);
+                a->last_defer_log_ms = now;
+        }
+        return 0;
+}
+
+/*
+ * The one receive loop of the collectors' ROUTER: at most BURST messages,
+ * then the sink gets a look.  While the sink is stalled (shed) everything
+ * read is dropped; else a batch within its collector's budget is handled,
+ * one over it is dropped (budget_allows).
+ */
+static void
+receive(struct agg *a, int shed)
 {
         for (int i = 0; i < BURST; i++) {
                 struct zsock_peer peer;
                 zmq_msg_t msg;
+                size_t len;
 
+                if (!shed && (a->ninflight >= (size_t)a->set.inflight || a->resync))
+                        break;
                 zmq_msg_init(&msg);
                 if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
                         zmq_msg_close(&msg);
@@ -732,15 +867,23 @@ shed_submits(struct agg *a)
                                 break;
                         continue;
                 }
-                if (a->n_shed++ == 0 || now_ms() - a->last_shed_log_ms >= 10000) {
-                        log_warnx("the sink has answered nothing for %lld s: batches from "
-                                  "collectors are left unanswered (%llu so far); their outboxes "
-                                  "resend them",
-                                  (long long)(now_ms() - a->last_sink_ms) / 1000,
-                                  (unsigned long long)a->n_shed);
-                        a->last_shed_log_ms = now_ms();
+                len = zmq_msg_size(&msg);
+                if (shed) {
+                        shed_one(a);
+                } else if (!budget_allows(a, &msg, len)) {
+                        /* Dropped unanswered: its outbox resends it. */
+                } else if (proto_peek(zmq_msg_data(&msg), len) == PROTO_SUBMIT) {
+                        handle_submit(a, &peer, &msg);
+                } else {
+                        a->n_malformed++;
+                        log_warnx("message of %zu bytes that is not a submit dropped", len);
+                        reply_error(a, &peer, pstr_of(NULL),
+                                    "not a submit message (see docs/PROTOCOL.md)");
                 }
                 zmq_msg_close(&msg);
+                if (!shed &&
+                    uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes))
+                        flush(a);
         }
 }
 
@@ -769,36 +912,12 @@ loop(struct agg *a)
                         handle_sink(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
                         zmq_msg_close(&msg);
                 }
-                if (shed)
-                        shed_submits(a);
-                for (int i = 0; i < BURST && a->ninflight < (size_t)a->set.inflight && !a->resync;
-                     i++) {
-                        struct zsock_peer peer;
-                        zmq_msg_t msg;
-
-                        zmq_msg_init(&msg);
-                        if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
-                                zmq_msg_close(&msg);
-                                if (errno == EAGAIN || errno == EINTR)
-                                        break;
-                                continue;
-                        }
-                        if (proto_peek(zmq_msg_data(&msg), zmq_msg_size(&msg)) == PROTO_SUBMIT) {
-                                handle_submit(a, &peer, &msg);
-                        } else {
-                                a->n_malformed++;
-                                log_warnx("message of %zu bytes that is not a submit dropped",
-                                          zmq_msg_size(&msg));
-                                reply_error(a, &peer, pstr_of(NULL),
-                                            "not a submit message (see docs/PROTOCOL.md)");
-                        }
-                        zmq_msg_close(&msg);
-                        if (uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes))
-                                flush(a);
-                }
+                if (shed || can_read)
+                        receive(a, shed);
                 if (!a->resync && flush_due(a))
                         flush(a);
                 maybe_resend(a);
+                period_window_update(a);
                 if (a->resync && a->ninflight == 0) {
                         /*
                          * Batches in the open uow were applied to a state we
@@ -842,19 +961,19 @@ main(int argc, char **argv)
                     security_insecure() ? a.cfg->tree->u[a.cfg->tree->root].code : "aggregator";
         if (strlen(a.set.id) > PROTO_MAX_ID)
                 fatalx("EDUSTAT_AGGREGATOR_ID is longer than %d bytes", PROTO_MAX_ID);
-        {
-                /* Periods are a shared table: take only years near today's. */
-                time_t now = time(NULL);
-                struct tm tm;
-
-                if (gmtime_r(&now, &tm) == NULL)
-                        fatal("gmtime_r");
-                a.cfg->period_year_min = tm.tm_year + 1900 - (int)a.set.period_years_back;
-                a.cfg->period_year_max = tm.tm_year + 1900 + (int)a.set.period_years_ahead;
-        }
-        log_info("config %s: %zu units, %zu indicators; aggregator id %s; periods of %d to %d",
-                 a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.set.id, a.cfg->period_year_min,
-                 a.cfg->period_year_max);
+        if (config_periods_load(a.cfg, err, sizeof(err)) < 0)
+                fatalx("%s", err);
+        period_window_update(&a);
+        if (a.cfg->periods != NULL)
+                log_info("config %s: %zu units, %zu indicators; aggregator id %s; the %zu periods "
+                         "of periods.csv",
+                         a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.set.id,
+                         strmap_count(a.cfg->periods));
+        else
+                log_info("config %s: %zu units, %zu indicators; aggregator id %s; periods of %d "
+                         "to %d (no periods.csv)",
+                         a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.set.id,
+                         a.cfg->period_year_min, a.cfg->period_year_max);
 
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -885,11 +1004,22 @@ main(int argc, char **argv)
                 log_info("CURVE on; %zu collectors registered in %s", a.reg->n, path);
         }
         a.inflight = xcalloc((size_t)a.set.inflight, sizeof(*a.inflight));
+        if (a.reg != NULL && a.reg->n > 0) {
+                int64_t now = now_ms();
+
+                a.budgets = xcalloc(a.reg->n, sizeof(*a.budgets));
+                for (size_t i = 0; i < a.reg->n; i++) {
+                        a.budgets[i].tokens = (double)a.set.burst;
+                        a.budgets[i].at_ms = now;
+                }
+                a.recent[0] = a.recent[1] = -1;
+        }
         a.batches = batchlog_new();
         if (sync_state(&a) == 0) {
                 a.open = uow_new(a.next_seq);
-                if ((a.router = zsock_router_bind_curve(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
-                                                        a.insecure ? NULL : &a.server)) == NULL)
+                if ((a.router = zsock_router_bind_hwm(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
+                                                      a.insecure ? NULL : &a.server, AGG_RCVHWM)) ==
+                    NULL)
                         fatalx("cannot bind %s", a.set.bind);
                 log_info("ready: accepting collectors on %s", a.set.bind);
                 loop(&a);
@@ -915,6 +1045,7 @@ main(int argc, char **argv)
         while (a.ninflight > 0)
                 pop_inflight(&a);
         free(a.inflight);
+        free(a.budgets);
         uow_destroy(&a.open);
         zsock_close(&a.router);
         zsock_close(&a.sink);

@@ -219,6 +219,10 @@ uow_stale_add(struct uow *u, uint32_t batch, uint32_t line, const char *value,
 {
         struct uow_batch *b = &u->batches[batch];
 
+        if (b->nstale >= UOW_STALE_IN_ACK) {
+                b->nstale_more++;
+                return;
+        }
         if (b->nstale == b->stalecap) {
                 b->stalecap = b->stalecap ? b->stalecap * 2 : 16;
                 b->stale = xreallocarray(b->stale, b->stalecap, sizeof(*b->stale));
@@ -539,8 +543,8 @@ uow_ack(struct uow *u, void *router)
 
                 msgpack_sbuffer_clear(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-                proto_ack_begin(&pk, pstr_of(b->batch_id), b->accepted, b->changed,
-                                (uint32_t)b->nrej);
+                proto_ack_begin_more(&pk, pstr_of(b->batch_id), b->accepted, b->changed,
+                                     (uint32_t)b->nrej, (uint32_t)b->nstale_more);
                 for (size_t j = 0; j < b->nrej; j++)
                         proto_reject_line_pack(&pk, b->rej[j].line, pstr_of(b->rej[j].reason));
                 proto_ack_stale_begin(&pk, (uint32_t)b->nstale);
@@ -554,6 +558,8 @@ uow_ack(struct uow *u, void *router)
 
                         proto_stale_pack(&pk, &st);
                 }
+                if (b->nstale_more > 0)
+                        proto_ack_stale_more_pack(&pk, (uint32_t)b->nstale_more);
                 if (zsock_router_send(router, &b->peer, sb.data, sb.size) < 0)
                         log_debug("ack for batch %s not sent (collector gone)", b->batch_id);
         }

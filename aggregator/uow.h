@@ -62,6 +62,9 @@ struct uow_stale_line {
  * same bytes from the outbox) can be told from another batch that reuses
  * the id.
  */
+/* Stale records an ack lists per batch; the rest are counted (the ack's stale_more). */
+#define UOW_STALE_IN_ACK 1000
+
 struct uow_batch {
         struct zsock_peer peer;
         char *batch_id, *collector, *source;
@@ -72,6 +75,7 @@ struct uow_batch {
         size_t nrej, rejcap;
         struct uow_stale_line *stale;
         size_t nstale, stalecap;
+        size_t nstale_more; /* stale records past UOW_STALE_IN_ACK: counted, not listed */
 };
 
 struct uow_change {

@@ -8,6 +8,7 @@
 
 #include <zmq.h>
 
+#include "link.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -40,6 +41,8 @@ struct deliver {
         int exhausted;  /* the last fill found nothing more */
         unsigned long unreadable;
         uint64_t rng;
+        void *mon;            /* handshake monitor, or NULL */
+        enum link_state link; /* what the last handshake came to */
 };
 
 struct deliver *
@@ -195,7 +198,9 @@ slot_send(struct deliver *d, size_t i, int64_t now)
                 s->resend_at = now + SEND_RETRY_MS;
                 return 0;
         }
-        if (s->sends > 0) {
+        if (s->sends > 0 && deliver_refused(d) != NULL) {
+                strlcpyf(why, sizeof(why), "%s", deliver_refused(d));
+        } else if (s->sends > 0) {
                 strlcpyf(why, sizeof(why), "no acknowledgement from %s within %lld s",
                          d->p.endpoint, (long long)((now - s->sent_at + 500) / 1000));
                 log_debug("batch %s: %s; sent again (send %u)", s->b.batch_id, why, s->sends + 1);
@@ -287,6 +292,18 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
                         log_debug("batch %s acknowledged: %u accepted, %u changed, %u rejected, "
                                   "%u stale",
                                   id, a.accepted, a.changed, a.nrej, a.nstale);
+                if (r == 1 && a.stale_more > 0) {
+                        struct outbox_file f;
+
+                        /* The receipt lists the first ones only; say how many it leaves out. */
+                        if (outbox_file_get(d->ob, file_id, &f) == 1) {
+                                log_warnx("%s: batch %s: %u more records are stale (not stored: "
+                                          "newer values of their keys are), beyond the %u the "
+                                          "receipt lists",
+                                          f.path, id, a.stale_more, a.nstale);
+                                outbox_file_clear(&f);
+                        }
+                }
         }
         proto_ack_free(&a);
         /* Answered, by this reply or before it (a duplicate): the slot is free either way. */
@@ -297,6 +314,37 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
         if (r == 1)
                 return file_check(d, file_id);
         return 0;
+}
+
+void
+deliver_watch(struct deliver *d, void *mon)
+{
+        d->mon = mon;
+}
+
+const char *
+deliver_refused(const struct deliver *d)
+{
+        return d->link == LINK_REFUSED_KEY || d->link == LINK_REFUSED_HANDSHAKE
+                   ? link_state_why(d->link)
+                   : NULL;
+}
+
+/* Follow the link's handshakes; a refusal is logged once and noted on the waiting batches. */
+static void
+watch(struct deliver *d)
+{
+        const char *why;
+
+        if (d->mon == NULL || !link_watch_read(d->mon, &d->link))
+                return;
+        if ((why = deliver_refused(d)) == NULL) {
+                if (d->link == LINK_UP)
+                        log_debug("connected to %s", d->p.endpoint);
+                return;
+        }
+        log_warnx("%s: %s", d->p.endpoint, why);
+        deliver_abandon(d, why);
 }
 
 int
@@ -340,6 +388,7 @@ deliver_step(struct deliver *d, int64_t max_wait_ms)
                 zmq_msg_init(&msg);
         }
         zmq_msg_close(&msg);
+        watch(d);
         /* Answers freed room: take the next batches now, so "finished" is current. */
         if (rc == 0 && d->nslot < d->p.window)
                 rc = window_fill(d, now_ms());

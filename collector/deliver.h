@@ -76,6 +76,17 @@ size_t deliver_inflight(const struct deliver *d);
 /* How many "error" replies without a batch id arrived. */
 unsigned long deliver_unreadable(const struct deliver *d);
 
+/*
+ * Watch the link's handshakes through mon (from link_watch; stays the
+ * caller's, may be NULL): when the aggregator refuses the key, every
+ * unanswered batch's last error says so (outbox status, receipts), the
+ * refusal is logged once, and deliver_refused returns why.
+ */
+void deliver_watch(struct deliver *d, void *mon);
+
+/* Why the aggregator refuses the link (see link_state_why), or NULL while it does not. */
+const char *deliver_refused(const struct deliver *d);
+
 /* Set last_error of every batch in the window (submit gives up on them). */
 void deliver_abandon(struct deliver *d, const char *why);
 

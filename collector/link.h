@@ -19,6 +19,33 @@
  */
 void *link_connect(void *ctx, const char *endpoint, int64_t maxmsg);
 
+/* What the last CURVE handshake of a link came to (link_watch_read). */
+enum link_state {
+        LINK_UNKNOWN = 0,       /* no handshake finished yet */
+        LINK_UP,                /* the aggregator accepted this key */
+        LINK_REFUSED_KEY,       /* the aggregator refused this key: not in its collectors.csv */
+        LINK_REFUSED_HANDSHAKE, /* the handshake failed: most often the wrong aggregator key */
+};
+
+/*
+ * Watch sock's handshakes: a libzmq socket monitor (a PAIR socket in ctx
+ * on an inproc endpoint named after sock).  Returns the monitor socket
+ * (owned: close it with zsock_close before sock), or NULL when libzmq
+ * cannot make one (logged; delivery works without it, only its reasons are
+ * poorer).
+ */
+void *link_watch(void *ctx, void *sock);
+
+/*
+ * Read every event the monitor has queued, without waiting, and update
+ * *state (left as it is when no handshake event came).  Returns 1 when
+ * *state changed, else 0.
+ */
+int link_watch_read(void *mon, enum link_state *state);
+
+/* What a state means for a clerk, naming endpoint; "" for LINK_UNKNOWN and LINK_UP. */
+const char *link_state_why(enum link_state state);
+
 /*
  * Install handler for SIGTERM and SIGINT, without SA_RESTART, so that a
  * signal ends a zmq_poll wait at once (it returns -1 with EINTR).

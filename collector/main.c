@@ -51,6 +51,7 @@
 #include "proto.h"
 #include "receipt.h"
 #include "run.h"
+#include "spool.h"
 #include "submit.h"
 #include "template.h"
 #include "util.h"
@@ -133,7 +134,9 @@ usage(FILE *fp)
                     "EDUSTAT_OUTBOX (default " DEFAULT_OUTBOX
                     "), EDUSTAT_SPOOL (default\n" DEFAULT_SPOOL
                     "), EDUSTAT_COLLECTOR_NAME (default the host name), EDUSTAT_TIMEOUT\n"
-                    "(submit: seconds to wait for confirmations, default 60).\n"
+                    "(submit: seconds to wait for confirmations, default 60),\n"
+                    "EDUSTAT_SPOOL_QUIET_MS (run: a file written in place is taken once it has\n"
+                    "not changed for this long, default 5000).\n"
                     "\n"
                     "Exit (submit, for the files given): 0 all accepted; 1 delivered, some\n"
                     "rejected; 2 input could not be read or the outbox cannot be used;\n"
@@ -364,6 +367,8 @@ owner_alive(long pid)
  * outbox transaction is rolled back and nothing was sent.)
  */
 static volatile sig_atomic_t submit_signal;
+/* Why the aggregator refused the link in the last submit_deliver, or "". */
+static char submit_refused[512];
 
 static void
 submit_on_signal(int sig)
@@ -389,7 +394,7 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
             .window = SUBMIT_WINDOW,
             .max_seq = max_seq,
         };
-        void *ctx, *sock;
+        void *ctx, *sock, *mon;
         struct deliver *d;
         int64_t deadline = now_ms() + (int64_t)o->timeout * 1000;
         int rc = 0;
@@ -400,7 +405,9 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
                 zmq_ctx_term(ctx);
                 return -2;
         }
+        mon = link_watch(ctx, sock);
         d = deliver_new(ob, sock, &pol, completed_add, done);
+        deliver_watch(d, mon);
         for (;;) {
                 int64_t now = now_ms();
 
@@ -408,17 +415,21 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
                         rc = -1;
                         break;
                 }
+                /* A refused key stays refused: no use waiting out the timeout. */
                 if (deliver_finished(d) || deliver_unreadable(d) > 0 || now_ms() >= deadline ||
-                    submit_signal)
+                    submit_signal || deliver_refused(d) != NULL)
                         break;
         }
         if (rc == 0 && !deliver_finished(d)) {
-                char why[256];
+                char why[600];
 
                 if (submit_signal)
                         strlcpyf(why, sizeof(why), "submit: stopped by signal %d",
                                  (int)submit_signal);
-                else
+                else if (deliver_refused(d) != NULL) {
+                        strlcpyf(submit_refused, sizeof(submit_refused), "%s", deliver_refused(d));
+                        strlcpyf(why, sizeof(why), "submit: %s", submit_refused);
+                } else
                         strlcpyf(why, sizeof(why),
                                  "submit: no acknowledgement from %s within %ld s", o->endpoint,
                                  o->timeout);
@@ -426,6 +437,7 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
         }
         *unreadable = deliver_unreadable(d);
         deliver_destroy(&d);
+        zsock_close(&mon);
         zsock_close(&sock);
         zmq_ctx_term(ctx);
         return rc;
@@ -628,6 +640,11 @@ cmd_submit(int argc, char **argv)
                              "message; %llu batches stay in the outbox %s: run submit again or "
                              "edustat-collector run to deliver them when it is fixed\n",
                         o.endpoint, (unsigned long long)t.pending_batches, o.outbox);
+        else if (submit_refused[0] != '\0')
+                fprintf(stderr,
+                        PROG ": delivery not confirmed: %s; %llu batches stay in the outbox "
+                             "%s and go out once the key is registered (submit again, or run)\n",
+                        submit_refused, (unsigned long long)t.pending_batches, o.outbox);
         else if (v.unconfirmed > 0)
                 fprintf(stderr,
                         PROG ": delivery not confirmed: no acknowledgement from %s within %ld s "
@@ -766,8 +783,18 @@ cmd_run(int argc, char **argv)
         struct opts o = {0};
         struct run_opts ro;
         char host[256];
+        const char *quiet = env_or("EDUSTAT_SPOOL_QUIET_MS", NULL);
+        long quiet_ms = SPOOL_QUIET_MS;
 
         args_parse("run", argc, argv, &o);
+        if (quiet != NULL && parse_long(quiet, 0, 3600000, &quiet_ms) < 0) {
+                fprintf(stderr,
+                        PROG ": EDUSTAT_SPOOL_QUIET_MS \"%s\" is not a number of milliseconds "
+                             "(0..3600000)\n",
+                        quiet);
+                exit(EXIT_INPUT);
+        }
+        ro.quiet_ms = quiet_ms;
         ro.endpoint = o.endpoint;
         ro.collector = collector_checked(host, sizeof(host));
         ro.outbox = o.outbox;

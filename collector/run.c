@@ -246,7 +246,7 @@ file_take(struct runner *r, enum spool_dir from, const char *name, const char *i
         struct submission *sub;
         struct outbox_file f;
         size_t nrec;
-        int rc;
+        int rc, fd;
 
         if (!utf8_valid(name, strlen(name))) {
                 file_unreadable(r, from, name, "the file name is not valid UTF-8");
@@ -258,7 +258,26 @@ file_take(struct runner *r, enum spool_dir from, const char *name, const char *i
         }
         struct submit_opts so = {.catalog = submit_catalog_get, .catalog_arg = &r->cat};
 
-        if ((sub = submit_file(path, &so, err, sizeof(err))) == NULL) {
+        if ((fd = spool_file_open(r->sp, from, name, identity)) < 0) {
+                if (errno == ELOOP || errno == ESTALE || errno == ENOENT)
+                        log_info("%s: replaced or changed since it was looked at (not a regular "
+                                 "file, another file, or gone); left for a later look",
+                                 name);
+                else
+                        file_unreadable(r, from, name, strerror(errno));
+                return 0;
+        }
+        sub = submit_fd(fd, path, &so, err, sizeof(err));
+        if (!spool_file_unchanged(r->sp, from, name, fd, identity)) {
+                /* Not complete after all: read it again once it is still. */
+                log_info("%s: changed while it was read; it is read again once it stops changing",
+                         name);
+                submission_destroy(&sub);
+                close(fd);
+                return 0;
+        }
+        close(fd);
+        if (sub == NULL) {
                 file_unreadable(r, from, name, err);
                 return 0;
         }
@@ -431,7 +450,7 @@ run_main(const struct run_opts *o)
             .max_seq = 0,
         };
         struct deliver *d = NULL;
-        void *ctx = NULL, *sock = NULL;
+        void *ctx = NULL, *sock = NULL, *mon = NULL;
         char err[512];
         int64_t next_scan, next_report;
         int status = 1;
@@ -445,12 +464,15 @@ run_main(const struct run_opts *o)
                 log_warnx("%s", err);
                 goto out;
         }
+        spool_quiet_set(r.sp, o->quiet_ms);
         ctx = link_ctx_new();
         if ((sock = link_connect(ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
                 log_warnx("cannot use the aggregator endpoint \"%s\"", o->endpoint);
                 goto out;
         }
+        mon = link_watch(ctx, sock);
         d = deliver_new(r.ob, sock, &pol, file_done, &r);
+        deliver_watch(d, mon);
         if (recover(&r) < 0)
                 goto out;
         log_info("ready: watching %s/incoming, outbox %s, aggregator %s", o->spool, o->outbox,
@@ -494,6 +516,7 @@ run_main(const struct run_opts *o)
         }
 out:
         deliver_destroy(&d);
+        zsock_close(&mon);
         zsock_close(&sock);
         if (ctx != NULL)
                 zmq_ctx_term(ctx);

@@ -31,11 +31,14 @@
 #ifndef EDUSTAT_RUN_H
 #define EDUSTAT_RUN_H
 
+#include <stdint.h>
+
 struct run_opts {
         const char *endpoint;  /* the aggregator */
         const char *collector; /* EDUSTAT_COLLECTOR_NAME */
         const char *outbox;    /* outbox path */
         const char *spool;     /* spool directory */
+        int64_t quiet_ms;      /* a file written in place is taken after this still time */
 };
 
 /*

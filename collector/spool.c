@@ -27,7 +27,8 @@ struct seen {
         dev_t dev;
         ino_t ino;
         off_t size;
-        struct timespec mtime;
+        struct timespec mtime, ctime;
+        int64_t since; /* now_ms() when it was first seen as it is */
         int ignored;
 };
 
@@ -37,6 +38,7 @@ struct spool {
         struct seen *seen; /* sorted by name */
         size_t nseen;
         int capped_logged;
+        int64_t quiet_ms;
 };
 
 const char *
@@ -79,6 +81,7 @@ spool_open(const char *dir, char *err, size_t errlen)
         }
         sp = xcalloc(1, sizeof(*sp));
         sp->root = xstrdup(dir);
+        sp->quiet_ms = SPOOL_QUIET_MS;
         strlcpyf(path, sizeof(path), "%s/%s", dir, LOCK_NAME);
         if ((sp->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
                 strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
@@ -103,6 +106,12 @@ seen_free(struct seen *s, size_t n)
         for (size_t i = 0; s != NULL && i < n; i++)
                 free(s[i].name);
         free(s);
+}
+
+void
+spool_quiet_set(struct spool *sp, int64_t ms)
+{
+        sp->quiet_ms = ms < 0 ? 0 : ms;
 }
 
 void
@@ -198,6 +207,7 @@ dir_read(struct spool *sp, enum spool_dir which, struct seen **out, size_t *n)
                 s->ino = st.st_ino;
                 s->size = st.st_size;
                 s->mtime = st.st_mtim;
+                s->ctime = st.st_ctim;
         }
         closedir(dp);
         if (*n > 1)
@@ -209,7 +219,21 @@ static int
 seen_same(const struct seen *a, const struct seen *b)
 {
         return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-               a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+               a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+               a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/*
+ * A write sets a file's modification and change times to the same instant;
+ * a rename (or a touch of its metadata) later sets only the change time.
+ * A change time after the modification time therefore means the writer
+ * finished writing before the file got its name or its final metadata.
+ */
+static int
+renamed_after_write(const struct seen *s)
+{
+        return s->ctime.tv_sec > s->mtime.tv_sec ||
+               (s->ctime.tv_sec == s->mtime.tv_sec && s->ctime.tv_nsec > s->mtime.tv_nsec);
 }
 
 int
@@ -217,6 +241,7 @@ spool_scan(struct spool *sp, size_t max, char ***names, size_t *n)
 {
         struct seen *cur;
         size_t ncur, cap = 0;
+        int64_t now = now_ms();
 
         *names = NULL;
         *n = 0;
@@ -227,10 +252,15 @@ spool_scan(struct spool *sp, size_t max, char ***names, size_t *n)
                                                    : bsearch(&cur[i], sp->seen, sp->nseen,
                                                              sizeof(*sp->seen), seen_cmp);
 
+                cur[i].since = now;
                 if (prev == NULL || !seen_same(prev, &cur[i]))
                         continue;
+                cur[i].since = prev->since;
                 cur[i].ignored = prev->ignored;
                 if (cur[i].ignored || *n == max)
+                        continue;
+                /* Written in place: wait until it has been still for the quiet time. */
+                if (!renamed_after_write(&cur[i]) && now - cur[i].since < sp->quiet_ms)
                         continue;
                 if (*n == cap) {
                         cap = cap ? cap * 2 : 16;
@@ -284,6 +314,14 @@ spool_ignore(struct spool *sp, const char *name)
                 s->ignored = 1;
 }
 
+static void
+identity_of(const struct stat *st, char buf[SPOOL_IDENTITY])
+{
+        strlcpyf(buf, SPOOL_IDENTITY, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st->st_dev,
+                 (unsigned long long)st->st_ino, (long long)st->st_size,
+                 (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+}
+
 int
 spool_identity(const struct spool *sp, enum spool_dir which, const char *name,
                char buf[SPOOL_IDENTITY])
@@ -297,10 +335,69 @@ spool_identity(const struct spool *sp, enum spool_dir which, const char *name,
         }
         if (lstat(path, &st) < 0)
                 return -1;
-        strlcpyf(buf, SPOOL_IDENTITY, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st.st_dev,
-                 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                 (long)st.st_mtim.tv_nsec);
+        if (!S_ISREG(st.st_mode)) {
+                errno = ESTALE;
+                return -1;
+        }
+        if (which == SPOOL_INCOMING && sp->nseen > 0) {
+                struct seen key = {.name = (char *)(uintptr_t)name}, *s;
+
+                /* Another file put under the name since the look is not the one that was still. */
+                s = bsearch(&key, sp->seen, sp->nseen, sizeof(*sp->seen), seen_cmp);
+                if (s != NULL && (s->dev != st.st_dev || s->ino != st.st_ino)) {
+                        errno = ESTALE;
+                        return -1;
+                }
+        }
+        identity_of(&st, buf);
         return 0;
+}
+
+int
+spool_file_open(const struct spool *sp, enum spool_dir which, const char *name,
+                const char *identity)
+{
+        char path[PATH_MAX], now[SPOOL_IDENTITY];
+        struct stat st;
+        int fd;
+
+        if (spool_path(sp, which, name, path, sizeof(path)) < 0) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        /* O_NONBLOCK: a FIFO swapped in for the file must not hang the open. */
+        if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+                return -1;
+        if (fstat(fd, &st) < 0) {
+                close(fd);
+                return -1;
+        }
+        identity_of(&st, now);
+        if (!S_ISREG(st.st_mode) || strcmp(now, identity) != 0) {
+                close(fd);
+                errno = ESTALE;
+                return -1;
+        }
+        return fd;
+}
+
+int
+spool_file_unchanged(const struct spool *sp, enum spool_dir which, const char *name, int fd,
+                     const char *identity)
+{
+        char path[PATH_MAX], now[SPOOL_IDENTITY];
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return 0;
+        identity_of(&st, now);
+        if (strcmp(now, identity) != 0)
+                return 0;
+        /* The name must still be this file: not replaced while it was read. */
+        if (spool_path(sp, which, name, path, sizeof(path)) < 0 || lstat(path, &st) < 0)
+                return 0;
+        identity_of(&st, now);
+        return strcmp(now, identity) == 0;
 }
 
 /* 1 when which/name or which/name.receipt exists, 0 when neither, -1. */

@@ -8,11 +8,20 @@
  *                       FILE.csv + FILE.csv.receipt
  *
  * A file in incoming/ is taken when its name ends in ".csv", does not start
- * with '.', it is a regular file, and its size, modification time and inode
- * are unchanged between two looks one poll interval (SPOOL_POLL_MS) apart.
- * That is a heuristic for "the writer has finished"; the reliable way for a
- * writer is to write a dot-file (.FILE.csv.tmp) and rename it to FILE.csv
- * when complete, which is atomic in one file system.
+ * with '.', it is a regular file (a symbolic link is never followed), its
+ * inode, size, modification and change times are unchanged between two
+ * looks one poll interval (SPOOL_POLL_MS) apart, and either it was renamed
+ * after its last write (its change time is later than its modification
+ * time: the reliable way, writing a dot-file .FILE.csv.tmp and renaming it
+ * to FILE.csv when complete) or it has not changed for the quiet time
+ * (spool_quiet_set, SPOOL_QUIET_MS by default): a writer writing in place
+ * that pauses for less than that is not read half-way.
+ *
+ * The file is then opened without following a link and the descriptor is
+ * checked (spool_file_open): it must be the regular file, inode, size and
+ * modification time that were looked at.  After reading, the caller checks
+ * it did not change meanwhile (spool_file_unchanged) and otherwise leaves
+ * it for a later look.
  *
  * Names are never overwritten: when done/FILE.csv (or its receipt) exists,
  * the next one becomes FILE.2.csv, FILE.3.csv, and so on.  Every move and
@@ -25,9 +34,11 @@
 #define EDUSTAT_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define SPOOL_POLL_MS     1000
+#define SPOOL_QUIET_MS    5000  /* default quiet time of a file written in place */
 #define SPOOL_MAX_TRACKED 10000 /* names in incoming/ looked at; more wait for a later look */
 #define SPOOL_MAX_NAME    255
 #define SPOOL_IDENTITY    96 /* bytes of an identity string, NUL included */
@@ -43,6 +54,12 @@ struct spool;
  * lock).
  */
 struct spool *spool_open(const char *dir, char *err, size_t errlen);
+
+/*
+ * Set the quiet time: a file written in place is taken once it has not
+ * changed for ms milliseconds (0: at the second look).  Negative is 0.
+ */
+void spool_quiet_set(struct spool *sp, int64_t ms);
 
 /* Release the lock and free; accepts NULL and sets *spp to NULL. */
 void spool_close(struct spool **spp);
@@ -83,10 +100,29 @@ int spool_path(const struct spool *sp, enum spool_dir which, const char *name, c
 /*
  * The identity of which/name: "DEV:INODE:SIZE:MTIME_S.MTIME_NS", which
  * tells this file from a later one of the same name.  Returns 0, or -1
- * (errno set; ENOENT when it is gone).
+ * (errno set; ENOENT when it is gone, ESTALE when the name is not a regular
+ * file, or in incoming/ another inode than the last look saw).
  */
 int spool_identity(const struct spool *sp, enum spool_dir which, const char *name,
                    char buf[SPOOL_IDENTITY]);
+
+/*
+ * Open which/name for reading without following a symbolic link, and check
+ * the descriptor, not the name: a regular file whose identity is identity
+ * (from spool_identity).  Returns the descriptor (owned by the caller), or
+ * -1 with errno set: ELOOP for a symbolic link, ESTALE when it is another
+ * file or has changed, ENOENT when it is gone.
+ */
+int spool_file_open(const struct spool *sp, enum spool_dir which, const char *name,
+                    const char *identity);
+
+/*
+ * After reading fd (from spool_file_open): 1 when the file still has
+ * identity (same inode, size and modification time) and which/name still
+ * names it; 0 when it changed while it was read, and must be read again.
+ */
+int spool_file_unchanged(const struct spool *sp, enum spool_dir which, const char *name, int fd,
+                         const char *identity);
 
 /*
  * A name for name in which/ that neither exists there (as itself or with

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "csvread.h"
 #include "decimal.h"
@@ -773,6 +774,35 @@ row_take(struct reader *rd, const struct row *row, int *header_seen)
         return 0;
 }
 
+/* The row cap of a read: the option, else EDUSTAT_MAX_ROWS, else the default. */
+static size_t
+rows_max(const struct submit_opts *o)
+{
+        const char *env;
+        long v;
+
+        if (o->max_rows > 0)
+                return o->max_rows;
+        env = getenv("EDUSTAT_MAX_ROWS");
+        if (env != NULL && *env != '\0' && parse_long(env, 1, 100000000, &v) == 0)
+                return (size_t)v;
+        return SUBMIT_MAX_ROWS;
+}
+
+/* Refuse the whole file: it has more rows than max. */
+static void
+rows_too_many(struct reader *rd, size_t max, unsigned long line)
+{
+        char reason[512];
+
+        strlcpyf(reason, sizeof(reason),
+                 "%s: more than %zu rows (line %lu is past the limit); nothing of it was "
+                 "sent: split it into files of at most %zu rows (the limit is "
+                 "EDUSTAT_MAX_ROWS)",
+                 rd->name, max, line, max);
+        rd->fatal = arena_str(rd->s->arena, reason);
+}
+
 /* Read every row of r into rd->s. */
 static void
 rows_read(struct reader *rd, struct csvread *r)
@@ -780,10 +810,16 @@ rows_read(struct reader *rd, struct csvread *r)
         struct csvrow crow;
         char msg[256];
         int header_seen = 0;
+        size_t rows = 0, max = rows_max(rd->o);
 
         for (;;) {
                 int st = csvread_next(r, &crow, msg, sizeof(msg));
                 struct row row;
+
+                if ((st == CSVREAD_ROW || st == CSVREAD_BADROW) && ++rows > max) {
+                        rows_too_many(rd, max, crow.line);
+                        return;
+                }
 
                 if (st == CSVREAD_EOF) {
                         if (!header_seen)
@@ -821,6 +857,11 @@ sheet_read(struct reader *rd, const struct xlsx_sheet *sh)
         for (size_t i = 0; i < sh->nrows; i++) {
                 const struct xlsx_row *x = &sh->rows[i];
                 struct row row = {x->ncells, x->fields, x->lens, x->row, x->types};
+
+                if (i >= rows_max(rd->o)) {
+                        rows_too_many(rd, rows_max(rd->o), x->row);
+                        return;
+                }
 
                 if (row_take(rd, &row, &header_seen) < 0)
                         return;
@@ -901,38 +942,24 @@ submission_xlsx(const char *name, const void *buf, size_t len, const struct subm
         return reader_finish(&rd, err, errlen);
 }
 
-/*
- * 1 when the file at path starts like a zip archive, 0 when not, -1 with
- * err when it cannot be opened.
- */
+/* 1 when fp starts like a zip archive, 0 when not; fp is left at its start. */
 static int
-file_is_zip(const char *path, char *err, size_t errlen)
+file_is_zip(FILE *fp)
 {
         unsigned char head[4];
-        size_t got;
-        FILE *fp = fopen(path, "rb");
+        size_t got = fread(head, 1, sizeof(head), fp);
 
-        if (fp == NULL) {
-                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
-                return -1;
-        }
-        got = fread(head, 1, sizeof(head), fp);
-        fclose(fp);
+        rewind(fp);
         return xlsx_is_zip(head, got);
 }
 
 /* Read a workbook file whole, up to XLSX_MAX_FILE.  0 or -1 with err. */
 static int
-file_slurp(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
+file_slurp(FILE *fp, const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
 {
-        FILE *fp = fopen(path, "rb");
         size_t len = 0, cap = 64 * 1024;
         char *buf;
 
-        if (fp == NULL) {
-                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
-                return -1;
-        }
         buf = xmalloc(cap);
         for (;;) {
                 size_t got;
@@ -942,7 +969,6 @@ file_slurp(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen
                                 strlcpyf(err, errlen, "%s: a workbook larger than %d MB", path,
                                          XLSX_MAX_FILE >> 20);
                                 free(buf);
-                                fclose(fp);
                                 return -1;
                         }
                         cap = cap * 2 > (size_t)XLSX_MAX_FILE + 1 ? (size_t)XLSX_MAX_FILE + 1
@@ -957,41 +983,71 @@ file_slurp(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen
         if (ferror(fp)) {
                 strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
                 free(buf);
-                fclose(fp);
                 return -1;
         }
-        fclose(fp);
         *bufp = buf;
         *lenp = len;
         return 0;
 }
 
-struct submission *
-submit_file(const char *path, const struct submit_opts *o, char *err, size_t errlen)
+/* submit_file over fp, which it closes. */
+static struct submission *
+submit_stream(FILE *fp, const char *path, const struct submit_opts *o, char *err, size_t errlen)
 {
         struct csvread *r;
         struct submission *s;
-        int zip;
 
-        if (flags_check(path, o->unit, o->period, err, errlen) < 0)
-                return NULL;
-        if ((zip = file_is_zip(path, err, errlen)) < 0)
-                return NULL;
-        if (zip) {
+        if (file_is_zip(fp)) {
                 char *buf;
                 size_t len;
+                int rc = file_slurp(fp, path, &buf, &len, err, errlen);
 
-                if (file_slurp(path, &buf, &len, err, errlen) < 0)
+                fclose(fp);
+                if (rc < 0)
                         return NULL;
                 s = submission_xlsx(path, buf, len, o, err, errlen);
                 free(buf);
                 return s;
         }
-        if ((r = csvread_open_enc(path, o->encoding, err, errlen)) == NULL)
+        if ((r = csvread_open_fp(fp, path, o->encoding, err, errlen)) == NULL)
                 return NULL;
         s = submission_csv(r, o, err, errlen);
         csvread_close(&r);
         return s;
+}
+
+struct submission *
+submit_file(const char *path, const struct submit_opts *o, char *err, size_t errlen)
+{
+        FILE *fp;
+
+        if (flags_check(path, o->unit, o->period, err, errlen) < 0)
+                return NULL;
+        if ((fp = fopen(path, "rb")) == NULL) {
+                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                return NULL;
+        }
+        return submit_stream(fp, path, o, err, errlen);
+}
+
+struct submission *
+submit_fd(int fd, const char *name, const struct submit_opts *o, char *err, size_t errlen)
+{
+        FILE *fp;
+        int copy;
+
+        if (flags_check(name, o->unit, o->period, err, errlen) < 0)
+                return NULL;
+        if (lseek(fd, 0, SEEK_SET) < 0 || (copy = dup(fd)) < 0) {
+                strlcpyf(err, errlen, "%s: %s", name, strerror(errno));
+                return NULL;
+        }
+        if ((fp = fdopen(copy, "rb")) == NULL) {
+                strlcpyf(err, errlen, "%s: %s", name, strerror(errno));
+                close(copy);
+                return NULL;
+        }
+        return submit_stream(fp, name, o, err, errlen);
 }
 
 struct submission *

@@ -69,6 +69,13 @@
 #include "catalog.h"
 #include "textenc.h"
 
+/*
+ * Most rows (good or bad, header included) a file may have: past it the
+ * file is refused as a whole, with a message naming it.  EDUSTAT_MAX_ROWS
+ * changes it for every read that does not set submit_opts.max_rows.
+ */
+#define SUBMIT_MAX_ROWS 1000000
+
 /* Longest raw text kept for a rejected row (the wire's PROTO_MAX_TEXT). */
 #define SUBMIT_MAX_RAW 4096
 
@@ -127,6 +134,7 @@ struct submit_opts {
         const struct catalog *(*catalog)(void *arg, char *err, size_t errlen);
         void *catalog_arg;
         uint64_t version_base;
+        size_t max_rows; /* 0: EDUSTAT_MAX_ROWS, else SUBMIT_MAX_ROWS */
 };
 
 /*
@@ -140,6 +148,13 @@ struct submit_opts {
  */
 struct submission *submit_file(const char *path, const struct submit_opts *o, char *err,
                                size_t errlen);
+
+/*
+ * The same over the open file fd (read from its start; a duplicate is
+ * read, fd stays the caller's); name is used in messages and receipts.
+ */
+struct submission *submit_fd(int fd, const char *name, const struct submit_opts *o, char *err,
+                             size_t errlen);
 
 /* The same over len bytes at buf (stdin slurped); buf is not kept. */
 struct submission *submit_buffer(const char *name, const void *buf, size_t len,

@@ -11,6 +11,7 @@
 
 #include "catalog.h"
 #include "orgtree.h"
+#include "strmap.h"
 
 struct config {
         char *dir;
@@ -23,6 +24,12 @@ struct config {
          * others share with far-off periods.
          */
         int period_year_min, period_year_max;
+        /*
+         * The periods periods.csv lists (config_periods_load), or NULL when
+         * there is no such file.  When set, it is the list of periods new
+         * records may name, and the window above does not apply.
+         */
+        struct strmap *periods;
 };
 
 /*
@@ -30,6 +37,15 @@ struct config {
  * NULL with the first problem in err.
  */
 struct config *config_load(const char *dir, char *err, size_t errlen);
+
+/*
+ * Read the period column of dir/periods.csv (period,opens,due; the other
+ * columns are the sink's) into c->periods.  Returns 1 when the file was
+ * read, 0 when there is none (c->periods stays NULL), or -1 with
+ * "FILE:LINE: problem" in err: a bad period (not YYYY, YYYYS1-S2,
+ * YYYYQ1-Q4 or YYYYMM), a duplicate, an unreadable row or file.
+ */
+int config_periods_load(struct config *c, char *err, size_t errlen);
 
 /* Free; accepts NULL and sets *cp to NULL. */
 void config_destroy(struct config **cp);

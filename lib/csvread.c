@@ -10,9 +10,13 @@
  *   - whether a row is open and on which line it started;
  *   - how many bytes the open row has consumed, checked *before* a segment
  *     is fed, so libcsv's field buffer never grows past CSVREAD_MAX_ROW.
- * A row past a cap, or with a quote libcsv's strict mode rejects, is
- * reported; the parser is reset and input is discarded to the end of the
- * physical line, where reading resynchronises.
+ * A row with a quote libcsv's strict mode rejects is reported; the parser
+ * is reset and input is discarded to the end of the physical line, where
+ * reading resynchronises.  A row past the byte cap is reported the same
+ * way, but discarded to the end of its record: line ends inside a quoted
+ * field do not end it (skip_quotes follows the quoting), so one huge quoted
+ * field is one bad row, not a bad row per line it spans; a quote that never
+ * closes ends the file with an error naming the row's line.
  *
  * Fields are copied into one arena per row, bounded by the row cap, and the
  * reader stores at most CSVREAD_MAX_FIELDS of them.
@@ -62,9 +66,14 @@ struct csvread {
         int done;            /* EOF or FATAL has been returned */
 
         struct csv_parser parser;
-        unsigned long line; /* physical line of data[pos] */
-        int pending_cr;     /* a CR ended the last segment; a LF now is its pair */
-        int skipping;       /* discarding input up to the next line end */
+        unsigned long line;      /* physical line of data[pos] */
+        int pending_cr;          /* a CR ended the last segment; a LF now is its pair */
+        int skipping;            /* discarding input up to the next line end */
+        int skip_record;         /* ... or record end: quoting is followed */
+        int skip_quoted;         /* ... which is inside a quoted field */
+        int skip_quote_seen;     /* ... and its last byte was a quote: closing, or half of "" */
+        unsigned long skip_line; /* the line the skipped row started on */
+        unsigned char last_fed;  /* the last byte handed to libcsv */
 
         /* The open row. */
         int in_row;
@@ -293,22 +302,29 @@ struct csvread *
 csvread_open_enc(const char *path, enum textenc enc, char *err, size_t errlen)
 {
         FILE *fp = fopen(path, "rb");
+
+        if (fp == NULL) {
+                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                return NULL;
+        }
+        return csvread_open_fp(fp, path, enc, err, errlen);
+}
+
+struct csvread *
+csvread_open_fp(FILE *fp, const char *name, enum textenc enc, char *err, size_t errlen)
+{
         struct csvread *r;
         struct stat st;
         unsigned char *buf;
         size_t len;
         int utf8 = enc == TEXTENC_UTF8;
 
-        if (fp == NULL) {
-                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
-                return NULL;
-        }
-        r = reader_new(path);
+        r = reader_new(name);
         r->chunk = xmalloc(CSVREAD_CHUNK);
         if (!utf8 && enc == TEXTENC_AUTO && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
                 utf8 = file_is_utf8(fp, r->chunk);
                 if (utf8 < 0) {
-                        strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                        strlcpyf(err, errlen, "%s: %s", name, strerror(errno));
                         goto fail;
                 }
         }
@@ -317,7 +333,7 @@ csvread_open_enc(const char *path, enum textenc enc, char *err, size_t errlen)
                 r->fp = fp;
                 return r;
         }
-        if (slurp(fp, path, &buf, &len, err, errlen) < 0)
+        if (slurp(fp, name, &buf, &len, err, errlen) < 0)
                 goto fail;
         fclose(fp);
         fp = NULL;
@@ -491,6 +507,43 @@ line_advance(struct csvread *r, unsigned char last)
                 r->pending_cr = 1;
 }
 
+/*
+ * Follow RFC 4180 quoting through a skipped segment (all of it but its last
+ * byte, which is a line end or the end of the input): a quote opens a
+ * quoted field, and inside one a quote either closes it or, doubled, is
+ * data.
+ */
+static void
+skip_quotes(struct csvread *r, const unsigned char *seg, size_t n)
+{
+        size_t end = seg[n - 1] == '\n' || seg[n - 1] == '\r' ? n - 1 : n, i = 0;
+
+        while (i < end) {
+                const unsigned char *q;
+
+                if (r->skip_quote_seen) {
+                        r->skip_quote_seen = 0;
+                        if (seg[i] == '"') {
+                                i++; /* a doubled quote: still inside */
+                                continue;
+                        }
+                        r->skip_quoted = 0;
+                }
+                if ((q = memchr(seg + i, '"', end - i)) == NULL)
+                        break;
+                i = (size_t)(q - seg) + 1;
+                if (r->skip_quoted)
+                        r->skip_quote_seen = 1;
+                else
+                        r->skip_quoted = 1;
+        }
+        /* A quote right before the line end closed the field. */
+        if (end < n && r->skip_quote_seen) {
+                r->skip_quote_seen = 0;
+                r->skip_quoted = 0;
+        }
+}
+
 int
 csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
 {
@@ -507,6 +560,18 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
                                 row->line = r->line;
                                 row->nfields = 0;
                                 strlcpyf(err, errlen, "read error: %s", strerror(errno));
+                                r->done = 1;
+                                return CSVREAD_FATAL;
+                        }
+                        if (r->pos == r->len && r->skipping && r->skip_quoted) {
+                                /* The quote of the row cut off never closed. */
+                                row->line = r->skip_line;
+                                row->nfields = 0;
+                                strlcpyf(err, errlen,
+                                         "a quoted field of the row on line %lu is never "
+                                         "closed: everything after it was skipped (close the "
+                                         "quote)",
+                                         r->skip_line);
                                 r->done = 1;
                                 return CSVREAD_FATAL;
                         }
@@ -529,7 +594,9 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
 
                 if (r->skipping) {
                         r->pos += n;
-                        if (seg[n - 1] == '\n' || seg[n - 1] == '\r')
+                        if (r->skip_record)
+                                skip_quotes(r, seg, n);
+                        if ((seg[n - 1] == '\n' || seg[n - 1] == '\r') && !r->skip_quoted)
                                 r->skipping = 0;
                         line_advance(r, seg[n - 1]);
                         continue;
@@ -553,8 +620,16 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
                         if (n > CSVREAD_MAX_ROW - r->row_bytes) {
                                 unsigned long line = r->row_line;
 
+                                /*
+                                 * libcsv's quoted flag is set from a field's
+                                 * opening quote to its end: resynchronise at
+                                 * the end of the record, not of the line.
+                                 */
+                                r->skip_quoted = r->parser.quoted;
+                                r->skip_quote_seen = r->parser.quoted && r->last_fed == '"';
+                                r->skip_line = line;
                                 parser_reset(r);
-                                r->skipping = 1;
+                                r->skipping = r->skip_record = 1;
                                 row->line = line;
                                 row->nfields = 0;
                                 strlcpyf(err, errlen, "row is longer than %d bytes",
@@ -571,7 +646,9 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
 
                         r->pos += used;
                         parser_reset(r);
+                        /* A stray quote says nothing reliable about quoting: skip the line. */
                         r->skipping = 1;
+                        r->skip_record = r->skip_quoted = r->skip_quote_seen = 0;
                         row->line = line;
                         row->nfields = 0;
                         strlcpyf(err, errlen,
@@ -581,6 +658,7 @@ csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen)
                         return CSVREAD_BADROW;
                 }
                 r->pos += n;
+                r->last_fed = seg[n - 1];
                 line_advance(r, seg[n - 1]);
                 if (r->row_done)
                         return row_emit(r, row, err, errlen);

@@ -13,14 +13,17 @@
  *   - a field containing a NUL byte or invalid UTF-8 makes its row bad;
  *   - blank lines are skipped.
  *
- * A bad row is reported and skipped; reading goes on with the next row.  An
+ * A bad row is reported and skipped; reading goes on with the next row: at
+ * the next line after a stray quote, at the end of the record (line breaks
+ * inside quotes do not end it) after a row over CSVREAD_MAX_ROW.  An
  * unterminated quoted field swallows the rest of the file, so it ends the
- * file with an error naming the line the quote opened on.
+ * file with an error naming the line the quote (or the row) opened on.
  */
 #ifndef EDUSTAT_CSVREAD_H
 #define EDUSTAT_CSVREAD_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "textenc.h"
 
@@ -65,6 +68,15 @@ struct csvread *csvread_open(const char *path, char *err, size_t errlen);
  * UTF-8 is a bad row, as always.
  */
 struct csvread *csvread_open_enc(const char *path, enum textenc enc, char *err, size_t errlen);
+
+/*
+ * The same over fp, open for reading at its start (a file opened by the
+ * caller, as the spool does to check what it opened).  The reader owns fp
+ * from here: it is closed by csvread_close, or before returning NULL.
+ * name is used in messages only.
+ */
+struct csvread *csvread_open_fp(FILE *fp, const char *name, enum textenc enc, char *err,
+                                size_t errlen);
 
 /*
  * Read UTF-8 from memory (tests, fuzzing), with no detection: a BOM is

@@ -47,7 +47,7 @@
 
 /* Most items a container may declare at each nesting level, per message. */
 static const uint32_t lim_submit[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 8};
-static const uint32_t lim_ack[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 4};
+static const uint32_t lim_ack[SCAN_DEPTH] = {7, PROTO_MAX_BATCH, 4};
 static const uint32_t lim_flat[SCAN_DEPTH] = {4, 0, 0};
 static const uint32_t lim_uow[SCAN_DEPTH] = {8, UINT32_MAX, 14};
 static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 6};
@@ -925,7 +925,10 @@ proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, 
         uint32_t n, ns;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_ack, PROTO_ACK, 6, PROTO_ERROR, 3, &m, err, errlen) == -1)
+        /* An ack of seven items (0x97: a fixarray of 7) counts stale records not listed. */
+        if (frame_open(buf, len, lim_ack, PROTO_ACK,
+                       len > 0 && *(const unsigned char *)buf == 0x97 ? 7 : 6, PROTO_ERROR, 3, &m,
+                       err, errlen) == -1)
                 return -1;
         if (m.type == PROTO_ERROR) {
                 if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
@@ -937,7 +940,9 @@ proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, 
             dec_u32(&w, &m.it[2], "accepted", &out->accepted) == -1 ||
             dec_u32(&w, &m.it[3], "changed", &out->changed) == -1 ||
             dec_list(&w, &m.it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1 ||
-            dec_list(&w, &m.it[5], "stale", PROTO_MAX_BATCH, &stale, &ns) == -1)
+            dec_list(&w, &m.it[5], "stale", PROTO_MAX_BATCH, &stale, &ns) == -1 ||
+            (*(const unsigned char *)buf == 0x97 &&
+             dec_u32(&w, &m.it[6], "stale_more", &out->stale_more) == -1))
                 goto bad;
         out->rej = n ? xcalloc(n, sizeof(*out->rej)) : NULL;
         out->nrej = n;
@@ -1472,7 +1477,20 @@ void
 proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
                 uint32_t nrej)
 {
-        pack_head(pk, PROTO_ACK, 6);
+        proto_ack_begin_more(pk, batch_id, accepted, changed, nrej, 0);
+}
+
+void
+proto_ack_stale_more_pack(msgpack_packer *pk, uint32_t stale_more)
+{
+        pack_u64(pk, stale_more);
+}
+
+void
+proto_ack_begin_more(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
+                     uint32_t nrej, uint32_t stale_more)
+{
+        pack_head(pk, PROTO_ACK, stale_more > 0 ? 7 : 6);
         pack_pstr(pk, batch_id);
         pack_u64(pk, accepted);
         pack_u64(pk, changed);

@@ -129,6 +129,7 @@ struct proto_ack {
         struct proto_reject_line *rej; /* owned: free with proto_ack_free */
         uint32_t nstale;
         struct proto_stale *stale; /* owned: free with proto_ack_free */
+        uint32_t stale_more;       /* stale records not listed (the 7th item; 0 when absent) */
         struct pstr message;       /* PROTO_ERROR only */
 };
 
@@ -245,10 +246,16 @@ void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
 
 /*
  * An ack: proto_ack_begin, nrej proto_reject_line_pack, then
- * proto_ack_stale_begin and nstale proto_stale_pack.
+ * proto_ack_stale_begin and nstale proto_stale_pack.  With
+ * proto_ack_begin_more and stale_more > 0, the ack has a seventh item, the
+ * count of stale records not listed: pack it last with
+ * proto_ack_stale_more_pack.
  */
 void proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
                      uint32_t nrej);
+void proto_ack_begin_more(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted,
+                          uint32_t changed, uint32_t nrej, uint32_t stale_more);
+void proto_ack_stale_more_pack(msgpack_packer *pk, uint32_t stale_more);
 void proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason);
 void proto_ack_stale_begin(msgpack_packer *pk, uint32_t nstale);
 void proto_stale_pack(msgpack_packer *pk, const struct proto_stale *st);

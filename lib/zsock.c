@@ -89,10 +89,19 @@ void *
 zsock_router_bind_curve(void *ctx, const char *endpoint, int64_t maxmsg,
                         const struct zsock_curve *curve)
 {
+        return zsock_router_bind_hwm(ctx, endpoint, maxmsg, curve, ZSOCK_HWM);
+}
+
+void *
+zsock_router_bind_hwm(void *ctx, const char *endpoint, int64_t maxmsg,
+                      const struct zsock_curve *curve, int rcvhwm)
+{
         void *sock = sock_new(ctx, ZMQ_ROUTER, endpoint, maxmsg);
 
         if (sock == NULL)
                 return NULL;
+        if (rcvhwm != ZSOCK_HWM && set_int(sock, ZMQ_RCVHWM, rcvhwm, "ZMQ_RCVHWM", endpoint) == -1)
+                goto bad;
         /*
          * Replies to a collector that has gone away are dropped rather than
          * failing the send: it resubmits when it comes back.

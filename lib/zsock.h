@@ -49,6 +49,16 @@ void *zsock_dealer_connect_curve(void *ctx, const char *endpoint, int64_t maxmsg
                                  const struct zsock_curve *curve);
 
 /*
+ * zsock_router_bind_curve with at most rcvhwm messages queued per
+ * connection on the receiving side (each up to maxmsg bytes), so what one
+ * peer can make this process hold is about (rcvhwm + 1) x maxmsg: libzmq
+ * stops reading a connection whose queue is full, and TCP holds the rest
+ * back at the sender.
+ */
+void *zsock_router_bind_hwm(void *ctx, const char *endpoint, int64_t maxmsg,
+                            const struct zsock_curve *curve, int rcvhwm);
+
+/*
  * A ROUTER bound to endpoint accepting messages up to maxmsg bytes.
  * Returns the socket, or NULL after logging why (endpoint named).
  */

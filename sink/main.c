@@ -316,8 +316,12 @@ handle_uow(struct sink *s, const struct zsock_peer *peer, const char *uid, const
                 return;
         }
         if (identity_check(uid, u.aggregator, err, sizeof err) == -1) {
+                char why[sizeof err + 64];
+
                 log_warnx("uow %" PRIu64 " refused: %s", u.seq, err);
-                proto_fail_pack(&s->pk, u.seq, err);
+                /* The whole reason: the aggregator passes it on to the collectors as it is. */
+                strlcpyf(why, sizeof why, "refused by the sink's identity check: %s", err);
+                proto_fail_pack(&s->pk, u.seq, why);
                 reply(s, peer);
                 proto_uow_free(&u);
                 return;
@@ -351,7 +355,11 @@ handle_uow(struct sink *s, const struct zsock_peer *peer, const char *uid, const
                           u.seq, replayed ? "replay acknowledged" : "committed", u.nvalues,
                           u.nrejects, u.naggs);
         } else {
-                proto_fail_pack(&s->pk, u.seq, err);
+                char why[sizeof err + 64];
+
+                strlcpyf(why, sizeof why, "refused by PostgreSQL: %s (stored in edustat.rejected)",
+                         err);
+                proto_fail_pack(&s->pk, u.seq, why);
         }
         reply(s, peer);
         proto_uow_free(&u);

@@ -131,6 +131,46 @@ checksums_fill(PGconn *conn, int have, char *err, size_t errlen)
         return DB_OK;
 }
 
+/*
+ * What office logins may use (migrate/reader_limits.sql), with the
+ * settings from the environment.  Inside the migration transaction.
+ */
+static enum db_result
+reader_limits(PGconn *conn, char *err, size_t errlen)
+{
+        const char *timeout = env_or(MIGRATE_READER_TIMEOUT_ENV, MIGRATE_READER_TIMEOUT);
+        const char *conns = env_or(MIGRATE_READER_CONNECTIONS_ENV, NULL);
+        const char *params[2];
+        char nbuf[24];
+        long n = MIGRATE_READER_CONNECTIONS;
+        PGresult *res;
+
+        if (conns != NULL && parse_long(conns, 1, 10000, &n) < 0) {
+                strlcpyf(err, errlen, "%s \"%s\" is not a number of connections (1..10000)",
+                         MIGRATE_READER_CONNECTIONS_ENV, conns);
+                return DB_ERROR;
+        }
+        snprintf(nbuf, sizeof(nbuf), "%ld", n);
+        params[0] = timeout;
+        params[1] = nbuf;
+        res = PQexecParams(conn,
+                           "SELECT set_config('edustat.reader_statement_timeout', $1, true), "
+                           "set_config('edustat.reader_connection_limit', $2, true)",
+                           2, NULL, params, NULL, NULL, 0);
+        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+                return pg_result_fail(conn, res, err, errlen);
+        PQclear(res);
+        if (pg_exec(conn, sinksql_migrate_reader_limits, err, errlen) != DB_OK) {
+                char why[512];
+
+                strlcpyf(why, sizeof(why), "%s", err);
+                strlcpyf(err, errlen, "limits of office logins (%s \"%s\"): %s",
+                         MIGRATE_READER_TIMEOUT_ENV, timeout, why);
+                return DB_ERROR;
+        }
+        return DB_OK;
+}
+
 enum db_result
 migrate_run(PGconn *conn, char *err, size_t errlen)
 {
@@ -178,6 +218,8 @@ migrate_run(PGconn *conn, char *err, size_t errlen)
         if ((r = checksums_fill(conn, SINKSQL_MIGRATIONS, err, errlen)) != DB_OK)
                 goto fail;
         if ((r = pg_exec(conn, sinksql_migrate_grants, err, errlen)) != DB_OK)
+                goto fail;
+        if ((r = reader_limits(conn, err, errlen)) != DB_OK)
                 goto fail;
         if ((r = pg_exec(conn, "COMMIT", err, errlen)) != DB_OK)
                 return r;

@@ -31,6 +31,18 @@
  */
 #define MIGRATE_DRIFT_ENV "EDUSTAT_ALLOW_SCHEMA_DRIFT"
 
+/*
+ * What a login in edustat_reader (a city office) may use, set at every
+ * start to every login that is a direct member of the role: a statement
+ * timeout as its default (a PostgreSQL interval, "120s"; 0 turns it off)
+ * and a number of connections.  Temporary tables are taken from every role
+ * but the sink's own.
+ */
+#define MIGRATE_READER_TIMEOUT_ENV     "EDUSTAT_READER_STATEMENT_TIMEOUT"
+#define MIGRATE_READER_TIMEOUT         "120s"
+#define MIGRATE_READER_CONNECTIONS_ENV "EDUSTAT_READER_CONNECTIONS"
+#define MIGRATE_READER_CONNECTIONS     4
+
 /* The schema version this sink creates and understands: its newest migration. */
 int migrate_version(void);
 
@@ -56,8 +68,9 @@ const char *migrate_name(int version);
  * EDUSTAT_ALLOW_SCHEMA_DRIFT=1 after checking by hand"), unless
  * MIGRATE_DRIFT_ENV is "1", which logs it and goes on.  Then apply the
  * missing migrations, store the checksum of every migration that has none
- * (those applied now, and those applied before migration 10), and grant
- * edustat_reader its reads.  Returns DB_OK, DB_RETRY, or DB_ERROR with the
+ * (those applied now, and those applied before migration 10), grant
+ * edustat_reader its reads and set the limits of its logins (above; a bad
+ * setting is DB_ERROR naming the variable).  Returns DB_OK, DB_RETRY, or DB_ERROR with the
  * reason in err (also when the database holds a newer version than this
  * sink knows); on failure nothing is changed.
  */

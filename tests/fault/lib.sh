@@ -276,6 +276,9 @@ fault_start() {
         # CURVE on both links, with a collector key registered for the city.
         devkeys "$KEYGEN_BIN" "$CONFIG" "$WORK" || abort "cannot make CURVE keys"
         CONFIG=$EDUSTAT_CONFIG
+        # The workload spans years the sample round's periods.csv does not
+        # list, and periods.csv is the aggregator's list of accepted periods.
+        rm -f "$CONFIG/periods.csv"
         read -r SINK_PORT AGG_PORT <<<"$(free_ports 2)"
         start_sink
         start_aggregator

@@ -22,7 +22,10 @@
 #     records the client refused itself (4 KB source; raw 4 KB for the
 #     first FLOOD_BIG_RAW rows, so the 16 MiB submit limit holds, 200 bytes
 #     after; reasons of about 200 bytes) sent as fast as the socket takes
-#     them, while the honest school runs `edustat-collector submit` every
+#     them and sent again when unanswered for 10 s, as an outbox does (the
+#     aggregator leaves the hostile key's batches unanswered once it is over
+#     its byte budget while the honest school sends), while the honest
+#     school runs `edustat-collector submit` every
 #     2 s: every honest submit exits 0 within HONEST_MAX_S (15 s) and all
 #     its values are in unit_value; the aggregator's peak RSS (VmHWM, and
 #     VmRSS sampled every 100 ms) stays under MAX_RSS_MB (256) in a plain
@@ -30,6 +33,11 @@
 #     quarantine); every hostile row is in edustat.rejected, and exactly the
 #     first 1,000 rejections of each batch keep their raw text; the sink
 #     logs no dropped or oversized message; edustat-sink --check passes.
+#
+#   - the spool (`edustat-collector run`, quiet time 3 s): a file written
+#     in place with a 2.2 s pause is read whole, once; a symbolic link to a
+#     file outside the spool is never read, nor is a name swapped between a
+#     regular file and such a link while the collector looks;
 #
 # Before commit 5210ebd each rejection carried its batch's 4 KB source to
 # the sink, so one flood batch made ~100 MB of uow and the aggregator's RSS
@@ -202,6 +210,59 @@ got=$(q "SELECT length(reason) || ':' || (reason = repeat('a', 200) || '...')
 [ "$(q "SELECT count(*) FROM edustat.rejected WHERE reason LIKE 'refused by%'")" = 0 ] ||
         fail "a client planted a reason starting 'refused by'"
 
+# ===== the spool: a writer that pauses half-way, a symbolic link swapped in
+SPOOL=$WORK/spool
+mkdir -p "$SPOOL/incoming"
+EDUSTAT_SPOOL_QUIET_MS=3000 EDUSTAT_COLLECTOR_SECRET=$WORK/keys/honest.key_secret \
+        EDUSTAT_OUTBOX=$WORK/outbox-spool.db "$COLLECTOR_BIN" run --spool "$SPOOL" >"$WORK/run.log" 2>&1 &
+RUN_PID=$!
+STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $RUN_PID"
+# wait_file PATH SECONDS: until PATH exists.
+wait_file() {
+        for _ in $(seq 1 $(($2 * 10))); do
+                [ -e "$1" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+# A symbolic link to a file outside the spool (another school's figures) is never read.
+printf 'unit,period,indicator,value\n%s,2022,pupils,4242\n' "$HONEST" >"$WORK/secret.csv"
+ln -s "$WORK/secret.csv" "$SPOOL/incoming/link.csv"
+# Written in place with a pause of two polls (less than the quiet time): read whole or not at all.
+exec 7>"$SPOOL/incoming/paused.csv"
+printf 'unit,period,indicator,value\n%s,2021,pupils,1201\n' "$HONEST" >&7
+sleep 2.2
+printf '%s,2021,teachers,1202\n%s,2021,classes,1203\n' "$HONEST" "$HONEST" >&7
+exec 7>&-
+# A name that alternates between a regular file and a link to secret.csv (each an atomic rename).
+printf 'unit,period,indicator,value\n%s,2022,teachers,5151\n' "$HONEST" >"$WORK/swap-regular.csv"
+for _ in $(seq 1 15); do
+        ln -sfn "$WORK/secret.csv" "$SPOOL/incoming/.swap-link"
+        mv -T "$SPOOL/incoming/.swap-link" "$SPOOL/incoming/swap.csv"
+        sleep 0.15
+        cp "$WORK/swap-regular.csv" "$SPOOL/incoming/.swap-file"
+        mv -T "$SPOOL/incoming/.swap-file" "$SPOOL/incoming/swap.csv"
+        sleep 0.15
+done
+wait_file "$SPOOL/done/paused.csv.receipt" 30 || fail "spool: paused.csv was not delivered within 30 s: $(cat "$WORK/run.log")"
+wait_file "$SPOOL/done/swap.csv.receipt" 30 || fail "spool: swap.csv was not delivered within 30 s: $(cat "$WORK/run.log")"
+sleep 2 # two more polls for link.csv
+got=$(q "SELECT string_agg(indicator || '=' || value, ' ' ORDER BY indicator) FROM edustat.unit_value
+         WHERE unit = '$HONEST' AND period = '2021'")
+[ "$got" = "classes=1203 pupils=1201 teachers=1202" ] ||
+        fail "spool: the paused writer's file landed as '$got', want all three rows"
+ls "$SPOOL/done" "$SPOOL/failed" | grep -q 'paused\.[0-9]' &&
+        fail "spool: paused.csv was taken more than once: $(ls "$SPOOL/done" "$SPOOL/failed")"
+head -n 1 "$SPOOL/done/paused.csv.receipt" | grep -q '3 records' ||
+        fail "spool: paused.csv's receipt: $(head -n 1 "$SPOOL/done/paused.csv.receipt")"
+[ "$(q "SELECT count(*) FROM edustat.unit_value WHERE value = 4242")" = 0 ] ||
+        fail "spool: the collector followed a symbolic link and sent secret.csv"
+[ "$(q "SELECT value FROM edustat.unit_value WHERE unit = '$HONEST' AND period = '2022' AND indicator = 'teachers'")" = 5151 ] ||
+        fail "spool: the regular file under swap.csv did not land"
+[ -L "$SPOOL/incoming/link.csv" ] || fail "spool: link.csv was moved out of incoming/"
+kill -TERM "$RUN_PID"
+stack_wait_exit "$RUN_PID" 10 || fail "edustat-collector run did not stop on SIGTERM"
+
 # ===== a rejection flood with big sources, and an honest school meanwhile
 sample_rss() { # sample_rss PID OUT: "USEC RSS_KB HWM_KB" every 100 ms until WORK/sampler.stop (at most 10 min)
         local pid=$1 out=$2 k v rss hwm n=0
@@ -290,7 +351,18 @@ def on(bid, reply, t):
     print("reply %s %s %s rejected=%d %.1fs" % (bid, reply[0], reply[2] if reply[0] == "ack" else ascii(reply[2])[:200], n, t))
     sys.stdout.flush()
 import os
-r = ec.send_all(s, msgs, timeout, on, lambda: os.path.exists(stopfile))
+# Like a collector's outbox: what is not answered within 10 s is sent again
+# (the aggregator leaves a key's batches unanswered while it is over its budget).
+r = {}
+deadline = time.monotonic() + timeout
+pending = msgs
+while pending and time.monotonic() < deadline and not os.path.exists(stopfile):
+    r.update(ec.send_all(s, pending, min(10, deadline - time.monotonic()), on,
+                         lambda: os.path.exists(stopfile)))
+    pending = [m for m in msgs if m[0] not in r]
+    if pending:
+        print("resending %d unanswered batches" % len(pending))
+        sys.stdout.flush()
 if os.path.exists(stopfile):
     print("stopped: the aggregator's RSS passed twice the bound")
 print("flood: %d of %d replies in %.1f s" % (len(r), len(msgs), time.monotonic() - t0))
@@ -327,6 +399,12 @@ while read -r i rc ms p; do
         want="classes=$((20 + i)) pupils=$((1000 + i)) teachers=$((100 + i))"
         [ "$got" = "$want" ] || fail "honest submit $i: unit_value for $p is '$got', want '$want'"
 done <"$WORK/honest.txt"
+
+# The budget held the flooding key back, and only it.
+grep -q "collector hostile sends faster than its share" "$WORK/aggregator.log" ||
+        fail "the aggregator never held the flooding key back (no 'sends faster than its share' for hostile)"
+grep "sends faster than its share" "$WORK/aggregator.log" | grep -v "collector hostile " &&
+        fail "the aggregator held back a key other than the flooding one (above)"
 
 # Memory.
 if [ "$MEMORY_CHECKED" = 1 ]; then

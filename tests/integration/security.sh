@@ -4,7 +4,9 @@
 # on both links, a throwaway PostgreSQL.
 #
 #   - an unregistered key gets no connection: its submit is never confirmed
-#     (exit 3) and the aggregator logs the refusal with the peer's address;
+#     (exit 3), says at once that the aggregator refused the key (not
+#     registered in collectors.csv), `status` shows it as the batch's last
+#     error, and the aggregator logs the refusal with the peer's address;
 #   - a school's key is accepted for its school and refused for another
 #     school ("not authorized for unit X", stored in rejected under the
 #     school's registered name, whatever name the client claims);
@@ -13,7 +15,10 @@
 #   - units with children are authorized too: a school's key may not write
 #     its district's or the city's population, a district's not the city's;
 #   - SQL-looking text is stored verbatim as data;
-#   - a login in edustat_reader can SELECT and cannot INSERT, UPDATE or DELETE.
+#   - a login in edustat_reader can SELECT and cannot INSERT, UPDATE or DELETE;
+#     it cannot create a temporary table, a statement past its timeout
+#     (EDUSTAT_READER_STATEMENT_TIMEOUT=1s) is cancelled, and a third
+#     connection past EDUSTAT_READER_CONNECTIONS=2 is refused.
 
 BUILD=$(cd "$1" && pwd) || exit 2
 SRC=$(cd "$2" && pwd) || exit 2
@@ -36,6 +41,12 @@ pub() { "$KEYGEN_BIN" "$1" "$WORK/keys" | awk '{print $NF}'; }
         echo "$(pub office),office-$DISTRICT,$DISTRICT"
 } >>"$EDUSTAT_CONFIG/collectors.csv"
 pub stranger >/dev/null
+# An office login that exists when the sink starts gets its limits then:
+# a 1 s statement timeout and 2 connections here.
+psql -qAtX -v ON_ERROR_STOP=1 -c "CREATE ROLE edustat_reader NOLOGIN" \
+        -c "CREATE ROLE office_login LOGIN IN ROLE edustat_reader" >/dev/null ||
+        abort "cannot create the office login"
+export EDUSTAT_READER_STATEMENT_TIMEOUT=1s EDUSTAT_READER_CONNECTIONS=2
 stack_start
 echo "security: sink $SINK_PORT, aggregator $AGG_PORT, work $WORK"
 
@@ -61,10 +72,21 @@ q() { psql -AtX -v ON_ERROR_STOP=1 -c "$1"; }
 
 # ---- an unregistered key: no connection at all
 f=$(csv stranger.csv "$SCHOOL,2024,pupils,999")
+t0=${EPOCHREALTIME/./}
 submit stranger "$f" >"$WORK/stranger.out" 2>&1
 rc=$?
+STRANGER_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
 [ "$rc" -eq 3 ] || fail "unregistered key: exit $rc, want 3 (not confirmed)"
 grep -q "not confirmed" "$WORK/stranger.out" || fail "unregistered key: no 'not confirmed' message"
+grep -qF "the aggregator refused this key (not registered in collectors.csv)" "$WORK/stranger.out" ||
+        fail "unregistered key: the collector does not say its key was refused: $(cat "$WORK/stranger.out")"
+grep -q "no acknowledgement" "$WORK/stranger.out" &&
+        fail "unregistered key: the collector blames a missing acknowledgement: $(cat "$WORK/stranger.out")"
+# It gives up at the refusal, not at its 10 s timeout.
+[ "${STRANGER_MS:-0}" -lt 8000 ] || fail "unregistered key: submit took $STRANGER_MS ms (the refusal should end it)"
+EDUSTAT_OUTBOX=$WORK/outbox-stranger.db "$COLLECTOR_BIN" status >"$WORK/stranger-status.out" 2>&1
+grep -qF "not registered in collectors.csv" "$WORK/stranger-status.out" ||
+        fail "unregistered key: status does not show the refusal as the batch's last error: $(cat "$WORK/stranger-status.out")"
 grep -q "refused CURVE client key .* from 127.0.0.1" "$WORK/aggregator.log" ||
         fail "the aggregator did not log the refused key with the peer's address"
 [ "$(q "SELECT count(*) FROM edustat.unit_value WHERE value = 999")" = 0 ] ||
@@ -134,7 +156,6 @@ submit school "$f" >/dev/null 2>&1
 [ "$(q "SELECT count(*) > 0 FROM edustat.orgunit")" = t ] || fail "orgunit lost rows"
 
 # ---- edustat_reader: read yes, write no
-q "CREATE ROLE office_login LOGIN IN ROLE edustat_reader" >/dev/null || fail "cannot create a reader login"
 as_reader() { psql -AtX -U office_login -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
 out=$(as_reader "SELECT count(*) FROM edustat.agg_value") || fail "reader cannot SELECT agg_value: $out"
 for sql in "INSERT INTO edustat.unit_value (unit, period, indicator, value, version) VALUES ('x', '2024', 'pupils', 1, 1)" \
@@ -147,5 +168,26 @@ for sql in "INSERT INTO edustat.unit_value (unit, period, indicator, value, vers
                 case $out in *"permission denied"*) ;; *) fail "reader: unexpected error for $sql: $out" ;; esac
         fi
 done
+
+# ---- edustat_reader: no temporary tables, a statement timeout, a connection limit
+out=$(as_reader "CREATE TEMP TABLE scratch (x int)") && fail "reader could create a temporary table"
+case $out in *"permission denied"*) ;; *) fail "reader: unexpected error creating a temporary table: $out" ;; esac
+q "CREATE TEMP TABLE sink_scratch (x int)" >/dev/null || fail "the sink's own role lost its temporary tables"
+out=$(as_reader "SELECT pg_sleep(3)") && fail "reader's 3 s statement was not cut off by the 1 s timeout"
+case $out in *"statement timeout"*) ;; *) fail "reader: unexpected error for a long statement: $out" ;; esac
+# Two sessions (each turning its own timeout off for the test) fill the limit of 2.
+HOLD_PIDS=
+for _ in 1 2; do
+        psql -AtX -U office_login -c "SET statement_timeout = 0" -c "SELECT pg_sleep(6)" >/dev/null 2>&1 &
+        HOLD_PIDS="$HOLD_PIDS $!"
+done
+STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $HOLD_PIDS"
+for _ in $(seq 1 40); do
+        [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE usename = 'office_login'")" = 2 ] && break
+        sleep 0.1
+done
+out=$(as_reader "SELECT 1") && fail "reader opened a third connection past its limit of 2"
+case $out in *"too many connections"*) ;; *) fail "reader: unexpected error past the connection limit: $out" ;; esac
+for pid in $HOLD_PIDS; do stack_wait_exit "$pid" 10; done
 
 stack_finish

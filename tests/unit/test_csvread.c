@@ -370,6 +370,35 @@ test_row_cap(void **state)
 }
 
 /*
+ * A 3 MB quoted field over 300,000 lines (with doubled quotes and commas
+ * inside): one bad row, and reading goes on after the field's closing
+ * quote, not at the next physical line (which would make 300,000 rows of
+ * its inside).  The same field never closed ends the file with one error.
+ */
+static void
+test_row_cap_quoted_lines(void **state)
+{
+        const char *line = "a,\"\"b\"\"\r\n"; /* 10 bytes: a,""b""CRLF */
+        size_t nlines = 300000, len = 0, cap = 16 + nlines * 10 + 64;
+        char *in = xmalloc(cap);
+
+        (void)state;
+        memcpy(in, "h\n\"", 3);
+        len = 3;
+        for (size_t i = 0; i < nlines; i++, len += 10)
+                memcpy(in + len, line, 10);
+        memcpy(in + len, "end\",x\nb,c\n", 11);
+        check(in, len + 11,
+              "ROW 1: h\nBAD 2: row is longer than 1048576 bytes\nROW 300003: b|c\nEOF\n");
+        /* Unterminated: the rest is the one row; one error names where it began. */
+        check(in, len,
+              "ROW 1: h\nBAD 2: row is longer than 1048576 bytes\nFATAL 2: a quoted field of the "
+              "row on line 2 is never closed: everything after it was skipped (close the "
+              "quote)\nEOF\n");
+        free(in);
+}
+
+/*
  * A generated file: rows of assorted fields (plain, quoted with commas,
  * doubled quotes, embedded LF or CRLF, empty, Chinese), LF or CRLF ends,
  * blank lines, sized to span several chunks.  The generator writes the
@@ -610,10 +639,15 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_cases),       cmocka_unit_test(test_columns),
-            cmocka_unit_test(test_field_cap),   cmocka_unit_test(test_row_cap),
-            cmocka_unit_test(test_generated),   cmocka_unit_test(test_chunk_edges),
-            cmocka_unit_test(test_open_errors), cmocka_unit_test(test_row_lifetime),
+            cmocka_unit_test(test_cases),
+            cmocka_unit_test(test_columns),
+            cmocka_unit_test(test_field_cap),
+            cmocka_unit_test(test_row_cap),
+            cmocka_unit_test(test_row_cap_quoted_lines),
+            cmocka_unit_test(test_generated),
+            cmocka_unit_test(test_chunk_edges),
+            cmocka_unit_test(test_open_errors),
+            cmocka_unit_test(test_row_lifetime),
             cmocka_unit_test(test_utf8_valid),
         };
 

@@ -256,6 +256,33 @@ test_scientific_and_period_window(void **ts)
         assert_string_equal(check("S1", "1999", "pupils", "1", &k), "");
 }
 
+/* With periods.csv, its list decides, not the window; the reason names the file. */
+static void
+test_periods_list(void **ts)
+{
+        struct ingest_key k;
+
+        (void)ts;
+        cfg->period_year_min = 2000;
+        cfg->period_year_max = 2027;
+        cfg->periods = strmap_new(4);
+        strmap_put(cfg->periods, "2024", 4, 0);
+        strmap_put(cfg->periods, "2025S1", 6, 1);
+        assert_string_equal(check("S1", "2024", "pupils", "1", &k), "");
+        assert_string_equal(check("S1", "2025S1", "pupils", "1", &k), "");
+        assert_string_equal(check("S1", "2025", "pupils", "1", &k),
+                            "period \"2025\" is not open: it is not in periods.csv, the list of "
+                            "periods this server accepts");
+        assert_string_equal(check("S1", "2025S2", "pupils", "1", &k),
+                            "period \"2025S2\" is not open: it is not in periods.csv, the list "
+                            "of periods this server accepts");
+        /* The format is checked first, with its own reason. */
+        assert_string_equal(check("S1", "2025S3", "pupils", "1", &k),
+                            "bad period \"2025S3\" (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)");
+        strmap_destroy(&cfg->periods);
+        cfg->period_year_min = cfg->period_year_max = 0;
+}
+
 /* Versions ahead of the server's clock by more than the skew are refused, saying how far. */
 static void
 test_version_skew(void **ts)
@@ -314,6 +341,7 @@ main(void)
             cmocka_unit_test(test_collector_reason_and_hostile_text),
             cmocka_unit_test(test_version_skew),
             cmocka_unit_test(test_scientific_and_period_window),
+            cmocka_unit_test(test_periods_list),
             cmocka_unit_test(test_authorization_by_level),
         };
 

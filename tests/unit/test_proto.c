@@ -275,6 +275,32 @@ test_ack_and_error_roundtrip(void **state)
         proto_ack_free(&a);
         frame_done(&f);
 
+        /* Stale records past the ack's list are counted in a seventh item. */
+        frame_init(&f);
+        {
+                struct proto_stale st = {
+                    .line = 4, .value = ps("7"), .collector = ps("c"), .version = 99};
+
+                proto_ack_begin_more(&f.pk, ps("b-0003"), 5, 0, 0, 1234);
+                proto_ack_stale_begin(&f.pk, 1);
+                proto_stale_pack(&f.pk, &st);
+                proto_ack_stale_more_pack(&f.pk, 1234);
+        }
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.nstale, 1);
+        assert_int_equal(a.stale[0].line, 4);
+        assert_int_equal(a.stale_more, 1234);
+        proto_ack_free(&a);
+        frame_done(&f);
+        /* Six items: none. */
+        frame_init(&f);
+        proto_ack_begin_more(&f.pk, ps("b-0004"), 5, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.stale_more, 0);
+        proto_ack_free(&a);
+        frame_done(&f);
+
         frame_init(&f);
         proto_error_pack(&f.pk, ps("b-0002"), "aggregator is shutting down");
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ERROR);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,8 @@ test_scan_waits_for_stable_files(void **state)
         struct spool *sp = open_ok(fx);
         char got[256], path[256];
 
+        /* No quiet time: two looks decide (test_quiet_time covers it). */
+        spool_quiet_set(sp, 0);
         put(fx, "incoming", "a.csv", "unit,period,indicator,value\n");
         put(fx, "incoming", "b.csv", "x\n");
         put(fx, "incoming", ".a.csv.tmp", "being written\n");
@@ -287,6 +290,124 @@ test_move_and_identity(void **state)
         spool_close(&sp);
 }
 
+/* Path of ROOT/sub/name into buf. */
+static void
+path_of(const struct fixture *fx, const char *sub, const char *name, char *buf, size_t len)
+{
+        snprintf(buf, len, "%s/%s/%s", fx->root, sub, name);
+}
+
+/* Milliseconds to sleep. */
+static void
+sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+static void
+test_quiet_time(void **state)
+{
+        struct fixture *fx = *state;
+        struct spool *sp = open_ok(fx);
+        struct timespec past[2] = {{.tv_sec = 1700000000}, {.tv_sec = 1700000000}};
+        char got[256], from[256], to[256];
+        FILE *fp;
+
+        spool_quiet_set(sp, 400);
+        /* A writer in place that has written a part and pauses. */
+        path_of(fx, "incoming", "w.csv", to, sizeof(to));
+        fp = fopen(to, "w");
+        assert_non_null(fp);
+        fputs("unit,period,indicator,value\n", fp);
+        fflush(fp);
+        /* A file renamed in after it was written (mtime in the past, as cp -p leaves it). */
+        put(fx, "incoming", ".r.tmp", "unit,period,indicator,value\n");
+        path_of(fx, "incoming", ".r.tmp", from, sizeof(from));
+        assert_int_equal(utimensat(AT_FDCWD, from, past, 0), 0);
+        path_of(fx, "incoming", "r.csv", to, sizeof(to));
+        assert_int_equal(rename(from, to), 0);
+
+        scan_str(sp, 100, got, sizeof(got));
+        assert_string_equal(got, "");
+        /* The renamed file is taken at the second look; the paused one waits. */
+        scan_str(sp, 100, got, sizeof(got));
+        assert_string_equal(got, "r.csv");
+        sleep_ms(200);
+        scan_str(sp, 100, got, sizeof(got));
+        assert_string_equal(got, "r.csv");
+        /* It goes on writing: its quiet time starts again. */
+        fputs("1,2024,p,3\n", fp);
+        assert_int_equal(fclose(fp), 0);
+        scan_str(sp, 100, got, sizeof(got));
+        assert_string_equal(got, "r.csv");
+        sleep_ms(250);
+        scan_str(sp, 100, got, sizeof(got));
+        assert_string_equal(got, "r.csv");
+        sleep_ms(250);
+        scan_str(sp, 100, got, sizeof(got));
+        assert_string_equal(got, "r.csv,w.csv");
+        spool_close(&sp);
+}
+
+static void
+test_open_checks_the_descriptor(void **state)
+{
+        struct fixture *fx = *state;
+        struct spool *sp = open_ok(fx);
+        char id[SPOOL_IDENTITY], other[SPOOL_IDENTITY], path[256], tmp[256], outside[256];
+        FILE *fp;
+        int fd;
+
+        put(fx, "incoming", "s.csv", "unit,period,indicator,value\n");
+        path_of(fx, "incoming", "s.csv", path, sizeof(path));
+        assert_int_equal(spool_identity(sp, SPOOL_INCOMING, "s.csv", id), 0);
+
+        /* Unchanged: opened, and still the same after reading. */
+        fd = spool_file_open(sp, SPOOL_INCOMING, "s.csv", id);
+        assert_true(fd >= 0);
+        assert_int_equal(spool_file_unchanged(sp, SPOOL_INCOMING, "s.csv", fd, id), 1);
+        /* Appended to while read: changed. */
+        fp = fopen(path, "a");
+        assert_non_null(fp);
+        fputs("1,2024,p,3\n", fp);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(spool_file_unchanged(sp, SPOOL_INCOMING, "s.csv", fd, id), 0);
+        close(fd);
+        /* Opened with the old identity: refused. */
+        errno = 0;
+        assert_int_equal(spool_file_open(sp, SPOOL_INCOMING, "s.csv", id), -1);
+        assert_int_equal(errno, ESTALE);
+
+        /* Another file renamed onto the name while the first was read. */
+        assert_int_equal(spool_identity(sp, SPOOL_INCOMING, "s.csv", id), 0);
+        fd = spool_file_open(sp, SPOOL_INCOMING, "s.csv", id);
+        assert_true(fd >= 0);
+        put(fx, "incoming", ".x.tmp", "unit,period,indicator,value\n1,2024,p,3\n");
+        path_of(fx, "incoming", ".x.tmp", tmp, sizeof(tmp));
+        assert_int_equal(rename(tmp, path), 0);
+        assert_int_equal(spool_file_unchanged(sp, SPOOL_INCOMING, "s.csv", fd, id), 0);
+        close(fd);
+
+        /* Swapped for a symbolic link after the look: never followed. */
+        assert_int_equal(spool_identity(sp, SPOOL_INCOMING, "s.csv", id), 0);
+        snprintf(outside, sizeof(outside), "%s/secret.csv", fx->dir);
+        fp = fopen(outside, "w");
+        assert_non_null(fp);
+        fputs("unit,period,indicator,value\n", fp);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(symlink(outside, path), 0);
+        errno = 0;
+        assert_int_equal(spool_file_open(sp, SPOOL_INCOMING, "s.csv", id), -1);
+        assert_int_equal(errno, ELOOP);
+        errno = 0;
+        assert_int_equal(spool_identity(sp, SPOOL_INCOMING, "s.csv", other), -1);
+        assert_int_equal(errno, ESTALE);
+        spool_close(&sp);
+}
+
 static void
 test_receipt(void **state)
 {
@@ -324,6 +445,8 @@ main(void)
             cmocka_unit_test_setup_teardown(test_free_name, setup, teardown),
             cmocka_unit_test_setup_teardown(test_move_and_identity, setup, teardown),
             cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_quiet_time, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_checks_the_descriptor, setup, teardown),
         };
 
         log_init("test_spool", 0);

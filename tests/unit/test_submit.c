@@ -422,6 +422,40 @@ test_empty_and_header_only(void **state)
         submission_destroy(&s);
 }
 
+/* A file with more rows than the cap is refused whole, naming the file and the limit. */
+static void
+test_row_limit(void **state)
+{
+        const char *text = "unit,period,indicator,value\n"
+                           "2111000001,2024,pupils,1\n"
+                           "2111000001,2024,\"bad\"x,2\n"
+                           "2111000001,2024,classes,3\n";
+        struct submit_opts o = {.version_base = BASE, .max_rows = 4};
+        char err[512] = "";
+        struct submission *s;
+
+        (void)state;
+        /* Four rows, bad one included: at the cap, read. */
+        s = submit_buffer("t.csv", text, strlen(text), &o, err, sizeof(err));
+        assert_non_null(s);
+        assert_int_equal(s->n, 3);
+        submission_destroy(&s);
+        /* Three allowed: refused as a whole. */
+        o.max_rows = 3;
+        s = submit_buffer("t.csv", text, strlen(text), &o, err, sizeof(err));
+        assert_null(s);
+        assert_string_equal(err, "t.csv: more than 3 rows (line 4 is past the limit); nothing of "
+                                 "it was sent: split it into files of at most 3 rows (the limit "
+                                 "is EDUSTAT_MAX_ROWS)");
+        /* The environment sets the default. */
+        o.max_rows = 0;
+        setenv("EDUSTAT_MAX_ROWS", "2", 1);
+        s = submit_buffer("t.csv", text, strlen(text), &o, err, sizeof(err));
+        unsetenv("EDUSTAT_MAX_ROWS");
+        assert_null(s);
+        assert_non_null(strstr(err, "more than 2 rows (line 3 is past"));
+}
+
 static void
 test_long_field(void **state)
 {
@@ -946,6 +980,7 @@ main(void)
             cmocka_unit_test(test_bad_header_row),
             cmocka_unit_test(test_empty_and_header_only),
             cmocka_unit_test(test_long_field),
+            cmocka_unit_test(test_row_limit),
             cmocka_unit_test(test_raw_cut_on_character),
             cmocka_unit_test(test_read_file),
             cmocka_unit_test(test_flag_too_long),

@@ -128,12 +128,36 @@ test_raw_kept_for_the_first_rejections(void **ts)
         proto_uow_free(&u);
 }
 
+/* An ack lists UOW_STALE_IN_ACK stale records of a batch and counts the rest. */
+static void
+test_stale_capped(void **ts)
+{
+        struct zsock_peer peer = {.len = 0};
+        struct uow *u = uow_new(1);
+        uint32_t bi;
+        size_t bytes;
+
+        (void)ts;
+        bi = uow_batch_add(u, &peer, pstr_of("b3"), pstr_of("c"), pstr_of("f.csv"), 1);
+        for (uint32_t i = 0; i < UOW_STALE_IN_ACK; i++)
+                uow_stale_add(u, bi, i + 2, "12", "other", 7);
+        bytes = u->bytes;
+        for (uint32_t i = 0; i < 250; i++)
+                uow_stale_add(u, bi, UOW_STALE_IN_ACK + 2 + i, "12", "other", 7);
+        assert_int_equal(u->batches[bi].nstale, UOW_STALE_IN_ACK);
+        assert_int_equal(u->batches[bi].nstale_more, 250);
+        /* The ones counted cost the uow nothing. */
+        assert_int_equal(u->bytes, bytes);
+        uow_destroy(&u);
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_invalid_utf8_at_the_caps),
             cmocka_unit_test(test_raw_kept_for_the_first_rejections),
+            cmocka_unit_test(test_stale_capped),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

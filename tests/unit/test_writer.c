@@ -84,7 +84,7 @@ static struct indicator inds[] = {
 
 static struct orgtree tree = {units, 6, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 static struct catalog cat = {inds, 5, NULL};
-static struct config cfg = {"/hand/built", &tree, &cat, 0, 0};
+static struct config cfg = {"/hand/built", &tree, &cat, 0, 0, NULL};
 
 static struct writer *w;
 
