@@ -36,12 +36,12 @@ for it in $(seq 1 "$ITER"); do
                                 break
                         fi
                 done
-                kill9 "$AGG_PID"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 note "iteration $it: killed the aggregator $what; restarting it at once"
                 ;;
         *)
-                kill9 "$AGG_PID"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 rand 100 2000
                 note "iteration $it: killed the aggregator; down for $R ms"
@@ -49,14 +49,14 @@ for it in $(seq 1 "$ITER"); do
                 ;;
         esac
         if [ $((it % 3)) = 0 ]; then
-                start_aggregator nowait
+                stack_start_aggregator nowait
                 rand 0 300
                 sleep_ms "$R"
-                kill9 "$AGG_PID"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 note "iteration $it: killed the restarted aggregator again after $R ms"
         fi
-        start_aggregator
+        stack_start_aggregator
         rand 300 1500
         sleep_ms "$R"
         lanes_stop

@@ -110,7 +110,7 @@ fault_init sink_down "$@"
 fault_start
 sample "$AGG_PID" "$WORK/rss" &
 SAMPLER=$!
-EXTRA_PIDS=$SAMPLER
+STACK_EXTRA_PIDS=$SAMPLER
 sleep 0.5
 IDLE_KB=$(awk '{print $2}' "$WORK/rss" | sort -n | tail -n 1)
 note "aggregator idle: VmRSS $(mb "$IDLE_KB") MB"
@@ -126,14 +126,14 @@ for it in $(seq 1 "$ITER"); do
         for l in $(seq 0 $((LANES - 1))); do
                 from[$l]=$(cat "$WORK/lane$l.next")
         done
-        from_log=$(log_lines "$WORK/logs/aggregator.log")
+        from_log=$(stack_log_lines "$WORK/logs/aggregator.log")
         t0=${EPOCHREALTIME/./}
         if [ $((it % 2)) = 1 ]; then
                 how="stopped (SIGSTOP)"
                 kill -STOP "$SINK_PID"
         else
                 how="killed (kill -9)"
-                kill9 "$SINK_PID"
+                stack_kill9 "$SINK_PID"
                 SINK_PID=
         fi
         FAULTS=$((FAULTS + 1))
@@ -180,13 +180,13 @@ for it in $(seq 1 "$ITER"); do
         if [ -n "$SINK_PID" ]; then
                 kill -CONT "$SINK_PID"
         else
-                start_sink
+                stack_start_sink
         fi
         iteration_end "$it"
 done
 touch "$WORK/sampler.stop"
 wait "$SAMPLER"
-EXTRA_PIDS=
+STACK_EXTRA_PIDS=
 # VmHWM is synced lazily; the sampled peak may pass its last reading.
 HWM_KB=$(awk 'END {print $3}' "$WORK/rss")
 [ "$PEAK_KB" -gt "$HWM_KB" ] && HWM_KB=$PEAK_KB

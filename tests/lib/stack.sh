@@ -44,9 +44,11 @@
 #   stack_logs                  the last STACK_LOG_TAIL lines of each log
 #
 # Settings a script may change after stack_init: STACK_READY_SECONDS (30),
+# STACK_READY_POLL (how often stack_ready looks, 0.05 s),
 # STACK_SINK_LOG and STACK_AGG_LOG ($WORK/sink.log, $WORK/aggregator.log),
 # STACK_LOG_FILES (the logs stack_logs prints, default $WORK/*.log),
-# STACK_LOG_TAIL (100), STACK_EXTRA_PIDS (more processes to stop at exit)
+# STACK_LOG_TAIL (100), STACK_LAUNCH (a command the daemons are started
+# under, e.g. setsid so that Ctrl-C reaches only the script), STACK_EXTRA_PIDS (more processes to stop at exit)
 # and STACK_CLEANUP_HOOK (a function run first at exit).
 #
 # Everything started is stopped by PID on exit; the work directory is kept
@@ -60,8 +62,10 @@ STACK_NAME=${STACK_NAME:-stack}
 STACK_EXTRA_PIDS=
 STACK_CLEANUP_HOOK=
 STACK_READY_SECONDS=30
+STACK_READY_POLL=0.05
 STACK_LOG_TAIL=100
 STACK_LOG_FILES=
+STACK_LAUNCH=
 
 # The line a daemon logs once it serves: "PROGRAM[PID]: info: ready ..."
 # (sink/main.c, aggregator/main.c).  Every script waits for this one.
@@ -206,8 +210,9 @@ stack_log_lines() {
 }
 
 stack_ready() {
-        local name=$1 pid=$2 log=$3 from=${4:-0}
-        for _ in $(seq 1 $((STACK_READY_SECONDS * 10))); do
+        local name=$1 pid=$2 log=$3 from=${4:-0} deadline
+        deadline=$(($(date +%s) + STACK_READY_SECONDS))
+        while [ "$(date +%s)" -le "$deadline" ]; do
                 if tail -n +"$((from + 1))" "$log" 2>/dev/null | grep -qF "$STACK_READY"; then
                         return 0
                 fi
@@ -216,7 +221,7 @@ stack_ready() {
                         tail -n 20 "$log" >&2
                         return 1
                 fi
-                sleep 0.1
+                sleep "$STACK_READY_POLL"
         done
         echo "$STACK_NAME: $name did not log '$STACK_READY' within $STACK_READY_SECONDS s" >&2
         return 1
@@ -257,7 +262,7 @@ stack_up() {
 stack_start_sink() {
         local from
         from=$(stack_log_lines "$STACK_SINK_LOG")
-        "$SINK_BIN" >>"$STACK_SINK_LOG" 2>&1 &
+        $STACK_LAUNCH "$SINK_BIN" >>"$STACK_SINK_LOG" 2>&1 &
         SINK_PID=$!
         [ "${1:-}" = nowait ] || stack_wait_ready sink "$SINK_PID" "$STACK_SINK_LOG" "$from"
 }
@@ -265,7 +270,7 @@ stack_start_sink() {
 stack_start_aggregator() {
         local from
         from=$(stack_log_lines "$STACK_AGG_LOG")
-        "$AGG_BIN" >>"$STACK_AGG_LOG" 2>&1 &
+        $STACK_LAUNCH "$AGG_BIN" >>"$STACK_AGG_LOG" 2>&1 &
         AGG_PID=$!
         [ "${1:-}" = nowait ] || stack_wait_ready aggregator "$AGG_PID" "$STACK_AGG_LOG" "$from"
 }
