@@ -26,7 +26,7 @@
 #include "uow.h"
 #include "util.h"
 #include "zap.h"
-#include "zsock.h"
+#include "wire.h"
 
 /* A sink silent this long during the state stream means it went away. */
 #define SYNC_STALL_MS 30000
@@ -56,8 +56,8 @@ struct agg {
         void *sink;   /* DEALER */
         void *router; /* collectors */
         int insecure;
-        struct zsock_curve server, client; /* CURVE: collectors' side, sink side */
-        struct registry *reg;              /* admitted collectors (NULL when insecure) */
+        struct wire_curve server, client; /* CURVE: collectors' side, sink side */
+        struct registry *reg;             /* admitted collectors (NULL when insecure) */
         struct zap *zap;
         int64_t last_insecure_warn_ms;
         struct uow *open;
@@ -172,9 +172,9 @@ settings_load(struct settings *s, int argc, char **argv)
 static void
 sink_reconnect(struct agg *a)
 {
-        zsock_close(&a->sink);
-        if ((a->sink = zsock_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
-                                                  a->insecure ? NULL : &a->client)) == NULL)
+        wire_close(&a->sink);
+        if ((a->sink = wire_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
+                                                 a->insecure ? NULL : &a->client)) == NULL)
                 fatalx("cannot connect to the sink at %s", a->set.sink);
 }
 
@@ -255,7 +255,7 @@ sync_state(struct agg *a)
                 msgpack_sbuffer_init(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
                 proto_hello_pack(&pk, a->set.id);
-                zsock_send(a->sink, sb.data, sb.size, 0);
+                wire_send(a->sink, sb.data, sb.size, 0);
                 msgpack_sbuffer_destroy(&sb);
                 log_info("loading state from the sink at %s", a->set.sink);
 
@@ -267,7 +267,7 @@ sync_state(struct agg *a)
                         if (zmq_poll(&it, 1, 1000) <= 0)
                                 continue;
                         zmq_msg_init(&msg);
-                        if (zsock_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
+                        if (wire_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
                                 zmq_msg_close(&msg);
                                 continue;
                         }
@@ -345,7 +345,7 @@ sync_state(struct agg *a)
 }
 
 static void
-reply_error(struct agg *a, const struct zsock_peer *peer, struct pstr batch_id, const char *why)
+reply_error(struct agg *a, const struct wire_peer *peer, struct pstr batch_id, const char *why)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
@@ -353,7 +353,7 @@ reply_error(struct agg *a, const struct zsock_peer *peer, struct pstr batch_id, 
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_error_pack(&pk, batch_id, why);
-        zsock_router_send(a->router, peer, sb.data, sb.size);
+        wire_router_send(a->router, peer, sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
 }
 
@@ -370,7 +370,7 @@ pending_batch(struct agg *a, struct pstr collector, struct pstr batch_id)
 
 /* Refuse a batch whose id this collector used before for other records. */
 static void
-refuse_reused_id(struct agg *a, const struct zsock_peer *peer, struct pstr collector,
+refuse_reused_id(struct agg *a, const struct wire_peer *peer, struct pstr collector,
                  struct pstr batch_id)
 {
         char why[256];
@@ -407,7 +407,7 @@ sender(struct agg *a, zmq_msg_t *msg, int *unknown)
 }
 
 static void
-handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
+handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
 {
         const void *buf = zmq_msg_data(msg);
         size_t len = zmq_msg_size(msg);
@@ -520,7 +520,7 @@ flush(struct agg *a)
                 a->resync = 1;
                 return;
         }
-        zsock_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
+        wire_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
         a->open->sent_ms = now_ms();
         if (a->ninflight == 0)
                 a->last_sink_ms = a->open->sent_ms; /* the wait for an answer starts */
@@ -617,7 +617,7 @@ maybe_resend(struct agg *a)
                   (unsigned long long)a->inflight[0]->seq, a->set.resend_ms, a->ninflight);
         sink_reconnect(a);
         for (size_t i = 0; i < a->ninflight; i++) {
-                zsock_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0);
+                wire_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0);
                 a->inflight[i]->sent_ms = now;
         }
 }
@@ -722,11 +722,11 @@ static void
 shed_submits(struct agg *a)
 {
         for (int i = 0; i < BURST; i++) {
-                struct zsock_peer peer;
+                struct wire_peer peer;
                 zmq_msg_t msg;
 
                 zmq_msg_init(&msg);
-                if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
+                if (wire_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
                         zmq_msg_close(&msg);
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
@@ -762,7 +762,7 @@ loop(struct agg *a)
                         zmq_msg_t msg;
 
                         zmq_msg_init(&msg);
-                        if (zsock_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
+                        if (wire_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
                                 zmq_msg_close(&msg);
                                 break;
                         }
@@ -773,11 +773,11 @@ loop(struct agg *a)
                         shed_submits(a);
                 for (int i = 0; i < BURST && a->ninflight < (size_t)a->set.inflight && !a->resync;
                      i++) {
-                        struct zsock_peer peer;
+                        struct wire_peer peer;
                         zmq_msg_t msg;
 
                         zmq_msg_init(&msg);
-                        if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
+                        if (wire_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
                                 zmq_msg_close(&msg);
                                 if (errno == EAGAIN || errno == EINTR)
                                         break;
@@ -888,8 +888,8 @@ main(int argc, char **argv)
         a.batches = batchlog_new();
         if (sync_state(&a) == 0) {
                 a.open = uow_new(a.next_seq);
-                if ((a.router = zsock_router_bind_curve(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
-                                                        a.insecure ? NULL : &a.server)) == NULL)
+                if ((a.router = wire_router_bind_curve(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
+                                                       a.insecure ? NULL : &a.server)) == NULL)
                         fatalx("cannot bind %s", a.set.bind);
                 log_info("ready: accepting collectors on %s", a.set.bind);
                 loop(&a);
@@ -907,7 +907,7 @@ main(int argc, char **argv)
                 if (zmq_poll(&it, 1, 200) <= 0)
                         continue;
                 zmq_msg_init(&msg);
-                if (zsock_recv(a.sink, &msg, ZMQ_DONTWAIT) == 0)
+                if (wire_recv(a.sink, &msg, ZMQ_DONTWAIT) == 0)
                         handle_sink(&a, zmq_msg_data(&msg), zmq_msg_size(&msg));
                 zmq_msg_close(&msg);
         }
@@ -916,8 +916,8 @@ main(int argc, char **argv)
                 pop_inflight(&a);
         free(a.inflight);
         uow_destroy(&a.open);
-        zsock_close(&a.router);
-        zsock_close(&a.sink);
+        wire_close(&a.router);
+        wire_close(&a.sink);
         zap_stop(&a.zap);
         zmq_ctx_term(a.ctx);
         registry_destroy(&a.reg);

@@ -486,7 +486,7 @@ sim_submit(struct sim *m, const struct frame *f)
 {
         const struct config *cfg = m->w->cfg;
         const struct collector *who = &m->w->who[f->who];
-        struct zsock_peer peer;
+        struct wire_peer peer;
         struct proto_submit sub;
         char err[256];
         struct uow_batch *b;

@@ -53,7 +53,7 @@
 #include "run.h"
 #include "submit.h"
 #include "util.h"
-#include "zsock.h"
+#include "wire.h"
 
 #define PROG               "edustat-collector"
 #define SUBMIT_WINDOW      8
@@ -421,7 +421,7 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
         }
         *unreadable = deliver_unreadable(d);
         deliver_destroy(&d);
-        zsock_close(&sock);
+        wire_close(&sock);
         zmq_ctx_term(ctx);
         return rc;
 }

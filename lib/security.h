@@ -25,7 +25,7 @@
 
 #include <stddef.h>
 
-#include "zsock.h"
+#include "wire.h"
 
 enum security_role { SEC_COLLECTOR, SEC_AGGREGATOR, SEC_SINK };
 
@@ -39,7 +39,7 @@ int security_insecure(void);
  * the collector); either may be NULL when not wanted.  Returns 0, or -1 with
  * "FILE: problem" in err.
  */
-int security_load(enum security_role role, struct zsock_curve *server, struct zsock_curve *client,
+int security_load(enum security_role role, struct wire_curve *server, struct wire_curve *client,
                   char *err, size_t errlen);
 
 /* The path of an env-overridable key file: getenv(var) or $EDUSTAT_KEYS/file. */

@@ -47,7 +47,7 @@ teardown(void **ts)
 static void
 take_and_decode(const struct proto_submit *sub, struct proto_uow *out)
 {
-        struct zsock_peer peer;
+        struct wire_peer peer;
         struct uow *u = uow_new(1);
         char err[256];
 
