@@ -1,6 +1,6 @@
 /*
  * bench_agg_inproc: the aggregator alone, in one process, on one core
- * (issue 7, measurements 6 and 7).
+ * (measurements 6 and 7, bench/README.md).
  *
  * What one timed record costs is what edustat-aggregator's handle_submit()
  * and flush() do for it, minus the sockets:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# e2e.sh: measurements 2-5 of issue 7, through the real daemons.
+# e2e.sh: measurements 2-5 (bench/README.md), through the real daemons.
 #
 # Called by bench/run.sh with a throwaway PostgreSQL running (PGHOST, PGPORT,
 # PGUSER exported) and:
@@ -26,7 +26,7 @@
 #
 # The target check reads the same run's baseline_copy_rps and
 # staging_upsert_rps from OUT/pg_baseline.tsv (bench/pg_baseline.sh runs
-# first); without them it uses the issue's reference figures and says so.
+# first); without them it uses the reference figures of e2e_notes.py and says so.
 #
 # Every run uses a fresh database (createdb), a fresh sink and aggregator on
 # free loopback ports, with CURVE keys as in production: the sink's and

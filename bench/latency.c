@@ -1,5 +1,5 @@
 /*
- * bench_latency: measurement 5 of issue 7, latency at a steady offered load,
+ * bench_latency: measurement 5 (bench/README.md), latency at a steady offered load,
  * against a running aggregator, sink and PostgreSQL (bench/e2e.sh starts
  * them and loads them with the fresh data first).
  *

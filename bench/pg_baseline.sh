@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# pg_baseline.sh: PostgreSQL's own figures on the same rows, for issue 7.
+# pg_baseline.sh: PostgreSQL's own figures on the same rows, for the benchmarks.
 # Run by bench/run.sh, which sets the environment (see its header).
 #
 #   (1)  baseline_copy_rps     COPY text of DATA/rows/fresh.copy into an empty

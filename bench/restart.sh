@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restart.sh: measurement 8 of issue 7, the aggregator's restart: how long
+# restart.sh: measurement 8 (bench/README.md), the aggregator's restart: how long
 # the real edustat-aggregator takes from exec to "ready" when the sink holds
 # RESTART_VALUES stored values (10M by default).
 #

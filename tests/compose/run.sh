@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# run.sh [SOURCE_ROOT]: the Docker Compose test of issue 5.
+# run.sh [SOURCE_ROOT]: the Docker Compose test (docs/DOCKER.md).
 #
 # Runs the stack of docker-compose.yml the way a user does, under its own
 # project name and with its published ports on free 127.0.0.1 ports:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# Issue 3's memory bound: the aggregator's memory stays bounded while the
+# The aggregator's memory bound: its memory stays bounded while the
 # sink is down and collectors keep pushing, and everything is delivered
 # when the sink returns.
 #

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 #
-# pipeline.sh BUILD_ROOT SOURCE_ROOT: the end-to-end test of issue 2.
+# pipeline.sh BUILD_ROOT SOURCE_ROOT: the end-to-end test of the pipeline.
 #
-# Starts a throwaway PostgreSQL (scripts/pg.sh), the real edustat-sink and
+# Starts a throwaway PostgreSQL (tests/lib/stack.sh), the real edustat-sink and
 # edustat-aggregator on free loopback ports with the test city
 # (tests/integration/data/config), and runs edustat-collector over the
 # submission files in the order of data/runs.txt, checking every exit code

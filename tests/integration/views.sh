@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 #
-# views.sh BUILD_ROOT SOURCE_ROOT: the end-to-end test of issue 6, the views
-# offices query (docs/SQL.md).
+# views.sh BUILD_ROOT SOURCE_ROOT: the end-to-end test of the views offices
+# query (docs/SQL.md).
 #
 # On its own test city (tests/integration/views-data, see make_data.py) it
-# starts a throwaway PostgreSQL (scripts/pg.sh) and checks that:
+# starts a throwaway PostgreSQL (tests/lib/stack.sh) and checks that:
 #   1. a sink whose targets.csv names an unknown indicator stops at start
 #      with "FILE:LINE: problem";
 #   2. with a good config the real sink, aggregator and collector carry the
