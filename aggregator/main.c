@@ -255,7 +255,10 @@ sync_state(struct agg *a)
                 msgpack_sbuffer_init(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
                 proto_hello_pack(&pk, a->set.id);
-                wire_send(a->sink, sb.data, sb.size, 0);
+                /* Unsent, the sink stays quiet and the loop below says hello again. */
+                if (wire_send(a->sink, sb.data, sb.size, 0) < 0)
+                        log_warnx("hello to the sink at %s not sent: %s; trying again in %d s",
+                                  a->set.sink, zmq_strerror(errno), SYNC_STALL_MS / 1000);
                 msgpack_sbuffer_destroy(&sb);
                 log_info("loading state from the sink at %s", a->set.sink);
 
@@ -353,7 +356,10 @@ reply_error(struct agg *a, const struct wire_peer *peer, struct pstr batch_id, c
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_error_pack(&pk, batch_id, why);
-        wire_router_send(a->router, peer, sb.data, sb.size);
+        /* Unanswered, the collector keeps the batch in its outbox and sends it again. */
+        if (wire_router_send(a->router, peer, sb.data, sb.size) < 0)
+                log_warnx("could not answer batch %.*s (%s): %s", (int)batch_id.len, batch_id.p,
+                          why, zmq_strerror(errno));
         msgpack_sbuffer_destroy(&sb);
 }
 
@@ -520,7 +526,10 @@ flush(struct agg *a)
                 a->resync = 1;
                 return;
         }
-        wire_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
+        /* Unsent, it stays in flight and maybe_resend sends it again. */
+        if (wire_send(a->sink, a->open->wire.data, a->open->wire.size, 0) < 0)
+                log_warnx("uow %llu not sent to the sink: %s; resent after %ld ms",
+                          (unsigned long long)a->open->seq, zmq_strerror(errno), a->set.resend_ms);
         a->open->sent_ms = now_ms();
         if (a->ninflight == 0)
                 a->last_sink_ms = a->open->sent_ms; /* the wait for an answer starts */
@@ -617,7 +626,10 @@ maybe_resend(struct agg *a)
                   (unsigned long long)a->inflight[0]->seq, a->set.resend_ms, a->ninflight);
         sink_reconnect(a);
         for (size_t i = 0; i < a->ninflight; i++) {
-                wire_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0);
+                if (wire_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0) < 0)
+                        log_warnx("uow %llu not resent to the sink: %s; trying again in %ld ms",
+                                  (unsigned long long)a->inflight[i]->seq, zmq_strerror(errno),
+                                  a->set.resend_ms);
                 a->inflight[i]->sent_ms = now;
         }
 }

@@ -51,6 +51,7 @@
 #include <stddef.h>
 
 #include "csvread.h"
+#include "util.h"
 
 /* How much of a user's text a message quotes. */
 #define CFGLOAD_SHOW_MAX 64
@@ -98,7 +99,7 @@ struct cfgload_file {
  * data row.  Returns 0, or -1 with "FILE:LINE: problem" (or csvread's
  * message for a file it cannot open) in cl->err.
  */
-int cfgload_read(struct cfgload *cl, const struct cfgload_file *file, void *ctx);
+EDUSTAT_MUST_USE int cfgload_read(struct cfgload *cl, const struct cfgload_file *file, void *ctx);
 
 /* Put "PATH:LINE: " and the formatted problem in cl->err (truncated to fit). */
 void cfgload_fail(const struct cfgload *cl, unsigned long line, const char *fmt, ...)

@@ -11,6 +11,7 @@
 
 #include "catalog.h"
 #include "orgtree.h"
+#include "util.h"
 
 struct config {
         char *dir;
@@ -29,7 +30,7 @@ struct config {
  * Load dir/orgunits.csv and dir/indicators.csv.  Returns an owned config, or
  * NULL with the first problem in err.
  */
-struct config *config_load(const char *dir, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct config *config_load(const char *dir, char *err, size_t errlen);
 
 /* Free; accepts NULL and sets *cp to NULL. */
 void config_destroy(struct config **cp);

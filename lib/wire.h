@@ -20,6 +20,8 @@
 
 #include <zmq.h>
 
+#include "util.h"
+
 /* Cap of one routing id; libzmq's own is 255. */
 #define WIRE_MAX_ROUTING_ID 256
 
@@ -46,19 +48,19 @@ struct wire_curve {
  * when one is bound in the context (verified: unknown keys are refused with
  * or without a domain); without one it admits any key.
  */
-void *wire_router_bind_curve(void *ctx, const char *endpoint, int64_t maxmsg,
-                             const struct wire_curve *curve);
-void *wire_dealer_connect_curve(void *ctx, const char *endpoint, int64_t maxmsg,
-                                const struct wire_curve *curve);
+EDUSTAT_MUST_USE void *wire_router_bind_curve(void *ctx, const char *endpoint, int64_t maxmsg,
+                                              const struct wire_curve *curve);
+EDUSTAT_MUST_USE void *wire_dealer_connect_curve(void *ctx, const char *endpoint, int64_t maxmsg,
+                                                 const struct wire_curve *curve);
 
 /*
  * A ROUTER bound to endpoint accepting messages up to maxmsg bytes.
  * Returns the socket, or NULL after logging why (endpoint named).
  */
-void *wire_router_bind(void *ctx, const char *endpoint, int64_t maxmsg);
+EDUSTAT_MUST_USE void *wire_router_bind(void *ctx, const char *endpoint, int64_t maxmsg);
 
 /* A DEALER connected to endpoint; replies up to maxmsg bytes. */
-void *wire_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg);
+EDUSTAT_MUST_USE void *wire_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg);
 
 /*
  * Receive one request on a ROUTER: the peer's id and one payload frame into
@@ -66,19 +68,21 @@ void *wire_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg);
  * read and dropped.  Returns 0, or -1 (EAGAIN with ZMQ_DONTWAIT, EINTR, or a
  * malformed envelope, which is logged and dropped).
  */
-int wire_router_recv(void *sock, struct wire_peer *peer, zmq_msg_t *msg, int flags);
+EDUSTAT_MUST_USE int wire_router_recv(void *sock, struct wire_peer *peer, zmq_msg_t *msg,
+                                      int flags);
 
 /* Send one payload frame to peer through a ROUTER.  Returns 0 or -1. */
-int wire_router_send(void *sock, const struct wire_peer *peer, const void *buf, size_t len);
+EDUSTAT_MUST_USE int wire_router_send(void *sock, const struct wire_peer *peer, const void *buf,
+                                      size_t len);
 
 /* Send one frame (DEALER).  Returns 0 or -1. */
-int wire_send(void *sock, const void *buf, size_t len, int flags);
+EDUSTAT_MUST_USE int wire_send(void *sock, const void *buf, size_t len, int flags);
 
 /*
  * Receive one message of one frame (DEALER) into msg; extra frames are
  * dropped.  Returns 0 or -1 (errno as zmq_msg_recv).
  */
-int wire_recv(void *sock, zmq_msg_t *msg, int flags);
+EDUSTAT_MUST_USE int wire_recv(void *sock, zmq_msg_t *msg, int flags);
 
 /* Close a socket with linger 0 and set *sp to NULL; accepts NULL. */
 void wire_close(void **sp);

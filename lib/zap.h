@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define ZAP_LOG_PER_SEC 10
 #define ZAP_MAX_USER    64
 
@@ -34,7 +36,7 @@ typedef int (*zap_admit_fn)(void *arg, const uint8_t key[32], char *user, size_t
  * log lines ("aggregator").  Must be called before the CURVE server socket
  * binds.  Returns the handler, or NULL after logging why.
  */
-struct zap *zap_start(void *ctx, const char *what, zap_admit_fn admit, void *arg);
+EDUSTAT_MUST_USE struct zap *zap_start(void *ctx, const char *what, zap_admit_fn admit, void *arg);
 
 /* Number of handshakes refused so far. */
 uint64_t zap_refused(const struct zap *z);
