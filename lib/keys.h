@@ -61,6 +61,11 @@ struct collector {
         unsigned long line;
 };
 
+/*
+ * The registry and the keyset are loaded by the main thread before the ZAP
+ * handler starts and are never changed while it runs: its thread reads
+ * them (registry_find_key, the keyset's entries) without a lock.
+ */
 struct registry {
         struct collector *c;
         size_t n;

@@ -10,6 +10,10 @@
  * "User-Id") and authorizes by.  A refused key gets no connection at all;
  * the refusal is logged with the peer's address (at most ZAP_LOG_PER_SEC
  * lines a second, so a scan cannot flood the log).
+ *
+ * The handler's thread is the only thread of ours beside a daemon's main
+ * thread (docs/ARCHITECTURE.md, Threads).  It reads arg through admit()
+ * and logs; arg must not change between zap_start and zap_stop.
  */
 #ifndef EDUSTAT_ZAP_H
 #define EDUSTAT_ZAP_H
