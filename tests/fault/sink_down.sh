@@ -69,24 +69,6 @@ ITER_DEFAULT=2
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# sample PID OUT: "MICROSECONDS RSS_KB HWM_KB" to OUT every 100 ms until WORK/sampler.stop.
-sample() {
-        local pid=$1 out=$2 k v rss hwm
-        while [ ! -e "$WORK/sampler.stop" ]; do
-                rss=
-                hwm=
-                while read -r k v _; do
-                        case $k in
-                        VmRSS:) rss=$v ;;
-                        VmHWM:) hwm=$v ;;
-                        esac
-                done 2>/dev/null <"/proc/$pid/status"
-                [ -n "$rss" ] || break
-                echo "${EPOCHREALTIME/./} $rss $hwm" >>"$out"
-                sleep 0.1
-        done
-}
-
 # max_kb_in FILE FROM_US TO_US COLUMN: the largest value of COLUMN in the
 # samples taken between FROM_US and TO_US.
 max_kb_in() {
@@ -108,7 +90,7 @@ records() {
 
 fault_init sink_down "$@"
 fault_start
-sample "$AGG_PID" "$WORK/rss" &
+stack_sample_rss "$AGG_PID" "$WORK/rss" &
 SAMPLER=$!
 STACK_EXTRA_PIDS=$SAMPLER
 sleep 0.5

@@ -41,6 +41,8 @@
 #                               SIGTERM, SIGKILL after SECONDS (15), reaped
 #   stack_kill9 PID             SIGKILL, reaped
 #   stack_log_lines LOG         the lines LOG has now (0 when it does not exist)
+#   stack_sample_rss PID OUT [LIMIT_KB]
+#                               a process's memory every 100 ms (in the background)
 #   stack_logs                  the last STACK_LOG_TAIL lines of each log
 #
 # Settings a script may change after stack_init: STACK_READY_SECONDS (30),
@@ -259,20 +261,46 @@ stack_up() {
         stack_start
 }
 
+# stack_start_daemon NAME BIN LOG PID_VAR [nowait]: start BIN, output
+# appended to LOG, its PID in PID_VAR; wait for the readiness line it writes.
+stack_start_daemon() {
+        local name=$1 bin=$2 log=$3 var=$4 from
+        from=$(stack_log_lines "$log")
+        $STACK_LAUNCH "$bin" >>"$log" 2>&1 &
+        printf -v "$var" '%s' "$!"
+        [ "${5:-}" = nowait ] || stack_wait_ready "$name" "${!var}" "$log" "$from"
+}
+
 stack_start_sink() {
-        local from
-        from=$(stack_log_lines "$STACK_SINK_LOG")
-        $STACK_LAUNCH "$SINK_BIN" >>"$STACK_SINK_LOG" 2>&1 &
-        SINK_PID=$!
-        [ "${1:-}" = nowait ] || stack_wait_ready sink "$SINK_PID" "$STACK_SINK_LOG" "$from"
+        stack_start_daemon sink "$SINK_BIN" "$STACK_SINK_LOG" SINK_PID "$@"
 }
 
 stack_start_aggregator() {
-        local from
-        from=$(stack_log_lines "$STACK_AGG_LOG")
-        $STACK_LAUNCH "$AGG_BIN" >>"$STACK_AGG_LOG" 2>&1 &
-        AGG_PID=$!
-        [ "${1:-}" = nowait ] || stack_wait_ready aggregator "$AGG_PID" "$STACK_AGG_LOG" "$from"
+        stack_start_daemon aggregator "$AGG_BIN" "$STACK_AGG_LOG" AGG_PID "$@"
+}
+
+# stack_sample_rss PID OUT [LIMIT_KB]: "MICROSECONDS RSS_KB HWM_KB" lines to
+# OUT every 100 ms, until PID is gone, WORK/sampler.stop exists or 10
+# minutes pass; with LIMIT_KB, WORK/rss.over is created once RSS passes it
+# (a test stops its load then: a broken build must not take the machine).
+# Run it in the background.
+stack_sample_rss() {
+        local pid=$1 out=$2 limit=${3:-} k v rss hwm n=0
+        while [ ! -e "$WORK/sampler.stop" ] && [ $n -lt 6000 ]; do
+                rss=
+                hwm=
+                while read -r k v _; do
+                        case $k in
+                        VmRSS:) rss=$v ;;
+                        VmHWM:) hwm=$v ;;
+                        esac
+                done 2>/dev/null <"/proc/$pid/status"
+                [ -n "$rss" ] || break
+                echo "${EPOCHREALTIME/./} $rss $hwm" >>"$out"
+                [ -n "$limit" ] && [ "$rss" -gt "$limit" ] && touch "$WORK/rss.over"
+                n=$((n + 1))
+                sleep 0.1
+        done
 }
 
 stack_start() {
