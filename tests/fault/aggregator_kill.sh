@@ -28,14 +28,8 @@ for it in $(seq 1 "$ITER"); do
         sleep_ms "$R"
         case $((it % 3)) in
         2)
-                t=$(now_ms)
                 what="while the sink committed"
-                while ! sink_in_txn; do
-                        if [ $(($(now_ms) - t)) -ge 5000 ]; then
-                                what="(no commit seen within 5 s)"
-                                break
-                        fi
-                done
+                sink_txn_wait 5000 || what="(no commit seen within 5 s)"
                 stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 note "iteration $it: killed the aggregator $what; restarting it at once"

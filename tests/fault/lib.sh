@@ -118,6 +118,16 @@ sink_in_txn() {
                   AND state <> 'idle'" 2>/dev/null)" = 1 ]
 }
 
+# sink_txn_wait MS: until the sink is inside a transaction (sink_in_txn),
+# at most MS milliseconds; 1 when none was seen.
+sink_txn_wait() {
+        local t
+        t=$(now_ms)
+        while ! sink_in_txn; do
+                [ $(($(now_ms) - t)) -lt "$1" ] || return 1
+        done
+}
+
 # collector LANE ARGS...: run edustat-collector as lane LANE's office: in
 # WORK, with the lane's own outbox and name.
 collector() {

@@ -122,16 +122,9 @@ spool_lane() {
 # commit_wait: until the sink is inside a commit (at most 5 s); WHAT says
 # whether it was.
 commit_wait() {
-        local t
         WHAT="(no commit seen within 5 s)"
-        t=$(now_ms)
-        while [ $(($(now_ms) - t)) -lt 5000 ]; do
-                if sink_in_txn; then
-                        WHAT="inside a commit"
-                        return 0
-                fi
-        done
-        return 1
+        sink_txn_wait 5000 || return 1
+        WHAT="inside a commit"
 }
 
 # term_aggregator ROUND

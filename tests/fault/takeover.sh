@@ -41,7 +41,7 @@ fenced_count() {
 # take_over WHEN: a second aggregator on a fresh port; the first keeps
 # running and its collectors keep submitting to it.  OLD_PID is the first.
 take_over() {
-        local t from
+        local from
         OLD_PID=$AGG_PID
         OLD_FENCED=$(fenced_count)
         STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $OLD_PID" # stopped at exit if it is still there
@@ -50,14 +50,8 @@ take_over() {
         if [ "$1" = commit ]; then
                 # Hold the sink (SIGSTOP) inside a commit of the first
                 # one's uow, so that the second one's hello waits for it.
-                t=$(now_ms)
                 WHAT="while the sink committed"
-                while ! sink_in_txn; do
-                        if [ $(($(now_ms) - t)) -ge 5000 ]; then
-                                WHAT="(no commit seen within 5 s)"
-                                break
-                        fi
-                done
+                sink_txn_wait 5000 || WHAT="(no commit seen within 5 s)"
                 kill -STOP "$SINK_PID"
                 from=$(stack_log_lines "$WORK/logs/aggregator.log")
                 stack_start_aggregator nowait
