@@ -35,7 +35,8 @@ RUN meson setup /build -Dtests=disabled --buildtype=release \
 FROM debian:bookworm-slim
 
 # The runtime libraries only: no compiler, no headers, no PostgreSQL client.
-# SQLite is the collector's durable outbox (issue 3).
+# SQLite is the collector's durable outbox: batches survive a crash or a
+# restart until the aggregator acknowledges them.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libzmq5 libmsgpackc2 libpq5 libcsv3 libsqlite3-0 libzip4 libexpat1 libxlsxwriter4 \

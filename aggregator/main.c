@@ -26,7 +26,7 @@
 #include "uow.h"
 #include "util.h"
 #include "zap.h"
-#include "zsock.h"
+#include "wire.h"
 
 /* A sink silent this long during the state stream means it went away. */
 #define SYNC_STALL_MS 30000
@@ -76,8 +76,8 @@ struct agg {
         void *sink;   /* DEALER */
         void *router; /* collectors */
         int insecure;
-        struct zsock_curve server, client; /* CURVE: collectors' side, sink side */
-        struct registry *reg;              /* admitted collectors (NULL when insecure) */
+        struct wire_curve server, client; /* CURVE: collectors' side, sink side */
+        struct registry *reg;             /* admitted collectors (NULL when insecure) */
         struct zap *zap;
         int64_t last_insecure_warn_ms;
         struct uow *open;
@@ -202,9 +202,9 @@ settings_load(struct settings *s, int argc, char **argv)
 static void
 sink_reconnect(struct agg *a)
 {
-        zsock_close(&a->sink);
-        if ((a->sink = zsock_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
-                                                  a->insecure ? NULL : &a->client)) == NULL)
+        wire_close(&a->sink);
+        if ((a->sink = wire_dealer_connect_curve(a->ctx, a->set.sink, PROTO_MAX_UOW_BYTES,
+                                                 a->insecure ? NULL : &a->client)) == NULL)
                 fatalx("cannot connect to the sink at %s", a->set.sink);
 }
 
@@ -285,7 +285,10 @@ sync_state(struct agg *a)
                 msgpack_sbuffer_init(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
                 proto_hello_pack(&pk, a->set.id);
-                zsock_send(a->sink, sb.data, sb.size, 0);
+                /* Unsent, the sink stays quiet and the loop below says hello again. */
+                if (wire_send(a->sink, sb.data, sb.size, 0) < 0)
+                        log_warnx("hello to the sink at %s not sent: %s; trying again in %d s",
+                                  a->set.sink, zmq_strerror(errno), SYNC_STALL_MS / 1000);
                 msgpack_sbuffer_destroy(&sb);
                 log_info("loading state from the sink at %s", a->set.sink);
 
@@ -297,7 +300,7 @@ sync_state(struct agg *a)
                         if (zmq_poll(&it, 1, 1000) <= 0)
                                 continue;
                         zmq_msg_init(&msg);
-                        if (zsock_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
+                        if (wire_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
                                 zmq_msg_close(&msg);
                                 continue;
                         }
@@ -375,7 +378,7 @@ sync_state(struct agg *a)
 }
 
 static void
-reply_error(struct agg *a, const struct zsock_peer *peer, struct pstr batch_id, const char *why)
+reply_error(struct agg *a, const struct wire_peer *peer, struct pstr batch_id, const char *why)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
@@ -383,7 +386,10 @@ reply_error(struct agg *a, const struct zsock_peer *peer, struct pstr batch_id, 
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_error_pack(&pk, batch_id, why);
-        zsock_router_send(a->router, peer, sb.data, sb.size);
+        /* Unanswered, the collector keeps the batch in its outbox and sends it again. */
+        if (wire_router_send(a->router, peer, sb.data, sb.size) < 0)
+                log_warnx("could not answer batch %.*s (%s): %s", (int)batch_id.len, batch_id.p,
+                          why, zmq_strerror(errno));
         msgpack_sbuffer_destroy(&sb);
 }
 
@@ -400,7 +406,7 @@ pending_batch(struct agg *a, struct pstr collector, struct pstr batch_id)
 
 /* Refuse a batch whose id this collector used before for other records. */
 static void
-refuse_reused_id(struct agg *a, const struct zsock_peer *peer, struct pstr collector,
+refuse_reused_id(struct agg *a, const struct wire_peer *peer, struct pstr collector,
                  struct pstr batch_id)
 {
         char why[256];
@@ -437,7 +443,7 @@ sender(struct agg *a, zmq_msg_t *msg, int *unknown)
 }
 
 static void
-handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
+handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
 {
         const void *buf = zmq_msg_data(msg);
         size_t len = zmq_msg_size(msg);
@@ -559,7 +565,10 @@ flush(struct agg *a)
                 a->resync = 1;
                 return;
         }
-        zsock_send(a->sink, a->open->wire.data, a->open->wire.size, 0);
+        /* Unsent, it stays in flight and maybe_resend sends it again. */
+        if (wire_send(a->sink, a->open->wire.data, a->open->wire.size, 0) < 0)
+                log_warnx("uow %llu not sent to the sink: %s; resent after %ld ms",
+                          (unsigned long long)a->open->seq, zmq_strerror(errno), a->set.resend_ms);
         a->open->sent_ms = now_ms();
         if (a->ninflight == 0)
                 a->last_sink_ms = a->open->sent_ms; /* the wait for an answer starts */
@@ -654,7 +663,10 @@ maybe_resend(struct agg *a)
                   (unsigned long long)a->inflight[0]->seq, a->set.resend_ms, a->ninflight);
         sink_reconnect(a);
         for (size_t i = 0; i < a->ninflight; i++) {
-                zsock_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0);
+                if (wire_send(a->sink, a->inflight[i]->wire.data, a->inflight[i]->wire.size, 0) < 0)
+                        log_warnx("uow %llu not resent to the sink: %s; trying again in %ld ms",
+                                  (unsigned long long)a->inflight[i]->seq, zmq_strerror(errno),
+                                  a->set.resend_ms);
                 a->inflight[i]->sent_ms = now;
         }
 }
@@ -854,14 +866,14 @@ static void
 receive(struct agg *a, int shed)
 {
         for (int i = 0; i < BURST; i++) {
-                struct zsock_peer peer;
+                struct wire_peer peer;
                 zmq_msg_t msg;
                 size_t len;
 
                 if (!shed && (a->ninflight >= (size_t)a->set.inflight || a->resync))
                         break;
                 zmq_msg_init(&msg);
-                if (zsock_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
+                if (wire_router_recv(a->router, &peer, &msg, ZMQ_DONTWAIT) < 0) {
                         zmq_msg_close(&msg);
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
@@ -905,7 +917,7 @@ loop(struct agg *a)
                         zmq_msg_t msg;
 
                         zmq_msg_init(&msg);
-                        if (zsock_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
+                        if (wire_recv(a->sink, &msg, ZMQ_DONTWAIT) < 0) {
                                 zmq_msg_close(&msg);
                                 break;
                         }
@@ -1017,8 +1029,8 @@ main(int argc, char **argv)
         a.batches = batchlog_new();
         if (sync_state(&a) == 0) {
                 a.open = uow_new(a.next_seq);
-                if ((a.router = zsock_router_bind_hwm(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
-                                                      a.insecure ? NULL : &a.server, AGG_RCVHWM)) ==
+                if ((a.router = wire_router_bind_hwm(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
+                                                     a.insecure ? NULL : &a.server, AGG_RCVHWM)) ==
                     NULL)
                         fatalx("cannot bind %s", a.set.bind);
                 log_info("ready: accepting collectors on %s", a.set.bind);
@@ -1037,7 +1049,7 @@ main(int argc, char **argv)
                 if (zmq_poll(&it, 1, 200) <= 0)
                         continue;
                 zmq_msg_init(&msg);
-                if (zsock_recv(a.sink, &msg, ZMQ_DONTWAIT) == 0)
+                if (wire_recv(a.sink, &msg, ZMQ_DONTWAIT) == 0)
                         handle_sink(&a, zmq_msg_data(&msg), zmq_msg_size(&msg));
                 zmq_msg_close(&msg);
         }
@@ -1047,8 +1059,8 @@ main(int argc, char **argv)
         free(a.inflight);
         free(a.budgets);
         uow_destroy(&a.open);
-        zsock_close(&a.router);
-        zsock_close(&a.sink);
+        wire_close(&a.router);
+        wire_close(&a.sink);
         zap_stop(&a.zap);
         zmq_ctx_term(a.ctx);
         registry_destroy(&a.reg);

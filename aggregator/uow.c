@@ -162,7 +162,7 @@ batch_key(struct pstr collector, struct pstr batch_id)
 }
 
 uint32_t
-uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id,
+uow_batch_add(struct uow *u, const struct wire_peer *peer, struct pstr batch_id,
               struct pstr collector, struct pstr source, uint64_t digest)
 {
         struct uow_batch *b;
@@ -321,7 +321,7 @@ uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, cons
 struct uow_batch *
 uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
                const struct collector *who, struct pstr collector, const struct proto_submit *sub,
-               const struct zsock_peer *peer, uint64_t digest, int64_t now_us, long max_skew_s)
+               const struct wire_peer *peer, uint64_t digest, int64_t now_us, long max_skew_s)
 {
         char why[INGEST_REASON_MAX];
         struct ingest_memo memo;
@@ -560,7 +560,7 @@ uow_ack(struct uow *u, void *router)
                 }
                 if (b->nstale_more > 0)
                         proto_ack_stale_more_pack(&pk, (uint32_t)b->nstale_more);
-                if (zsock_router_send(router, &b->peer, sb.data, sb.size) < 0)
+                if (wire_router_send(router, &b->peer, sb.data, sb.size) < 0)
                         log_debug("ack for batch %s not sent (collector gone)", b->batch_id);
         }
         msgpack_sbuffer_destroy(&sb);

@@ -26,7 +26,7 @@
 #include "keys.h"
 #include "proto.h"
 #include "state.h"
-#include "zsock.h"
+#include "wire.h"
 
 /*
  * The first UOW_REJECTS_IN_FULL rejections of a batch keep the raw text of
@@ -66,7 +66,7 @@ struct uow_stale_line {
 #define UOW_STALE_IN_ACK 1000
 
 struct uow_batch {
-        struct zsock_peer peer;
+        struct wire_peer peer;
         char *batch_id, *collector, *source;
         uint64_t id_hash; /* uow_batch_key(collector, batch_id) */
         uint64_t digest;
@@ -117,7 +117,7 @@ void uow_destroy(struct uow **up);
  * Add a batch from peer with the digest of its message; returns its index
  * in u->batches.  The strings are copied (and made valid UTF-8).
  */
-uint32_t uow_batch_add(struct uow *u, const struct zsock_peer *peer, struct pstr batch_id,
+uint32_t uow_batch_add(struct uow *u, const struct wire_peer *peer, struct pstr batch_id,
                        struct pstr collector, struct pstr source, uint64_t digest);
 
 /* The batch of this collector with this id, or NULL. */
@@ -175,7 +175,7 @@ void uow_encode(struct uow *u, struct state *s, const struct config *cfg, const 
  */
 struct uow_batch *uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
                                  const struct collector *who, struct pstr collector,
-                                 const struct proto_submit *sub, const struct zsock_peer *peer,
+                                 const struct proto_submit *sub, const struct wire_peer *peer,
                                  uint64_t digest, int64_t now_us, long max_skew_s);
 
 /* Send every batch's ack through the collectors' ROUTER socket. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# agg.sh: the aggregator's measurements of issue 7, one entry point:
+# agg.sh: the aggregator's measurements (bench/README.md), one entry point:
 #
 #   (6) agg_inproc_rps       BUILD/bench/bench_agg_inproc --mode rps on
 #                            DATA/config and DATA's periods (bench/gen.py's
@@ -143,7 +143,7 @@ other benchmarks; bench/agg_inproc.c cut short after each stage: decode
 only, + validation, + apply, + uow encoding), with the profile above:
 
 - **Decoding, ~100 ns.**  msgpack-c's `msgpack_unpack_next` alone is about
-  70 ns for a record's 9 objects (the issue's "14M small records/s"), and
+  70 ns for a record's 9 objects (the target of 14M small records/s), and
   the project requires it (PROTOCOL.md); `frame_scan` (the pre-pass that
   protects msgpack-c from huge preallocations) and the field checks add
   the rest.  A fixed floor unless the decoder changes.

@@ -1,6 +1,6 @@
 /*
  * bench_agg_inproc: the aggregator alone, in one process, on one core
- * (issue 7, measurements 6 and 7).
+ * (measurements 6 and 7, bench/README.md).
  *
  * What one timed record costs is what edustat-aggregator's handle_submit()
  * and flush() do for it, minus the sockets:
@@ -486,7 +486,7 @@ sim_submit(struct sim *m, const struct frame *f)
 {
         const struct config *cfg = m->w->cfg;
         const struct collector *who = &m->w->who[f->who];
-        struct zsock_peer peer;
+        struct wire_peer peer;
         struct proto_submit sub;
         char err[256];
         struct uow_batch *b;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# e2e.sh: measurements 2-5 of issue 7, through the real daemons.
+# e2e.sh: measurements 2-5 (bench/README.md), through the real daemons.
 #
 # Called by bench/run.sh with a throwaway PostgreSQL running (PGHOST, PGPORT,
 # PGUSER exported) and:
@@ -26,7 +26,7 @@
 #
 # The target check reads the same run's baseline_copy_rps and
 # staging_upsert_rps from OUT/pg_baseline.tsv (bench/pg_baseline.sh runs
-# first); without them it uses the issue's reference figures and says so.
+# first); without them it uses the reference figures of e2e_notes.py and says so.
 #
 # Every run uses a fresh database (createdb), a fresh sink and aggregator on
 # free loopback ports, with CURVE keys as in production: the sink's and
@@ -99,6 +99,10 @@ CURVE=${EDUSTAT_BENCH_E2E_CURVE-1 2}
 # A collector waits this long for its acks: far more than any phase takes.
 SUBMIT_TIMEOUT=3600
 
+# shellcheck source=../tests/lib/stack.sh
+. "$SRC/tests/lib/stack.sh"
+STACK_NAME=e2e
+STACK_READY_SECONDS=60
 FAILS=0
 SINK_PID=
 AGG_PID=
@@ -130,6 +134,8 @@ BIN_sink=$(need_bin edustat-sink) || exit 2
 BIN_aggregator=$(need_bin edustat-aggregator) || exit 2
 BIN_collector=$(need_bin edustat-collector) || exit 2
 BIN_keygen=$(need_bin edustat-keygen) || exit 2
+SINK_BIN=$BIN_sink
+AGG_BIN=$BIN_aggregator
 
 # tsv METRIC VALUE UNIT NOTE
 tsv() {
@@ -137,36 +143,16 @@ tsv() {
         note "$1 = $2 $3 ($4)"
 }
 
-stop_pid() {
-        local pid=$1
-        [ -n "$pid" ] || return 0
-        kill -TERM "$pid" 2>/dev/null || return 0
-        for _ in $(seq 1 150); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-}
-
 cleanup() {
         local db
-        stop_pid "$LAT_PID"
-        stack_stop
+        stack_stop_pid "$LAT_PID"
+        e2e_stop
         for db in $DBS; do
                 dropdb --if-exists "$db" 2>/dev/null
         done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_ports() {
-        python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))'
-}
 
 # ------------------------------------------------------------------ set-up
 
@@ -274,27 +260,17 @@ secs() {
 
 # ------------------------------------------------------------------ the stack
 
-stack_stop() {
-        stop_pid "$AGG_PID"
-        stop_pid "$SINK_PID"
+e2e_stop() {
+        stack_stop_pid "$AGG_PID"
+        stack_stop_pid "$SINK_PID"
         AGG_PID=
         SINK_PID=
 }
 
-wait_ready() {
-        for _ in $(seq 1 1200); do
-                grep -q 'ready' "$3" 2>/dev/null && return 0
-                kill -0 "$2" 2>/dev/null || { fail "$1 exited before it was ready:"; tail -n 20 "$3" >&2; return 1; }
-                sleep 0.05
-        done
-        fail "$1 not ready within 60 s"
-        return 1
-}
-
-# stack_start DB RUNDIR [profile]: a fresh database DB, then sink and
+# e2e_start DB RUNDIR [profile]: a fresh database DB, then sink and
 # aggregator.  With "profile", PostgreSQL logs every statement of DB with its
 # duration and the aggregator logs every uow (debug), for e2e_notes.py.
-stack_start() {
+e2e_start() {
         local level=info
         DB=$1
         RUNDIR=$2
@@ -307,17 +283,16 @@ stack_start() {
                         note "no statement log for the profile"
                 level=debug
         fi
-        read -r SINK_PORT AGG_PORT <<<"$(free_ports)"
+        read -r SINK_PORT AGG_PORT <<<"$(stack_free_ports 2)"
+        stack_endpoints
+        STACK_SINK_LOG=$RUNDIR/sink.log
+        STACK_AGG_LOG=$RUNDIR/aggregator.log
         DB_URL="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$DB application_name=edustat-sink"
-        EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT EDUSTAT_DB_URL=$DB_URL \
-                "$BIN_sink" >"$RUNDIR/sink.log" 2>&1 &
-        SINK_PID=$!
-        wait_ready sink "$SINK_PID" "$RUNDIR/sink.log" || return 1
-        EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT EDUSTAT_AGGREGATOR_BIND=tcp://127.0.0.1:$AGG_PORT \
-                EDUSTAT_LOG_LEVEL=$level "$BIN_aggregator" >"$RUNDIR/aggregator.log" 2>&1 &
-        AGG_PID=$!
-        wait_ready aggregator "$AGG_PID" "$RUNDIR/aggregator.log" || return 1
-        export EDUSTAT_AGGREGATOR=tcp://127.0.0.1:$AGG_PORT
+        EDUSTAT_DB_URL=$DB_URL stack_start_sink nowait
+        stack_ready sink "$SINK_PID" "$STACK_SINK_LOG" || { fail "the sink did not get ready"; return 1; }
+        EDUSTAT_LOG_LEVEL=$level stack_start_aggregator nowait
+        stack_ready aggregator "$AGG_PID" "$STACK_AGG_LOG" ||
+                { fail "the aggregator did not get ready"; return 1; }
         return 0
 }
 
@@ -403,7 +378,7 @@ latency_phase() {
 measured_run() {
         local r=$1 tag h0 h1 uv agg brk
         tag="run $r, $LANES collectors"
-        stack_start "e2e_${$}_$r" "$WORK/run$r" || return 1
+        e2e_start "e2e_${$}_$r" "$WORK/run$r" || return 1
 
         # (2) fresh
         phase "$LANES" fresh || return 1
@@ -466,20 +441,20 @@ measured_run() {
                         done
                 fi
         fi
-        stack_stop
+        e2e_stop
         dropdb --if-exists "$DB"
         return 0
 }
 
 curve_run() {
         local c=$1
-        stack_start "e2e_${$}_c$c" "$WORK/curve$c" || return 1
+        e2e_start "e2e_${$}_c$c" "$WORK/curve$c" || return 1
         if phase "$c" fresh; then
                 tsv "info_e2e_fresh_rps_lanes$c" "$(rps "$N_FRESH" "$WALL")" records/s \
                         "$c collectors, $N_FRESH records in $WALL s"
                 cpu_tsv "fresh_lanes$c" "$c collectors"
         fi
-        stack_stop
+        e2e_stop
         dropdb --if-exists "$DB"
 }
 
@@ -487,12 +462,12 @@ T0=$(date +%s)
 TSV_FROM=$(if [ -f "$TSV" ]; then wc -l <"$TSV"; else echo 0; fi)
 for r in $(seq 1 "$RUNS"); do
         note "run $r of $RUNS"
-        measured_run "$r" || { stack_stop; fail "run $r did not complete"; }
+        measured_run "$r" || { e2e_stop; fail "run $r did not complete"; }
 done
 for c in $COUNTS; do
         [ "$c" = "$LANES" ] && continue
         note "throughput curve: $c collectors"
-        curve_run "$c" || stack_stop
+        curve_run "$c" || e2e_stop
 done
 
 # ------------------------------------------------------------------ targets, profile, plot
@@ -509,7 +484,7 @@ perf_run() {
                 "$BIN_collector" >"$wrap"
         chmod +x "$wrap"
         [ -r "$pglog" ] || pglog=
-        stack_start "e2e_${$}_perf" "$WORK/perf" profile || return 1
+        e2e_start "e2e_${$}_perf" "$WORK/perf" profile || return 1
         bk=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = 'edustat-sink' LIMIT 1")
         pids="$AGG_PID,$SINK_PID${bk:+,$bk}"
         echo "$bk" >"$WORK/pgstmt-sink.pid"
@@ -535,7 +510,7 @@ perf_run() {
                 tail -n +"$((a0 + 1))" "$WORK/perf/aggregator.log" | grep 'uow .* sent' \
                         >"$WORK/uows-$kind.log"
         done
-        stack_stop
+        e2e_stop
         dropdb --if-exists "$DB"
 }
 
@@ -546,7 +521,7 @@ missed=$?
 if [ "$PERF_MODE" = force ] || { [ "$PERF_MODE" = 1 ] && [ "$missed" = 3 ]; }; then
         if command -v perf >/dev/null 2>&1; then
                 note "a target is missed: one more run under perf for notes-e2e.md"
-                perf_run || stack_stop
+                perf_run || e2e_stop
         else
                 note "a target is missed, but perf is not installed: notes without a profile"
         fi

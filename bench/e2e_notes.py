@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Targets, notes and plots of bench/e2e.sh (issue 7, measurements 2-5).
+"""Targets, notes and plots of bench/e2e.sh (measurements 2-5).
 
     e2e_notes.py check|notes|plot --out OUT --from-line N --work WORK
                  --lanes L --records N --corrections N --rate R --batch B
 
 Reads the lines of OUT/e2e.tsv after line N (this invocation's figures) and
 the same run's baseline_copy_rps and staging_upsert_rps from
-OUT/pg_baseline.tsv (the issue's reference figures when that is missing).
+OUT/pg_baseline.tsv (the reference figures below when that is missing).
 
   check  prints each target with PASS/MISS to stderr; exits 3 when one is
          missed, 0 when none is.
@@ -28,7 +28,7 @@ import statistics
 import subprocess
 import sys
 
-# The issue's reference figures (2 cores, PostgreSQL 15, 2M rows), used
+# The reference figures (2 cores, PostgreSQL 15, 2M rows), used
 # only when the same run's pg_baseline.tsv is missing.
 REF_BASELINE = 300000.0
 REF_UPSERT = 85000.0
@@ -83,8 +83,8 @@ def targets(a):
     pg = read_metrics(os.path.join(a.out, "pg_baseline.tsv"))
     base = med(pg, "baseline_copy_rps")
     ups = med(pg, "staging_upsert_rps")
-    base_src = "pg_baseline.tsv of this run" if base else "the issue's reference figure"
-    ups_src = "pg_baseline.tsv of this run" if ups else "the issue's reference figure"
+    base_src = "pg_baseline.tsv of this run" if base else "the reference figure"
+    ups_src = "pg_baseline.tsv of this run" if ups else "the reference figure"
     base = base or REF_BASELINE
     ups = ups or REF_UPSERT
     t = [

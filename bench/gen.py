@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Deterministic data for the benchmarks of issue 7 (bench/README.md).
+"""Deterministic data for the benchmarks (bench/README.md).
 
     bench/gen.py --out DIR [--schools N] [--indicators K] [--periods P]
                  [--lanes L] [--seed S] [--correct FRAC]

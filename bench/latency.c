@@ -1,5 +1,5 @@
 /*
- * bench_latency: measurement 5 of issue 7, latency at a steady offered load,
+ * bench_latency: measurement 5 (bench/README.md), latency at a steady offered load,
  * against a running aggregator, sink and PostgreSQL (bench/e2e.sh starts
  * them and loads them with the fresh data first).
  *
@@ -58,7 +58,7 @@
 #include "proto.h"
 #include "security.h"
 #include "util.h"
-#include "zsock.h"
+#include "wire.h"
 
 #define PROG "bench_latency"
 /* Cap of the load's key set: far more than a run can change. */
@@ -84,7 +84,7 @@ struct key {
 struct shared {
         struct settings set;
         void *ctx;
-        struct zsock_curve curve;
+        struct wire_curve curve;
         char period[64];
         char root[128];
         /* load */
@@ -331,7 +331,7 @@ submit_send(void *sock, const char *batch_id, const char *period, size_t n, char
                 r.value = pstr_of(values[i]);
                 proto_record_pack(&pk, &r);
         }
-        if (zsock_send(sock, sb.data, sb.size, 0) < 0)
+        if (wire_send(sock, sb.data, sb.size, 0) < 0)
                 fatal("zmq send");
         msgpack_sbuffer_destroy(&sb);
 }
@@ -353,7 +353,7 @@ reply_recv(void *sock, long timeout_ms, long long *num, size_t *errors, size_t *
         if (zmq_poll(&it, 1, timeout_ms) <= 0)
                 return 0;
         zmq_msg_init(&msg);
-        if (zsock_recv(sock, &msg, ZMQ_DONTWAIT) < 0) {
+        if (wire_recv(sock, &msg, ZMQ_DONTWAIT) < 0) {
                 zmq_msg_close(&msg);
                 return 0;
         }
@@ -393,8 +393,8 @@ load_thread(void *arg)
         char **units = xcalloc(b, sizeof(*units)), **inds = xcalloc(b, sizeof(*inds));
         char(*values)[VALUE_MAX] = xcalloc(b, VALUE_MAX);
         uint64_t last_version = 0;
-        void *sock = zsock_dealer_connect_curve(sh->ctx, sh->set.endpoint,
-                                                4 * (int64_t)PROTO_MAX_SUBMIT_BYTES, &sh->curve);
+        void *sock = wire_dealer_connect_curve(sh->ctx, sh->set.endpoint,
+                                               4 * (int64_t)PROTO_MAX_SUBMIT_BYTES, &sh->curve);
         char id[PROTO_MAX_ID + 1];
         long long num;
 
@@ -455,7 +455,7 @@ load_thread(void *arg)
                         outstanding--;
                 }
         }
-        zsock_close(&sock);
+        wire_close(&sock);
         free(due);
         free(units);
         free(inds);
@@ -482,8 +482,8 @@ corr_thread(void *arg)
         struct shared *sh = arg;
         struct corr_result *res = xcalloc(1, sizeof(*res));
         PGconn *db = PQconnectdb(sh->set.conninfo);
-        void *sock = zsock_dealer_connect_curve(sh->ctx, sh->set.endpoint,
-                                                4 * (int64_t)PROTO_MAX_SUBMIT_BYTES, &sh->curve);
+        void *sock = wire_dealer_connect_curve(sh->ctx, sh->set.endpoint,
+                                               4 * (int64_t)PROTO_MAX_SUBMIT_BYTES, &sh->curve);
         const char *params[3] = {sh->root, sh->period, sh->corr_indicator};
         char *unit = sh->corr_unit, *ind = sh->corr_indicator;
         char value[1][VALUE_MAX], id[PROTO_MAX_ID + 1];
@@ -548,7 +548,7 @@ corr_thread(void *arg)
                 root += delta;
                 usleep(CORRECTION_GAP_US);
         }
-        zsock_close(&sock);
+        wire_close(&sock);
         PQfinish(db);
         return res;
 }

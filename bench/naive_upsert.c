@@ -1,5 +1,5 @@
 /*
- * bench_naive_upsert: measurement 9a of issue 7, what a user without edustat
+ * bench_naive_upsert: measurement 9a (bench/README.md), what a user without edustat
  * would write: one prepared INSERT ... ON CONFLICT DO UPDATE per row through
  * libpq, each in its own transaction (autocommit), so every row waits for
  * its own commit.

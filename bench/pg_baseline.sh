@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# pg_baseline.sh: PostgreSQL's own figures on the same rows, for issue 7.
+# pg_baseline.sh: PostgreSQL's own figures on the same rows, for the benchmarks.
 # Run by bench/run.sh, which sets the environment (see its header).
 #
 #   (1)  baseline_copy_rps     COPY text of DATA/rows/fresh.copy into an empty
@@ -56,17 +56,14 @@ RUNS=$EDUSTAT_BENCH_RUNS
 NAIVE_ROWS=${EDUSTAT_BENCH_NAIVE_ROWS:-20000}
 export PGDATABASE=$DB
 mkdir -p "$W"
-SINK_PID=
+# shellcheck source=../tests/lib/stack.sh
+. "$EDUSTAT_BENCH_SRC/tests/lib/stack.sh"
+STACK_NAME=pg_baseline.sh
+STACK_READY_SECONDS=60
+STACK_SINK_LOG=$W/sink.log
 
 cleanup() {
-        if [ -n "$SINK_PID" ]; then
-                kill -TERM "$SINK_PID" 2>/dev/null
-                for _ in $(seq 1 50); do
-                        kill -0 "$SINK_PID" 2>/dev/null || break
-                        sleep 0.1
-                done
-                kill -KILL "$SINK_PID" 2>/dev/null
-        fi
+        stack_stop_pid "$SINK_PID" 5
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -112,10 +109,6 @@ find_bin() {
         die "$1 not found under $EDUSTAT_BENCH_BUILD"
 }
 
-free_port() {
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 SINK_BIN=$(find_bin edustat-sink sink) || exit 1
 NAIVE_BIN=$(find_bin bench_naive_upsert bench) || exit 1
 
@@ -123,18 +116,13 @@ createdb "$DB" || die "createdb $DB failed"
 
 # The schema exactly as the product makes it: run the sink until it is
 # ready (migrated, config loaded), then stop it.
-port=$(free_port)
+read -r port <<<"$(stack_free_ports 1)"
+: >"$STACK_SINK_LOG"
 EDUSTAT_INSECURE=1 EDUSTAT_CONFIG=$EDUSTAT_BENCH_DATA/config \
         EDUSTAT_SINK_BIND=tcp://127.0.0.1:$port \
         EDUSTAT_DB_URL="host=$PGHOST port=$PGPORT user=${PGUSER:-postgres} dbname=$DB" \
-        "$SINK_BIN" >"$W/sink.log" 2>&1 &
-SINK_PID=$!
-for _ in $(seq 1 600); do
-        grep -q ready "$W/sink.log" && break
-        kill -0 "$SINK_PID" 2>/dev/null || die "edustat-sink exited before it was ready: $(tail -n 5 "$W/sink.log")"
-        sleep 0.1
-done
-grep -q ready "$W/sink.log" || die "edustat-sink not ready within 60 s: $(tail -n 5 "$W/sink.log")"
+        stack_start_sink nowait
+stack_ready edustat-sink "$SINK_PID" "$STACK_SINK_LOG" || die "edustat-sink did not get ready"
 kill -TERM "$SINK_PID"
 wait "$SINK_PID" || die "edustat-sink exited with status $? on SIGTERM"
 SINK_PID=

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write RESULTS.md from the figures of one bench/run.sh (issue 7).
+"""Write RESULTS.md from the figures of one bench/run.sh (bench/README.md).
 
     bench/report.py --out OUT --results RESULTS.md [--plot-dir DIR]
 
@@ -7,7 +7,7 @@ Reads OUT/*.tsv: `metric TAB value TAB unit TAB note`, one line per run and
 metric (OUT/settings.tsv and OUT/pieces.tsv are run.sh's own: key TAB value,
 and piece TAB status TAB seconds TAB note).  Writes the machine, the date,
 the sizes and settings, every figure as median and min-max over its runs,
-the issue's targets with PASS/MISS, and a section "Where targets are
+the targets with PASS/MISS, and a section "Where targets are
 missed" that includes every OUT/notes-*.md verbatim.  With gnuplot present
 it draws DIR/throughput.png (median records/s of every throughput figure,
 log scale); PNGs that pieces left in OUT are copied to DIR and linked.
@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 
-# The issue's numbering: (number, metric, what it is).
+# The measurements' numbering (bench/README.md): (number, metric, what it is).
 KNOWN = [
     ("1", "baseline_copy_rps", "COPY text into an empty table LIKE unit_value (primary key), until COMMIT"),
     ("2", "e2e_fresh_rps", "end to end, fresh records, collectors → aggregator → sink, until committed"),
@@ -268,7 +268,7 @@ def main(argv):
     mach = machine()
     L = []
     w = L.append
-    w("# edustat benchmarks (issue 7)")
+    w("# edustat benchmarks")
     w("")
     w(f"Written by `bench/run.sh` (`make bench`) on {s('finished', datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M:%S UTC'))}"
       f" (started {s('started', '?')}). Regenerate with `make bench`; sizes are flags "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restart.sh: measurement 8 of issue 7, the aggregator's restart: how long
+# restart.sh: measurement 8 (bench/README.md), the aggregator's restart: how long
 # the real edustat-aggregator takes from exec to "ready" when the sink holds
 # RESTART_VALUES stored values (10M by default).
 #
@@ -64,8 +64,11 @@ DB=edustat_restart
 SINK_BIN=$BUILD/edustat-sink
 AGG_BIN=$BUILD/edustat-aggregator
 KEYGEN_BIN=$BUILD/edustat-keygen
-SINK_PID=
-AGG_PID=
+# shellcheck source=../tests/lib/stack.sh
+. "$SRC/tests/lib/stack.sh"
+stack_lib
+STACK_NAME=restart.sh
+STACK_READY_POLL=0.02 # the restart time is measured to the readiness line
 
 say() { echo "restart.sh: $*" >&2; }
 
@@ -75,17 +78,8 @@ die() {
 }
 
 cleanup() {
-        local pid
-        for pid in $AGG_PID $SINK_PID; do
-                kill -TERM "$pid" 2>/dev/null
-        done
-        for pid in $AGG_PID $SINK_PID; do
-                for _ in $(seq 1 100); do
-                        kill -0 "$pid" 2>/dev/null || break
-                        sleep 0.1
-                done
-                kill -KILL "$pid" 2>/dev/null
-        done
+        stack_stop_pid "$AGG_PID" 10
+        stack_stop_pid "$SINK_PID" 10
         if [ "${EDUSTAT_KEEP_WORK:-0}" != 1 ]; then
                 dropdb --if-exists "$DB" 2>/dev/null
         fi
@@ -105,35 +99,6 @@ emit() {
 
 now_ns() { date +%s%N; }
 
-free_ports() {
-        python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
-# wait_log FILE FROM PATTERN PID SECONDS: wait until FILE, after line FROM,
-# has a line matching PATTERN; fails when PID dies or time runs out.
-wait_log() {
-        local file=$1 from=$2 pat=$3 pid=$4 secs=$5 deadline
-        deadline=$(($(date +%s) + secs))
-        while [ "$(date +%s)" -le "$deadline" ]; do
-                if tail -n +"$((from + 1))" "$file" 2>/dev/null | grep -q -- "$pat"; then
-                        return 0
-                fi
-                kill -0 "$pid" 2>/dev/null || return 1
-                sleep 0.02
-        done
-        return 1
-}
-
-lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
-
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
 # ------------------------------------------------------------------ set-up
@@ -144,20 +109,17 @@ dropdb --if-exists "$DB" 2>/dev/null
 createdb "$DB" || die "createdb $DB"
 DB_URL="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$DB"
 
-# shellcheck source=../scripts/devkeys.sh
-. "$SRC/scripts/devkeys.sh"
 devkeys "$KEYGEN_BIN" "$EDUSTAT_BENCH_DATA/config" "$WORK" >/dev/null ||
         die "cannot make CURVE keys"
-read -r SINK_PORT AGG_PORT <<<"$(free_ports)"
+read -r SINK_PORT AGG_PORT <<<"$(stack_free_ports 2)"
+stack_endpoints
 unset EDUSTAT_INSECURE
+STACK_SINK_LOG=$WORK/sink.log
+STACK_AGG_LOG=$WORK/aggregator.log
 
-EDUSTAT_DB_URL=$DB_URL EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT \
-        "$SINK_BIN" >>"$WORK/sink.log" 2>&1 &
-SINK_PID=$!
-wait_log "$WORK/sink.log" 0 "ready on" "$SINK_PID" 120 || {
-        tail -n 20 "$WORK/sink.log" >&2
-        die "the sink did not start"
-}
+STACK_READY_SECONDS=120
+EDUSTAT_DB_URL=$DB_URL stack_start_sink nowait
+stack_ready sink "$SINK_PID" "$STACK_SINK_LOG" || die "the sink did not start"
 
 say "loading $VALUES values into $DB.edustat.unit_value (untimed)"
 t0=$(now_ns)
@@ -202,15 +164,11 @@ FAILED=0
 for run in $(seq 1 "$RUNS"); do
         q -c "CHECKPOINT" >/dev/null
         seq0=$(q -c "SELECT coalesce(max(last_seq), 0) FROM edustat.sink_state")
-        from=$(lines "$WORK/aggregator.log")
-        sfrom=$(lines "$WORK/sink.log")
+        from=$(stack_log_lines "$WORK/aggregator.log")
+        sfrom=$(stack_log_lines "$WORK/sink.log")
         t0=$(now_ns)
-        EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT \
-                EDUSTAT_AGGREGATOR_BIND=tcp://127.0.0.1:$AGG_PORT \
-                "$AGG_BIN" >>"$WORK/aggregator.log" 2>&1 &
-        AGG_PID=$!
-        if ! wait_log "$WORK/aggregator.log" "$from" "ready: accepting collectors" "$AGG_PID" 600; then
-                tail -n 20 "$WORK/aggregator.log" >&2
+        stack_start_aggregator nowait
+        if ! STACK_READY_SECONDS=600 stack_ready aggregator "$AGG_PID" "$STACK_AGG_LOG" "$from"; then
                 say "run $run: the aggregator did not get ready"
                 FAILED=1
                 kill -KILL "$AGG_PID" 2>/dev/null

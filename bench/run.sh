@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# run.sh: the benchmarks of issue 7 (`make bench`).  bench/README.md says
+# run.sh: the benchmarks (`make bench`).  bench/README.md says
 # what each figure means.
 #
 #   bench/run.sh [--build DIR] [--schools N] [--indicators K] [--periods P]
@@ -8,7 +8,7 @@
 #                [--smoke] [--only LIST] [--keep]
 #
 # Generates the data (bench/gen.py) into a work directory under $TMPDIR,
-# starts ONE throwaway PostgreSQL (scripts/pg.sh) with the bench settings
+# starts ONE throwaway PostgreSQL (tests/lib/stack.sh) with the bench settings
 # below, then runs the pieces that exist, in this order:
 #
 #   pg_baseline   bench/pg_baseline.sh   1, staging upsert, 9a, 9b
@@ -165,8 +165,11 @@ if [ ! -d "$BUILD" ]; then
 fi
 BUILD=$(cd "$BUILD" && pwd) || exit 2
 
-# shellcheck source=../scripts/pg.sh
-. "$SRC/scripts/pg.sh"
+# PostgreSQL through the one harness (tests/lib/stack.sh, scripts/pg.sh).
+# shellcheck source=../tests/lib/stack.sh
+. "$SRC/tests/lib/stack.sh"
+stack_lib
+STACK_NAME=run.sh
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-bench.XXXXXX") || exit 1
 # The postgres user must be able to reach WORK/db when we run as root.

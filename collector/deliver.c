@@ -12,7 +12,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
-#include "zsock.h"
+#include "wire.h"
 
 #define SEND_RETRY_MS 250 /* the socket's queue was full: try again soon */
 /*
@@ -193,7 +193,7 @@ slot_send(struct deliver *d, size_t i, int64_t now)
                 return r;
         if (s->resend_at > now)
                 return 0;
-        if (zsock_send(d->sock, s->b.msg, s->b.len, ZMQ_DONTWAIT) < 0) {
+        if (wire_send(d->sock, s->b.msg, s->b.len, ZMQ_DONTWAIT) < 0) {
                 log_debug("batch %s: send: %s; retrying", s->b.batch_id, zmq_strerror(errno));
                 s->resend_at = now + SEND_RETRY_MS;
                 return 0;
@@ -382,7 +382,7 @@ deliver_step(struct deliver *d, int64_t max_wait_ms)
         if (zmq_poll(&item, 1, wake > now ? (long)(wake - now) : 0) < 0 && errno != EINTR)
                 fatal("zmq_poll");
         zmq_msg_init(&msg);
-        while (rc == 0 && zsock_recv(d->sock, &msg, ZMQ_DONTWAIT) == 0) {
+        while (rc == 0 && wire_recv(d->sock, &msg, ZMQ_DONTWAIT) == 0) {
                 rc = reply_handle(d, zmq_msg_data(&msg), zmq_msg_size(&msg));
                 zmq_msg_close(&msg);
                 zmq_msg_init(&msg);

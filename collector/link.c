@@ -10,18 +10,18 @@
 
 #include "log.h"
 #include "security.h"
-#include "zsock.h"
+#include "wire.h"
 
 void *
 link_connect(void *ctx, const char *endpoint, int64_t maxmsg)
 {
-        struct zsock_curve curve;
+        struct wire_curve curve;
         char err[1024];
         void *sock;
 
         if (security_insecure()) {
                 security_warn_insecure("edustat-collector");
-                return zsock_dealer_connect_curve(ctx, endpoint, maxmsg, NULL);
+                return wire_dealer_connect_curve(ctx, endpoint, maxmsg, NULL);
         }
         if (security_load(SEC_COLLECTOR, NULL, &curve, err, sizeof(err)) < 0) {
                 log_warnx(
@@ -31,7 +31,7 @@ link_connect(void *ctx, const char *endpoint, int64_t maxmsg)
                     err);
                 return NULL;
         }
-        sock = zsock_dealer_connect_curve(ctx, endpoint, maxmsg, &curve);
+        sock = wire_dealer_connect_curve(ctx, endpoint, maxmsg, &curve);
         explicit_bzero(&curve, sizeof(curve));
         return sock;
 }

@@ -30,7 +30,7 @@ enum link_state {
 /*
  * Watch sock's handshakes: a libzmq socket monitor (a PAIR socket in ctx
  * on an inproc endpoint named after sock).  Returns the monitor socket
- * (owned: close it with zsock_close before sock), or NULL when libzmq
+ * (owned: close it with wire_close before sock), or NULL when libzmq
  * cannot make one (logged; delivery works without it, only its reasons are
  * poorer).
  */

@@ -55,7 +55,7 @@
 #include "submit.h"
 #include "template.h"
 #include "util.h"
-#include "zsock.h"
+#include "wire.h"
 
 #define PROG               "edustat-collector"
 #define SUBMIT_WINDOW      8
@@ -437,8 +437,8 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
         }
         *unreadable = deliver_unreadable(d);
         deliver_destroy(&d);
-        zsock_close(&mon);
-        zsock_close(&sock);
+        wire_close(&mon);
+        wire_close(&sock);
         zmq_ctx_term(ctx);
         return rc;
 }

@@ -21,7 +21,7 @@
 #include "spool.h"
 #include "submit.h"
 #include "util.h"
-#include "zsock.h"
+#include "wire.h"
 
 #define RUN_WINDOW         8
 #define RUN_FIRST_MS       1000
@@ -516,8 +516,8 @@ run_main(const struct run_opts *o)
         }
 out:
         deliver_destroy(&d);
-        zsock_close(&mon);
-        zsock_close(&sock);
+        wire_close(&mon);
+        wire_close(&sock);
         if (ctx != NULL)
                 zmq_ctx_term(ctx);
         spool_close(&r.sp);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cfgload.h"
 #include "csvread.h"
 #include "decimal.h"
 #include "strmap.h"
@@ -23,8 +24,6 @@
 
 /* A ratio's `decimals` is display only, so it may go past DECIMAL_MAX_SCALE. */
 #define CATALOG_RATIO_DECIMALS_MAX 10
-/* How much of a user's text is quoted back in a message. */
-#define SHOW_MAX 64
 
 struct catalog_index {
         struct strmap *map;
@@ -42,76 +41,17 @@ static const struct csvread_column columns[C_NCOLS] = {
     [C_DEN] = {"denominator", 0}, [C_MULT] = {"multiplier", 0}, [C_DEC] = {"decimals", 0},
 };
 
-struct field {
-        const char *s;
-        size_t len;
-};
-
 struct loader {
-        const char *path;
-        char *err;
-        size_t errlen;
+        struct cfgload cl;
         struct catalog *c;
         size_t cap;
         /* Ratio operands as written, resolved after the last row. */
         char **num_text, **den_text;
 };
 
-static void fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-{
-        char msg[512];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        strlcpyf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
-}
-
-/* Length of s to quote in a message: at most SHOW_MAX bytes, whole characters. */
-static int
-show(const char *s, size_t len)
-{
-        if (len <= SHOW_MAX)
-                return (int)len;
-        len = SHOW_MAX;
-        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-                len--;
-        return (int)len;
-}
-
-static struct field
-trimmed(const char *s, size_t len)
-{
-        struct field f;
-
-        f.s = csvread_trim(s, &len);
-        f.len = len;
-        return f;
-}
-
-static int
-code_valid(const char *s, size_t len)
-{
-        if (len < 1 || len > CATALOG_CODE_MAX)
-                return 0;
-        for (size_t i = 0; i < len; i++) {
-                char ch = s[i];
-
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-                        return 0;
-        }
-        return 1;
-}
-
 /* Whole text as a long in [min, max]; the text need not be terminated. */
 static int
-field_long(struct field f, long min, long max, long *out)
+field_long(struct cfgload_field f, long min, long max, long *out)
 {
         char buf[24];
 
@@ -124,7 +64,7 @@ field_long(struct field f, long min, long max, long *out)
 
 /* A positive finite decimal number, in plain or exponent notation. */
 static int
-parse_multiplier(struct field f, long double *out)
+parse_multiplier(struct cfgload_field f, long double *out)
 {
         char buf[64], *end;
         long double v;
@@ -172,62 +112,37 @@ loader_free(struct loader *ld)
         free(ld->den_text);
 }
 
-/* Map the header's columns; returns 0 or -1 after fail(). */
+/* Check one data row and append it; returns 0 or -1 after cfgload_fail(). */
 static int
-read_header(struct loader *ld, const struct csvrow *row, int col[C_NCOLS])
+add_row(void *ctx, const struct csvrow *row, const int *col)
 {
-        char why[128];
-
-        if (csvread_columns(row, columns, C_NCOLS, col, why, sizeof(why)) == 0)
-                return 0;
-        fail(ld, row->line, "%s", why);
-        return -1;
-}
-
-static struct field
-column(const struct csvrow *row, const int col[C_NCOLS], enum column k)
-{
-        struct field none = {"", 0};
-
-        if (col[k] < 0)
-                return none;
-        return trimmed(row->fields[col[k]], row->lens[col[k]]);
-}
-
-/* Check one data row and append it; returns 0 or -1 after fail(). */
-static int
-add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], size_t hdr_fields)
-{
+        struct loader *ld = ctx;
         struct catalog *c = ld->c;
-        struct field code, kind, dec, mult;
+        struct cfgload_field code, kind, dec, mult;
         struct indicator *ind;
         long d = 0;
         int at;
 
-        if (row->nfields != hdr_fields) {
-                fail(ld, row->line, "row has %zu fields, the header has %zu", row->nfields,
-                     hdr_fields);
-                return -1;
-        }
-        code = column(row, col, C_CODE);
+        code = cfgload_column(row, col, C_CODE);
         if (code.len == 0) {
-                fail(ld, row->line, "empty code");
+                cfgload_fail(&ld->cl, row->line, "empty code");
                 return -1;
         }
-        if (!code_valid(code.s, code.len)) {
-                fail(ld, row->line,
-                     "bad code \"%.*s\": codes are 1..%d characters of A-Z a-z 0-9 _ . -",
-                     show(code.s, code.len), code.s, CATALOG_CODE_MAX);
+        if (!cfgload_code_valid(code.s, code.len, CATALOG_CODE_MAX)) {
+                cfgload_fail(&ld->cl, row->line,
+                             "bad code \"%.*s\": codes are 1..%d characters of A-Z a-z 0-9 _ . -",
+                             cfgload_show(code.s, code.len), code.s, CATALOG_CODE_MAX);
                 return -1;
         }
         if (c->n >= CATALOG_MAX_INDICATORS) {
-                fail(ld, row->line, "more than %d indicators", CATALOG_MAX_INDICATORS);
+                cfgload_fail(&ld->cl, row->line, "more than %d indicators", CATALOG_MAX_INDICATORS);
                 return -1;
         }
         at = strmap_put(c->index->map, code.s, code.len, (int)c->n);
         if (at != (int)c->n) {
-                fail(ld, row->line, "duplicate code \"%.*s\" (first defined on line %lu)",
-                     (int)code.len, code.s, c->ind[at].line);
+                cfgload_fail(&ld->cl, row->line,
+                             "duplicate code \"%.*s\" (first defined on line %lu)", (int)code.len,
+                             code.s, c->ind[at].line);
                 return -1;
         }
         if (c->n == ld->cap) {
@@ -242,61 +157,71 @@ add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], siz
         /* From here the entry is counted, so destroy frees what it holds. */
         c->n++;
         ind->code = xstrndup(code.s, code.len);
-        ind->name_zh = xstrndup(column(row, col, C_NAME_ZH).s, column(row, col, C_NAME_ZH).len);
-        ind->name_en = xstrndup(column(row, col, C_NAME_EN).s, column(row, col, C_NAME_EN).len);
-        ind->unit = xstrndup(column(row, col, C_UNIT).s, column(row, col, C_UNIT).len);
+        ind->name_zh = xstrndup(cfgload_column(row, col, C_NAME_ZH).s,
+                                cfgload_column(row, col, C_NAME_ZH).len);
+        ind->name_en = xstrndup(cfgload_column(row, col, C_NAME_EN).s,
+                                cfgload_column(row, col, C_NAME_EN).len);
+        ind->unit =
+            xstrndup(cfgload_column(row, col, C_UNIT).s, cfgload_column(row, col, C_UNIT).len);
         ind->num = ind->den = -1;
         ind->multiplier = 1;
         ind->line = row->line;
 
-        kind = column(row, col, C_KIND);
-        dec = column(row, col, C_DEC);
-        mult = column(row, col, C_MULT);
+        kind = cfgload_column(row, col, C_KIND);
+        dec = cfgload_column(row, col, C_DEC);
+        mult = cfgload_column(row, col, C_MULT);
         if (kind.len == 5 && strncasecmp(kind.s, "count", 5) == 0) {
                 ind->kind = IND_COUNT;
                 if (dec.len > 0 && field_long(dec, 0, 0, &d) != 0) {
-                        fail(ld, row->line,
-                             "count \"%s\" has decimals \"%.*s\"; counts are whole numbers "
-                             "(leave decimals empty or 0)",
-                             ind->code, show(dec.s, dec.len), dec.s);
+                        cfgload_fail(&ld->cl, row->line,
+                                     "count \"%s\" has decimals \"%.*s\"; counts are whole numbers "
+                                     "(leave decimals empty or 0)",
+                                     ind->code, cfgload_show(dec.s, dec.len), dec.s);
                         return -1;
                 }
         } else if (kind.len == 6 && strncasecmp(kind.s, "amount", 6) == 0) {
                 ind->kind = IND_AMOUNT;
                 if (dec.len > 0 && field_long(dec, 0, DECIMAL_MAX_SCALE, &d) != 0) {
-                        fail(ld, row->line, "amount \"%s\" has bad decimals \"%.*s\" (0..%d)",
-                             ind->code, show(dec.s, dec.len), dec.s, DECIMAL_MAX_SCALE);
+                        cfgload_fail(&ld->cl, row->line,
+                                     "amount \"%s\" has bad decimals \"%.*s\" (0..%d)", ind->code,
+                                     cfgload_show(dec.s, dec.len), dec.s, DECIMAL_MAX_SCALE);
                         return -1;
                 }
         } else if (kind.len == 5 && strncasecmp(kind.s, "ratio", 5) == 0) {
-                struct field num = column(row, col, C_NUM), den = column(row, col, C_DEN);
+                struct cfgload_field num = cfgload_column(row, col, C_NUM),
+                                     den = cfgload_column(row, col, C_DEN);
 
                 ind->kind = IND_RATIO;
                 if (dec.len > 0 && field_long(dec, 0, CATALOG_RATIO_DECIMALS_MAX, &d) != 0) {
-                        fail(ld, row->line, "ratio \"%s\" has bad decimals \"%.*s\" (0..%d)",
-                             ind->code, show(dec.s, dec.len), dec.s, CATALOG_RATIO_DECIMALS_MAX);
+                        cfgload_fail(&ld->cl, row->line,
+                                     "ratio \"%s\" has bad decimals \"%.*s\" (0..%d)", ind->code,
+                                     cfgload_show(dec.s, dec.len), dec.s,
+                                     CATALOG_RATIO_DECIMALS_MAX);
                         return -1;
                 }
                 if (num.len == 0) {
-                        fail(ld, row->line, "ratio \"%s\" has no numerator", ind->code);
+                        cfgload_fail(&ld->cl, row->line, "ratio \"%s\" has no numerator",
+                                     ind->code);
                         return -1;
                 }
                 if (den.len == 0) {
-                        fail(ld, row->line, "ratio \"%s\" has no denominator", ind->code);
+                        cfgload_fail(&ld->cl, row->line, "ratio \"%s\" has no denominator",
+                                     ind->code);
                         return -1;
                 }
                 if (mult.len > 0 && parse_multiplier(mult, &ind->multiplier) != 0) {
-                        fail(ld, row->line,
-                             "ratio \"%s\" has a bad multiplier \"%.*s\" (a positive number)",
-                             ind->code, show(mult.s, mult.len), mult.s);
+                        cfgload_fail(
+                            &ld->cl, row->line,
+                            "ratio \"%s\" has a bad multiplier \"%.*s\" (a positive number)",
+                            ind->code, cfgload_show(mult.s, mult.len), mult.s);
                         return -1;
                 }
                 ld->num_text[c->n - 1] = xstrndup(num.s, num.len);
                 ld->den_text[c->n - 1] = xstrndup(den.s, den.len);
         } else {
-                fail(ld, row->line,
-                     "indicator \"%s\" has unknown kind \"%.*s\" (count, amount or ratio)",
-                     ind->code, show(kind.s, kind.len), kind.s);
+                cfgload_fail(&ld->cl, row->line,
+                             "indicator \"%s\" has unknown kind \"%.*s\" (count, amount or ratio)",
+                             ind->code, cfgload_show(kind.s, kind.len), kind.s);
                 return -1;
         }
         ind->scale = (unsigned)d;
@@ -307,27 +232,28 @@ add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], siz
         return 0;
 }
 
-/* Resolve one ratio operand; returns its index or -1 after fail(). */
+/* Resolve one ratio operand; returns its index or -1 after cfgload_fail(). */
 static int
 resolve(struct loader *ld, const struct indicator *ratio, const char *text, const char *role)
 {
         int i = catalog_find(ld->c, text, strlen(text));
 
         if (i < 0) {
-                fail(ld, ratio->line, "ratio \"%s\" names unknown %s \"%.*s\"", ratio->code, role,
-                     show(text, strlen(text)), text);
+                cfgload_fail(&ld->cl, ratio->line, "ratio \"%s\" names unknown %s \"%.*s\"",
+                             ratio->code, role, cfgload_show(text, strlen(text)), text);
                 return -1;
         }
         if (ld->c->ind[i].kind == IND_RATIO) {
-                fail(ld, ratio->line,
-                     "ratio \"%s\" names ratio \"%s\" as its %s; it must be a count or an amount",
-                     ratio->code, ld->c->ind[i].code, role);
+                cfgload_fail(
+                    &ld->cl, ratio->line,
+                    "ratio \"%s\" names ratio \"%s\" as its %s; it must be a count or an amount",
+                    ratio->code, ld->c->ind[i].code, role);
                 return -1;
         }
         return i;
 }
 
-/* Resolve every ratio and fill the reverse lists; 0 or -1 after fail(). */
+/* Resolve every ratio and fill the reverse lists; 0 or -1 after cfgload_fail(). */
 static int
 link_ratios(struct loader *ld)
 {
@@ -369,55 +295,28 @@ link_ratios(struct loader *ld)
         return 0;
 }
 
+static const struct cfgload_file indicators_csv = {
+    .cols = columns,
+    .ncols = C_NCOLS,
+    .header = "code,name_zh,name_en,unit,kind,numerator,denominator,multiplier,decimals",
+    .row = add_row,
+};
+
 struct catalog *
 catalog_load(const char *path, char *err, size_t errlen)
 {
-        struct loader ld = {.path = path, .err = err, .errlen = errlen};
-        struct csvread *r;
-        struct csvrow row;
-        char msg[256];
-        int col[C_NCOLS], rc;
-        size_t hdr_fields;
+        struct loader ld = {.cl = {.path = path, .err = err, .errlen = errlen}};
 
-        if ((r = csvread_open(path, err, errlen)) == NULL)
-                return NULL;
         ld.c = xcalloc(1, sizeof(*ld.c));
         ld.c->index = xcalloc(1, sizeof(*ld.c->index));
         ld.c->index->map = strmap_new(64);
-
-        rc = csvread_next(r, &row, msg, sizeof(msg));
-        if (rc == CSVREAD_EOF) {
-                fail(&ld, 1,
-                     "empty file: expected the header "
-                     "code,name_zh,name_en,unit,kind,numerator,denominator,multiplier,"
-                     "decimals");
-                goto bad;
+        if (cfgload_read(&ld.cl, &indicators_csv, &ld) != 0 || link_ratios(&ld) != 0) {
+                loader_free(&ld);
+                catalog_destroy(&ld.c);
+                return NULL;
         }
-        if (rc != CSVREAD_ROW) {
-                fail(&ld, row.line, "%s", msg);
-                goto bad;
-        }
-        if (read_header(&ld, &row, col) != 0)
-                goto bad;
-        hdr_fields = row.nfields;
-        while ((rc = csvread_next(r, &row, msg, sizeof(msg))) != CSVREAD_EOF) {
-                if (rc != CSVREAD_ROW) {
-                        fail(&ld, row.line, "%s", msg);
-                        goto bad;
-                }
-                if (add_row(&ld, &row, col, hdr_fields) != 0)
-                        goto bad;
-        }
-        if (link_ratios(&ld) != 0)
-                goto bad;
-        csvread_close(&r);
         loader_free(&ld);
         return ld.c;
-bad:
-        csvread_close(&r);
-        loader_free(&ld);
-        catalog_destroy(&ld.c);
-        return NULL;
 }
 
 int

@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 #define CATALOG_MAX_INDICATORS 4096
 #define CATALOG_CODE_MAX       64
 
@@ -55,7 +57,7 @@ struct catalog {
  * Load path.  Returns an owned catalogue, or NULL with "FILE:LINE: problem"
  * in err.
  */
-struct catalog *catalog_load(const char *path, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct catalog *catalog_load(const char *path, char *err, size_t errlen);
 
 /* Index of the indicator with this code, or -1. */
 int catalog_find(const struct catalog *c, const char *code, size_t len);

@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "orgtree.h"
 #include "strmap.h"
+#include "util.h"
 
 struct config {
         char *dir;
@@ -36,7 +37,7 @@ struct config {
  * Load dir/orgunits.csv and dir/indicators.csv.  Returns an owned config, or
  * NULL with the first problem in err.
  */
-struct config *config_load(const char *dir, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct config *config_load(const char *dir, char *err, size_t errlen);
 
 /*
  * Read the period column of dir/periods.csv (period,opens,due; the other
@@ -45,7 +46,7 @@ struct config *config_load(const char *dir, char *err, size_t errlen);
  * "FILE:LINE: problem" in err: a bad period (not YYYY, YYYYS1-S2,
  * YYYYQ1-Q4 or YYYYMM), a duplicate, an unreadable row or file.
  */
-int config_periods_load(struct config *c, char *err, size_t errlen);
+EDUSTAT_MUST_USE int config_periods_load(struct config *c, char *err, size_t errlen);
 
 /* Free; accepts NULL and sets *cp to NULL. */
 void config_destroy(struct config **cp);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "textenc.h"
+#include "util.h"
 
 #define CSVREAD_MAX_FIELDS 256
 #define CSVREAD_MAX_ROW    (1024 * 1024)
@@ -60,14 +61,15 @@ enum csvread_status {
  * is no text textenc knows (`FILE: not UTF-8, UTF-16 or GB18030 text
  * (first bad byte at line L)`).
  */
-struct csvread *csvread_open(const char *path, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct csvread *csvread_open(const char *path, char *err, size_t errlen);
 
 /*
  * The same with the encoding forced (TEXTENC_AUTO detects).  A forced
  * UTF-8 file is streamed without the whole-file check: a row with bad
  * UTF-8 is a bad row, as always.
  */
-struct csvread *csvread_open_enc(const char *path, enum textenc enc, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct csvread *csvread_open_enc(const char *path, enum textenc enc, char *err,
+                                                  size_t errlen);
 
 /*
  * The same over fp, open for reading at its start (a file opened by the
@@ -99,7 +101,7 @@ struct csvread *csvread_open_mem_enc(const char *name, const void *buf, size_t l
  * CSVREAD_FATAL, err holds a message without the file name ("row has more
  * than 256 fields"), and row->line is the line it is about.
  */
-int csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen);
+EDUSTAT_MUST_USE int csvread_next(struct csvread *r, struct csvrow *row, char *err, size_t errlen);
 
 /* A column a header must (required) or may have. */
 struct csvread_column {
@@ -113,8 +115,8 @@ struct csvread_column {
  * field index of cols[k], or -1 for an absent optional column.  Returns 0,
  * or -1 with `missing column "x"` or `duplicate column "x"` in err.
  */
-int csvread_columns(const struct csvrow *header, const struct csvread_column *cols, size_t ncols,
-                    int *pos, char *err, size_t errlen);
+EDUSTAT_MUST_USE int csvread_columns(const struct csvrow *header, const struct csvread_column *cols,
+                                     size_t ncols, int *pos, char *err, size_t errlen);
 
 /*
  * s[0..*len) without surrounding blanks (space, tab, CR, LF): returns the

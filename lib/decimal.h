@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define DECIMAL_MAX_SCALE 4
 /* Room for any formatted u128 with a decimal point and NUL. */
 #define DECIMAL_BUFSZ 48
@@ -38,7 +40,7 @@ enum decimal_status {
  * Trailing fraction zeros do not count as precision: "3.00" is a valid
  * count.  On DECIMAL_OK sets *mant = value * 10^scale.
  */
-int decimal_parse(const char *s, size_t len, unsigned scale, uint64_t *mant);
+EDUSTAT_MUST_USE int decimal_parse(const char *s, size_t len, unsigned scale, uint64_t *mant);
 
 /*
  * Write mant / 10^scale as plain decimal text, no exponent, no trailing

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "csvread.h"
+#include "log.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -41,9 +42,12 @@ school_stages(const struct orgtree *tree)
 {
         struct strmap *m = strmap_new(16);
 
+        /* A tree has at most ORGTREE_MAX_UNITS units, fewer than a map holds. */
+        _Static_assert(ORGTREE_MAX_UNITS <= STRMAP_MAX, "every unit's stage fits in a set");
         for (size_t i = 0; i < tree->n; i++)
-                if (tree->u[i].is_leaf && tree->u[i].stage[0] != '\0')
-                        strmap_put(m, tree->u[i].stage, strlen(tree->u[i].stage), 0);
+                if (tree->u[i].is_leaf && tree->u[i].stage[0] != '\0' &&
+                    strmap_put(m, tree->u[i].stage, strlen(tree->u[i].stage), 0) < 0)
+                        fatalx("%s: the set of the tree's stages is full", __func__);
         return m;
 }
 

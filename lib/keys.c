@@ -307,8 +307,13 @@ registry_load(const char *path, const struct orgtree *tree, char *err, size_t er
                         free(r->c[r->n].units);
                         goto fail;
                 }
-                strmap_put(r->by_key, (const char *)r->c[r->n].key, 32, (int)r->n);
-                strmap_put(r->by_name, r->c[r->n].name, strlen(r->c[r->n].name), (int)r->n);
+                if (strmap_put(r->by_key, (const char *)r->c[r->n].key, 32, (int)r->n) < 0 ||
+                    strmap_put(r->by_name, r->c[r->n].name, strlen(r->c[r->n].name), (int)r->n) <
+                        0) {
+                        strlcpyf(why, sizeof(why), "more than %u collectors", STRMAP_MAX);
+                        free(r->c[r->n].units);
+                        goto fail;
+                }
                 r->n++;
         }
         if (!have_header) {

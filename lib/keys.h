@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "orgtree.h"
+#include "util.h"
 
 #define KEYS_Z85_LEN   40
 #define KEYS_MAX_NAME  64
@@ -35,16 +36,19 @@ struct keypair {
  * Read a key file.  With need_secret the file must hold a secret key too.
  * Returns 0, or -1 with "FILE: problem" in err.
  */
-int keys_read(const char *path, int need_secret, struct keypair *kp, char *err, size_t errlen);
+EDUSTAT_MUST_USE int keys_read(const char *path, int need_secret, struct keypair *kp, char *err,
+                               size_t errlen);
 
 /*
  * Make a new key pair and write dir/name.key and dir/name.key_secret
  * (0600), refusing to overwrite.  Returns 0, or -1 with the reason in err.
  */
-int keys_generate(const char *dir, const char *name, struct keypair *kp, char *err, size_t errlen);
+EDUSTAT_MUST_USE int keys_generate(const char *dir, const char *name, struct keypair *kp, char *err,
+                                   size_t errlen);
 
 /* Write the public half of kp to path (0644), refusing to overwrite. */
-int keys_write_public(const char *path, const struct keypair *kp, char *err, size_t errlen);
+EDUSTAT_MUST_USE int keys_write_public(const char *path, const struct keypair *kp, char *err,
+                                       size_t errlen);
 
 /* 1 when s is 40 characters of valid Z85 encoding a 32-byte key. */
 int keys_z85_valid(const char *s);
@@ -57,6 +61,11 @@ struct collector {
         unsigned long line;
 };
 
+/*
+ * The registry and the keyset are loaded by the main thread before the ZAP
+ * handler starts and are never changed while it runs: its thread reads
+ * them (registry_find_key, the keyset's entries) without a lock.
+ */
 struct registry {
         struct collector *c;
         size_t n;
@@ -72,8 +81,8 @@ struct registry {
  * units keeps its key but may write nothing.  Returns an owned registry or
  * NULL.
  */
-struct registry *registry_load(const char *path, const struct orgtree *tree, char *err,
-                               size_t errlen);
+EDUSTAT_MUST_USE struct registry *registry_load(const char *path, const struct orgtree *tree,
+                                                char *err, size_t errlen);
 
 /* The collector with this 32-byte public key, or NULL.  Thread-safe (read-only). */
 const struct collector *registry_find_key(const struct registry *r, const uint8_t key[32]);
@@ -102,7 +111,7 @@ struct keyset {
 };
 
 /* Load every *.key in dir; at least one must exist.  NULL with err on failure. */
-struct keyset *keyset_load_dir(const char *dir, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct keyset *keyset_load_dir(const char *dir, char *err, size_t errlen);
 
 /* The name of the entry with this key, or NULL.  Thread-safe (read-only). */
 const char *keyset_find(const struct keyset *ks, const uint8_t key[32]);

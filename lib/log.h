@@ -5,6 +5,11 @@
  * ": strerror(errno)" like OpenBSD's log.c; the x variants do not.  fatal
  * and fatalx are for start-up failures and exit(1) after logging; they
  * must never be used on a path a peer's input can reach.
+ *
+ * Safe from any thread (the main thread and the ZAP handler's): a line is
+ * formatted on the caller's stack and written with one write(2), so lines
+ * of two threads never interleave.  log_init and log_set_debug belong to
+ * the main thread, before the ZAP handler starts.
  */
 #ifndef EDUSTAT_LOG_H
 #define EDUSTAT_LOG_H

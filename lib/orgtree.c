@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "cfgload.h"
 #include "csvread.h"
 #include "strmap.h"
 #include "util.h"
@@ -31,7 +32,6 @@
 #define ORGTREE_ANC_MAX ((size_t)1 << 26)
 /* Units named in a cycle message before it is cut short. */
 #define CYCLE_SHOW 12
-#define SHOW_MAX   64
 /* Unit strings are carved from blocks of this size, not malloc'd one by one. */
 #define STRBLOCK 65536
 
@@ -55,75 +55,15 @@ static const struct csvread_column columns[C_NCOLS] = {
     [C_OWNERSHIP] = {"ownership", 0},
 };
 
-struct field {
-        const char *s;
-        size_t len;
-};
-
 struct loader {
-        const char *path;
-        char *err;
-        size_t errlen;
+        struct cfgload cl;
         struct orgtree *t;
         size_t cap;
-        unsigned long header_line;
 };
-
-static void fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-{
-        char msg[1400];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        strlcpyf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
-}
-
-/* Length of s to quote in a message: at most SHOW_MAX bytes, whole characters. */
-static int
-show(const char *s, size_t len)
-{
-        if (len <= SHOW_MAX)
-                return (int)len;
-        len = SHOW_MAX;
-        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-                len--;
-        return (int)len;
-}
-
-static struct field
-trimmed(const char *s, size_t len)
-{
-        struct field f;
-
-        f.s = csvread_trim(s, &len);
-        f.len = len;
-        return f;
-}
-
-static int
-code_valid(const char *s, size_t len)
-{
-        if (len < 1 || len > ORGTREE_CODE_MAX)
-                return 0;
-        for (size_t i = 0; i < len; i++) {
-                char ch = s[i];
-
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-                        return 0;
-        }
-        return 1;
-}
 
 /* Copy f into the tree's string blocks, NUL-terminated. */
 static char *
-str_add(struct orgtree_index *ix, struct field f)
+str_add(struct orgtree_index *ix, struct cfgload_field f)
 {
         struct strblock *b = ix->strings;
         char *p;
@@ -145,67 +85,44 @@ str_add(struct orgtree_index *ix, struct field f)
 }
 
 static int
-read_header(struct loader *ld, const struct csvrow *row, int col[C_NCOLS])
+add_row(void *ctx, const struct csvrow *row, const int *col)
 {
-        char why[128];
-
-        if (csvread_columns(row, columns, C_NCOLS, col, why, sizeof(why)) == 0)
-                return 0;
-        fail(ld, row->line, "%s", why);
-        return -1;
-}
-
-static struct field
-column(const struct csvrow *row, const int col[C_NCOLS], enum column k)
-{
-        struct field none = {"", 0};
-
-        if (col[k] < 0)
-                return none;
-        return trimmed(row->fields[col[k]], row->lens[col[k]]);
-}
-
-static int
-add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], size_t hdr_fields)
-{
+        struct loader *ld = ctx;
         struct orgtree *t = ld->t;
         struct orgtree_index *ix = t->index;
-        struct field code, parent;
+        struct cfgload_field code, parent;
         struct orgunit *u;
         int at;
 
-        if (row->nfields != hdr_fields) {
-                fail(ld, row->line, "row has %zu fields, the header has %zu", row->nfields,
-                     hdr_fields);
-                return -1;
-        }
-        code = column(row, col, C_CODE);
-        parent = column(row, col, C_PARENT);
+        code = cfgload_column(row, col, C_CODE);
+        parent = cfgload_column(row, col, C_PARENT);
         if (code.len == 0) {
-                fail(ld, row->line, "empty code");
+                cfgload_fail(&ld->cl, row->line, "empty code");
                 return -1;
         }
-        if (!code_valid(code.s, code.len)) {
-                fail(ld, row->line,
-                     "bad code \"%.*s\": codes are 1..%d characters of A-Z a-z 0-9 _ . -",
-                     show(code.s, code.len), code.s, ORGTREE_CODE_MAX);
+        if (!cfgload_code_valid(code.s, code.len, ORGTREE_CODE_MAX)) {
+                cfgload_fail(&ld->cl, row->line,
+                             "bad code \"%.*s\": codes are 1..%d characters of A-Z a-z 0-9 _ . -",
+                             cfgload_show(code.s, code.len), code.s, ORGTREE_CODE_MAX);
                 return -1;
         }
         if (t->n >= ORGTREE_MAX_UNITS) {
-                fail(ld, row->line, "more than %d units", ORGTREE_MAX_UNITS);
+                cfgload_fail(&ld->cl, row->line, "more than %d units", ORGTREE_MAX_UNITS);
                 return -1;
         }
         at = strmap_put(ix->map, code.s, code.len, (int)t->n);
         if (at != (int)t->n) {
-                fail(ld, row->line, "duplicate code \"%.*s\" (first defined on line %lu)",
-                     (int)code.len, code.s, t->u[at].line);
+                cfgload_fail(&ld->cl, row->line,
+                             "duplicate code \"%.*s\" (first defined on line %lu)", (int)code.len,
+                             code.s, t->u[at].line);
                 return -1;
         }
         if (parent.len == 0 && t->root >= 0) {
-                fail(ld, row->line,
-                     "unit \"%.*s\" is a second root (\"%s\" on line %lu has an empty parent "
-                     "too)",
-                     (int)code.len, code.s, t->u[t->root].code, t->u[t->root].line);
+                cfgload_fail(
+                    &ld->cl, row->line,
+                    "unit \"%.*s\" is a second root (\"%s\" on line %lu has an empty parent "
+                    "too)",
+                    (int)code.len, code.s, t->u[t->root].code, t->u[t->root].line);
                 return -1;
         }
         if (t->n == ld->cap) {
@@ -215,11 +132,11 @@ add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], siz
         u = &t->u[t->n];
         u->code = str_add(ix, code);
         u->parent_code = str_add(ix, parent);
-        u->level = str_add(ix, column(row, col, C_LEVEL));
-        u->name = str_add(ix, column(row, col, C_NAME));
-        u->stage = str_add(ix, column(row, col, C_STAGE));
-        u->locality = str_add(ix, column(row, col, C_LOCALITY));
-        u->ownership = str_add(ix, column(row, col, C_OWNERSHIP));
+        u->level = str_add(ix, cfgload_column(row, col, C_LEVEL));
+        u->name = str_add(ix, cfgload_column(row, col, C_NAME));
+        u->stage = str_add(ix, cfgload_column(row, col, C_STAGE));
+        u->locality = str_add(ix, cfgload_column(row, col, C_LOCALITY));
+        u->ownership = str_add(ix, cfgload_column(row, col, C_OWNERSHIP));
         u->parent = -1;
         u->depth = 0;
         u->is_leaf = 1;
@@ -266,7 +183,7 @@ report_cycle(struct loader *ld, int start, int *mark)
                 if (k == first || len >= sizeof(msg))
                         break;
         }
-        fail(ld, t->u[first].line, "%s", msg);
+        cfgload_fail(&ld->cl, t->u[first].line, "%s", msg);
 }
 
 /* Resolve parents, check the shape, and build the derived arrays. */
@@ -282,7 +199,7 @@ build(struct loader *ld)
         int rc = -1;
 
         if (n == 0) {
-                fail(ld, ld->header_line, "no units");
+                cfgload_fail(&ld->cl, ld->cl.header_line, "no units");
                 return -1;
         }
         for (size_t i = 0; i < n; i++) {
@@ -292,13 +209,14 @@ build(struct loader *ld)
                         continue;
                 u->parent = orgtree_find(t, u->parent_code, strlen(u->parent_code));
                 if (u->parent < 0) {
-                        fail(ld, u->line, "unit \"%s\" has unknown parent \"%.*s\"", u->code,
-                             show(u->parent_code, strlen(u->parent_code)), u->parent_code);
+                        cfgload_fail(&ld->cl, u->line, "unit \"%s\" has unknown parent \"%.*s\"",
+                                     u->code, cfgload_show(u->parent_code, strlen(u->parent_code)),
+                                     u->parent_code);
                         return -1;
                 }
         }
         if (t->root < 0) {
-                fail(ld, ld->header_line, "no root: every unit has a parent");
+                cfgload_fail(&ld->cl, ld->cl.header_line, "no root: every unit has a parent");
                 return -1;
         }
 
@@ -356,10 +274,11 @@ build(struct loader *ld)
         for (size_t i = 0; i < n; i++) {
                 total += (size_t)t->u[i].depth + 1;
                 if (total > ORGTREE_ANC_MAX) {
-                        fail(ld, t->u[i].line,
-                             "unit \"%s\" is %u levels deep: the tree is too deep (its ancestor "
-                             "lists would exceed %zu entries)",
-                             t->u[i].code, t->u[i].depth, ORGTREE_ANC_MAX);
+                        cfgload_fail(
+                            &ld->cl, t->u[i].line,
+                            "unit \"%s\" is %u levels deep: the tree is too deep (its ancestor "
+                            "lists would exceed %zu entries)",
+                            t->u[i].code, t->u[i].depth, ORGTREE_ANC_MAX);
                         goto out;
                 }
         }
@@ -426,54 +345,27 @@ size_hint(const char *path)
         return hint;
 }
 
+static const struct cfgload_file orgunits_csv = {
+    .cols = columns,
+    .ncols = C_NCOLS,
+    .header = "code,parent,level,name,stage,locality,ownership",
+    .row = add_row,
+};
+
 struct orgtree *
 orgtree_load(const char *path, char *err, size_t errlen)
 {
-        struct loader ld = {.path = path, .err = err, .errlen = errlen, .header_line = 1};
-        struct csvread *r;
-        struct csvrow row;
-        char msg[256];
-        int col[C_NCOLS], rc;
-        size_t hdr_fields;
+        struct loader ld = {.cl = {.path = path, .err = err, .errlen = errlen}};
 
-        if ((r = csvread_open(path, err, errlen)) == NULL)
-                return NULL;
         ld.t = xcalloc(1, sizeof(*ld.t));
         ld.t->root = -1;
         ld.t->index = xcalloc(1, sizeof(*ld.t->index));
         ld.t->index->map = strmap_new(size_hint(path));
-
-        rc = csvread_next(r, &row, msg, sizeof(msg));
-        if (rc == CSVREAD_EOF) {
-                fail(&ld, 1,
-                     "empty file: expected the header code,parent,level,name,stage,locality,"
-                     "ownership");
-                goto bad;
+        if (cfgload_read(&ld.cl, &orgunits_csv, &ld) != 0 || build(&ld) != 0) {
+                orgtree_destroy(&ld.t);
+                return NULL;
         }
-        if (rc != CSVREAD_ROW) {
-                fail(&ld, row.line, "%s", msg);
-                goto bad;
-        }
-        ld.header_line = row.line;
-        if (read_header(&ld, &row, col) != 0)
-                goto bad;
-        hdr_fields = row.nfields;
-        while ((rc = csvread_next(r, &row, msg, sizeof(msg))) != CSVREAD_EOF) {
-                if (rc != CSVREAD_ROW) {
-                        fail(&ld, row.line, "%s", msg);
-                        goto bad;
-                }
-                if (add_row(&ld, &row, col, hdr_fields) != 0)
-                        goto bad;
-        }
-        csvread_close(&r);
-        if (build(&ld) != 0)
-                goto bad;
         return ld.t;
-bad:
-        csvread_close(&r);
-        orgtree_destroy(&ld.t);
-        return NULL;
 }
 
 int

@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 #define ORGTREE_MAX_UNITS (1 << 22)
 #define ORGTREE_CODE_MAX  64
 
@@ -53,7 +55,7 @@ struct orgtree {
 };
 
 /* Load path; NULL with "FILE:LINE: problem" in err on failure. */
-struct orgtree *orgtree_load(const char *path, char *err, size_t errlen);
+EDUSTAT_MUST_USE struct orgtree *orgtree_load(const char *path, char *err, size_t errlen);
 
 /* Index of the unit with this code, or -1. */
 int orgtree_find(const struct orgtree *t, const char *code, size_t len);

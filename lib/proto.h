@@ -63,6 +63,8 @@
 
 #include <msgpack.h>
 
+#include "util.h"
+
 #define PROTO_VERSION 2
 
 /* Caps with their defaults, in one place. */
@@ -212,28 +214,31 @@ enum proto_type proto_peek(const void *buf, size_t len);
  * when it could be read (a valid one), so that the "error" reply can name
  * the batch; it is nil otherwise.
  */
-int proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err,
-                        size_t errlen);
+EDUSTAT_MUST_USE int proto_submit_decode(const void *buf, size_t len, struct proto_submit *out,
+                                         char *err, size_t errlen);
 void proto_submit_free(struct proto_submit *s);
 
 /* Decodes "ack" and "error" (out->message set for error). */
-int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen);
+EDUSTAT_MUST_USE int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err,
+                                      size_t errlen);
 void proto_ack_free(struct proto_ack *a);
 
-int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err,
-                       size_t errlen);
+EDUSTAT_MUST_USE int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator,
+                                        char *err, size_t errlen);
 
-int proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen);
+EDUSTAT_MUST_USE int proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err,
+                                      size_t errlen);
 void proto_uow_free(struct proto_uow *u);
 
 /* "rows": *rows is owned (free()), *n set. */
-int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
-                      size_t errlen);
-int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
-                       uint64_t *epoch, char *err, size_t errlen);
+EDUSTAT_MUST_USE int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows,
+                                       uint32_t *n, char *err, size_t errlen);
+EDUSTAT_MUST_USE int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq,
+                                        uint64_t *nrows, uint64_t *epoch, char *err, size_t errlen);
 /* "ok", "fail" and "fenced": *type says which; *message is nil for ok. */
-int proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t *seq,
-                        struct pstr *message, char *err, size_t errlen);
+EDUSTAT_MUST_USE int proto_result_decode(const void *buf, size_t len, enum proto_type *type,
+                                         uint64_t *seq, struct pstr *message, char *err,
+                                         size_t errlen);
 
 /*
  * Encoders write into a msgpack_packer (usually over a msgpack_sbuffer).

@@ -28,7 +28,7 @@ security_path(const char *var, const char *file, char *buf, size_t len)
 }
 
 int
-security_load(enum security_role role, struct zsock_curve *server, struct zsock_curve *client,
+security_load(enum security_role role, struct wire_curve *server, struct wire_curve *client,
               char *err, size_t errlen)
 {
         static const struct {

@@ -25,7 +25,8 @@
 
 #include <stddef.h>
 
-#include "zsock.h"
+#include "wire.h"
+#include "util.h"
 
 enum security_role { SEC_COLLECTOR, SEC_AGGREGATOR, SEC_SINK };
 
@@ -39,8 +40,8 @@ int security_insecure(void);
  * the collector); either may be NULL when not wanted.  Returns 0, or -1 with
  * "FILE: problem" in err.
  */
-int security_load(enum security_role role, struct zsock_curve *server, struct zsock_curve *client,
-                  char *err, size_t errlen);
+EDUSTAT_MUST_USE int security_load(enum security_role role, struct wire_curve *server,
+                                   struct wire_curve *client, char *err, size_t errlen);
 
 /* The path of an env-overridable key file: getenv(var) or $EDUSTAT_KEYS/file. */
 const char *security_path(const char *var, const char *file, char *buf, size_t len);

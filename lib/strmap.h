@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define STRMAP_MAX (1u << 26)
 
 struct strmap;
@@ -27,7 +29,7 @@ int strmap_get(const struct strmap *m, const char *key, size_t len);
  * now stored for the key (the old one if it was present), or -1 when the
  * map is full (STRMAP_MAX).  value must be >= 0.
  */
-int strmap_put(struct strmap *m, const char *key, size_t len, int value);
+EDUSTAT_MUST_USE int strmap_put(struct strmap *m, const char *key, size_t len, int value);
 
 size_t strmap_count(const struct strmap *m);
 

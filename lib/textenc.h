@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 enum textenc {
         TEXTENC_AUTO = 0, /* detect as above */
         TEXTENC_UTF8,
@@ -55,7 +57,7 @@ struct textenc_text {
  * are accepted too (GBK and GB2312 decode as their superset GB18030).
  * Returns 0 with *enc set, or -1 for an unknown name.
  */
-int textenc_parse(const char *name, enum textenc *enc);
+EDUSTAT_MUST_USE int textenc_parse(const char *name, enum textenc *enc);
 
 /* "auto", "UTF-8", "GB18030" or "UTF-16". */
 const char *textenc_name(enum textenc enc);

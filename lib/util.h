@@ -15,6 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * EDUSTAT_MUST_USE marks a function whose result says whether it worked
+ * (0 or -1, an object or NULL): a caller that ignores it does not build
+ * (-Werror).  GCC warns even through a cast to void, so a result ignored on
+ * purpose is tested with the reason written beside the test.
+ */
+#define EDUSTAT_MUST_USE __attribute__((warn_unused_result))
+
 /* Allocate, or abort with a message.  Never return NULL. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
@@ -43,7 +51,7 @@ const char *env_or(const char *name, const char *def);
  * Parse a whole decimal string as a long within [min, max].  Returns 0 and
  * sets *out, or -1 when s is not exactly such a number.
  */
-int parse_long(const char *s, long min, long max, long *out);
+EDUSTAT_MUST_USE int parse_long(const char *s, long min, long max, long *out);
 
 /* 1 when s[0..len) is valid UTF-8 with no NUL byte, else 0. */
 int utf8_valid(const char *s, size_t len);

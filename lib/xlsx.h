@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 #define XLSX_MAX_FILE     (50 * 1024 * 1024)
 #define XLSX_MAX_UNPACKED (50 * 1024 * 1024)
 #define XLSX_MAX_CELLS    1000000
@@ -85,8 +87,8 @@ int xlsx_is_zip(const void *buf, size_t len);
  * not a workbook, no such sheet (the message lists the sheets there are),
  * over a cap, malformed XML (with the part and its line).
  */
-struct xlsx_sheet *xlsx_read(const char *name, const void *buf, size_t len, const char *sheet,
-                             char *err, size_t errlen);
+EDUSTAT_MUST_USE struct xlsx_sheet *xlsx_read(const char *name, const void *buf, size_t len,
+                                              const char *sheet, char *err, size_t errlen);
 
 /* Free; accepts NULL and sets *sp to NULL. */
 void xlsx_sheet_destroy(struct xlsx_sheet **sp);

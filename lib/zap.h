@@ -10,12 +10,18 @@
  * "User-Id") and authorizes by.  A refused key gets no connection at all;
  * the refusal is logged with the peer's address (at most ZAP_LOG_PER_SEC
  * lines a second, so a scan cannot flood the log).
+ *
+ * The handler's thread is the only thread of ours beside a daemon's main
+ * thread (docs/ARCHITECTURE.md, Threads).  It reads arg through admit()
+ * and logs; arg must not change between zap_start and zap_stop.
  */
 #ifndef EDUSTAT_ZAP_H
 #define EDUSTAT_ZAP_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util.h"
 
 #define ZAP_LOG_PER_SEC 10
 #define ZAP_MAX_USER    64
@@ -34,7 +40,7 @@ typedef int (*zap_admit_fn)(void *arg, const uint8_t key[32], char *user, size_t
  * log lines ("aggregator").  Must be called before the CURVE server socket
  * binds.  Returns the handler, or NULL after logging why.
  */
-struct zap *zap_start(void *ctx, const char *what, zap_admit_fn admit, void *arg);
+EDUSTAT_MUST_USE struct zap *zap_start(void *ctx, const char *what, zap_admit_fn admit, void *arg);
 
 /* Number of handshakes refused so far. */
 uint64_t zap_refused(const struct zap *z);

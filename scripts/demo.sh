@@ -17,7 +17,7 @@
 #
 # Environment: EDUSTAT_DB_URL (use this database), EDUSTAT_BIN (default
 # ./bin), EDUSTAT_DEMO_EXIT=1.
-# shellcheck disable=SC2317  # stop_pid and cleanup run from the EXIT trap
+# shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,8 +42,17 @@ chmod 755 "$WORK"
 LOGS=$WORK/logs
 # CURVE on both links, as in production: fresh keys for this run, and one
 # collector key registered for the whole city (scripts/devkeys.sh).
-# shellcheck source=devkeys.sh
-. "$ROOT/scripts/devkeys.sh"
+# The one harness (tests/lib/stack.sh) starts, awaits and stops everything.
+SRC=$ROOT
+# shellcheck source=../tests/lib/stack.sh
+. "$ROOT/tests/lib/stack.sh"
+stack_lib
+STACK_NAME=demo
+STACK_READY_SECONDS=60
+STACK_SINK_LOG=$WORK/logs/sink.log
+STACK_AGG_LOG=$WORK/logs/aggregator.log
+SINK_BIN=$BIN/edustat-sink
+AGG_BIN=$BIN/edustat-aggregator
 devkeys "$BIN/edustat-keygen" "$ROOT/config" "$WORK" || {
         echo "demo: cannot make CURVE keys" >&2
         exit 1
@@ -51,32 +60,13 @@ devkeys "$BIN/edustat-keygen" "$ROOT/config" "$WORK" || {
 mkdir -p "$LOGS"
 echo "demo: logs in $LOGS"
 
-SINK_PID=
-AGG_PID=
 PG_STARTED=
 
 # Stop what this script started, by PID, newest first.
-stop_pid() {
-        local pid=$1 name=$2 i
-        if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-                return 0
-        fi
-        kill -TERM "$pid" 2>/dev/null
-        for i in $(seq 1 100); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-                echo "demo: $name did not stop on SIGTERM within 10 s; killing it" >&2
-                kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid" 2>/dev/null
-}
-
 cleanup() {
         trap - EXIT INT TERM
-        stop_pid "$AGG_PID" aggregator
-        stop_pid "$SINK_PID" sink
+        stack_stop_pid "$AGG_PID" 10
+        stack_stop_pid "$SINK_PID" 10
         if [ -n "$PG_STARTED" ]; then
                 pg_stop
                 # The cluster is throwaway; its server log stays with ours.
@@ -87,44 +77,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; exit 130' INT TERM
 
-# A loopback TCP port nothing listens on.
-free_port() {
-        local p i
-        for i in $(seq 1 50); do
-                p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
-                if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-                        echo "$p"
-                        return 0
-                fi
-        done
-        echo "demo: no free port found" >&2
-        return 1
-}
-
-# wait_ready NAME PID LOG: wait for the daemon's "ready" log line.
-wait_ready() {
-        local name=$1 pid=$2 log=$3 i
-        for i in $(seq 1 600); do
-                if grep -q ': info: ready' "$log" 2>/dev/null; then
-                        return 0
-                fi
-                if ! kill -0 "$pid" 2>/dev/null; then
-                        echo "demo: the $name exited during start-up; its log ($log):" >&2
-                        tail -n 20 "$log" >&2
-                        return 1
-                fi
-                sleep 0.1
-        done
-        echo "demo: the $name was not ready after 60 s; see $log" >&2
-        return 1
-}
-
 # --- PostgreSQL -------------------------------------------------------------
 if [ -n "${EDUSTAT_DB_URL+set}" ]; then
         echo "demo: using EDUSTAT_DB_URL=\"$EDUSTAT_DB_URL\""
 else
-        # shellcheck source=scripts/pg.sh
-        . "$ROOT/scripts/pg.sh"
         echo "demo: starting a throwaway PostgreSQL in $WORK/postgres"
         PG_STARTED=1
         pg_start "$WORK/postgres" || exit 1
@@ -135,8 +91,7 @@ if [ -n "$EDUSTAT_DB_URL" ]; then
 fi
 
 # --- Daemons ----------------------------------------------------------------
-SINK_PORT=$(free_port) || exit 1
-AGG_PORT=$(free_port) || exit 1
+read -r SINK_PORT AGG_PORT <<<"$(stack_free_ports 2)"
 export EDUSTAT_SINK_BIND=${EDUSTAT_SINK_BIND:-tcp://127.0.0.1:$SINK_PORT}
 export EDUSTAT_SINK=${EDUSTAT_SINK:-tcp://127.0.0.1:$SINK_PORT}
 export EDUSTAT_AGGREGATOR_BIND=${EDUSTAT_AGGREGATOR_BIND:-tcp://127.0.0.1:$AGG_PORT}
@@ -147,14 +102,13 @@ export EDUSTAT_OUTBOX=$WORK/outbox.db
 
 # Each daemon gets its own session, so Ctrl-C reaches only this script, which
 # then stops them in order (aggregator first) by PID.
-setsid "$BIN/edustat-sink" >"$LOGS/sink.log" 2>&1 &
-SINK_PID=$!
-wait_ready sink "$SINK_PID" "$LOGS/sink.log" || exit 1
+STACK_LAUNCH=setsid
+stack_start_sink nowait
+stack_ready sink "$SINK_PID" "$STACK_SINK_LOG" || exit 1
 echo "demo: sink ready on $EDUSTAT_SINK_BIND (pid $SINK_PID)"
 
-setsid "$BIN/edustat-aggregator" >"$LOGS/aggregator.log" 2>&1 &
-AGG_PID=$!
-wait_ready aggregator "$AGG_PID" "$LOGS/aggregator.log" || exit 1
+stack_start_aggregator nowait
+stack_ready aggregator "$AGG_PID" "$STACK_AGG_LOG" || exit 1
 echo "demo: aggregator ready on $EDUSTAT_AGGREGATOR_BIND (pid $AGG_PID)"
 
 # --- Submission round -------------------------------------------------------

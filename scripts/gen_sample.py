@@ -4,8 +4,8 @@
 Writes (relative to the repository root, or --out):
   config/orgunits.csv     the org tree: city, 4 districts, 3 towns, ~300 schools
   config/indicators.csv   the indicator catalogue
-  config/targets.csv      the targets of the seeds (shared/seeds/) and of the
-                          national standards, each with its document
+  config/targets.csv      the targets of bureaus' published work plans and of
+                          the national standards, each with its document
   config/periods.csv      the two reporting rounds and their due dates
   config/balance.csv      the 优质均衡 resource standard (教督〔2017〕6号)
   demo/2024/*.csv         one file per school and one per district (the
@@ -193,8 +193,8 @@ BALANCE = [
 ]
 CV_MAX = {"primary": "0.50", "junior": "0.45"}
 
-# Documents the targets come from: the seeds (shared/seeds/) and the
-# national standards of shared/reference/indicators-research.md.
+# Documents the targets come from: bureaus' published work plans and
+# speeches, and the national standards (the MoE's 督导评估办法).
 SRC_PANJIN = "盘锦市全市教育工作大会(2019)"
 SRC_LINXIANG = "临湘市教育体育局2021年工作计划"
 SRC_HUAIREN = "怀仁市落实国家政策推动义务教育优质均衡发展实施意见(怀政办发〔2022〕64号)"

@@ -7,8 +7,8 @@
  *
  * The recomputation shares no code with the aggregator: a recursive CTE
  * over edustat.orgunit gives every (ancestor, descendant) pair, sums are
- * numeric (exact), and the leaf statistics follow the contract of issue 2
- * ("agg_value semantics", also docs/SQL.md): count/amount min, max, mean
+ * numeric (exact), and the leaf statistics follow docs/SQL.md
+ * ("agg_value", "The rules, in plain words"): count/amount min, max, mean
  * and population cv over the leaves that store the value; for a ratio, the
  * same over the leaves that store both parts with a denominator above 0,
  * weighted by each leaf's denominator.  The tree is walked down from the

@@ -28,7 +28,7 @@
 #include "util.h"
 #include "writer.h"
 #include "zap.h"
-#include "zsock.h"
+#include "wire.h"
 
 /* How often the loop wakes to look at the stop flag and the summary. */
 #define POLL_MS 500
@@ -205,7 +205,7 @@ startup_db(struct sink *s)
 
 struct peer_send {
         struct sink *s;
-        const struct zsock_peer *peer;
+        const struct wire_peer *peer;
 };
 
 static int
@@ -213,7 +213,7 @@ send_to_peer(void *arg, const void *buf, size_t len)
 {
         struct peer_send *ps = arg;
 
-        if (zsock_router_send(ps->s->router, ps->peer, buf, len) == -1) {
+        if (wire_router_send(ps->s->router, ps->peer, buf, len) == -1) {
                 log_warnx("sending %zu bytes to the aggregator: %s", len, zmq_strerror(errno));
                 return -1;
         }
@@ -221,7 +221,7 @@ send_to_peer(void *arg, const void *buf, size_t len)
 }
 
 static void
-reply(struct sink *s, const struct zsock_peer *peer)
+reply(struct sink *s, const struct wire_peer *peer)
 {
         struct peer_send ps = {s, peer};
 
@@ -251,7 +251,7 @@ identity_check(const char *uid, struct pstr id, char *why, size_t whylen)
 }
 
 static void
-handle_hello(struct sink *s, const struct zsock_peer *peer, const char *uid, const void *buf,
+handle_hello(struct sink *s, const struct wire_peer *peer, const char *uid, const void *buf,
              size_t len)
 {
         struct peer_send ps = {s, peer};
@@ -302,7 +302,7 @@ handle_hello(struct sink *s, const struct zsock_peer *peer, const char *uid, con
 }
 
 static void
-handle_uow(struct sink *s, const struct zsock_peer *peer, const char *uid, const void *buf,
+handle_uow(struct sink *s, const struct wire_peer *peer, const char *uid, const void *buf,
            size_t len)
 {
         struct proto_uow u;
@@ -366,7 +366,7 @@ handle_uow(struct sink *s, const struct zsock_peer *peer, const char *uid, const
 }
 
 static void
-handle_message(struct sink *s, const struct zsock_peer *peer, zmq_msg_t *msg)
+handle_message(struct sink *s, const struct wire_peer *peer, zmq_msg_t *msg)
 {
         const void *buf = zmq_msg_data(msg);
         size_t len = zmq_msg_size(msg);
@@ -425,7 +425,7 @@ int
 main(int argc, char **argv)
 {
         struct sink s;
-        struct zsock_curve curve;
+        struct wire_curve curve;
         char err[1024];
         int one = 1, sndtimeo = SEND_TIMEOUT_MS;
 
@@ -462,8 +462,8 @@ main(int argc, char **argv)
                         fatalx("cannot start the ZAP handler");
                 log_info("CURVE on; %zu aggregator key(s) admitted from %s", s.peers->n, dir);
         }
-        s.router = zsock_router_bind_curve(s.ctx, s.set.bind, PROTO_MAX_UOW_BYTES,
-                                           security_insecure() ? NULL : &curve);
+        s.router = wire_router_bind_curve(s.ctx, s.set.bind, PROTO_MAX_UOW_BYTES,
+                                          security_insecure() ? NULL : &curve);
         explicit_bzero(&curve, sizeof curve);
         if (s.router == NULL)
                 fatalx("cannot bind %s", s.set.bind);
@@ -484,7 +484,7 @@ main(int argc, char **argv)
 
         while (!stop) {
                 zmq_pollitem_t it = {s.router, 0, ZMQ_POLLIN, 0};
-                struct zsock_peer peer;
+                struct wire_peer peer;
                 zmq_msg_t msg;
                 int n = zmq_poll(&it, 1, POLL_MS);
 
@@ -492,7 +492,7 @@ main(int argc, char **argv)
                         fatalx("zmq_poll: %s", zmq_strerror(errno));
                 if (n > 0 && (it.revents & ZMQ_POLLIN) && !stop) {
                         zmq_msg_init(&msg);
-                        if (zsock_router_recv(s.router, &peer, &msg, ZMQ_DONTWAIT) == 0)
+                        if (wire_router_recv(s.router, &peer, &msg, ZMQ_DONTWAIT) == 0)
                                 handle_message(&s, &peer, &msg);
                         zmq_msg_close(&msg);
                 }
@@ -501,7 +501,7 @@ main(int argc, char **argv)
         summary_maybe(&s, 1);
         log_info("stopping");
         msgpack_sbuffer_destroy(&s.sbuf);
-        zsock_close(&s.router);
+        wire_close(&s.router);
         zap_stop(&s.zap);
         zmq_ctx_term(s.ctx);
         keyset_destroy(&s.peers);

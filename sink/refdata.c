@@ -674,10 +674,13 @@ tree_sets(struct loader *ld)
 
         ld->level = strmap_new(16);
         ld->stage = strmap_new(16);
+        /* A tree has at most ORGTREE_MAX_UNITS units, fewer than a map holds. */
+        _Static_assert(ORGTREE_MAX_UNITS <= STRMAP_MAX, "every unit's label fits in a set");
         for (size_t i = 0; i < t->n; i++) {
-                strmap_put(ld->level, t->u[i].level, strlen(t->u[i].level), 0);
-                if (t->u[i].stage[0] != '\0')
-                        strmap_put(ld->stage, t->u[i].stage, strlen(t->u[i].stage), 0);
+                if (strmap_put(ld->level, t->u[i].level, strlen(t->u[i].level), 0) < 0 ||
+                    (t->u[i].stage[0] != '\0' &&
+                     strmap_put(ld->stage, t->u[i].stage, strlen(t->u[i].stage), 0) < 0))
+                        fatalx("%s: a set of the tree's labels is full", __func__);
         }
 }
 

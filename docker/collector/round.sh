@@ -5,7 +5,7 @@
 # Submits the sample city's simulated round from $EDUSTAT_DEMO (2023, 2024, then the
 # 2024 corrections, then 2025S1, as scripts/demo.sh does), logs a one-line
 # summary per step, then becomes `edustat-collector run` over the spool
-# $EDUSTAT_SPOOL (issue 3): a CSV file dropped into its incoming/ is
+# $EDUSTAT_SPOOL (the drop folder of `edustat-collector run`): a CSV file dropped into its incoming/ is
 # delivered and moved to done/ or failed/ with a receipt beside it.  From
 # then on $EDUSTAT_STATE/demo-round/ready exists: the compose healthcheck.
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# run.sh [SOURCE_ROOT]: the Docker Compose test of issue 5.
+# run.sh [SOURCE_ROOT]: the Docker Compose test (docs/DOCKER.md).
 #
 # Runs the stack of docker-compose.yml the way a user does, under its own
 # project name and with its published ports on free 127.0.0.1 ports:
@@ -84,13 +84,13 @@ PASSES=0
 UP=0
 PAUSED=0
 
-# Two distinct loopback ports that nobody listens on right now.
-read -r AGG_PORT DB_PORT <<<"$(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+# Two distinct loopback ports that nobody listens on right now, picked by the
+# one harness (the daemons themselves run in Docker here).
+read -r AGG_PORT DB_PORT <<<"$(
+        # shellcheck source=../lib/stack.sh
+        . "$SRC/tests/lib/stack.sh"
+        stack_free_ports 2
+)"
 
 # The stack's settings: published ports, the sample round on, nothing from
 # the caller's environment changing what is tested.

@@ -28,20 +28,14 @@ for it in $(seq 1 "$ITER"); do
         sleep_ms "$R"
         case $((it % 3)) in
         2)
-                t=$(now_ms)
                 what="while the sink committed"
-                while ! sink_in_txn; do
-                        if [ $(($(now_ms) - t)) -ge 5000 ]; then
-                                what="(no commit seen within 5 s)"
-                                break
-                        fi
-                done
-                kill9 "$AGG_PID"
+                sink_txn_wait 5000 || what="(no commit seen within 5 s)"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 note "iteration $it: killed the aggregator $what; restarting it at once"
                 ;;
         *)
-                kill9 "$AGG_PID"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 rand 100 2000
                 note "iteration $it: killed the aggregator; down for $R ms"
@@ -49,14 +43,14 @@ for it in $(seq 1 "$ITER"); do
                 ;;
         esac
         if [ $((it % 3)) = 0 ]; then
-                start_aggregator nowait
+                stack_start_aggregator nowait
                 rand 0 300
                 sleep_ms "$R"
-                kill9 "$AGG_PID"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 note "iteration $it: killed the restarted aggregator again after $R ms"
         fi
-        start_aggregator
+        stack_start_aggregator
         rand 300 1500
         sleep_ms "$R"
         lanes_stop

@@ -10,8 +10,9 @@
 #   done
 #   fault_finish                # drain, oracle, consistency check, verdict
 #
-# The real daemons run against a throwaway PostgreSQL (scripts/pg.sh), on
-# free loopback ports.  The workload (workload.py) is LANES collectors, each
+# The real daemons run against a throwaway PostgreSQL on free loopback
+# ports, started, awaited and stopped by the one harness, tests/lib/stack.sh
+# (its stack_* functions are at a scenario's disposal too).  The workload (workload.py) is LANES collectors, each
 # with its own outbox and its own org units, submitting generated CSV runs
 # one after another while the scenario injects its fault at random points.
 # Every run's exit code is recorded; at the end workload.py compares
@@ -24,7 +25,7 @@
 # or the scenario's ITER_DEFAULT), EDUSTAT_KEEP_WORK=1 (keep the work
 # directory), TMPDIR.
 #
-# Everything started here is stopped by PID.
+# Everything started here is stopped by PID (stack.sh's EXIT trap).
 
 set -u
 
@@ -39,18 +40,8 @@ RUNS_PER_ITER=${RUNS_PER_ITER:-25}  # runs generated per lane and iteration
 GEN_LATE=${GEN_LATE:-}              # "EVERY REPEAT": runs that may come late (workload.py gen)
 ITER_DEFAULT=${ITER_DEFAULT:-5}     # iterations unless EDUSTAT_FAULT_ITER says
 
-FAILS=0
-SINK_PID=
-AGG_PID=
 LANE_PIDS=
 FAULTS=0
-EXTRA_PIDS=                         # other processes a scenario started: stopped at exit
-
-# fail MESSAGE: a failed expectation; the scenario goes on and fails at the end.
-fail() {
-        echo "FAIL: $*"
-        FAILS=$((FAILS + 1))
-}
 
 note() {
         echo "fault $NAME: $*"
@@ -71,31 +62,6 @@ now_ms() {
         date +%s%3N
 }
 
-find_bin() {
-        local b
-        for b in "$BUILD/$1" "$BUILD/bin/$1"; do
-                if [ -x "$b" ]; then
-                        printf '%s\n' "$b"
-                        return 0
-                fi
-        done
-        echo "fault: $1 not found under $BUILD" >&2
-        return 1
-}
-
-# free_ports N: N distinct loopback ports that nobody listens on right now.
-free_ports() {
-        python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
 # fault_init NAME BUILD_ROOT SOURCE_ROOT
 fault_init() {
         NAME=$1
@@ -107,55 +73,31 @@ fault_init() {
         SRC=$(cd "$3" && pwd) || exit 2
         CONFIG=${EDUSTAT_FAULT_CONFIG:-$SRC/config}
         WORKLOAD=$SRC/tests/fault/workload.py
-        # shellcheck source=../../scripts/pg.sh
-        . "$SRC/scripts/pg.sh"
-        SINK_BIN=$(find_bin edustat-sink) || exit 1
-        AGG_BIN=$(find_bin edustat-aggregator) || exit 1
-        COLLECTOR_BIN=$(find_bin edustat-collector) || exit 1
-        KEYGEN_BIN=$(find_bin edustat-keygen) || exit 1
-        # shellcheck source=../../scripts/devkeys.sh
-        . "$SRC/scripts/devkeys.sh"
+        # shellcheck source=../lib/stack.sh
+        . "$SRC/tests/lib/stack.sh"
+        stack_init "fault-$NAME"
+        STACK_SINK_LOG=$WORK/logs/sink.log
+        STACK_AGG_LOG=$WORK/logs/aggregator.log
+        STACK_LOG_FILES="$STACK_SINK_LOG $STACK_AGG_LOG"
+        STACK_LOG_TAIL=60
+        STACK_READY_SECONDS=60
+        STACK_CLEANUP_HOOK=lanes_kill
         SEED=${EDUSTAT_FAULT_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
         RANDOM=$SEED
         ITER=${EDUSTAT_FAULT_ITER:-$ITER_DEFAULT}
         # Runs generated per lane: more than a lane submits in an iteration.
         RUNS_MAX=$(((ITER + 1) * RUNS_PER_ITER))
         T0=$(now_ms)
-        WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-fault-$NAME.XXXXXX") || exit 1
-        chmod 755 "$WORK"
         mkdir -p "$WORK/runs" "$WORK/logs"
         : >"$WORK/results"
         : >"$WORK/exits"
-        trap fault_cleanup EXIT
-        trap 'exit 130' INT TERM
         note "seed $SEED (replay: EDUSTAT_FAULT_SEED=$SEED), $ITER iterations," \
                 "$LANES collectors, work dir $WORK"
 }
 
-print_logs() {
-        local f
-        for f in "$WORK/logs/sink.log" "$WORK/logs/aggregator.log"; do
-                [ -f "$f" ] || continue
-                echo "----- $(basename "$f") (last 60 lines) -----"
-                tail -n 60 "$f"
-        done
-        echo "----- end of logs -----"
-}
-
-# stop_pid PID: SIGTERM, then SIGKILL after 15 s.
-stop_pid() {
-        local pid=$1
-        [ -n "$pid" ] || return 0
-        kill -TERM "$pid" 2>/dev/null || return 0
-        for _ in $(seq 1 150); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-}
-
-fault_cleanup() {
+# lanes_kill: at exit, before stack.sh stops the daemons: the lanes and the
+# collectors they run.
+lanes_kill() {
         local pid f
         touch "$WORK/stop" 2>/dev/null
         for pid in $LANE_PIDS; do
@@ -167,69 +109,6 @@ fault_cleanup() {
         for pid in $LANE_PIDS; do
                 wait "$pid" 2>/dev/null
         done
-        for pid in $EXTRA_PIDS; do
-                stop_pid "$pid"
-        done
-        # A scenario may have left the sink stopped (SIGSTOP).
-        [ -n "$SINK_PID" ] && kill -CONT "$SINK_PID" 2>/dev/null
-        stop_pid "$AGG_PID"
-        stop_pid "$SINK_PID"
-        pg_stop
-        if [ "$FAILS" -ne 0 ] || [ "${EDUSTAT_KEEP_WORK:-0}" = 1 ]; then
-                echo "fault $NAME: work directory kept: $WORK"
-        else
-                rm -rf "$WORK"
-        fi
-}
-
-# abort MESSAGE: a failure after which nothing more can be checked.
-abort() {
-        fail "$*"
-        print_logs
-        exit 1
-}
-
-log_lines() {
-        if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
-}
-
-# wait_ready NAME PID LOG FROM_LINE: until LOG has "ready" after FROM_LINE.
-wait_ready() {
-        local name=$1 pid=$2 log=$3 from=$4
-        for _ in $(seq 1 1200); do
-                if tail -n +"$((from + 1))" "$log" 2>/dev/null | grep -q ': ready'; then
-                        return 0
-                fi
-                if ! kill -0 "$pid" 2>/dev/null; then
-                        abort "$name exited before it was ready"
-                fi
-                sleep 0.05
-        done
-        abort "$name did not log 'ready' within 60 s"
-}
-
-start_sink() {
-        local from
-        from=$(log_lines "$WORK/logs/sink.log")
-        EDUSTAT_CONFIG=$CONFIG EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT \
-                EDUSTAT_DB_URL=$EDUSTAT_DB_URL "$SINK_BIN" >>"$WORK/logs/sink.log" 2>&1 &
-        SINK_PID=$!
-        wait_ready sink "$SINK_PID" "$WORK/logs/sink.log" "$from"
-}
-
-# start_aggregator [nowait]: nowait returns at once, without waiting for
-# the aggregator to have loaded its state.
-# shellcheck disable=SC2120  # aggregator_kill.sh passes nowait
-start_aggregator() {
-        local from
-        from=$(log_lines "$WORK/logs/aggregator.log")
-        EDUSTAT_CONFIG=$CONFIG EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT \
-                EDUSTAT_AGGREGATOR_BIND=tcp://127.0.0.1:$AGG_PORT \
-                "$AGG_BIN" >>"$WORK/logs/aggregator.log" 2>&1 &
-        AGG_PID=$!
-        if [ "${1:-}" != nowait ]; then
-                wait_ready aggregator "$AGG_PID" "$WORK/logs/aggregator.log" "$from"
-        fi
 }
 
 # sink_in_txn: the sink's PostgreSQL session is inside a transaction now.
@@ -239,10 +118,14 @@ sink_in_txn() {
                   AND state <> 'idle'" 2>/dev/null)" = 1 ]
 }
 
-# kill9 PID: SIGKILL one of our daemons and reap it.
-kill9() {
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
+# sink_txn_wait MS: until the sink is inside a transaction (sink_in_txn),
+# at most MS milliseconds; 1 when none was seen.
+sink_txn_wait() {
+        local t
+        t=$(now_ms)
+        while ! sink_in_txn; do
+                [ $(($(now_ms) - t)) -lt "$1" ] || return 1
+        done
 }
 
 # collector LANE ARGS...: run edustat-collector as lane LANE's office: in
@@ -272,16 +155,13 @@ fault_start() {
         # shellcheck disable=SC2086  # GEN_LATE is empty or two words
         python3 "$WORKLOAD" gen "$CONFIG" "$WORK/runs" "$SEED" "$LANES" "$RUNS_MAX" \
                 "$PERIODS" "$SHARE" $GEN_LATE || abort "cannot generate the workload"
-        pg_start "$WORK/db" || abort "cannot start PostgreSQL"
         # CURVE on both links, with a collector key registered for the city.
-        devkeys "$KEYGEN_BIN" "$CONFIG" "$WORK" || abort "cannot make CURVE keys"
+        stack_prepare "$CONFIG"
         CONFIG=$EDUSTAT_CONFIG
         # The workload spans years the sample round's periods.csv does not
         # list, and periods.csv is the aggregator's list of accepted periods.
         rm -f "$CONFIG/periods.csv"
-        read -r SINK_PORT AGG_PORT <<<"$(free_ports 2)"
-        start_sink
-        start_aggregator
+        stack_start
         note "PostgreSQL on $PGPORT (pid $PG_PID), sink on $SINK_PORT (pid $SINK_PID)," \
                 "aggregator on $AGG_PORT (pid $AGG_PID)"
         for l in $(seq 0 $((LANES - 1))); do
@@ -345,10 +225,10 @@ ensure_up() {
                 pg_resume || abort "PostgreSQL did not start again"
         fi
         if [ -z "$SINK_PID" ] || ! kill -0 "$SINK_PID" 2>/dev/null; then
-                start_sink
+                stack_start_sink
         fi
         if [ -z "$AGG_PID" ] || ! kill -0 "$AGG_PID" 2>/dev/null; then
-                start_aggregator
+                stack_start_aggregator
         fi
 }
 
@@ -370,7 +250,7 @@ run_check() {
 iteration_end() {
         local it=$1
         ensure_up
-        run_check "after iteration $it" || print_logs
+        run_check "after iteration $it" || stack_logs
         note "iteration $it done: $(wc -l <"$WORK/exits") runs so far," \
                 "$(awk '$3 != 0' "$WORK/exits" | wc -l) of them not confirmed; check ${CHECK_MS:-?} ms"
 }
@@ -421,7 +301,7 @@ fault_finish() {
                 "$(($(now_ms) - T0)) ms"
         if [ "$FAILS" -ne 0 ]; then
                 echo "fault $NAME: $FAILS failures (seed $SEED; replay: EDUSTAT_FAULT_SEED=$SEED)"
-                print_logs
+                stack_logs
                 exit 1
         fi
         echo "fault $NAME: ok"

@@ -65,7 +65,7 @@ run_drain() {
 fault_init offline "$@"
 fault_start
 for it in $(seq 1 "$ITER"); do
-        stop_pid "$AGG_PID"
+        stack_stop_pid "$AGG_PID"
         AGG_PID=
         FAULTS=$((FAULTS + 1))
         LANE_PIDS=
@@ -84,7 +84,7 @@ for it in $(seq 1 "$ITER"); do
         done
         note "iteration $it: $((LANES * OFFLINE_RUNS)) runs submitted offline;" \
                 "$(grep -h '^pending: [0-9]* batches' "$WORK"/status*.out | tr '\n' ' ')"
-        start_aggregator
+        stack_start_aggregator
         run_drain 0
         for l in $(seq 1 $((LANES - 1))); do
                 drain "$l"

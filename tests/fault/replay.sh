@@ -236,7 +236,7 @@ deliver_old() {
 
 fault_init replay "$@"
 mkdir -p "$WORK/copies" "$WORK/late"
-read -r DEAD_PORT <<<"$(free_ports 1)"
+read -r DEAD_PORT <<<"$(stack_free_ports 1)"
 fault_start
 for it in $(seq 1 "$ITER"); do
         old=("${OLD[@]}")

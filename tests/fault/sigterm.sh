@@ -81,11 +81,11 @@ open_eofs() {
 
 start_run() {
         local from log=$WORK/logs/run$SPOOL_LANE.log
-        from=$(log_lines "$log")
+        from=$(stack_log_lines "$log")
         collector_bg "$SPOOL_LANE" "$log" run --spool "$WORK/spool$SPOOL_LANE"
         RUN_PID=$BG_PID
-        EXTRA_PIDS=$RUN_PID
-        wait_ready "edustat-collector run" "$RUN_PID" "$log" "$from"
+        STACK_EXTRA_PIDS=$RUN_PID
+        stack_wait_ready "edustat-collector run" "$RUN_PID" "$log" "$from"
 }
 
 # spool_lane: lane SPOOL_LANE's runs, one file at a time, through the spool
@@ -122,16 +122,9 @@ spool_lane() {
 # commit_wait: until the sink is inside a commit (at most 5 s); WHAT says
 # whether it was.
 commit_wait() {
-        local t
         WHAT="(no commit seen within 5 s)"
-        t=$(now_ms)
-        while [ $(($(now_ms) - t)) -lt 5000 ]; do
-                if sink_in_txn; then
-                        WHAT="inside a commit"
-                        return 0
-                fi
-        done
-        return 1
+        sink_txn_wait 5000 || return 1
+        WHAT="inside a commit"
 }
 
 # term_aggregator ROUND
@@ -146,8 +139,8 @@ term_aggregator() {
         if [ $(($1 % 2)) = 0 ]; then
                 # Once more while the restarted one loads its state (its
                 # handler is installed before it logs "loading state").
-                from=$(log_lines "$WORK/logs/aggregator.log")
-                start_aggregator nowait
+                from=$(stack_log_lines "$WORK/logs/aggregator.log")
+                stack_start_aggregator nowait
                 while ! tail -n +"$((from + 1))" "$WORK/logs/aggregator.log" |
                         grep -q 'loading state'; do
                         gone "$AGG_PID" && break
@@ -159,7 +152,7 @@ term_aggregator() {
                 AGG_PID=
                 FAULTS=$((FAULTS + 1))
         fi
-        start_aggregator
+        stack_start_aggregator
 }
 
 # term_sink ROUND
@@ -178,7 +171,7 @@ term_sink() {
         fi
         rand 100 1000
         sleep_ms "$R"
-        start_sink
+        stack_start_sink
 }
 
 # term_submit: SIGTERM a submitting collector whose run is in the outbox.
@@ -247,6 +240,6 @@ for it in $(seq 1 "$ITER"); do
         iteration_end "$it"
 done
 term_child "edustat-collector run" "$RUN_PID"
-EXTRA_PIDS=
+STACK_EXTRA_PIDS=
 [ -e "$WORK/spool.bad" ] && fail "some spool files did not reach done/"
 fault_finish

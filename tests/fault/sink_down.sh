@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# Issue 3's memory bound: the aggregator's memory stays bounded while the
+# The aggregator's memory bound: its memory stays bounded while the
 # sink is down and collectors keep pushing, and everything is delivered
 # when the sink returns.
 #
@@ -69,24 +69,6 @@ ITER_DEFAULT=2
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# sample PID OUT: "MICROSECONDS RSS_KB HWM_KB" to OUT every 100 ms until WORK/sampler.stop.
-sample() {
-        local pid=$1 out=$2 k v rss hwm
-        while [ ! -e "$WORK/sampler.stop" ]; do
-                rss=
-                hwm=
-                while read -r k v _; do
-                        case $k in
-                        VmRSS:) rss=$v ;;
-                        VmHWM:) hwm=$v ;;
-                        esac
-                done 2>/dev/null <"/proc/$pid/status"
-                [ -n "$rss" ] || break
-                echo "${EPOCHREALTIME/./} $rss $hwm" >>"$out"
-                sleep 0.1
-        done
-}
-
 # max_kb_in FILE FROM_US TO_US COLUMN: the largest value of COLUMN in the
 # samples taken between FROM_US and TO_US.
 max_kb_in() {
@@ -108,9 +90,9 @@ records() {
 
 fault_init sink_down "$@"
 fault_start
-sample "$AGG_PID" "$WORK/rss" &
+stack_sample_rss "$AGG_PID" "$WORK/rss" &
 SAMPLER=$!
-EXTRA_PIDS=$SAMPLER
+STACK_EXTRA_PIDS=$SAMPLER
 sleep 0.5
 IDLE_KB=$(awk '{print $2}' "$WORK/rss" | sort -n | tail -n 1)
 note "aggregator idle: VmRSS $(mb "$IDLE_KB") MB"
@@ -126,14 +108,14 @@ for it in $(seq 1 "$ITER"); do
         for l in $(seq 0 $((LANES - 1))); do
                 from[$l]=$(cat "$WORK/lane$l.next")
         done
-        from_log=$(log_lines "$WORK/logs/aggregator.log")
+        from_log=$(stack_log_lines "$WORK/logs/aggregator.log")
         t0=${EPOCHREALTIME/./}
         if [ $((it % 2)) = 1 ]; then
                 how="stopped (SIGSTOP)"
                 kill -STOP "$SINK_PID"
         else
                 how="killed (kill -9)"
-                kill9 "$SINK_PID"
+                stack_kill9 "$SINK_PID"
                 SINK_PID=
         fi
         FAULTS=$((FAULTS + 1))
@@ -180,13 +162,13 @@ for it in $(seq 1 "$ITER"); do
         if [ -n "$SINK_PID" ]; then
                 kill -CONT "$SINK_PID"
         else
-                start_sink
+                stack_start_sink
         fi
         iteration_end "$it"
 done
 touch "$WORK/sampler.stop"
 wait "$SAMPLER"
-EXTRA_PIDS=
+STACK_EXTRA_PIDS=
 # VmHWM is synced lazily; the sampled peak may pass its last reading.
 HWM_KB=$(awk 'END {print $3}' "$WORK/rss")
 [ "$PEAK_KB" -gt "$HWM_KB" ] && HWM_KB=$PEAK_KB

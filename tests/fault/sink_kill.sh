@@ -46,7 +46,7 @@ for it in $(seq 1 "$ITER"); do
         eofs=$(open_eofs)
         rand 0 5
         sleep_ms "$R"
-        kill9 "$SINK_PID"
+        stack_kill9 "$SINK_PID"
         FAULTS=$((FAULTS + 1))
         if [ "$hit" = 1 ]; then
                 INTXN=$((INTXN + 1))
@@ -65,7 +65,7 @@ for it in $(seq 1 "$ITER"); do
         rand 200 1500
         note "iteration $it: killed the sink $what; down for $R ms"
         sleep_ms "$R"
-        start_sink
+        stack_start_sink
         rand 500 1500
         sleep_ms "$R"
         lanes_stop

@@ -41,31 +41,26 @@ fenced_count() {
 # take_over WHEN: a second aggregator on a fresh port; the first keeps
 # running and its collectors keep submitting to it.  OLD_PID is the first.
 take_over() {
-        local t from
+        local from
         OLD_PID=$AGG_PID
         OLD_FENCED=$(fenced_count)
-        EXTRA_PIDS="$EXTRA_PIDS $OLD_PID" # stopped at exit if it is still there
-        read -r AGG_PORT <<<"$(free_ports 1)"
+        STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $OLD_PID" # stopped at exit if it is still there
+        read -r AGG_PORT <<<"$(stack_free_ports 1)"
+        stack_endpoints
         if [ "$1" = commit ]; then
                 # Hold the sink (SIGSTOP) inside a commit of the first
                 # one's uow, so that the second one's hello waits for it.
-                t=$(now_ms)
                 WHAT="while the sink committed"
-                while ! sink_in_txn; do
-                        if [ $(($(now_ms) - t)) -ge 5000 ]; then
-                                WHAT="(no commit seen within 5 s)"
-                                break
-                        fi
-                done
+                sink_txn_wait 5000 || WHAT="(no commit seen within 5 s)"
                 kill -STOP "$SINK_PID"
-                from=$(log_lines "$WORK/logs/aggregator.log")
-                start_aggregator nowait
+                from=$(stack_log_lines "$WORK/logs/aggregator.log")
+                stack_start_aggregator nowait
                 rand 100 400
                 sleep_ms "$R"
                 kill -CONT "$SINK_PID"
-                wait_ready aggregator "$AGG_PID" "$WORK/logs/aggregator.log" "$from"
+                stack_wait_ready aggregator "$AGG_PID" "$WORK/logs/aggregator.log" "$from"
         else
-                start_aggregator # sets AGG_PID: the survivor, on the new AGG_PORT
+                stack_start_aggregator # sets AGG_PID: the survivor, on the new AGG_PORT
         fi
         FAULTS=$((FAULTS + 1))
 }
@@ -80,7 +75,7 @@ expect_fenced() {
         if kill -0 "$OLD_PID" 2>/dev/null; then
                 fail "iteration $it: the aggregator taken over (pid $OLD_PID) still runs 20 s later," \
                         "with collectors submitting to it"
-                kill9 "$OLD_PID"
+                stack_kill9 "$OLD_PID"
                 return
         fi
         wait "$OLD_PID"
@@ -98,12 +93,12 @@ for it in $(seq 1 "$ITER"); do
         rand 0 3
         case $R in
         0)
-                kill9 "$AGG_PID"
+                stack_kill9 "$AGG_PID"
                 FAULTS=$((FAULTS + 1))
                 rand 100 1500
                 note "iteration $it: killed the aggregator; down for $R ms"
                 sleep_ms "$R"
-                start_aggregator
+                stack_start_aggregator
                 rand 300 1500
                 sleep_ms "$R"
                 lanes_stop
@@ -121,7 +116,7 @@ for it in $(seq 1 "$ITER"); do
                 take_over takeover
                 rand 0 500
                 sleep_ms "$R"
-                kill9 "$OLD_PID"
+                stack_kill9 "$OLD_PID"
                 FAULTS=$((FAULTS + 1))
                 note "iteration $it: a second aggregator (pid $AGG_PID, port $AGG_PORT) took over" \
                         "from pid $OLD_PID, killed $R ms later"

@@ -264,26 +264,6 @@ kill -TERM "$RUN_PID"
 stack_wait_exit "$RUN_PID" 10 || fail "edustat-collector run did not stop on SIGTERM"
 
 # ===== a rejection flood with big sources, and an honest school meanwhile
-sample_rss() { # sample_rss PID OUT: "USEC RSS_KB HWM_KB" every 100 ms until WORK/sampler.stop (at most 10 min)
-        local pid=$1 out=$2 k v rss hwm n=0
-        while [ ! -e "$WORK/sampler.stop" ] && [ $n -lt 6000 ]; do
-                rss=
-                hwm=
-                while read -r k v _; do
-                        case $k in
-                        VmRSS:) rss=$v ;;
-                        VmHWM:) hwm=$v ;;
-                        esac
-                done 2>/dev/null <"/proc/$pid/status"
-                [ -n "$rss" ] || break
-                echo "${EPOCHREALTIME/./} $rss $hwm" >>"$out"
-                # Far past the bound: stop the flood early (a broken build must not take the machine).
-                [ "$MEMORY_CHECKED" = 1 ] && [ "$rss" -gt $((2 * MAX_RSS_MB * 1024)) ] && touch "$WORK/rss.over"
-                n=$((n + 1))
-                sleep 0.1
-        done
-}
-
 # honest_loop: `submit` of a small file every HONEST_EVERY_S seconds, one
 # period per run, until the flood is done (at least 3 runs, at most
 # HONEST_MAX_RUNS); "RUN RC MILLISECONDS PERIOD" lines in WORK/honest.txt.
@@ -312,7 +292,9 @@ honest_loop() {
 }
 
 rm -f "$WORK/sampler.stop" "$WORK/flood.done" "$WORK/rss.over"
-sample_rss "$AGG_PID" "$WORK/rss" &
+limit=
+[ "$MEMORY_CHECKED" = 1 ] && limit=$((2 * MAX_RSS_MB * 1024)) # far past the bound: stop the flood
+stack_sample_rss "$AGG_PID" "$WORK/rss" ${limit:+"$limit"} &
 SAMPLER=$!
 STACK_EXTRA_PIDS="$STACK_EXTRA_PIDS $SAMPLER"
 sleep 0.3

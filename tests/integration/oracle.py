@@ -2,9 +2,9 @@
 """oracle: the expected state of the integration test, from the CSV files alone.
 
 It shares nothing with the product.  It reads the test city's config and the
-submission files listed in data/runs.txt, replays them as the contract
-(issue 2) says, and computes every expected row of unit_value, value_history,
-rejected and agg_value with exact arithmetic (fractions.Fraction for sums and
+submission files listed in data/runs.txt, replays them as
+docs/PROTOCOL.md and docs/SQL.md say, and computes every expected row of
+unit_value, value_history, rejected and agg_value with exact arithmetic (fractions.Fraction for sums and
 means, decimal square roots at 60 digits for sigma).  Then it compares with
 PostgreSQL, read through psql.
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 #
-# pipeline.sh BUILD_ROOT SOURCE_ROOT: the end-to-end test of issue 2.
+# pipeline.sh BUILD_ROOT SOURCE_ROOT: the end-to-end test of the pipeline.
 #
-# Starts a throwaway PostgreSQL (scripts/pg.sh), the real edustat-sink and
+# Starts a throwaway PostgreSQL (tests/lib/stack.sh), the real edustat-sink and
 # edustat-aggregator on free loopback ports with the test city
 # (tests/integration/data/config), and runs edustat-collector over the
 # submission files in the order of data/runs.txt, checking every exit code
@@ -27,155 +27,13 @@ BUILD=$(cd "$1" && pwd) || exit 2
 SRC=$(cd "$2" && pwd) || exit 2
 DATA=$SRC/tests/integration/data
 ORACLE=$SRC/tests/integration/oracle.py
-# shellcheck source=../../scripts/pg.sh
-. "$SRC/scripts/pg.sh"
-
-find_bin() {
-        local b
-        for b in "$BUILD/$1" "$BUILD/bin/$1" "$BUILD/$2/$1"; do
-                if [ -x "$b" ]; then
-                        printf '%s\n' "$b"
-                        return 0
-                fi
-        done
-        echo "pipeline: $1 not found under $BUILD" >&2
-        return 1
-}
-SINK_BIN=$(find_bin edustat-sink sink) || exit 1
-AGG_BIN=$(find_bin edustat-aggregator aggregator) || exit 1
-COLLECTOR_BIN=$(find_bin edustat-collector collector) || exit 1
-KEYGEN_BIN=$(find_bin edustat-keygen tools) || exit 1
-# shellcheck source=../../scripts/devkeys.sh
-. "$SRC/scripts/devkeys.sh"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/edustat-pipeline.XXXXXX") || exit 1
-# The postgres user must be able to reach WORK/db when we run as root.
-chmod 755 "$WORK"
-# The collector's durable outbox belongs to this run: leftovers of an earlier
-# run must never be delivered into this one's database.
-export EDUSTAT_OUTBOX=$WORK/outbox.db
+# shellcheck source=../lib/stack.sh
+. "$SRC/tests/lib/stack.sh"
+stack_init pipeline
+STACK_LOG_TAIL=200
 FILES=$WORK/files
 mkdir -p "$FILES"
 cp "$DATA"/*.csv "$FILES"/
-
-FAILS=0
-SINK_PID=
-AGG_PID=
-
-fail() {
-        echo "FAIL: $*"
-        FAILS=$((FAILS + 1))
-}
-
-print_logs() {
-        local f
-        for f in "$WORK/sink.log" "$WORK/aggregator.log"; do
-                [ -f "$f" ] || continue
-                echo "----- $(basename "$f") (last 200 lines) -----"
-                tail -n 200 "$f"
-        done
-        echo "----- end of logs -----"
-}
-
-cleanup() {
-        local pid
-        for pid in $AGG_PID $SINK_PID; do
-                kill -TERM "$pid" 2>/dev/null
-        done
-        for pid in $AGG_PID $SINK_PID; do
-                for _ in $(seq 1 50); do
-                        kill -0 "$pid" 2>/dev/null || break
-                        sleep 0.1
-                done
-                kill -KILL "$pid" 2>/dev/null
-        done
-        pg_stop
-        if [ "$FAILS" -ne 0 ] || [ "${EDUSTAT_KEEP_WORK:-0}" = 1 ]; then
-                echo "pipeline: work directory kept: $WORK"
-        else
-                rm -rf "$WORK"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# abort MESSAGE: a failure after which nothing more can be checked.
-abort() {
-        fail "$*"
-        print_logs
-        exit 1
-}
-
-# free_ports N: N distinct loopback ports that nobody listens on right now.
-free_ports() {
-        python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-
-# wait_ready NAME PID LOG FROM_LINE: wait until LOG, after line FROM_LINE,
-# has a line containing "ready".
-wait_ready() {
-        local name=$1 pid=$2 log=$3 from=$4
-        for _ in $(seq 1 300); do
-                if tail -n +"$((from + 1))" "$log" 2>/dev/null | grep -q ready; then
-                        return 0
-                fi
-                if ! kill -0 "$pid" 2>/dev/null; then
-                        abort "$name exited before it was ready"
-                fi
-                sleep 0.1
-        done
-        abort "$name did not log 'ready' within 30 s"
-}
-
-log_lines() {
-        if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
-}
-
-start_sink() {
-        local from
-        from=$(log_lines "$WORK/sink.log")
-        EDUSTAT_SINK_BIND=tcp://127.0.0.1:$SINK_PORT \
-                EDUSTAT_DB_URL=$EDUSTAT_DB_URL "$SINK_BIN" >>"$WORK/sink.log" 2>&1 &
-        SINK_PID=$!
-        wait_ready sink "$SINK_PID" "$WORK/sink.log" "$from"
-}
-
-start_aggregator() {
-        local from
-        from=$(log_lines "$WORK/aggregator.log")
-        EDUSTAT_SINK=tcp://127.0.0.1:$SINK_PORT \
-                EDUSTAT_AGGREGATOR_BIND=tcp://127.0.0.1:$AGG_PORT \
-                "$AGG_BIN" >>"$WORK/aggregator.log" 2>&1 &
-        AGG_PID=$!
-        wait_ready aggregator "$AGG_PID" "$WORK/aggregator.log" "$from"
-}
-
-# stop_daemon NAME PID: SIGTERM; the daemon must exit 0 within 15 s.
-stop_daemon() {
-        local name=$1 pid=$2 st
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 1 150); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-                fail "$name (pid $pid) did not exit within 15 s of SIGTERM"
-                kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid"
-        st=$?
-        if [ "$st" -ne 0 ]; then
-                fail "$name exited with status $st on SIGTERM, want 0"
-        fi
-}
 
 # The state that an identical resubmission must leave alone.
 snapshot() {
@@ -190,15 +48,10 @@ snapshot() {
 echo "pipeline: checking the oracle against its own data"
 python3 "$ORACLE" selfcheck "$DATA" || abort "the oracle's self-check failed"
 
-pg_start "$WORK/db" || abort "cannot start PostgreSQL"
 # CURVE keys on both links, as in production: the test city's config plus a
 # collector key registered for the whole city.
-devkeys "$KEYGEN_BIN" "$DATA/config" "$WORK" || abort "cannot make CURVE keys"
+stack_up "$DATA/config"
 echo "pipeline: PostgreSQL on port $PGPORT (pid $PG_PID), work dir $WORK"
-
-read -r SINK_PORT AGG_PORT <<<"$(free_ports 2)"
-start_sink
-start_aggregator
 echo "pipeline: sink on $SINK_PORT (pid $SINK_PID), aggregator on $AGG_PORT (pid $AGG_PID)"
 
 # ------------------------------------------------------------------ runs
@@ -209,20 +62,18 @@ while read -r kind want args; do
         step=$((step + 1))
         if [ "$kind" = restart ]; then
                 echo "step $step: restart the aggregator and the sink"
-                stop_daemon aggregator "$AGG_PID"
-                stop_daemon sink "$SINK_PID"
+                stack_stop_daemon aggregator "$AGG_PID"
+                stack_stop_daemon sink "$SINK_PID"
                 AGG_PID=
                 SINK_PID=
-                start_sink
-                start_aggregator
+                stack_start
                 continue
         fi
         read -r -a argv <<<"$args"
         if [ "$kind" = identical ]; then
                 snapshot </dev/null >"$WORK/before.$step" || abort "cannot read unit_value"
         fi
-        (cd "$FILES" && EDUSTAT_AGGREGATOR=tcp://127.0.0.1:$AGG_PORT \
-                timeout 120 "$COLLECTOR_BIN" submit "${argv[@]}") \
+        (cd "$FILES" && timeout 120 "$COLLECTOR_BIN" submit "${argv[@]}") \
                 </dev/null >"$WORK/run.$step.out" 2>"$WORK/run.$step.err"
         rc=$?
         echo "step $step: $kind ${argv[*]}: exit $rc (want $want)"
@@ -255,7 +106,7 @@ fi
 
 # ------------------------------------------------ nobody listening: exit 3
 
-read -r DEAD_PORT <<<"$(free_ports 1)"
+read -r DEAD_PORT <<<"$(stack_free_ports 1)"
 mkdir -p "$WORK/unreachable"
 cp "$DATA/after_restart_2024.csv" "$WORK/unreachable/"
 start=$(date +%s)
@@ -298,15 +149,8 @@ fi
 
 # ------------------------------------------------------------ shutdown
 
-stop_daemon aggregator "$AGG_PID"
-stop_daemon sink "$SINK_PID"
+stack_stop_daemon aggregator "$AGG_PID"
+stack_stop_daemon sink "$SINK_PID"
 AGG_PID=
 SINK_PID=
-
-if [ "$FAILS" -ne 0 ]; then
-        echo "pipeline: $FAILS failures"
-        print_logs
-        exit 1
-fi
-echo "pipeline: ok"
-exit 0
+stack_finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 #
-# security.sh BUILD_ROOT SOURCE_ROOT: issue 4 with the real daemons, CURVE
-# on both links, a throwaway PostgreSQL.
+# security.sh BUILD_ROOT SOURCE_ROOT: authentication and authorization
+# (docs/SECURITY.md) with the real daemons, CURVE on both links, a
+# throwaway PostgreSQL.
 #
 #   - an unregistered key gets no connection: its submit is never confirmed
 #     (exit 3), says at once that the aggregator refused the key (not

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""views_oracle: the expected contents of the views of issue 6, from the CSV
-files alone.
+"""views_oracle: the expected contents of the views offices query
+(docs/SQL.md), from the CSV files alone.
 
 It shares nothing with the product: it reads the test city's config
 (orgunits, indicators, targets, periods, balance) and the submission files

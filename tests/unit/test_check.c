@@ -4,8 +4,8 @@
  *
  * The database state is built through the real writer (writer_commit) from
  * a config loaded by the real config loader.  The aggregate rows in the uow
- * were worked out by hand below, from the contract (issue 2, "agg_value
- * semantics"); the check must accept them, then report each corruption of
+ * were worked out by hand below, from the rules of docs/SQL.md ("agg_value",
+ * "The rules, in plain words"); the check must accept them, then report each corruption of
  * one cell with the right column, stored and expected text.
  *
  * The tree: C -> D1 -> S1, S2;  C -> D2 -> S3, T1 -> S4.

@@ -25,7 +25,7 @@
 #include "proto.h"
 #include "receipt.h"
 #include "util.h"
-#include "zsock.h"
+#include "wire.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210"
@@ -75,10 +75,10 @@ setup(void **state)
 
         f->ctx = zmq_ctx_new();
         assert_non_null(f->ctx);
-        f->router = zsock_router_bind(f->ctx, "tcp://127.0.0.1:*", 1 << 20);
+        f->router = wire_router_bind(f->ctx, "tcp://127.0.0.1:*", 1 << 20);
         assert_non_null(f->router);
         assert_int_equal(zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, f->endpoint, &len), 0);
-        f->dealer = zsock_dealer_connect(f->ctx, f->endpoint, 1 << 20);
+        f->dealer = wire_dealer_connect(f->ctx, f->endpoint, 1 << 20);
         assert_non_null(f->dealer);
         *state = f;
         return 0;
@@ -90,8 +90,8 @@ teardown(void **state)
         struct fix *f = *state;
         char p[160];
 
-        zsock_close(&f->dealer);
-        zsock_close(&f->router);
+        wire_close(&f->dealer);
+        wire_close(&f->router);
         zmq_ctx_term(f->ctx);
         outbox_close(&f->ob);
         outbox_close(&f->peer);
@@ -109,7 +109,7 @@ teardown(void **state)
  * by a NUL so that a text reads as a string; returns its size.
  */
 static size_t
-router_take(struct fix *f, struct zsock_peer *peer, char *buf, size_t cap)
+router_take(struct fix *f, struct wire_peer *peer, char *buf, size_t cap)
 {
         zmq_pollitem_t it = {.socket = f->router, .events = ZMQ_POLLIN};
         zmq_msg_t m;
@@ -117,7 +117,7 @@ router_take(struct fix *f, struct zsock_peer *peer, char *buf, size_t cap)
 
         assert_int_equal(zmq_poll(&it, 1, 5000), 1);
         zmq_msg_init(&m);
-        assert_int_equal(zsock_router_recv(f->router, peer, &m, ZMQ_DONTWAIT), 0);
+        assert_int_equal(wire_router_recv(f->router, peer, &m, ZMQ_DONTWAIT), 0);
         n = zmq_msg_size(&m);
         assert_true(n < cap);
         memcpy(buf, zmq_msg_data(&m), n);
@@ -128,7 +128,7 @@ router_take(struct fix *f, struct zsock_peer *peer, char *buf, size_t cap)
 
 /* An ack of id: every record accepted and changed but the stale ones. */
 static void
-router_ack_stale(struct fix *f, const struct zsock_peer *peer, const char *id,
+router_ack_stale(struct fix *f, const struct wire_peer *peer, const char *id,
                  const struct proto_stale *st, uint32_t nstale)
 {
         msgpack_sbuffer sb;
@@ -140,18 +140,18 @@ router_ack_stale(struct fix *f, const struct zsock_peer *peer, const char *id,
         proto_ack_stale_begin(&pk, nstale);
         for (uint32_t i = 0; i < nstale; i++)
                 proto_stale_pack(&pk, &st[i]);
-        assert_int_equal(zsock_router_send(f->router, peer, sb.data, sb.size), 0);
+        assert_int_equal(wire_router_send(f->router, peer, sb.data, sb.size), 0);
         msgpack_sbuffer_destroy(&sb);
 }
 
 static void
-router_ack(struct fix *f, const struct zsock_peer *peer, const char *id)
+router_ack(struct fix *f, const struct wire_peer *peer, const char *id)
 {
         router_ack_stale(f, peer, id, NULL, 0);
 }
 
 static void
-router_error(struct fix *f, const struct zsock_peer *peer, const char *id, const char *message)
+router_error(struct fix *f, const struct wire_peer *peer, const char *id, const char *message)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
@@ -159,7 +159,7 @@ router_error(struct fix *f, const struct zsock_peer *peer, const char *id, const
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_error_pack(&pk, pstr_of(id), message);
-        assert_int_equal(zsock_router_send(f->router, peer, sb.data, sb.size), 0);
+        assert_int_equal(wire_router_send(f->router, peer, sb.data, sb.size), 0);
         msgpack_sbuffer_destroy(&sb);
 }
 
@@ -203,7 +203,7 @@ test_answered_by_another_process(void **state)
         struct deliver_policy p = {
             .endpoint = f->endpoint, .first_ms = 60000, .max_ms = 60000, .window = 4};
         struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f);
-        struct zsock_peer peer;
+        struct wire_peer peer;
         int64_t fid = 0;
         char got[64];
         int rounds = 0;
@@ -245,7 +245,7 @@ test_resend_after_backoff(void **state)
             .endpoint = f->endpoint, .first_ms = 200, .max_ms = 400, .window = 1};
         struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f);
         struct outbox_batch b = {0};
-        struct zsock_peer peer;
+        struct wire_peer peer;
         char got[64];
 
         assert_int_equal(deliver_step(d, 0), 0);
@@ -297,7 +297,7 @@ test_ack_with_stale(void **state)
                                  .value = pstr_of("12"),
                                  .collector = pstr_of("district-211102"),
                                  .version = (uint64_t)1741169554 * 1000000 * 1024 + 5};
-        struct zsock_peer peer;
+        struct wire_peer peer;
         char got[64], text[1024];
 
         setenv("TZ", "UTC", 1);
@@ -342,7 +342,7 @@ test_v1_batch_sent_as_v2(void **state)
         msgpack_sbuffer v2;
         msgpack_packer pk;
         struct proto_submit sub;
-        struct zsock_peer peer;
+        struct wire_peer peer;
         char first[512], again[512], err[256];
         size_t n1 = 0, n2 = 0;
         int64_t fid;
@@ -428,7 +428,7 @@ test_refused_batch_is_final(void **state)
         struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f);
         const char *why = "batch id " ID_A " was used before with other content; each batch "
                           "needs an id of its own";
-        struct zsock_peer peer;
+        struct wire_peer peer;
         char got[64], log[2048], want[512], text[1024];
         struct outbox_file of;
 

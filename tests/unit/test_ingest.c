@@ -266,8 +266,8 @@ test_periods_list(void **ts)
         cfg->period_year_min = 2000;
         cfg->period_year_max = 2027;
         cfg->periods = strmap_new(4);
-        strmap_put(cfg->periods, "2024", 4, 0);
-        strmap_put(cfg->periods, "2025S1", 6, 1);
+        assert_int_equal(strmap_put(cfg->periods, "2024", 4, 0), 0);
+        assert_int_equal(strmap_put(cfg->periods, "2025S1", 6, 1), 1);
         assert_string_equal(check("S1", "2024", "pupils", "1", &k), "");
         assert_string_equal(check("S1", "2025S1", "pupils", "1", &k), "");
         assert_string_equal(check("S1", "2025", "pupils", "1", &k),

@@ -1,8 +1,9 @@
 /*
  * Unit tests for aggregator/state.c: rollup semantics of the contract's
  * agg_value.  The expected numbers were worked out independently (Python
- * fractions over the formulas in shared/reference/indicators-research.md
- * §2), never by the code under test.  The tree (tests/unit/data/state):
+ * fractions over the MoE's 差异系数 formulas, docs/SQL.md "The 优质均衡
+ * rule and where it comes from"), never by the code under test.  The tree
+ * (tests/unit/data/state):
  *
  *   C ─┬─ D1 ── S1 S2 S3 S4 S5
  *      └─ D2 ─┬─ T1 ── S6 S7

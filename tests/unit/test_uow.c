@@ -47,7 +47,7 @@ teardown(void **ts)
 static void
 take_and_decode(const struct proto_submit *sub, struct proto_uow *out)
 {
-        struct zsock_peer peer;
+        struct wire_peer peer;
         struct uow *u = uow_new(1);
         char err[256];
 
@@ -132,7 +132,7 @@ test_raw_kept_for_the_first_rejections(void **ts)
 static void
 test_stale_capped(void **ts)
 {
-        struct zsock_peer peer = {.len = 0};
+        struct wire_peer peer = {.len = 0};
         struct uow *u = uow_new(1);
         uint32_t bi;
         size_t bytes;

@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/zsock.c over real ZeroMQ sockets on 127.0.0.1, on an
+ * Unit tests of lib/wire.c over real ZeroMQ sockets on 127.0.0.1, on an
  * ephemeral port: request/reply through DEALER -> ROUTER, extra frames
  * dropped, frames over ZMQ_MAXMSGSIZE never delivered, replies to unknown
  * peers dropped instead of failing; CURVE with the ZAP handler (lib/zap.c):
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "zap.h"
-#include "zsock.h"
+#include "wire.h"
 
 struct link {
         void *ctx;
@@ -35,19 +35,19 @@ link_open(struct link *l, int64_t router_max, int64_t dealer_max)
 
         l->ctx = zmq_ctx_new();
         assert_non_null(l->ctx);
-        l->router = zsock_router_bind(l->ctx, "tcp://127.0.0.1:*", router_max);
+        l->router = wire_router_bind(l->ctx, "tcp://127.0.0.1:*", router_max);
         assert_non_null(l->router);
         assert_int_equal(zmq_getsockopt(l->router, ZMQ_LAST_ENDPOINT, endpoint, &len), 0);
         assert_true(strncmp(endpoint, "tcp://127.0.0.1:", 16) == 0);
-        l->dealer = zsock_dealer_connect(l->ctx, endpoint, dealer_max);
+        l->dealer = wire_dealer_connect(l->ctx, endpoint, dealer_max);
         assert_non_null(l->dealer);
 }
 
 static void
 link_close(struct link *l)
 {
-        zsock_close(&l->dealer);
-        zsock_close(&l->router);
+        wire_close(&l->dealer);
+        wire_close(&l->router);
         assert_null(l->router);
         assert_int_equal(zmq_ctx_term(l->ctx), 0);
 }
@@ -63,13 +63,13 @@ readable(void *sock, long ms)
 
 /* Receive one request on the ROUTER within 5 s and check its payload. */
 static void
-expect_request(struct link *l, struct zsock_peer *peer, const char *want)
+expect_request(struct link *l, struct wire_peer *peer, const char *want)
 {
         zmq_msg_t msg;
 
         assert_true(readable(l->router, 5000));
         zmq_msg_init(&msg);
-        assert_int_equal(zsock_router_recv(l->router, peer, &msg, ZMQ_DONTWAIT), 0);
+        assert_int_equal(wire_router_recv(l->router, peer, &msg, ZMQ_DONTWAIT), 0);
         assert_int_equal(zmq_msg_size(&msg), strlen(want));
         assert_memory_equal(zmq_msg_data(&msg), want, strlen(want));
         zmq_msg_close(&msg);
@@ -79,30 +79,30 @@ static void
 test_roundtrip(void **state)
 {
         struct link l;
-        struct zsock_peer peer;
+        struct wire_peer peer;
         zmq_msg_t msg;
 
         (void)state;
         link_open(&l, 1024, 1024);
-        assert_int_equal(zsock_send(l.dealer, "submit-1", 8, 0), 0);
+        assert_int_equal(wire_send(l.dealer, "submit-1", 8, 0), 0);
         memset(&peer, 0, sizeof(peer));
         expect_request(&l, &peer, "submit-1");
         /* libzmq gives an anonymous peer a 5-byte routing id. */
         assert_int_equal(peer.len, 5);
 
-        assert_int_equal(zsock_router_send(l.router, &peer, "ack-1", 5), 0);
+        assert_int_equal(wire_router_send(l.router, &peer, "ack-1", 5), 0);
         assert_true(readable(l.dealer, 5000));
         zmq_msg_init(&msg);
-        assert_int_equal(zsock_recv(l.dealer, &msg, ZMQ_DONTWAIT), 0);
+        assert_int_equal(wire_recv(l.dealer, &msg, ZMQ_DONTWAIT), 0);
         assert_int_equal(zmq_msg_size(&msg), 5);
         assert_memory_equal(zmq_msg_data(&msg), "ack-1", 5);
         zmq_msg_close(&msg);
 
         /* Nothing more is waiting, on either side. */
         zmq_msg_init(&msg);
-        assert_int_equal(zsock_recv(l.dealer, &msg, ZMQ_DONTWAIT), -1);
+        assert_int_equal(wire_recv(l.dealer, &msg, ZMQ_DONTWAIT), -1);
         assert_int_equal(errno, EAGAIN);
-        assert_int_equal(zsock_router_recv(l.router, &peer, &msg, ZMQ_DONTWAIT), -1);
+        assert_int_equal(wire_router_recv(l.router, &peer, &msg, ZMQ_DONTWAIT), -1);
         assert_int_equal(errno, EAGAIN);
         zmq_msg_close(&msg);
         link_close(&l);
@@ -112,14 +112,14 @@ static void
 test_extra_frames_dropped(void **state)
 {
         struct link l;
-        struct zsock_peer peer;
+        struct wire_peer peer;
 
         (void)state;
         link_open(&l, 1024, 1024);
-        assert_int_equal(zsock_send(l.dealer, "first", 5, ZMQ_SNDMORE), 0);
-        assert_int_equal(zsock_send(l.dealer, "extra", 5, ZMQ_SNDMORE), 0);
-        assert_int_equal(zsock_send(l.dealer, "extra2", 6, 0), 0);
-        assert_int_equal(zsock_send(l.dealer, "second", 6, 0), 0);
+        assert_int_equal(wire_send(l.dealer, "first", 5, ZMQ_SNDMORE), 0);
+        assert_int_equal(wire_send(l.dealer, "extra", 5, ZMQ_SNDMORE), 0);
+        assert_int_equal(wire_send(l.dealer, "extra2", 6, 0), 0);
+        assert_int_equal(wire_send(l.dealer, "second", 6, 0), 0);
         expect_request(&l, &peer, "first");
         /* The extra frames went with the first message, not into the next. */
         expect_request(&l, &peer, "second");
@@ -130,34 +130,34 @@ static void
 test_over_maxmsg_not_delivered(void **state)
 {
         struct link l;
-        struct zsock_peer peer;
+        struct wire_peer peer;
         char *big = calloc(1, 4096);
 
         (void)state;
         link_open(&l, 1024, 1024);
         /* Connect first, so the small probe below is not what is refused. */
-        assert_int_equal(zsock_send(l.dealer, "hello", 5, 0), 0);
+        assert_int_equal(wire_send(l.dealer, "hello", 5, 0), 0);
         expect_request(&l, &peer, "hello");
 
-        assert_int_equal(zsock_send(l.dealer, big, 1025, 0), 0);
+        assert_int_equal(wire_send(l.dealer, big, 1025, 0), 0);
         /* libzmq drops the connection on the header; nothing is delivered. */
         assert_false(readable(l.router, 1000));
 
         /* The DEALER reconnects and the link carries small messages again. */
-        assert_int_equal(zsock_send(l.dealer, "after", 5, 0), 0);
+        assert_int_equal(wire_send(l.dealer, "after", 5, 0), 0);
         expect_request(&l, &peer, "after");
 
         /* Exactly maxmsg bytes is still allowed. */
-        assert_int_equal(zsock_send(l.dealer, big, 1024, 0), 0);
+        assert_int_equal(wire_send(l.dealer, big, 1024, 0), 0);
         assert_true(readable(l.router, 5000));
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        assert_int_equal(zsock_router_recv(l.router, &peer, &msg, ZMQ_DONTWAIT), 0);
+        assert_int_equal(wire_router_recv(l.router, &peer, &msg, ZMQ_DONTWAIT), 0);
         assert_int_equal(zmq_msg_size(&msg), 1024);
         zmq_msg_close(&msg);
 
         /* A reply over the DEALER's cap is not delivered either. */
-        assert_int_equal(zsock_router_send(l.router, &peer, big, 1025), 0);
+        assert_int_equal(wire_router_send(l.router, &peer, big, 1025), 0);
         assert_false(readable(l.dealer, 1000));
         free(big);
         link_close(&l);
@@ -167,12 +167,12 @@ static void
 test_reply_to_departed_peer(void **state)
 {
         struct link l;
-        struct zsock_peer ghost = {.id = {0, 1, 2, 3, 4}, .len = 5};
+        struct wire_peer ghost = {.id = {0, 1, 2, 3, 4}, .len = 5};
 
         (void)state;
         link_open(&l, 1024, 1024);
         /* ROUTER_MANDATORY is off: the reply is dropped, not an error. */
-        assert_int_equal(zsock_router_send(l.router, &ghost, "ack", 3), 0);
+        assert_int_equal(wire_router_send(l.router, &ghost, "ack", 3), 0);
         link_close(&l);
 }
 
@@ -185,18 +185,18 @@ test_bad_endpoints(void **state)
         size_t len = sizeof(endpoint);
 
         (void)state;
-        assert_null(zsock_router_bind(ctx, "nonsense://x", 1024));
-        assert_null(zsock_dealer_connect(ctx, "nonsense://x", 1024));
+        assert_null(wire_router_bind(ctx, "nonsense://x", 1024));
+        assert_null(wire_dealer_connect(ctx, "nonsense://x", 1024));
         /* A port already bound: the second bind fails and leaks no socket. */
-        first = zsock_router_bind(ctx, "tcp://127.0.0.1:*", 1024);
+        first = wire_router_bind(ctx, "tcp://127.0.0.1:*", 1024);
         assert_non_null(first);
         assert_int_equal(zmq_getsockopt(first, ZMQ_LAST_ENDPOINT, endpoint, &len), 0);
-        assert_null(zsock_router_bind(ctx, endpoint, 1024));
-        zsock_close(&first);
+        assert_null(wire_router_bind(ctx, endpoint, 1024));
+        wire_close(&first);
         assert_null(first);
         s = NULL;
-        zsock_close(&s);
-        zsock_close(NULL);
+        wire_close(&s);
+        wire_close(NULL);
         assert_int_equal(zmq_ctx_term(ctx), 0);
 }
 
@@ -220,44 +220,44 @@ admit_one(void *arg, const uint8_t key[32], char *user, size_t len)
 static void *
 client(void *ctx, const char *endpoint, const char *server_public, int plain, char *public_out)
 {
-        struct zsock_curve c = {0};
+        struct wire_curve c = {0};
 
         assert_int_equal(zmq_curve_keypair(c.public_key, c.secret_key), 0);
         memcpy(c.server_key, server_public, 41);
         if (public_out)
                 memcpy(public_out, c.public_key, 41);
-        return zsock_dealer_connect_curve(ctx, endpoint, 1024, plain ? NULL : &c);
+        return wire_dealer_connect_curve(ctx, endpoint, 1024, plain ? NULL : &c);
 }
 
 static void
 test_curve_and_zap(void **state)
 {
         void *ctx = zmq_ctx_new(), *router, *good, *bad, *plain;
-        struct zsock_curve srv = {0};
+        struct wire_curve srv = {0};
         char endpoint[256];
         size_t len = sizeof(endpoint);
         struct zap *zap;
-        struct zsock_peer peer;
+        struct wire_peer peer;
         zmq_msg_t msg;
 
         (void)state;
         assert_int_equal(zmq_curve_keypair(srv.public_key, srv.secret_key), 0);
         assert_non_null(zap = zap_start(ctx, "test", admit_one, NULL));
-        router = zsock_router_bind_curve(ctx, "tcp://127.0.0.1:*", 1024, &srv);
+        router = wire_router_bind_curve(ctx, "tcp://127.0.0.1:*", 1024, &srv);
         assert_non_null(router);
         assert_int_equal(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len), 0);
 
         bad = client(ctx, endpoint, srv.public_key, 0, NULL);
         plain = client(ctx, endpoint, srv.public_key, 1, NULL);
         good = client(ctx, endpoint, srv.public_key, 0, admitted_public);
-        assert_int_equal(zsock_send(bad, "bad", 3, 0), 0);
-        assert_int_equal(zsock_send(plain, "plain", 5, 0), 0);
-        assert_int_equal(zsock_send(good, "good", 4, 0), 0);
+        assert_int_equal(wire_send(bad, "bad", 3, 0), 0);
+        assert_int_equal(wire_send(plain, "plain", 5, 0), 0);
+        assert_int_equal(wire_send(good, "good", 4, 0), 0);
 
         /* Only the registered key's message arrives, with its name as User-Id. */
         assert_true(readable(router, 5000));
         zmq_msg_init(&msg);
-        assert_int_equal(zsock_router_recv(router, &peer, &msg, ZMQ_DONTWAIT), 0);
+        assert_int_equal(wire_router_recv(router, &peer, &msg, ZMQ_DONTWAIT), 0);
         assert_int_equal(zmq_msg_size(&msg), 4);
         assert_memory_equal(zmq_msg_data(&msg), "good", 4);
         assert_string_equal(zmq_msg_gets(&msg, "User-Id"), "school-7");
@@ -265,10 +265,10 @@ test_curve_and_zap(void **state)
         assert_false(readable(router, 1000));
         assert_true(zap_refused(zap) >= 1);
 
-        zsock_close(&good);
-        zsock_close(&bad);
-        zsock_close(&plain);
-        zsock_close(&router);
+        wire_close(&good);
+        wire_close(&bad);
+        wire_close(&plain);
+        wire_close(&router);
         zap_stop(&zap);
         assert_null(zap);
         assert_int_equal(zmq_ctx_term(ctx), 0);

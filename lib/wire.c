@@ -1,7 +1,7 @@
 /*
- * zsock: ZeroMQ sockets with edustat's options (see zsock.h).
+ * wire: ZeroMQ sockets with edustat's options (see wire.h).
  */
-#include "zsock.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <string.h>
@@ -9,16 +9,16 @@
 #include "log.h"
 
 /*
- * Linger while a socket is open: a context torn down without zsock_close
- * still ends within a second.  zsock_close itself uses 0.
+ * Linger while a socket is open: a context torn down without wire_close
+ * still ends within a second.  wire_close itself uses 0.
  */
-#define ZSOCK_LINGER_MS 1000
+#define WIRE_LINGER_MS 1000
 /* ZMTP heartbeats: a silent peer is dropped after 6 s. */
-#define ZSOCK_HEARTBEAT_IVL_MS     2000
-#define ZSOCK_HEARTBEAT_TIMEOUT_MS 6000
-#define ZSOCK_HEARTBEAT_TTL_MS     6000
+#define WIRE_HEARTBEAT_IVL_MS     2000
+#define WIRE_HEARTBEAT_TIMEOUT_MS 6000
+#define WIRE_HEARTBEAT_TTL_MS     6000
 /* Messages queued per peer each way; batches are large, so few are needed. */
-#define ZSOCK_HWM 1000
+#define WIRE_HWM 1000
 
 static int
 set_int(void *sock, int opt, int value, const char *name, const char *endpoint)
@@ -44,25 +44,25 @@ sock_new(void *ctx, int type, const char *endpoint, int64_t maxmsg)
                 log_warnx("%s: setting ZMQ_MAXMSGSIZE: %s", endpoint, zmq_strerror(errno));
                 goto bad;
         }
-        if (set_int(sock, ZMQ_LINGER, ZSOCK_LINGER_MS, "ZMQ_LINGER", endpoint) == -1 ||
-            set_int(sock, ZMQ_HEARTBEAT_IVL, ZSOCK_HEARTBEAT_IVL_MS, "ZMQ_HEARTBEAT_IVL",
+        if (set_int(sock, ZMQ_LINGER, WIRE_LINGER_MS, "ZMQ_LINGER", endpoint) == -1 ||
+            set_int(sock, ZMQ_HEARTBEAT_IVL, WIRE_HEARTBEAT_IVL_MS, "ZMQ_HEARTBEAT_IVL",
                     endpoint) == -1 ||
-            set_int(sock, ZMQ_HEARTBEAT_TIMEOUT, ZSOCK_HEARTBEAT_TIMEOUT_MS,
-                    "ZMQ_HEARTBEAT_TIMEOUT", endpoint) == -1 ||
-            set_int(sock, ZMQ_HEARTBEAT_TTL, ZSOCK_HEARTBEAT_TTL_MS, "ZMQ_HEARTBEAT_TTL",
+            set_int(sock, ZMQ_HEARTBEAT_TIMEOUT, WIRE_HEARTBEAT_TIMEOUT_MS, "ZMQ_HEARTBEAT_TIMEOUT",
                     endpoint) == -1 ||
-            set_int(sock, ZMQ_RCVHWM, ZSOCK_HWM, "ZMQ_RCVHWM", endpoint) == -1 ||
-            set_int(sock, ZMQ_SNDHWM, ZSOCK_HWM, "ZMQ_SNDHWM", endpoint) == -1)
+            set_int(sock, ZMQ_HEARTBEAT_TTL, WIRE_HEARTBEAT_TTL_MS, "ZMQ_HEARTBEAT_TTL",
+                    endpoint) == -1 ||
+            set_int(sock, ZMQ_RCVHWM, WIRE_HWM, "ZMQ_RCVHWM", endpoint) == -1 ||
+            set_int(sock, ZMQ_SNDHWM, WIRE_HWM, "ZMQ_SNDHWM", endpoint) == -1)
                 goto bad;
         return sock;
 bad:
-        zsock_close(&sock);
+        wire_close(&sock);
         return NULL;
 }
 
 /* Set the CURVE options of sock before it binds or connects. */
 static int
-set_curve(void *sock, const struct zsock_curve *c, int server, const char *endpoint)
+set_curve(void *sock, const struct wire_curve *c, int server, const char *endpoint)
 {
         int one = 1;
 
@@ -86,21 +86,21 @@ bad:
 }
 
 void *
-zsock_router_bind_curve(void *ctx, const char *endpoint, int64_t maxmsg,
-                        const struct zsock_curve *curve)
+wire_router_bind_curve(void *ctx, const char *endpoint, int64_t maxmsg,
+                       const struct wire_curve *curve)
 {
-        return zsock_router_bind_hwm(ctx, endpoint, maxmsg, curve, ZSOCK_HWM);
+        return wire_router_bind_hwm(ctx, endpoint, maxmsg, curve, WIRE_HWM);
 }
 
 void *
-zsock_router_bind_hwm(void *ctx, const char *endpoint, int64_t maxmsg,
-                      const struct zsock_curve *curve, int rcvhwm)
+wire_router_bind_hwm(void *ctx, const char *endpoint, int64_t maxmsg,
+                     const struct wire_curve *curve, int rcvhwm)
 {
         void *sock = sock_new(ctx, ZMQ_ROUTER, endpoint, maxmsg);
 
         if (sock == NULL)
                 return NULL;
-        if (rcvhwm != ZSOCK_HWM && set_int(sock, ZMQ_RCVHWM, rcvhwm, "ZMQ_RCVHWM", endpoint) == -1)
+        if (rcvhwm != WIRE_HWM && set_int(sock, ZMQ_RCVHWM, rcvhwm, "ZMQ_RCVHWM", endpoint) == -1)
                 goto bad;
         /*
          * Replies to a collector that has gone away are dropped rather than
@@ -115,40 +115,40 @@ zsock_router_bind_hwm(void *ctx, const char *endpoint, int64_t maxmsg,
         }
         return sock;
 bad:
-        zsock_close(&sock);
+        wire_close(&sock);
         return NULL;
 }
 
 void *
-zsock_router_bind(void *ctx, const char *endpoint, int64_t maxmsg)
+wire_router_bind(void *ctx, const char *endpoint, int64_t maxmsg)
 {
-        return zsock_router_bind_curve(ctx, endpoint, maxmsg, NULL);
+        return wire_router_bind_curve(ctx, endpoint, maxmsg, NULL);
 }
 
 void *
-zsock_dealer_connect_curve(void *ctx, const char *endpoint, int64_t maxmsg,
-                           const struct zsock_curve *curve)
+wire_dealer_connect_curve(void *ctx, const char *endpoint, int64_t maxmsg,
+                          const struct wire_curve *curve)
 {
         void *sock = sock_new(ctx, ZMQ_DEALER, endpoint, maxmsg);
 
         if (sock == NULL)
                 return NULL;
         if (set_curve(sock, curve, 0, endpoint) == -1) {
-                zsock_close(&sock);
+                wire_close(&sock);
                 return NULL;
         }
         if (zmq_connect(sock, endpoint) == -1) {
                 log_warnx("connect %s: %s", endpoint, zmq_strerror(errno));
-                zsock_close(&sock);
+                wire_close(&sock);
                 return NULL;
         }
         return sock;
 }
 
 void *
-zsock_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg)
+wire_dealer_connect(void *ctx, const char *endpoint, int64_t maxmsg)
 {
-        return zsock_dealer_connect_curve(ctx, endpoint, maxmsg, NULL);
+        return wire_dealer_connect_curve(ctx, endpoint, maxmsg, NULL);
 }
 
 /*
@@ -187,7 +187,7 @@ drain(void *sock, zmq_msg_t *msg)
 }
 
 int
-zsock_router_recv(void *sock, struct zsock_peer *peer, zmq_msg_t *msg, int flags)
+wire_router_recv(void *sock, struct wire_peer *peer, zmq_msg_t *msg, int flags)
 {
         zmq_msg_t id;
         size_t idlen;
@@ -229,7 +229,7 @@ zsock_router_recv(void *sock, struct zsock_peer *peer, zmq_msg_t *msg, int flags
 }
 
 int
-zsock_router_send(void *sock, const struct zsock_peer *peer, const void *buf, size_t len)
+wire_router_send(void *sock, const struct wire_peer *peer, const void *buf, size_t len)
 {
         if (zmq_send(sock, peer->id, peer->len, ZMQ_SNDMORE) == -1)
                 return -1;
@@ -246,13 +246,13 @@ zsock_router_send(void *sock, const struct zsock_peer *peer, const void *buf, si
 }
 
 int
-zsock_send(void *sock, const void *buf, size_t len, int flags)
+wire_send(void *sock, const void *buf, size_t len, int flags)
 {
         return zmq_send(sock, buf, len, flags) == -1 ? -1 : 0;
 }
 
 int
-zsock_recv(void *sock, zmq_msg_t *msg, int flags)
+wire_recv(void *sock, zmq_msg_t *msg, int flags)
 {
         if (zmq_msg_recv(msg, sock, flags) == -1)
                 return -1;
@@ -264,7 +264,7 @@ zsock_recv(void *sock, zmq_msg_t *msg, int flags)
 }
 
 void
-zsock_close(void **sp)
+wire_close(void **sp)
 {
         int zero = 0;
 
