@@ -14,11 +14,33 @@
  *        stamped from one clock reading (docs/PROTOCOL.md, "Versions")
  *        raw and reason are nil unless the collector rejected the row itself
  *        (a CSV row it could not split into fields).
+ *        A version-3 submit is the same message with 3; its ack carries
+ *        the warnings (below).  Version 2 is still accepted and answered
+ *        with the version-2 ack.
+ *     ["check", 3, collector, batch_id, source, [record...]]
+ *        a dry run (submit --dry-run): judged like a submit, stored
+ *        nowhere, answered at once with "checked"
+ *     ["action", 3, collector, batch_id, kind, unit, period, rule, text]
+ *        a statement about a unit and period, carried to PostgreSQL like a
+ *        batch and acknowledged after its commit.  kind "explain": text is
+ *        the explanation (说明) of the warning rule `rule` has for the unit
+ *        and period.  rule and text are nil where a kind has no use for
+ *        them.
  *   aggregator -> collector
  *     ["ack", batch_id, accepted, changed, [[line, reason]...],
- *             [[line, stored_value, stored_collector, stored_version]...]]
- *        the last list: valid records not stored because a newer version of
- *        the key, with another value, is stored ("stale")
+ *             [[line, stored_value, stored_collector, stored_version]...]
+ *             (version 3 only:) , [warning...]]
+ *        the stale list: valid records not stored because a newer version
+ *        of the key, with another value, is stored ("stale")
+ *        warning = [unit, period, rule, message, left, right]: a warning
+ *        rule (经验校验) that fails for a unit and period the batch
+ *        touched, once the batch is stored; message is the text people
+ *        read ("rule R10 在校生数同比: pupils <= prev_year(pupils) * 1.3
+ *        (1500 > 1300)"), left and right both sides' values as decimal text
+ *     ["checked", batch_id, accepted, changed, [[line, reason]...], [stale...],
+ *             [warning...]]
+ *        the answer to "check": what a submit would have given; nothing
+ *        was stored, so changed counts the records that would change a value
  *     ["error", batch_id or nil, message]       the batch was not taken
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
@@ -36,6 +58,16 @@
  *                 breakdown ("stage", "primary")
  *                 value/numerator/denominator: decimal text or nil;
  *                 min/max/mean/cv: float64 or nil
+ *        then (all three may be empty):
+ *        [violation...], full, [action...]
+ *        violation = [unit, period, rule, severity, left, right]: the rule
+ *                 fails for the unit and period now, with these values
+ *                 (decimal text); left and right nil: it no longer fails
+ *        full     true when the violation list is every violation there is
+ *                 (the first uow after a start, when the rules may have
+ *                 changed): the sink deletes every other row
+ *        action   = [batch, kind, unit, period, rule, text], as the
+ *                 collector's "action" message; the batch's collector did it
  *   sink -> aggregator
  *     ["rows", [[unit, period, indicator, value, version, collector]...]]
  *                                                state, in chunks
@@ -174,6 +206,17 @@ struct proto_agg {
         struct pstr dimension, category; /* a breakdown (stage, primary...); nil for totals */
 };
 
+/* A rule violation of a uow: left and right nil (p NULL) when it no longer fails. */
+struct proto_violation {
+        struct pstr unit, period, rule, severity, left, right;
+};
+
+/* An action of a uow; collector and batch_id are its batch's, as for proto_value. */
+struct proto_action {
+        struct pstr collector, batch_id;
+        struct pstr kind, unit, period, rule, text; /* rule, text: nil when unused */
+};
+
 struct proto_uow {
         uint64_t seq;
         uint64_t epoch; /* the sink's epoch of the session that sent it */
@@ -184,6 +227,10 @@ struct proto_uow {
         struct proto_agg *aggs;
         uint32_t nbatches;
         struct proto_batch *batches; /* owned: free with proto_uow_free */
+        uint32_t nviolations, nactions;
+        struct proto_violation *violations; /* owned: free with proto_uow_free */
+        int violations_full; /* the list is every violation there is: delete the others */
+        struct proto_action *actions; /* owned: free with proto_uow_free */
 };
 
 struct proto_row {
