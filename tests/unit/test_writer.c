@@ -1198,7 +1198,7 @@ test_first_report(void **state)
              S("colF"), S("f2")},
             {S("S1"), S("2031"), S("pupils"), S("4"), 4, PROTO_VALUE_FINAL, S("colF"), S("f2")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-F"), 1, 0, 0, v1, NULL, NULL, 0, NULL};
+        struct proto_uow u1 = {1, 0, S("agg-F"), 1, 0, 0, v1, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         struct proto_uow u2 = {2, 0, S("agg-F"), 3, 0, 0, v2, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         char first[64], err[512];
         int replayed = -1;
@@ -1244,7 +1244,7 @@ test_fencing(void **state)
             {S("S2"), S("2032"), S("pupils"), S("2"), 2, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("colE"), S("e2")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-E"), 1, 0, 0, v, NULL, NULL, 0, NULL};
+        struct proto_uow u1 = {1, 0, S("agg-E"), 1, 0, 0, v, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         struct proto_uow u2 = {2, 0, S("agg-E"), 1, 0, 0, v2, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         uint64_t e1 = 0, e2 = 0;
         char err[512];
@@ -1333,7 +1333,7 @@ test_rejected_cells(void **state)
             {S("colC"), S("wide.csv"), S("c1"), 6, S("S1"), S("2024"), S("pupils"), S("z"),
              S("value \"z\" is not a number")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-C"), 0, 3, 0, NULL, j, NULL, 0, NULL};
+        struct proto_uow u1 = {1, 0, S("agg-C"), 0, 3, 0, NULL, j, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         struct proto_uow u2 = {2, 0, S("agg-C"), 0, 3, 0, NULL, j, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         char err[512];
         int replayed = -1;
@@ -1379,7 +1379,7 @@ test_concurrent_writer(void **state)
         struct proto_value v2[] = {
             {S("S1"), S("2033"), S("pupils"), S("20"), 200, PROTO_VALUE_FINAL, S("colW"), S("w2")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-W"), 1, 0, 0, v1, NULL, NULL, 0, NULL};
+        struct proto_uow u1 = {1, 0, S("agg-W"), 1, 0, 0, v1, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         struct proto_uow u2 = {2, 0, S("agg-W"), 1, 0, 0, v2, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         struct commit_job job = {&u2, DB_OK, ""};
         PGconn *other = PQconnectdb(dburl);
