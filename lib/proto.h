@@ -229,7 +229,7 @@ struct proto_uow {
         struct proto_batch *batches; /* owned: free with proto_uow_free */
         uint32_t nviolations, nactions;
         struct proto_violation *violations; /* owned: free with proto_uow_free */
-        int violations_full; /* the list is every violation there is: delete the others */
+        int violations_full;          /* the list is every violation there is: delete the others */
         struct proto_action *actions; /* owned: free with proto_uow_free */
 };
 

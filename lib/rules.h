@@ -42,13 +42,13 @@
 #include "catalog.h"
 #include "orgtree.h"
 
-#define RULES_MAX          1024 /* rules in a file */
-#define RULE_EXPR_MAX      512  /* bytes of an expression's text */
-#define RULE_NODES_MAX     64   /* operands and operators of one expression */
-#define RULE_SCALE         12   /* decimal places of every value a rule computes */
-#define RULE_NUM_BUFSZ     48   /* room for rule_num_format()'s text */
-#define RULE_CODE_MAX      64   /* bytes of a rule's code */
-#define RULE_MESSAGE_MAX   1024 /* room for rule_message()'s text */
+#define RULES_MAX        1024 /* rules in a file */
+#define RULE_EXPR_MAX    512  /* bytes of an expression's text */
+#define RULE_NODES_MAX   64   /* operands and operators of one expression */
+#define RULE_SCALE       12   /* decimal places of every value a rule computes */
+#define RULE_NUM_BUFSZ   48   /* room for rule_num_format()'s text */
+#define RULE_CODE_MAX    64   /* bytes of a rule's code */
+#define RULE_MESSAGE_MAX 1024 /* room for rule_message()'s text */
 
 /* A value a rule computes: the number times 10^RULE_SCALE. */
 __extension__ typedef __int128 rule_num;
@@ -92,7 +92,7 @@ struct rule {
         struct rule_expr left, right;
         enum rule_op op;
         enum rule_severity severity;
-        int level; /* -1: school scope (leaves); else the orgtree level index */
+        int level;   /* -1: school scope (leaves); else the orgtree level index */
         char *scope; /* "school" or the level label */
         char *stage; /* NULL for every stage */
         enum rule_missing missing;
@@ -165,7 +165,8 @@ int rule_expr_eval(const struct rule_expr *e, enum rule_missing missing, rule_lo
 /* The value mant / 10^scale (a stored value or a sum) as a rule_num; -1 past RULE_NUM_LIMIT. */
 int rule_num_from_decimal(__int128 mant, unsigned scale, rule_num *v);
 
-/* multiplier * num / den rounded to RULE_SCALE places (a ratio); -1 when den is 0 or on overflow. */
+/* multiplier * num / den rounded to RULE_SCALE places (a ratio); -1 when den is 0 or on overflow.
+ */
 int rule_num_ratio(rule_num multiplier, rule_num num, rule_num den, rule_num *v);
 
 /* Parse decimal text ("100", "-1.5") as a rule_num; -1 when it is not one. */
@@ -189,7 +190,7 @@ const char *rule_severity_name(enum rule_severity s);
  *   rule CODE NAME_ZH: LEFT op RIGHT (40 > 38)              (with_fails = 0)
  * Returns the length written into buf (RULE_MESSAGE_MAX bytes, truncated).
  */
-size_t rule_message(const struct rule *r, rule_num left, rule_num right, int with_fails,
-                    char *buf, size_t buflen);
+size_t rule_message(const struct rule *r, rule_num left, rule_num right, int with_fails, char *buf,
+                    size_t buflen);
 
 #endif

@@ -350,7 +350,8 @@ test_setup_and_clean(void **state)
         size_t nb = 0;
         struct proto_uow u = {1, 0,   S("agg-check"), sizeof v / sizeof v[0], 0, na, v, NULL, a,
                               0, NULL};
-        struct proto_uow ub = {2, 0, S("agg-check"), 0, 0, NBREAKDOWN, NULL, NULL, b, 0, NULL};
+        struct proto_uow ub = {2, 0, S("agg-check"), 0, 0, NBREAKDOWN, NULL, NULL,
+                               b, 0, NULL,           0, 0, NULL,       0,    NULL};
         struct check_report rep;
         size_t nu, ni;
         int replayed = -1;
