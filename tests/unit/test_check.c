@@ -348,8 +348,9 @@ test_setup_and_clean(void **state)
         const size_t na = sizeof a / sizeof a[0];
         struct proto_agg b[NBREAKDOWN];
         size_t nb = 0;
-        struct proto_uow u = {1, 0,   S("agg-check"), sizeof v / sizeof v[0], 0, na, v, NULL, a,
-                              0, NULL};
+        struct proto_uow u = {
+            1, 0,   S("agg-check"), sizeof v / sizeof v[0], 0, na, v, NULL, a, 0, NULL, 0, 0, NULL,
+            0, NULL};
         struct proto_uow ub = {2, 0, S("agg-check"), 0, 0, NBREAKDOWN, NULL, NULL,
                                b, 0, NULL,           0, 0, NULL,       0,    NULL};
         struct check_report rep;

@@ -433,8 +433,7 @@ test_commit_and_replay(void **state)
              {NULL, 0},
              {NULL, 0}},
         };
-        struct proto_uow u = {1, 0, S("agg-A"), 5, 2,    2, v, j,    a, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0, NULL};
+        struct proto_uow u = {1, 0, S("agg-A"), 5, 2, 2, v, j, a, 0, NULL, 0, 0, NULL, 0, NULL};
         int replayed = -1;
         char err[512];
         PGresult *res;
@@ -493,8 +492,8 @@ test_commit_and_replay(void **state)
         /* A rejected line already stored (a collector's resubmission in a new uow)
          * is not stored twice. */
         {
-                struct proto_uow u2 = {2, 0, S("agg-A"), 0, 2,    0, NULL, j,    NULL, 0,   NULL,
-                                       0, 0, NULL,       0, NULL, 0, 0,    NULL, 0,    NULL};
+                struct proto_uow u2 = {2,    0, S("agg-A"), 0, 2, 0,    NULL, j,
+                                       NULL, 0, NULL,       0, 0, NULL, 0,    NULL};
 
                 assert_int_equal(writer_commit(w, &u2, &replayed, err, sizeof err), DB_OK);
                 assert_int_equal(replayed, 0);
@@ -534,8 +533,7 @@ test_update_versions(void **state)
              {NULL, 0},
              {NULL, 0}},
         };
-        struct proto_uow u = {3, 0, S("agg-A"), 5, 0,    1, v, NULL, a, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0, NULL};
+        struct proto_uow u = {3, 0, S("agg-A"), 5, 0, 1, v, NULL, a, 0, NULL, 0, 0, NULL, 0, NULL};
         int replayed = -1;
         char err[512];
 
@@ -588,8 +586,7 @@ test_refused(void **state)
             {S("col3"), S("c.csv"), S("b5"), 3, S("S1"), S("2025"), S("pupils"), S("-1"),
              S("negative value")},
         };
-        struct proto_uow u = {4, 0, S("agg-A"), 2, 1,    0, v, j,    NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {4, 0, S("agg-A"), 2, 1, 0, v, j, NULL, 0, NULL, 0, 0, NULL, 0, NULL};
         struct writer_stats st;
         int replayed = -1;
         char err[512];
@@ -633,8 +630,8 @@ test_refused_duplicate(void **state)
             {S("S1"), S("2024"), S("pupils"), S("7"), 30, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col3"), S("b6")},
         };
-        struct proto_uow u = {5, 0, S("agg-A"), 1, 0,    0, v, NULL, NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {5,    0, S("agg-A"), 1, 0, 0,    v, NULL,
+                              NULL, 0, NULL,       0, 0, NULL, 0, NULL};
         int replayed = -1;
         char err[512];
 
@@ -790,8 +787,8 @@ test_connection_loss(void **state)
             {S("S1"), S("2026"), S("pupils"), S("42"), 40, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col4"), S("b7")},
         };
-        struct proto_uow u = {6, 0, S("agg-A"), 1, 0,    0, v, NULL, NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {6,    0, S("agg-A"), 1, 0, 0,    v, NULL,
+                              NULL, 0, NULL,       0, 0, NULL, 0, NULL};
         char sql[128], err[512];
         int replayed = -1;
 
@@ -815,8 +812,8 @@ test_big_text(void **state)
         enum { NR = 100, LEN = 4000 };
         static char raw[NR][LEN];
         static struct proto_reject j[NR];
-        struct proto_uow u = {7, 0, S("agg-A"), 0, NR,   0, NULL, j,    NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0,    NULL, 0,    NULL};
+        struct proto_uow u = {7,    0, S("agg-A"), 0, NR, 0,    NULL, j,
+                              NULL, 0, NULL,       0, 0,  NULL, 0,    NULL};
         char err[512], sql[256];
         int replayed;
         PGresult *res;
@@ -851,8 +848,8 @@ test_refused_twice(void **state)
             {S("S1"), S("2027"), S("pupils"), S("\xff"), 50, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col5"), S("b8")},
         };
-        struct proto_uow u = {8, 0, S("agg-A"), 1, 0,    0, v, NULL, NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {8,    0, S("agg-A"), 1, 0, 0,    v, NULL,
+                              NULL, 0, NULL,       0, 0, NULL, 0, NULL};
         char err[512];
         int replayed;
 
@@ -911,8 +908,8 @@ test_gap(void **state)
             {S("S2"), S("2027"), S("pupils"), S("7"), 90, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("col9"), S("b9")},
         };
-        struct proto_uow u = {12, 0, S("agg-A"), 1, 0,    0, v, NULL, NULL, 0,   NULL,
-                              0,  0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {12,   0, S("agg-A"), 1, 0, 0,    v, NULL,
+                              NULL, 0, NULL,       0, 0, NULL, 0, NULL};
         char err[512];
         int replayed = -1;
 
@@ -964,8 +961,8 @@ test_breakdown_rows(void **state)
              .dimension = S("locality"),
              .category = S("rural")},
         };
-        struct proto_uow u = {13, 0, S("agg-A"), 0, 0,    2, NULL, NULL, a, 0,   NULL,
-                              0,  0, NULL,       0, NULL, 0, 0,    NULL, 0, NULL};
+        struct proto_uow u = {13, 0, S("agg-A"), 0, 0, 2,    NULL, NULL,
+                              a,  0, NULL,       0, 0, NULL, 0,    NULL};
         char err[512];
         int replayed = -1;
 
@@ -991,8 +988,8 @@ test_perf(void **state)
         enum { N = 20000 };
         static struct proto_value v[N];
         static char keys[N][16], vals[N][16];
-        struct proto_uow u = {9, 0, S("agg-A"), N, 0,    0, v, NULL, NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {9,    0, S("agg-A"), N, 0, 0,    v, NULL,
+                              NULL, 0, NULL,       0, 0, NULL, 0, NULL};
         uint64_t last, nrows;
         struct counted c = {0};
         int replayed;
@@ -1209,10 +1206,10 @@ test_first_report(void **state)
              S("colF"), S("f2")},
             {S("S1"), S("2031"), S("pupils"), S("4"), 4, PROTO_VALUE_FINAL, S("colF"), S("f2")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-F"), 1, 0,    0, v1, NULL, NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,  NULL, 0,    NULL};
-        struct proto_uow u2 = {2, 0, S("agg-F"), 3, 0,    0, v2, NULL, NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,  NULL, 0,    NULL};
+        struct proto_uow u1 = {1,    0, S("agg-F"), 1, 0, 0,    v1, NULL,
+                               NULL, 0, NULL,       0, 0, NULL, 0,  NULL};
+        struct proto_uow u2 = {2,    0, S("agg-F"), 3, 0, 0,    v2, NULL,
+                               NULL, 0, NULL,       0, 0, NULL, 0,  NULL};
         char first[64], err[512];
         int replayed = -1;
 
@@ -1257,10 +1254,10 @@ test_fencing(void **state)
             {S("S2"), S("2032"), S("pupils"), S("2"), 2, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("colE"), S("e2")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-E"), 1, 0,    0, v, NULL, NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
-        struct proto_uow u2 = {2, 0, S("agg-E"), 1, 0,    0, v2, NULL, NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,  NULL, 0,    NULL};
+        struct proto_uow u1 = {1,    0, S("agg-E"), 1, 0, 0,    v, NULL,
+                               NULL, 0, NULL,       0, 0, NULL, 0, NULL};
+        struct proto_uow u2 = {2,    0, S("agg-E"), 1, 0, 0,    v2, NULL,
+                               NULL, 0, NULL,       0, 0, NULL, 0,  NULL};
         uint64_t e1 = 0, e2 = 0;
         char err[512];
         int replayed = -1;
@@ -1312,8 +1309,8 @@ test_commit_fails(void **state)
             {S("S1"), S("2099"), S("pupils"), S("7"), 7, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
              S("colX"), S("x1")},
         };
-        struct proto_uow u = {1, 0, S("agg-X"), 1, 0,    0, v, NULL, NULL, 0,   NULL,
-                              0, 0, NULL,       0, NULL, 0, 0, NULL, 0,    NULL};
+        struct proto_uow u = {1,    0, S("agg-X"), 1, 0, 0,    v, NULL,
+                              NULL, 0, NULL,       0, 0, NULL, 0, NULL};
         char err[512];
         int replayed = -1;
 
@@ -1349,10 +1346,10 @@ test_rejected_cells(void **state)
             {S("colC"), S("wide.csv"), S("c1"), 6, S("S1"), S("2024"), S("pupils"), S("z"),
              S("value \"z\" is not a number")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-C"), 0, 3,    0, NULL, j,    NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,    NULL, 0,    NULL};
-        struct proto_uow u2 = {2, 0, S("agg-C"), 0, 3,    0, NULL, j,    NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,    NULL, 0,    NULL};
+        struct proto_uow u1 = {1,    0, S("agg-C"), 0, 3, 0,    NULL, j,
+                               NULL, 0, NULL,       0, 0, NULL, 0,    NULL};
+        struct proto_uow u2 = {2,    0, S("agg-C"), 0, 3, 0,    NULL, j,
+                               NULL, 0, NULL,       0, 0, NULL, 0,    NULL};
         char err[512];
         int replayed = -1;
 
@@ -1397,10 +1394,10 @@ test_concurrent_writer(void **state)
         struct proto_value v2[] = {
             {S("S1"), S("2033"), S("pupils"), S("20"), 200, PROTO_VALUE_FINAL, S("colW"), S("w2")},
         };
-        struct proto_uow u1 = {1, 0, S("agg-W"), 1, 0,    0, v1, NULL, NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,  NULL, 0,    NULL};
-        struct proto_uow u2 = {2, 0, S("agg-W"), 1, 0,    0, v2, NULL, NULL, 0,   NULL,
-                               0, 0, NULL,       0, NULL, 0, 0,  NULL, 0,    NULL};
+        struct proto_uow u1 = {1,    0, S("agg-W"), 1, 0, 0,    v1, NULL,
+                               NULL, 0, NULL,       0, 0, NULL, 0,  NULL};
+        struct proto_uow u2 = {2,    0, S("agg-W"), 1, 0, 0,    v2, NULL,
+                               NULL, 0, NULL,       0, 0, NULL, 0,  NULL};
         struct commit_job job = {&u2, DB_OK, ""};
         PGconn *other = PQconnectdb(dburl);
         PGresult *res;
