@@ -27,7 +27,9 @@
  * differences are exact, a product or a quotient is rounded to twelve
  * places, half away from zero.  A division by zero, or a result whose
  * magnitude passes RULE_NUM_LIMIT, leaves the rule unchecked for that unit
- * and period (RULE_SKIP), as a missing operand does.
+ * and period (RULE_SKIP), as a missing operand does.  Stored values are at
+ * most 10^15, so only a rule that multiplies large values together can get
+ * there.
  *
  * Loading stops at the first problem with "rules.csv:LINE: problem" (a
  * rule that does not parse, an unknown indicator, prev_year in an error, an
@@ -53,7 +55,7 @@
 /* A value a rule computes: the number times 10^RULE_SCALE. */
 __extension__ typedef __int128 rule_num;
 
-/* 10^26: no operand or result of a rule may be larger in magnitude. */
+/* 10^24 (times 10^RULE_SCALE): no operand or result of a rule may be larger in magnitude. */
 extern const rule_num RULE_NUM_LIMIT;
 
 enum rule_op { RULE_LE, RULE_LT, RULE_GE, RULE_GT, RULE_EQ, RULE_NE };
@@ -92,8 +94,7 @@ struct rule {
         struct rule_expr left, right;
         enum rule_op op;
         enum rule_severity severity;
-        int level;   /* -1: school scope (leaves); else the orgtree level index */
-        char *scope; /* "school" or the level label */
+        char *scope; /* NULL: school scope (leaves); else the level label ("district") */
         char *stage; /* NULL for every stage */
         enum rule_missing missing;
         int uses_prev; /* 1 when either side has prev_year() */
