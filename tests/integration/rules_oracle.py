@@ -24,6 +24,9 @@ judgement of a batch are written here from the contract alone.
     zero: a missing operand counts 0.
   * A (unit, period) is checked when some value is stored for it (for a
     level, at or below it).
+  * Where the contract is silent, the stricter reading: severity and
+    name_zh must be given, a stage goes with school scope only, numbers and
+    names are ASCII.
 
 Usage:
   rules_oracle.py --self-test
@@ -97,6 +100,7 @@ def add(a, b):
 
 
 def sub(a, b):
+    """a - b, exact (unary minus too: Decimal's own rounds to the context)."""
     with localcontext() as c:
         c.prec = PREC
         return a - b
@@ -106,8 +110,9 @@ def plain(x):
     """Plain decimal text without trailing zeros: 40, 1.25, -0.5."""
     if x == 0:
         return "0"
-    s = format(x.normalize(), "f")
-    return s
+    with localcontext() as c:
+        c.prec = PREC  # normalize() rounds to the context's precision
+        return format(x.normalize(), "f")
 
 
 def holds(left, op, right):
@@ -189,12 +194,13 @@ class Tree:
 
 # ------------------------------------------------------------------ expressions
 
-TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|==|!=|[-+*/()]))")
+# ASCII only: a full-width digit or space from an input method is not a number.
+TOKEN = re.compile(r"[ \t]*(?:([0-9]+(?:\.[0-9]+)?|\.[0-9]+)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|==|!=|[-+*/()]))")
 
 
 def tokenize(text):
     toks, pos = [], 0
-    text = text.rstrip()
+    text = text.rstrip(" \t")
     while pos < len(text):
         m = TOKEN.match(text, pos)
         if not m or m.end() == pos:
@@ -332,7 +338,9 @@ def parse_rules(path, catalog, tree):
         op = r.get("op", "")
         if op not in OPS:
             bad("rule %s: unknown operator %r" % (code, op))
-        severity = r.get("severity", "") or "error"
+        if not r.get("name_zh", ""):
+            bad("rule %s has no name_zh" % code)
+        severity = r.get("severity", "")
         if severity not in ("error", "warning"):
             bad("rule %s: severity must be error or warning" % code)
         if severity == "error" and (uses_prev(trees[0]) or uses_prev(trees[1])):
@@ -343,6 +351,8 @@ def parse_rules(path, catalog, tree):
         stage = r.get("stage", "")
         if stage and stage not in tree.stages:
             bad("rule %s: unknown stage %s" % (code, stage))
+        if stage and scope != "school":
+            bad("rule %s: a stage restricts school rules only, not scope %s" % (code, scope))
         missing = r.get("missing", "") or "skip"
         if missing not in ("skip", "zero"):
             bad("rule %s: missing must be skip or zero" % code)
@@ -417,7 +427,7 @@ def evaluate(e, fetch, missing):
             raise Skip("missing %s" % e[1])
         return v
     if kind == "neg":
-        return -evaluate(e[1], fetch, missing)
+        return sub(Decimal(0), evaluate(e[1], fetch, missing))
     a = evaluate(e[1], fetch, missing)
     b = evaluate(e[2], fetch, missing)
     return {"+": add, "-": sub, "*": mul, "/": div}[kind](a, b)
@@ -695,30 +705,34 @@ def self_test():
 
         D = Decimal
         # exact decimals: 0.1 + 0.2 == 0.3, no binary floating point
-        eq("0.1+0.2", run("R,和,area + 0.2,==,0.3,,,,\n", {("S1", "2025", "area"): "0.1"}),
+        eq("0.1+0.2", run("R,和,area + 0.2,==,0.3,error,,,\n", {("S1", "2025", "area"): "0.1"}),
            (D("0.3"), D("0.3"), False))
         # division rounds to 12 places, half away from zero
-        eq("1/3", run("R,三,pupils / 3,==,0.333333333333,,,,\n", {("S1", "2025", "pupils"): "1"}),
+        eq("1/3", run("R,三,pupils / 3,==,0.333333333333,error,,,\n", {("S1", "2025", "pupils"): "1"}),
            (D("0.333333333333"), D("0.333333333333"), False))
-        eq("2/3", run("R,三,pupils / 3,<,0,,,,\n", {("S1", "2025", "pupils"): "2"})[0],
+        eq("2/3", run("R,三,pupils / 3,<,0,error,,,\n", {("S1", "2025", "pupils"): "2"})[0],
            D("0.666666666667"))
-        eq("-2/3", run("R,三,-pupils / 3,<,0,,,,\n", {("S1", "2025", "pupils"): "2"})[0],
+        eq("-2/3", run("R,三,-pupils / 3,<,0,error,,,\n", {("S1", "2025", "pupils"): "2"})[0],
            D("-0.666666666667"))
         # half away from zero on an exact tie: 5e-13 -> 1e-12, -5e-13 -> -1e-12
-        eq("tie", run("R,半,pupils / 2,>,0,,,,\n", {("S1", "2025", "pupils"): "0.000000000001"})[0],
+        eq("tie", run("R,半,pupils / 2,>,0,error,,,\n", {("S1", "2025", "pupils"): "0.000000000001"})[0],
            D("0.000000000001"))
-        eq("-tie", run("R,半,0 - pupils / 2,>,0,,,,\n",
+        eq("-tie", run("R,半,0 - pupils / 2,>,0,error,,,\n",
                        {("S1", "2025", "pupils"): "0.000000000001"})[0], D("-0.000000000001"))
         # each product and quotient rounded: (1/3)*3 is 0.999999999999, not 1
-        eq("(1/3)*3", run("R,乘,pupils / 3 * 3,==,1,,,,\n", {("S1", "2025", "pupils"): "1"}),
+        eq("(1/3)*3", run("R,乘,pupils / 3 * 3,==,1,error,,,\n", {("S1", "2025", "pupils"): "1"}),
            (D("0.999999999999"), D("1"), True))
         # precedence, parentheses, unary minus
-        eq("prec", run("R,序,2 + 3 * 4 - -(1 - 3) / 2,==,13,,,,\n", {("S1", "2025", "pupils"): "1"}),
+        eq("prec", run("R,序,2 + 3 * 4 - -(1 - 3) / 2,==,13,error,,,\n", {("S1", "2025", "pupils"): "1"}),
            (D("13"), D("13"), False))
+        # more digits than Decimal's default context holds (28), negated and shown
+        big = run("R,大,-(pupils * 1000000),<,0,error,,,\n",
+                  {("S1", "2025", "pupils"): "123456789012345678.123456789012"})
+        eq("big", (plain(big[0]), big[2]), ("-123456789012345678123456.789012", False))
         # division by zero skips; a number divided by a missing value under zero too
-        eq("div0", run("R,零,pupils / (classes - 2),<=,1,,,,\n",
+        eq("div0", run("R,零,pupils / (classes - 2),<=,1,error,,,\n",
                        {("S1", "2025", "pupils"): "9", ("S1", "2025", "classes"): "2"}), None)
-        eq("div0 zero", run("R,零,pupils / classes,<=,1,,,,zero\n",
+        eq("div0 zero", run("R,零,pupils / classes,<=,1,error,,,zero\n",
                             {("S1", "2025", "pupils"): "9"}), None)
         # missing: skip by default, 0 under zero
         raw = {("S1", "2025", "classes"): "5"}
@@ -792,13 +806,17 @@ def self_test():
                            ("X,坏,pupils,=<,1,,,,\n", "unknown operator"),
                            ("X,坏,pupils,<=,prev_year(pupils),error,,,\n", "warnings only"),
                            ("X,坏,pupils,<=,1,fatal,,,\n", "severity"),
-                           ("X,坏,pupils,<=,1,,county,,\n", "unknown level"),
-                           ("X,坏,pupils,<=,1,,,college,\n", "unknown stage"),
-                           ("X,坏,pupils,<=,1,,,,maybe\n", "missing must be"),
-                           ("X,坏,pupils,<=,1,,,,\nX,再,pupils,<=,2,,,,\n", "rules.csv:3: duplicate"),
+                           ("X,坏,pupils,<=,1,warning,county,,\n", "unknown level"),
+                           ("X,坏,pupils,<=,1,warning,,college,\n", "unknown stage"),
+                           ("X,坏,pupils,<=,1,warning,,,maybe\n", "missing must be"),
+                           ("X,坏,pupils,<=,1,error,,,\nX,再,pupils,<=,2,error,,,\n", "rules.csv:3: duplicate"),
                            ("X,坏,,<=,1,,,,\n", "empty expression"),
                            ("X,坏,pupils 3,<=,1,,,,\n", "unexpected"),
-                           ("X,坏,prev_year(3),<=,1,warning,,,\n", "prev_year takes")):
+                           ("X,坏,prev_year(3),<=,1,warning,,,\n", "prev_year takes"),
+                           ("X,坏,pupils,<=,３,warning,,,\n", "unexpected"),
+                           ("X,坏,pupils,<=,1,,,,\n", "severity"),
+                           ("X,,pupils,<=,1,error,,,\n", "no name_zh"),
+                           ("X,坏,pupils,<=,1,error,district,primary,\n", "school rules only")):
             try:
                 rules_of(body)
                 fails.append("malformed rule accepted: %r" % body)
