@@ -47,6 +47,10 @@ Usage:
         touched, once stored) and OUT_PREFIX.values (unit_value afterwards)
   rules_oracle.py same-values A_TSV B_TSV
         exit 0 when both unit_value dumps hold the same keys and numbers
+  rules_oracle.py differential RULES_EVAL CONFIG_DIR SEED COUNT
+        COUNT files of 8 random rules over random values of one school,
+        judged by lib/rules.c (tests/integration/rules_eval.c) and by the
+        oracle: exit 1 when any verdict, value or message differs
   rules_oracle.py demo CONFIG_DIR CSV...
         replay long CSV files in order (latest value wins) and print every
         violation they leave, with the rule's message
@@ -656,6 +660,94 @@ def cmd_demo(cfgdir, files):
     return 0
 
 
+# ------------------------------------------------------------------ differential
+
+DIFF_INDICATORS = ("pupils", "teachers", "classes", "large_classes", "teach_area", "equip_value")
+DIFF_OPERANDS = DIFF_INDICATORS + ("pupil_teacher_ratio", "large_class_share")
+DIFF_NUMBERS = ("0", "1", "2", "3", "1.3", "0.7", "0.05", "100", "7", "0.001", "12.5", "1000000",
+                "0.000000000001")
+
+
+def cmd_differential(eval_bin, cfgdir, seed, count):
+    """Random rules and values of one school through lib/rules.c (the
+    rules_eval command) and through this oracle: the verdicts, both values
+    and the messages must agree."""
+    import random
+    import subprocess
+    import tempfile
+    rng = random.Random(int(seed))
+    catalog, tree = Catalog(cfgdir), Tree(cfgdir)
+
+    def expr(depth, prev_ok):
+        r = rng.random()
+        if depth == 0 or r < 0.3:
+            k = rng.random()
+            if k < 0.45:
+                return rng.choice(DIFF_NUMBERS)
+            if k < 0.6 and prev_ok:
+                return "prev_year(%s)" % rng.choice(DIFF_OPERANDS)
+            return rng.choice(DIFF_OPERANDS)
+        if r < 0.38:
+            return "-" + expr(depth - 1, prev_ok)
+        if r < 0.5:
+            return "(" + expr(depth - 1, prev_ok) + ")"
+        return "%s %s %s" % (expr(depth - 1, prev_ok), rng.choice("+-*/"), expr(depth - 1, prev_ok))
+
+    def value(ind):
+        if rng.random() < 0.12:
+            return None
+        if ind in ("teach_area", "equip_value"):
+            return "%d.%02d" % (rng.randint(0, 99999), rng.randint(0, 99))
+        return str(rng.choice((0, rng.randint(0, 50), rng.randint(0, 3000))))
+
+    bad = checked = 0
+    with tempfile.TemporaryDirectory() as d:
+        rpath, vpath = os.path.join(d, "rules.csv"), os.path.join(d, "values")
+        for _ in range(int(count)):
+            rows = []
+            for k in range(8):
+                sev = rng.choice(("error", "warning"))
+                rows.append("R%d,规则%d,%s,%s,%s,%s,,,%s" % (
+                    k, k, expr(3, sev == "warning"), rng.choice(OPS), expr(3, sev == "warning"),
+                    sev, rng.choice(("skip", "zero"))))
+            with open(rpath, "w", encoding="utf-8") as f:
+                f.write("code,name_zh,left,op,right,severity,scope,stage,missing\n")
+                f.write("\n".join(rows) + "\n")
+            raw, lines = {}, []
+            for ind in DIFF_INDICATORS:
+                for which, period in (("cur", "2025"), ("prev", "2024")):
+                    v = value(ind)
+                    if v is not None:
+                        raw[("U", period, ind)] = Decimal(v)
+                        lines.append("%s %s %s" % (which, ind, v))
+            with open(vpath, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+            got = subprocess.run([eval_bin, os.path.join(cfgdir, "indicators.csv"),
+                                  os.path.join(cfgdir, "orgunits.csv"), rpath, vpath],
+                                 capture_output=True, text=True, check=True).stdout.splitlines()
+            rules = parse_rules(rpath, catalog, tree)
+            if len(got) != len(rules):
+                print("rules_eval gave %d line(s) for %d rules: %s" % (len(got), len(rules), got[:2]))
+                bad += 1
+                continue
+            vals = Values(catalog, tree, raw)
+            for rule, line in zip(rules, got):
+                checked += 1
+                res = check(rule, vals, "U", "2025")
+                if res is None:
+                    want = "%s skip" % rule.code
+                else:
+                    want = "%s %s %s %s %s" % (rule.code, "fail" if res[2] else "pass", plain(res[0]),
+                                               plain(res[1]), rule.message(res[0], res[1], res[2]))
+                if line != want:
+                    bad += 1
+                    if bad <= 10:
+                        print("rule %s %s %s (missing %s), values %s:\n  want %s\n  got  %s" % (
+                            rule.left, rule.op, rule.right, rule.missing, "; ".join(lines), want, line))
+    print("rules_oracle differential: %d rules checked, %d disagree" % (checked, bad))
+    return 1 if bad or checked == 0 else 0
+
+
 # ------------------------------------------------------------------ self-test
 
 SELF_INDICATORS = """code,name_zh,name_en,unit,kind,numerator,denominator,multiplier,decimals
@@ -834,6 +926,8 @@ def main(argv):
         return self_test()
     cmds = {"violations": (cmd_violations, 2), "compare": (cmd_compare, 3),
             "judge": (cmd_judge, 5), "same-values": (cmd_same_values, 2)}
+    if len(argv) == 6 and argv[1] == "differential":
+        return cmd_differential(*argv[2:])
     if len(argv) >= 3 and argv[1] == "demo":
         return cmd_demo(argv[2], argv[3:])
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
