@@ -30,6 +30,8 @@
 #     not violated (exit 3, naming rule, unit and period) and for another
 #     school's unit; the district's key may explain for its school;
 #   - the view rule_check has a row per violation;
+#   - after both daemons restart with another rules.csv, rule_violation
+#     follows the new rules;
 #   - edustat-sink --check is clean at the end, and fails on a planted row.
 
 BUILD=$(cd "$1" && pwd) || exit 2
@@ -337,6 +339,27 @@ unit,period,indicator,value
 EOF
 submit s8 school
 violated 2133810001 2024 W3 || fail "s8: a refused batch cleared W3 of 2133810001 2024"
+
+# ---- step 9: other rules after a restart of both daemons: the table is
+# rebuilt from the stored values (W3 gone, W2 at 15 instead of 25)
+stop_pid() {
+        kill -TERM "$1" 2>/dev/null
+        stack_wait_exit "$1" 20 || { kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+}
+stop_pid "$AGG_PID"
+stop_pid "$SINK_PID"
+sed -i -e '/^W3,/d' -e 's/^W2,小学生师比不高于25,pupil_teacher_ratio,<=,25,/W2,小学生师比不高于15,pupil_teacher_ratio,<=,15,/' \
+        "$EDUSTAT_CONFIG/rules.csv"
+grep -q '^W2,小学生师比不高于15,' "$EDUSTAT_CONFIG/rules.csv" || fail "s9: the test could not rewrite W2"
+stack_start
+cat >"$WORK/s9.csv" <<'EOF'
+unit,period,indicator,value
+2133830001,2024,pupils,300
+2133830001,2024,teachers,30
+EOF
+submit s9 city
+violated 2133810001 2024 W3 && fail "s9: W3 (removed from rules.csv) is still in rule_violation after the restart"
+violated 2133810001 2024 W2 || fail "s9: W2 at 15 does not fail for 2133810001 2024 (1000 / 50 = 20) after the restart"
 
 # ---- edustat-sink --check: clean, then a planted violation row is found
 "$SINK_BIN" --check --db-url "$EDUSTAT_DB_URL" >"$WORK/check.out" 2>&1
