@@ -522,6 +522,8 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                     (row.null_cv ? PROTO_AGG_NULL_CV : 0);
                 proto_agg_pack(&pk, &a);
         }
+        proto_uow_violations_begin(&pk, 0);
+        proto_uow_actions_begin(&pk, 0, 0);
         state_dirty_clear(s);
         u->naggs = naggs;
         changes_free(u);

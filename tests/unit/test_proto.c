@@ -78,6 +78,7 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
 {
         struct proto_submit s;
         struct proto_ack a;
+        struct proto_action act;
         struct proto_uow u;
         struct proto_row *rows;
         struct pstr p;
@@ -89,10 +90,15 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
         err[0] = '\0';
         switch (type) {
         case PROTO_SUBMIT:
+        case PROTO_CHECK:
                 rc = proto_submit_decode(buf, len, &s, err, errlen);
                 proto_submit_free(&s);
                 break;
+        case PROTO_ACTION:
+                rc = proto_action_decode(buf, len, &act, err, errlen);
+                break;
         case PROTO_ACK:
+        case PROTO_CHECKED:
         case PROTO_ERROR:
                 rc = proto_ack_decode(buf, len, &a, err, errlen);
                 proto_ack_free(&a);
@@ -123,7 +129,7 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
 }
 
 static const enum proto_type decoders[] = {PROTO_SUBMIT, PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
-                                           PROTO_ROWS,   PROTO_READY, PROTO_OK};
+                                           PROTO_ROWS,   PROTO_READY, PROTO_OK,    PROTO_ACTION};
 
 /* Every decoder refuses buf with a non-empty error. */
 static void
@@ -374,6 +380,8 @@ test_uow_roundtrip(void **state)
         proto_uow_aggs_begin(&f.pk, 2);
         proto_agg_pack(&f.pk, &ag[0]);
         proto_agg_pack(&f.pk, &ag[1]);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_UOW);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_true(u.seq == 77);
@@ -442,6 +450,8 @@ test_uow_empty(void **state)
         proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_int_equal(u.nbatches + u.nvalues + u.nrejects + u.naggs, 0);
         assert_null(u.batches);
@@ -501,6 +511,8 @@ test_uow_batches_roundtrip(void **state)
                 proto_reject_pack(&f.pk, &rj, rbatch[i]);
         }
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_int_equal(u.nbatches, 2);
         for (uint32_t k = 0; k < 2; k++) {
@@ -588,6 +600,8 @@ pack_uow_refs(struct frame *f, uint32_t nbatches, int with_value, uint64_t vb, i
         if (with_reject)
                 proto_reject_pack(&f->pk, &rj, (uint32_t)rb);
         proto_uow_aggs_begin(&f->pk, 0);
+        proto_uow_violations_begin(&f->pk, 0);
+        proto_uow_actions_begin(&f->pk, 0, 0);
 }
 
 /*
@@ -652,6 +666,8 @@ test_uow_batch_out_of_range(void **state)
                 msgpack_pack_nil(&f.pk);
         pack_s(&f.pk, "r");
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "reject 0: batch is negative");
         frame_done(&f);
@@ -731,6 +747,8 @@ test_uow_batch_fields(void **state)
         proto_uow_rejects_begin(&f.pk, 1);
         proto_reject_pack(&f.pk, &rj, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_pstr(u.batches[0].source, NULL);
         assert_pstr(u.batches[0].batch_id, "a b");
@@ -751,6 +769,8 @@ test_uow_batch_fields(void **state)
                 proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
+                proto_uow_violations_begin(&f.pk, 0);
+                proto_uow_actions_begin(&f.pk, 0, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
                 assert_string_equal(err, bad[i].err);
                 assert_null(u.batches);
@@ -778,6 +798,8 @@ test_uow_batch_fields(void **state)
                 proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
+                proto_uow_violations_begin(&f.pk, 0);
+                proto_uow_actions_begin(&f.pk, 0, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)),
                                  caps[i].err == NULL ? 0 : -1);
                 if (caps[i].err != NULL)
@@ -1311,6 +1333,8 @@ test_truncated_uow(void **state)
         proto_reject_pack(&f.pk, &rj, 1);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &ag);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(decode_as(PROTO_UOW, f.sb.data, f.sb.size, err, sizeof(err)), 0);
         for (size_t n = 1; n < f.sb.size; n++) {
                 buf = malloc(n);
@@ -1620,6 +1644,8 @@ test_floats_and_flags(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         msgpack_pack_array(&f.pk, 14);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         pack_s(&f.pk, "u");
         pack_s(&f.pk, "school");
         pack_s(&f.pk, "2024");
@@ -1658,6 +1684,8 @@ test_floats_and_flags(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &half);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "agg 0: dimension and category must both be nil or both strings");
         frame_done(&f);
@@ -1673,6 +1701,8 @@ test_floats_and_flags(void **state)
         proto_value_pack(&f.pk, &v, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "value 0: flags 4 out of range");
         assert_null(u.values);
@@ -2219,6 +2249,8 @@ pack_agg_floats(struct frame *f, const unsigned char *min, size_t minlen, const 
         proto_uow_rejects_begin(&f->pk, 0);
         proto_uow_aggs_begin(&f->pk, 1);
         msgpack_pack_array(&f->pk, 14);
+        proto_uow_violations_begin(&f->pk, 0);
+        proto_uow_actions_begin(&f->pk, 0, 0);
         pack_s(&f->pk, "u");
         pack_s(&f->pk, "city");
         pack_s(&f->pk, "2024");
@@ -2331,6 +2363,8 @@ test_empty_strings(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_pstr(u.aggs[0].value, "");
         assert_pstr(u.aggs[0].numerator, "");
@@ -2351,6 +2385,8 @@ test_empty_strings(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "agg 0: dimension and category must both be nil or both strings");
         frame_done(&f);
@@ -2426,6 +2462,8 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         /* 0xdc 0 8, "uow", 9, 1, "a", then [["c", "b", nil]] in bytes 11..17. */
         assert_int_equal((unsigned char)f.sb.data[11], 0x91);
         assert_int_equal((unsigned char)f.sb.data[17], 0xc0);
@@ -2457,6 +2495,8 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "value 69999: flags 4 out of range");
         assert_null(u.values);
@@ -2476,6 +2516,8 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "value 69999: batch 1 out of range (the uow has 1)");
         assert_null(u.values);
@@ -2805,6 +2847,8 @@ test_error_names_line(void **state)
         proto_uow_rejects_begin(&f.pk, 1);
         proto_reject_pack(&f.pk, &rj, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "reject 0: reason is not a string");
         frame_done(&f);
@@ -3095,6 +3139,8 @@ test_uow_epoch(void **state)
         proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(f.sb.size, sizeof(head));
         assert_memory_equal(f.sb.data, head, sizeof(head));
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
@@ -3111,6 +3157,8 @@ test_uow_epoch(void **state)
                 proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
+                proto_uow_violations_begin(&f.pk, 0);
+                proto_uow_actions_begin(&f.pk, 0, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
                 assert_true(u.epoch == epochs[i]);
                 assert_true(u.seq == 9);
@@ -3124,6 +3172,8 @@ test_uow_epoch(void **state)
         proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "epoch 9223372036854775808 out of range");
         assert_true(u.seq == 0 && u.epoch == 0);
