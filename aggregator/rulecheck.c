@@ -49,7 +49,17 @@ struct rulecheck {
         uint64_t *pset; /* the same pairs, a set, so each is listed once */
         size_t psetcap;
 
+        uint64_t last_touch;               /* the pair touched last: a batch touches in runs */
         int prev_cache[STATE_MAX_PERIODS]; /* period -> the one a year before; -1 unknown */
+        int next_cache[STATE_MAX_PERIODS]; /* period -> the one a year after; -1 unknown */
+
+        /*
+         * The overlay of the check in progress, by indicator: ov_gen[i] ==
+         * gen when ov_val[i] holds indicator i's value, so that a lookup is
+         * one comparison and nothing is cleared between checks.
+         */
+        uint32_t *ov_gen, gen;
+        uint64_t *ov_val;
 };
 
 /* ---- the violation table -------------------------------------------------------------- */
@@ -179,16 +189,22 @@ prev_period(struct rulecheck *rc, struct state *s, int period)
         return i;
 }
 
-/* The period one year after, likewise (not cached: only settle asks, once a pair). */
+/* The period one year after, likewise. */
 static int
-next_period(struct state *s, int period)
+next_period(struct rulecheck *rc, struct state *s, int period)
 {
         char p[PERIOD_BUFSZ];
-        const char *name = state_period_name(s, period);
+        const char *name;
+        int i;
 
+        if (rc->next_cache[period] >= 0)
+                return rc->next_cache[period];
+        name = state_period_name(s, period);
         if (period_next_year(name, strlen(name), p) == 0)
                 return -1;
-        return state_period_find(s, p, strlen(p));
+        if ((i = state_period_find(s, p, strlen(p))) >= 0)
+                rc->next_cache[period] = i;
+        return i;
 }
 
 /* A school's own stored (or overlaid) value of a count or amount. */
@@ -196,18 +212,10 @@ static int
 own_value(struct ctx *c, int ind, int prev, rule_num *v)
 {
         uint64_t mant;
-        int found = 0;
 
-        if (!prev && c->ov != NULL) {
-                for (size_t i = c->ov->n; i-- > 0;) {
-                        if (c->ov->indicator[i] == ind) {
-                                mant = c->ov->mant[i];
-                                found = 1;
-                                break;
-                        }
-                }
-        }
-        if (!found && !state_view_value(prev ? &c->before : &c->cur, ind, &mant))
+        if (!prev && c->ov != NULL && c->rc->ov_gen[ind] == c->rc->gen)
+                mant = c->rc->ov_val[ind];
+        else if (!state_view_value(prev ? &c->before : &c->cur, ind, &mant))
                 return 0;
         return rule_num_from_decimal(mant, c->rc->cfg->cat->ind[ind].scale, v) == 0;
 }
@@ -267,6 +275,18 @@ ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int per
         c->period = period;
         c->prev = prev_period(rc, s, period);
         c->ov = ov;
+        if (ov != NULL) {
+                /* A new generation: the last overlay's marks all go stale at once. */
+                if (++rc->gen == 0) {
+                        memset(rc->ov_gen, 0, rc->cfg->cat->n * sizeof(*rc->ov_gen));
+                        rc->gen = 1;
+                }
+                /* In order: a key given twice keeps its last value. */
+                for (size_t i = 0; i < ov->n; i++) {
+                        rc->ov_gen[ov->indicator[i]] = rc->gen;
+                        rc->ov_val[ov->indicator[i]] = ov->mant[i];
+                }
+        }
         state_view_get(s, unit, period, &c->cur);
         if (c->prev >= 0)
                 state_view_get(s, unit, c->prev, &c->before);
@@ -393,11 +413,14 @@ pend_with_levels(struct rulecheck *rc, int unit, int period)
 void
 rulecheck_touch(struct rulecheck *rc, struct state *s, int unit, int period)
 {
-        if (rc->rs->n == 0)
+        uint64_t key = ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+
+        if (rc->rs->n == 0 || key == rc->last_touch)
                 return;
+        rc->last_touch = key;
         pend_with_levels(rc, unit, period);
         if (rc->rs->uses_prev) {
-                int next = next_period(s, period);
+                int next = next_period(rc, s, period);
 
                 if (next >= 0)
                         pend_with_levels(rc, unit, next);
@@ -438,6 +461,7 @@ rulecheck_settle(struct rulecheck *rc, struct state *s)
         for (size_t i = 0; i < rc->psetcap && rc->npend > 0; i++)
                 rc->pset[i] = EMPTY;
         rc->npend = 0;
+        rc->last_touch = EMPTY;
 }
 
 static void
@@ -455,7 +479,8 @@ rulecheck_rebuild(struct rulecheck *rc, struct state *s)
         table_init(rc, 1024);
         rc->ndirty = 0;
         for (size_t i = 0; i < STATE_MAX_PERIODS; i++)
-                rc->prev_cache[i] = -1;
+                rc->prev_cache[i] = rc->next_cache[i] = -1;
+        rc->last_touch = EMPTY;
         if (rc->rs->n > 0) {
                 state_foreach_row(s, rebuild_row, rc);
                 rulecheck_settle(rc, s);
@@ -652,7 +677,10 @@ rulecheck_new(const struct config *cfg, const struct rules *rs, char *err, size_
         free(stages);
         table_init(rc, 1024);
         for (size_t i = 0; i < STATE_MAX_PERIODS; i++)
-                rc->prev_cache[i] = -1;
+                rc->prev_cache[i] = rc->next_cache[i] = -1;
+        rc->last_touch = EMPTY;
+        rc->ov_gen = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_gen));
+        rc->ov_val = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_val));
         return rc;
 }
 
@@ -671,6 +699,8 @@ rulecheck_destroy(struct rulecheck **rp)
         free(rc->dirty);
         free(rc->pend);
         free(rc->pset);
+        free(rc->ov_gen);
+        free(rc->ov_val);
         free(rc);
         *rp = NULL;
 }

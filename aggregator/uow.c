@@ -498,9 +498,9 @@ cmp_judged(const void *a, const void *b)
  * with the records that would be stored (a version above the stored one)
  * laid over the stored values; mark the records of a failing pair refused
  * and reject them with the rule's message, in u (when not NULL) and b.
- * jv may be reordered.
+ * Returns 1 when it had to reorder jv (by unit and period), else 0.
  */
-static void
+static int
 judge_errors(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s, struct rulecheck *rc,
              const struct proto_submit *sub, struct judged *jv, size_t n)
 {
@@ -543,6 +543,7 @@ judge_errors(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s, s
         }
         free(ind);
         free(mant);
+        return !sorted;
 }
 
 static int
@@ -660,9 +661,9 @@ uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct 
                         jv[n].rec = i;
                         jv[n++].refused = 0;
                 }
-                judge_errors(u, bi, b, s, rc, sub, jv, n);
                 /* Back in file order: a key submitted twice keeps its last value. */
-                qsort(jv, n, sizeof(*jv), cmp_rec);
+                if (judge_errors(u, bi, b, s, rc, sub, jv, n))
+                        qsort(jv, n, sizeof(*jv), cmp_rec);
                 for (size_t i = 0; i < n; i++) {
                         if (jv[i].refused)
                                 continue;
@@ -743,7 +744,7 @@ uow_batch_check(struct state *s, const struct config *cfg, struct rulecheck *rc,
                 jv[n++].refused = 0;
         }
         if (rc != NULL && rulecheck_has_errors(rc))
-                judge_errors(NULL, 0, b, s, rc, sub, jv, n);
+                (void)judge_errors(NULL, 0, b, s, rc, sub, jv, n);
         for (size_t i = 0; i < n; i++) {
                 uint64_t mant, version;
 
