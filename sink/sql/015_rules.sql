@@ -54,6 +54,10 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
      + CASE WHEN 2 * abs(a * 1000000000000 - div(a * 1000000000000, b) * b) >= abs(b)
             THEN sign(a) * sign(b) ELSE 0 END) * 0.000000000001 END
 $$;
+CREATE FUNCTION edustat.rule_lim(x numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT CASE WHEN abs(x) <= 1000000000000000000000000 THEN x END
+$$;
 CREATE VIEW edustat.rule_check AS
 SELECT v.unit, o.name AS unit_name, d.code AS district, d.name AS district_name,
        v.period, v.rule, r.name_zh AS rule_name, v.severity,
@@ -163,6 +167,7 @@ COMMENT ON COLUMN edustat.rule_note_history.collector IS '说明人. The collect
 COMMENT ON COLUMN edustat.rule_note_history.noted_at IS '说明时间. When it was committed.';
 COMMENT ON FUNCTION edustat.prev_year_period(text) IS '上年同期. The same kind of period one year earlier: 2025 -> 2024, 2025S1 -> 2024S1, 2025Q3 -> 2024Q3, 202503 -> 202403; NULL for text that is no period (years 1900 to 2199).';
 COMMENT ON FUNCTION edustat.rule_div(numeric, numeric) IS '规则除法. a / b rounded to 12 decimal places, half away from zero, as rules compute; NULL when b is 0 or either is NULL.';
+COMMENT ON FUNCTION edustat.rule_lim(numeric) IS '规则数值上限. x, or NULL when its magnitude passes 10^24: a rule computing such a value is not checked.';
 COMMENT ON VIEW edustat.rule_check IS '审核查询. Every current violation with the unit''s name and district, the rule''s name and text, both sides and the explanation if there is one.';
 COMMENT ON COLUMN edustat.rule_check.unit IS '单位代码. The unit that fails the rule.';
 COMMENT ON COLUMN edustat.rule_check.unit_name IS '单位名称. Its name.';

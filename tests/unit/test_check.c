@@ -1067,6 +1067,201 @@ test_category_changed(void **state)
         check_report_free(&rep);
 }
 
+/* First column of the first row of sql as text ("NULL" for null); static buffer. */
+static const char *
+text_of(const char *sql)
+{
+        static char out[4096];
+        PGresult *res = PQexec(db, sql);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+                fprintf(stderr, "query failed: %s\n%s", sql, PQerrorMessage(db));
+                fail();
+        }
+        snprintf(out, sizeof out, "%s", PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return out;
+}
+
+/* The SQL functions of the rules (migration 15), against values worked out by hand. */
+static void
+test_rule_functions(void **state)
+{
+        (void)state;
+        assert_string_equal(text_of("SELECT edustat.prev_year_period('2025') || ' ' ||"
+                                    " edustat.prev_year_period('2025S1') || ' ' ||"
+                                    " edustat.prev_year_period('2025Q3') || ' ' ||"
+                                    " edustat.prev_year_period('202503') || ' ' ||"
+                                    " edustat.prev_year_period('2000')"),
+                            "2024 2024S1 2024Q3 202403 1999");
+        assert_string_equal(text_of("SELECT coalesce(edustat.prev_year_period('1900'), 'none')"
+                                    " || ' ' || coalesce(edustat.prev_year_period('2025Q5'),"
+                                    " 'none') || ' ' || coalesce(edustat.prev_year_period('x'),"
+                                    " 'none')"),
+                            "none none none");
+        /* Twelve places, half away from zero, also for negative quotients. */
+        assert_string_equal(text_of("SELECT edustat.rule_div(1, 3) || ' ' || edustat.rule_div(2, 3)"
+                                    " || ' ' || edustat.rule_div(-2, 3) || ' ' ||"
+                                    " edustat.rule_div(5, 10000000000000) || ' ' ||"
+                                    " edustat.rule_div(-5, 10000000000000) || ' ' ||"
+                                    " edustat.rule_div(4, -10000000000000) || ' ' ||"
+                                    " edustat.rule_div(1000.5, 7)"),
+                            "0.333333333333 0.666666666667 -0.666666666667 0.000000000001 "
+                            "-0.000000000001 0.000000000000 142.928571428571");
+        assert_string_equal(text_of("SELECT coalesce(edustat.rule_div(1, 0)::text, 'none')"),
+                            "none");
+        assert_string_equal(text_of("SELECT coalesce(edustat.rule_lim(1e24)::text, 'none') || ' '"
+                                    " || coalesce(edustat.rule_lim(-1e24 - 1)::text, 'none')"),
+                            "1000000000000000000000000 none");
+}
+
+/*
+ * The rules of rules.csv below against the fixture, worked out by hand
+ * (2024 unless said; ptr = pupils / teachers, 12 places):
+ *   W1 ptr <= 12 (primary schools)           S2 15, S4 15 fail; S1 10 passes
+ *   W2 pupils <= prev_year(pupils) * 1.3      S3 2025: 70 > 65; no 2023 values
+ *   E1 teach_area / pupils * 3 >= 25 (zero)   S1 30.015 passes; S2, S3 (both
+ *                                             years) 0; S4 200.25/150*3 = 4.005
+ *   W3 teach_area / 7 <= 100                  S1 1000.5/7 = 142.928571428571;
+ *                                             S4 28.607142857143 passes
+ *   L1 pupils <= 300 (districts)              D1 400; D2 200 and 70 pass
+ *   L2 ptr >= 14 (districts)                  D1 400/30, D2 200/15 (its own 5
+ *                                             teachers count): 13.333333333333;
+ *                                             D2 2025 has no teachers: skipped
+ */
+static const char rules_csv[] = "code,name_zh,left,op,right,severity,scope,stage,missing\n"
+                                "W1,生师比不高于12,ptr,<=,12,warning,school,primary,\n"
+                                "W2,在校生同比,pupils,<=,prev_year(pupils) * 1.3,warning,,,\n"
+                                "E1,生均面积,teach_area / pupils * 3,>=,25,error,,,zero\n"
+                                "W3,面积,teach_area / 7,<=,100,warning,,,skip\n"
+                                "L1,区县在校生,pupils,<=,300,warning,district,,\n"
+                                "L2,区县生师比,ptr,>=,14,warning,district,,\n";
+
+#define NVIOL 11
+
+static void
+rules_store(void)
+{
+        char err[512];
+        size_t nu, ni;
+
+        if (refdata_store(writer_conn(w), cfg, &nu, &ni, err, sizeof err) != DB_OK) {
+                fprintf(stderr, "refdata_store: %s\n", err);
+                fail();
+        }
+}
+
+/* The check of rule_violation: clean when it holds the rules' results; a
+ * planted row, a missing row and a wrong value are each reported. */
+static void
+test_rule_violations(void **state)
+{
+        struct proto_violation v[NVIOL] = {
+            {S("D1"), S("2024"), S("L1"), S("warning"), S("400"), S("300")},
+            {S("D1"), S("2024"), S("L2"), S("warning"), S("13.333333333333"), S("14")},
+            {S("D2"), S("2024"), S("L2"), S("warning"), S("13.333333333333"), S("14")},
+            {S("S1"), S("2024"), S("W3"), S("warning"), S("142.928571428571"), S("100")},
+            {S("S2"), S("2024"), S("E1"), S("error"), S("0"), S("25")},
+            {S("S2"), S("2024"), S("W1"), S("warning"), S("15"), S("12")},
+            {S("S3"), S("2024"), S("E1"), S("error"), S("0"), S("25")},
+            {S("S3"), S("2025"), S("E1"), S("error"), S("0"), S("25")},
+            {S("S3"), S("2025"), S("W2"), S("warning"), S("70"), S("65")},
+            {S("S4"), S("2024"), S("E1"), S("error"), S("4.005"), S("25")},
+            {S("S4"), S("2024"), S("W1"), S("warning"), S("15"), S("12")},
+        };
+        struct proto_uow u = {.seq = 1,
+                              .aggregator = S("agg-rules"),
+                              .nviolations = NVIOL,
+                              .violations = v,
+                              .violations_full = 1};
+        struct check_report rep;
+        char err[512], buf[8192];
+        int replayed;
+        FILE *fp;
+        size_t n;
+
+        (void)state;
+        write_file(cfgdir, "rules.csv", rules_csv);
+        rules_store();
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.rule"), 6);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        for (size_t i = 0; i < rep.nrules_shown; i++)
+                fprintf(stderr, "unexpected: %s %s %s %s: stored %s, expected %s\n",
+                        rep.rules_shown[i].unit, rep.rules_shown[i].period, rep.rules_shown[i].rule,
+                        rep.rules_shown[i].column, rep.rules_shown[i].stored,
+                        rep.rules_shown[i].expected);
+        assert_int_equal(rep.mismatches, 0);
+        assert_int_equal(rep.rule_mismatches, 0);
+        assert_int_equal(rep.rules, 6);
+        assert_int_equal(rep.violations, NVIOL);
+        check_report_free(&rep);
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+
+        /* A planted row, a missing one and a wrong value. */
+        exec("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+             " right_value) VALUES ('S1', '2024', 'W1', 'warning', 10, 12)");
+        exec("DELETE FROM edustat.rule_violation WHERE unit = 'S3' AND period = '2025'"
+             " AND rule = 'W2'");
+        exec("UPDATE edustat.rule_violation SET left_value = 4.006 WHERE unit = 'S4'"
+             " AND rule = 'E1'");
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_int_equal(check_main(dburl), CHECK_EXIT_MISMATCH);
+        assert_int_equal(rep.mismatches, 0);
+        assert_int_equal(rep.rule_mismatches, 3);
+        assert_int_equal(rep.nrules_shown, 3);
+        assert_string_equal(rep.rules_shown[0].unit, "S1");
+        assert_string_equal(rep.rules_shown[0].rule, "W1");
+        assert_string_equal(rep.rules_shown[0].column, "row");
+        assert_string_equal(rep.rules_shown[0].stored, "warning 10 vs 12");
+        assert_string_equal(rep.rules_shown[0].expected, "(no row)");
+        assert_string_equal(rep.rules_shown[1].unit, "S3");
+        assert_string_equal(rep.rules_shown[1].rule, "W2");
+        assert_string_equal(rep.rules_shown[1].stored, "(no row)");
+        assert_string_equal(rep.rules_shown[1].expected, "warning 70 vs 65");
+        assert_string_equal(rep.rules_shown[2].unit, "S4");
+        assert_string_equal(rep.rules_shown[2].rule, "E1");
+        assert_string_equal(rep.rules_shown[2].column, "left_value");
+        assert_string_equal(rep.rules_shown[2].stored, "4.006");
+        assert_string_equal(rep.rules_shown[2].expected, "4.005");
+        fp = tmpfile();
+        assert_non_null(fp);
+        check_report_print(&rep, fp);
+        rewind(fp);
+        n = fread(buf, 1, sizeof buf - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        assert_non_null(strstr(buf, "mismatch: unit S4, period 2024, rule E1, column left_value: "
+                                    "stored 4.006, expected 4.005\n"));
+        assert_non_null(strstr(buf, "check: 3 mismatches between rule_violation (11 rows) and "
+                                    "the violations of 6 rules recomputed"));
+        check_report_free(&rep);
+
+        /* A changed value changes what is expected. */
+        exec("UPDATE edustat.rule_violation SET left_value = 4.005 WHERE unit = 'S4'"
+             " AND rule = 'E1'");
+        exec("DELETE FROM edustat.rule_violation WHERE unit = 'S1' AND rule = 'W1'");
+        exec("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+             " right_value) VALUES ('S3', '2025', 'W2', 'warning', 70, 65)");
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+        exec("UPDATE edustat.unit_value SET value = 60 WHERE unit = 'S3' AND period = '2025'"
+             " AND indicator = 'pupils'");
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        exec("UPDATE edustat.unit_value SET value = 70 WHERE unit = 'S3' AND period = '2025'"
+             " AND indicator = 'pupils'");
+        /* 60 <= 65 holds now: S3's row is extra (the aggregates of D2 and C differ too). */
+        assert_int_equal(rep.rule_mismatches, 1);
+        assert_string_equal(rep.rules_shown[0].unit, "S3");
+        assert_string_equal(rep.rules_shown[0].expected, "(no row)");
+        check_report_free(&rep);
+
+        /* Back as it was: no rules, no violations. */
+        remove(strcat(strcpy(buf, cfgdir), "/rules.csv"));
+        rules_store();
+        exec("DELETE FROM edustat.rule_violation");
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -1092,6 +1287,8 @@ main(void)
             cmocka_unit_test(test_many),
             cmocka_unit_test(test_dropped_unit),
             cmocka_unit_test(test_category_changed),
+            cmocka_unit_test(test_rule_functions),
+            cmocka_unit_test(test_rule_violations),
             cmocka_unit_test(test_unreachable),
         };
         char path[300];
