@@ -237,22 +237,27 @@ rulesql_build(const struct rule *r, const struct catalog *cat, char *buf, size_t
         put(&o, ") k\n");
         for (k = 0; k < ops.n; k++) {
                 const struct indicator *ind = &cat->ind[ops.op[k].indicator];
-                const char *per = ops.op[k].prev ? "edustat.prev_year_period(k.period)" : "k.period";
+                const char *per =
+                    ops.op[k].prev ? "edustat.prev_year_period(k.period)" : "k.period";
 
                 if (level || ind->kind != IND_RATIO) {
-                        put(&o, "  LEFT JOIN edustat.%s o%zu ON o%zu.unit = k.unit AND o%zu.period = %s"
-                                " AND o%zu.indicator = ",
+                        put(&o,
+                            "  LEFT JOIN edustat.%s o%zu ON o%zu.unit = k.unit AND o%zu.period = %s"
+                            " AND o%zu.indicator = ",
                             level ? "agg_value" : "unit_value", k, k, k, per, k);
                         quote(&o, ind->code);
                         put(&o, "\n");
                         continue;
                 }
-                put(&o, "  LEFT JOIN edustat.unit_value o%zu ON o%zu.unit = k.unit AND o%zu.period = %s"
-                        " AND o%zu.indicator = ",
+                put(&o,
+                    "  LEFT JOIN edustat.unit_value o%zu ON o%zu.unit = k.unit AND o%zu.period = %s"
+                    " AND o%zu.indicator = ",
                     k, k, k, per, k);
                 quote(&o, cat->ind[ind->num].code);
-                put(&o, "\n  LEFT JOIN edustat.unit_value d%zu ON d%zu.unit = k.unit AND d%zu.period = %s"
-                        " AND d%zu.indicator = ",
+                put(&o,
+                    "\n  LEFT JOIN edustat.unit_value d%zu ON d%zu.unit = k.unit AND d%zu.period = "
+                    "%s"
+                    " AND d%zu.indicator = ",
                     k, k, k, per, k);
                 quote(&o, cat->ind[ind->den].code);
                 put(&o, "\n");

@@ -1129,6 +1129,16 @@ test_rule_functions(void **state)
  *                                             teachers count): 13.333333333333;
  *                                             D2 2025 has no teachers: skipped
  */
+/* The path of name in cfgdir; static buffer. */
+static const char *
+cfgdir_file(const char *name)
+{
+        static char path[300];
+
+        snprintf(path, sizeof path, "%s/%s", cfgdir, name);
+        return path;
+}
+
 static const char rules_csv[] = "code,name_zh,left,op,right,severity,scope,stage,missing\n"
                                 "W1,生师比不高于12,ptr,<=,12,warning,school,primary,\n"
                                 "W2,在校生同比,pupils,<=,prev_year(pupils) * 1.3,warning,,,\n"
@@ -1256,10 +1266,97 @@ test_rule_violations(void **state)
         check_report_free(&rep);
 
         /* Back as it was: no rules, no violations. */
-        remove(strcat(strcpy(buf, cfgdir), "/rules.csv"));
+        remove(cfgdir_file("rules.csv"));
         rules_store();
         exec("DELETE FROM edustat.rule_violation");
         assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+}
+
+/*
+ * The office views of migration 15 on the fixture's tree, against values
+ * worked out by hand.  Violations (2024): S1 W3 and S2 W1 warnings in D1,
+ * S2 E1 an error, S4 W1 a warning in D2 (below town T1), D1 L1 and L2 and
+ * D2 L2 of level rules; S1's warning is explained.
+ *   rule_check  one row per violation, with names, district and note.
+ *   quality     D1: 2 schools, 2 with warnings, 1 unexplained (S2), 2 level
+ *               violations (its own); D2: 2 schools, 1, 1, 1; T1: 1, 1, 1, 0;
+ *               C: 4 schools, 3 with warnings, 2 unexplained, 3 level.
+ * Then outlier, on schools added to D1 (the view reads unit_value): 2030
+ * pupils of the primary schools S1 100, S2 110, S5 120, S6 130, S7 1000:
+ * median 120, MAD median(20, 10, 0, 10, 880) = 10, so S7 alone is beyond 3
+ * scaled MADs, robust z = 880 / 14.826 = 59.35518683394; teachers 10, 10,
+ * 10, 10, 50: MAD 0, no outlier.  Last of the database tests: adding
+ * schools makes the config load drop the aggregates above them.
+ */
+static void
+test_views(void **state)
+{
+        static const char more[] = "code,parent,level,name,stage,locality,ownership\n"
+                                   "C,,city,City,,,\n"
+                                   "D1,C,district,District 1,,,\n"
+                                   "D2,C,district,District 2,,,\n"
+                                   "T1,D2,town,Town 1,,,\n"
+                                   "S1,D1,school,School 1,primary,urban,public\n"
+                                   "S2,D1,school,School 2,primary,urban,public\n"
+                                   "S3,D2,school,School 3,junior,rural,public\n"
+                                   "S4,T1,school,School 4,primary,town,private\n"
+                                   "S5,D1,school,School 5,primary,urban,public\n"
+                                   "S6,D1,school,School 6,primary,urban,public\n"
+                                   "S7,D1,school,School 7,primary,urban,public\n";
+
+        (void)state;
+        write_file(cfgdir, "rules.csv", rules_csv);
+        rules_store();
+        exec("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+             " right_value) VALUES ('S1', '2024', 'W3', 'warning', 142.928571428571, 100),"
+             " ('S2', '2024', 'W1', 'warning', 15, 12), ('S2', '2024', 'E1', 'error', 0, 25),"
+             " ('S4', '2024', 'W1', 'warning', 15, 12), ('D1', '2024', 'L1', 'warning', 400, 300),"
+             " ('D1', '2024', 'L2', 'warning', 13.333333333333, 14),"
+             " ('D2', '2024', 'L2', 'warning', 13.333333333333, 14)");
+        exec("INSERT INTO edustat.rule_note (unit, period, rule, note, collector) VALUES"
+             " ('S1', '2024', 'W3', '含新建实验楼', 'col-s1')");
+        assert_string_equal(
+            text_of("SELECT string_agg(concat_ws('|', unit, unit_name, district, district_name,"
+                    " period, rule, rule_name, severity, left_expr || ' ' || op || ' ' ||"
+                    " right_expr, left_value, right_value, coalesce(note, '-'),"
+                    " coalesce(noted_by, '-')), E'\\n' ORDER BY unit, rule)"
+                    " FROM edustat.rule_check"),
+            "D1|District 1|D1|District 1|2024|L1|区县在校生|warning|pupils <= 300|400|300|-|-\n"
+            "D1|District 1|D1|District 1|2024|L2|区县生师比|warning|ptr >= 14|13.333333333333|14|"
+            "-|-\n"
+            "D2|District 2|D2|District 2|2024|L2|区县生师比|warning|ptr >= 14|13.333333333333|14|"
+            "-|-\n"
+            "S1|School 1|D1|District 1|2024|W3|面积|warning|teach_area / 7 <= 100|"
+            "142.928571428571|100|含新建实验楼|col-s1\n"
+            "S2|School 2|D1|District 1|2024|E1|生均面积|error|teach_area / pupils * 3 >= 25|0|25|"
+            "-|-\n"
+            "S2|School 2|D1|District 1|2024|W1|生师比不高于12|warning|ptr <= 12|15|12|-|-\n"
+            "S4|School 4|D2|District 2|2024|W1|生师比不高于12|warning|ptr <= 12|15|12|-|-");
+        assert_string_equal(text_of("SELECT string_agg(concat_ws(' ', unit, level, period,"
+                                    " schools, schools_with_warnings, schools_unexplained,"
+                                    " level_violations), '; ' ORDER BY unit) FROM edustat.quality"),
+                            "C city 2024 4 3 2 3; D1 district 2024 2 2 1 2; "
+                            "D2 district 2024 2 1 1 1; T1 town 2024 1 1 1 0");
+        exec("DELETE FROM edustat.rule_violation");
+        exec("DELETE FROM edustat.rule_note");
+        remove(cfgdir_file("rules.csv"));
+        rules_store();
+
+        orgunits_load(more);
+        exec("INSERT INTO edustat.unit_value (unit, period, indicator, value, version, collector,"
+             " batch_id) VALUES ('S1', '2030', 'pupils', 100, 1, 't', 'v'),"
+             " ('S2', '2030', 'pupils', 110, 1, 't', 'v'), ('S5', '2030', 'pupils', 120, 1, 't',"
+             " 'v'), ('S6', '2030', 'pupils', 130, 1, 't', 'v'), ('S7', '2030', 'pupils', 1000,"
+             " 1, 't', 'v'), ('S1', '2030', 'teachers', 10, 1, 't', 'v'), ('S2', '2030',"
+             " 'teachers', 10, 1, 't', 'v'), ('S5', '2030', 'teachers', 10, 1, 't', 'v'),"
+             " ('S6', '2030', 'teachers', 10, 1, 't', 'v'), ('S7', '2030', 'teachers', 50, 1,"
+             " 't', 'v')");
+        assert_string_equal(text_of("SELECT string_agg(concat_ws(' ', school, district, stage,"
+                                    " period, indicator, value, median, mad, schools,"
+                                    " round(robust_z::numeric, 11)), '; ') FROM edustat.outlier"
+                                    " WHERE period = '2030'"),
+                            "S7 D1 primary 2030 pupils 1000 120 10 5 59.35518683394");
+        exec("DELETE FROM edustat.unit_value WHERE period = '2030'");
 }
 
 static void
@@ -1289,6 +1386,7 @@ main(void)
             cmocka_unit_test(test_category_changed),
             cmocka_unit_test(test_rule_functions),
             cmocka_unit_test(test_rule_violations),
+            cmocka_unit_test(test_views),
             cmocka_unit_test(test_unreachable),
         };
         char path[300];
