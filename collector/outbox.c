@@ -607,11 +607,13 @@ outbox_rejection_add_at(struct outbox *ob, int64_t file_id, unsigned long line,
 /*
  * The first bytes of a version-1 "submit": a 6-element array header, the
  * type string and the version as a positive fixint.  Version 2 kept the
- * layout, so such a message is a version-2 one once that last byte is
- * PROTO_VERSION.
+ * layout, so such a message is a version-2 one once that last byte is 2,
+ * and the aggregator still takes version 2 (PROTO_SUBMIT_VERSION_MIN).
+ * Patching to 2, never to the current version, keeps every resend of such
+ * a batch byte-identical to the earlier ones.
  */
 static const unsigned char submit_v1_head[] = {0x96, 0xa6, 's', 'u', 'b', 'm', 'i', 't', 0x01};
-_Static_assert(PROTO_VERSION == 2, "a new protocol version: check that submit_v1_patch holds");
+_Static_assert(PROTO_SUBMIT_VERSION_MIN == 2, "submit_v1_patch makes a version-2 submit");
 
 /* Rewrite a version-1 submit in msg[0..len) as the current version.  1 when it did, else 0. */
 static int
@@ -620,7 +622,7 @@ submit_v1_patch(unsigned char *msg, size_t len)
         if (len < sizeof(submit_v1_head) ||
             memcmp(msg, submit_v1_head, sizeof(submit_v1_head)) != 0)
                 return 0;
-        msg[sizeof(submit_v1_head) - 1] = PROTO_VERSION;
+        msg[sizeof(submit_v1_head) - 1] = PROTO_SUBMIT_VERSION_MIN;
         return 1;
 }
 

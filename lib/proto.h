@@ -44,7 +44,7 @@
  *     ["error", batch_id or nil, message]       the batch was not taken
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
- *     ["hello", 2, aggregator_id]
+ *     ["hello", 3, aggregator_id]
  *     ["uow", seq, epoch, aggregator_id, [batch...], [value...], [reject...], [agg...]]
  *        batch  = [collector, batch_id, source]: each collector batch the uow
  *                 carries, once; values and rejects name theirs by index
@@ -63,9 +63,9 @@
  *        violation = [unit, period, rule, severity, left, right]: the rule
  *                 fails for the unit and period now, with these values
  *                 (decimal text); left and right nil: it no longer fails
- *        full     true when the violation list is every violation there is
+ *        full     1 when the violation list is every violation there is
  *                 (the first uow after a start, when the rules may have
- *                 changed): the sink deletes every other row
+ *                 changed): the sink deletes every other row; else 0
  *        action   = [batch, kind, unit, period, rule, text], as the
  *                 collector's "action" message; the batch's collector did it
  *   sink -> aggregator
@@ -95,7 +95,9 @@
 
 #include <msgpack.h>
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
+/* The oldest submit still taken (answered with its version's ack). */
+#define PROTO_SUBMIT_VERSION_MIN 2
 
 /* Caps with their defaults, in one place. */
 #define PROTO_MAX_SUBMIT_BYTES (16 * 1024 * 1024)  /* ZMQ_MAXMSGSIZE, collector side */
@@ -126,7 +128,11 @@ enum proto_type {
         PROTO_OK,
         PROTO_FAIL,
         PROTO_FENCED,
+        PROTO_CHECK,
+        PROTO_CHECKED,
+        PROTO_ACTION,
 };
+#define PROTO_LAST PROTO_ACTION
 
 struct proto_record {
         uint32_t line;
@@ -136,6 +142,8 @@ struct proto_record {
 };
 
 struct proto_submit {
+        unsigned version; /* PROTO_SUBMIT_VERSION_MIN .. PROTO_VERSION */
+        int dry_run;      /* 1 for "check": judge, store nothing */
         struct pstr collector, batch_id, source;
         uint32_t nrec;
         struct proto_record *rec; /* owned: free with proto_submit_free */
@@ -154,7 +162,13 @@ struct proto_stale {
         uint64_t version;      /* its version: microseconds since 1970 x 1024 */
 };
 
+/* A warning rule that fails for a unit and period a batch touched. */
+struct proto_warning {
+        struct pstr unit, period, rule, message, left, right;
+};
+
 struct proto_ack {
+        enum proto_type type; /* PROTO_ACK, PROTO_CHECKED or PROTO_ERROR */
         struct pstr batch_id; /* nil only in an error without a batch */
         uint32_t accepted, changed;
         uint32_t nrej;
@@ -162,6 +176,8 @@ struct proto_ack {
         uint32_t nstale;
         struct proto_stale *stale; /* owned: free with proto_ack_free */
         struct pstr message;       /* PROTO_ERROR only */
+        uint32_t nwarn;
+        struct proto_warning *warn; /* owned: free with proto_ack_free; none in a version-2 ack */
 };
 
 /* A collector batch in a uow: sent once, named by index by its values and rejects. */
@@ -262,9 +278,17 @@ int proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, c
                         size_t errlen);
 void proto_submit_free(struct proto_submit *s);
 
-/* Decodes "ack" and "error" (out->message set for error). */
+/* Decodes "ack" (version 2 or 3), "checked" and "error" (out->message set for error). */
 int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen);
 void proto_ack_free(struct proto_ack *a);
+
+/*
+ * "action": every field of out points into buf; collector and batch_id
+ * are the message's own.  Version 3 only.  On failure out->batch_id is the
+ * batch id when it could be read (a valid one), as for a submit.
+ */
+int proto_action_decode(const void *buf, size_t len, struct proto_action *out, char *err,
+                        size_t errlen);
 
 int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *err,
                        size_t errlen);
@@ -289,6 +313,11 @@ int proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint
 void proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
                         const char *source, uint32_t nrec);
 void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
+/* A "check" (a dry run): then nrec proto_record_pack, as for a submit. */
+void proto_check_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                       const char *source, uint32_t nrec);
+/* An "action" message, whole. */
+void proto_action_pack(msgpack_packer *pk, const struct proto_action *a);
 
 /*
  * An ack: proto_ack_begin, nrej proto_reject_line_pack, then
@@ -299,6 +328,14 @@ void proto_ack_begin(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted
 void proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason);
 void proto_ack_stale_begin(msgpack_packer *pk, uint32_t nstale);
 void proto_stale_pack(msgpack_packer *pk, const struct proto_stale *st);
+/*
+ * The version-3 ack (type PROTO_ACK) or a "checked" (PROTO_CHECKED): as
+ * above, then proto_ack_warnings_begin and nwarn proto_warning_pack.
+ */
+void proto_ack3_begin(msgpack_packer *pk, enum proto_type type, struct pstr batch_id,
+                      uint32_t accepted, uint32_t changed, uint32_t nrej);
+void proto_ack_warnings_begin(msgpack_packer *pk, uint32_t nwarn);
+void proto_warning_pack(msgpack_packer *pk, const struct proto_warning *wn);
 void proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message);
 
 void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
@@ -320,6 +357,13 @@ void proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects);
 void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r, uint32_t batch);
 void proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs);
 void proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a);
+/* Then proto_uow_violations_begin and nviolations proto_violation_pack; then
+ * proto_uow_actions_begin (full: the violations are all there are) and
+ * nactions proto_uow_action_pack, each naming its batch by index. */
+void proto_uow_violations_begin(msgpack_packer *pk, uint32_t nviolations);
+void proto_violation_pack(msgpack_packer *pk, const struct proto_violation *v);
+void proto_uow_actions_begin(msgpack_packer *pk, int full, uint32_t nactions);
+void proto_uow_action_pack(msgpack_packer *pk, const struct proto_action *a, uint32_t batch);
 
 void proto_rows_begin(msgpack_packer *pk, uint32_t n);
 void proto_row_pack(msgpack_packer *pk, const struct proto_row *r);

@@ -601,12 +601,12 @@ rule_eval(const struct rule *r, rule_lookup_fn lookup, void *ctx, rule_num *left
 }
 
 static const char *const op_text[] = {
-    [RULE_LE] = "<=", [RULE_LT] = "<", [RULE_GE] = ">=",
+    [RULE_LE] = "<=", [RULE_LT] = "<",  [RULE_GE] = ">=",
     [RULE_GT] = ">",  [RULE_EQ] = "==", [RULE_NE] = "!=",
 };
 
 static const char *const op_failed[] = {
-    [RULE_LE] = ">", [RULE_LT] = ">=", [RULE_GE] = "<",
+    [RULE_LE] = ">",  [RULE_LT] = ">=", [RULE_GE] = "<",
     [RULE_GT] = "<=", [RULE_EQ] = "!=", [RULE_NE] = "==",
 };
 
@@ -650,9 +650,9 @@ rule_message(const struct rule *r, rule_num left, rule_num right, int with_fails
 enum column { C_CODE, C_NAME, C_LEFT, C_OP, C_RIGHT, C_SEV, C_SCOPE, C_STAGE, C_MISSING, C_NCOLS };
 
 static const struct csvread_column columns[C_NCOLS] = {
-    [C_CODE] = {"code", 1},      [C_NAME] = {"name_zh", 1},    [C_LEFT] = {"left", 1},
-    [C_OP] = {"op", 1},          [C_RIGHT] = {"right", 1},     [C_SEV] = {"severity", 1},
-    [C_SCOPE] = {"scope", 0},    [C_STAGE] = {"stage", 0},     [C_MISSING] = {"missing", 0},
+    [C_CODE] = {"code", 1},   [C_NAME] = {"name_zh", 1}, [C_LEFT] = {"left", 1},
+    [C_OP] = {"op", 1},       [C_RIGHT] = {"right", 1},  [C_SEV] = {"severity", 1},
+    [C_SCOPE] = {"scope", 0}, [C_STAGE] = {"stage", 0},  [C_MISSING] = {"missing", 0},
 };
 
 struct loader {
@@ -800,8 +800,8 @@ add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], siz
                 if (is(op, ops[k]))
                         break;
         if (k == (int)(sizeof(ops) / sizeof(ops[0]))) {
-                fail(ld, row->line, "op \"%.*s\" must be one of <= < >= > == !=",
-                     show(op.s, op.len), op.s);
+                fail(ld, row->line,
+                     "op \"%.*s\" must be one of <= < >= > == !=", show(op.s, op.len), op.s);
                 return -1;
         }
         r.op = (enum rule_op)k;
@@ -834,8 +834,7 @@ add_row(struct loader *ld, const struct csvrow *row, const int col[C_NCOLS], siz
                         fail(ld, row->line,
                              "stage is for school rules; a %.*s rule is checked on the "
                              "%.*s's totals",
-                             show(scope.s, scope.len), scope.s, show(scope.s, scope.len),
-                             scope.s);
+                             show(scope.s, scope.len), scope.s, show(scope.s, scope.len), scope.s);
                         return -1;
                 }
                 r.scope = xstrndup(scope.s, scope.len);

@@ -347,12 +347,13 @@ test_v1_batch_sent_as_v2(void **state)
         size_t n1 = 0, n2 = 0;
         int64_t fid;
 
-        /* What a collector of this version packs; the stored copy says version 1. */
+        /* A version-2 submit (the layout of version 1 too, and of version 3); the stored
+         * copy says version 1. */
         msgpack_sbuffer_init(&v2);
         msgpack_packer_init(&pk, &v2, msgpack_sbuffer_write);
         proto_submit_begin(&pk, "coll", id_c, "old.csv", 1);
         proto_record_pack(&pk, &r);
-        assert_memory_equal(v2.data, "\x96\xa6submit\x02", 9);
+        assert_memory_equal(v2.data, "\x96\xa6submit\x03", 9);
         v2.data[8] = 0x01;
         assert_int_equal(outbox_begin(f->ob), 0);
         assert_int_equal(outbox_file_add(f->ob, &nf, &fid), 0);

@@ -104,9 +104,13 @@ test_numbers(void **state)
         static const struct {
                 const char *in, *out;
         } cases[] = {
-            {"0", "0"},         {"-0", "0"},          {"1.50", "1.5"},
-            {"0.000000000001", "0.000000000001"},     {"1000000", "1000000"},
-            {"-2.25", "-2.25"}, {"123456789012345678901234", "123456789012345678901234"},
+            {"0", "0"},
+            {"-0", "0"},
+            {"1.50", "1.5"},
+            {"0.000000000001", "0.000000000001"},
+            {"1000000", "1000000"},
+            {"-2.25", "-2.25"},
+            {"123456789012345678901234", "123456789012345678901234"},
         };
         rule_num v;
         char buf[RULE_NUM_BUFSZ];
@@ -153,8 +157,7 @@ test_arithmetic(void **state)
         assert_string_equal(eval("0.000000000001 / 3", RULE_MISSING_SKIP, &e), "0");
         /* Products rounded to twelve places. */
         assert_string_equal(eval("0.000001 * 0.000001", RULE_MISSING_SKIP, &e), "0.000000000001");
-        assert_string_equal(eval("0.0000005 * 0.000001", RULE_MISSING_SKIP, &e),
-                            "0.000000000001");
+        assert_string_equal(eval("0.0000005 * 0.000001", RULE_MISSING_SKIP, &e), "0.000000000001");
         assert_string_equal(eval("0.0000004 * 0.000001", RULE_MISSING_SKIP, &e), "0");
         assert_string_equal(eval("1.3 * 1000", RULE_MISSING_SKIP, &e), "1300");
         /* Large but in range; past the limit, or by zero: not checked. */
@@ -163,8 +166,7 @@ test_arithmetic(void **state)
         assert_string_equal(eval("1000000000000 * 1000000000001", RULE_MISSING_SKIP, &e), "skip");
         assert_string_equal(eval("1 / 0", RULE_MISSING_SKIP, &e), "skip");
         assert_string_equal(eval("1 / (2 - 2)", RULE_MISSING_ZERO, &e), "skip");
-        assert_string_equal(eval("100000000000000000000000 / 0.01", RULE_MISSING_SKIP, &e),
-                            "skip");
+        assert_string_equal(eval("100000000000000000000000 / 0.01", RULE_MISSING_SKIP, &e), "skip");
 }
 
 static void
@@ -196,12 +198,18 @@ test_prev_year(void **state)
         static const struct {
                 const char *in, *prev, *next;
         } cases[] = {
-            {"2025", "2024", "2026"},       {"2025S1", "2024S1", "2026S1"},
-            {"2025S2", "2024S2", "2026S2"}, {"2025Q3", "2024Q3", "2026Q3"},
-            {"202503", "202403", "202603"}, {"202512", "202412", "202612"},
-            {"2000", "1999", "2001"},       {"1900", "", "1901"},
-            {"2199Q4", "2198Q4", ""},       {"2025H1", "", ""},
-            {"20251", "", ""},              {"202513", "", ""},
+            {"2025", "2024", "2026"},
+            {"2025S1", "2024S1", "2026S1"},
+            {"2025S2", "2024S2", "2026S2"},
+            {"2025Q3", "2024Q3", "2026Q3"},
+            {"202503", "202403", "202603"},
+            {"202512", "202412", "202612"},
+            {"2000", "1999", "2001"},
+            {"1900", "", "1901"},
+            {"2199Q4", "2198Q4", ""},
+            {"2025H1", "", ""},
+            {"20251", "", ""},
+            {"202513", "", ""},
         };
         char out[PERIOD_BUFSZ];
 
@@ -319,7 +327,8 @@ test_load(void **state)
         e.cur[ind("classes")] = "38";
         assert_int_equal(rule_eval(r, lookup, &e, &l, &rt), RULE_FAIL);
         rule_message(r, l, rt, 1, msg, sizeof(msg));
-        assert_string_equal(msg, "rule R01 大班额班数不超过班数: large_classes <= classes fails (40 > 38)");
+        assert_string_equal(
+            msg, "rule R01 大班额班数不超过班数: large_classes <= classes fails (40 > 38)");
         e.cur[ind("classes")] = "40";
         assert_int_equal(rule_eval(r, lookup, &e, &l, &rt), RULE_PASS);
         e.cur[ind("classes")] = "";
@@ -332,7 +341,8 @@ test_load(void **state)
         e.prev[ind("pupils")] = "1000";
         assert_int_equal(rule_eval(r, lookup, &e, &l, &rt), RULE_FAIL);
         rule_message(r, l, rt, 0, msg, sizeof(msg));
-        assert_string_equal(msg, "rule R02 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)");
+        assert_string_equal(
+            msg, "rule R02 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)");
 
         r = rules_find(rs, "R03", 3);
         assert_string_equal(r->scope, "district");
@@ -362,9 +372,11 @@ test_load_errors(void **state)
             {"R1,名,pupils,<=,classes,error,county,,", ":2: scope \"county\" is neither school"},
             {"R1,名,pupils,<=,classes,error,,college,", ":2: no school of orgunits.csv has stage"},
             {"R1,名,pupils,<=,classes,error,district,primary,", ":2: stage is for school rules"},
-            {"R1,名,pupil,<=,classes,error,,,", ":2: left: unknown indicator \"pupil\" at column 1"},
+            {"R1,名,pupil,<=,classes,error,,,",
+             ":2: left: unknown indicator \"pupil\" at column 1"},
             {"R1,名,pupils,<=,classes +,error,,,", ":2: right: a number, an indicator"},
-            {"R1,名,pupils,<=,prev_year(pupils),error,,,", ":2: prev_year is allowed in warnings only"},
+            {"R1,名,pupils,<=,prev_year(pupils),error,,,",
+             ":2: prev_year is allowed in warnings only"},
             {"R 1,名,pupils,<=,classes,error,,,", ":2: code \"R 1\" must be"},
             {"R1,,pupils,<=,classes,error,,,", ":2: rule R1 has no name_zh"},
             {"R1,名,pupils,<=,classes,error,,", ":2: 8 fields, the header has 9"},
@@ -398,10 +410,10 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_numbers),     cmocka_unit_test(test_arithmetic),
-            cmocka_unit_test(test_operands),    cmocka_unit_test(test_prev_year),
+            cmocka_unit_test(test_numbers),      cmocka_unit_test(test_arithmetic),
+            cmocka_unit_test(test_operands),     cmocka_unit_test(test_prev_year),
             cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_too_long),
-            cmocka_unit_test(test_load),        cmocka_unit_test(test_load_errors),
+            cmocka_unit_test(test_load),         cmocka_unit_test(test_load_errors),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -147,7 +147,12 @@ test_migrate_history(void **state)
         exec_ok("SET TimeZone = 'Asia/Shanghai'");
         snprintf(before, sizeof before, "%s", q(history));
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
-        assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), "11");
+        {
+                char want[16];
+
+                snprintf(want, sizeof want, "%d", migrate_version());
+                assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), want);
+        }
         /* Migrations applied before the checksum column get theirs too. */
         assert_string_equal(q("SELECT count(*) FROM edustat.schema_version"
                               " WHERE checksum IS NULL"),
@@ -187,9 +192,19 @@ test_migrate_and_load(void **state)
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
         /* Idempotent. */
         assert_int_equal(migrate_run(writer_conn(w), err, sizeof err), DB_OK);
-        assert_string_equal(
-            q("SELECT string_agg(version::text, ',' ORDER BY version) FROM edustat.schema_version"),
-            "1,2,3,4,5,6,7,8,9,10,11");
+        /* Every migration, once, in order. */
+        assert_string_equal(q("SELECT string_agg(version::text, ',' ORDER BY version) ="
+                              " string_agg(n::text, ',' ORDER BY n)"
+                              " FROM edustat.schema_version"
+                              " FULL JOIN generate_series(1, (SELECT max(version)"
+                              " FROM edustat.schema_version)) n ON n = version"),
+                            "t");
+        {
+                char want[16];
+
+                snprintf(want, sizeof want, "%d", migrate_version());
+                assert_string_equal(q("SELECT max(version) FROM edustat.schema_version"), want);
+        }
         /* psql's \d+ explains every table, view and column of the schema. */
         assert_string_equal(q("SELECT coalesce(string_agg(c.relname, ' '), 'none')"
                               " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -1367,6 +1382,186 @@ struct commit_job {
         char err[512];
 };
 
+/* A uow of aggregator agg with only rule results (no values). */
+static struct proto_uow
+rule_uow(const char *agg, uint64_t seq, struct proto_violation *v, uint32_t nv, int full,
+         struct proto_action *a, uint32_t na)
+{
+        struct proto_uow u = {.seq = seq,
+                              .aggregator = S(agg),
+                              .nviolations = nv,
+                              .violations = v,
+                              .violations_full = full,
+                              .nactions = na,
+                              .actions = a};
+        return u;
+}
+
+static const char violations_q[] =
+    "SELECT coalesce(string_agg(unit || ' ' || period || ' ' || rule || ' ' || severity || ' ' ||"
+    " left_value || ' ' || right_value, '; ' ORDER BY unit, period, rule), '') FROM"
+    " edustat.rule_violation WHERE period = '2040'";
+
+/*
+ * Violations: written with their values; an update keeps first_seen and
+ * moves updated_at; nil values delete the row; a full list deletes every
+ * row it does not name.
+ */
+static void
+test_violations(void **state)
+{
+        struct proto_violation v1[] = {
+            {S("S1"), S("2040"), S("W1"), S("warning"), S("40"), S("38")},
+            {S("D1"), S("2040"), S("L1"), S("error"), S("166.666666666667"), S("150")},
+            {S("S2"), S("2040"), S("W1"), S("warning"), S("7"), S("1")},
+        };
+        struct proto_violation v2[] = {
+            {S("S1"), S("2040"), S("W1"), S("warning"), S("41.5"), S("38")},
+            {S("S2"), S("2040"), S("W1"), S("warning"), {NULL, 0}, {NULL, 0}},
+        };
+        struct proto_violation v3[] = {
+            {S("S3"), S("2040"), S("W2"), S("warning"), S("1"), S("2")},
+            {S("S1"), S("2040"), S("W1"), S("warning"), S("41.5"), S("38")},
+            {S("S2"), S("2040"), S("W2"), S("warning"), S("5"), S("6")},
+            {S("S2"), S("2040"), S("W2"), S("warning"), {NULL, 0}, {NULL, 0}},
+        };
+        struct proto_violation bad[] = {
+            {S("S1"), S("2040"), S("W9"), S("warning"), S("1"), {NULL, 0}},
+        };
+        struct proto_uow u;
+        char first[64], err[512];
+        int replayed = -1;
+
+        (void)state;
+        u = rule_uow("agg-viol", 1, v1, 3, 0, NULL, 0);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q(violations_q), "D1 2040 L1 error 166.666666666667 150; "
+                                             "S1 2040 W1 warning 40 38; S2 2040 W1 warning 7 1");
+        snprintf(first, sizeof first, "%s",
+                 q("SELECT first_seen FROM edustat.rule_violation WHERE unit = 'S1'"
+                   " AND period = '2040' AND rule = 'W1'"));
+        assert_string_equal(q("SELECT first_seen = updated_at FROM edustat.rule_violation"
+                              " WHERE unit = 'S1' AND period = '2040' AND rule = 'W1'"),
+                            "t");
+
+        u = rule_uow("agg-viol", 2, v2, 2, 0, NULL, 0);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q(violations_q),
+                            "D1 2040 L1 error 166.666666666667 150; S1 2040 W1 warning 41.5 38");
+        assert_string_equal(q("SELECT first_seen FROM edustat.rule_violation WHERE unit = 'S1'"
+                              " AND period = '2040' AND rule = 'W1'"),
+                            first);
+        assert_string_equal(q("SELECT updated_at > first_seen FROM edustat.rule_violation"
+                              " WHERE unit = 'S1' AND period = '2040' AND rule = 'W1'"),
+                            "t");
+
+        /* Full: D1 L1 is not in the list, so it goes; the last entry of a key wins. */
+        u = rule_uow("agg-viol", 3, v3, 4, 1, NULL, 0);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q(violations_q), "S1 2040 W1 warning 41.5 38; S3 2040 W2 warning 1 2");
+        assert_string_equal(q("SELECT first_seen FROM edustat.rule_violation WHERE unit = 'S1'"
+                              " AND period = '2040' AND rule = 'W1'"),
+                            first);
+        /* An empty full list clears the table. */
+        u = rule_uow("agg-viol", 4, NULL, 0, 1, NULL, 0);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT count(*) FROM edustat.rule_violation"), "0");
+
+        /* One value without the other: the uow is refused, naming the entry. */
+        u = rule_uow("agg-viol", 5, bad, 1, 0, NULL, 0);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "violation 1 (unit S1, period 2040, rule W9)"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.rule_violation"), "0");
+}
+
+/*
+ * Explanations: the last one of a key is its note, every one is in the
+ * history in order; an unknown kind refuses the whole uow.
+ */
+static void
+test_explain(void **state)
+{
+        struct proto_action a1[] = {
+            {S("colE"), S("e1"), S("explain"), S("S1"), S("2040"), S("W1"), S("新校区启用")},
+            {S("colE"), S("e1"), S("explain"), S("S2"), S("2040"), S("W1"), S("撤并教学点")},
+        };
+        struct proto_action a2[] = {
+            {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("第一次说明有误")},
+            {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("学生随迁入学")},
+        };
+        struct proto_action a3[] = {
+            {S("colF"), S("e3"), S("approve"), S("S1"), S("2040"), {NULL, 0}, {NULL, 0}},
+        };
+        struct proto_uow u;
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        u = rule_uow("agg-note", 1, NULL, 0, 0, a1, 2);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT string_agg(unit || ':' || note || ':' || collector, ' '"
+                              " ORDER BY unit) FROM edustat.rule_note WHERE period = '2040'"),
+                            "S1:新校区启用:colE S2:撤并教学点:colE");
+        u = rule_uow("agg-note", 2, NULL, 0, 0, a2, 2);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT note || ':' || collector FROM edustat.rule_note WHERE"
+                              " unit = 'S1' AND period = '2040' AND rule = 'W1'"),
+                            "学生随迁入学:colF");
+        assert_string_equal(q("SELECT string_agg(note || ':' || collector, ' ' ORDER BY id) FROM"
+                              " edustat.rule_note_history WHERE unit = 'S1' AND period = '2040'"
+                              " AND rule = 'W1'"),
+                            "新校区启用:colE 第一次说明有误:colF 学生随迁入学:colF");
+        assert_string_equal(q("SELECT count(*) FROM edustat.rule_note_history"), "4");
+
+        u = rule_uow("agg-note", 3, NULL, 0, 0, a3, 1);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "action 1 (collector colF, batch e3, unit S1, period 2040): "
+                                    "unknown kind \"approve\""));
+        assert_string_equal(q("SELECT count(*) FROM edustat.rule_note_history"), "4");
+}
+
+/*
+ * A uow whose commit fails: its values, violations and explanations are
+ * all rolled back together.
+ */
+static void
+test_rules_commit_fails(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2098"), S("pupils"), S("7"), 7, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colR"), S("r1")},
+        };
+        struct proto_violation viol[] = {
+            {S("S1"), S("2098"), S("W1"), S("warning"), S("7"), S("5")},
+        };
+        struct proto_action act[] = {
+            {S("colR"), S("r1"), S("explain"), S("S1"), S("2098"), S("W1"), S("说明")},
+        };
+        struct proto_uow u = rule_uow("agg-rollback", 1, viol, 1, 0, act, 1);
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        u.nvalues = 1;
+        u.values = v;
+        exec_ok("CREATE FUNCTION public.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$BEGIN RAISE EXCEPTION 'refused at commit by a test trigger'; END$$");
+        exec_ok("CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON edustat.rule_note"
+                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.period = '2098')"
+                " EXECUTE FUNCTION public.fail_at_commit()");
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "refused at commit by a test trigger"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.unit_value WHERE period = '2098'"),
+                            "0");
+        assert_string_equal(q("SELECT count(*) FROM edustat.rule_violation WHERE period = '2098'"),
+                            "0");
+        assert_string_equal(q("SELECT count(*) FROM edustat.rule_note WHERE period = '2098'"), "0");
+        assert_string_equal(
+            q("SELECT count(*) FROM edustat.rule_note_history WHERE period = '2098'"), "0");
+        exec_ok("DROP TRIGGER fail_at_commit ON edustat.rule_note");
+        exec_ok("DROP FUNCTION public.fail_at_commit()");
+}
+
 static void *
 commit_thread(void *arg)
 {
@@ -1476,6 +1671,9 @@ main(void)
             cmocka_unit_test(test_fencing),
             cmocka_unit_test(test_commit_fails),
             cmocka_unit_test(test_rejected_cells),
+            cmocka_unit_test(test_violations),
+            cmocka_unit_test(test_explain),
+            cmocka_unit_test(test_rules_commit_fails),
             cmocka_unit_test(test_concurrent_writer),
         };
         int rc;
