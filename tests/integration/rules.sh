@@ -74,7 +74,7 @@ qt() { psql -AtX -F "$(printf '\t')" -v ON_ERROR_STOP=1 -c "$1"; }
 # ---- a rules.csv that does not parse stops the aggregator at start
 BADCFG=$WORK/bad-config
 mkdir -p "$BADCFG" && cp "$EDUSTAT_CONFIG"/*.csv "$BADCFG"/
-printf 'code,name_zh,left,op,right,severity,scope,stage,missing\nOK,好,pupils,>=,0,,,,\nBAD,坏,pupils * (teachers,<=,1,,,,\n' \
+printf 'code,name_zh,left,op,right,severity,scope,stage,missing\nOK,好,pupils,>=,0,error,,,\nBAD,坏,pupils * (teachers,<=,1,,,,\n' \
         >"$BADCFG/rules.csv"
 read -r BAD_PORT _ <<<"$(stack_ports)"
 stack_spawn_aggregator BADAGG "$BAD_PORT" "$WORK/aggregator-badrules.log" nowait EDUSTAT_CONFIG="$BADCFG"
