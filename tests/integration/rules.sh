@@ -32,6 +32,8 @@
 #   - the view rule_check has a row per violation;
 #   - after both daemons restart with another rules.csv, rule_violation
 #     follows the new rules;
+#   - two years of random values for every school and district, judged by
+#     the oracle batch by batch;
 #   - edustat-sink --check is clean at the end, and fails on a planted row.
 
 BUILD=$(cd "$1" && pwd) || exit 2
@@ -360,6 +362,41 @@ EOF
 submit s9 city
 violated 2133810001 2024 W3 && fail "s9: W3 (removed from rules.csv) is still in rule_violation after the restart"
 violated 2133810001 2024 W2 || fail "s9: W2 at 15 does not fail for 2133810001 2024 (1000 / 50 = 20) after the restart"
+
+# ---- step 10 (the city): every school and district, two years of values
+# drawn at random (fixed seed), some missing, about one school in eight
+# with more large classes than classes; the oracle judges each batch.
+# Classes never pass pupils, so no school breaks two error rules at once.
+python3 - "$EDUSTAT_CONFIG/orgunits.csv" "$WORK" <<'PY' || fail "s10: cannot write the random batches"
+import csv, random, sys
+rng = random.Random(20241204)
+with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
+    units = list(csv.DictReader(f))
+parents = {u["parent"] for u in units}
+for period, name in (("2024", "s10a"), ("2025", "s10b")):
+    with open("%s/%s.csv" % (sys.argv[2], name), "w", encoding="utf-8") as out:
+        out.write("unit,period,indicator,value\n")
+        for u in units:
+            if u["level"] == "district":
+                out.write("%s,%s,pop_3_5,%d\n" % (u["code"], period, rng.randint(50, 3000)))
+            if u["code"] in parents:
+                continue
+            pupils = rng.randint(100, 2000)
+            classes = rng.randint(3, 60)
+            vals = {"pupils": pupils, "classes": classes,
+                    "teachers": rng.randint(3, 150),
+                    "large_classes": rng.randint(0, classes + 3) if rng.random() < 0.125
+                    else rng.randint(0, classes // 4),
+                    "books": rng.randint(0, 40) * pupils // 2}
+            if u["stage"] == "kindergarten":
+                vals["kg_children"] = pupils
+            for ind, v in vals.items():
+                if rng.random() < 0.1:
+                    continue  # missing: skip and zero rules part ways
+                out.write("%s,%s,%s,%d\n" % (u["code"], period, ind, v))
+PY
+submit s10a city
+submit s10b city
 
 # ---- edustat-sink --check: clean, then a planted violation row is found
 "$SINK_BIN" --check --db-url "$EDUSTAT_DB_URL" >"$WORK/check.out" 2>&1
