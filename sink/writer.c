@@ -583,9 +583,17 @@ apply_violations(struct writer *w, const struct proto_uow *u, char *err, size_t 
                     (r = run_cmd(w, "violation_apply", 0, NULL, NULL, err, errlen)) != DB_OK)
                         return r;
         }
-        if (u->violations_full)
-                return run_cmd(w, "violation_full", 0, NULL, NULL, err, errlen);
-        return DB_OK;
+        if (!u->violations_full)
+                return DB_OK;
+        /* A full list comes once per aggregator start and may hold hundreds
+         * of thousands of rows.  A temp table has no statistics until
+         * analyzed, and with none the planner took the anti join of
+         * violation_full for a nested loop: 87 s instead of 0.06 s for
+         * 100,000 rows. */
+        if (u->nviolations > 0 &&
+            (r = pg_exec(w->conn, "ANALYZE pg_temp.stage_violation", err, errlen)) != DB_OK)
+                return r;
+        return run_cmd(w, "violation_full", 0, NULL, NULL, err, errlen);
 }
 
 /*

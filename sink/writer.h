@@ -25,7 +25,8 @@
  *                      period, indicator) DO NOTHING
  *   COPY stage_agg    -> INSERT agg_rollup, agg_breakdown ON CONFLICT DO UPDATE
  *   COPY stage_violation -> violation_apply: upsert rule_violation (first_seen
- *                      kept), delete the rows whose rule no longer fails;
+ *                      kept; a row whose values did not change is not
+ *                      rewritten), delete the rows whose rule no longer fails;
  *                      a full list then deletes every row it does not name
  *   COPY stage_note   -> note_apply: actions "explain" into rule_note
  *                      (replaced) and rule_note_history (appended)

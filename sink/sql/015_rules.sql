@@ -149,7 +149,7 @@ COMMENT ON COLUMN edustat.rule_violation.severity IS '类别. error or warning, 
 COMMENT ON COLUMN edustat.rule_violation.left_value IS '左式值. The left-hand side''s value (exact decimal, 12 places at most).';
 COMMENT ON COLUMN edustat.rule_violation.right_value IS '右式值. The right-hand side''s value.';
 COMMENT ON COLUMN edustat.rule_violation.first_seen IS '首次发现. When the rule first failed for this unit and period (kept while it keeps failing).';
-COMMENT ON COLUMN edustat.rule_violation.updated_at IS '更新时间. When the values of this row were last written.';
+COMMENT ON COLUMN edustat.rule_violation.updated_at IS '更新时间. When the values of this row last changed.';
 COMMENT ON TABLE edustat.rule_note IS '审核说明. The current explanation (说明) of a warning, one per (unit, period, rule); a new explanation replaces it.';
 COMMENT ON COLUMN edustat.rule_note.unit IS '单位代码. The unit the explanation is about.';
 COMMENT ON COLUMN edustat.rule_note.period IS '统计期. Period.';
@@ -186,7 +186,7 @@ COMMENT ON COLUMN edustat.rule_check.note IS '说明. The current explanation; N
 COMMENT ON COLUMN edustat.rule_check.noted_by IS '说明人. Collector that sent the explanation.';
 COMMENT ON COLUMN edustat.rule_check.noted_at IS '说明时间. When the explanation was committed.';
 COMMENT ON COLUMN edustat.rule_check.first_seen IS '首次发现. When the rule first failed here.';
-COMMENT ON COLUMN edustat.rule_check.updated_at IS '更新时间. When the row was last written.';
+COMMENT ON COLUMN edustat.rule_check.updated_at IS '更新时间. When its values last changed.';
 COMMENT ON VIEW edustat.quality IS '数据质量. Per unit with children and period with violations: its schools, those with warnings, those with a warning nobody explained, and the violations of level-scoped rules at or below it.';
 COMMENT ON COLUMN edustat.quality.unit IS '单位代码. A unit with children (district, city...).';
 COMMENT ON COLUMN edustat.quality.name IS '单位名称. Its name.';

@@ -1429,7 +1429,7 @@ test_violations(void **state)
             {S("S1"), S("2040"), S("W9"), S("warning"), S("1"), {NULL, 0}},
         };
         struct proto_uow u;
-        char first[64], err[512];
+        char first[64], updated[64], err[512];
         int replayed = -1;
 
         (void)state;
@@ -1455,9 +1455,16 @@ test_violations(void **state)
                               " WHERE unit = 'S1' AND period = '2040' AND rule = 'W1'"),
                             "t");
 
-        /* Full: D1 L1 is not in the list, so it goes; the last entry of a key wins. */
+        /* Full: D1 L1 is not in the list, so it goes; the last entry of a key wins.
+         * S1 W1 comes again with the same values: its row is not rewritten. */
+        snprintf(updated, sizeof updated, "%s",
+                 q("SELECT updated_at FROM edustat.rule_violation WHERE unit = 'S1'"
+                   " AND period = '2040' AND rule = 'W1'"));
         u = rule_uow("agg-viol", 3, v3, 4, 1, NULL, 0);
         assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT updated_at FROM edustat.rule_violation WHERE unit = 'S1'"
+                              " AND period = '2040' AND rule = 'W1'"),
+                            updated);
         assert_string_equal(q(violations_q), "S1 2040 W1 warning 41.5 38; S3 2040 W2 warning 1 2");
         assert_string_equal(q("SELECT first_seen FROM edustat.rule_violation WHERE unit = 'S1'"
                               " AND period = '2040' AND rule = 'W1'"),

@@ -1,7 +1,10 @@
 -- The uow's violations (pg_temp.stage_violation, in uow order): the last
 -- entry of a (unit, period, rule) wins.  Without values the rule no longer
 -- fails there: its row goes.  With values the row is written; a row that
--- was already there keeps first_seen, the moment the rule began to fail.
+-- was already there keeps first_seen, the moment the rule began to fail,
+-- and is rewritten only when its values changed (updated_at then moves):
+-- the full list that follows an aggregator start repeats every row, and
+-- rewriting the unchanged ones cost most of its time.
 WITH last AS (
   SELECT DISTINCT ON (unit, period, rule) unit, period, rule, severity,
          left_value, right_value
@@ -21,3 +24,5 @@ SELECT unit, period, rule, severity, left_value, right_value, now(), now()
 ON CONFLICT (unit, period, rule) DO UPDATE SET severity = EXCLUDED.severity,
   left_value = EXCLUDED.left_value, right_value = EXCLUDED.right_value,
   updated_at = now()
+ WHERE (v.severity, v.left_value, v.right_value)
+       IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.left_value, EXCLUDED.right_value)
