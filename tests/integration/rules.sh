@@ -33,7 +33,7 @@
 #   - after both daemons restart with another rules.csv, rule_violation
 #     follows the new rules;
 #   - two years of random values for every school and district, judged by
-#     the oracle batch by batch;
+#     the oracle batch by batch; prev_year in half years, quarters, months;
 #   - edustat-sink --check is clean at the end, and fails on a planted row.
 
 BUILD=$(cd "$1" && pwd) || exit 2
@@ -397,6 +397,24 @@ for period, name in (("2024", "s10a"), ("2025", "s10b")):
 PY
 submit s10a city
 submit s10b city
+
+# ---- step 11 (the city): prev_year in every kind of period, the year
+# before first, then the year with a rise of more than 30% (W1)
+{
+        echo "unit,period,indicator,value"
+        for p in 2024S1 2024Q3 202403; do echo "2133820002,$p,pupils,100"; done
+} >"$WORK/s11a.csv"
+{
+        echo "unit,period,indicator,value"
+        for p in 2025S1 2025Q3 202503; do echo "2133820002,$p,pupils,131"; done
+        echo "2133820003,2025Q3,pupils,131"
+} >"$WORK/s11b.csv"
+submit s11a city
+submit s11b city
+for p in 2025S1 2025Q3 202503; do
+        violated 2133820002 "$p" W1 || fail "s11: no W1 for 2133820002 $p (131 > 1.3 * 100, the value of the same kind of period a year before)"
+done
+violated 2133820003 2025Q3 W1 && fail "s11: W1 for 2133820003 2025Q3, which has no 2024Q3 (missing: skip)"
 
 # ---- edustat-sink --check: clean, then a planted violation row is found
 "$SINK_BIN" --check --db-url "$EDUSTAT_DB_URL" >"$WORK/check.out" 2>&1
