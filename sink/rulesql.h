@@ -41,7 +41,8 @@
  * Write the query of r, whose indicator indices are into cat, to buf
  * (buflen bytes, NUL-terminated).  Returns its length, or 0 with the
  * problem in err when it does not fit buflen or an expression is malformed
- * (a postfix list that does not leave exactly one value).
+ * (a postfix list that does not leave exactly one value).  Not reentrant:
+ * the subexpressions are assembled in a static scratch area (about 1 MB).
  */
 size_t rulesql_build(const struct rule *r, const struct catalog *cat, char *buf, size_t buflen,
                      char *err, size_t errlen);

@@ -1482,6 +1482,53 @@ test_violations(void **state)
 }
 
 /*
+ * A full violation list of 60,000 rows over 60,000 stored ones, half of
+ * them other keys: the 30,000 not in the list go, the others take the
+ * list's values, in seconds (0.7 s here).  The bound is loose: it is there
+ * for a plan gone quadratic, not to measure.
+ */
+static void
+test_violations_full_large(void **state)
+{
+        enum { N = 60000 };
+        struct proto_violation *v = calloc(N, sizeof *v);
+        static char codes[N][16];
+        struct proto_uow u;
+        char err[512];
+        int replayed = -1;
+        struct timespec t0, t1;
+        double s;
+
+        (void)state;
+        assert_non_null(v);
+        exec_ok("DELETE FROM edustat.rule_violation");
+        exec_ok("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+                " right_value) SELECT 'U' || g, '2041', 'W1', 'warning', g, 1"
+                " FROM generate_series(30000, 89999) g");
+        for (int i = 0; i < N; i++) {
+                snprintf(codes[i], sizeof codes[i], "U%d", i);
+                v[i] = (struct proto_violation){B(codes[i], (uint32_t)strlen(codes[i])),
+                                                S("2041"),
+                                                S("W1"),
+                                                S("warning"),
+                                                S("5"),
+                                                S("1")};
+        }
+        u = rule_uow("agg-full", 1, v, N, 1, NULL, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        fprintf(stderr, "full list of %d violations: %.2f s\n", N, s);
+        assert_string_equal(q("SELECT count(*) || ' ' || min(left_value) || ' ' || max(left_value)"
+                              " FROM edustat.rule_violation"),
+                            "60000 5 5");
+        assert_true(s < 15.0);
+        exec_ok("DELETE FROM edustat.rule_violation");
+        free(v);
+}
+
+/*
  * Explanations: the last one of a key is its note, every one is in the
  * history in order; an unknown kind refuses the whole uow.
  */
@@ -1679,6 +1726,7 @@ main(void)
             cmocka_unit_test(test_commit_fails),
             cmocka_unit_test(test_rejected_cells),
             cmocka_unit_test(test_violations),
+            cmocka_unit_test(test_violations_full_large),
             cmocka_unit_test(test_explain),
             cmocka_unit_test(test_rules_commit_fails),
             cmocka_unit_test(test_concurrent_writer),
