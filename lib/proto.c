@@ -727,9 +727,10 @@ struct shape {
 };
 
 /*
- * Scan one frame and check that it is a message of type want (or want2,
- * when not PROTO_BAD) with exactly nitems items (nitems2 for want2).  On
- * success m holds the message's items and the type found.
+ * Scan one frame and check that it is a message of one of the types in
+ * shapes (a list ended by PROTO_BAD), with between that shape's min and
+ * max items.  On success m holds the message's items, their number and the
+ * type found.
  */
 static int
 frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], const struct shape *shapes,
@@ -886,8 +887,9 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
          */
         if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1)
                 goto bad;
-        if (dec_version(&w, &m.it[1], out->dry_run ? 3 : PROTO_SUBMIT_VERSION_MIN, &out->version) ==
-            -1)
+        /* A dry run is new in version 3; a submit may still be version 2. */
+        if (dec_version(&w, &m.it[1], out->dry_run ? PROTO_VERSION : PROTO_SUBMIT_VERSION_MIN,
+                        &out->version) == -1)
                 goto bad;
         if (check_batch_id(&w, &id) == -1 ||
             dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
@@ -1193,7 +1195,7 @@ dec_violation(const struct where *w, const struct item *f, void *out)
             dec_str(w, &f[5], "right", PROTO_MAX_FIELD, 1, &v->right) == -1)
                 return -1;
         if ((v->left.p == NULL) != (v->right.p == NULL)) {
-                fail(w, "left and right must both be nil or both be set");
+                fail(w, "left and right must both be nil or both be strings");
                 return -1;
         }
         return 0;
@@ -1375,7 +1377,6 @@ proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t
         *seq = 0;
         *type = PROTO_BAD;
         memset(message, 0, sizeof(*message));
-        /* Three possible types: try the common pair, then "fenced". */
         rc = frame_open(buf, len, lim_flat, shapes, &m, err, errlen);
         if (rc == -1)
                 return -1;
@@ -1697,6 +1698,7 @@ void
 proto_ack3_begin(msgpack_packer *pk, enum proto_type type, struct pstr batch_id, uint32_t accepted,
                  uint32_t changed, uint32_t nrej)
 {
+        assert(type == PROTO_ACK || type == PROTO_CHECKED);
         pack_head(pk, type, 7);
         pack_pstr(pk, batch_id);
         pack_u64(pk, accepted);

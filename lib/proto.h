@@ -44,7 +44,7 @@
  *     ["error", batch_id or nil, message]       the batch was not taken
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
- *     ["hello", 2, aggregator_id]
+ *     ["hello", 3, aggregator_id]
  *     ["uow", seq, epoch, aggregator_id, [batch...], [value...], [reject...], [agg...]]
  *        batch  = [collector, batch_id, source]: each collector batch the uow
  *                 carries, once; values and rejects name theirs by index
