@@ -474,8 +474,8 @@ handle_submit(struct agg *a, const struct zsock_peer *peer, zmq_msg_t *msg)
         a->n_rejected += b->nrej;
         a->n_batches++;
         if (b->warn_more > 0)
-                log_info("batch %s from %s: %zu more warnings than the ack lists (%d)",
-                         b->batch_id, b->collector, b->warn_more, UOW_WARNINGS_MAX);
+                log_info("batch %s from %s: %zu more warnings than the ack lists (%d)", b->batch_id,
+                         b->collector, b->warn_more, UOW_WARNINGS_MAX);
         a->n_records += sub.nrec;
         a->n_changed += b->changed;
         if (a->open->opened_ms == 0)

@@ -4833,8 +4833,8 @@ test_uow_rules_refused(void **state)
                         v[1].right = ps(NULL);
                 pack_uow_rules(&f, v, 2, 0, NULL, NULL, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
-                assert_string_equal(err,
-                                    "violation 1: left and right must both be nil or both be strings");
+                assert_string_equal(
+                    err, "violation 1: left and right must both be nil or both be strings");
                 assert_null(u.violations);
                 assert_int_equal(u.nviolations, 0);
                 assert_null(u.batches);
@@ -4964,8 +4964,8 @@ test_uow_rules_refused(void **state)
                 v.right = ps(NULL);
                 pack_uow_rules(&f, &v, 1, 0, uact3, two + 1, 1);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
-                assert_string_equal(err,
-                                    "violation 0: left and right must both be nil or both be strings");
+                assert_string_equal(
+                    err, "violation 0: left and right must both be nil or both be strings");
                 frame_done(&f);
         }
 }
