@@ -92,7 +92,8 @@ print(struct outbox *ob, const struct outbox_file *f, const char *prefix, const 
                 fprintf(out, ", %llu stale (not stored: %s)", (unsigned long long)f->stale,
                         f->stale == 1 ? "a newer value exists" : "newer values exist");
         if (f->warnings > 0)
-                fprintf(out, ", %llu warnings", (unsigned long long)f->warnings);
+                fprintf(out, ", %llu warning%s", (unsigned long long)f->warnings,
+                        f->warnings == 1 ? "" : "s");
         if (f->refused_batches > 0) {
                 const char *hint = refusal_hint(f->refusal);
 

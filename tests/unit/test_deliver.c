@@ -584,7 +584,7 @@ test_dry_run_takes_checked(void **state)
         deliver_destroy(&e);
         receipt_text(f, text, sizeof(text));
         assert_non_null(strstr(text, "school.csv: 2 records, 2 accepted (2 changed), 0 rejected, "
-                                     "1 warnings\n"));
+                                     "1 warning\n"));
 }
 
 /*

@@ -1130,7 +1130,7 @@ test_dry_run(void **state)
         assert_int_equal(p.checks, 1);
         assert_int_equal(p.others, 0);
         assert_string_equal(o.out, "school.csv: dry run: 3 records, 1 accepted (1 changed), 2 "
-                                   "rejected, 1 warnings; nothing was stored\n");
+                                   "rejected, 1 warning; nothing was stored\n");
         assert_non_null(strstr(o.err, "school.csv:3: row has 5 fields, the header has 4\n"
                                       "school.csv:4: rule R01 大班额班数不超过班数: large_classes "
                                       "<= classes fails (40 > 38)\n"
