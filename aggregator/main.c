@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "batchlog.h"
+#include "rulecheck.h"
 #include "config.h"
 #include "decimal.h"
 #include "ingest.h"
@@ -71,6 +72,8 @@ struct settings {
 struct agg {
         struct settings set;
         struct config *cfg;
+        struct rules *rules;  /* rules.csv: 审核 (none without the file) */
+        struct rulecheck *rc; /* the rules applied to the state */
         struct state *state;
         void *ctx;
         void *sink;   /* DEALER */
@@ -368,9 +371,11 @@ sync_state(struct agg *a)
                 a->epoch = epoch;
                 /* Rewrite every aggregate once: heals rows left stale by a config change. */
                 state_dirty_all(a->state);
-                log_info("state loaded: %zu values, %zu aggregates in %lld ms; next uow %llu, "
-                         "epoch %llu",
-                         state_nvalues(a->state), state_naggs(a->state),
+                /* And every rule's outcome: the rules may have changed since. */
+                rulecheck_rebuild(a->rc, a->state);
+                log_info("state loaded: %zu values, %zu aggregates, %zu rule violations in %lld "
+                         "ms; next uow %llu, epoch %llu",
+                         state_nvalues(a->state), state_naggs(a->state), rulecheck_count(a->rc),
                          (long long)(now_ms() - started), (unsigned long long)a->next_seq,
                          (unsigned long long)a->epoch);
                 return 0;
@@ -469,6 +474,19 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                 return;
         }
         collector = who ? pstr_of(who->name) : sub.collector;
+        if (sub.dry_run) {
+                /* Judged against the state as it is now, stored nowhere, answered at once. */
+                struct uow_batch *c = uow_batch_check(a->state, a->cfg, a->rc, who, collector, &sub,
+                                                      peer, wallclock_us(), a->set.max_skew_s);
+
+                uow_batch_reply(c, a->router, PROTO_CHECKED);
+                log_debug("dry run %s from %.*s: %u records, %zu rejected, %zu warnings",
+                          c->batch_id, (int)collector.len, collector.p, sub.nrec, c->nrej,
+                          c->nwarn);
+                uow_batch_free(&c);
+                proto_submit_free(&sub);
+                return;
+        }
         /* A resend carries the very bytes its outbox stored. */
         digest = hash_block(buf, len);
         key = uow_batch_key(collector, sub.batch_id);
@@ -487,10 +505,13 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                 proto_submit_free(&sub);
                 return;
         }
-        b = uow_batch_take(a->open, a->state, a->cfg, who, collector, &sub, peer, digest,
+        b = uow_batch_take(a->open, a->state, a->cfg, a->rc, who, collector, &sub, peer, digest,
                            wallclock_us(), a->set.max_skew_s);
         a->n_rejected += b->nrej;
         a->n_batches++;
+        if (b->warn_more > 0)
+                log_info("batch %s from %s: %zu more warnings than the ack lists (%d)", b->batch_id,
+                         b->collector, b->warn_more, UOW_WARNINGS_MAX);
         a->n_records += sub.nrec;
         a->n_changed += b->changed;
         if (a->open->opened_ms == 0)
@@ -500,6 +521,113 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                   b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed,
                   b->nstale, b->nrej);
         proto_submit_free(&sub);
+}
+
+/*
+ * Why action x by who may not be taken, into why; 0 when it may.  Its
+ * unit is resolved into *unit and its rule into *rule.
+ */
+static int
+action_refused(struct agg *a, const struct collector *who, const struct proto_action *x, int *unit,
+               char *why, size_t whylen)
+{
+        const struct rule *r;
+        int period;
+        char *u = ingest_printable(x->unit.p, x->unit.len, 64);
+        char *p = ingest_printable(x->period.p, x->period.len, 32);
+        int rc = -1;
+
+        if (x->kind.len != 7 || memcmp(x->kind.p, "explain", 7) != 0) {
+                char *k = ingest_printable(x->kind.p, x->kind.len, 32);
+
+                strlcpyf(why, whylen, "unknown action \"%s\" (this server knows explain)", k);
+                free(k);
+        } else if ((*unit = orgtree_find(a->cfg->tree, x->unit.p, x->unit.len)) < 0) {
+                strlcpyf(why, whylen, "unknown unit \"%s\"", u);
+        } else if (who != NULL && !registry_allows(who, a->cfg->tree, *unit)) {
+                strlcpyf(why, whylen, "not authorized for unit %s", u);
+        } else if (x->rule.p == NULL ||
+                   (r = rules_find(a->rules, x->rule.p, x->rule.len)) == NULL) {
+                char *c = ingest_printable(x->rule.p ? x->rule.p : "", x->rule.len, 64);
+
+                strlcpyf(why, whylen, "unknown rule \"%s\" (rules.csv has %zu rules)", c,
+                         a->rules->n);
+                free(c);
+        } else if (x->text.p == NULL || x->text.len == 0) {
+                strlcpyf(why, whylen, "an explanation needs a text");
+        } else if ((period = state_period_find(a->state, x->period.p, x->period.len)) < 0 ||
+                   !rulecheck_failing(a->rc, *unit, period, (int)(r - a->rules->rule))) {
+                strlcpyf(why, whylen,
+                         "rule %s does not fail for unit %s period %s: there is nothing to "
+                         "explain",
+                         r->code, u, p);
+        } else {
+                rc = 0;
+        }
+        free(u);
+        free(p);
+        return rc;
+}
+
+/*
+ * An action: checked and authorized like a value of its unit, carried in
+ * the open uow and acknowledged after its commit.  A resend is treated as
+ * a submit's is.
+ */
+static void
+handle_action(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
+{
+        const void *buf = zmq_msg_data(msg);
+        size_t len = zmq_msg_size(msg);
+        struct proto_action x;
+        const struct collector *who;
+        struct uow_batch *b;
+        struct pstr collector;
+        char err[512];
+        uint64_t digest;
+        uint32_t bi;
+        int unknown, unit;
+
+        who = sender(a, msg, &unknown);
+        if (unknown) {
+                a->n_malformed++;
+                log_warnx("message from a connection without a registered User-Id dropped");
+                return;
+        }
+        if (proto_action_decode(buf, len, &x, err, sizeof(err)) < 0) {
+                a->n_malformed++;
+                log_warnx("malformed action (%zu bytes) dropped: %s", len, err);
+                reply_error(a, peer, x.batch_id, err);
+                return;
+        }
+        collector = who ? pstr_of(who->name) : x.collector;
+        digest = hash_block(buf, len);
+        if ((b = pending_batch(a, collector, x.batch_id)) != NULL) {
+                if (b->digest != digest)
+                        refuse_reused_id(a, peer, collector, x.batch_id);
+                else
+                        b->peer = *peer;
+                return;
+        }
+        if (batchlog_check(a->batches, uow_batch_key(collector, x.batch_id), digest) ==
+            BATCHLOG_OTHER) {
+                refuse_reused_id(a, peer, collector, x.batch_id);
+                return;
+        }
+        if (action_refused(a, who, &x, &unit, err, sizeof(err)) < 0) {
+                log_info("action from %.*s refused: %s", (int)collector.len, collector.p, err);
+                reply_error(a, peer, x.batch_id, err);
+                return;
+        }
+        bi = uow_batch_add(a->open, peer, x.batch_id, collector, x.kind, digest);
+        a->open->batches[bi].accepted = 1;
+        uow_action_add(a->open, bi, &x);
+        if (a->open->opened_ms == 0)
+                a->open->opened_ms = now_ms();
+        a->n_batches++;
+        log_debug("action %s from %.*s for unit %.*s period %.*s", a->open->batches[bi].batch_id,
+                  (int)collector.len, collector.p, (int)x.unit.len, x.unit.p, (int)x.period.len,
+                  x.period.p);
 }
 
 /* Answer every batch of u with an error: none of them is committed. */
@@ -517,9 +645,12 @@ refuse_batches(struct agg *a, struct uow *u, const char *why)
 static void
 flush(struct agg *a)
 {
-        if (a->open->nbatches == 0 && !state_dirty(a->state))
+        int rules_dirty = rulecheck_dirty_count(a->rc) > 0 || rulecheck_full(a->rc);
+
+        if (a->open->nbatches == 0 && !state_dirty(a->state) && !rules_dirty)
                 return;
-        if (a->open->nchanges == 0 && a->open->nrejects == 0 && !state_dirty(a->state)) {
+        if (a->open->nchanges == 0 && a->open->nrejects == 0 && a->open->nactions == 0 &&
+            !state_dirty(a->state) && !rules_dirty) {
                 /* Nothing to write: the batches are committed once everything before is. */
                 if (a->ninflight > 0) {
                         uow_batches_move(a->inflight[a->ninflight - 1], a->open);
@@ -534,7 +665,7 @@ flush(struct agg *a)
         }
         if (a->ninflight >= (size_t)a->set.inflight)
                 return;
-        uow_encode(a->open, a->state, a->cfg, a->set.id, a->epoch);
+        uow_encode(a->open, a->state, a->cfg, a->rc, a->set.id, a->epoch);
         if (a->open->wire.size > PROTO_MAX_UOW_BYTES) {
                 /*
                  * The flush limits keep a uow far below what the sink takes,
@@ -884,13 +1015,24 @@ receive(struct agg *a, int shed)
                         shed_one(a);
                 } else if (!budget_allows(a, &msg, len)) {
                         /* Dropped unanswered: its outbox resends it. */
-                } else if (proto_peek(zmq_msg_data(&msg), len) == PROTO_SUBMIT) {
-                        handle_submit(a, &peer, &msg);
                 } else {
-                        a->n_malformed++;
-                        log_warnx("message of %zu bytes that is not a submit dropped", len);
-                        reply_error(a, &peer, pstr_of(NULL),
-                                    "not a submit message (see docs/PROTOCOL.md)");
+                        switch (proto_peek(zmq_msg_data(&msg), len)) {
+                        case PROTO_SUBMIT:
+                        case PROTO_CHECK:
+                                handle_submit(a, &peer, &msg);
+                                break;
+                        case PROTO_ACTION:
+                                handle_action(a, &peer, &msg);
+                                break;
+                        default:
+                                a->n_malformed++;
+                                log_warnx("message of %zu bytes that is not a submit, check or "
+                                          "action dropped",
+                                          len);
+                                reply_error(a, &peer, pstr_of(NULL),
+                                            "not a submit, check or action message (see "
+                                            "docs/PROTOCOL.md)");
+                        }
                 }
                 zmq_msg_close(&msg);
                 if (!shed &&
@@ -976,15 +1118,19 @@ main(int argc, char **argv)
         if (config_periods_load(a.cfg, err, sizeof(err)) < 0)
                 fatalx("%s", err);
         period_window_update(&a);
+        if ((a.rules = rules_load_optional(a.set.config_dir, a.cfg->cat, a.cfg->tree, err,
+                                           sizeof(err))) == NULL ||
+            (a.rc = rulecheck_new(a.cfg, a.rules, err, sizeof(err))) == NULL)
+                fatalx("%s", err);
         if (a.cfg->periods != NULL)
-                log_info("config %s: %zu units, %zu indicators; aggregator id %s; the %zu periods "
-                         "of periods.csv",
-                         a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.set.id,
+                log_info("config %s: %zu units, %zu indicators, %zu rules; aggregator id %s; the "
+                         "%zu periods of periods.csv",
+                         a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.rules->n, a.set.id,
                          strmap_count(a.cfg->periods));
         else
-                log_info("config %s: %zu units, %zu indicators; aggregator id %s; periods of %d "
-                         "to %d (no periods.csv)",
-                         a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.set.id,
+                log_info("config %s: %zu units, %zu indicators, %zu rules; aggregator id %s; "
+                         "periods of %d to %d (no periods.csv)",
+                         a.set.config_dir, a.cfg->tree->n, a.cfg->cat->n, a.rules->n, a.set.id,
                          a.cfg->period_year_min, a.cfg->period_year_max);
 
         memset(&sa, 0, sizeof(sa));
@@ -1067,6 +1213,8 @@ main(int argc, char **argv)
         explicit_bzero(&a.server, sizeof(a.server));
         explicit_bzero(&a.client, sizeof(a.client));
         state_destroy(&a.state);
+        rulecheck_destroy(&a.rc);
+        rules_destroy(&a.rules);
         config_destroy(&a.cfg);
         batchlog_destroy(&a.batches);
         return a.fenced ? 1 : 0;

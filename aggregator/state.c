@@ -409,6 +409,36 @@ vget(const struct state *s, int unit, int period, int ind)
         return row_get(rfind(s, rowkey(unit, period)), ind);
 }
 
+void
+state_view_get(const struct state *s, int unit, int period, struct state_view *v)
+{
+        const struct vrow *r = rfind(s, rowkey(unit, period));
+
+        v->row = r->key == EMPTY_KEY || r->n == 0 ? NULL : r;
+}
+
+int
+state_view_value(const struct state_view *v, int indicator, uint64_t *mant)
+{
+        const struct vcell *e = row_get(v->row, indicator);
+
+        if (e == NULL)
+                return 0;
+        *mant = e->mant;
+        return 1;
+}
+
+void
+state_foreach_row(const struct state *s, void (*fn)(void *ctx, int unit, int period), void *ctx)
+{
+        for (size_t i = 0; i < s->rowcap; i++) {
+                const struct vrow *r = &s->rows[i];
+
+                if (r->key != EMPTY_KEY && r->n > 0)
+                        fn(ctx, (int)(r->key >> 32), (int)(uint32_t)r->key);
+        }
+}
+
 /* ---- the aggregate table ---- */
 
 static struct aslot *
@@ -1062,11 +1092,23 @@ state_period_intern(struct state *s, const char *p, size_t len)
         return i;
 }
 
+int
+state_period_find(const struct state *s, const char *p, size_t len)
+{
+        return strmap_get(s->periods, p, len);
+}
+
 const char *
 state_period_name(const struct state *s, int i)
 {
         assert(i >= 0 && (size_t)i < s->nperiods);
         return s->pnames[i];
+}
+
+int
+state_nperiods(const struct state *s)
+{
+        return (int)s->nperiods;
 }
 
 int

@@ -103,6 +103,9 @@ void state_destroy(struct state **sp);
  */
 int state_period_intern(struct state *s, const char *p, size_t len);
 
+/* The index of period text p[0..len), or -1 when it was never interned. */
+int state_period_find(const struct state *s, const char *p, size_t len);
+
 /* The text of period index i. */
 const char *state_period_name(const struct state *s, int i);
 
@@ -173,6 +176,30 @@ void state_dirty_all(struct state *s);
  */
 int state_row(struct state *s, int unit, int period, int indicator, int slice,
               struct state_row *row);
+
+/*
+ * The values one unit stores for one period, read-only, for the rules:
+ * valid until the next state_apply*() (which may move rows).
+ */
+struct state_view {
+        const void *row; /* NULL: the unit stores nothing for the period */
+};
+
+/* The view of (unit, period); v->row is NULL when nothing is stored. */
+void state_view_get(const struct state *s, int unit, int period, struct state_view *v);
+
+/* The value of indicator in v: 1 with *mant set, or 0 when absent. */
+int state_view_value(const struct state_view *v, int indicator, uint64_t *mant);
+
+/*
+ * Call fn(ctx, unit, period) for every (unit, period) with a stored value,
+ * in no particular order.  fn must not change the state.
+ */
+void state_foreach_row(const struct state *s, void (*fn)(void *ctx, int unit, int period),
+                       void *ctx);
+
+/* Number of periods interned (indices 0 .. n - 1). */
+int state_nperiods(const struct state *s);
 
 /* Number of slices, "all" (0) included. */
 int state_nslices(const struct state *s);

@@ -93,6 +93,27 @@ batch_free(struct uow_batch *b)
                 free(b->stale[i].collector);
         }
         free(b->stale);
+        for (size_t i = 0; i < b->nwarn; i++) {
+                struct uow_warning *w = &b->warn[i];
+
+                free(w->unit);
+                free(w->period);
+                free(w->rule);
+                free(w->message);
+                free(w->left);
+                free(w->right);
+        }
+        free(b->warn);
+}
+
+void
+uow_batch_free(struct uow_batch **bp)
+{
+        if (bp == NULL || *bp == NULL)
+                return;
+        batch_free(*bp);
+        free(*bp);
+        *bp = NULL;
 }
 
 static void
@@ -108,6 +129,18 @@ changes_free(struct uow *u)
                 free(r->reason);
         }
         free(u->rejects);
+        for (size_t i = 0; i < u->nactions; i++) {
+                struct uow_action *a = &u->actions[i];
+
+                free(a->kind);
+                free(a->unit);
+                free(a->period);
+                free(a->rule);
+                free(a->text);
+        }
+        free(u->actions);
+        u->actions = NULL;
+        u->nactions = u->actioncap = 0;
         spare_changes_put(u->changes, u->changecap);
         u->rejects = NULL;
         u->changes = NULL;
@@ -161,6 +194,20 @@ batch_key(struct pstr collector, struct pstr batch_id)
         return h * 0x9e3779b97f4a7c15ull ^ hash_bytes(batch_id.p ? batch_id.p : "", batch_id.len);
 }
 
+static void
+batch_init(struct uow_batch *b, const struct wire_peer *peer, struct pstr batch_id,
+           struct pstr collector, struct pstr source, uint64_t digest)
+{
+        memset(b, 0, sizeof(*b));
+        b->peer = *peer;
+        b->id_hash = batch_key(collector, batch_id);
+        b->digest = digest;
+        b->version = PROTO_VERSION;
+        b->batch_id = text_of(batch_id, PROTO_MAX_ID);
+        b->collector = text_of(collector, PROTO_MAX_ID);
+        b->source = text_of(source, PROTO_MAX_TEXT);
+}
+
 uint32_t
 uow_batch_add(struct uow *u, const struct wire_peer *peer, struct pstr batch_id,
               struct pstr collector, struct pstr source, uint64_t digest)
@@ -172,13 +219,7 @@ uow_batch_add(struct uow *u, const struct wire_peer *peer, struct pstr batch_id,
                 u->batches = xreallocarray(u->batches, u->batchcap, sizeof(*u->batches));
         }
         b = &u->batches[u->nbatches];
-        memset(b, 0, sizeof(*b));
-        b->peer = *peer;
-        b->id_hash = batch_key(collector, batch_id);
-        b->digest = digest;
-        b->batch_id = text_of(batch_id, PROTO_MAX_ID);
-        b->collector = text_of(collector, PROTO_MAX_ID);
-        b->source = text_of(source, PROTO_MAX_TEXT);
+        batch_init(b, peer, batch_id, collector, source, digest);
         u->bytes += 16 + strlen(b->batch_id) + strlen(b->collector) + strlen(b->source);
         return (uint32_t)u->nbatches++;
 }
@@ -285,6 +326,38 @@ raw_of(const struct proto_record *r)
         return out;
 }
 
+/* List a rejected line in b's ack. */
+static void
+batch_reject_line(struct uow_batch *b, uint32_t line, const char *reason)
+{
+        if (b->nrej == b->rejcap) {
+                b->rejcap = b->rejcap ? b->rejcap * 2 : 16;
+                b->rej = xreallocarray(b->rej, b->rejcap, sizeof(*b->rej));
+        }
+        b->rej[b->nrej].line = line;
+        b->rej[b->nrej].reason = xstrdup(reason);
+        b->nrej++;
+}
+
+void
+uow_action_add(struct uow *u, uint32_t batch, const struct proto_action *a)
+{
+        struct uow_action *x;
+
+        if (u->nactions == u->actioncap) {
+                u->actioncap = u->actioncap ? u->actioncap * 2 : 8;
+                u->actions = xreallocarray(u->actions, u->actioncap, sizeof(*u->actions));
+        }
+        x = &u->actions[u->nactions++];
+        x->batch = batch;
+        x->kind = text_of(a->kind, PROTO_MAX_ID);
+        x->unit = text_of(a->unit, PROTO_MAX_FIELD);
+        x->period = text_of(a->period, PROTO_MAX_FIELD);
+        x->rule = a->rule.p ? text_of(a->rule, PROTO_MAX_ID) : NULL;
+        x->text = a->text.p ? text_of(a->text, PROTO_MAX_TEXT) : NULL;
+        u->bytes += 64 + (x->text ? strlen(x->text) : 0);
+}
+
 void
 uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, const char *reason)
 {
@@ -309,62 +382,387 @@ uow_reject_add(struct uow *u, uint32_t batch, const struct proto_record *r, cons
         u->bytes += 32 + strlen(x->unit) + strlen(x->period) + strlen(x->indicator) +
                     (x->raw ? strlen(x->raw) : 0) + 2 * strlen(reason);
 
-        if (b->nrej == b->rejcap) {
-                b->rejcap = b->rejcap ? b->rejcap * 2 : 16;
-                b->rej = xreallocarray(b->rej, b->rejcap, sizeof(*b->rej));
+        batch_reject_line(b, r->line, reason);
+}
+
+/* ---- rules in a batch ------------------------------------------------------------------ */
+
+/* (unit, period) pairs, each once; a batch names few, in runs. */
+struct pairs {
+        uint64_t *p;
+        size_t n, cap;
+};
+
+static void
+pairs_add(struct pairs *ps, int unit, int period)
+{
+        uint64_t k = ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+
+        if (ps->n > 0 && ps->p[ps->n - 1] == k)
+                return;
+        if (ps->n == ps->cap) {
+                ps->cap = ps->cap ? ps->cap * 2 : 16;
+                ps->p = xreallocarray(ps->p, ps->cap, sizeof(*ps->p));
         }
-        b->rej[b->nrej].line = r->line;
-        b->rej[b->nrej].reason = xstrdup(reason);
-        b->nrej++;
+        ps->p[ps->n++] = k;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Sort and drop repeats. */
+static void
+pairs_unique(struct pairs *ps)
+{
+        size_t k = 0;
+
+        if (ps->n < 2)
+                return;
+        qsort(ps->p, ps->n, sizeof(*ps->p), cmp_u64);
+        for (size_t i = 1; i < ps->n; i++)
+                if (ps->p[i] != ps->p[k])
+                        ps->p[++k] = ps->p[i];
+        ps->n = k + 1;
+}
+
+struct warn_ctx {
+        struct uow_batch *b;
+        const struct rules *rs;
+        struct state *s;
+        const struct config *cfg;
+        int unit, period;
+};
+
+static void
+warning_add(struct warn_ctx *w, int rule, rule_num left, rule_num right)
+{
+        const struct rule *r = &w->rs->rule[rule];
+        struct uow_batch *b = w->b;
+        struct uow_warning *x;
+        char msg[RULE_MESSAGE_MAX], l[RULE_NUM_BUFSZ], rt[RULE_NUM_BUFSZ];
+
+        if (b->nwarn >= UOW_WARNINGS_MAX) {
+                b->warn_more++;
+                return;
+        }
+        if (b->nwarn == b->warncap) {
+                b->warncap = b->warncap ? b->warncap * 2 : 8;
+                b->warn = xreallocarray(b->warn, b->warncap, sizeof(*b->warn));
+        }
+        rule_message(r, left, right, 0, msg, sizeof(msg));
+        rule_num_format(left, l);
+        rule_num_format(right, rt);
+        x = &b->warn[b->nwarn++];
+        x->unit = xstrdup(w->cfg->tree->u[w->unit].code);
+        x->period = xstrdup(state_period_name(w->s, w->period));
+        x->rule = xstrdup(r->code);
+        x->message = text_of(pstr_of(msg), PROTO_MAX_TEXT);
+        x->left = xstrdup(l);
+        x->right = xstrdup(rt);
+}
+
+static void
+warning_of_row(void *arg, const struct rulecheck_row *row)
+{
+        warning_add(arg, row->rule, row->left, row->right);
+}
+
+static void
+warning_would(void *arg, int rule, rule_num left, rule_num right)
+{
+        warning_add(arg, rule, left, right);
+}
+
+/* A valid record of a batch, waiting for the error rules of its school. */
+struct judged {
+        struct ingest_key k;
+        uint32_t rec; /* index in the submit */
+        int refused;  /* an error rule refused its school and period */
+};
+
+static int
+cmp_judged(const void *a, const void *b)
+{
+        const struct judged *x = a, *y = b;
+
+        if (x->k.unit != y->k.unit)
+                return x->k.unit < y->k.unit ? -1 : 1;
+        if (x->k.period != y->k.period)
+                return x->k.period < y->k.period ? -1 : 1;
+        return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/*
+ * Run the error rules over each (unit, period) of the valid records jv,
+ * with the records that would be stored (a version above the stored one)
+ * laid over the stored values; mark the records of a failing pair refused
+ * and reject them with the rule's message, in u (when not NULL) and b.
+ * Returns 1 when it had to reorder jv (by unit and period), else 0.
+ */
+static int
+judge_errors(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s, struct rulecheck *rc,
+             const struct proto_submit *sub, struct judged *jv, size_t n)
+{
+        int *ind = xreallocarray(NULL, n ? n : 1, sizeof(*ind));
+        uint64_t *mant = xreallocarray(NULL, n ? n : 1, sizeof(*mant));
+        char why[INGEST_REASON_MAX];
+        int sorted = 1;
+
+        /* Records come in runs of one school and period; sort only when they do not. */
+        for (size_t i = 1; i < n && sorted; i++)
+                if (cmp_judged(&jv[i - 1], &jv[i]) > 0)
+                        sorted = 0;
+        if (!sorted)
+                qsort(jv, n, sizeof(*jv), cmp_judged);
+        for (size_t lo = 0, hi; lo < n; lo = hi) {
+                struct rulecheck_overlay ov = {0, ind, mant};
+
+                for (hi = lo;
+                     hi < n && jv[hi].k.unit == jv[lo].k.unit && jv[hi].k.period == jv[lo].k.period;
+                     hi++) {
+                        uint64_t version;
+
+                        if (!state_get(s, jv[hi].k.unit, jv[hi].k.period, jv[hi].k.indicator, NULL,
+                                       &version) ||
+                            sub->rec[jv[hi].rec].version > version) {
+                                ind[ov.n] = jv[hi].k.indicator;
+                                mant[ov.n++] = jv[hi].k.mant;
+                        }
+                }
+                if (rulecheck_errors(rc, s, jv[lo].k.unit, jv[lo].k.period, &ov, why,
+                                     sizeof(why)) == 0)
+                        continue;
+                for (size_t i = lo; i < hi; i++) {
+                        jv[i].refused = 1;
+                        if (u != NULL)
+                                uow_reject_add(u, bi, &sub->rec[jv[i].rec], why);
+                        else
+                                batch_reject_line(b, sub->rec[jv[i].rec].line, why);
+                }
+        }
+        free(ind);
+        free(mant);
+        return !sorted;
+}
+
+static int
+cmp_rec(const void *a, const void *b)
+{
+        const struct judged *x = a, *y = b;
+
+        return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* Apply one valid record to s and note what it did in u and b. */
+static void
+apply_record(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s,
+             const struct config *cfg, struct rulecheck *rc, const struct proto_record *r,
+             const struct ingest_key *k, int whoi)
+{
+        struct state_prev prev;
+        enum state_result res;
+
+        b->accepted++;
+        res = state_apply_by(s, k->unit, k->period, k->indicator, k->mant, r->version, whoi, &prev);
+        if (res == STATE_NEW || res == STATE_CHANGED) {
+                uow_change_add(u, bi, k->unit, k->period, k->indicator, k->mant, r->version,
+                               res == STATE_NEW);
+                b->changed++;
+                if (rc != NULL)
+                        rulecheck_touch(rc, s, k->unit, k->period);
+        } else if (res == STATE_STALE && prev.mant != k->mant) {
+                /*
+                 * Older than what is stored, and another value: the sender
+                 * must hear that its value is not the one PostgreSQL holds.
+                 * An old identical resend is no news.
+                 */
+                char val[DECIMAL_BUFSZ];
+
+                decimal_format(prev.mant, cfg->cat->ind[k->indicator].scale, val);
+                uow_stale_add(u, bi, r->line, val, state_collector_name(s, prev.who), prev.version);
+        }
+}
+
+/* Check record r: 0 with *k, or -1 with the reason in why. */
+static int
+check_record(struct state *s, const struct config *cfg, const struct collector *who,
+             const struct proto_record *r, struct ingest_memo *memo, struct ingest_key *k,
+             int64_t now_us, long max_skew_s, char *why, size_t whylen)
+{
+        if (ingest_check_memo(s, cfg, who, r, memo, k, why, whylen) < 0 ||
+            ingest_version_check(r->version, now_us, max_skew_s, why, whylen) < 0)
+                return -1;
+        return 0;
+}
+
+/* List in b the warnings that fail now for each pair the batch named. */
+static void
+batch_warnings(struct uow_batch *b, struct state *s, const struct config *cfg, struct rulecheck *rc,
+               struct pairs *named)
+{
+        struct warn_ctx w = {b, rulecheck_rules(rc), s, cfg, 0, 0};
+
+        pairs_unique(named);
+        for (size_t i = 0; i < named->n; i++) {
+                w.unit = (int)(named->p[i] >> 32);
+                w.period = (int)(uint32_t)named->p[i];
+                rulecheck_warnings(rc, w.unit, w.period, warning_of_row, &w);
+        }
 }
 
 struct uow_batch *
-uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
+uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct rulecheck *rc,
                const struct collector *who, struct pstr collector, const struct proto_submit *sub,
                const struct wire_peer *peer, uint64_t digest, int64_t now_us, long max_skew_s)
 {
         char why[INGEST_REASON_MAX];
         struct ingest_memo memo;
+        struct pairs named = {NULL, 0, 0};
         struct uow_batch *b;
         uint32_t bi;
         int whoi;
 
+        if (rc != NULL && rulecheck_rules(rc)->n == 0)
+                rc = NULL;
         bi = uow_batch_add(u, peer, sub->batch_id, collector, sub->source, digest);
         b = &u->batches[bi];
+        b->version = sub->version;
         whoi = state_collector_intern(s, collector.p, collector.len);
+        memset(&memo, 0, sizeof(memo));
+        if (rc == NULL || !rulecheck_has_errors(rc)) {
+                /* One pass: nothing can refuse a valid record after its own checks. */
+                for (uint32_t i = 0; i < sub->nrec; i++) {
+                        const struct proto_record *r = &sub->rec[i];
+                        struct ingest_key k;
+
+                        if (check_record(s, cfg, who, r, &memo, &k, now_us, max_skew_s, why,
+                                         sizeof(why)) < 0) {
+                                uow_reject_add(u, bi, r, why);
+                                continue;
+                        }
+                        apply_record(u, bi, b, s, cfg, rc, r, &k, whoi);
+                        if (rc != NULL)
+                                pairs_add(&named, k.unit, k.period);
+                }
+        } else {
+                /* Two passes: the records' own checks, then the error rules per school. */
+                struct judged *jv = xreallocarray(NULL, sub->nrec ? sub->nrec : 1, sizeof(*jv));
+                size_t n = 0;
+
+                for (uint32_t i = 0; i < sub->nrec; i++) {
+                        const struct proto_record *r = &sub->rec[i];
+
+                        if (check_record(s, cfg, who, r, &memo, &jv[n].k, now_us, max_skew_s, why,
+                                         sizeof(why)) < 0) {
+                                uow_reject_add(u, bi, r, why);
+                                continue;
+                        }
+                        jv[n].rec = i;
+                        jv[n++].refused = 0;
+                }
+                /* Back in file order: a key submitted twice keeps its last value. */
+                if (judge_errors(u, bi, b, s, rc, sub, jv, n))
+                        qsort(jv, n, sizeof(*jv), cmp_rec);
+                for (size_t i = 0; i < n; i++) {
+                        if (jv[i].refused)
+                                continue;
+                        apply_record(u, bi, b, s, cfg, rc, &sub->rec[jv[i].rec], &jv[i].k, whoi);
+                        pairs_add(&named, jv[i].k.unit, jv[i].k.period);
+                }
+                free(jv);
+        }
+        if (rc != NULL) {
+                rulecheck_settle(rc, s);
+                batch_warnings(b, s, cfg, rc, &named);
+        }
+        free(named.p);
+        return b;
+}
+
+/* The warnings a dry run's records would cause, per school and period. */
+static void
+check_warnings(struct uow_batch *b, struct state *s, const struct config *cfg, struct rulecheck *rc,
+               const struct proto_submit *sub, struct judged *jv, size_t n)
+{
+        int *ind = xreallocarray(NULL, n ? n : 1, sizeof(*ind));
+        uint64_t *mant = xreallocarray(NULL, n ? n : 1, sizeof(*mant));
+        struct warn_ctx w = {b, rulecheck_rules(rc), s, cfg, 0, 0};
+
+        qsort(jv, n, sizeof(*jv), cmp_judged);
+        for (size_t lo = 0, hi; lo < n; lo = hi) {
+                struct rulecheck_overlay ov = {0, ind, mant};
+                int refused = 0;
+
+                for (hi = lo;
+                     hi < n && jv[hi].k.unit == jv[lo].k.unit && jv[hi].k.period == jv[lo].k.period;
+                     hi++) {
+                        uint64_t version;
+
+                        refused |= jv[hi].refused;
+                        if (!state_get(s, jv[hi].k.unit, jv[hi].k.period, jv[hi].k.indicator, NULL,
+                                       &version) ||
+                            sub->rec[jv[hi].rec].version > version) {
+                                ind[ov.n] = jv[hi].k.indicator;
+                                mant[ov.n++] = jv[hi].k.mant;
+                        }
+                }
+                if (refused)
+                        continue;
+                w.unit = jv[lo].k.unit;
+                w.period = jv[lo].k.period;
+                rulecheck_would_warn(rc, s, w.unit, w.period, &ov, warning_would, &w);
+        }
+        free(ind);
+        free(mant);
+}
+
+struct uow_batch *
+uow_batch_check(struct state *s, const struct config *cfg, struct rulecheck *rc,
+                const struct collector *who, struct pstr collector, const struct proto_submit *sub,
+                const struct wire_peer *peer, int64_t now_us, long max_skew_s)
+{
+        struct uow_batch *b = xmalloc(sizeof(*b));
+        struct judged *jv = xreallocarray(NULL, sub->nrec ? sub->nrec : 1, sizeof(*jv));
+        char why[INGEST_REASON_MAX];
+        struct ingest_memo memo;
+        size_t n = 0;
+
+        if (rc != NULL && rulecheck_rules(rc)->n == 0)
+                rc = NULL;
+        batch_init(b, peer, sub->batch_id, collector, sub->source, 0);
         memset(&memo, 0, sizeof(memo));
         for (uint32_t i = 0; i < sub->nrec; i++) {
                 const struct proto_record *r = &sub->rec[i];
-                struct ingest_key k;
-                struct state_prev prev;
-                enum state_result res;
 
-                if (ingest_check_memo(s, cfg, who, r, &memo, &k, why, sizeof(why)) < 0 ||
-                    ingest_version_check(r->version, now_us, max_skew_s, why, sizeof(why)) < 0) {
-                        uow_reject_add(u, bi, r, why);
+                if (check_record(s, cfg, who, r, &memo, &jv[n].k, now_us, max_skew_s, why,
+                                 sizeof(why)) < 0) {
+                        batch_reject_line(b, r->line, why);
                         continue;
                 }
-                b->accepted++;
-                res = state_apply_by(s, k.unit, k.period, k.indicator, k.mant, r->version, whoi,
-                                     &prev);
-                if (res == STATE_NEW || res == STATE_CHANGED) {
-                        uow_change_add(u, bi, k.unit, k.period, k.indicator, k.mant, r->version,
-                                       res == STATE_NEW);
-                        b->changed++;
-                } else if (res == STATE_STALE && prev.mant != k.mant) {
-                        /*
-                         * Older than what is stored, and another value: the
-                         * sender must hear that its value is not the one
-                         * PostgreSQL holds.  An old identical resend is no
-                         * news.
-                         */
-                        char val[DECIMAL_BUFSZ];
-
-                        decimal_format(prev.mant, cfg->cat->ind[k.indicator].scale, val);
-                        uow_stale_add(u, bi, r->line, val, state_collector_name(s, prev.who),
-                                      prev.version);
-                }
+                jv[n].rec = i;
+                jv[n++].refused = 0;
         }
+        if (rc != NULL && rulecheck_has_errors(rc))
+                (void)judge_errors(NULL, 0, b, s, rc, sub, jv, n);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t mant, version;
+
+                if (jv[i].refused)
+                        continue;
+                b->accepted++;
+                if (!state_get(s, jv[i].k.unit, jv[i].k.period, jv[i].k.indicator, &mant,
+                               &version) ||
+                    (sub->rec[jv[i].rec].version > version && mant != jv[i].k.mant))
+                        b->changed++;
+        }
+        if (rc != NULL)
+                check_warnings(b, s, cfg, rc, sub, jv, n);
+        free(jv);
         return b;
 }
 
@@ -425,9 +823,40 @@ mark_final(struct uow *u)
         free(t);
 }
 
+/* The violation rows rc has for this uow (none without rules). */
+static void
+encode_violations(msgpack_packer *pk, struct state *s, const struct config *cfg,
+                  struct rulecheck *rc)
+{
+        size_t n = rc != NULL ? rulecheck_dirty_count(rc) : 0;
+
+        proto_uow_violations_begin(pk, (uint32_t)n);
+        for (size_t i = 0; i < n; i++) {
+                const struct rules *rs = rulecheck_rules(rc);
+                struct rulecheck_row row;
+                struct proto_violation v;
+                char l[RULE_NUM_BUFSZ], r[RULE_NUM_BUFSZ];
+
+                rulecheck_dirty_row(rc, i, &row);
+                v.unit = pstr_of(cfg->tree->u[row.unit].code);
+                v.period = pstr_of(state_period_name(s, row.period));
+                v.rule = pstr_of(rs->rule[row.rule].code);
+                v.severity = pstr_of(rule_severity_name(rs->rule[row.rule].severity));
+                v.left = pstr_of(NULL);
+                v.right = pstr_of(NULL);
+                if (row.present) {
+                        rule_num_format(row.left, l);
+                        rule_num_format(row.right, r);
+                        v.left = pstr_of(l);
+                        v.right = pstr_of(r);
+                }
+                proto_violation_pack(pk, &v);
+        }
+}
+
 void
-uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char *aggregator_id,
-           uint64_t epoch)
+uow_encode(struct uow *u, struct state *s, const struct config *cfg, struct rulecheck *rc,
+           const char *aggregator_id, uint64_t epoch)
 {
         const struct orgtree *t = cfg->tree;
         const struct catalog *c = cfg->cat;
@@ -526,44 +955,95 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char 
                     (row.null_cv ? PROTO_AGG_NULL_CV : 0);
                 proto_agg_pack(&pk, &a);
         }
+        encode_violations(&pk, s, cfg, rc);
+        proto_uow_actions_begin(&pk, rc != NULL && rulecheck_full(rc), (uint32_t)u->nactions);
+        for (size_t i = 0; i < u->nactions; i++) {
+                const struct uow_action *x = &u->actions[i];
+                struct proto_action a = {
+                    .kind = pstr_of(x->kind),
+                    .unit = pstr_of(x->unit),
+                    .period = pstr_of(x->period),
+                    .rule = pstr_of(x->rule),
+                    .text = pstr_of(x->text),
+                };
+
+                proto_uow_action_pack(&pk, &a, x->batch);
+        }
+        if (rc != NULL)
+                rulecheck_dirty_clear(rc);
         state_dirty_clear(s);
         u->naggs = naggs;
         changes_free(u);
 }
 
+/* Pack b's answer into sb: a version-2 ack, a version-3 ack or a "checked". */
+static void
+batch_answer(const struct uow_batch *b, enum proto_type type, msgpack_sbuffer *sb)
+{
+        msgpack_packer pk;
+        int v3 = type == PROTO_CHECKED || b->version >= 3;
+
+        msgpack_sbuffer_clear(sb);
+        msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+        if (v3)
+                proto_ack3_begin(&pk, type, pstr_of(b->batch_id), b->accepted, b->changed,
+                                 (uint32_t)b->nrej, (uint32_t)b->nstale_more);
+        else
+                proto_ack_begin_more(&pk, pstr_of(b->batch_id), b->accepted, b->changed,
+                                     (uint32_t)b->nrej, (uint32_t)b->nstale_more);
+        for (size_t j = 0; j < b->nrej; j++)
+                proto_reject_line_pack(&pk, b->rej[j].line, pstr_of(b->rej[j].reason));
+        proto_ack_stale_begin(&pk, (uint32_t)b->nstale);
+        for (size_t j = 0; j < b->nstale; j++) {
+                struct proto_stale st = {
+                    .line = b->stale[j].line,
+                    .value = pstr_of(b->stale[j].value),
+                    .collector = pstr_of(b->stale[j].collector),
+                    .version = b->stale[j].version,
+                };
+
+                proto_stale_pack(&pk, &st);
+        }
+        if (!v3) {
+                if (b->nstale_more > 0)
+                        proto_ack_stale_more_pack(&pk, (uint32_t)b->nstale_more);
+                return;
+        }
+        proto_ack_warnings_begin(&pk, (uint32_t)b->nwarn);
+        for (size_t j = 0; j < b->nwarn; j++) {
+                const struct uow_warning *w = &b->warn[j];
+                struct proto_warning pw = {
+                    .unit = pstr_of(w->unit),
+                    .period = pstr_of(w->period),
+                    .rule = pstr_of(w->rule),
+                    .message = pstr_of(w->message),
+                    .left = pstr_of(w->left),
+                    .right = pstr_of(w->right),
+                };
+
+                proto_warning_pack(&pk, &pw);
+        }
+        if (b->nstale_more > 0)
+                proto_ack_stale_more_pack(&pk, (uint32_t)b->nstale_more);
+}
+
+void
+uow_batch_reply(const struct uow_batch *b, void *router, enum proto_type type)
+{
+        msgpack_sbuffer sb;
+
+        msgpack_sbuffer_init(&sb);
+        batch_answer(b, type, &sb);
+        if (wire_router_send(router, &b->peer, sb.data, sb.size) < 0)
+                log_debug("answer for batch %s not sent (collector gone)", b->batch_id);
+        msgpack_sbuffer_destroy(&sb);
+}
+
 void
 uow_ack(struct uow *u, void *router)
 {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-
-        msgpack_sbuffer_init(&sb);
-        for (size_t i = 0; i < u->nbatches; i++) {
-                const struct uow_batch *b = &u->batches[i];
-
-                msgpack_sbuffer_clear(&sb);
-                msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-                proto_ack_begin_more(&pk, pstr_of(b->batch_id), b->accepted, b->changed,
-                                     (uint32_t)b->nrej, (uint32_t)b->nstale_more);
-                for (size_t j = 0; j < b->nrej; j++)
-                        proto_reject_line_pack(&pk, b->rej[j].line, pstr_of(b->rej[j].reason));
-                proto_ack_stale_begin(&pk, (uint32_t)b->nstale);
-                for (size_t j = 0; j < b->nstale; j++) {
-                        struct proto_stale st = {
-                            .line = b->stale[j].line,
-                            .value = pstr_of(b->stale[j].value),
-                            .collector = pstr_of(b->stale[j].collector),
-                            .version = b->stale[j].version,
-                        };
-
-                        proto_stale_pack(&pk, &st);
-                }
-                if (b->nstale_more > 0)
-                        proto_ack_stale_more_pack(&pk, (uint32_t)b->nstale_more);
-                if (wire_router_send(router, &b->peer, sb.data, sb.size) < 0)
-                        log_debug("ack for batch %s not sent (collector gone)", b->batch_id);
-        }
-        msgpack_sbuffer_destroy(&sb);
+        for (size_t i = 0; i < u->nbatches; i++)
+                uow_batch_reply(&u->batches[i], router, PROTO_ACK);
 }
 
 void

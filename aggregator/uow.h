@@ -25,6 +25,7 @@
 #include "config.h"
 #include "keys.h"
 #include "proto.h"
+#include "rulecheck.h"
 #include "state.h"
 #include "wire.h"
 
@@ -43,6 +44,9 @@
  */
 #define UOW_CHANGE_BYTES 64
 
+/* Warnings a batch's ack lists at most; the rest are counted in the log only. */
+#define UOW_WARNINGS_MAX 1000
+
 struct uow_reject_line {
         uint32_t line;
         char *reason;
@@ -53,6 +57,11 @@ struct uow_stale_line {
         uint32_t line;
         char *value, *collector; /* the stored value and who stored it */
         uint64_t version;        /* the stored value's version */
+};
+
+/* A warning rule failing for a unit and period a batch touched, as its ack says it. */
+struct uow_warning {
+        char *unit, *period, *rule, *message, *left, *right;
 };
 
 /*
@@ -76,6 +85,15 @@ struct uow_batch {
         struct uow_stale_line *stale;
         size_t nstale, stalecap;
         size_t nstale_more; /* stale records past UOW_STALE_IN_ACK: counted, not listed */
+        unsigned version;   /* the submit's protocol version: which ack it gets */
+        struct uow_warning *warn;
+        size_t nwarn, warncap, warn_more; /* warn_more: past UOW_WARNINGS_MAX, not listed */
+};
+
+/* An action ("explain") carried by a uow, committed with it. */
+struct uow_action {
+        uint32_t batch;
+        char *kind, *unit, *period, *rule, *text; /* rule, text: NULL when unused */
 };
 
 struct uow_change {
@@ -98,6 +116,8 @@ struct uow {
         size_t nchanges, changecap;
         struct uow_reject *rejects;
         size_t nrejects, rejectcap;
+        struct uow_action *actions;
+        size_t nactions, actioncap;
         size_t naggs;
         size_t bytes;         /* estimate of the encoded batches, changes and rejections */
         int noack;            /* an earlier uow failed: its batches were judged against values
@@ -134,6 +154,9 @@ uint64_t uow_batch_key(struct pstr collector, struct pstr batch_id);
 void uow_stale_add(struct uow *u, uint32_t batch, uint32_t line, const char *value,
                    const char *collector, uint64_t version);
 
+/* Record an action of batch (copied); the batch's ack waits for its commit. */
+void uow_action_add(struct uow *u, uint32_t batch, const struct proto_action *a);
+
 /* Record an accepted change that state_apply() reported NEW (is_new) or CHANGED. */
 void uow_change_add(struct uow *u, uint32_t batch, int unit, int period, int indicator,
                     uint64_t mant, uint64_t version, int is_new);
@@ -155,28 +178,51 @@ int uow_full(const struct uow *u, size_t max_records, size_t max_bytes);
 
 /*
  * Encode u for the sink: its changes (unit_value flags worked out per key),
- * its rejections and a row for every dirty aggregate of s, whose dirty marks
- * are then cleared, stamped with the aggregator's id and the epoch the sink
+ * its rejections, a row for every dirty aggregate of s, every violation row
+ * rc (may be NULL) has for the next uow and u's actions; the dirty marks of
+ * s and rc are then cleared, stamped with the aggregator's id and the epoch the sink
  * gave its session (the sink refuses uows of an older epoch: "fenced").
  * After this u->wire holds the message and the change and rejection arrays
  * are released.
  */
-void uow_encode(struct uow *u, struct state *s, const struct config *cfg, const char *aggregator_id,
-                uint64_t epoch);
+void uow_encode(struct uow *u, struct state *s, const struct config *cfg, struct rulecheck *rc,
+                const char *aggregator_id, uint64_t epoch);
 
 /*
  * Take batch sub, from peer and from collector (who's name, or the name in
  * the message when links are plain text and who is NULL), into u: check
  * each record (ingest_check_memo, then its version against now_us and
- * max_skew_s), apply the valid ones to s (state_apply_by) and note what
+ * max_skew_s); with rc (may be NULL), refuse every record of a school and
+ * period whose values, the batch's laid over the stored ones, fail an
+ * error rule; apply the valid ones to s (state_apply_by) and note what
  * each did: a change, a rejection with its reason, or a stale record (a
- * newer, different value is stored).  Returns the batch, whose counts say
- * what its ack will.  The daemon and bench/agg_inproc.c both run this.
+ * newer, different value is stored).  Then rc re-checks what the changes
+ * touch, and the batch lists the warnings that fail for the schools and
+ * periods it named.  Returns the batch, whose counts say what its ack
+ * will.  The daemon and bench/agg_inproc.c both run this.
  */
 struct uow_batch *uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
-                                 const struct collector *who, struct pstr collector,
-                                 const struct proto_submit *sub, const struct wire_peer *peer,
-                                 uint64_t digest, int64_t now_us, long max_skew_s);
+                                 struct rulecheck *rc, const struct collector *who,
+                                 struct pstr collector, const struct proto_submit *sub,
+                                 const struct wire_peer *peer, uint64_t digest, int64_t now_us,
+                                 long max_skew_s);
+
+/*
+ * Judge sub as uow_batch_take() would, storing nothing (a dry run): an
+ * owned batch, not in any uow, whose counts, rejections and warnings are
+ * what a submit would get (changed: the records that would change a
+ * value).  Periods it names are interned in s.  Free with uow_batch_free().
+ */
+struct uow_batch *uow_batch_check(struct state *s, const struct config *cfg, struct rulecheck *rc,
+                                  const struct collector *who, struct pstr collector,
+                                  const struct proto_submit *sub, const struct wire_peer *peer,
+                                  int64_t now_us, long max_skew_s);
+
+/* Free a batch from uow_batch_check(); accepts NULL and sets *bp to NULL. */
+void uow_batch_free(struct uow_batch **bp);
+
+/* Send b's answer: its ack (version 2 or 3, as its submit), or "checked" for a dry run. */
+void uow_batch_reply(const struct uow_batch *b, void *router, enum proto_type type);
 
 /* Send every batch's ack through the collectors' ROUTER socket. */
 void uow_ack(struct uow *u, void *router);

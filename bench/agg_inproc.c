@@ -82,6 +82,7 @@ struct opts {
         const char *mode;
         long schools, indicators, ratios, periods, runs;
         long long records, values;
+        int rules; /* generate a rules.csv shaped like config/rules.csv */
 };
 
 /* One district's file for one period: its schools' rows. */
@@ -103,6 +104,7 @@ struct workload {
         struct file *files;
         size_t nfiles;
         struct collector *who; /* per unit: the collector registered for it */
+        struct rulecheck *rc;  /* the rules of rules.csv (none: an empty set) */
 };
 
 /* One prepared collector batch. */
@@ -178,7 +180,7 @@ static void
 usage(void)
 {
         fprintf(stderr, "usage: bench_agg_inproc [--mode rps|mem] [--config DIR | --schools N "
-                        "--indicators K --ratios R]\n"
+                        "--indicators K --ratios R [--rules]]\n"
                         "         [--periods P] [--records N] [--values N] [--runs R]\n");
         exit(2);
 }
@@ -204,6 +206,35 @@ open_w(const char *dir, const char *name)
  * ownership; indicators i001.. (every tenth an amount with 2 decimals) and
  * ratios r01.. over (i001, i002), (i003, i004), ...
  */
+/*
+ * rules.csv in the shape of the sample config's rule set (config/rules.csv):
+ * comparisons between two indicators of a school (errors), a ratio's range
+ * and a change on the year before (warnings), and a district's ratio.  The
+ * bench's values are random, so each rule is one that such values pass:
+ * the cost measured is that of checking, not of refusing.
+ */
+static void
+rules_generate(const char *dir, const struct opts *o)
+{
+        FILE *f = open_w(dir, "rules.csv");
+
+        if (o->indicators < 6 || o->ratios < 1)
+                fatalx("--rules needs at least 6 indicators and a ratio");
+        fprintf(f, "code,name_zh,left,op,right,severity,scope,stage,missing\n"
+                   "B01,小于等于和,i001,<=,i001 + i002,error,,,\n"
+                   "B02,非负,i003,>=,0,error,,,\n"
+                   "B03,两倍,i004 * 2,>=,i004,error,,,\n"
+                   "B04,小于等于和,i005,<=,i005 + i006,error,,primary,\n"
+                   "B05,差非负,i002 - i002,<=,i001,error,,,\n"
+                   "B06,同比上限,i001,<=,prev_year(i001) * 1000000 + 1000000,warning,,,\n"
+                   "B07,同比下限,i001,>=,prev_year(i001) * 0,warning,,,\n"
+                   "B08,比率下限,r01,>=,0,warning,,,\n"
+                   "B09,比率上限,r01,<=,1000000000,warning,,,\n"
+                   "B10,区比率上限,r01,<=,1000000000,warning,district,,\n");
+        if (fclose(f) != 0)
+                fatal("rules.csv");
+}
+
 static void
 config_generate(const char *dir, const struct opts *o)
 {
@@ -248,6 +279,8 @@ config_generate(const char *dir, const struct opts *o)
                         j + 1, 2 * j + 1, 2 * j + 2, j % 2 == 0 ? "100" : "1");
         if (fclose(f) != 0)
                 fatal("indicators.csv");
+        if (o->rules)
+                rules_generate(dir, o);
 }
 
 /* ---- the workload ---- */
@@ -445,6 +478,8 @@ sim_init(struct sim *m, const struct workload *w, void *router)
         m->w = w;
         m->router = router;
         m->state = state_new(w->cfg);
+        /* A fresh state: forget the violations of the run before. */
+        rulecheck_rebuild(w->rc, m->state);
         m->next_seq = 1;
         m->open = uow_new(m->next_seq);
 }
@@ -464,15 +499,18 @@ sim_free(struct sim *m)
 static void
 sim_flush(struct sim *m)
 {
-        if (m->open->nbatches == 0 && !state_dirty(m->state))
+        int rules_dirty = rulecheck_dirty_count(m->w->rc) > 0 || rulecheck_full(m->w->rc);
+
+        if (m->open->nbatches == 0 && !state_dirty(m->state) && !rules_dirty)
                 return;
-        if (m->open->nchanges == 0 && m->open->nrejects == 0 && !state_dirty(m->state)) {
+        if (m->open->nchanges == 0 && m->open->nrejects == 0 && !state_dirty(m->state) &&
+            !rules_dirty) {
                 uow_ack(m->open, m->router);
                 uow_destroy(&m->open);
                 m->open = uow_new(m->next_seq);
                 return;
         }
-        uow_encode(m->open, m->state, m->w->cfg, "bench", 1);
+        uow_encode(m->open, m->state, m->w->cfg, m->w->rc, "bench", 1);
         m->aggrows += m->open->naggs;
         m->uows++;
         uow_ack(m->open, m->router);
@@ -501,7 +539,7 @@ sim_submit(struct sim *m, const struct frame *f)
                 proto_submit_free(&sub);
                 return;
         }
-        b = uow_batch_take(m->open, m->state, cfg, who, pstr_of(who->name), &sub, &peer,
+        b = uow_batch_take(m->open, m->state, cfg, m->w->rc, who, pstr_of(who->name), &sub, &peer,
                            hash_block(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
         m->rejected += b->nrej;
         m->changed += b->changed;
@@ -654,11 +692,17 @@ int
 main(int argc, char **argv)
 {
         static const struct option lopts[] = {
-            {"config", required_argument, NULL, 'c'},  {"mode", required_argument, NULL, 'm'},
-            {"schools", required_argument, NULL, 's'}, {"indicators", required_argument, NULL, 'k'},
-            {"ratios", required_argument, NULL, 'r'},  {"periods", required_argument, NULL, 'p'},
-            {"records", required_argument, NULL, 'n'}, {"values", required_argument, NULL, 'v'},
-            {"runs", required_argument, NULL, 'R'},    {NULL, 0, NULL, 0},
+            {"config", required_argument, NULL, 'c'},
+            {"mode", required_argument, NULL, 'm'},
+            {"schools", required_argument, NULL, 's'},
+            {"indicators", required_argument, NULL, 'k'},
+            {"ratios", required_argument, NULL, 'r'},
+            {"periods", required_argument, NULL, 'p'},
+            {"records", required_argument, NULL, 'n'},
+            {"values", required_argument, NULL, 'v'},
+            {"runs", required_argument, NULL, 'R'},
+            {"rules", no_argument, NULL, 'u'},
+            {NULL, 0, NULL, 0},
         };
         struct opts o = {
             .mode = "rps",
@@ -673,6 +717,8 @@ main(int argc, char **argv)
         char err[1024], tmpdir[] = "/tmp/bench_agg_inproc.XXXXXX", shape[256];
         const char *dir;
         struct config *cfg;
+        struct rules *rules;
+        struct rulecheck *rc;
         struct workload w;
         long periods;
         void *ctx, *router;
@@ -691,6 +737,9 @@ main(int argc, char **argv)
                         continue;
                 case 'm':
                         o.mode = optarg;
+                        continue;
+                case 'u':
+                        o.rules = 1;
                         continue;
                 case '?':
                         usage();
@@ -740,7 +789,9 @@ main(int argc, char **argv)
                 config_generate(tmpdir, &o);
                 dir = tmpdir;
         }
-        if ((cfg = config_load(dir, err, sizeof(err))) == NULL)
+        if ((cfg = config_load(dir, err, sizeof(err))) == NULL ||
+            (rules = rules_load_optional(dir, cfg->cat, cfg->tree, err, sizeof(err))) == NULL ||
+            (rc = rulecheck_new(cfg, rules, err, sizeof(err))) == NULL)
                 fatalx("%s", err);
         if (!o.config_dir) {
                 char path[4096];
@@ -748,6 +799,8 @@ main(int argc, char **argv)
                 strlcpyf(path, sizeof(path), "%s/orgunits.csv", tmpdir);
                 unlink(path);
                 strlcpyf(path, sizeof(path), "%s/indicators.csv", tmpdir);
+                unlink(path);
+                strlcpyf(path, sizeof(path), "%s/rules.csv", tmpdir);
                 unlink(path);
                 rmdir(tmpdir);
         }
@@ -769,12 +822,13 @@ main(int argc, char **argv)
                 if (periods > 300)
                         fatalx("%ld periods: at most 300 here (valid years)", periods);
                 workload_init(&w, cfg, periods);
+                w.rc = rc;
                 size_t nratio = cfg->cat->n - w.ninds;
 
                 snprintf(shape, sizeof(shape),
                          "%zu units, %zu leaves, %zu count/amount + %zu ratio indicators, "
-                         "%ld periods, %zu district files",
-                         cfg->tree->n, w.nleaves, w.ninds, nratio, periods, w.nfiles);
+                         "%ld periods, %zu district files, %zu rules",
+                         cfg->tree->n, w.nleaves, w.ninds, nratio, periods, w.nfiles, rules->n);
         }
         fprintf(stderr, "bench_agg_inproc: %s (%s)\n", shape, dir);
 

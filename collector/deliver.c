@@ -8,6 +8,7 @@
 
 #include <zmq.h>
 
+#include "enqueue.h"
 #include "link.h"
 #include "log.h"
 #include "proto.h"
@@ -236,7 +237,8 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
         size_t slot;
         int r = 0;
 
-        if (t != PROTO_ACK && t != PROTO_ERROR) {
+        /* A dry run's batches are answered with "checked", never with "ack". */
+        if (t != (d->p.dry_run ? PROTO_CHECKED : PROTO_ACK) && t != PROTO_ERROR) {
                 log_warnx("ignoring a message of unexpected type from %s", d->p.endpoint);
                 return 0;
         }
@@ -270,6 +272,7 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
         } else {
                 struct outbox_reject *rej = xcalloc(a.nrej ? a.nrej : 1, sizeof(*rej));
                 struct outbox_stale *st = xcalloc(a.nstale ? a.nstale : 1, sizeof(*st));
+                struct outbox_warning *wn = xcalloc(a.nwarn ? a.nwarn : 1, sizeof(*wn));
 
                 for (uint32_t i = 0; i < a.nrej; i++) {
                         rej[i].line = a.rej[i].line;
@@ -284,14 +287,33 @@ reply_handle(struct deliver *d, const void *buf, size_t len)
                         st[i].collector_len = a.stale[i].collector.len;
                         st[i].version = a.stale[i].version;
                 }
-                r = outbox_ack(d->ob, id, a.accepted, a.changed, rej, a.nrej, st, a.nstale,
-                               &file_id);
+                for (uint32_t i = 0; i < a.nwarn; i++) {
+                        const struct proto_warning *pw = &a.warn[i];
+
+                        wn[i] = (struct outbox_warning){
+                            .unit = pw->unit.p,
+                            .unit_len = pw->unit.len,
+                            .period = pw->period.p,
+                            .period_len = pw->period.len,
+                            .rule = pw->rule.p,
+                            .rule_len = pw->rule.len,
+                            .message = pw->message.p,
+                            .message_len = pw->message.len,
+                            .left = pw->left.p,
+                            .left_len = pw->left.len,
+                            .right = pw->right.p,
+                            .right_len = pw->right.len,
+                        };
+                }
+                r = outbox_ack_warned(d->ob, id, a.accepted, a.changed, rej, a.nrej, st, a.nstale,
+                                      wn, a.nwarn, &file_id);
                 free(rej);
                 free(st);
+                free(wn);
                 if (r == 1)
                         log_debug("batch %s acknowledged: %u accepted, %u changed, %u rejected, "
-                                  "%u stale",
-                                  id, a.accepted, a.changed, a.nrej, a.nstale);
+                                  "%u stale, %u warnings",
+                                  id, a.accepted, a.changed, a.nrej, a.nstale, a.nwarn);
                 if (r == 1 && a.stale_more > 0) {
                         struct outbox_file f;
 
@@ -418,4 +440,113 @@ deliver_abandon(struct deliver *d, const char *why)
 {
         for (size_t i = 0; i < d->nslot; i++)
                 outbox_batch_note(d->ob, d->slot[i].b.batch_id, why);
+}
+
+/*
+ * Wait for the reply to batch id on sock until deadline (now_ms clock) or
+ * *stop, sending msg[0..len) at once and again on p's backoff.  Returns 1
+ * with the reply decoded in *a (its strings point into *buf, owned: free
+ * both) , 0 when none came, -1 when a send cannot be made at all.
+ */
+static int
+exchange(void *sock, const struct deliver_policy *p, const char *id, const void *msg, size_t len,
+         int64_t deadline, volatile sig_atomic_t *stop, struct proto_ack *a, void **buf)
+{
+        int64_t backoff = p->first_ms > 0 ? p->first_ms : 1000, resend_at = now_ms();
+        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+        char err[256];
+
+        while (stop == NULL || !*stop) {
+                int64_t now = now_ms(), wake;
+                zmq_msg_t m;
+
+                if (now >= deadline)
+                        return 0;
+                if (resend_at <= now) {
+                        if (wire_send(sock, msg, len, ZMQ_DONTWAIT) < 0) {
+                                resend_at = now + SEND_RETRY_MS;
+                        } else {
+                                resend_at = now + backoff;
+                                backoff = backoff * 2 > p->max_ms ? p->max_ms : backoff * 2;
+                        }
+                }
+                wake = resend_at < deadline ? resend_at : deadline;
+                if (zmq_poll(&item, 1, wake > now ? (long)(wake - now) : 0) < 0 && errno != EINTR)
+                        fatal("zmq_poll");
+                zmq_msg_init(&m);
+                while (wire_recv(sock, &m, ZMQ_DONTWAIT) == 0) {
+                        const void *data = zmq_msg_data(&m);
+                        size_t size = zmq_msg_size(&m);
+                        enum proto_type t = proto_peek(data, size);
+
+                        if ((t == PROTO_ACK || t == PROTO_ERROR) &&
+                            proto_ack_decode(data, size, a, err, sizeof(err)) == 0) {
+                                /* Ours, or an error for a message it could not read at all. */
+                                if ((a->batch_id.p == NULL && t == PROTO_ERROR) ||
+                                    (a->batch_id.len == strlen(id) &&
+                                     memcmp(a->batch_id.p, id, a->batch_id.len) == 0)) {
+                                        /* Re-decode over a copy the caller owns. */
+                                        proto_ack_free(a);
+                                        *buf = xmalloc(size ? size : 1);
+                                        memcpy(*buf, data, size);
+                                        zmq_msg_close(&m);
+                                        if (proto_ack_decode(*buf, size, a, err, sizeof(err)) < 0) {
+                                                free(*buf);
+                                                *buf = NULL;
+                                                return 0;
+                                        }
+                                        return 1;
+                                }
+                                proto_ack_free(a);
+                        } else {
+                                log_debug("ignoring a reply from %s that is not for this message",
+                                          p->endpoint);
+                        }
+                        zmq_msg_close(&m);
+                        zmq_msg_init(&m);
+                }
+                zmq_msg_close(&m);
+        }
+        return 0;
+}
+
+int
+deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver_explanation *e,
+                int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen)
+{
+        char id[OUTBOX_ID_LEN + 1];
+        struct proto_action act;
+        struct proto_ack a = {0};
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        void *buf = NULL;
+        int r;
+
+        message[0] = '\0';
+        if (enqueue_batch_id(id) < 0)
+                return -1;
+        act = (struct proto_action){
+            .collector = pstr_of(e->collector),
+            .batch_id = pstr_of(id),
+            .kind = pstr_of("explain"),
+            .unit = pstr_of(e->unit),
+            .period = pstr_of(e->period),
+            .rule = pstr_of(e->rule),
+            .text = pstr_of(e->text),
+        };
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_action_pack(&pk, &act);
+        r = exchange(sock, p, id, sb.data, sb.size, now_ms() + timeout_ms, stop, &a, &buf);
+        msgpack_sbuffer_destroy(&sb);
+        if (r == 1) {
+                if (a.type == PROTO_ERROR) {
+                        strlcpyf(message, msglen, "%.*s", (int)a.message.len,
+                                 a.message.p ? a.message.p : "");
+                        r = 2;
+                }
+                proto_ack_free(&a);
+                free(buf);
+        }
+        return r;
 }

@@ -26,12 +26,18 @@
  * file_done callback runs; it may run again for the same file (a batch of
  * it found answered elsewhere afterwards), so it must be idempotent.
  *
+ * An ack's warnings (version 3) are kept with the file in the same
+ * transaction (outbox_ack_warned).  A dry run (policy.dry_run) delivers
+ * "check" messages from a private outbox: their answers are "checked",
+ * recorded the same way, and an "ack" is then ignored.
+ *
  * An "error" without a batch id means the aggregator could not read a
  * message at all; it is counted (deliver_unreadable) and the batches stay.
  */
 #ifndef EDUSTAT_DELIVER_H
 #define EDUSTAT_DELIVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +52,7 @@ struct deliver_policy {
         int jitter;           /* draw each wait from [w/2, w] */
         size_t window;        /* batches unanswered at a time, >= 1 */
         int64_t max_seq;      /* deliver batches with seq <= max_seq only; 0: all, new ones too */
+        int dry_run;          /* the batches are "check"s: their answers are "checked", not "ack" */
 };
 
 /*
@@ -89,5 +96,28 @@ const char *deliver_refused(const struct deliver *d);
 
 /* Set last_error of every batch in the window (submit gives up on them). */
 void deliver_abandon(struct deliver *d, const char *why);
+
+/* An explanation (说明) of a warning, as `edustat-collector explain` sends it. */
+struct deliver_explanation {
+        const char *collector;     /* EDUSTAT_COLLECTOR_NAME */
+        const char *unit, *period; /* the unit and period the warning is about */
+        const char *rule;          /* the warning rule's code, R10 */
+        const char *text;          /* the explanation, 1..PROTO_MAX_TEXT bytes */
+};
+
+/*
+ * Send e as an "action" of kind "explain" under a fresh batch id over sock
+ * (a connected DEALER, the caller's), not through an outbox, and wait for
+ * its answer up to timeout_ms, resending the same bytes after p->first_ms,
+ * then twice as long each time up to p->max_ms (no jitter), as submit
+ * does; *stop (may be NULL) becoming non-zero ends the wait.  Replies for
+ * other ids are ignored.  Returns 1 when the aggregator acknowledged it
+ * (stored in PostgreSQL), 2 when it refused it (an "error": its message
+ * in message), 0 when no answer came (the explanation may or may not be
+ * stored: sending it again is harmless), -1 when no batch id could be
+ * made (logged).
+ */
+int deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver_explanation *e,
+                    int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen);
 
 #endif

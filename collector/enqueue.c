@@ -72,15 +72,32 @@ batch_id_new(int fd, char id[OUTBOX_ID_LEN + 1])
         return 0;
 }
 
-/* Pack records [first, first + n) of s, versions from version, into sb. */
+int
+enqueue_batch_id(char id[OUTBOX_ID_LEN + 1])
+{
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), rc;
+
+        if (fd < 0) {
+                log_warn("open /dev/urandom");
+                return -1;
+        }
+        rc = batch_id_new(fd, id);
+        close(fd);
+        return rc;
+}
+
+/* Pack records [first, first + n) of s, versions from version, into sb: a submit or a check. */
 static void
-batch_pack(msgpack_sbuffer *sb, const char *collector, const char *id, const char *source,
-           const struct submission *s, size_t first, size_t n, uint64_t version)
+batch_pack(msgpack_sbuffer *sb, int check, const char *collector, const char *id,
+           const char *source, const struct submission *s, size_t first, size_t n, uint64_t version)
 {
         msgpack_packer pk;
 
         msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-        proto_submit_begin(&pk, collector, id, source, (uint32_t)n);
+        if (check)
+                proto_check_begin(&pk, collector, id, source, (uint32_t)n);
+        else
+                proto_submit_begin(&pk, collector, id, source, (uint32_t)n);
         for (size_t k = first; k < first + n; k++) {
                 const struct submit_record *r = &s->rec[k];
                 struct proto_record pr = {
@@ -101,7 +118,7 @@ batch_pack(msgpack_sbuffer *sb, const char *collector, const char *id, const cha
 
 /* One file's row, batches and own rejections, inside the open transaction. */
 static int
-file_enqueue(struct outbox *ob, struct enqueue_file *f, enum outbox_origin origin,
+file_enqueue(struct outbox *ob, struct enqueue_file *f, enum outbox_origin origin, int check,
              const char *collector, long owner, uint64_t version, int urandom)
 {
         const struct submission *s = f->sub;
@@ -136,16 +153,16 @@ file_enqueue(struct outbox *ob, struct enqueue_file *f, enum outbox_origin origi
                         break;
                 }
                 msgpack_sbuffer_clear(&sb);
-                batch_pack(&sb, collector, id, f->path, s, k, n, version);
+                batch_pack(&sb, check, collector, id, f->path, s, k, n, version);
                 rc = outbox_batch_add(ob, f->id, id, sb.data, sb.size, (uint32_t)n);
         }
         msgpack_sbuffer_destroy(&sb);
         return rc;
 }
 
-int
-enqueue_files(struct outbox *ob, struct enqueue_file *files, size_t n, enum outbox_origin origin,
-              const char *collector, long owner, uint64_t version_floor)
+static int
+files_enqueue(struct outbox *ob, struct enqueue_file *files, size_t n, enum outbox_origin origin,
+              int check, const char *collector, long owner, uint64_t version_floor)
 {
         uint64_t total = 0, base;
         int urandom;
@@ -161,7 +178,7 @@ enqueue_files(struct outbox *ob, struct enqueue_file *files, size_t n, enum outb
         if (outbox_versions_take(ob, total, version_floor, &base) < 0)
                 goto rollback;
         for (size_t i = 0; i < n; i++) {
-                if (file_enqueue(ob, &files[i], origin, collector, owner, base, urandom) < 0)
+                if (file_enqueue(ob, &files[i], origin, check, collector, owner, base, urandom) < 0)
                         goto rollback;
                 base += files[i].sub->n;
         }
@@ -176,4 +193,18 @@ fail:
                   n == 1 ? "" : "s");
         close(urandom);
         return -1;
+}
+
+int
+enqueue_files(struct outbox *ob, struct enqueue_file *files, size_t n, enum outbox_origin origin,
+              const char *collector, long owner, uint64_t version_floor)
+{
+        return files_enqueue(ob, files, n, origin, 0, collector, owner, version_floor);
+}
+
+int
+enqueue_files_check(struct outbox *ob, struct enqueue_file *files, size_t n, const char *collector,
+                    long owner, uint64_t version_floor)
+{
+        return files_enqueue(ob, files, n, OUTBOX_SUBMIT, 1, collector, owner, version_floor);
 }

@@ -51,4 +51,20 @@ int enqueue_files(struct outbox *ob, struct enqueue_file *files, size_t n,
                   enum outbox_origin origin, const char *collector, long owner,
                   uint64_t version_floor);
 
+/*
+ * enqueue_files for a dry run (submit --dry-run): the same batches, packed
+ * as "check" messages (proto_check_begin), as origin OUTBOX_SUBMIT.  Meant
+ * for a private outbox (OUTBOX_PRIVATE): a dry run stores nothing, here or
+ * at the aggregator.  Returns as enqueue_files.
+ */
+int enqueue_files_check(struct outbox *ob, struct enqueue_file *files, size_t n,
+                        const char *collector, long owner, uint64_t version_floor);
+
+/*
+ * A fresh batch id, as every batch gets: 128 random bits from
+ * /dev/urandom as 32 lower-case hex digits, terminated.  Returns 0, or -1
+ * (logged).
+ */
+int enqueue_batch_id(char id[OUTBOX_ID_LEN + 1]);
+
 #endif

@@ -5,6 +5,9 @@
  *   edustat-collector submit [--unit CODE] [--period PERIOD] [--timeout SEC]
  *                            [--encoding ENC] [--sheet NAME]
  *                            [--aggregator ENDPOINT] [--outbox PATH] [FILE...]
+ *   edustat-collector submit --dry-run [same options] FILE...
+ *   edustat-collector explain --unit CODE --period PERIOD --rule CODE
+ *                             [--aggregator ENDPOINT] [--timeout SEC] TEXT | --text TEXT
  *   edustat-collector run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]
  *   edustat-collector status [--outbox PATH]
  *
@@ -28,6 +31,20 @@
  * "earlier: FILE: ... (delivered now)".  With no FILE, submit only delivers
  * what the outbox holds: 0 when all of it was confirmed, 3 when not (a
  * batch refused included).
+ *
+ * Warnings (warning rules that fail for a unit and period a file touched)
+ * are printed after a file's rejected lines and never change the exit code.
+ *
+ * submit --dry-run reads the files the same way, but sends each batch as a
+ * "check" straight to the aggregator, from a private outbox in memory: the
+ * outbox file is not opened (nor created) and nothing is stored anywhere.
+ * It prints the receipt a submit would give ("FILE: dry run: ...; nothing
+ * was stored"), with submit's exit codes: 1 something would be rejected, 3
+ * no answer or a batch refused.
+ *
+ * explain sends an explanation (说明) of a warning as an "action" and waits
+ * for its ack (stored in PostgreSQL): 0 confirmed, 3 refused ("explain
+ * refused: MESSAGE") or not confirmed, 2 misuse.
  *
  * run is the long-running form over a spool directory (collector/run.c);
  * status prints what the outbox holds: 0 nothing pending, 1 something.
@@ -70,6 +87,7 @@
 #define DEFAULT_SPOOL      "./spool"
 #define DEFAULT_TIMEOUT    60
 #define DEFAULT_CONFIG     "./config"
+#define DRY_RUN_NAME       "(dry run)" /* the private outbox's name in messages */
 
 enum exit_code { EXIT_ALL_OK = 0, EXIT_REJECTED = 1, EXIT_INPUT = 2, EXIT_UNCONFIRMED = 3 };
 
@@ -80,6 +98,8 @@ struct opts {
         const char *sheet;     /* --sheet */
         enum textenc encoding; /* --encoding */
         long timeout;
+        int dry_run;             /* submit --dry-run */
+        const char *rule, *text; /* explain --rule, --text */
 };
 
 /* A file of this submit run. */
@@ -102,6 +122,9 @@ usage(FILE *fp)
         fprintf(fp, "usage: " PROG " submit [--unit CODE] [--period PERIOD] [--timeout SEC]\n"
                     "                         [--encoding utf-8|gb18030|utf-16] [--sheet NAME]\n"
                     "                         [--aggregator ENDPOINT] [--outbox PATH] [FILE...]\n"
+                    "       " PROG " submit --dry-run [the options above] FILE...\n"
+                    "       " PROG " explain --unit CODE --period PERIOD --rule CODE\n"
+                    "                         [--aggregator ENDPOINT] [--timeout SEC] TEXT\n"
                     "       " PROG " run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]\n"
                     "       " PROG " status [--outbox PATH]\n"
                     "       " PROG " template --unit CODE --period PERIOD [-o FILE.xlsx|FILE.csv]\n"
@@ -117,7 +140,16 @@ usage(FILE *fp)
                     "FILE - reads standard input.  Every batch is stored in the outbox\n"
                     "before it is sent and stays there until the aggregator confirms it;\n"
                     "batches earlier runs left there are delivered first.  With no FILE, submit\n"
-                    "only delivers what the outbox holds.\n"
+                    "only delivers what the outbox holds.  A warning (FILE: warning: unit U\n"
+                    "period P: rule ...) means a value was stored but looks wrong to a warning\n"
+                    "rule: correct the value and submit again, or explain it with explain.\n"
+                    "\n"
+                    "submit --dry-run checks the files with the aggregator and prints the\n"
+                    "receipt a submit would give; nothing is stored, and the outbox is not\n"
+                    "used.\n"
+                    "\n"
+                    "explain sends an explanation (TEXT, or --text TEXT, at most 4096 bytes)\n"
+                    "of the warning rule CODE gives for the unit and period.\n"
                     "\n"
                     "run watches DIR/incoming/ for *.csv files (write them as .NAME and rename\n"
                     "when complete), delivers them and moves each to DIR/done/ or DIR/failed/\n"
@@ -134,7 +166,7 @@ usage(FILE *fp)
                     "EDUSTAT_OUTBOX (default " DEFAULT_OUTBOX
                     "), EDUSTAT_SPOOL (default\n" DEFAULT_SPOOL
                     "), EDUSTAT_COLLECTOR_NAME (default the host name), EDUSTAT_TIMEOUT\n"
-                    "(submit: seconds to wait for confirmations, default 60),\n"
+                    "(submit and explain: seconds to wait for confirmations, default 60),\n"
                     "EDUSTAT_SPOOL_QUIET_MS (run: a file written in place is taken once it has\n"
                     "not changed for this long, default 5000).\n"
                     "\n"
@@ -143,6 +175,8 @@ usage(FILE *fp)
                     "3 delivery not confirmed (the batches stay in the outbox); 128+N when\n"
                     "signal N (SIGTERM, SIGINT) stopped it while it waited for confirmations,\n"
                     "after the receipts (what was not confirmed stays in the outbox).\n"
+                    "Exit (submit --dry-run): as submit, for what a submit would give.\n"
+                    "Exit (explain): 0 stored; 2 usage; 3 refused or not confirmed.\n"
                     "Exit (status): 0 nothing pending, 1 batches pending.\n");
 }
 
@@ -236,13 +270,17 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
             {"spool", required_argument, NULL, 's'},
             {"encoding", required_argument, NULL, 'e'},
             {"sheet", required_argument, NULL, 'x'},
+            {"dry-run", no_argument, NULL, 'd'},
+            {"rule", required_argument, NULL, 'r'},
+            {"text", required_argument, NULL, 'T'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
         /* Which options each command takes. */
-        const char *takes = strcmp(cmd, "submit") == 0 ? "uptaoex"
-                            : strcmp(cmd, "run") == 0  ? "aos"
-                                                       : "o";
+        const char *takes = strcmp(cmd, "submit") == 0    ? "uptaoexd"
+                            : strcmp(cmd, "explain") == 0 ? "uptarT"
+                            : strcmp(cmd, "run") == 0     ? "aos"
+                                                          : "o";
         const char *timeout = env_or("EDUSTAT_TIMEOUT", NULL);
         int c;
 
@@ -265,6 +303,9 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                                         : c == 'o' ? "outbox"
                                         : c == 'e' ? "encoding"
                                         : c == 'x' ? "sheet"
+                                        : c == 'd' ? "dry-run"
+                                        : c == 'r' ? "rule"
+                                        : c == 'T' ? "text"
                                                    : "spool");
                         usage(stderr);
                         exit(EXIT_INPUT);
@@ -299,6 +340,15 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                 case 'x':
                         o->sheet = optarg;
                         break;
+                case 'd':
+                        o->dry_run = 1;
+                        break;
+                case 'r':
+                        o->rule = optarg;
+                        break;
+                case 'T':
+                        o->text = optarg;
+                        break;
                 }
         }
         if (strchr(takes, 't') != NULL && timeout != NULL &&
@@ -307,7 +357,7 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                         timeout);
                 exit(EXIT_INPUT);
         }
-        if (strcmp(cmd, "submit") != 0 && optind < argc) {
+        if (strcmp(cmd, "submit") != 0 && strcmp(cmd, "explain") != 0 && optind < argc) {
                 fprintf(stderr, PROG " %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
                 usage(stderr);
                 exit(EXIT_INPUT);
@@ -393,6 +443,7 @@ submit_deliver(struct outbox *ob, const struct opts *o, int64_t max_seq, struct 
             .jitter = 0,
             .window = SUBMIT_WINDOW,
             .max_seq = max_seq,
+            .dry_run = o->dry_run,
         };
         void *ctx, *sock, *mon;
         struct deliver *d;
@@ -490,9 +541,12 @@ earlier_print(struct outbox *ob, int64_t first_id, const struct completed *done,
         }
 }
 
-/* Print this run's receipts (complete files) and "not confirmed" lines.  0 or -1. */
+/*
+ * Print this run's receipts (complete files) and "not confirmed" lines, as
+ * a dry run's when dry_run.  0 or -1.
+ */
 static int
-receipts_print(struct outbox *ob, struct file *files, size_t nfiles, struct verdict *v)
+receipts_print(struct outbox *ob, struct file *files, size_t nfiles, int dry_run, struct verdict *v)
 {
         for (size_t i = 0; i < nfiles; i++) {
                 struct outbox_file f;
@@ -511,12 +565,18 @@ receipts_print(struct outbox *ob, struct file *files, size_t nfiles, struct verd
                 if (f.pending > 0) {
                         v->unconfirmed += f.pending;
                         v->refused += f.refused_batches;
-                        printf("%s: %llu records, not confirmed\n", f.path,
-                               (unsigned long long)f.records);
+                        if (dry_run)
+                                printf("%s: dry run: %llu records, not checked; nothing was "
+                                       "stored\n",
+                                       f.path, (unsigned long long)f.records);
+                        else
+                                printf("%s: %llu records, not confirmed\n", f.path,
+                                       (unsigned long long)f.records);
                         outbox_file_clear(&f);
                         continue;
                 }
-                if (receipt_print(ob, &f, NULL, NULL, stdout, stderr, &nrej) < 0 ||
+                if ((dry_run ? receipt_print_dry_run(ob, &f, stdout, stderr, &nrej)
+                             : receipt_print(ob, &f, NULL, NULL, stdout, stderr, &nrej)) < 0 ||
                     outbox_file_forget(ob, f.id) < 0) {
                         outbox_file_clear(&f);
                         return -1;
@@ -527,6 +587,161 @@ receipts_print(struct outbox *ob, struct file *files, size_t nfiles, struct verd
         }
         fflush(stdout);
         return 0;
+}
+
+/*
+ * Read the operands argv[first..argc) into files (n of them, room for
+ * argc - first), printing why a file cannot be used.  Returns 1 when some
+ * could not be read, else 0.
+ */
+static int
+files_read(int first, int argc, char **argv, const struct submit_opts *so, struct file *files,
+           size_t *n)
+{
+        char err[512];
+        int failed = 0, stdin_used = 0;
+
+        *n = 0;
+        for (int i = first; i < argc; i++) {
+                struct file *f = &files[*n];
+
+                if (strcmp(argv[i], "-") == 0 && stdin_used++) {
+                        fprintf(stderr, PROG ": -: standard input can be read only once\n");
+                        failed = 1;
+                        continue;
+                }
+                f->path = argv[i];
+                f->sub = file_read(argv[i], so, err, sizeof(err));
+                if (f->sub == NULL) {
+                        fprintf(stderr, PROG ": %s\n", err);
+                        failed = 1;
+                        continue;
+                }
+                /* One line per file, so a misspelt indicator column is noticed. */
+                if (f->sub->ignored != NULL)
+                        fprintf(stderr, PROG ": %s: ignored columns naming no indicator: %s\n",
+                                argv[i], f->sub->ignored);
+                f->records = f->sub->n;
+                (*n)++;
+        }
+        return failed;
+}
+
+/*
+ * submit --dry-run: the files read as submit reads them, their batches
+ * packed as "check"s into a private outbox in memory and delivered from
+ * there with submit's policy; the outbox file is never touched.
+ */
+static int
+cmd_dry_run(struct opts *o, int first, int argc, char **argv)
+{
+        struct completed done = {0};
+        struct verdict v = {0};
+        struct outbox *ob = NULL;
+        struct file *files;
+        struct enqueue_file *ef;
+        struct submit_catalog cat = {0};
+        struct submit_opts so;
+        char err[512];
+        size_t nfiles = 0;
+        int64_t max_seq = 0;
+        unsigned long unreadable = 0;
+        int input_failed, code, rc;
+
+        if (first >= argc) {
+                fprintf(stderr, PROG " submit --dry-run: name the files to check\n");
+                usage(stderr);
+                return EXIT_INPUT;
+        }
+        cat.dir = env_or("EDUSTAT_CONFIG", DEFAULT_CONFIG);
+        so = (struct submit_opts){.unit = o->unit,
+                                  .period = o->period,
+                                  .encoding = o->encoding,
+                                  .sheet = o->sheet,
+                                  .catalog = submit_catalog_get,
+                                  .catalog_arg = &cat};
+        files = xcalloc((size_t)(argc - first) + 1, sizeof(*files));
+        input_failed = files_read(first, argc, argv, &so, files, &nfiles);
+        if (nfiles == 0) {
+                code = EXIT_INPUT;
+                goto out;
+        }
+        if ((ob = outbox_open(DRY_RUN_NAME, OUTBOX_PRIVATE, err, sizeof(err))) == NULL) {
+                fprintf(stderr, PROG ": dry run: %s; nothing was checked\n", err);
+                code = EXIT_INPUT;
+                goto out;
+        }
+        ef = xcalloc(nfiles, sizeof(*ef));
+        for (size_t i = 0; i < nfiles; i++) {
+                ef[i].path = files[i].path;
+                ef[i].sub = files[i].sub;
+        }
+        rc = enqueue_files_check(ob, ef, nfiles, o->collector, (long)getpid(),
+                                 (uint64_t)wallclock_us() << 10);
+        for (size_t i = 0; i < nfiles; i++) {
+                files[i].id = ef[i].id;
+                submission_destroy(&files[i].sub);
+        }
+        free(ef);
+        if (rc < 0 || outbox_max_seq(ob, &max_seq) < 0) {
+                fprintf(stderr, PROG ": dry run: cannot prepare the batches (see above); nothing "
+                                     "was checked\n");
+                code = EXIT_INPUT;
+                goto out;
+        }
+        if (max_seq > 0 && (rc = submit_deliver(ob, o, max_seq, &done, &unreadable)) < 0) {
+                if (rc == -1)
+                        fprintf(stderr, PROG ": dry run: failed (see above); nothing was "
+                                             "stored\n");
+                else
+                        fprintf(stderr,
+                                PROG ": cannot use the aggregator endpoint \"%s\"; nothing was "
+                                     "checked\n",
+                                o->endpoint);
+                code = rc == -1 ? EXIT_UNCONFIRMED : EXIT_INPUT;
+                goto out;
+        }
+        if (receipts_print(ob, files, nfiles, 1, &v) < 0) {
+                fprintf(stderr, PROG ": dry run: failed (see above); nothing was stored\n");
+                code = EXIT_UNCONFIRMED;
+                goto out;
+        }
+        if (submit_signal)
+                fprintf(stderr, PROG ": dry run stopped by signal %d; nothing was stored\n",
+                        (int)submit_signal);
+        else if (unreadable > 0)
+                fprintf(stderr,
+                        PROG ": dry run not answered: the aggregator at %s could not read a "
+                             "message; nothing was stored\n",
+                        o->endpoint);
+        else if (v.unconfirmed > 0)
+                fprintf(stderr,
+                        PROG ": dry run not answered: no answer from %s within %ld s (%llu of "
+                             "%llu batches not checked); nothing was stored: run it again\n",
+                        o->endpoint, o->timeout, (unsigned long long)v.unconfirmed,
+                        (unsigned long long)v.batches);
+        if (v.refused > 0)
+                fprintf(stderr,
+                        PROG ": the aggregator at %s refused %llu of %llu batches of the dry run "
+                             "(see above); nothing was stored\n",
+                        o->endpoint, (unsigned long long)v.refused, (unsigned long long)v.batches);
+        if (submit_signal)
+                code = 128 + submit_signal;
+        else if (v.unconfirmed > 0 || v.refused > 0 || unreadable > 0)
+                code = EXIT_UNCONFIRMED;
+        else if (input_failed)
+                code = EXIT_INPUT;
+        else
+                code = v.rejected > 0 ? EXIT_REJECTED : EXIT_ALL_OK;
+out:
+        fflush(stdout);
+        outbox_close(&ob);
+        for (size_t i = 0; i < nfiles; i++)
+                submission_destroy(&files[i].sub);
+        submit_catalog_clear(&cat);
+        free(files);
+        free(done.id);
+        return code;
 }
 
 static int
@@ -545,10 +760,12 @@ cmd_submit(int argc, char **argv)
         size_t nfiles = 0;
         int64_t max_seq = 0, first_id;
         unsigned long unreadable = 0;
-        int first, input_failed = 0, stdin_used = 0, code, rc;
+        int first, input_failed = 0, code, rc;
 
         first = args_parse("submit", argc, argv, &o);
         o.collector = collector_checked(host, sizeof(host));
+        if (o.dry_run)
+                return cmd_dry_run(&o, first, argc, argv);
         if ((ob = outbox_open(o.outbox, OUTBOX_CREATE, err, sizeof(err))) == NULL) {
                 fprintf(stderr, PROG ": cannot use the outbox: %s; nothing was sent\n", err);
                 return EXIT_INPUT;
@@ -562,28 +779,7 @@ cmd_submit(int argc, char **argv)
                                   .catalog = submit_catalog_get,
                                   .catalog_arg = &cat};
         files = xcalloc((size_t)(argc - first) + 1, sizeof(*files));
-        for (int i = first; i < argc; i++) {
-                struct file *f = &files[nfiles];
-
-                if (strcmp(argv[i], "-") == 0 && stdin_used++) {
-                        fprintf(stderr, PROG ": -: standard input can be read only once\n");
-                        input_failed = 1;
-                        continue;
-                }
-                f->path = argv[i];
-                f->sub = file_read(argv[i], &so, err, sizeof(err));
-                if (f->sub == NULL) {
-                        fprintf(stderr, PROG ": %s\n", err);
-                        input_failed = 1;
-                        continue;
-                }
-                /* One line per file, so a misspelt indicator column is noticed. */
-                if (f->sub->ignored != NULL)
-                        fprintf(stderr, PROG ": %s: ignored columns naming no indicator: %s\n",
-                                argv[i], f->sub->ignored);
-                f->records = f->sub->n;
-                nfiles++;
-        }
+        input_failed = files_read(first, argc, argv, &so, files, &nfiles);
 
         /* Everything is in the outbox before the first byte is sent. */
         ef = xcalloc(nfiles + 1, sizeof(*ef));
@@ -626,7 +822,7 @@ cmd_submit(int argc, char **argv)
         /* Without files, the exit code speaks for the earlier files delivered now. */
         if (earlier_print(ob, first_id, &done, nfiles > 0 ? NULL : &v) < 0)
                 goto outbox_failed;
-        if (receipts_print(ob, files, nfiles, &v) < 0 || outbox_totals_get(ob, &t) < 0)
+        if (receipts_print(ob, files, nfiles, 0, &v) < 0 || outbox_totals_get(ob, &t) < 0)
                 goto outbox_failed;
         if (submit_signal)
                 fprintf(stderr,
@@ -777,6 +973,112 @@ failed:
         return EXIT_INPUT;
 }
 
+/* explain: see the top of this file. */
+static int
+cmd_explain(int argc, char **argv)
+{
+        struct opts o = {0};
+        struct deliver_policy pol = {
+            .first_ms = SUBMIT_FIRST_MS, .max_ms = SUBMIT_MAX_MS, .window = 1};
+        struct deliver_explanation e;
+        const char *text;
+        char host[256], message[PROTO_MAX_TEXT + 1];
+        void *ctx, *sock;
+        int first, r;
+
+        first = args_parse("explain", argc, argv, &o);
+        if (first < argc && o.text != NULL) {
+                fprintf(stderr, PROG " explain: give the text once, as --text or as TEXT\n");
+                return EXIT_INPUT;
+        }
+        if (argc - first > 1) {
+                fprintf(stderr, PROG " explain: unexpected argument \"%s\" (quote the text)\n",
+                        argv[first + 1]);
+                return EXIT_INPUT;
+        }
+        text = first < argc ? argv[first] : o.text;
+        if (o.unit == NULL || o.period == NULL || o.rule == NULL || text == NULL) {
+                fprintf(stderr, PROG " explain: missing %s\n",
+                        o.unit == NULL     ? "--unit"
+                        : o.period == NULL ? "--period"
+                        : o.rule == NULL   ? "--rule"
+                                           : "the text of the explanation");
+                usage(stderr);
+                return EXIT_INPUT;
+        }
+        if (o.unit[0] == '\0' || o.period[0] == '\0' || o.rule[0] == '\0') {
+                fprintf(stderr, PROG " explain: --unit, --period and --rule must not be empty\n");
+                return EXIT_INPUT;
+        }
+        if (strlen(o.unit) > PROTO_MAX_FIELD || strlen(o.period) > PROTO_MAX_FIELD ||
+            strlen(o.rule) > PROTO_MAX_ID) {
+                fprintf(stderr,
+                        PROG " explain: --unit and --period take at most %d bytes, --rule %d\n",
+                        PROTO_MAX_FIELD, PROTO_MAX_ID);
+                return EXIT_INPUT;
+        }
+        if (text[strspn(text, " \t\r\n")] == '\0') {
+                fprintf(stderr, PROG " explain: the explanation is empty\n");
+                return EXIT_INPUT;
+        }
+        if (strlen(text) > PROTO_MAX_TEXT) {
+                fprintf(stderr, PROG " explain: the explanation is %zu bytes; at most %d\n",
+                        strlen(text), PROTO_MAX_TEXT);
+                return EXIT_INPUT;
+        }
+        if (!utf8_valid(text, strlen(text)) || !utf8_valid(o.unit, strlen(o.unit)) ||
+            !utf8_valid(o.period, strlen(o.period)) || !utf8_valid(o.rule, strlen(o.rule))) {
+                fprintf(stderr, PROG " explain: the text or an option is not valid UTF-8\n");
+                return EXIT_INPUT;
+        }
+        e = (struct deliver_explanation){.collector = collector_checked(host, sizeof(host)),
+                                         .unit = o.unit,
+                                         .period = o.period,
+                                         .rule = o.rule,
+                                         .text = text};
+        pol.endpoint = o.endpoint;
+
+        link_signals_catch(submit_on_signal);
+        ctx = link_ctx_new();
+        if ((sock = link_connect(ctx, o.endpoint, ACK_MAX_BYTES)) == NULL) {
+                zmq_ctx_term(ctx);
+                fprintf(stderr,
+                        PROG ": cannot use the aggregator endpoint \"%s\"; nothing was sent\n",
+                        o.endpoint);
+                return EXIT_INPUT;
+        }
+        r = deliver_explain(sock, &pol, &e, (int64_t)o.timeout * 1000, &submit_signal, message,
+                            sizeof(message));
+        wire_close(&sock);
+        zmq_ctx_term(ctx);
+        switch (r) {
+        case 1:
+                printf("explained: unit %s period %s rule %s\n", o.unit, o.period, o.rule);
+                fflush(stdout);
+                return EXIT_ALL_OK;
+        case 2:
+                fprintf(stderr, "explain refused: %s\n", message);
+                return EXIT_UNCONFIRMED;
+        case 0:
+                if (submit_signal) {
+                        fprintf(stderr,
+                                PROG ": explanation not confirmed: stopped by signal %d before "
+                                     "the answer came; it may or may not have been stored: run "
+                                     "the same explain again\n",
+                                (int)submit_signal);
+                        return 128 + submit_signal;
+                }
+                fprintf(stderr,
+                        PROG ": explanation not confirmed: no answer from %s within %ld s; it may "
+                             "or may not have been stored: run the same explain again\n",
+                        o.endpoint, o.timeout);
+                return EXIT_UNCONFIRMED;
+        default:
+                fprintf(stderr, PROG ": explanation not sent (see above); run it again\n");
+                return EXIT_UNCONFIRMED;
+        }
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -818,6 +1120,8 @@ main(int argc, char **argv)
                 return cmd_status(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "template") == 0)
                 return template_main(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "explain") == 0)
+                return cmd_explain(argc - 1, argv + 1);
         usage(stderr);
         return EXIT_INPUT;
 }

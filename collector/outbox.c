@@ -24,6 +24,12 @@ enum stmt {
         S_BATCH_ADD,
         S_REJ_ADD,
         S_STALE_ADD,
+        S_WARN_UPDATE,
+        S_WARN_COUNT,
+        S_WARN_ADD,
+        S_WARN_MORE,
+        S_WARN_DEL,
+        S_WARN_EACH,
         S_BATCH_NEXT,
         S_BATCH_PENDING,
         S_MAX_SEQ,
@@ -71,7 +77,8 @@ enum stmt {
         "coalesce(sum(b.attempts), 0), coalesce(min(b.created_at), 0), "                           \
         "(SELECT e.last_error FROM batch e WHERE e.file_id = f.id AND e.last_error IS NOT NULL "   \
         "ORDER BY e.tried_at DESC, e.seq DESC LIMIT 1), "                                          \
-        "(SELECT count(*) FROM stale s WHERE s.file_id = f.id) "                                   \
+        "(SELECT count(*) FROM stale s WHERE s.file_id = f.id), f.warnings_more, "                 \
+        "(SELECT count(*) FROM warning w WHERE w.file_id = f.id) "                                 \
         "FROM file f LEFT JOIN batch b ON b.file_id = f.id "
 
 static const char *const stmt_sql[NSTMT] = {
@@ -86,6 +93,16 @@ static const char *const stmt_sql[NSTMT] = {
                   "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_STALE_ADD] = "INSERT INTO stale(file_id, line, value, collector, version) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* A warning of a unit, period and rule the file has already: the later ack's wins. */
+    [S_WARN_UPDATE] = "UPDATE warning SET message = ?5, left_value = ?6, right_value = ?7 "
+                      "WHERE file_id = ?1 AND unit = ?2 AND period = ?3 AND rule = ?4",
+    [S_WARN_COUNT] = "SELECT count(*) FROM warning WHERE file_id = ?1",
+    [S_WARN_ADD] = "INSERT INTO warning(file_id, unit, period, rule, message, left_value, "
+                   "right_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_WARN_MORE] = "UPDATE file SET warnings_more = warnings_more + 1 WHERE id = ?1",
+    [S_WARN_DEL] = "DELETE FROM warning WHERE file_id = ?1",
+    [S_WARN_EACH] = "SELECT unit, period, rule, message, left_value, right_value FROM warning "
+                    "WHERE file_id = ?1 ORDER BY rowid",
     [S_BATCH_NEXT] = "SELECT seq, batch_id, file_id, records, attempts, created_at, "
                      "length(message), message FROM batch WHERE seq > ?1 AND (?2 = 0 OR seq <= ?2) "
                      "ORDER BY seq LIMIT 1",
@@ -196,15 +213,37 @@ static const char schema_v2_sql[] =
     "CHECK (place IN (0, 1, 2));\n"
     "PRAGMA user_version = 2;\n";
 
+/*
+ * Protocol version 3: acks carry the warnings of the warning rules
+ * (经验校验) that fail for the units and periods a batch touched; a file
+ * keeps OUTBOX_MAX_WARNINGS of them, one per unit, period and rule, and
+ * counts the rest in file.warnings_more.
+ */
+static const char schema_v3_sql[] =
+    "CREATE TABLE warning (\n"
+    "  file_id     INTEGER NOT NULL REFERENCES file(id),\n"
+    "  unit        TEXT NOT NULL,\n"
+    "  period      TEXT NOT NULL,\n"
+    "  rule        TEXT NOT NULL,\n"
+    "  message     TEXT NOT NULL,\n"
+    "  left_value  TEXT,\n"
+    "  right_value TEXT,\n"
+    "  UNIQUE (file_id, unit, period, rule)\n"
+    ");\n"
+    "ALTER TABLE file ADD COLUMN warnings_more INTEGER NOT NULL DEFAULT 0;\n"
+    "PRAGMA user_version = 3;\n";
+
 static const char *const migration[OUTBOX_SCHEMA + 1] = {
     [1] = schema_v1_sql,
     [2] = schema_v2_sql,
+    [3] = schema_v3_sql,
 };
 
 struct outbox {
         sqlite3 *db;
         char *path;
         int in_txn;
+        int private; /* OUTBOX_PRIVATE: in memory, path is only a name */
         sqlite3_stmt *st[NSTMT];
 };
 
@@ -369,7 +408,9 @@ pragmas_set(struct outbox *ob, char *err, size_t errlen)
                 return -1;
         }
         mode = (const char *)sqlite3_column_text(st, 0);
-        ok = mode != NULL && strcmp(mode, "wal") == 0;
+        /* A private outbox lives in memory, where there is no WAL and none is needed. */
+        ok = mode != NULL &&
+             (strcmp(mode, "wal") == 0 || (ob->private && strcmp(mode, "memory") == 0));
         if (!ok)
                 strlcpyf(err, errlen,
                          "%s: the outbox cannot use WAL mode here (journal mode stays \"%s\"); "
@@ -393,15 +434,19 @@ outbox_open(const char *path, int flags, char *err, size_t errlen)
         struct outbox *ob;
         int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
-        if (!(flags & OUTBOX_CREATE) && access(path, F_OK) < 0 && errno == ENOENT) {
+        if (!(flags & (OUTBOX_CREATE | OUTBOX_PRIVATE)) && access(path, F_OK) < 0 &&
+            errno == ENOENT) {
                 strlcpyf(err, errlen, "%s: no such outbox", path);
                 return NULL;
         }
-        if (flags & OUTBOX_CREATE)
+        if (flags & (OUTBOX_CREATE | OUTBOX_PRIVATE))
                 oflags |= SQLITE_OPEN_CREATE;
+        if (flags & OUTBOX_PRIVATE)
+                oflags |= SQLITE_OPEN_MEMORY;
         ob = xcalloc(1, sizeof(*ob));
         ob->path = xstrdup(path);
-        if (sqlite3_open_v2(path, &ob->db, oflags, NULL) != SQLITE_OK) {
+        ob->private = (flags & OUTBOX_PRIVATE) != 0;
+        if (sqlite3_open_v2(ob->private ? ":memory:" : path, &ob->db, oflags, NULL) != SQLITE_OK) {
                 strlcpyf(err, errlen, "%s: cannot open the outbox: %s", path,
                          ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
                 outbox_close(&ob);
@@ -607,11 +652,13 @@ outbox_rejection_add_at(struct outbox *ob, int64_t file_id, unsigned long line,
 /*
  * The first bytes of a version-1 "submit": a 6-element array header, the
  * type string and the version as a positive fixint.  Version 2 kept the
- * layout, so such a message is a version-2 one once that last byte is
- * PROTO_VERSION.
+ * layout, so such a message is a version-2 one once that last byte is 2,
+ * and the aggregator still takes version 2 (PROTO_SUBMIT_VERSION_MIN).
+ * Patching to 2, never to the current version, keeps every resend of such
+ * a batch byte-identical to the earlier ones.
  */
 static const unsigned char submit_v1_head[] = {0x96, 0xa6, 's', 'u', 'b', 'm', 'i', 't', 0x01};
-_Static_assert(PROTO_VERSION == 2, "a new protocol version: check that submit_v1_patch holds");
+_Static_assert(PROTO_SUBMIT_VERSION_MIN == 2, "submit_v1_patch makes a version-2 submit");
 
 /* Rewrite a version-1 submit in msg[0..len) as the current version.  1 when it did, else 0. */
 static int
@@ -620,7 +667,7 @@ submit_v1_patch(unsigned char *msg, size_t len)
         if (len < sizeof(submit_v1_head) ||
             memcmp(msg, submit_v1_head, sizeof(submit_v1_head)) != 0)
                 return 0;
-        msg[sizeof(submit_v1_head) - 1] = PROTO_VERSION;
+        msg[sizeof(submit_v1_head) - 1] = PROTO_SUBMIT_VERSION_MIN;
         return 1;
 }
 
@@ -781,10 +828,81 @@ stale_insert(struct outbox *ob, int64_t file_id, const struct outbox_stale *s)
         return step_done(ob, st, "add a stale record");
 }
 
+/* Bind s[0..len) (NULL: SQL NULL) cut at OUTBOX_MAX_TEXT bytes. */
+static void
+bind_text_len(sqlite3_stmt *st, int col, const char *s, size_t len)
+{
+        if (s == NULL)
+                sqlite3_bind_null(st, col);
+        else
+                sqlite3_bind_text(st, col, s, (int)text_cut(s, len, OUTBOX_MAX_TEXT),
+                                  SQLITE_TRANSIENT);
+}
+
+/* Bind a warning's file, unit, period, rule, message, left and right as ?1..?7. */
+static void
+warning_bind(sqlite3_stmt *st, int64_t file_id, const struct outbox_warning *w)
+{
+        sqlite3_bind_int64(st, 1, file_id);
+        bind_text_len(st, 2, w->unit ? w->unit : "", w->unit ? w->unit_len : 0);
+        bind_text_len(st, 3, w->period ? w->period : "", w->period ? w->period_len : 0);
+        bind_text_len(st, 4, w->rule ? w->rule : "", w->rule ? w->rule_len : 0);
+        bind_text_len(st, 5, w->message ? w->message : "", w->message ? w->message_len : 0);
+        bind_text_len(st, 6, w->left, w->left_len);
+        bind_text_len(st, 7, w->right, w->right_len);
+}
+
+/*
+ * In the caller's transaction: keep a warning with file_id.  The same
+ * unit, period and rule again (another batch of the file touched them)
+ * replaces the earlier text; a new one past OUTBOX_MAX_WARNINGS is only
+ * counted.  0 or -1.
+ */
+static int
+warning_keep(struct outbox *ob, int64_t file_id, const struct outbox_warning *w)
+{
+        sqlite3_stmt *st = stmt(ob, S_WARN_UPDATE);
+        sqlite3_int64 n;
+
+        if (st == NULL)
+                return -1;
+        warning_bind(st, file_id, w);
+        if (step_done(ob, st, "update a warning") < 0)
+                return -1;
+        if (sqlite3_changes(ob->db) > 0)
+                return 0;
+        if ((st = stmt(ob, S_WARN_COUNT)) == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, file_id);
+        if (step_row(ob, st, "count warnings") != 1)
+                return -1;
+        n = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (n >= OUTBOX_MAX_WARNINGS) {
+                if ((st = stmt(ob, S_WARN_MORE)) == NULL)
+                        return -1;
+                sqlite3_bind_int64(st, 1, file_id);
+                return step_done(ob, st, "count a warning");
+        }
+        if ((st = stmt(ob, S_WARN_ADD)) == NULL)
+                return -1;
+        warning_bind(st, file_id, w);
+        return step_done(ob, st, "add a warning");
+}
+
 int
 outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
            const struct outbox_reject *rej, size_t nrej, const struct outbox_stale *stale,
            size_t nstale, int64_t *file_id)
+{
+        return outbox_ack_warned(ob, batch_id, accepted, changed, rej, nrej, stale, nstale, NULL, 0,
+                                 file_id);
+}
+
+int
+outbox_ack_warned(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
+                  const struct outbox_reject *rej, size_t nrej, const struct outbox_stale *stale,
+                  size_t nstale, const struct outbox_warning *warn, size_t nwarn, int64_t *file_id)
 {
         sqlite3_stmt *st;
         uint64_t records;
@@ -808,6 +926,9 @@ outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t 
                         goto out;
         for (size_t i = 0; i < nstale; i++)
                 if (stale_insert(ob, *file_id, &stale[i]) < 0)
+                        goto out;
+        for (size_t i = 0; i < nwarn; i++)
+                if (warning_keep(ob, *file_id, &warn[i]) < 0)
                         goto out;
         r = 1;
 out:
@@ -874,6 +995,8 @@ file_read(sqlite3_stmt *st, struct outbox_file *f)
         f->oldest = sqlite3_column_int64(st, 18);
         f->last_error = column_text(st, 19);
         f->stale = (uint64_t)sqlite3_column_int64(st, 20);
+        f->warnings_more = (uint64_t)sqlite3_column_int64(st, 21);
+        f->warnings = f->warnings_more + (uint64_t)sqlite3_column_int64(st, 22);
 }
 
 static int
@@ -1021,6 +1144,11 @@ outbox_file_forget(struct outbox *ob, int64_t id)
         sqlite3_bind_int64(st, 1, id);
         if (step_done(ob, st, "delete stale records") < 0)
                 goto fail;
+        if ((st = stmt(ob, S_WARN_DEL)) == NULL)
+                goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        if (step_done(ob, st, "delete warnings") < 0)
+                goto fail;
         if ((st = stmt(ob, S_FILE_DEL)) == NULL)
                 goto fail;
         sqlite3_bind_int64(st, 1, id);
@@ -1117,4 +1245,43 @@ outbox_totals_get(struct outbox *ob, struct outbox_totals *t)
         t->unreported_files = (uint64_t)sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         return version_read(ob, &t->last_version);
+}
+
+int
+outbox_warnings_each(struct outbox *ob, int64_t file_id,
+                     int (*fn)(void *arg, const struct outbox_warning_row *w), void *arg)
+{
+        sqlite3_stmt *st = stmt(ob, S_WARN_EACH);
+        int rc;
+
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, file_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char *col[6];
+                struct outbox_warning_row w;
+                int stop;
+
+                for (int i = 0; i < 6; i++)
+                        col[i] = column_text(st, i);
+                w.unit = col[0] ? col[0] : "";
+                w.period = col[1] ? col[1] : "";
+                w.rule = col[2] ? col[2] : "";
+                w.message = col[3] ? col[3] : "";
+                w.left = col[4];
+                w.right = col[5];
+                stop = fn(arg, &w);
+                for (int i = 0; i < 6; i++)
+                        free(col[i]);
+                if (stop) {
+                        rc = SQLITE_DONE;
+                        break;
+                }
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                ob_warn(ob, "read the warnings");
+                return -1;
+        }
+        return 0;
 }

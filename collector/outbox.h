@@ -23,13 +23,13 @@
  * file; a later ack of the same batch (a duplicate delivery) finds nothing
  * and changes nothing.
  *
- * What it holds (schema version 2, PRAGMA user_version):
+ * What it holds (schema version 3, PRAGMA user_version):
  *   meta(key, value)          'last_version': the highest record version
  *                             handed out, so versions stay monotonic across
  *                             runs even when the wall clock steps back.
  *   file(id, path, origin, identity, spool_name, final_name, owner,
  *        created_at, records, batches, accepted, changed,
- *        refused_batches, refused_records, refusal)
+ *        refused_batches, refused_records, refusal, warnings_more)
  *                             one row per submitted file: the receipt being
  *                             built as acks arrive.  It stays until the
  *                             receipt has been printed (submit) or written
@@ -52,12 +52,20 @@
  *                             reported not stored because a newer version
  *                             of its key, with another value, is stored:
  *                             that value, who submitted it and its version.
+ *   warning(file_id, unit, period, rule, message, left_value, right_value)
+ *                                                        (since version 3)
+ *                             the warnings (经验校验 rules that fail) the
+ *                             acks of a file's batches reported: one per
+ *                             unit, period and rule, the latest ack's text
+ *                             replacing an earlier one's; at most
+ *                             OUTBOX_MAX_WARNINGS per file, the rest only
+ *                             counted in file.warnings_more.
  *
  * An outbox of an older schema is migrated when it is opened, in one
  * transaction that keeps everything it holds (1 -> 2 adds the stale table
- * and rejection.place, 0 for the rejections it holds); one of a newer schema
- * is refused.  Batches queued under schema 1 hold
- * version-1 "submit" messages: see outbox_batch_next.
+ * and rejection.place, 0 for the rejections it holds; 2 -> 3 the warning
+ * table and file.warnings_more); one of a newer schema is refused.  Batches queued under schema 1
+ * hold version-1 "submit" messages: see outbox_batch_next.
  *
  * Everything read back is capped: a stored message at OUTBOX_MAX_MESSAGE
  * bytes, texts at OUTBOX_MAX_TEXT, lists at the count the caller gives.
@@ -72,11 +80,12 @@
 
 #include "proto.h"
 
-#define OUTBOX_SCHEMA      2
-#define OUTBOX_BUSY_MS     60000 /* wait this long for another process's transaction */
-#define OUTBOX_ID_LEN      32    /* batch ids: 128 random bits in hex */
-#define OUTBOX_MAX_MESSAGE PROTO_MAX_SUBMIT_BYTES
-#define OUTBOX_MAX_TEXT    PROTO_MAX_TEXT
+#define OUTBOX_SCHEMA       3
+#define OUTBOX_BUSY_MS      60000 /* wait this long for another process's transaction */
+#define OUTBOX_ID_LEN       32    /* batch ids: 128 random bits in hex */
+#define OUTBOX_MAX_MESSAGE  PROTO_MAX_SUBMIT_BYTES
+#define OUTBOX_MAX_TEXT     PROTO_MAX_TEXT
+#define OUTBOX_MAX_WARNINGS 1000 /* kept per file; the rest are counted */
 
 struct outbox;
 
@@ -88,6 +97,13 @@ enum outbox_origin {
 
 /* Flags of outbox_open. */
 #define OUTBOX_CREATE 1 /* create the file and the schema when missing */
+/*
+ * A private outbox in memory, gone when closed: path only names it in
+ * messages, and no file is opened or created.  For a dry run, which must
+ * leave nothing behind (not even an outbox file) but builds its receipt
+ * the way a submit does.
+ */
+#define OUTBOX_PRIVATE 2
 
 /* A file as it goes in (outbox_file_add).  Strings are copied. */
 struct outbox_file_new {
@@ -116,8 +132,10 @@ struct outbox_file {
         uint64_t accepted, changed;
         uint32_t refused_batches;
         uint64_t refused_records;
-        char *refusal;  /* the aggregator's message for the last refused batch */
-        uint64_t stale; /* accepted records not stored: newer values exist (from the acks) */
+        char *refusal;     /* the aggregator's message for the last refused batch */
+        uint64_t stale;    /* accepted records not stored: newer values exist (from the acks) */
+        uint64_t warnings; /* warnings the acks reported: kept ones and warnings_more */
+        uint64_t warnings_more; /* of those, the ones past OUTBOX_MAX_WARNINGS, not kept */
         /* Of the batches not yet answered: */
         uint32_t pending;
         uint64_t pending_records;
@@ -157,6 +175,24 @@ struct outbox_stale {
         const char *collector; /* who submitted it */
         size_t collector_len;
         uint64_t version; /* its version: µs since 1970 × 1024 (+ record index) */
+};
+
+/*
+ * A warning reported by an ack (proto_warning): a warning rule that fails
+ * for a unit and period the batch touched.  The strings need not be
+ * terminated; left and right may be NULL.
+ */
+struct outbox_warning {
+        const char *unit, *period, *rule, *message, *left, *right;
+        size_t unit_len, period_len, rule_len, message_len, left_len, right_len;
+};
+
+/*
+ * A kept warning as outbox_warnings_each gives it: terminated strings, the
+ * outbox's, valid during the callback only; left and right may be NULL.
+ */
+struct outbox_warning_row {
+        const char *unit, *period, *rule, *message, *left, *right;
 };
 
 /*
@@ -304,6 +340,19 @@ int outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint3
                size_t nstale, int64_t *file_id);
 
 /*
+ * outbox_ack of a version-3 ack: the same, and in the same transaction its
+ * nwarn warnings are kept with the file (warn may be NULL when nwarn is
+ * 0): a unit, period and rule the file has a warning for already gets the
+ * new text; past OUTBOX_MAX_WARNINGS of the file a new one is only counted
+ * (file.warnings_more).  Texts cut at OUTBOX_MAX_TEXT.  Returns as
+ * outbox_ack.
+ */
+int outbox_ack_warned(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
+                      const struct outbox_reject *rej, size_t nrej,
+                      const struct outbox_stale *stale, size_t nstale,
+                      const struct outbox_warning *warn, size_t nwarn, int64_t *file_id);
+
+/*
  * The aggregator refused batch_id ("error" reply): refusing is final, the
  * same bytes would be refused again.  In one transaction delete the batch
  * and count it, its records and message (len bytes, cut at OUTBOX_MAX_TEXT)
@@ -339,7 +388,7 @@ void outbox_files_free(struct outbox_file *files, size_t n);
 int outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name);
 
 /*
- * Drop a complete file with its rejections and stale records: its receipt
+ * Drop a complete file with its rejections, stale records and warnings: its receipt
  * has been printed or written.  Returns 0 (also when it was gone already),
  * or -1, also when the file still has batches to deliver (those are never
  * dropped).
@@ -364,6 +413,14 @@ int outbox_rejections_count(struct outbox *ob, int64_t file_id, uint64_t *n);
  */
 int outbox_lines_each(struct outbox *ob, int64_t file_id,
                       int (*fn)(void *arg, const struct outbox_line *line), void *arg);
+
+/*
+ * The kept warnings of a file, in the order they first came.  Calls
+ * fn(arg, w) for each, texts cut at OUTBOX_MAX_TEXT, stopping early when fn
+ * returns non-zero.  Returns 0 or -1.
+ */
+int outbox_warnings_each(struct outbox *ob, int64_t file_id,
+                         int (*fn)(void *arg, const struct outbox_warning_row *w), void *arg);
 
 /* What is pending, for `status`.  Returns 0 or -1. */
 int outbox_totals_get(struct outbox *ob, struct outbox_totals *t);

@@ -63,9 +63,19 @@ refusal_hint(const char *msg)
         return NULL;
 }
 
-int
-receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix, const char *note,
-              FILE *out, FILE *rej, uint64_t *nrejected)
+static int
+warning_print(void *arg, const struct outbox_warning_row *w)
+{
+        struct line_print *p = arg;
+
+        fprintf(p->fp, "%s%s: warning: unit %s period %s: %s\n", p->prefix, p->path, w->unit,
+                w->period, w->message);
+        return 0;
+}
+
+static int
+print(struct outbox *ob, const struct outbox_file *f, const char *prefix, const char *note,
+      int dry_run, FILE *out, FILE *rej, uint64_t *nrejected)
 {
         struct line_print p = {.fp = rej, .prefix = prefix ? prefix : "", .path = f->path};
         uint64_t n;
@@ -74,12 +84,16 @@ receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix
                 return -1;
         /* The local time zone of the stale lines' times, as it is now. */
         tzset();
-        fprintf(out, "%s%s: %llu records, %llu accepted (%llu changed), %llu rejected", p.prefix,
-                f->path, (unsigned long long)f->records, (unsigned long long)f->accepted,
-                (unsigned long long)f->changed, (unsigned long long)n);
+        fprintf(out, "%s%s: %s%llu records, %llu accepted (%llu changed), %llu rejected", p.prefix,
+                f->path, dry_run ? "dry run: " : "", (unsigned long long)f->records,
+                (unsigned long long)f->accepted, (unsigned long long)f->changed,
+                (unsigned long long)n);
         if (f->stale > 0)
                 fprintf(out, ", %llu stale (not stored: %s)", (unsigned long long)f->stale,
                         f->stale == 1 ? "a newer value exists" : "newer values exist");
+        if (f->warnings > 0)
+                fprintf(out, ", %llu warning%s", (unsigned long long)f->warnings,
+                        f->warnings == 1 ? "" : "s");
         if (f->refused_batches > 0) {
                 const char *hint = refusal_hint(f->refusal);
 
@@ -89,10 +103,33 @@ receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix
         }
         if (note != NULL)
                 fprintf(out, " (%s)", note);
+        if (dry_run)
+                fputs("; nothing was stored", out);
         fputc('\n', out);
         /* The summary first, even when out and rej are different streams. */
         fflush(out);
         if (nrejected != NULL)
                 *nrejected = n;
-        return outbox_lines_each(ob, f->id, line_print, &p);
+        if (outbox_lines_each(ob, f->id, line_print, &p) < 0 ||
+            outbox_warnings_each(ob, f->id, warning_print, &p) < 0)
+                return -1;
+        if (f->warnings_more > 0)
+                fprintf(rej, "%s%s: %llu more warnings not listed (a receipt lists the first %d)\n",
+                        p.prefix, f->path, (unsigned long long)f->warnings_more,
+                        OUTBOX_MAX_WARNINGS);
+        return 0;
+}
+
+int
+receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix, const char *note,
+              FILE *out, FILE *rej, uint64_t *nrejected)
+{
+        return print(ob, f, prefix, note, 0, out, rej, nrejected);
+}
+
+int
+receipt_print_dry_run(struct outbox *ob, const struct outbox_file *f, FILE *out, FILE *rej,
+                      uint64_t *nrejected)
+{
+        return print(ob, f, NULL, NULL, 1, out, rej, nrejected);
 }

@@ -10,6 +10,8 @@
  *   FILE:Sheet!CELL: reason                              rejection's place)
  *   FILE:LINE: not stored: a newer value (V) was submitted by COLLECTOR at YYYY-MM-DD HH:MM
  *                                                       (S lines)
+ *   FILE: warning: unit U period P: MESSAGE             (W lines, after those)
+ *   FILE: K more warnings not listed (a receipt lists the first 1000)
  *
  * N counts every record read, rejected ones included; A and C are the
  * aggregator's counts from the acks; R the rejected lines.  A rejection the
@@ -26,6 +28,16 @@
  * this machine; "by COLLECTOR" is left out when the aggregator did not name
  * one.  Stale records are not rejections: they do not count in R (nor in
  * submit's exit code).  The R and S lines come in one list, by line.
+ *
+ * W counts the warnings the acks reported: warning rules (经验校验) that
+ * fail for a unit and period the file touched, once it was stored, one
+ * per unit, period and rule, MESSAGE being the aggregator's text ("rule
+ * R10 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)").  The
+ * summary shows ", W warnings" after the stale count when W > 0.  Warnings
+ * are not rejections: the values are stored, and they count nowhere else
+ * (not in submit's exit code).  A school corrects the value or explains it
+ * (`edustat-collector explain`).  The outbox keeps OUTBOX_MAX_WARNINGS of a
+ * file; the rest are counted on the last line.
  *
  * When batches were refused by the aggregator (an "error" reply, final),
  * the summary goes on with ", K records refused by the aggregator: MESSAGE"
@@ -54,5 +66,13 @@
  */
 int receipt_print(struct outbox *ob, const struct outbox_file *f, const char *prefix,
                   const char *note, FILE *out, FILE *rej, uint64_t *nrejected);
+
+/*
+ * The receipt of a dry run (submit --dry-run) from its private outbox: the
+ * same lines, the summary starting "FILE: dry run: " and ending "; nothing
+ * was stored".  Returns as receipt_print.
+ */
+int receipt_print_dry_run(struct outbox *ob, const struct outbox_file *f, FILE *out, FILE *rej,
+                          uint64_t *nrejected);
 
 #endif

@@ -128,11 +128,11 @@ file_finish(struct runner *r, struct outbox_file *f)
         }
         if (outbox_file_forget(r->ob, f->id) < 0)
                 goto outbox_failed;
-        log_info("%s: %llu records, %llu accepted (%llu changed), %llu rejected, %llu stale%s: "
-                 "%s/%s",
+        log_info("%s: %llu records, %llu accepted (%llu changed), %llu rejected, %llu stale, "
+                 "%llu warnings%s: %s/%s",
                  f->path, (unsigned long long)f->records, (unsigned long long)f->accepted,
                  (unsigned long long)f->changed, (unsigned long long)nrej,
-                 (unsigned long long)f->stale,
+                 (unsigned long long)f->stale, (unsigned long long)f->warnings,
                  f->refused_batches > 0 ? ", some refused by the aggregator" : "",
                  spool_dir_name(to), name);
         return 0;
@@ -156,11 +156,11 @@ submit_file_logged(struct runner *r, const struct outbox_file *f)
                 return;
         }
         log_info("%s (a file of a submit): delivered: %llu records, %llu accepted (%llu "
-                 "changed), %llu rejected, %llu stale; that submit, or the next one, prints its "
-                 "receipt",
+                 "changed), %llu rejected, %llu stale, %llu warnings; that submit, or the next "
+                 "one, prints its receipt",
                  f->path, (unsigned long long)f->records, (unsigned long long)f->accepted,
                  (unsigned long long)f->changed, (unsigned long long)nrej,
-                 (unsigned long long)f->stale);
+                 (unsigned long long)f->stale, (unsigned long long)f->warnings);
 }
 
 /* deliver's file_done: the last batch of a file was answered. */

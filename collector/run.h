@@ -15,7 +15,9 @@
  * file whose receipt was not written yet gets it (under the name recorded
  * before the first attempt).  A file goes to done/ when every record was
  * accepted, to failed/ when some were rejected or refused, or when it could
- * not be read (then its receipt says why).
+ * not be read (then its receipt says why).  Warnings (warning rules that
+ * fail for a unit and period the file touched) are listed in its receipt
+ * and counted in the log line; they never send a file to failed/.
  *
  * It delivers every batch in the outbox, the ones earlier `submit` runs
  * left behind included, and resends unanswered ones with capped exponential

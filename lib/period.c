@@ -61,3 +61,36 @@ period_months(const char *s, size_t len, int *first, int *last)
                 *first = *last = base + (s[4] - '0') * 10 + k - 1;
         }
 }
+
+/* p moved by delta years, same kind; 0 when p is invalid or the year leaves 1900..2199. */
+static size_t
+shift_year(const char *p, size_t len, int delta, char *out)
+{
+        int year;
+
+        if (!period_valid(p, len))
+                return 0;
+        year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0') + delta;
+        if (year < 1900 || year > 2199)
+                return 0;
+        out[0] = (char)('0' + year / 1000);
+        out[1] = (char)('0' + year / 100 % 10);
+        out[2] = (char)('0' + year / 10 % 10);
+        out[3] = (char)('0' + year % 10);
+        for (size_t i = 4; i < len; i++)
+                out[i] = p[i];
+        out[len] = '\0';
+        return len;
+}
+
+size_t
+period_prev_year(const char *p, size_t len, char *out)
+{
+        return shift_year(p, len, -1, out);
+}
+
+size_t
+period_next_year(const char *p, size_t len, char *out)
+{
+        return shift_year(p, len, 1, out);
+}

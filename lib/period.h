@@ -25,4 +25,16 @@ int period_valid(const char *s, size_t len);
  */
 void period_months(const char *s, size_t len, int *first, int *last);
 
+/*
+ * The period one year before p[0..len) in the same kind of period (2025 ->
+ * 2024, 2025S1 -> 2024S1, 2025Q3 -> 2024Q3, 202503 -> 202403), written
+ * into out with a NUL (out holds PERIOD_BUFSZ bytes).  Returns its length,
+ * or 0 when p is not a valid period or has no year before it (1900).
+ */
+#define PERIOD_BUFSZ 8
+size_t period_prev_year(const char *p, size_t len, char *out);
+
+/* The period one year after p, likewise (0 for 2199 or an invalid p). */
+size_t period_next_year(const char *p, size_t len, char *out);
+
 #endif

@@ -36,7 +36,7 @@
 #define SCAN_DEPTH 3
 
 /* Items of the longest message (uow): lim_*[0] is never larger. */
-#define MSG_ITEMS 8
+#define MSG_ITEMS 11
 
 /*
  * Unsigned wire integers end up in PostgreSQL bigint columns (versions,
@@ -47,16 +47,18 @@
 
 /* Most items a container may declare at each nesting level, per message. */
 static const uint32_t lim_submit[SCAN_DEPTH] = {6, PROTO_MAX_BATCH, 8};
-static const uint32_t lim_ack[SCAN_DEPTH] = {7, PROTO_MAX_BATCH, 4};
+static const uint32_t lim_ack[SCAN_DEPTH] = {8, PROTO_MAX_BATCH, 6};
+static const uint32_t lim_action[SCAN_DEPTH] = {9, 0, 0};
 static const uint32_t lim_flat[SCAN_DEPTH] = {4, 0, 0};
-static const uint32_t lim_uow[SCAN_DEPTH] = {8, UINT32_MAX, 14};
+static const uint32_t lim_uow[SCAN_DEPTH] = {11, UINT32_MAX, 14};
 static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 6};
 
 static const char *const type_names[] = {
-    [PROTO_SUBMIT] = "submit", [PROTO_ACK] = "ack", [PROTO_ERROR] = "error",
-    [PROTO_HELLO] = "hello",   [PROTO_UOW] = "uow", [PROTO_ROWS] = "rows",
-    [PROTO_READY] = "ready",   [PROTO_OK] = "ok",   [PROTO_FAIL] = "fail",
-    [PROTO_FENCED] = "fenced",
+    [PROTO_SUBMIT] = "submit", [PROTO_ACK] = "ack",     [PROTO_ERROR] = "error",
+    [PROTO_HELLO] = "hello",   [PROTO_UOW] = "uow",     [PROTO_ROWS] = "rows",
+    [PROTO_READY] = "ready",   [PROTO_OK] = "ok",       [PROTO_FAIL] = "fail",
+    [PROTO_FENCED] = "fenced", [PROTO_CHECK] = "check", [PROTO_CHECKED] = "checked",
+    [PROTO_ACTION] = "action",
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -309,7 +311,7 @@ proto_peek(const void *buf, size_t len)
         off++;
         if (n > len - off)
                 return PROTO_BAD;
-        for (int t = PROTO_SUBMIT; t <= PROTO_FENCED; t++) {
+        for (int t = PROTO_SUBMIT; t <= PROTO_LAST; t++) {
                 if (strlen(type_names[t]) == n && memcmp(p + off, type_names[t], n) == 0)
                         return (enum proto_type)t;
         }
@@ -610,9 +612,12 @@ dec_decimal(const struct where *w, const struct item *o, const char *field, unsi
         return 0;
 }
 
-/* The protocol version of submit and hello. */
+/*
+ * The protocol version of submit, check, action and hello: min ..
+ * PROTO_VERSION are understood; an older one is told to upgrade.
+ */
 static int
-dec_version(const struct where *w, const struct item *o)
+dec_version(const struct where *w, const struct item *o, unsigned min, unsigned *version)
 {
         if (o->kind == ITEM_NINT) {
                 fail(w, "unsupported protocol version %lld (this server speaks %d)",
@@ -623,18 +628,20 @@ dec_version(const struct where *w, const struct item *o)
                 fail(w, "protocol version is not an integer");
                 return -1;
         }
-        if (o->v.u >= 1 && o->v.u < PROTO_VERSION) {
+        if (o->v.u >= 1 && o->v.u < min) {
                 fail(w,
                      "protocol version %llu is no longer accepted (this server speaks %d): "
                      "upgrade the client",
                      (unsigned long long)o->v.u, PROTO_VERSION);
                 return -1;
         }
-        if (o->v.u != PROTO_VERSION) {
+        if (o->v.u < min || o->v.u > PROTO_VERSION) {
                 fail(w, "unsupported protocol version %llu (this server speaks %d)",
                      (unsigned long long)o->v.u, PROTO_VERSION);
                 return -1;
         }
+        if (version != NULL)
+                *version = (unsigned)o->v.u;
         return 0;
 }
 
@@ -710,25 +717,32 @@ dec_each(struct where *w, const char *list, const unsigned char *p, uint32_t n, 
 struct msg {
         enum proto_type type;
         struct item it[MSG_ITEMS];
+        uint32_t n; /* items in the message */
+};
+
+/* A message type frame_open() takes, with its least and most items. */
+struct shape {
+        enum proto_type type;
+        uint32_t min, max;
 };
 
 /*
- * Scan one frame and check that it is a message of type want (or want2,
- * when not PROTO_BAD) with exactly nitems items (nitems2 for want2).  On
- * success m holds the message's items and the type found.
+ * Scan one frame and check that it is a message of one of the types in
+ * shapes (a list ended by PROTO_BAD), with between that shape's min and
+ * max items.  On success m holds the message's items, their number and the
+ * type found.
  */
 static int
-frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], enum proto_type want,
-           uint32_t nitems, enum proto_type want2, uint32_t nitems2, struct msg *m, char *err,
-           size_t errlen)
+frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], const struct shape *shapes,
+           struct msg *m, char *err, size_t errlen)
 {
         const unsigned char *p = buf;
         size_t at[MSG_ITEMS];
         struct item top;
+        const struct shape *sh;
         const char *name;
         uint32_t n;
 
-        assert(nitems <= MSG_ITEMS && nitems2 <= MSG_ITEMS);
         if (buf == NULL) {
                 seterr(err, errlen, "no frame");
                 return -1;
@@ -744,27 +758,36 @@ frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], enum pro
         }
         name = (const char *)m->it[0].v.p;
         n = m->it[0].n;
-        if (strlen(type_names[want]) == n && memcmp(name, type_names[want], n) == 0) {
-                m->type = want;
-        } else if (want2 != PROTO_BAD && strlen(type_names[want2]) == n &&
-                   memcmp(name, type_names[want2], n) == 0) {
-                m->type = want2;
-                nitems = nitems2;
-        } else {
-                if (want2 != PROTO_BAD)
-                        seterr(err, errlen, "expected message type \"%s\" or \"%s\"",
-                               type_names[want], type_names[want2]);
+        for (sh = shapes; sh->type != PROTO_BAD; sh++) {
+                assert(sh->max <= MSG_ITEMS);
+                if (strlen(type_names[sh->type]) == n && memcmp(name, type_names[sh->type], n) == 0)
+                        break;
+        }
+        if (sh->type == PROTO_BAD) {
+                char want[128];
+                size_t off = 0;
+
+                want[0] = '\0';
+                for (sh = shapes; sh->type != PROTO_BAD && off < sizeof(want); sh++)
+                        off += (size_t)snprintf(want + off, sizeof(want) - off, "%s\"%s\"",
+                                                sh == shapes ? "" : " or ", type_names[sh->type]);
+                seterr(err, errlen, "expected message type %s", want);
+                return -1;
+        }
+        m->type = sh->type;
+        if (top.n < sh->min || top.n > sh->max) {
+                if (sh->min == sh->max)
+                        seterr(err, errlen, "%s message has %lu items, expected %lu",
+                               type_names[m->type], (unsigned long)top.n, (unsigned long)sh->min);
                 else
-                        seterr(err, errlen, "expected message type \"%s\"", type_names[want]);
+                        seterr(err, errlen, "%s message has %lu items, expected %lu to %lu",
+                               type_names[m->type], (unsigned long)top.n, (unsigned long)sh->min,
+                               (unsigned long)sh->max);
                 return -1;
         }
-        if (top.n != nitems) {
-                seterr(err, errlen, "%s message has %lu items, expected %lu", type_names[m->type],
-                       (unsigned long)top.n, (unsigned long)nitems);
-                return -1;
-        }
-        /* nitems <= lim[0] <= MSG_ITEMS: the scan noted where each item starts. */
-        for (uint32_t i = 1; i < nitems; i++)
+        m->n = top.n;
+        /* top.n <= lim[0] <= MSG_ITEMS: the scan noted where each item starts. */
+        for (uint32_t i = 1; i < top.n; i++)
                 item_read(p + at[i], &m->it[i]);
         return 0;
 }
@@ -843,6 +866,8 @@ check_batch_id(const struct where *w, struct pstr *id)
 int
 proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err, size_t errlen)
 {
+        static const struct shape shapes[] = {
+            {PROTO_SUBMIT, 6, 6}, {PROTO_CHECK, 6, 6}, {PROTO_BAD, 0, 0}};
         struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         const unsigned char *recs;
         struct msg m;
@@ -851,8 +876,9 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
         struct pstr id = {NULL, 0};
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_submit, PROTO_SUBMIT, 6, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_submit, shapes, &m, err, errlen) == -1)
                 return -1;
+        out->dry_run = m.type == PROTO_CHECK;
         /*
          * The batch id first, so that a refusal of anything else can name
          * it; then the version, so that an old client hears "upgrade" even
@@ -861,7 +887,9 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
          */
         if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1)
                 goto bad;
-        if (dec_version(&w, &m.it[1]) == -1)
+        /* A dry run is new in version 3; a submit may still be version 2. */
+        if (dec_version(&w, &m.it[1], out->dry_run ? PROTO_VERSION : PROTO_SUBMIT_VERSION_MIN,
+                        &out->version) == -1)
                 goto bad;
         if (check_batch_id(&w, &id) == -1 ||
             dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
@@ -916,20 +944,35 @@ dec_stale(const struct where *w, const struct item *f, void *out)
         return 0;
 }
 
+static int
+dec_warning(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_warning *wn = out;
+
+        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &wn->unit) == -1 ||
+            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &wn->period) == -1 ||
+            dec_str(w, &f[2], "rule", PROTO_MAX_ID, 0, &wn->rule) == -1 ||
+            dec_str(w, &f[3], "message", PROTO_MAX_TEXT, 0, &wn->message) == -1 ||
+            dec_str(w, &f[4], "left", PROTO_MAX_FIELD, 0, &wn->left) == -1 ||
+            dec_str(w, &f[5], "right", PROTO_MAX_FIELD, 0, &wn->right) == -1)
+                return -1;
+        return 0;
+}
+
 int
 proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
-        const unsigned char *rej, *stale;
+        static const struct shape shapes[] = {
+            {PROTO_ACK, 6, 8}, {PROTO_CHECKED, 7, 8}, {PROTO_ERROR, 3, 3}, {PROTO_BAD, 0, 0}};
+        const unsigned char *rej, *stale, *warn = NULL;
         struct msg m;
-        uint32_t n, ns;
+        uint32_t n, ns, nw = 0;
 
         memset(out, 0, sizeof(*out));
-        /* An ack of seven items (0x97: a fixarray of 7) counts stale records not listed. */
-        if (frame_open(buf, len, lim_ack, PROTO_ACK,
-                       len > 0 && *(const unsigned char *)buf == 0x97 ? 7 : 6, PROTO_ERROR, 3, &m,
-                       err, errlen) == -1)
+        if (frame_open(buf, len, lim_ack, shapes, &m, err, errlen) == -1)
                 return -1;
+        out->type = m.type;
         if (m.type == PROTO_ERROR) {
                 if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
                     dec_str(&w, &m.it[2], "message", PROTO_MAX_TEXT, 0, &out->message) == -1)
@@ -941,15 +984,21 @@ proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, 
             dec_u32(&w, &m.it[3], "changed", &out->changed) == -1 ||
             dec_list(&w, &m.it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1 ||
             dec_list(&w, &m.it[5], "stale", PROTO_MAX_BATCH, &stale, &ns) == -1 ||
-            (*(const unsigned char *)buf == 0x97 &&
-             dec_u32(&w, &m.it[6], "stale_more", &out->stale_more) == -1))
+            (m.n >= 7 && m.it[6].kind == ITEM_ARRAY &&
+             dec_list(&w, &m.it[6], "warnings", PROTO_MAX_BATCH, &warn, &nw) == -1) ||
+            (m.n == 7 && m.it[6].kind != ITEM_ARRAY &&
+             dec_u32(&w, &m.it[6], "stale_more", &out->stale_more) == -1) ||
+            (m.n == 8 && dec_u32(&w, &m.it[7], "stale_more", &out->stale_more) == -1))
                 goto bad;
+        out->warn = nw ? xcalloc(nw, sizeof(*out->warn)) : NULL;
+        out->nwarn = nw;
         out->rej = n ? xcalloc(n, sizeof(*out->rej)) : NULL;
         out->nrej = n;
         out->stale = ns ? xcalloc(ns, sizeof(*out->stale)) : NULL;
         out->nstale = ns;
         if (dec_each(&w, "reject", rej, n, 2, dec_reject_line, out->rej, sizeof(*out->rej)) == -1 ||
-            dec_each(&w, "stale", stale, ns, 4, dec_stale, out->stale, sizeof(*out->stale)) == -1)
+            dec_each(&w, "stale", stale, ns, 4, dec_stale, out->stale, sizeof(*out->stale)) == -1 ||
+            dec_each(&w, "warning", warn, nw, 6, dec_warning, out->warn, sizeof(*out->warn)) == -1)
                 goto bad;
         return 0;
 bad:
@@ -964,7 +1013,35 @@ proto_ack_free(struct proto_ack *a)
                 return;
         free(a->rej);
         free(a->stale);
+        free(a->warn);
         memset(a, 0, sizeof(*a));
+}
+
+static int dec_action_fields(const struct where *w, const struct item *f, struct proto_action *a);
+
+int
+proto_action_decode(const void *buf, size_t len, struct proto_action *out, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
+        struct pstr id = {NULL, 0};
+        struct msg m;
+
+        memset(out, 0, sizeof(*out));
+        if (frame_open(buf, len, lim_action,
+                       (const struct shape[]){{PROTO_ACTION, 9, 9}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1 ||
+            dec_version(&w, &m.it[1], PROTO_VERSION, NULL) == -1 || check_batch_id(&w, &id) == -1 ||
+            dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
+            dec_action_fields(&w, &m.it[4], out) == -1) {
+                memset(out, 0, sizeof(*out));
+                if (check_batch_id(NULL, &id) == 0)
+                        out->batch_id = id;
+                return -1;
+        }
+        out->batch_id = id;
+        return 0;
 }
 
 int
@@ -974,9 +1051,11 @@ proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator, char *e
         struct msg m;
 
         memset(aggregator, 0, sizeof(*aggregator));
-        if (frame_open(buf, len, lim_flat, PROTO_HELLO, 3, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_flat,
+                       (const struct shape[]){{PROTO_HELLO, 3, 3}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
                 return -1;
-        if (dec_version(&w, &m.it[1]) == -1 ||
+        if (dec_version(&w, &m.it[1], PROTO_VERSION, NULL) == -1 ||
             dec_str(&w, &m.it[2], "aggregator", PROTO_MAX_ID, 0, aggregator) == -1) {
                 memset(aggregator, 0, sizeof(*aggregator));
                 return -1;
@@ -1091,17 +1170,80 @@ dec_agg(const struct where *w, const struct item *f, void *out)
         return 0;
 }
 
+/* 0 or 1. */
+static int
+dec_flag(const struct where *w, const struct item *o, const char *field, int *out)
+{
+        uint32_t v;
+
+        if (dec_u32(w, o, field, &v) == -1)
+                return -1;
+        if (v > 1) {
+                fail(w, "%s is %lu, not 0 or 1", field, (unsigned long)v);
+                return -1;
+        }
+        *out = (int)v;
+        return 0;
+}
+
+static int
+dec_violation(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_violation *v = out;
+
+        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &v->unit) == -1 ||
+            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &v->period) == -1 ||
+            dec_str(w, &f[2], "rule", PROTO_MAX_ID, 0, &v->rule) == -1 ||
+            dec_str(w, &f[3], "severity", PROTO_MAX_ID, 0, &v->severity) == -1 ||
+            dec_str(w, &f[4], "left", PROTO_MAX_FIELD, 1, &v->left) == -1 ||
+            dec_str(w, &f[5], "right", PROTO_MAX_FIELD, 1, &v->right) == -1)
+                return -1;
+        if ((v->left.p == NULL) != (v->right.p == NULL)) {
+                fail(w, "left and right must both be nil or both be strings");
+                return -1;
+        }
+        return 0;
+}
+
+/* An action's fields from kind on; they sit at f[0..5) of a uow action, f[4..9) of a message. */
+static int
+dec_action_fields(const struct where *w, const struct item *f, struct proto_action *a)
+{
+        if (dec_str(w, &f[0], "kind", PROTO_MAX_ID, 0, &a->kind) == -1 ||
+            dec_str(w, &f[1], "unit", PROTO_MAX_FIELD, 0, &a->unit) == -1 ||
+            dec_str(w, &f[2], "period", PROTO_MAX_FIELD, 0, &a->period) == -1 ||
+            dec_str(w, &f[3], "rule", PROTO_MAX_ID, 1, &a->rule) == -1 ||
+            dec_str(w, &f[4], "text", PROTO_MAX_TEXT, 1, &a->text) == -1)
+                return -1;
+        return 0;
+}
+
+static int
+dec_uow_action(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_action *a = out;
+        const struct proto_batch *b;
+
+        if ((b = dec_batch_ref(w, &f[0])) == NULL || dec_action_fields(w, &f[1], a) == -1)
+                return -1;
+        a->collector = b->collector;
+        a->batch_id = b->batch_id;
+        return 0;
+}
+
 int
 proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
-        const unsigned char *bats, *vals, *rejs, *aggs;
+        const unsigned char *bats, *vals, *rejs, *aggs, *viols, *acts;
         struct batch_table table;
         struct msg m;
-        uint32_t nb, nv, nr, na;
+        uint32_t nb, nv, nr, na, nvi, nac;
 
         memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_uow, PROTO_UOW, 8, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_uow,
+                       (const struct shape[]){{PROTO_UOW, 11, 11}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
                 return -1;
         if (dec_uint(&w, &m.it[1], "seq", WIRE_U64_MAX, &out->seq) == -1 ||
             dec_uint(&w, &m.it[2], "epoch", WIRE_U64_MAX, &out->epoch) == -1 ||
@@ -1109,7 +1251,10 @@ proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, 
             dec_list(&w, &m.it[4], "batches", UINT32_MAX, &bats, &nb) == -1 ||
             dec_list(&w, &m.it[5], "values", UINT32_MAX, &vals, &nv) == -1 ||
             dec_list(&w, &m.it[6], "rejects", UINT32_MAX, &rejs, &nr) == -1 ||
-            dec_list(&w, &m.it[7], "aggs", UINT32_MAX, &aggs, &na) == -1)
+            dec_list(&w, &m.it[7], "aggs", UINT32_MAX, &aggs, &na) == -1 ||
+            dec_list(&w, &m.it[8], "violations", UINT32_MAX, &viols, &nvi) == -1 ||
+            dec_flag(&w, &m.it[9], "full", &out->violations_full) == -1 ||
+            dec_list(&w, &m.it[10], "actions", UINT32_MAX, &acts, &nac) == -1)
                 goto bad;
         out->batches = nb ? xreallocarray(NULL, nb, sizeof(*out->batches)) : NULL;
         out->nbatches = nb;
@@ -1132,6 +1277,15 @@ proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, 
                 -1 ||
             dec_each(&w, "agg", aggs, na, 14, dec_agg, out->aggs, sizeof(*out->aggs)) == -1)
                 goto bad;
+        out->violations = nvi ? xreallocarray(NULL, nvi, sizeof(*out->violations)) : NULL;
+        out->nviolations = nvi;
+        out->actions = nac ? xreallocarray(NULL, nac, sizeof(*out->actions)) : NULL;
+        out->nactions = nac;
+        if (dec_each(&w, "violation", viols, nvi, 6, dec_violation, out->violations,
+                     sizeof(*out->violations)) == -1 ||
+            dec_each(&w, "action", acts, nac, 6, dec_uow_action, out->actions,
+                     sizeof(*out->actions)) == -1)
+                goto bad;
         return 0;
 bad:
         proto_uow_free(out);
@@ -1147,6 +1301,8 @@ proto_uow_free(struct proto_uow *uw)
         free(uw->values);
         free(uw->rejects);
         free(uw->aggs);
+        free(uw->violations);
+        free(uw->actions);
         memset(uw, 0, sizeof(*uw));
 }
 
@@ -1174,7 +1330,9 @@ proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t
 
         *rows = NULL;
         *n = 0;
-        if (frame_open(buf, len, lim_rows, PROTO_ROWS, 2, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_rows,
+                       (const struct shape[]){{PROTO_ROWS, 2, 2}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
                 return -1;
         if (dec_list(&w, &m.it[1], "rows", UINT32_MAX, &list, &nr) == -1)
                 return -1;
@@ -1197,7 +1355,9 @@ proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nr
         struct msg m;
 
         *last_seq = *nrows = *epoch = 0;
-        if (frame_open(buf, len, lim_flat, PROTO_READY, 4, PROTO_BAD, 0, &m, err, errlen) == -1)
+        if (frame_open(buf, len, lim_flat,
+                       (const struct shape[]){{PROTO_READY, 4, 4}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
                 return -1;
         if (dec_uint(&w, &m.it[1], "last_seq", WIRE_U64_MAX, last_seq) == -1 ||
             dec_uint(&w, &m.it[2], "nrows", WIRE_U64_MAX, nrows) == -1 ||
@@ -1212,6 +1372,8 @@ int
 proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t *seq,
                     struct pstr *message, char *err, size_t errlen)
 {
+        static const struct shape shapes[] = {
+            {PROTO_OK, 2, 2}, {PROTO_FAIL, 3, 3}, {PROTO_FENCED, 3, 3}, {PROTO_BAD, 0, 0}};
         struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         struct msg m;
         int rc;
@@ -1219,13 +1381,7 @@ proto_result_decode(const void *buf, size_t len, enum proto_type *type, uint64_t
         *seq = 0;
         *type = PROTO_BAD;
         memset(message, 0, sizeof(*message));
-        /* Three possible types: try the common pair, then "fenced". */
-        rc = frame_open(buf, len, lim_flat, PROTO_OK, 2, PROTO_FAIL, 3, &m, err, errlen);
-        if (rc == -1 && strncmp(err, "expected message type", 21) == 0) {
-                rc = frame_open(buf, len, lim_flat, PROTO_FENCED, 3, PROTO_BAD, 0, &m, err, errlen);
-                if (rc == -1 && strncmp(err, "expected message type", 21) == 0)
-                        seterr(err, errlen, "expected message type \"ok\", \"fail\" or \"fenced\"");
-        }
+        rc = frame_open(buf, len, lim_flat, shapes, &m, err, errlen);
         if (rc == -1)
                 return -1;
         *type = m.type;
@@ -1530,6 +1686,62 @@ proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message)
 }
 
 void
+proto_check_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                  const char *source, uint32_t nrec)
+{
+        pack_head(pk, PROTO_CHECK, 6);
+        pack_u64(pk, PROTO_VERSION);
+        pack_cstr(pk, collector);
+        pack_cstr(pk, batch_id);
+        pack_cstr(pk, source);
+        pack_array(pk, nrec);
+}
+
+void
+proto_action_pack(msgpack_packer *pk, const struct proto_action *a)
+{
+        pack_head(pk, PROTO_ACTION, 9);
+        pack_u64(pk, PROTO_VERSION);
+        pack_pstr(pk, a->collector);
+        pack_pstr(pk, a->batch_id);
+        pack_pstr(pk, a->kind);
+        pack_pstr(pk, a->unit);
+        pack_pstr(pk, a->period);
+        pack_pstr(pk, a->rule);
+        pack_pstr(pk, a->text);
+}
+
+void
+proto_ack3_begin(msgpack_packer *pk, enum proto_type type, struct pstr batch_id, uint32_t accepted,
+                 uint32_t changed, uint32_t nrej, uint32_t stale_more)
+{
+        assert(type == PROTO_ACK || type == PROTO_CHECKED);
+        pack_head(pk, type, stale_more > 0 ? 8 : 7);
+        pack_pstr(pk, batch_id);
+        pack_u64(pk, accepted);
+        pack_u64(pk, changed);
+        pack_array(pk, nrej);
+}
+
+void
+proto_ack_warnings_begin(msgpack_packer *pk, uint32_t nwarn)
+{
+        pack_array(pk, nwarn);
+}
+
+void
+proto_warning_pack(msgpack_packer *pk, const struct proto_warning *wn)
+{
+        pack_array(pk, 6);
+        pack_pstr(pk, wn->unit);
+        pack_pstr(pk, wn->period);
+        pack_pstr(pk, wn->rule);
+        pack_pstr(pk, wn->message);
+        pack_pstr(pk, wn->left);
+        pack_pstr(pk, wn->right);
+}
+
+void
 proto_hello_pack(msgpack_packer *pk, const char *aggregator)
 {
         pack_head(pk, PROTO_HELLO, 3);
@@ -1541,7 +1753,7 @@ void
 proto_uow_begin(msgpack_packer *pk, uint64_t seq, uint64_t epoch, const char *aggregator,
                 uint32_t nbatches)
 {
-        pack_head(pk, PROTO_UOW, 8);
+        pack_head(pk, PROTO_UOW, 11);
         pack_u64(pk, seq);
         pack_u64(pk, epoch);
         pack_cstr(pk, aggregator);
@@ -1632,6 +1844,43 @@ proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a)
         tuple_str(&t, a->dimension);
         tuple_str(&t, a->category);
         tuple_end(pk, &t);
+}
+
+void
+proto_uow_violations_begin(msgpack_packer *pk, uint32_t nviolations)
+{
+        pack_array(pk, nviolations);
+}
+
+void
+proto_violation_pack(msgpack_packer *pk, const struct proto_violation *v)
+{
+        pack_array(pk, 6);
+        pack_pstr(pk, v->unit);
+        pack_pstr(pk, v->period);
+        pack_pstr(pk, v->rule);
+        pack_pstr(pk, v->severity);
+        pack_pstr(pk, v->left);
+        pack_pstr(pk, v->right);
+}
+
+void
+proto_uow_actions_begin(msgpack_packer *pk, int full, uint32_t nactions)
+{
+        pack_u64(pk, full ? 1 : 0);
+        pack_array(pk, nactions);
+}
+
+void
+proto_uow_action_pack(msgpack_packer *pk, const struct proto_action *a, uint32_t batch)
+{
+        pack_array(pk, 6);
+        pack_u64(pk, batch);
+        pack_pstr(pk, a->kind);
+        pack_pstr(pk, a->unit);
+        pack_pstr(pk, a->period);
+        pack_pstr(pk, a->rule);
+        pack_pstr(pk, a->text);
 }
 
 void

@@ -14,15 +14,38 @@
  *        stamped from one clock reading (docs/PROTOCOL.md, "Versions")
  *        raw and reason are nil unless the collector rejected the row itself
  *        (a CSV row it could not split into fields).
+ *        A version-3 submit is the same message with 3; its ack carries
+ *        the warnings (below).  Version 2 is still accepted and answered
+ *        with the version-2 ack.
+ *     ["check", 3, collector, batch_id, source, [record...]]
+ *        a dry run (submit --dry-run): judged like a submit, stored
+ *        nowhere, answered at once with "checked"
+ *     ["action", 3, collector, batch_id, kind, unit, period, rule, text]
+ *        a statement about a unit and period, carried to PostgreSQL like a
+ *        batch and acknowledged after its commit.  kind "explain": text is
+ *        the explanation (说明) of the warning rule `rule` has for the unit
+ *        and period.  rule and text are nil where a kind has no use for
+ *        them.
  *   aggregator -> collector
  *     ["ack", batch_id, accepted, changed, [[line, reason]...],
- *             [[line, stored_value, stored_collector, stored_version]...]]
- *        the last list: valid records not stored because a newer version of
- *        the key, with another value, is stored ("stale")
+ *             [[line, stored_value, stored_collector, stored_version]...]
+ *             (version 3 only:) , [warning...]
+ *             (only when stale records were left out:) , stale_more]
+ *        the stale list: valid records not stored because a newer version
+ *        of the key, with another value, is stored ("stale")
+ *        warning = [unit, period, rule, message, left, right]: a warning
+ *        rule (经验校验) that fails for a unit and period the batch
+ *        touched, once the batch is stored; message is the text people
+ *        read ("rule R10 在校生数同比: pupils <= prev_year(pupils) * 1.3
+ *        (1500 > 1300)"), left and right both sides' values as decimal text
+ *     ["checked", batch_id, accepted, changed, [[line, reason]...], [stale...],
+ *             [warning...] (, stale_more)]
+ *        the answer to "check": what a submit would have given; nothing
+ *        was stored, so changed counts the records that would change a value
  *     ["error", batch_id or nil, message]       the batch was not taken
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
- *     ["hello", 2, aggregator_id]
+ *     ["hello", 3, aggregator_id]
  *     ["uow", seq, epoch, aggregator_id, [batch...], [value...], [reject...], [agg...]]
  *        batch  = [collector, batch_id, source]: each collector batch the uow
  *                 carries, once; values and rejects name theirs by index
@@ -36,6 +59,16 @@
  *                 breakdown ("stage", "primary")
  *                 value/numerator/denominator: decimal text or nil;
  *                 min/max/mean/cv: float64 or nil
+ *        then (all three may be empty):
+ *        [violation...], full, [action...]
+ *        violation = [unit, period, rule, severity, left, right]: the rule
+ *                 fails for the unit and period now, with these values
+ *                 (decimal text); left and right nil: it no longer fails
+ *        full     1 when the violation list is every violation there is
+ *                 (the first uow after a start, when the rules may have
+ *                 changed): the sink deletes every other row; else 0
+ *        action   = [batch, kind, unit, period, rule, text], as the
+ *                 collector's "action" message; the batch's collector did it
  *   sink -> aggregator
  *     ["rows", [[unit, period, indicator, value, version, collector]...]]
  *                                                state, in chunks
@@ -65,7 +98,9 @@
 
 #include "util.h"
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
+/* The oldest submit still taken (answered with its version's ack). */
+#define PROTO_SUBMIT_VERSION_MIN 2
 
 /* Caps with their defaults, in one place. */
 #define PROTO_MAX_SUBMIT_BYTES (16 * 1024 * 1024)  /* ZMQ_MAXMSGSIZE, collector side */
@@ -96,7 +131,11 @@ enum proto_type {
         PROTO_OK,
         PROTO_FAIL,
         PROTO_FENCED,
+        PROTO_CHECK,
+        PROTO_CHECKED,
+        PROTO_ACTION,
 };
+#define PROTO_LAST PROTO_ACTION
 
 struct proto_record {
         uint32_t line;
@@ -106,6 +145,8 @@ struct proto_record {
 };
 
 struct proto_submit {
+        unsigned version; /* PROTO_SUBMIT_VERSION_MIN .. PROTO_VERSION */
+        int dry_run;      /* 1 for "check": judge, store nothing */
         struct pstr collector, batch_id, source;
         uint32_t nrec;
         struct proto_record *rec; /* owned: free with proto_submit_free */
@@ -124,15 +165,23 @@ struct proto_stale {
         uint64_t version;      /* its version: microseconds since 1970 x 1024 */
 };
 
+/* A warning rule that fails for a unit and period a batch touched. */
+struct proto_warning {
+        struct pstr unit, period, rule, message, left, right;
+};
+
 struct proto_ack {
+        enum proto_type type; /* PROTO_ACK, PROTO_CHECKED or PROTO_ERROR */
         struct pstr batch_id; /* nil only in an error without a batch */
         uint32_t accepted, changed;
         uint32_t nrej;
         struct proto_reject_line *rej; /* owned: free with proto_ack_free */
         uint32_t nstale;
         struct proto_stale *stale; /* owned: free with proto_ack_free */
-        uint32_t stale_more;       /* stale records not listed (the 7th item; 0 when absent) */
+        uint32_t stale_more;       /* stale records not listed (the last item; 0 when absent) */
         struct pstr message;       /* PROTO_ERROR only */
+        uint32_t nwarn;
+        struct proto_warning *warn; /* owned: free with proto_ack_free; none in a version-2 ack */
 };
 
 /* A collector batch in a uow: sent once, named by index by its values and rejects. */
@@ -177,6 +226,17 @@ struct proto_agg {
         struct pstr dimension, category; /* a breakdown (stage, primary...); nil for totals */
 };
 
+/* A rule violation of a uow: left and right nil (p NULL) when it no longer fails. */
+struct proto_violation {
+        struct pstr unit, period, rule, severity, left, right;
+};
+
+/* An action of a uow; collector and batch_id are its batch's, as for proto_value. */
+struct proto_action {
+        struct pstr collector, batch_id;
+        struct pstr kind, unit, period, rule, text; /* rule, text: nil when unused */
+};
+
 struct proto_uow {
         uint64_t seq;
         uint64_t epoch; /* the sink's epoch of the session that sent it */
@@ -187,6 +247,10 @@ struct proto_uow {
         struct proto_agg *aggs;
         uint32_t nbatches;
         struct proto_batch *batches; /* owned: free with proto_uow_free */
+        uint32_t nviolations, nactions;
+        struct proto_violation *violations; /* owned: free with proto_uow_free */
+        int violations_full;          /* the list is every violation there is: delete the others */
+        struct proto_action *actions; /* owned: free with proto_uow_free */
 };
 
 struct proto_row {
@@ -218,10 +282,18 @@ EDUSTAT_MUST_USE int proto_submit_decode(const void *buf, size_t len, struct pro
                                          char *err, size_t errlen);
 void proto_submit_free(struct proto_submit *s);
 
-/* Decodes "ack" and "error" (out->message set for error). */
+/* Decodes "ack" (version 2 or 3), "checked" and "error" (out->message set for error). */
 EDUSTAT_MUST_USE int proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err,
                                       size_t errlen);
 void proto_ack_free(struct proto_ack *a);
+
+/*
+ * "action": every field of out points into buf; collector and batch_id
+ * are the message's own.  Version 3 only.  On failure out->batch_id is the
+ * batch id when it could be read (a valid one), as for a submit.
+ */
+EDUSTAT_MUST_USE int proto_action_decode(const void *buf, size_t len, struct proto_action *out,
+                                         char *err, size_t errlen);
 
 EDUSTAT_MUST_USE int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator,
                                         char *err, size_t errlen);
@@ -248,6 +320,11 @@ EDUSTAT_MUST_USE int proto_result_decode(const void *buf, size_t len, enum proto
 void proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
                         const char *source, uint32_t nrec);
 void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
+/* A "check" (a dry run): then nrec proto_record_pack, as for a submit. */
+void proto_check_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                       const char *source, uint32_t nrec);
+/* An "action" message, whole. */
+void proto_action_pack(msgpack_packer *pk, const struct proto_action *a);
 
 /*
  * An ack: proto_ack_begin, nrej proto_reject_line_pack, then
@@ -264,6 +341,16 @@ void proto_ack_stale_more_pack(msgpack_packer *pk, uint32_t stale_more);
 void proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason);
 void proto_ack_stale_begin(msgpack_packer *pk, uint32_t nstale);
 void proto_stale_pack(msgpack_packer *pk, const struct proto_stale *st);
+/*
+ * The version-3 ack (type PROTO_ACK) or a "checked" (PROTO_CHECKED): as
+ * above, then proto_ack_warnings_begin and nwarn proto_warning_pack; with
+ * stale_more > 0 an eighth item follows the warnings, the count of stale
+ * records not listed (proto_ack_stale_more_pack).
+ */
+void proto_ack3_begin(msgpack_packer *pk, enum proto_type type, struct pstr batch_id,
+                      uint32_t accepted, uint32_t changed, uint32_t nrej, uint32_t stale_more);
+void proto_ack_warnings_begin(msgpack_packer *pk, uint32_t nwarn);
+void proto_warning_pack(msgpack_packer *pk, const struct proto_warning *wn);
 void proto_error_pack(msgpack_packer *pk, struct pstr batch_id, const char *message);
 
 void proto_hello_pack(msgpack_packer *pk, const char *aggregator);
@@ -285,6 +372,13 @@ void proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects);
 void proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r, uint32_t batch);
 void proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs);
 void proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a);
+/* Then proto_uow_violations_begin and nviolations proto_violation_pack; then
+ * proto_uow_actions_begin (full: the violations are all there are) and
+ * nactions proto_uow_action_pack, each naming its batch by index. */
+void proto_uow_violations_begin(msgpack_packer *pk, uint32_t nviolations);
+void proto_violation_pack(msgpack_packer *pk, const struct proto_violation *v);
+void proto_uow_actions_begin(msgpack_packer *pk, int full, uint32_t nactions);
+void proto_uow_action_pack(msgpack_packer *pk, const struct proto_action *a, uint32_t batch);
 
 void proto_rows_begin(msgpack_packer *pk, uint32_t n);
 void proto_row_pack(msgpack_packer *pk, const struct proto_row *r);

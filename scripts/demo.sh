@@ -135,21 +135,31 @@ summarize() {
         local step=$1 out=$LOGS/submit-$1.out err=$LOGS/submit-$1.err
         echo
         echo "== $step"
+        # A receipt ends with ", N warnings" when rules.csv warned (审核).
         awk '
-        /^.*: [0-9]+ records, [0-9]+ accepted \([0-9]+ changed\), [0-9]+ rejected$/ {
+        /^.*: [0-9]+ records, [0-9]+ accepted \([0-9]+ changed\), [0-9]+ rejected(, [0-9]+ warnings?)?$/ {
                 files++
-                n = split($0, w, " ")
-                rec += w[n-7]; acc += w[n-5]; chg += substr(w[n-3], 2); rej += w[n-1]
-                if (shown < 3 || w[n-1] > 0) { print "   " $0; shown++ }
+                line = $0
+                nw = 0
+                if (line ~ /warnings?$/) {
+                        t = line
+                        sub(/ warnings?$/, "", t)
+                        sub(/.*, /, "", t)
+                        nw = t + 0
+                        sub(/, [0-9]+ warnings?$/, "", line)
+                }
+                n = split(line, w, " ")
+                rec += w[n-7]; acc += w[n-5]; chg += substr(w[n-3], 2); rej += w[n-1]; warn += nw
+                if (shown < 3 || w[n-1] > 0 || nw > 0) { print "   " $0; shown++ }
                 else hidden++
         }
         END {
                 if (hidden) printf "   ... and %d more files with nothing rejected\n", hidden
-                printf "   total: %d files, %d records, %d accepted (%d changed), %d rejected\n",
-                    files, rec, acc, chg, rej
+                printf "   total: %d files, %d records, %d accepted (%d changed), %d rejected, %d warnings\n",
+                    files, rec, acc, chg, rej, warn
         }' "$out"
         if [ -s "$err" ]; then
-                echo "   rejections (FILE:LINE: reason):"
+                echo "   rejections (FILE:LINE: reason) and warnings (FILE: warning: ...):"
                 sed 's/^/     /' "$err"
         fi
 }

@@ -759,7 +759,10 @@ def main():
                      str(int(fig2024[s.code]["pupils"]) + rng.choice((-12, -5, 3, 8, 21)))))
     for s in picks[4:6]:
         rows.append((s.code, "2024", "teachers", str(int(fig2024[s.code]["teachers"]) + 2)))
-    crowded = [s for s in schools if int(fig2024[s.code].get("large_classes", "0")) > 0]
+    # A school with more large classes than extra-large ones: removing one
+    # keeps xl_classes <= large_classes (rule R02 of config/rules.csv).
+    crowded = [s for s in schools if int(fig2024[s.code].get("large_classes", "0")) >
+               int(fig2024[s.code].get("xl_classes", "0"))]
     if crowded:
         s = crowded[0]
         rows.append((s.code, "2024", "large_classes",

@@ -38,6 +38,15 @@
  * too: agg_value would show that key twice; a breakdown row of a leaf has
  * no recomputed row and is reported as present on one side only.
  *
+ * Then the rule results (审核): every rule of edustat.rule is turned into
+ * an SQL query from its parsed expressions (sink/rulesql.h says how and
+ * which semantics it reproduces), the expressions parsed against the
+ * catalogue as stored in edustat.indicator, and the union of those
+ * queries is compared with edustat.rule_violation: a row on one side only
+ * is a mismatch of column "row", otherwise severity, left_value and
+ * right_value must be equal as numbers.  This shares nothing with the
+ * aggregator's evaluator but the parser of lib/rules.c.
+ *
  * The check only reads.  One statement sees one snapshot, so it may run
  * while the sink commits: every uow writes values and aggregates together.
  */
@@ -70,6 +79,14 @@ struct check_mismatch {
         char *expected; /* the recomputed text, likewise */
 };
 
+/* One differing cell of rule_violation.  Every string is owned by the report. */
+struct check_rule_mismatch {
+        char *unit, *period, *rule;
+        char *column;   /* "row", "severity", "left_value" or "right_value" */
+        char *stored;   /* the stored text, "NULL", or "(no row)" */
+        char *expected; /* the recomputed text, likewise */
+};
+
 struct check_report {
         uint64_t mismatches; /* all that were found */
         uint64_t values;     /* unit_value rows the check started from */
@@ -80,6 +97,14 @@ struct check_report {
         size_t nshown;
         struct check_mismatch *shown;
         double seconds; /* wall time of the comparison statement */
+        /* rule_violation against the recomputed violations (kept apart
+         * from mismatches, which counts the aggregates only) */
+        uint64_t rule_mismatches;
+        uint64_t rules;      /* rows of edustat.rule */
+        uint64_t violations; /* rows of edustat.rule_violation */
+        size_t nrules_shown; /* the first CHECK_SHOW_MAX, by unit, period, rule, column */
+        struct check_rule_mismatch *rules_shown;
+        double rule_seconds; /* wall time of the rule comparison */
 };
 
 /*
@@ -87,7 +112,8 @@ struct check_report {
  * DB_OK fills *out (free it with check_report_free).  Returns DB_OK, or
  * DB_RETRY / DB_ERROR with the reason in err when the check could not run:
  * the connection failed, the schema is missing or newer than this program
- * knows (migrate_version()), or PostgreSQL refused the statement.
+ * knows (migrate_version()), PostgreSQL refused the statement, or a stored
+ * rule does not parse against the stored catalogue (err names the rule).
  */
 enum db_result check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen);
 
@@ -99,7 +125,10 @@ void check_report_free(struct check_report *r);
  * indicator I, column C: stored S, expected E"; a breakdown row's line has
  * ", breakdown dimension=category" before the column), "... and N more"
  * when some were not shown, then the summary line, which starts with
- * "check: ok:" or "check: N mismatches".
+ * "check: ok:" or "check: N mismatches".  Then the rule results likewise:
+ * "mismatch: unit U, period P, rule R, column C: stored S, expected E"
+ * lines and a line starting "check: ok: rule_violation" or "check: N
+ * mismatches between rule_violation".
  */
 void check_report_print(const struct check_report *r, FILE *fp);
 
@@ -107,7 +136,7 @@ void check_report_print(const struct check_report *r, FILE *fp);
  * `edustat-sink --check`: connect to conninfo once (no retries: an operator
  * is waiting), run the check and print the report on stdout.  Returns
  * CHECK_EXIT_OK, CHECK_EXIT_MISMATCH or CHECK_EXIT_ERROR (the reason is
- * logged on stderr).
+ * logged on stderr).  A mismatch of either part is CHECK_EXIT_MISMATCH.
  */
 int check_main(const char *conninfo);
 

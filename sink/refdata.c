@@ -704,6 +704,12 @@ refdata_load(const struct config *cfg, char *err, size_t errlen)
                                "standard,stage,indicator,school_min,cv_max", add_rule);
         if (rc == 0)
                 rc = load_forms_file(&ld);
+        /* rules.csv is checked by the rules module itself, so the sink
+         * refuses exactly the files the aggregator refuses, with the same
+         * message. */
+        if (rc == 0 &&
+            (ld.o->rs = rules_load_optional(cfg->dir, cfg->cat, cfg->tree, err, errlen)) == NULL)
+                rc = -1;
         strmap_destroy(&ld.level);
         strmap_destroy(&ld.stage);
         if (rc != 0)
@@ -740,6 +746,7 @@ refdata_destroy(struct refdata **op)
         free(o->targets);
         free(o->periods);
         free(o->rules);
+        rules_destroy(&o->rs);
         free(o);
         *op = NULL;
 }
@@ -983,6 +990,39 @@ out:
         return r;
 }
 
+/* Replace the rows of rules.csv. */
+static enum db_result
+load_rules(PGconn *conn, const struct rules *rs, char *err, size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, "DELETE FROM edustat.rule", err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn, sinksql_refdata_rule_copy, err, errlen);
+        if (r != DB_OK)
+                goto out;
+        for (size_t i = 0; i < rs->n; i++) {
+                const struct rule *u = &rs->rule[i];
+
+                pgcopy_str(c, u->code);
+                pgcopy_str(c, u->name_zh != NULL ? u->name_zh : "");
+                pgcopy_str(c, u->left.text);
+                pgcopy_str(c, rule_op_text(u->op));
+                pgcopy_str(c, u->right.text);
+                pgcopy_str(c, rule_severity_name(u->severity));
+                pgcopy_str(c, u->scope != NULL ? u->scope : "school");
+                copy_opt(c, u->stage);
+                pgcopy_str(c, u->missing == RULE_MISSING_ZERO ? "zero" : "skip");
+                pgcopy_u64(c, u->line);
+                pgcopy_row_end(c);
+        }
+        r = pgcopy_end(c, err, errlen);
+out:
+        free(c);
+        return r;
+}
+
 enum db_result
 refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *nind, char *err,
               size_t errlen)
@@ -1020,6 +1060,10 @@ refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *ni
         }
         if ((r = load_forms(conn, cfg, o, why, sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/forms.csv: %s", cfg->dir, why);
+                goto fail;
+        }
+        if ((r = load_rules(conn, o->rs, why, sizeof why)) != DB_OK) {
+                strlcpyf(err, errlen, "loading %s/rules.csv: %s", cfg->dir, why);
                 goto fail;
         }
         if ((r = pg_exec(conn, sinksql_refdata_analyze, err, errlen)) != DB_OK)

@@ -35,6 +35,11 @@
  *                stores all of its form, and edustat.form_owed lists what
  *                each still owes.
  *
+ * A fifth, rules.csv (审核, lib/rules.h), is read by the aggregator too;
+ * the sink checks it with the same code (rules_load_optional, so a bad file
+ * stops both with the same "rules.csv:LINE: problem") and stores it in
+ * edustat.rule, which the views and `edustat-sink --check` read.
+ *
  * Each file may be absent: the sink then loads an empty table and the views
  * built on it are empty.  A file that is present must hold together, and
  * loading stops at the first problem with "FILE:LINE: problem", the way the
@@ -53,6 +58,7 @@
 
 #include "config.h"
 #include "forms.h"
+#include "rules.h"
 #include "pg.h"
 
 /* Rows per file; a config past this is a mistake, not a city. */
@@ -104,10 +110,11 @@ struct refdata {
         struct balance_rule *rules;
         size_t nrules;
         struct forms *forms; /* NULL without forms.csv */
+        struct rules *rs;    /* rules.csv (审核), owned; never NULL in a loaded refdata */
 };
 
 /*
- * Load targets.csv, periods.csv, balance.csv and forms.csv from cfg->dir, checking
+ * Load targets.csv, periods.csv, balance.csv, forms.csv and rules.csv from cfg->dir, checking
  * units, levels, stages and indicators against cfg, which must outlive the
  * result only for the duration of the call (the result copies what it
  * keeps).  A missing file loads as no rows.  Returns an owned refdata, or
@@ -124,8 +131,8 @@ void refdata_destroy(struct refdata **op);
  * INSERT ... ON CONFLICT (code) DO UPDATE).  Empty optional fields are
  * stored as NULL.  In the same transaction, replace the contents of
  * edustat.orgunit_closure (the tree's (ancestor, unit) pairs) and of
- * edustat.target, report_period, balance_rule and form with the optional
- * targets.csv, periods.csv, balance.csv and forms.csv of cfg->dir (refdata_load;
+ * edustat.target, report_period, balance_rule, form and rule with the optional
+ * targets.csv, periods.csv, balance.csv, forms.csv and rules.csv of cfg->dir (refdata_load;
  * an absent file empties its table).  A malformed optional file returns
  * DB_ERROR with "FILE:LINE: problem" in err before the database is
  * touched.  On DB_OK sets *nunits and *nind to the rows loaded.  Returns

@@ -24,6 +24,12 @@
  *   COPY stage_reject -> INSERT rejected ON CONFLICT (collector, batch_id, line, unit,
  *                      period, indicator) DO NOTHING
  *   COPY stage_agg    -> INSERT agg_rollup, agg_breakdown ON CONFLICT DO UPDATE
+ *   COPY stage_violation -> violation_apply: upsert rule_violation (first_seen
+ *                      kept; a row whose values did not change is not
+ *                      rewritten), delete the rows whose rule no longer fails;
+ *                      a full list then deletes every row it does not name
+ *   COPY stage_note   -> note_apply: actions "explain" into rule_note
+ *                      (replaced) and rule_note_history (appended)
  *   UPDATE sink_state; COMMIT
  * Each accepted value is written once: value_history is a view of
  * value_replaced and unit_value (migration 8).  The stage tables
@@ -115,6 +121,10 @@ PGconn *writer_conn(const struct writer *w);
  * DB_RETRY is also returned, after a rollback and a loud log, when the
  * correction statement finds that another session changed the rows it
  * was updating: the commit is then redone on a fresh connection.
+ * A violation with only one value, or an action whose kind is not
+ * "explain" or that lacks its rule or text, is a DB_ERROR (the uow is
+ * refused as above, err naming the entry).  A uow without violations or
+ * actions runs no statement for them.
  * u is only read; its strings need not be terminated.
  */
 enum db_result writer_commit(struct writer *w, const struct proto_uow *u, int *replayed, char *err,

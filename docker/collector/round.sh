@@ -74,8 +74,11 @@ step() {
                 sleep 5
         done
         awk -v step="$name" -v rc="$rc" '
-        / records, [0-9]+ accepted \([0-9]+ changed\), [0-9]+ rejected$/ {
-                n = split($0, w, " ")
+        / records, [0-9]+ accepted \([0-9]+ changed\), [0-9]+ rejected(, [0-9]+ warnings?)?$/ {
+                # a receipt ends with ", N warnings" when rules.csv warned (审核)
+                line = $0
+                sub(/, [0-9]+ warnings?$/, "", line)
+                n = split(line, w, " ")
                 files++; rec += w[n-7]; acc += w[n-5]; chg += substr(w[n-3], 2); rej += w[n-1]
         }
         END {

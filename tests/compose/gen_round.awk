@@ -9,8 +9,9 @@
 # twelve count and amount indicators a school reports, every unit whose
 # level is "district" submits pop_3to5.  About 66,000 records for the
 # sample city.  The values are a fixed function of unit, period and
-# indicator, so a rerun writes the same files; counts are whole numbers,
-# amounts have two decimals.  Prints the number of records written.
+# indicator (a count clamped where config/rules.csv's error rules say, e.g.
+# large_classes at most classes), so a rerun writes the same files; counts
+# are whole numbers, amounts have two decimals.  Prints the number of records written.
 #
 # Only the first three columns of orgunits.csv are read (code, parent,
 # level); the name after them may be quoted and hold commas.
@@ -25,6 +26,8 @@ BEGIN {
         for (i = 1; i <= nind; i++)
                 amount[ind[i]] = (ind[i] ~ /_area$|_value$/)
 }
+
+function min(a, b) { return a < b ? a : b }
 
 NR == 1 { next }
 
@@ -51,13 +54,24 @@ END {
                         if (code[u] in haschild)
                                 continue
                         for (i = 1; i <= nind; i++) {
-                                h = (c * 31 + p * 977 + i * 131) % 100003
+                                h[ind[i]] = (c * 31 + p * 977 + i * 131) % 100003
+                                v[ind[i]] = h[ind[i]] % 2000
+                        }
+                        # The logical checks of config/rules.csv (error rules)
+                        # hold, so that every record lands.
+                        v["classes"] = min(v["classes"], v["pupils"])
+                        v["large_classes"] = min(min(v["large_classes"], v["classes"]),
+                                                 int(v["pupils"] / 56))
+                        v["xl_classes"] = min(v["xl_classes"], v["large_classes"])
+                        v["dropouts"] = min(v["dropouts"], v["pupils_prev"])
+                        v["kg_public_children"] = min(v["kg_public_children"], v["kg_children"])
+                        for (i = 1; i <= nind; i++) {
                                 if (amount[ind[i]])
                                         printf "%s,%s,%s,%d.%02d\n", code[u], per[p], ind[i],
-                                            h * 7 % 500000, h % 100 > f
+                                            h[ind[i]] * 7 % 500000, h[ind[i]] % 100 > f
                                 else
                                         printf "%s,%s,%s,%d\n", code[u], per[p], ind[i],
-                                            h % 2000 > f
+                                            v[ind[i]] > f
                                 total++
                         }
                 }

@@ -536,7 +536,7 @@ fi
 wait "$submit_pid"
 ok_files=$(grep -c '^submitted .*: exit 0$' "$WORK/submit.out")
 say "the round ended: $ok_files of $files submissions confirmed with exit 0"
-grep -v -E '^submitted .*: exit 0$|: [0-9]+ records, [0-9]+ accepted \([0-9]+ changed\), 0 rejected$' \
+grep -v -E '^submitted .*: exit 0$|: [0-9]+ records, [0-9]+ accepted \([0-9]+ changed\), 0 rejected(, [0-9]+ warnings?)?$|: warning: unit ' \
     "$WORK/submit.out" | head -n 20 | sed 's/^/    /'
 if [ "$ok_files" = "$files" ]; then
         pass "every submission of the round ended confirmed (exit 0) across the restart"

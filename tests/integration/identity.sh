@@ -230,10 +230,10 @@ stack_python
 sinkc() {
         stack_client --endpoint "$EDUSTAT_SINK" --server sink --key aggregator --timeout 20 "$@"
 }
-sinkc '["hello",2,"other"]' >"$WORK/sink0.out" 2>&1
+sinkc '["hello",3,"other"]' >"$WORK/sink0.out" 2>&1
 grep -q '^fail 0 .*other' "$WORK/sink0.out" ||
         fail "a hello naming id 'other' with the key of 'aggregator': want 'fail 0 ...other...', got: $(cat "$WORK/sink0.out")"
-sinkc '["hello",2,"aggregator"]' >"$WORK/sink1.out" 2>&1
+sinkc '["hello",3,"aggregator"]' >"$WORK/sink1.out" 2>&1
 read -r _ _ _ E3 <<<"$(grep '^ready ' "$WORK/sink1.out")"
 case $E3 in
 '' | *[!0-9]*) fail "a hello from the test client: no 'ready LAST_SEQ NROWS EPOCH': $(cat "$WORK/sink1.out")" ;;
@@ -242,11 +242,11 @@ case $E3 in
         # a uow: [batch...] then [value...], each value naming its batch by index
         batch() { printf '[["collector","%s","t.csv"]]' "$1"; }
         val() { printf '["%s","2024","pupils","%s",%s,3,0]' "$1" "$2" "$V"; }
-        sinkc '["hello",2,"aggregator"]' \
-                "[\"uow\",\"@next_seq\",$E3,\"aggregator\",$(batch fenced-1),[$(val 2133820004 777)],[],[]]" \
-                "[\"uow\",\"@last_seq\",$E3,\"aggregator\",[],[],[],[]]" \
-                "[\"uow\",\"@next_seq\",\"@epoch\",\"other\",$(batch other-1),[$(val 2133820004 778)],[],[]]" \
-                '["uow","@next_seq","@epoch","aggregator",[],[],[],[]]' >"$WORK/sink2.out" 2>&1
+        sinkc '["hello",3,"aggregator"]' \
+                "[\"uow\",\"@next_seq\",$E3,\"aggregator\",$(batch fenced-1),[$(val 2133820004 777)],[],[],[],0,[]]" \
+                "[\"uow\",\"@last_seq\",$E3,\"aggregator\",[],[],[],[],[],0,[]]" \
+                "[\"uow\",\"@next_seq\",\"@epoch\",\"other\",$(batch other-1),[$(val 2133820004 778)],[],[],[],0,[]]" \
+                '["uow","@next_seq","@epoch","aggregator",[],[],[],[],[],0,[]]' >"$WORK/sink2.out" 2>&1
         grep -v '^rows ' "$WORK/sink2.out" | cut -d' ' -f1 | tr '\n' ' ' | grep -qx 'ready fenced fenced fail ok ' ||
                 fail "the sink's replies to an old epoch's uow, another id's uow and a good one:" \
                         "want ready, fenced, fenced (a replayed seq of the old epoch), fail, ok; got: $(grep -v '^rows ' "$WORK/sink2.out" | tr '\n' '|')"

@@ -348,9 +348,11 @@ test_setup_and_clean(void **state)
         const size_t na = sizeof a / sizeof a[0];
         struct proto_agg b[NBREAKDOWN];
         size_t nb = 0;
-        struct proto_uow u = {1, 0,   S("agg-check"), sizeof v / sizeof v[0], 0, na, v, NULL, a,
-                              0, NULL};
-        struct proto_uow ub = {2, 0, S("agg-check"), 0, 0, NBREAKDOWN, NULL, NULL, b, 0, NULL};
+        struct proto_uow u = {
+            1, 0,   S("agg-check"), sizeof v / sizeof v[0], 0, na, v, NULL, a, 0, NULL, 0, 0, NULL,
+            0, NULL};
+        struct proto_uow ub = {2, 0, S("agg-check"), 0, 0, NBREAKDOWN, NULL, NULL,
+                               b, 0, NULL,           0, 0, NULL,       0,    NULL};
         struct check_report rep;
         size_t nu, ni;
         int replayed = -1;
@@ -1065,6 +1067,298 @@ test_category_changed(void **state)
         check_report_free(&rep);
 }
 
+/* First column of the first row of sql as text ("NULL" for null); static buffer. */
+static const char *
+text_of(const char *sql)
+{
+        static char out[4096];
+        PGresult *res = PQexec(db, sql);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+                fprintf(stderr, "query failed: %s\n%s", sql, PQerrorMessage(db));
+                fail();
+        }
+        snprintf(out, sizeof out, "%s", PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return out;
+}
+
+/* The SQL functions of the rules (migration 14), against values worked out by hand. */
+static void
+test_rule_functions(void **state)
+{
+        (void)state;
+        assert_string_equal(text_of("SELECT edustat.prev_year_period('2025') || ' ' ||"
+                                    " edustat.prev_year_period('2025S1') || ' ' ||"
+                                    " edustat.prev_year_period('2025Q3') || ' ' ||"
+                                    " edustat.prev_year_period('202503') || ' ' ||"
+                                    " edustat.prev_year_period('2000')"),
+                            "2024 2024S1 2024Q3 202403 1999");
+        assert_string_equal(text_of("SELECT coalesce(edustat.prev_year_period('1900'), 'none')"
+                                    " || ' ' || coalesce(edustat.prev_year_period('2025Q5'),"
+                                    " 'none') || ' ' || coalesce(edustat.prev_year_period('x'),"
+                                    " 'none')"),
+                            "none none none");
+        /* Twelve places, half away from zero, also for negative quotients. */
+        assert_string_equal(text_of("SELECT edustat.rule_div(1, 3) || ' ' || edustat.rule_div(2, 3)"
+                                    " || ' ' || edustat.rule_div(-2, 3) || ' ' ||"
+                                    " edustat.rule_div(5, 10000000000000) || ' ' ||"
+                                    " edustat.rule_div(-5, 10000000000000) || ' ' ||"
+                                    " edustat.rule_div(4, -10000000000000) || ' ' ||"
+                                    " edustat.rule_div(1000.5, 7)"),
+                            "0.333333333333 0.666666666667 -0.666666666667 0.000000000001 "
+                            "-0.000000000001 0.000000000000 142.928571428571");
+        assert_string_equal(text_of("SELECT coalesce(edustat.rule_div(1, 0)::text, 'none')"),
+                            "none");
+        assert_string_equal(text_of("SELECT coalesce(edustat.rule_lim(1e24)::text, 'none') || ' '"
+                                    " || coalesce(edustat.rule_lim(-1e24 - 1)::text, 'none')"),
+                            "1000000000000000000000000 none");
+}
+
+/*
+ * The rules of rules.csv below against the fixture, worked out by hand
+ * (2024 unless said; ptr = pupils / teachers, 12 places):
+ *   W1 ptr <= 12 (primary schools)           S2 15, S4 15 fail; S1 10 passes
+ *   W2 pupils <= prev_year(pupils) * 1.3      S3 2025: 70 > 65; no 2023 values
+ *   E1 teach_area / pupils * 3 >= 25 (zero)   S1 30.015 passes; S2, S3 (both
+ *                                             years) 0; S4 200.25/150*3 = 4.005
+ *   W3 teach_area / 7 <= 100                  S1 1000.5/7 = 142.928571428571;
+ *                                             S4 28.607142857143 passes
+ *   L1 pupils <= 300 (districts)              D1 400; D2 200 and 70 pass
+ *   L2 ptr >= 14 (districts)                  D1 400/30, D2 200/15 (its own 5
+ *                                             teachers count): 13.333333333333;
+ *                                             D2 2025 has no teachers: skipped
+ */
+/* The path of name in cfgdir; static buffer. */
+static const char *
+cfgdir_file(const char *name)
+{
+        static char path[300];
+
+        snprintf(path, sizeof path, "%s/%s", cfgdir, name);
+        return path;
+}
+
+static const char rules_csv[] = "code,name_zh,left,op,right,severity,scope,stage,missing\n"
+                                "W1,生师比不高于12,ptr,<=,12,warning,school,primary,\n"
+                                "W2,在校生同比,pupils,<=,prev_year(pupils) * 1.3,warning,,,\n"
+                                "E1,生均面积,teach_area / pupils * 3,>=,25,error,,,zero\n"
+                                "W3,面积,teach_area / 7,<=,100,warning,,,skip\n"
+                                "L1,区县在校生,pupils,<=,300,warning,district,,\n"
+                                "L2,区县生师比,ptr,>=,14,warning,district,,\n";
+
+#define NVIOL 11
+
+static void
+rules_store(void)
+{
+        char err[512];
+        size_t nu, ni;
+
+        if (refdata_store(writer_conn(w), cfg, &nu, &ni, err, sizeof err) != DB_OK) {
+                fprintf(stderr, "refdata_store: %s\n", err);
+                fail();
+        }
+}
+
+/* The check of rule_violation: clean when it holds the rules' results; a
+ * planted row, a missing row and a wrong value are each reported. */
+static void
+test_rule_violations(void **state)
+{
+        struct proto_violation v[NVIOL] = {
+            {S("D1"), S("2024"), S("L1"), S("warning"), S("400"), S("300")},
+            {S("D1"), S("2024"), S("L2"), S("warning"), S("13.333333333333"), S("14")},
+            {S("D2"), S("2024"), S("L2"), S("warning"), S("13.333333333333"), S("14")},
+            {S("S1"), S("2024"), S("W3"), S("warning"), S("142.928571428571"), S("100")},
+            {S("S2"), S("2024"), S("E1"), S("error"), S("0"), S("25")},
+            {S("S2"), S("2024"), S("W1"), S("warning"), S("15"), S("12")},
+            {S("S3"), S("2024"), S("E1"), S("error"), S("0"), S("25")},
+            {S("S3"), S("2025"), S("E1"), S("error"), S("0"), S("25")},
+            {S("S3"), S("2025"), S("W2"), S("warning"), S("70"), S("65")},
+            {S("S4"), S("2024"), S("E1"), S("error"), S("4.005"), S("25")},
+            {S("S4"), S("2024"), S("W1"), S("warning"), S("15"), S("12")},
+        };
+        struct proto_uow u = {.seq = 1,
+                              .aggregator = S("agg-rules"),
+                              .nviolations = NVIOL,
+                              .violations = v,
+                              .violations_full = 1};
+        struct check_report rep;
+        char err[512], buf[8192];
+        int replayed;
+        FILE *fp;
+        size_t n;
+
+        (void)state;
+        write_file(cfgdir, "rules.csv", rules_csv);
+        rules_store();
+        assert_int_equal(scalar("SELECT count(*) FROM edustat.rule"), 6);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        for (size_t i = 0; i < rep.nrules_shown; i++)
+                fprintf(stderr, "unexpected: %s %s %s %s: stored %s, expected %s\n",
+                        rep.rules_shown[i].unit, rep.rules_shown[i].period, rep.rules_shown[i].rule,
+                        rep.rules_shown[i].column, rep.rules_shown[i].stored,
+                        rep.rules_shown[i].expected);
+        assert_int_equal(rep.mismatches, 0);
+        assert_int_equal(rep.rule_mismatches, 0);
+        assert_int_equal(rep.rules, 6);
+        assert_int_equal(rep.violations, NVIOL);
+        check_report_free(&rep);
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+
+        /* A planted row, a missing one and a wrong value. */
+        exec("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+             " right_value) VALUES ('S1', '2024', 'W1', 'warning', 10, 12)");
+        exec("DELETE FROM edustat.rule_violation WHERE unit = 'S3' AND period = '2025'"
+             " AND rule = 'W2'");
+        exec("UPDATE edustat.rule_violation SET left_value = 4.006 WHERE unit = 'S4'"
+             " AND rule = 'E1'");
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_int_equal(check_main(dburl), CHECK_EXIT_MISMATCH);
+        assert_int_equal(rep.mismatches, 0);
+        assert_int_equal(rep.rule_mismatches, 3);
+        assert_int_equal(rep.nrules_shown, 3);
+        assert_string_equal(rep.rules_shown[0].unit, "S1");
+        assert_string_equal(rep.rules_shown[0].rule, "W1");
+        assert_string_equal(rep.rules_shown[0].column, "row");
+        assert_string_equal(rep.rules_shown[0].stored, "warning 10 vs 12");
+        assert_string_equal(rep.rules_shown[0].expected, "(no row)");
+        assert_string_equal(rep.rules_shown[1].unit, "S3");
+        assert_string_equal(rep.rules_shown[1].rule, "W2");
+        assert_string_equal(rep.rules_shown[1].stored, "(no row)");
+        assert_string_equal(rep.rules_shown[1].expected, "warning 70 vs 65");
+        assert_string_equal(rep.rules_shown[2].unit, "S4");
+        assert_string_equal(rep.rules_shown[2].rule, "E1");
+        assert_string_equal(rep.rules_shown[2].column, "left_value");
+        assert_string_equal(rep.rules_shown[2].stored, "4.006");
+        assert_string_equal(rep.rules_shown[2].expected, "4.005");
+        fp = tmpfile();
+        assert_non_null(fp);
+        check_report_print(&rep, fp);
+        rewind(fp);
+        n = fread(buf, 1, sizeof buf - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        assert_non_null(strstr(buf, "mismatch: unit S4, period 2024, rule E1, column left_value: "
+                                    "stored 4.006, expected 4.005\n"));
+        assert_non_null(strstr(buf, "check: 3 mismatches between rule_violation (11 rows) and "
+                                    "the violations of 6 rules recomputed"));
+        check_report_free(&rep);
+
+        /* A changed value changes what is expected. */
+        exec("UPDATE edustat.rule_violation SET left_value = 4.005 WHERE unit = 'S4'"
+             " AND rule = 'E1'");
+        exec("DELETE FROM edustat.rule_violation WHERE unit = 'S1' AND rule = 'W1'");
+        exec("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+             " right_value) VALUES ('S3', '2025', 'W2', 'warning', 70, 65)");
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+        exec("UPDATE edustat.unit_value SET value = 60 WHERE unit = 'S3' AND period = '2025'"
+             " AND indicator = 'pupils'");
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        exec("UPDATE edustat.unit_value SET value = 70 WHERE unit = 'S3' AND period = '2025'"
+             " AND indicator = 'pupils'");
+        /* 60 <= 65 holds now: S3's row is extra (the aggregates of D2 and C differ too). */
+        assert_int_equal(rep.rule_mismatches, 1);
+        assert_string_equal(rep.rules_shown[0].unit, "S3");
+        assert_string_equal(rep.rules_shown[0].expected, "(no row)");
+        check_report_free(&rep);
+
+        /* Back as it was: no rules, no violations. */
+        remove(cfgdir_file("rules.csv"));
+        rules_store();
+        exec("DELETE FROM edustat.rule_violation");
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+}
+
+/*
+ * The office views of migration 14 on the fixture's tree, against values
+ * worked out by hand.  Violations (2024): S1 W3 and S2 W1 warnings in D1,
+ * S2 E1 an error, S4 W1 a warning in D2 (below town T1), D1 L1 and L2 and
+ * D2 L2 of level rules; S1's warning is explained.
+ *   rule_check  one row per violation, with names, district and note.
+ *   quality     D1: 2 schools, 2 with warnings, 1 unexplained (S2), 2 level
+ *               violations (its own); D2: 2 schools, 1, 1, 1; T1: 1, 1, 1, 0;
+ *               C: 4 schools, 3 with warnings, 2 unexplained, 3 level.
+ * Then outlier, on schools added to D1 (the view reads unit_value): 2030
+ * pupils of the primary schools S1 100, S2 110, S5 120, S6 130, S7 1000:
+ * median 120, MAD median(20, 10, 0, 10, 880) = 10, so S7 alone is beyond 3
+ * scaled MADs, robust z = 880 / 14.826 = 59.35518683394; teachers 10, 10,
+ * 10, 10, 50: MAD 0, no outlier.  Last of the database tests: adding
+ * schools makes the config load drop the aggregates above them.
+ */
+static void
+test_views(void **state)
+{
+        static const char more[] = "code,parent,level,name,stage,locality,ownership\n"
+                                   "C,,city,City,,,\n"
+                                   "D1,C,district,District 1,,,\n"
+                                   "D2,C,district,District 2,,,\n"
+                                   "T1,D2,town,Town 1,,,\n"
+                                   "S1,D1,school,School 1,primary,urban,public\n"
+                                   "S2,D1,school,School 2,primary,urban,public\n"
+                                   "S3,D2,school,School 3,junior,rural,public\n"
+                                   "S4,T1,school,School 4,primary,town,private\n"
+                                   "S5,D1,school,School 5,primary,urban,public\n"
+                                   "S6,D1,school,School 6,primary,urban,public\n"
+                                   "S7,D1,school,School 7,primary,urban,public\n";
+
+        (void)state;
+        write_file(cfgdir, "rules.csv", rules_csv);
+        rules_store();
+        exec("INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+             " right_value) VALUES ('S1', '2024', 'W3', 'warning', 142.928571428571, 100),"
+             " ('S2', '2024', 'W1', 'warning', 15, 12), ('S2', '2024', 'E1', 'error', 0, 25),"
+             " ('S4', '2024', 'W1', 'warning', 15, 12), ('D1', '2024', 'L1', 'warning', 400, 300),"
+             " ('D1', '2024', 'L2', 'warning', 13.333333333333, 14),"
+             " ('D2', '2024', 'L2', 'warning', 13.333333333333, 14)");
+        exec("INSERT INTO edustat.rule_note (unit, period, rule, note, collector) VALUES"
+             " ('S1', '2024', 'W3', '含新建实验楼', 'col-s1')");
+        assert_string_equal(
+            text_of("SELECT string_agg(concat_ws('|', unit, unit_name, district, district_name,"
+                    " period, rule, rule_name, severity, left_expr || ' ' || op || ' ' ||"
+                    " right_expr, left_value, right_value, coalesce(note, '-'),"
+                    " coalesce(noted_by, '-')), E'\\n' ORDER BY unit, rule)"
+                    " FROM edustat.rule_check"),
+            "D1|District 1|D1|District 1|2024|L1|区县在校生|warning|pupils <= 300|400|300|-|-\n"
+            "D1|District 1|D1|District 1|2024|L2|区县生师比|warning|ptr >= 14|13.333333333333|14|"
+            "-|-\n"
+            "D2|District 2|D2|District 2|2024|L2|区县生师比|warning|ptr >= 14|13.333333333333|14|"
+            "-|-\n"
+            "S1|School 1|D1|District 1|2024|W3|面积|warning|teach_area / 7 <= 100|"
+            "142.928571428571|100|含新建实验楼|col-s1\n"
+            "S2|School 2|D1|District 1|2024|E1|生均面积|error|teach_area / pupils * 3 >= 25|0|25|"
+            "-|-\n"
+            "S2|School 2|D1|District 1|2024|W1|生师比不高于12|warning|ptr <= 12|15|12|-|-\n"
+            "S4|School 4|D2|District 2|2024|W1|生师比不高于12|warning|ptr <= 12|15|12|-|-");
+        assert_string_equal(text_of("SELECT string_agg(concat_ws(' ', unit, level, period,"
+                                    " schools, schools_with_warnings, schools_unexplained,"
+                                    " level_violations), '; ' ORDER BY unit) FROM edustat.quality"),
+                            "C city 2024 4 3 2 3; D1 district 2024 2 2 1 2; "
+                            "D2 district 2024 2 1 1 1; T1 town 2024 1 1 1 0");
+        exec("DELETE FROM edustat.rule_violation");
+        exec("DELETE FROM edustat.rule_note");
+        remove(cfgdir_file("rules.csv"));
+        rules_store();
+
+        orgunits_load(more);
+        exec("INSERT INTO edustat.unit_value (unit, period, indicator, value, version, collector,"
+             " batch_id) VALUES ('S1', '2030', 'pupils', 100, 1, 't', 'v'),"
+             " ('S2', '2030', 'pupils', 110, 1, 't', 'v'), ('S5', '2030', 'pupils', 120, 1, 't',"
+             " 'v'), ('S6', '2030', 'pupils', 130, 1, 't', 'v'), ('S7', '2030', 'pupils', 1000,"
+             " 1, 't', 'v'), ('S1', '2030', 'teachers', 10, 1, 't', 'v'), ('S2', '2030',"
+             " 'teachers', 10, 1, 't', 'v'), ('S5', '2030', 'teachers', 10, 1, 't', 'v'),"
+             " ('S6', '2030', 'teachers', 10, 1, 't', 'v'), ('S7', '2030', 'teachers', 50, 1,"
+             " 't', 'v')");
+        assert_string_equal(text_of("SELECT string_agg(concat_ws(' ', school, district, stage,"
+                                    " period, indicator, value, median, mad, schools,"
+                                    " round(robust_z::numeric, 11)), '; ') FROM edustat.outlier"
+                                    " WHERE period = '2030'"),
+                            "S7 D1 primary 2030 pupils 1000 120 10 5 59.35518683394");
+        exec("DELETE FROM edustat.unit_value WHERE period = '2030'");
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -1090,6 +1384,9 @@ main(void)
             cmocka_unit_test(test_many),
             cmocka_unit_test(test_dropped_unit),
             cmocka_unit_test(test_category_changed),
+            cmocka_unit_test(test_rule_functions),
+            cmocka_unit_test(test_rule_violations),
+            cmocka_unit_test(test_views),
             cmocka_unit_test(test_unreachable),
         };
         char path[300];

@@ -8,6 +8,7 @@
  * until the next thing falls due, so "finished within N rounds" is a bound
  * on what the engine waits for, whatever the machine's speed.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,12 +348,13 @@ test_v1_batch_sent_as_v2(void **state)
         size_t n1 = 0, n2 = 0;
         int64_t fid;
 
-        /* What a collector of this version packs; the stored copy says version 1. */
+        /* A version-2 submit (the layout of version 1 too, and of version 3); the stored
+         * copy says version 1. */
         msgpack_sbuffer_init(&v2);
         msgpack_packer_init(&pk, &v2, msgpack_sbuffer_write);
         proto_submit_begin(&pk, "coll", id_c, "old.csv", 1);
         proto_record_pack(&pk, &r);
-        assert_memory_equal(v2.data, "\x96\xa6submit\x02", 9);
+        assert_memory_equal(v2.data, "\x96\xa6submit\x03", 9);
         v2.data[8] = 0x01;
         assert_int_equal(outbox_begin(f->ob), 0);
         assert_int_equal(outbox_file_add(f->ob, &nf, &fid), 0);
@@ -468,6 +470,282 @@ test_refused_batch_is_final(void **state)
         deliver_destroy(&d);
 }
 
+/* A version-3 ack (or, with type PROTO_CHECKED, a "checked") of id with warnings. */
+static void
+router_ack3(struct fix *f, const struct wire_peer *peer, enum proto_type type, const char *id,
+            uint32_t nrej, const struct proto_warning *w, uint32_t nwarn)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_ack3_begin(&pk, type, pstr_of(id), 1 - (nrej > 0), 1 - (nrej > 0), nrej, 0);
+        for (uint32_t i = 0; i < nrej; i++)
+                proto_reject_line_pack(&pk, 2,
+                                       pstr_of("rule R01 大班额班数不超过班数: "
+                                               "large_classes <= classes fails (40 > 38)"));
+        proto_ack_stale_begin(&pk, 0);
+        proto_ack_warnings_begin(&pk, nwarn);
+        for (uint32_t i = 0; i < nwarn; i++)
+                proto_warning_pack(&pk, &w[i]);
+        assert_int_equal(wire_router_send(f->router, peer, sb.data, sb.size), 0);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static const struct proto_warning warn_r10 = {
+    .unit = {"2111020001", 10},
+    .period = {"2025", 4},
+    .rule = {"R10", 3},
+    .message = {"rule R10 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)", 76},
+    .left = {"1500", 4},
+    .right = {"1300", 4},
+};
+
+/*
+ * A version-3 ack's warnings are kept with the file (the 7th item), and
+ * the receipt prints them after its rejected lines and counts them in the
+ * summary; a rejection by an error rule is an ordinary rejected line.
+ */
+static void
+test_ack_with_warnings(void **state)
+{
+        struct fix *f = *state;
+        struct deliver_policy p = {
+            .endpoint = f->endpoint, .first_ms = 60000, .max_ms = 60000, .window = 4};
+        struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f);
+        struct proto_warning w[2] = {warn_r10, warn_r10};
+        struct wire_peer peer;
+        char got[64], text[2048];
+
+        assert_int_equal(strlen(warn_r10.message.p), warn_r10.message.len);
+        w[1].unit = pstr_of("2111020002");
+        w[1].message = pstr_of("rule R11 师生比: pupils <= teachers * 25 (900 > 750)");
+        assert_int_equal(deliver_step(d, 0), 0);
+        router_take(f, &peer, got, sizeof(got));
+        router_take(f, &peer, got, sizeof(got));
+        router_ack3(f, &peer, PROTO_ACK, ID_A, 1, w, 2);
+        router_ack3(f, &peer, PROTO_ACK, ID_B, 0, NULL, 0);
+        step_until_answered(f, d, ID_A);
+        step_until_answered(f, d, ID_B);
+        assert_true(f->done_calls >= 1);
+        receipt_text(f, text, sizeof(text));
+        assert_string_equal(text,
+                            "school.csv: 2 records, 1 accepted (1 changed), 1 rejected, 2 "
+                            "warnings\n"
+                            "school.csv:2: rule R01 大班额班数不超过班数: large_classes <= classes "
+                            "fails (40 > 38)\n"
+                            "school.csv: warning: unit 2111020001 period 2025: rule R10 "
+                            "在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)\n"
+                            "school.csv: warning: unit 2111020002 period 2025: rule R11 师生比: "
+                            "pupils <= teachers * 25 (900 > 750)\n");
+        deliver_destroy(&d);
+}
+
+/*
+ * A dry run's batches are answered with "checked": recorded like an ack;
+ * an "ack" for one is not its answer and is ignored.  An ordinary delivery
+ * ignores a "checked" the same way.
+ */
+static void
+test_dry_run_takes_checked(void **state)
+{
+        struct fix *f = *state;
+        struct deliver_policy p = {
+            .endpoint = f->endpoint, .first_ms = 60000, .max_ms = 60000, .window = 4, .dry_run = 1};
+        struct deliver_policy q = p;
+        struct deliver *d = deliver_new(f->ob, f->dealer, &p, file_done, f), *e;
+        struct wire_peer peer;
+        char got[64], text[2048];
+
+        assert_int_equal(deliver_step(d, 0), 0);
+        router_take(f, &peer, got, sizeof(got));
+        router_take(f, &peer, got, sizeof(got));
+        router_ack3(f, &peer, PROTO_ACK, ID_A, 0, NULL, 0);
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(deliver_step(d, 100), 0);
+        assert_int_equal(outbox_batch_pending(f->ob, ID_A), 1);
+        router_ack3(f, &peer, PROTO_CHECKED, ID_A, 0, &warn_r10, 1);
+        step_until_answered(f, d, ID_A);
+        deliver_destroy(&d);
+
+        /* Not a dry run: B's "checked" is ignored, its "ack" taken. */
+        q.dry_run = 0;
+        e = deliver_new(f->ob, f->dealer, &q, file_done, f);
+        assert_int_equal(deliver_step(e, 0), 0);
+        router_take(f, &peer, got, sizeof(got));
+        assert_string_equal(got, "batch-b");
+        router_ack3(f, &peer, PROTO_CHECKED, ID_B, 0, NULL, 0);
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(deliver_step(e, 100), 0);
+        assert_int_equal(outbox_batch_pending(f->ob, ID_B), 1);
+        router_ack3(f, &peer, PROTO_ACK, ID_B, 0, NULL, 0);
+        step_until_answered(f, e, ID_B);
+        deliver_destroy(&e);
+        receipt_text(f, text, sizeof(text));
+        assert_non_null(strstr(text, "school.csv: 2 records, 2 accepted (2 changed), 0 rejected, "
+                                     "1 warning\n"));
+}
+
+/*
+ * The fake aggregator of the explain tests, in a thread of its own (no
+ * cmocka asserts there: what it saw is checked by the test after the
+ * join).  It reads the action, drops the first `drop` copies (the
+ * collector must resend the same bytes), and answers as told.
+ */
+struct fake_agg {
+        struct fix *f;
+        int drop;          /* copies to leave unanswered */
+        int answer;        /* 0 none, 1 ack, 2 error, 3 error for another batch id then ack */
+        const char *error; /* the error's message */
+        int received;      /* copies received */
+        int same_bytes;    /* every copy byte-identical to the first */
+        int decoded;       /* the action decoded */
+        char kind[16], unit[32], period[16], rule[16], text[128], id[64];
+};
+
+static void *
+fake_agg_run(void *arg)
+{
+        struct fake_agg *a = arg;
+        zmq_pollitem_t it = {.socket = a->f->router, .events = ZMQ_POLLIN};
+        static char first[8192];
+        size_t first_len = 0;
+        struct wire_peer peer;
+
+        a->same_bytes = 1;
+        while (zmq_poll(&it, 1, 3000) == 1) {
+                zmq_msg_t m;
+                struct proto_action act;
+                char err[128];
+                msgpack_sbuffer sb;
+                msgpack_packer pk;
+
+                zmq_msg_init(&m);
+                if (wire_router_recv(a->f->router, &peer, &m, ZMQ_DONTWAIT) != 0) {
+                        zmq_msg_close(&m);
+                        continue;
+                }
+                if (a->received++ == 0) {
+                        first_len = zmq_msg_size(&m) < sizeof(first) ? zmq_msg_size(&m) : 0;
+                        memcpy(first, zmq_msg_data(&m), first_len);
+                        if (proto_action_decode(first, first_len, &act, err, sizeof(err)) == 0) {
+                                a->decoded = 1;
+                                snprintf(a->kind, sizeof(a->kind), "%.*s", (int)act.kind.len,
+                                         act.kind.p);
+                                snprintf(a->unit, sizeof(a->unit), "%.*s", (int)act.unit.len,
+                                         act.unit.p);
+                                snprintf(a->period, sizeof(a->period), "%.*s", (int)act.period.len,
+                                         act.period.p);
+                                snprintf(a->rule, sizeof(a->rule), "%.*s", (int)act.rule.len,
+                                         act.rule.p);
+                                snprintf(a->text, sizeof(a->text), "%.*s", (int)act.text.len,
+                                         act.text.p);
+                                snprintf(a->id, sizeof(a->id), "%.*s", (int)act.batch_id.len,
+                                         act.batch_id.p);
+                        }
+                } else if (zmq_msg_size(&m) != first_len ||
+                           memcmp(zmq_msg_data(&m), first, first_len) != 0) {
+                        a->same_bytes = 0;
+                }
+                zmq_msg_close(&m);
+                if (a->received <= a->drop || a->answer == 0)
+                        continue;
+                msgpack_sbuffer_init(&sb);
+                msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+                if (a->answer == 3) {
+                        /* Another batch's answer first: not ours, ignored. */
+                        proto_error_pack(&pk, pstr_of("0123456789abcdef0123456789abcdef"),
+                                         "not this one");
+                        if (wire_router_send(a->f->router, &peer, sb.data, sb.size) < 0)
+                                fprintf(stderr, "fake aggregator: an answer was not sent\n");
+                        msgpack_sbuffer_clear(&sb);
+                }
+                if (a->answer == 2) {
+                        proto_error_pack(&pk, pstr_of(a->id), a->error);
+                } else {
+                        proto_ack3_begin(&pk, PROTO_ACK, pstr_of(a->id), 1, 0, 0, 0);
+                        proto_ack_stale_begin(&pk, 0);
+                        proto_ack_warnings_begin(&pk, 0);
+                }
+                if (wire_router_send(a->f->router, &peer, sb.data, sb.size) < 0)
+                        fprintf(stderr, "fake aggregator: an answer was not sent\n");
+                msgpack_sbuffer_destroy(&sb);
+                break;
+        }
+        return NULL;
+}
+
+/* Run deliver_explain against a fake aggregator a; returns its result. */
+static int
+explain_with(struct fake_agg *a, int64_t timeout_ms, char *message, size_t len)
+{
+        struct deliver_policy p = {.endpoint = a->f->endpoint, .first_ms = 100, .max_ms = 200};
+        struct deliver_explanation e = {.collector = "school-1",
+                                        .unit = "2111020001",
+                                        .period = "2025",
+                                        .rule = "R10",
+                                        .text = "新校区启用，学生数增加"};
+        pthread_t t;
+        int r;
+
+        assert_int_equal(pthread_create(&t, NULL, fake_agg_run, a), 0);
+        r = deliver_explain(a->f->dealer, &p, &e, timeout_ms, NULL, message, len);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        return r;
+}
+
+/* explain: the action as sent, resent byte for byte until the ack comes. */
+static void
+test_explain_acked(void **state)
+{
+        struct fake_agg a = {.f = *state, .drop = 2, .answer = 3};
+        char message[256] = "x";
+
+        assert_int_equal(explain_with(&a, 10000, message, sizeof(message)), 1);
+        assert_string_equal(message, "");
+        assert_int_equal(a.received, 3);
+        assert_true(a.same_bytes);
+        assert_true(a.decoded);
+        assert_string_equal(a.kind, "explain");
+        assert_string_equal(a.unit, "2111020001");
+        assert_string_equal(a.period, "2025");
+        assert_string_equal(a.rule, "R10");
+        assert_string_equal(a.text, "新校区启用，学生数增加");
+        assert_int_equal(strlen(a.id), 32);
+        assert_int_equal(strspn(a.id, "0123456789abcdef"), 32);
+}
+
+/* explain: an "error" for it is a refusal, with the aggregator's message. */
+static void
+test_explain_refused(void **state)
+{
+        struct fake_agg a = {
+            .f = *state,
+            .answer = 2,
+            .error = "rule R10 does not fail for unit 2111020001 period 2025: there is nothing "
+                     "to explain"};
+        char message[256];
+
+        assert_int_equal(explain_with(&a, 10000, message, sizeof(message)), 2);
+        assert_string_equal(message, a.error);
+        assert_int_equal(a.received, 1);
+}
+
+/* explain: no answer within the timeout; the action was sent more than once. */
+static void
+test_explain_unanswered(void **state)
+{
+        struct fake_agg a = {.f = *state, .answer = 0};
+        char message[256];
+        int64_t t0 = now_ms();
+
+        assert_int_equal(explain_with(&a, 700, message, sizeof(message)), 0);
+        assert_true(now_ms() - t0 >= 700);
+        assert_true(a.received >= 2);
+        assert_true(a.same_bytes);
+}
+
 int
 main(void)
 {
@@ -477,6 +755,11 @@ main(void)
             cmocka_unit_test_setup_teardown(test_ack_with_stale, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_batch_sent_as_v2, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refused_batch_is_final, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ack_with_warnings, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_dry_run_takes_checked, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_explain_acked, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_explain_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_explain_unanswered, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

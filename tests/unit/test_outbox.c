@@ -965,7 +965,7 @@ sql_exec(const char *path, const char *sql)
 /*
  * An outbox made by a collector of schema 1 (its DDL above, WAL as that
  * collector set it) with a file half delivered: opening it migrates it to
- * schema 2 keeping everything, and its batch, a version-1 submit, goes out
+ * the current schema keeping everything, and its batch, a version-1 submit, goes out
  * as version 2.
  */
 static void
@@ -1022,7 +1022,7 @@ test_migrate_from_1(void **state)
         sqlite3_close(db);
 
         ob = open_ok(fx);
-        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
+        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), OUTBOX_SCHEMA);
         assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
                                            "WHERE type = 'table' AND name = 'stale'"),
                          1);
@@ -1100,7 +1100,7 @@ test_migrate_from_1(void **state)
 
         /* Opened again: nothing to migrate. */
         ob = open_ok(fx);
-        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
+        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), OUTBOX_SCHEMA);
         outbox_close(&ob);
 
         /* The migrated schema is the one a new outbox gets, text for text. */
@@ -1118,11 +1118,249 @@ test_migrate_from_1(void **state)
         }
 
         /* A schema from the future is refused, the file untouched. */
-        sql_exec(fx->path, "PRAGMA user_version = 3");
+        sql_exec(fx->path, "PRAGMA user_version = 4");
         assert_null(outbox_open(fx->path, 0, err, sizeof(err)));
-        assert_non_null(strstr(err, "outbox schema version 3 is newer than this collector's (2)"));
+        assert_non_null(strstr(err, "outbox schema version 4 is newer than this collector's (3)"));
         msgpack_sbuffer_destroy(&v1);
         msgpack_sbuffer_destroy(&v2);
+}
+
+/* The schema-2 step as collectors of protocol version 2 made it (frozen copy). */
+static const char schema_v2[] = "CREATE TABLE stale (\n"
+                                "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
+                                "  line      INTEGER NOT NULL,\n"
+                                "  value     TEXT NOT NULL,\n"
+                                "  collector TEXT NOT NULL,\n"
+                                "  version   INTEGER NOT NULL\n"
+                                ");\n"
+                                "CREATE INDEX stale_file ON stale(file_id, line);\n"
+                                "ALTER TABLE rejection ADD COLUMN place INTEGER NOT NULL DEFAULT 0 "
+                                "CHECK (place IN (0, 1, 2));\n"
+                                "PRAGMA user_version = 2;\n";
+
+/* A warning of an ack over C strings. */
+static struct outbox_warning
+warning_of(const char *unit, const char *period, const char *rule, const char *message)
+{
+        return (struct outbox_warning){.unit = unit,
+                                       .unit_len = strlen(unit),
+                                       .period = period,
+                                       .period_len = strlen(period),
+                                       .rule = rule,
+                                       .rule_len = strlen(rule),
+                                       .message = message,
+                                       .message_len = strlen(message),
+                                       .left = "1500",
+                                       .left_len = 4,
+                                       .right = "1300",
+                                       .right_len = 4};
+}
+
+#define W_R10 "rule R10 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)"
+
+/*
+ * An outbox of schema 2 with a file half delivered (a rejection, a stale
+ * record, a version-2 batch waiting): opening it migrates it to schema 3
+ * keeping everything, and the file then keeps the warnings of a
+ * version-3 ack and prints them after its other lines.
+ */
+static void
+test_migrate_from_2(void **state)
+{
+        struct fixture *fx = *state;
+        msgpack_sbuffer v2;
+        struct outbox *ob;
+        struct outbox_file f;
+        struct outbox_batch b;
+        struct outbox_warning w[2] = {
+            warning_of("2111020001", "2025", "R10", W_R10),
+            warning_of("2111020002", "2025", "R11",
+                       "rule R11 师生比: pupils <= teachers * 25 "
+                       "(900 > 750)"),
+        };
+        char seen[512] = "", text[2048];
+        int64_t got;
+        sqlite3 *db;
+        sqlite3_stmt *ins;
+
+        msgpack_sbuffer_init(&v2);
+        submit_pack(&v2, 2, ID_A);
+        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, schema_v2, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db,
+                         "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
+                         "INSERT INTO file(path, origin, owner, created_at, records, batches, "
+                         "accepted, changed) VALUES ('two.csv', 1, 1, 1700000000, 5, 2, 2, 1);"
+                         "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"', 0);"
+                         "INSERT INTO stale VALUES (1, 3, '1300', 'district-211102', "
+                         "1782957623296000000);",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "INSERT INTO batch(batch_id, file_id, records, "
+                                            "message, created_at, attempts) VALUES "
+                                            "(?1, 1, 2, ?2, 1700000000, 1)",
+                                            -1, &ins, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, v2.data, (int)v2.size, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_finalize(ins);
+        sqlite3_close(db);
+
+        ob = open_ok(fx);
+        assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 3);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_master "
+                                           "WHERE type = 'table' AND name = 'warning'"),
+                         1);
+        assert_int_equal(sql_int(fx->path, "SELECT warnings_more FROM file WHERE id = 1"), 0);
+        /* Everything it held is kept; the batch goes out as it was stored. */
+        assert_int_equal(outbox_file_get(ob, 1, &f), 1);
+        assert_true(f.records == 5 && f.accepted == 2 && f.stale == 1 && f.pending == 1);
+        assert_true(f.warnings == 0 && f.warnings_more == 0);
+        outbox_file_clear(&f);
+        assert_int_equal(outbox_lines_each(ob, 1, collect_lines, seen), 0);
+        assert_string_equal(seen, "3~1300,district-211102,1782957623296000000;4=unknown unit "
+                                  "\"9\";");
+        assert_int_equal(outbox_batch_next(ob, 0, 0, &b), 1);
+        assert_int_equal(b.len, v2.size);
+        assert_memory_equal(b.msg, v2.data, v2.size);
+        outbox_batch_clear(&b);
+
+        /* A version-3 ack with two warnings: kept with the file, printed last. */
+        setenv("TZ", "UTC", 1);
+        tzset();
+        assert_int_equal(outbox_ack_warned(ob, ID_A, 1, 1, NULL, 0, NULL, 0, w, 2, &got), 1);
+        assert_int_equal(got, 1);
+        assert_int_equal(outbox_file_get(ob, 1, &f), 1);
+        assert_true(f.warnings == 2 && f.warnings_more == 0);
+        receipt_text(ob, &f, NULL, NULL, text, sizeof(text), NULL);
+        assert_string_equal(text, "two.csv: 5 records, 3 accepted (2 changed), 1 rejected, 1 stale "
+                                  "(not stored: a newer value exists), 2 warnings\n"
+                                  "two.csv:3: not stored: a newer value (1300) was submitted by "
+                                  "district-211102 at 2025-03-05 10:12\n"
+                                  "two.csv:4: unknown unit \"9\"\n"
+                                  "two.csv: warning: unit 2111020001 period 2025: " W_R10 "\n"
+                                  "two.csv: warning: unit 2111020002 period 2025: rule R11 师生比: "
+                                  "pupils <= teachers * 25 (900 > 750)\n");
+        /* Forgetting the file takes its warnings with it. */
+        assert_int_equal(outbox_file_forget(ob, 1), 0);
+        outbox_file_clear(&f);
+        outbox_close(&ob);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM warning"), 0);
+        msgpack_sbuffer_destroy(&v2);
+}
+
+/*
+ * Warnings of several acks of one file: one per unit, period and rule (the
+ * later text wins), at most OUTBOX_MAX_WARNINGS kept and the rest counted;
+ * a duplicate ack adds nothing; the dry run's summary.
+ */
+static void
+test_warnings(void **state)
+{
+        struct fixture *fx = *state;
+        struct outbox *ob = open_ok(fx);
+        struct outbox_warning *many = calloc(OUTBOX_MAX_WARNINGS + 5, sizeof(*many));
+        char(*units)[16] = calloc(OUTBOX_MAX_WARNINGS + 5, sizeof(*units));
+        struct outbox_warning w1 = warning_of("U1", "2025", "R10", "rule R10: first"),
+                              w1b = warning_of("U1", "2025", "R10", "rule R10: second"),
+                              w2 = warning_of("U1", "2025", "R11", "rule R11: other");
+        struct outbox_file f;
+        size_t cap = 256 * 1024;
+        char *text = malloc(cap);
+        int64_t fid, got;
+
+        assert_non_null(text);
+        assert_non_null(many);
+        assert_non_null(units);
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "w.csv", 4, 3, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, "a", 1, 2), 0);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_B, "b", 1, 2), 0);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_C, "c", 1, 0), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_ack_warned(ob, ID_A, 2, 2, NULL, 0, NULL, 0, &w1, 1, &got), 1);
+        /* The duplicate ack changes nothing. */
+        assert_int_equal(outbox_ack_warned(ob, ID_A, 2, 2, NULL, 0, NULL, 0, &w2, 1, &got), 0);
+        {
+                struct outbox_warning two[2] = {w2, w1b};
+
+                assert_int_equal(outbox_ack_warned(ob, ID_B, 2, 0, NULL, 0, NULL, 0, two, 2, &got),
+                                 1);
+        }
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        assert_true(f.warnings == 2 && f.warnings_more == 0 && f.pending == 1);
+        outbox_file_clear(&f);
+
+        /* Past the cap: kept up to OUTBOX_MAX_WARNINGS, the rest counted. */
+        for (int i = 0; i < OUTBOX_MAX_WARNINGS + 5; i++) {
+                snprintf(units[i], sizeof(units[i]), "V%d", i);
+                many[i] = warning_of(units[i], "2025", "R10", "rule R10: many");
+        }
+        assert_int_equal(outbox_ack_warned(ob, ID_C, 0, 0, NULL, 0, NULL, 0, many,
+                                           OUTBOX_MAX_WARNINGS + 5, &got),
+                         1);
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        assert_true(f.warnings == OUTBOX_MAX_WARNINGS + 7);
+        assert_true(f.warnings_more == 7);
+        assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM warning"), OUTBOX_MAX_WARNINGS);
+        /* The first two still come first, the second text of R10 in place. */
+        {
+                FILE *fp = tmpfile();
+                size_t n;
+
+                assert_non_null(fp);
+                assert_int_equal(receipt_print_dry_run(ob, &f, fp, fp, NULL), 0);
+                rewind(fp);
+                n = fread(text, 1, cap - 1, fp);
+                text[n] = '\0';
+                fclose(fp);
+        }
+        assert_non_null(strstr(text, "w.csv: dry run: 4 records, 4 accepted (2 changed), 0 "
+                                     "rejected, 1007 warnings; nothing was stored\n"
+                                     "w.csv: warning: unit U1 period 2025: rule R10: second\n"
+                                     "w.csv: warning: unit U1 period 2025: rule R11: other\n"
+                                     "w.csv: warning: unit V0 period 2025: rule R10: many\n"));
+        assert_non_null(strstr(text, "w.csv: warning: unit V997 period 2025: rule R10: many\n"
+                                     "w.csv: 7 more warnings not listed (a receipt lists the "
+                                     "first 1000)\n"));
+        assert_null(strstr(text, "unit V998 "));
+        outbox_file_clear(&f);
+        outbox_close(&ob);
+        free(text);
+        free(many);
+        free(units);
+}
+
+/* A private outbox works like any other and leaves no file behind. */
+static void
+test_private(void **state)
+{
+        struct fixture *fx = *state;
+        char err[256] = "";
+        struct outbox *ob = outbox_open(fx->path, OUTBOX_PRIVATE, err, sizeof(err));
+        struct outbox_file f;
+        int64_t fid, got;
+
+        if (ob == NULL)
+                fail_msg("outbox_open: %s", err);
+        assert_string_equal(outbox_path(ob), fx->path);
+        assert_int_equal(outbox_begin(ob), 0);
+        add_file(ob, "p.csv", 1, 1, &fid);
+        assert_int_equal(outbox_batch_add(ob, fid, ID_A, "a", 1, 1), 0);
+        assert_int_equal(outbox_commit(ob), 0);
+        assert_int_equal(outbox_ack(ob, ID_A, 1, 1, NULL, 0, NULL, 0, &got), 1);
+        assert_int_equal(outbox_file_get(ob, fid, &f), 1);
+        assert_true(f.accepted == 1 && f.pending == 0);
+        outbox_file_clear(&f);
+        outbox_close(&ob);
+        assert_int_equal(access(fx->path, F_OK), -1);
+        assert_int_equal(access(fx->dir, F_OK), 0);
 }
 
 /*
@@ -1413,6 +1651,9 @@ main(void)
             cmocka_unit_test_setup_teardown(test_placed_rejections, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_migrate_from_2, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_private, setup, teardown),
             cmocka_unit_test_setup_teardown(test_v1_patch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
             cmocka_unit_test_setup_teardown(test_crash_random, setup, teardown),

@@ -78,6 +78,7 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
 {
         struct proto_submit s;
         struct proto_ack a;
+        struct proto_action act;
         struct proto_uow u;
         struct proto_row *rows;
         struct pstr p;
@@ -89,10 +90,15 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
         err[0] = '\0';
         switch (type) {
         case PROTO_SUBMIT:
+        case PROTO_CHECK:
                 rc = proto_submit_decode(buf, len, &s, err, errlen);
                 proto_submit_free(&s);
                 break;
+        case PROTO_ACTION:
+                rc = proto_action_decode(buf, len, &act, err, errlen);
+                break;
         case PROTO_ACK:
+        case PROTO_CHECKED:
         case PROTO_ERROR:
                 rc = proto_ack_decode(buf, len, &a, err, errlen);
                 proto_ack_free(&a);
@@ -123,7 +129,7 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
 }
 
 static const enum proto_type decoders[] = {PROTO_SUBMIT, PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
-                                           PROTO_ROWS,   PROTO_READY, PROTO_OK};
+                                           PROTO_ROWS,   PROTO_READY, PROTO_OK,    PROTO_ACTION};
 
 /* Every decoder refuses buf with a non-empty error. */
 static void
@@ -400,6 +406,8 @@ test_uow_roundtrip(void **state)
         proto_uow_aggs_begin(&f.pk, 2);
         proto_agg_pack(&f.pk, &ag[0]);
         proto_agg_pack(&f.pk, &ag[1]);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_UOW);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_true(u.seq == 77);
@@ -468,6 +476,8 @@ test_uow_empty(void **state)
         proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_int_equal(u.nbatches + u.nvalues + u.nrejects + u.naggs, 0);
         assert_null(u.batches);
@@ -527,6 +537,8 @@ test_uow_batches_roundtrip(void **state)
                 proto_reject_pack(&f.pk, &rj, rbatch[i]);
         }
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_int_equal(u.nbatches, 2);
         for (uint32_t k = 0; k < 2; k++) {
@@ -614,6 +626,8 @@ pack_uow_refs(struct frame *f, uint32_t nbatches, int with_value, uint64_t vb, i
         if (with_reject)
                 proto_reject_pack(&f->pk, &rj, (uint32_t)rb);
         proto_uow_aggs_begin(&f->pk, 0);
+        proto_uow_violations_begin(&f->pk, 0);
+        proto_uow_actions_begin(&f->pk, 0, 0);
 }
 
 /*
@@ -678,6 +692,8 @@ test_uow_batch_out_of_range(void **state)
                 msgpack_pack_nil(&f.pk);
         pack_s(&f.pk, "r");
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "reject 0: batch is negative");
         frame_done(&f);
@@ -757,6 +773,8 @@ test_uow_batch_fields(void **state)
         proto_uow_rejects_begin(&f.pk, 1);
         proto_reject_pack(&f.pk, &rj, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_pstr(u.batches[0].source, NULL);
         assert_pstr(u.batches[0].batch_id, "a b");
@@ -777,6 +795,8 @@ test_uow_batch_fields(void **state)
                 proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
+                proto_uow_violations_begin(&f.pk, 0);
+                proto_uow_actions_begin(&f.pk, 0, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
                 assert_string_equal(err, bad[i].err);
                 assert_null(u.batches);
@@ -804,6 +824,8 @@ test_uow_batch_fields(void **state)
                 proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
+                proto_uow_violations_begin(&f.pk, 0);
+                proto_uow_actions_begin(&f.pk, 0, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)),
                                  caps[i].err == NULL ? 0 : -1);
                 if (caps[i].err != NULL)
@@ -815,13 +837,14 @@ test_uow_batch_fields(void **state)
         }
 
         /* A batch of 2 or 4 items, and one that is not an array. */
-        static const unsigned char two[] = {0x98, 0xa3, 'u',  'o', 'w',  0x01, 0x01, 0xa1, 'a',
-                                            0x91, 0x92, 0xa1, 'c', 0xa1, 'b',  0x90, 0x90, 0x90};
-        static const unsigned char four[] = {0x98, 0xa3, 'u',  'o',  'w',  0x01, 0x01,
-                                             0xa1, 'a',  0x91, 0x94, 0xa1, 'c',  0xa1,
-                                             'b',  0xc0, 0xc0, 0x90, 0x90, 0x90};
-        static const unsigned char scalar[] = {0x98, 0xa3, 'u',  'o', 'w',  0x01, 0x01, 0xa1,
-                                               'a',  0x91, 0xa1, 'c', 0x90, 0x90, 0x90};
+        static const unsigned char two[] = {0x9b, 0xa3, 'u',  'o',  'w',  0x01, 0x01,
+                                            0xa1, 'a',  0x91, 0x92, 0xa1, 'c',  0xa1,
+                                            'b',  0x90, 0x90, 0x90, 0x90, 0x00, 0x90};
+        static const unsigned char four[] = {0x9b, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1,
+                                             'a',  0x91, 0x94, 0xa1, 'c',  0xa1, 'b',  0xc0,
+                                             0xc0, 0x90, 0x90, 0x90, 0x90, 0x00, 0x90};
+        static const unsigned char scalar[] = {0x9b, 0xa3, 'u', 'o',  'w',  0x01, 0x01, 0xa1, 'a',
+                                               0x91, 0xa1, 'c', 0x90, 0x90, 0x90, 0x90, 0x00, 0x90};
         assert_int_equal(decode_as(PROTO_UOW, two, sizeof(two), err, sizeof(err)), -1);
         assert_string_equal(err, "batch 0: has 2 items, expected 3");
         assert_int_equal(decode_as(PROTO_UOW, four, sizeof(four), err, sizeof(err)), -1);
@@ -1204,21 +1227,23 @@ test_huge_declared_lengths(void **state)
         assert_int_equal(decode_as(PROTO_SUBMIT, hostile[2], 8, err, sizeof(err)), -1);
         assert_string_equal(err, "byte 0: declares 4294967295 bytes, only 3 follow");
         assert_int_equal(decode_as(PROTO_UOW, hostile[0], 8, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 8 allowed at "
+        assert_string_equal(err, "byte 0: array declares 4294967295 items, at most 11 allowed at "
                                  "depth 0");
         /*
          * A uow's lists have no item cap (the aggregator is trusted), so
          * only the bytes that follow bound them.
          */
-        static const unsigned char uow[] = {0x98, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1, 'a',
-                                            0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0x90, 0x90};
+        static const unsigned char uow[] = {0x9b, 0xa3, 'u',  'o',  'w',  0x01, 0x01,
+                                            0xa1, 'a',  0xdd, 0xff, 0xff, 0xff, 0xff,
+                                            0x90, 0x90, 0x90, 0x90, 0x00, 0x90};
         assert_int_equal(decode_as(PROTO_UOW, uow, sizeof(uow), err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 9: declares 4294967295 items, only 3 bytes follow");
+        assert_string_equal(err, "byte 9: declares 4294967295 items, only 6 bytes follow");
         /* The same for the values list, behind an empty batch table. */
-        static const unsigned char uowv[] = {0x98, 0xa3, 'u',  'o',  'w',  0x01, 0x01, 0xa1, 'a',
-                                             0x90, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90, 0x90};
+        static const unsigned char uowv[] = {0x9b, 0xa3, 'u',  'o',  'w',  0x01, 0x01,
+                                             0xa1, 'a',  0x90, 0xdd, 0xff, 0xff, 0xff,
+                                             0xff, 0x90, 0x90, 0x90, 0x00, 0x90};
         assert_int_equal(decode_as(PROTO_UOW, uowv, sizeof(uowv), err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 10: declares 4294967295 items, only 2 bytes follow");
+        assert_string_equal(err, "byte 10: declares 4294967295 items, only 5 bytes follow");
         static const unsigned char rows[] = {0x92, 0xa4, 'r',  'o',  'w',  's',
                                              0xdf, 0x7f, 0xff, 0xff, 0xff, 0xc0};
         assert_int_equal(decode_as(PROTO_ROWS, rows, sizeof(rows), err, sizeof(err)), -1);
@@ -1337,6 +1362,8 @@ test_truncated_uow(void **state)
         proto_reject_pack(&f.pk, &rj, 1);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &ag);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(decode_as(PROTO_UOW, f.sb.data, f.sb.size, err, sizeof(err)), 0);
         for (size_t n = 1; n < f.sb.size; n++) {
                 buf = malloc(n);
@@ -1374,10 +1401,19 @@ test_wrong_message(void **state)
         frame_init(&f);
         proto_ok_pack(&f.pk, 1);
         assert_int_equal(decode_as(PROTO_SUBMIT, f.sb.data, f.sb.size, err, sizeof(err)), -1);
-        assert_string_equal(err, "expected message type \"submit\"");
+        assert_string_equal(err, "expected message type \"submit\" or \"check\"");
         assert_int_equal(decode_as(PROTO_ACK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
-        assert_string_equal(err, "expected message type \"ack\" or \"error\"");
+        assert_string_equal(err, "expected message type \"ack\" or \"checked\" or \"error\"");
+        assert_int_equal(decode_as(PROTO_ACTION, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "expected message type \"action\"");
+        assert_int_equal(decode_as(PROTO_UOW, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "expected message type \"uow\"");
         assert_int_equal(decode_as(PROTO_OK, f.sb.data, f.sb.size, err, sizeof(err)), 0);
+        frame_done(&f);
+        frame_init(&f);
+        proto_hello_pack(&f.pk, "a");
+        assert_int_equal(decode_as(PROTO_OK, f.sb.data, f.sb.size, err, sizeof(err)), -1);
+        assert_string_equal(err, "expected message type \"ok\" or \"fail\" or \"fenced\"");
         frame_done(&f);
 
         /* Not an array, an empty array, a type that is not a string. */
@@ -1396,11 +1432,24 @@ test_wrong_message(void **state)
         assert_int_equal(decode_as(PROTO_OK, ok3, sizeof(ok3), err, sizeof(err)), -1);
         assert_string_equal(err, "ok message has 3 items, expected 2");
 
-        /* Each valid message is refused by every decoder but its own. */
-        struct frame all[7];
-        enum proto_type types[7] = {PROTO_SUBMIT, PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
-                                    PROTO_ROWS,   PROTO_READY, PROTO_OK};
-        for (int i = 0; i < 7; i++)
+        /*
+         * Each valid message is refused by every decoder but its own (a
+         * check is the submit decoder's, a checked the ack decoder's).
+         */
+        enum { NMSG = 11 };
+        struct frame all[NMSG];
+        const struct proto_action act = {.collector = ps("c"),
+                                         .batch_id = ps("b"),
+                                         .kind = ps("explain"),
+                                         .unit = ps("u"),
+                                         .period = ps("2024"),
+                                         .rule = ps("R1"),
+                                         .text = ps("t")};
+        /* The decoder (an entry of decoders[]) that takes each message. */
+        const enum proto_type owner[NMSG] = {PROTO_SUBMIT, PROTO_ACK,    PROTO_HELLO, PROTO_UOW,
+                                             PROTO_ROWS,   PROTO_READY,  PROTO_OK,    PROTO_SUBMIT,
+                                             PROTO_ACK,    PROTO_ACTION, PROTO_ACK};
+        for (int i = 0; i < NMSG; i++)
                 frame_init(&all[i]);
         proto_submit_begin(&all[0].pk, "c", "b", "s", 0);
         proto_ack_begin(&all[1].pk, ps("b"), 1, 1, 0);
@@ -1410,14 +1459,26 @@ test_wrong_message(void **state)
         proto_uow_values_begin(&all[3].pk, 0);
         proto_uow_rejects_begin(&all[3].pk, 0);
         proto_uow_aggs_begin(&all[3].pk, 0);
+        proto_uow_violations_begin(&all[3].pk, 0);
+        proto_uow_actions_begin(&all[3].pk, 0, 0);
         proto_rows_begin(&all[4].pk, 0);
         proto_ready_pack(&all[5].pk, 1, 2, 3);
         proto_ok_pack(&all[6].pk, 3);
-        for (int i = 0; i < 7; i++) {
-                for (int j = 0; j < 7; j++) {
-                        int rc =
-                            decode_as(types[j], all[i].sb.data, all[i].sb.size, err, sizeof(err));
-                        assert_int_equal(rc, i == j ? 0 : -1);
+        proto_check_begin(&all[7].pk, "c", "b", "s", 0);
+        proto_ack3_begin(&all[8].pk, PROTO_CHECKED, ps("b"), 1, 1, 0, 0);
+        proto_ack_stale_begin(&all[8].pk, 0);
+        proto_ack_warnings_begin(&all[8].pk, 0);
+        proto_action_pack(&all[9].pk, &act);
+        proto_ack3_begin(&all[10].pk, PROTO_ACK, ps("b"), 1, 1, 0, 0);
+        proto_ack_stale_begin(&all[10].pk, 0);
+        proto_ack_warnings_begin(&all[10].pk, 0);
+        for (int i = 0; i < NMSG; i++) {
+                for (size_t j = 0; j < sizeof(decoders) / sizeof(decoders[0]); j++) {
+                        int rc = decode_as(decoders[j], all[i].sb.data, all[i].sb.size, err,
+                                           sizeof(err));
+                        assert_int_equal(rc, owner[i] == decoders[j] ? 0 : -1);
+                        if (rc == -1)
+                                assert_true(strlen(err) > 0);
                 }
                 frame_done(&all[i]);
         }
@@ -1466,27 +1527,40 @@ static void
 test_versions(void **state)
 {
         static const char v1[] =
-            "protocol version 1 is no longer accepted (this server speaks 2): upgrade the client";
+            "protocol version 1 is no longer accepted (this server speaks 3): upgrade the client";
+        static const char v2[] =
+            "protocol version 2 is no longer accepted (this server speaks 3): upgrade the client";
         struct pstr agg;
         struct frame f;
         char err[256];
         struct proto_submit s;
 
         (void)state;
-        assert_int_equal(PROTO_VERSION, 2);
-        /* The encoders write version 2 (a positive fixint). */
+        assert_int_equal(PROTO_VERSION, 3);
+        assert_int_equal(PROTO_SUBMIT_VERSION_MIN, 2);
+        /* The encoders write version 3 (a positive fixint). */
         frame_init(&f);
         proto_submit_begin(&f.pk, "c", "b", "s", 0);
-        assert_int_equal((unsigned char)f.sb.data[8], 0x02);
+        assert_int_equal((unsigned char)f.sb.data[8], 0x03);
         frame_done(&f);
         frame_init(&f);
         proto_hello_pack(&f.pk, "a");
-        assert_int_equal((unsigned char)f.sb.data[7], 0x02);
+        assert_int_equal((unsigned char)f.sb.data[7], 0x03);
         frame_done(&f);
 
+        /* A version-2 submit is still taken, and says so. */
         pack_submit_version(&f, 2, "b-0001", "s.csv");
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
         assert_int_equal(s.nrec, 1);
+        assert_int_equal(s.version, 2);
+        assert_int_equal(s.dry_run, 0);
+        proto_submit_free(&s);
+        frame_done(&f);
+        pack_submit_version(&f, 3, "b-0001", "s.csv");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.nrec, 1);
+        assert_int_equal(s.version, 3);
+        assert_int_equal(s.dry_run, 0);
         proto_submit_free(&s);
         frame_done(&f);
 
@@ -1506,16 +1580,29 @@ test_versions(void **state)
         assert_string_equal(err, v1);
         frame_done(&f);
 
-        pack_submit_version(&f, 3, "b-0001", "s.csv");
+        pack_submit_version(&f, 4, "b-0001", "s.csv");
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version 3 (this server speaks 2)");
+        assert_string_equal(err, "unsupported protocol version 4 (this server speaks 3)");
         assert_pstr(s.batch_id, "b-0001");
         assert_null(s.rec);
         frame_done(&f);
 
-        pack_hello_version(&f, 2);
+        pack_submit_version(&f, 0, "b-0001", "s.csv");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 0 (this server speaks 3)");
+        assert_pstr(s.batch_id, "b-0001");
+        frame_done(&f);
+
+        pack_hello_version(&f, 3);
         assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), 0);
         assert_pstr(agg, "a");
+        frame_done(&f);
+
+        /* A hello must be version 3: 2 is no longer accepted. */
+        pack_hello_version(&f, 2);
+        assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
+        assert_string_equal(err, v2);
+        assert_null(agg.p);
         frame_done(&f);
 
         pack_hello_version(&f, 1);
@@ -1524,22 +1611,22 @@ test_versions(void **state)
         assert_null(agg.p);
         frame_done(&f);
 
-        pack_hello_version(&f, 3);
+        pack_hello_version(&f, 4);
         assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version 3 (this server speaks 2)");
+        assert_string_equal(err, "unsupported protocol version 4 (this server speaks 3)");
         assert_null(agg.p);
         frame_done(&f);
 
         pack_hello_version(&f, -1);
         assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version -1 (this server speaks 2)");
+        assert_string_equal(err, "unsupported protocol version -1 (this server speaks 3)");
         assert_null(agg.p);
         frame_done(&f);
 
         /* 0 was never a version: unsupported, not "no longer accepted". */
         pack_hello_version(&f, 0);
         assert_int_equal(proto_hello_decode(f.sb.data, f.sb.size, &agg, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version 0 (this server speaks 2)");
+        assert_string_equal(err, "unsupported protocol version 0 (this server speaks 3)");
         frame_done(&f);
 }
 
@@ -1660,6 +1747,8 @@ test_floats_and_flags(void **state)
         msgpack_pack_nil(&f.pk);
         pack_s(&f.pk, "stage");
         pack_s(&f.pk, "primary");
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_true(u.aggs[0].dimension.len == 5 && memcmp(u.aggs[0].dimension.p, "stage", 5) == 0);
         assert_true(u.aggs[0].category.len == 7 && memcmp(u.aggs[0].category.p, "primary", 7) == 0);
@@ -1684,6 +1773,8 @@ test_floats_and_flags(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &half);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "agg 0: dimension and category must both be nil or both strings");
         frame_done(&f);
@@ -1699,6 +1790,8 @@ test_floats_and_flags(void **state)
         proto_value_pack(&f.pk, &v, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "value 0: flags 4 out of range");
         assert_null(u.values);
@@ -1712,21 +1805,28 @@ test_floats_and_flags(void **state)
  *   v protocol version   u unsigned integer   x value flags
  *   S string             s string or nil      d decimal text or nil
  *   f float or nil       b index into the uow's batch table (valid: 0)
- *   0-3 a list of one tuple of that index
+ *   0-5 a list of one tuple of that index
  */
 struct shape {
         enum proto_type type; /* for decode_as */
         const char *name;
         const char *top;
-        const char *topnames[7];
-        const char *tuple[4];
-        const char *listname[4];
-        const char *fieldnames[4][14];
+        const char *topnames[10];
+        const char *tuple[6];
+        const char *listname[6];
+        const char *fieldnames[6][14];
 };
 
 static const struct shape shapes[] = {
     {PROTO_SUBMIT,
      "submit",
+     "vSSS0",
+     {"version", "collector", "batch_id", "source", "records"},
+     {"uuSSSSss"},
+     {"record"},
+     {{"line", "version", "unit", "period", "indicator", "value", "raw", "reason"}}},
+    {PROTO_CHECK,
+     "check",
      "vSSS0",
      {"version", "collector", "batch_id", "source", "records"},
      {"uuSSSSss"},
@@ -1739,19 +1839,47 @@ static const struct shape shapes[] = {
      {"uS", "uSSu"},
      {"reject", "stale"},
      {{"line", "reason"}, {"line", "value", "collector", "version"}}},
+    {PROTO_ACK,
+     "ack",
+     "Suu012",
+     {"batch_id", "accepted", "changed", "rejects", "stale", "warnings"},
+     {"uS", "uSSu", "SSSSSS"},
+     {"reject", "stale", "warning"},
+     {{"line", "reason"},
+      {"line", "value", "collector", "version"},
+      {"unit", "period", "rule", "message", "left", "right"}}},
+    {PROTO_CHECKED,
+     "checked",
+     "Suu012",
+     {"batch_id", "accepted", "changed", "rejects", "stale", "warnings"},
+     {"uS", "uSSu", "SSSSSS"},
+     {"reject", "stale", "warning"},
+     {{"line", "reason"},
+      {"line", "value", "collector", "version"},
+      {"unit", "period", "rule", "message", "left", "right"}}},
+    {PROTO_ACTION,
+     "action",
+     "vSSSSSss",
+     {"version", "collector", "batch_id", "kind", "unit", "period", "rule", "text"},
+     {NULL},
+     {NULL},
+     {{NULL}}},
     {PROTO_ERROR, "error", "sS", {"batch_id", "message"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_HELLO, "hello", "vS", {"version", "aggregator"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_UOW,
      "uow",
-     "uuS0123",
-     {"seq", "epoch", "aggregator", "batches", "values", "rejects", "aggs"},
-     {"SSs", "SSSSuxb", "bussssS", "SSSSddduffffss"},
-     {"batch", "value", "reject", "agg"},
+     "uuS01234u5",
+     {"seq", "epoch", "aggregator", "batches", "values", "rejects", "aggs", "violations", "full",
+      "actions"},
+     {"SSs", "SSSSuxb", "bussssS", "SSSSddduffffss", "SSSSss", "bSSSss"},
+     {"batch", "value", "reject", "agg", "violation", "action"},
      {{"collector", "batch_id", "source"},
       {"unit", "period", "indicator", "value", "version", "flags", "batch"},
       {"batch", "line", "unit", "period", "indicator", "raw", "reason"},
       {"unit", "level", "period", "indicator", "value", "numerator", "denominator", "n_reporting",
-       "min", "max", "mean", "cv", "dimension", "category"}}},
+       "min", "max", "mean", "cv", "dimension", "category"},
+      {"unit", "period", "rule", "severity", "left", "right"},
+      {"batch", "kind", "unit", "period", "rule", "text"}}},
     {PROTO_ROWS,
      "rows",
      "0",
@@ -1811,7 +1939,7 @@ pack_shape(struct frame *f, const struct shape *sh, int badtop, int badl, int ba
         for (int i = 0; sh->top[i] != '\0'; i++) {
                 char k = sh->top[i];
 
-                if (k < '0' || k > '3' || i == badtop) {
+                if (k < '0' || k > '5' || i == badtop) {
                         pack_kind(&f->pk, k, i == badtop);
                         continue;
                 }
@@ -1871,14 +1999,14 @@ test_invalid_types_everywhere(void **state)
                         frame_done(&f);
                         checked++;
                 }
-                for (int l = 0; l < 4 && sh->tuple[l] != NULL; l++) {
+                for (int l = 0; l < 6 && sh->tuple[l] != NULL; l++) {
                         for (int j = 0; sh->tuple[l][j] != '\0'; j++) {
                                 pack_shape(&f, sh, -1, l, j);
                                 assert_int_equal(
                                     decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)),
                                     -1);
                                 /* A record whose line was read goes by its line (1). */
-                                if (sh->type == PROTO_SUBMIT && j > 0)
+                                if ((sh->type == PROTO_SUBMIT || sh->type == PROTO_CHECK) && j > 0)
                                         snprintf(want, sizeof(want), "line 1: %s %s",
                                                  sh->fieldnames[l][j],
                                                  what_expected(sh->tuple[l][j]));
@@ -1893,10 +2021,11 @@ test_invalid_types_everywhere(void **state)
                 }
         }
         /*
-         * 5+8 submit, 5+2+4 ack, 2 error, 2 hello, 7+3+7+7+14 uow, 1+6 rows,
-         * 3 ready, 1 ok, 2 fail, 2 fenced.
+         * 5+8 submit, 5+8 check, 5+2+4 ack, 6+2+4+6 version-3 ack,
+         * 6+2+4+6 checked, 8 action, 2 error, 2 hello,
+         * 10+3+7+7+14+6+6 uow, 1+6 rows, 3 ready, 1 ok, 2 fail, 2 fenced.
          */
-        assert_int_equal(checked, 81);
+        assert_int_equal(checked, 153);
 }
 
 /* Nil where nil is not allowed. */
@@ -2076,17 +2205,17 @@ hello_bytes(const unsigned char *version, size_t vn, const unsigned char *agg, s
 static void
 test_version_encodings(void **state)
 {
-        /* 2 in every integer width; the last byte is the version. */
-        static const unsigned char two[][9] = {
-            {0x02},
-            {0xcc, 0x02},
-            {0xcd, 0, 0x02},
-            {0xce, 0, 0, 0, 0x02},
-            {0xcf, 0, 0, 0, 0, 0, 0, 0, 0x02},
-            {0xd0, 0x02},
-            {0xd1, 0, 0x02},
-            {0xd2, 0, 0, 0, 0x02},
-            {0xd3, 0, 0, 0, 0, 0, 0, 0, 0x02},
+        /* 3 in every integer width; the last byte is the version. */
+        static const unsigned char three[][9] = {
+            {0x03},
+            {0xcc, 0x03},
+            {0xcd, 0, 0x03},
+            {0xce, 0, 0, 0, 0x03},
+            {0xcf, 0, 0, 0, 0, 0, 0, 0, 0x03},
+            {0xd0, 0x03},
+            {0xd1, 0, 0x03},
+            {0xd2, 0, 0, 0, 0x03},
+            {0xd3, 0, 0, 0, 0, 0, 0, 0, 0x03},
         };
         static const size_t len[] = {1, 2, 3, 5, 9, 2, 3, 5, 9};
         static const unsigned char name[] = {0xa1, 'a'};
@@ -2101,32 +2230,40 @@ test_version_encodings(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++) {
                 assert_int_equal(
-                    hello_bytes(two[i], len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), 0);
+                    hello_bytes(three[i], len[i], name, sizeof(name), &f, &agg, err, sizeof(err)),
+                    0);
                 assert_pstr(agg, "a");
                 frame_done(&f);
-                /* Version 1 and 3, in the same width, are refused. */
-                memcpy(other, two[i], len[i]);
+                /* Version 1, 2 and 4, in the same width, are refused. */
+                memcpy(other, three[i], len[i]);
                 other[len[i] - 1] = 0x01;
                 assert_int_equal(
                     hello_bytes(other, len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
                 assert_string_equal(err, "protocol version 1 is no longer accepted (this server "
-                                         "speaks 2): upgrade the client");
+                                         "speaks 3): upgrade the client");
                 assert_null(agg.p);
                 frame_done(&f);
-                other[len[i] - 1] = 0x03;
+                other[len[i] - 1] = 0x02;
                 assert_int_equal(
                     hello_bytes(other, len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
-                assert_string_equal(err, "unsupported protocol version 3 (this server speaks 2)");
+                assert_string_equal(err, "protocol version 2 is no longer accepted (this server "
+                                         "speaks 3): upgrade the client");
+                assert_null(agg.p);
+                frame_done(&f);
+                other[len[i] - 1] = 0x04;
+                assert_int_equal(
+                    hello_bytes(other, len[i], name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
+                assert_string_equal(err, "unsupported protocol version 4 (this server speaks 3)");
                 frame_done(&f);
         }
         assert_int_equal(
             hello_bytes(neg, sizeof(neg), name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
-        assert_string_equal(err, "unsupported protocol version -5000000000 (this server speaks 2)");
+        assert_string_equal(err, "unsupported protocol version -5000000000 (this server speaks 3)");
         frame_done(&f);
         assert_int_equal(
             hello_bytes(big, sizeof(big), name, sizeof(name), &f, &agg, err, sizeof(err)), -1);
         assert_string_equal(
-            err, "unsupported protocol version 18446744073709551615 (this server speaks 2)");
+            err, "unsupported protocol version 18446744073709551615 (this server speaks 3)");
         frame_done(&f);
         /* 1.0 is not 1: a float is not an integer. */
         assert_int_equal(
@@ -2140,7 +2277,7 @@ test_version_encodings(void **state)
 static void
 test_string_encodings(void **state)
 {
-        static const unsigned char v2[] = {0x02};
+        static const unsigned char v3[] = {0x03};
         static const struct {
                 unsigned char b[6];
                 size_t n;
@@ -2181,7 +2318,7 @@ test_string_encodings(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
                 assert_int_equal(
-                    hello_bytes(v2, 1, good[i].b, good[i].n, &f, &agg, err, sizeof(err)), 0);
+                    hello_bytes(v3, 1, good[i].b, good[i].n, &f, &agg, err, sizeof(err)), 0);
                 assert_pstr(agg, good[i].want);
                 assert_inside(agg, &f);
                 frame_done(&f);
@@ -2191,7 +2328,7 @@ test_string_encodings(void **state)
                 frame_init(&f);
                 msgpack_pack_array(&f.pk, 3);
                 pack_s(&f.pk, "hello");
-                put(&f, v2, 1);
+                put(&f, v3, 1);
                 put(&f, bad[i].b, bad[i].n);
                 if (bad[i].b[0] == 0xcb)
                         put(&f, "\0\0\0", 3);
@@ -2206,13 +2343,13 @@ test_string_encodings(void **state)
         longer[0] = 0xda;
         longer[1] = 0;
         longer[2] = 65;
-        assert_int_equal(hello_bytes(v2, 1, longer, 3 + 65, &f, &agg, err, sizeof(err)), -1);
+        assert_int_equal(hello_bytes(v3, 1, longer, 3 + 65, &f, &agg, err, sizeof(err)), -1);
         assert_string_equal(err, "aggregator longer than 64 bytes");
         frame_done(&f);
         longer[0] = 0xdb;
         longer[1] = longer[2] = longer[3] = 0;
         longer[4] = 64;
-        assert_int_equal(hello_bytes(v2, 1, longer, 5 + 64, &f, &agg, err, sizeof(err)), 0);
+        assert_int_equal(hello_bytes(v3, 1, longer, 5 + 64, &f, &agg, err, sizeof(err)), 0);
         assert_int_equal(agg.len, 64);
         assert_true(agg.p == (const char *)f.sb.data + f.sb.size - 64);
         frame_done(&f);
@@ -2257,6 +2394,8 @@ pack_agg_floats(struct frame *f, const unsigned char *min, size_t minlen, const 
         put(f, rest, restlen);
         msgpack_pack_nil(&f->pk);
         msgpack_pack_nil(&f->pk);
+        proto_uow_violations_begin(&f->pk, 0);
+        proto_uow_actions_begin(&f->pk, 0, 0);
 }
 
 static void
@@ -2357,6 +2496,8 @@ test_empty_strings(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
         assert_pstr(u.aggs[0].value, "");
         assert_pstr(u.aggs[0].numerator, "");
@@ -2377,6 +2518,8 @@ test_empty_strings(void **state)
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 1);
         proto_agg_pack(&f.pk, &a);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "agg 0: dimension and category must both be nil or both strings");
         frame_done(&f);
@@ -2404,7 +2547,7 @@ test_uow_lists(void **state)
 
         (void)state;
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 8);
+        msgpack_pack_array(&f.pk, 11);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 1);
         msgpack_pack_uint64(&f.pk, 1);
@@ -2415,11 +2558,13 @@ test_uow_lists(void **state)
         msgpack_pack_nil(&f.pk);
         msgpack_pack_uint64(&f.pk, 7);
         msgpack_pack_array(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "rejects is not an array");
         frame_done(&f);
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 8);
+        msgpack_pack_array(&f.pk, 11);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 1);
         msgpack_pack_uint64(&f.pk, 1);
@@ -2430,6 +2575,8 @@ test_uow_lists(void **state)
         msgpack_pack_uint64(&f.pk, 7);
         msgpack_pack_array(&f.pk, 0);
         msgpack_pack_array(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "values is not an array");
         assert_null(u.batches);
@@ -2437,7 +2584,7 @@ test_uow_lists(void **state)
 
         /* The message in an array16 header, its values in an array32. */
         frame_init(&f);
-        put(&f, "\xdc\x00\x08", 3);
+        put(&f, "\xdc\x00\x0b", 3);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 9);
         msgpack_pack_uint64(&f.pk, 1);
@@ -2452,7 +2599,9 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
-        /* 0xdc 0 8, "uow", 9, 1, "a", then [["c", "b", nil]] in bytes 11..17. */
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
+        /* 0xdc 0 11, "uow", 9, 1, "a", then [["c", "b", nil]] in bytes 11..17. */
         assert_int_equal((unsigned char)f.sb.data[11], 0x91);
         assert_int_equal((unsigned char)f.sb.data[17], 0xc0);
         assert_int_equal((unsigned char)f.sb.data[18], 0xdd);
@@ -2483,6 +2632,8 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "value 69999: flags 4 out of range");
         assert_null(u.values);
@@ -2502,6 +2653,8 @@ test_uow_lists(void **state)
         }
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "value 69999: batch 1 out of range (the uow has 1)");
         assert_null(u.values);
@@ -2831,6 +2984,8 @@ test_error_names_line(void **state)
         proto_uow_rejects_begin(&f.pk, 1);
         proto_reject_pack(&f.pk, &rj, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "reject 0: reason is not a string");
         frame_done(&f);
@@ -3075,8 +3230,22 @@ test_ack_stale_roundtrip(void **state)
         msgpack_pack_uint64(&f.pk, 1);
         msgpack_pack_nil(&f.pk);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "stale 0: has 5 items, expected 4");
+        frame_done(&f);
+        /* Beyond the widest tuple of an ack (a warning, 6), the scan refuses it. */
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b"), 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 7);
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "v");
+        pack_s(&f.pk, "c");
+        msgpack_pack_uint64(&f.pk, 1);
+        for (int i = 0; i < 3; i++)
+                msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
         /* 0x96 "ack" "b" 0 0 [] [, then the stale record's header at byte 11. */
-        assert_string_equal(err, "byte 11: array declares 5 items, at most 4 allowed at depth 2");
+        assert_string_equal(err, "byte 11: array declares 7 items, at most 6 allowed at depth 2");
         frame_done(&f);
 
         /* A version-1 ack, without the stale list, is refused whole. */
@@ -3088,7 +3257,7 @@ test_ack_stale_roundtrip(void **state)
         msgpack_pack_uint64(&f.pk, 0);
         msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
-        assert_string_equal(err, "ack message has 5 items, expected 6");
+        assert_string_equal(err, "ack message has 5 items, expected 6 to 7");
         frame_done(&f);
 
         /* A bad rejection is reported before a bad stale record. */
@@ -3107,20 +3276,25 @@ test_ack_stale_roundtrip(void **state)
 static void
 test_uow_epoch(void **state)
 {
-        static const unsigned char head[] = {0x98, 0xa3, 'u', 'o',  'w',  0x07, 0xcd, 0x01,
-                                             0x2c, 0xa1, 'a', 0x90, 0x90, 0x90, 0x90};
+        static const unsigned char head[] = {0x9b, 0xa3, 'u',  'o',  'w',  0x07, 0xcd, 0x01, 0x2c,
+                                             0xa1, 'a',  0x90, 0x90, 0x90, 0x90, 0x90, 0x00, 0x90};
         static const uint64_t epochs[] = {0, 1, 4294967296ULL, 9223372036854775807ULL};
         struct proto_uow u;
         struct frame f;
         char err[256];
 
         (void)state;
-        /* ["uow", seq, epoch, aggregator, batches, values, rejects, aggs] */
+        /*
+         * ["uow", seq, epoch, aggregator, batches, values, rejects, aggs,
+         *  violations, full, actions]
+         */
         frame_init(&f);
         proto_uow_begin(&f.pk, 7, 300, "a", 0);
         proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(f.sb.size, sizeof(head));
         assert_memory_equal(f.sb.data, head, sizeof(head));
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
@@ -3137,6 +3311,8 @@ test_uow_epoch(void **state)
                 proto_uow_values_begin(&f.pk, 0);
                 proto_uow_rejects_begin(&f.pk, 0);
                 proto_uow_aggs_begin(&f.pk, 0);
+                proto_uow_violations_begin(&f.pk, 0);
+                proto_uow_actions_begin(&f.pk, 0, 0);
                 assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
                 assert_true(u.epoch == epochs[i]);
                 assert_true(u.seq == 9);
@@ -3150,20 +3326,38 @@ test_uow_epoch(void **state)
         proto_uow_values_begin(&f.pk, 0);
         proto_uow_rejects_begin(&f.pk, 0);
         proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "epoch 9223372036854775808 out of range");
         assert_true(u.seq == 0 && u.epoch == 0);
         frame_done(&f);
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 8);
+        msgpack_pack_array(&f.pk, 11);
         pack_s(&f.pk, "uow");
         msgpack_pack_uint64(&f.pk, 9);
         msgpack_pack_int64(&f.pk, -1);
         pack_s(&f.pk, "a");
         for (int i = 0; i < 4; i++)
                 msgpack_pack_array(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
         assert_string_equal(err, "epoch is negative");
+        frame_done(&f);
+
+        /* A uow of before the rules: no violations, full flag or actions. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 8);
+        pack_s(&f.pk, "uow");
+        msgpack_pack_uint64(&f.pk, 9);
+        msgpack_pack_uint64(&f.pk, 1);
+        pack_s(&f.pk, "a");
+        for (int i = 0; i < 4; i++)
+                msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "uow message has 8 items, expected 11");
+        assert_true(u.seq == 0);
         frame_done(&f);
 
         /* A version-1 uow, without the epoch. */
@@ -3175,7 +3369,7 @@ test_uow_epoch(void **state)
         for (int i = 0; i < 3; i++)
                 msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
-        assert_string_equal(err, "uow message has 6 items, expected 8");
+        assert_string_equal(err, "uow message has 6 items, expected 11");
         frame_done(&f);
 
         /* A uow of before the batch table: values named their batch themselves. */
@@ -3196,7 +3390,7 @@ test_uow_epoch(void **state)
         msgpack_pack_array(&f.pk, 0);
         msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
-        assert_string_equal(err, "uow message has 7 items, expected 8");
+        assert_string_equal(err, "uow message has 7 items, expected 11");
         assert_null(u.batches);
         frame_done(&f);
 }
@@ -3534,12 +3728,12 @@ test_v1_told_to_upgrade_whatever_its_batch_id(void **state)
         (void)state;
         pack_submit_version(&f, 1, "", NULL);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 2): "
+        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 3): "
                                  "upgrade the client");
         frame_done(&f);
         pack_submit_version(&f, 1, "a b", NULL);
         assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
-        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 2): "
+        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 3): "
                                  "upgrade the client");
         frame_done(&f);
 }
@@ -3564,6 +3758,1307 @@ test_fenced_any_string_width(void **state)
         assert_int_equal(type, PROTO_FENCED);
         assert_true(seq == 1);
         assert_pstr(msg, "m");
+}
+
+/*
+ * Version 3.  The tests below cover what it added: the dry run ("check",
+ * answered by "checked"), the warnings of the version-3 ack, the "action"
+ * message, and the uow's violations, full flag and actions.
+ */
+
+/* A pstr over a string literal, for static initialisers. */
+#define PSL(s)                                                                                     \
+        {                                                                                          \
+                (s), sizeof(s) - 1                                                                 \
+        }
+
+static const struct proto_record rec3[2] = {
+    {.line = 2,
+     .version = 1700000000000000ULL,
+     .unit = PSL("211102001"),
+     .period = PSL("2024"),
+     .indicator = PSL("pupils"),
+     .value = PSL("1500")},
+    {.line = 3, .version = 1, .raw = PSL("a,\"b"), .reason = PSL("unterminated quote")},
+};
+
+/* ["check", version, "c", batch_id, "s", [one record]], as built by hand. */
+static void
+pack_check_version(struct frame *f, uint64_t version, const char *batch_id)
+{
+        frame_init(f);
+        msgpack_pack_array(&f->pk, 6);
+        pack_s(&f->pk, "check");
+        msgpack_pack_uint64(&f->pk, version);
+        pack_s(&f->pk, "c");
+        pack_s(&f->pk, batch_id);
+        pack_s(&f->pk, "s");
+        msgpack_pack_array(&f->pk, 1);
+        proto_record_pack(&f->pk, &rec3[0]);
+}
+
+static void
+test_check_roundtrip(void **state)
+{
+        struct proto_submit s;
+        struct frame f;
+        char err[256] = "";
+
+        (void)state;
+        frame_init(&f);
+        proto_check_begin(&f.pk, "盘锦一中", "b-dry", "schools.csv", 2);
+        proto_record_pack(&f.pk, &rec3[0]);
+        proto_record_pack(&f.pk, &rec3[1]);
+        /* ["check", 3, ...]: the version is PROTO_VERSION, a fixint after "check". */
+        assert_int_equal((unsigned char)f.sb.data[0], 0x96);
+        assert_int_equal((unsigned char)f.sb.data[7], 0x03);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_CHECK);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_string_equal(err, "");
+        assert_int_equal(s.dry_run, 1);
+        assert_int_equal(s.version, 3);
+        assert_pstr(s.collector, "盘锦一中");
+        assert_pstr(s.batch_id, "b-dry");
+        assert_pstr(s.source, "schools.csv");
+        assert_inside(s.batch_id, &f);
+        assert_int_equal(s.nrec, 2);
+        assert_int_equal(s.rec[0].line, 2);
+        assert_true(s.rec[0].version == 1700000000000000ULL);
+        assert_pstr(s.rec[0].unit, "211102001");
+        assert_pstr(s.rec[0].period, "2024");
+        assert_pstr(s.rec[0].indicator, "pupils");
+        assert_pstr(s.rec[0].value, "1500");
+        assert_pstr(s.rec[0].raw, NULL);
+        assert_int_equal(s.rec[1].line, 3);
+        assert_pstr(s.rec[1].unit, NULL);
+        assert_pstr(s.rec[1].raw, "a,\"b");
+        assert_pstr(s.rec[1].reason, "unterminated quote");
+        assert_inside(s.rec[1].reason, &f);
+        proto_submit_free(&s);
+        assert_int_equal(s.dry_run, 0);
+        frame_done(&f);
+
+        /* An empty check; then a submit into the same struct is no dry run. */
+        frame_init(&f);
+        proto_check_begin(&f.pk, "c", "b", "s", 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.dry_run, 1);
+        assert_int_equal(s.nrec, 0);
+        assert_null(s.rec);
+        frame_done(&f);
+        frame_init(&f);
+        proto_submit_begin(&f.pk, "c", "b", "s", 1);
+        proto_record_pack(&f.pk, &rec3[0]);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_SUBMIT);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.dry_run, 0);
+        assert_int_equal(s.version, 3);
+        assert_int_equal(s.nrec, 1);
+        proto_submit_free(&s);
+        frame_done(&f);
+
+        /* A check by hand at version 3 is the same. */
+        pack_check_version(&f, 3, "b-3");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), 0);
+        assert_int_equal(s.dry_run, 1);
+        assert_int_equal(s.version, 3);
+        assert_pstr(s.batch_id, "b-3");
+        proto_submit_free(&s);
+        frame_done(&f);
+}
+
+static void
+test_check_refused(void **state)
+{
+        struct proto_submit s;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* A check is version 3 only: version 2 (fine for a submit) is not. */
+        pack_check_version(&f, 2, "b-two");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 2 is no longer accepted (this server speaks 3): "
+                                 "upgrade the client");
+        assert_pstr(s.batch_id, "b-two");
+        assert_null(s.rec);
+        assert_int_equal(s.nrec, 0);
+        frame_done(&f);
+        pack_check_version(&f, 1, "b-one");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 3): "
+                                 "upgrade the client");
+        assert_pstr(s.batch_id, "b-one");
+        frame_done(&f);
+        pack_check_version(&f, 4, "b-four");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 4 (this server speaks 3)");
+        assert_pstr(s.batch_id, "b-four");
+        frame_done(&f);
+        pack_check_version(&f, 0, "b-zero");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 0 (this server speaks 3)");
+        frame_done(&f);
+
+        /* A bad batch id, and a bad record, as for a submit. */
+        pack_check_version(&f, 3, "a b");
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id holds byte 0x20: only printable ASCII is allowed");
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+        frame_init(&f);
+        proto_check_begin(&f.pk, "c", "b-rec", "s", 1);
+        {
+                struct proto_record r = rec3[0];
+
+                r.unit = ps(NULL);
+                proto_record_pack(&f.pk, &r);
+        }
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "line 2: unit is not a string");
+        assert_pstr(s.batch_id, "b-rec");
+        assert_null(s.rec);
+        frame_done(&f);
+
+        /* Five or seven items. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 5);
+        pack_s(&f.pk, "check");
+        msgpack_pack_uint64(&f.pk, 3);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b");
+        msgpack_pack_array(&f.pk, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "check message has 5 items, expected 6");
+        assert_pstr(s.batch_id, NULL);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 7);
+        pack_s(&f.pk, "check");
+        msgpack_pack_uint64(&f.pk, 3);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b");
+        pack_s(&f.pk, "s");
+        msgpack_pack_array(&f.pk, 0);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 7 items, at most 6 allowed at depth 0");
+        frame_done(&f);
+
+        /* "checked" is an answer, not a request. */
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_CHECKED, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        proto_ack_warnings_begin(&f.pk, 0);
+        assert_int_equal(proto_submit_decode(f.sb.data, f.sb.size, &s, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 7 items, at most 6 allowed at depth 0");
+        frame_done(&f);
+}
+
+static const struct proto_warning warn3[2] = {
+    {.unit = PSL("211102001"),
+     .period = PSL("2024"),
+     .rule = PSL("R10"),
+     .message = PSL("rule R10 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 > 1300)"),
+     .left = PSL("1500"),
+     .right = PSL("1300.0")},
+    {.unit = PSL("211103"),
+     .period = PSL("2024S1"),
+     .rule = PSL("R2"),
+     .message = PSL(""),
+     .left = PSL(""),
+     .right = PSL("-0.5")},
+};
+
+static void
+assert_warning(const struct proto_warning *got, const struct proto_warning *want)
+{
+        assert_int_equal(got->unit.len, want->unit.len);
+        assert_memory_equal(got->unit.p, want->unit.p, want->unit.len);
+        assert_int_equal(got->period.len, want->period.len);
+        assert_memory_equal(got->period.p, want->period.p, want->period.len);
+        assert_int_equal(got->rule.len, want->rule.len);
+        assert_memory_equal(got->rule.p, want->rule.p, want->rule.len);
+        assert_int_equal(got->message.len, want->message.len);
+        assert_non_null(got->message.p);
+        assert_memory_equal(got->message.p, want->message.p, want->message.len);
+        assert_int_equal(got->left.len, want->left.len);
+        assert_non_null(got->left.p);
+        assert_memory_equal(got->left.p, want->left.p, want->left.len);
+        assert_int_equal(got->right.len, want->right.len);
+        assert_memory_equal(got->right.p, want->right.p, want->right.len);
+}
+
+/* A version-3 ack or a checked: one reject, one stale record, the two warnings. */
+static void
+pack_ack3(struct frame *f, enum proto_type type, const char *batch_id)
+{
+        struct proto_stale st = {.line = 4, .value = ps("12"), .collector = ps("c2"), .version = 9};
+
+        frame_init(f);
+        proto_ack3_begin(&f->pk, type, ps(batch_id), 10, 7, 1, 0);
+        proto_reject_line_pack(&f->pk, 5, ps("unknown unit 999"));
+        proto_ack_stale_begin(&f->pk, 1);
+        proto_stale_pack(&f->pk, &st);
+        proto_ack_warnings_begin(&f->pk, 2);
+        proto_warning_pack(&f->pk, &warn3[0]);
+        proto_warning_pack(&f->pk, &warn3[1]);
+}
+
+static void
+test_ack3_and_checked_roundtrip(void **state)
+{
+        static const enum proto_type types[] = {PROTO_ACK, PROTO_CHECKED};
+        struct proto_ack a;
+        struct frame f;
+        char err[256] = "";
+
+        (void)state;
+        for (size_t i = 0; i < 2; i++) {
+                pack_ack3(&f, types[i], "b-0003");
+                assert_int_equal((unsigned char)f.sb.data[0], 0x97);
+                assert_int_equal(proto_peek(f.sb.data, f.sb.size), types[i]);
+                assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+                assert_string_equal(err, "");
+                assert_int_equal(a.type, types[i]);
+                assert_pstr(a.batch_id, "b-0003");
+                assert_int_equal(a.accepted, 10);
+                assert_int_equal(a.changed, 7);
+                assert_int_equal(a.nrej, 1);
+                assert_int_equal(a.rej[0].line, 5);
+                assert_pstr(a.rej[0].reason, "unknown unit 999");
+                assert_int_equal(a.nstale, 1);
+                assert_int_equal(a.stale[0].line, 4);
+                assert_pstr(a.stale[0].value, "12");
+                assert_pstr(a.stale[0].collector, "c2");
+                assert_true(a.stale[0].version == 9);
+                assert_pstr(a.message, NULL);
+                assert_int_equal(a.nwarn, 2);
+                assert_warning(&a.warn[0], &warn3[0]);
+                assert_warning(&a.warn[1], &warn3[1]);
+                assert_inside(a.warn[0].message, &f);
+                assert_inside(a.warn[1].right, &f);
+                proto_ack_free(&a);
+                assert_null(a.warn);
+                assert_int_equal(a.nwarn, 0);
+                frame_done(&f);
+        }
+
+        /* No warnings: an empty list, no array. */
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_CHECKED, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        proto_ack_warnings_begin(&f.pk, 0);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.type, PROTO_CHECKED);
+        assert_int_equal(a.nwarn, 0);
+        assert_null(a.warn);
+        assert_null(a.rej);
+        assert_null(a.stale);
+        proto_ack_free(&a);
+        frame_done(&f);
+
+        /* The version-2 ack (6 items) is still read: no warnings. */
+        frame_init(&f);
+        proto_ack_begin(&f.pk, ps("b-2"), 3, 1, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        assert_int_equal((unsigned char)f.sb.data[0], 0x96);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.type, PROTO_ACK);
+        assert_pstr(a.batch_id, "b-2");
+        assert_int_equal(a.accepted, 3);
+        assert_int_equal(a.nwarn, 0);
+        assert_null(a.warn);
+        proto_ack_free(&a);
+        frame_done(&f);
+
+        /* An error is still an error. */
+        frame_init(&f);
+        proto_error_pack(&f.pk, ps("b-e"), "no");
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.type, PROTO_ERROR);
+        assert_int_equal(a.nwarn, 0);
+        assert_null(a.warn);
+        proto_ack_free(&a);
+        frame_done(&f);
+}
+
+/* An ack or checked of item count n: [type, "b", 0, 0, [], [], [], ...nil]. */
+static void
+pack_ack_items(struct frame *f, const char *type, uint32_t n)
+{
+        frame_init(f);
+        msgpack_pack_array(&f->pk, n);
+        pack_s(&f->pk, type);
+        pack_s(&f->pk, "b");
+        msgpack_pack_uint64(&f->pk, 0);
+        msgpack_pack_uint64(&f->pk, 0);
+        for (uint32_t i = 4; i < n && i < 7; i++)
+                msgpack_pack_array(&f->pk, 0);
+        for (uint32_t i = 7; i < n; i++)
+                msgpack_pack_nil(&f->pk);
+}
+
+static void
+test_ack3_refused(void **state)
+{
+        struct proto_ack a;
+        struct frame f;
+        char err[256], want[256];
+        size_t at;
+
+        (void)state;
+        /* Item counts: ack 6 or 7, checked 7. */
+        pack_ack_items(&f, "ack", 8);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 8 items, at most 7 allowed at depth 0");
+        assert_pstr(a.batch_id, NULL);
+        frame_done(&f);
+        pack_ack_items(&f, "checked", 8);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 8 items, at most 7 allowed at depth 0");
+        frame_done(&f);
+        pack_ack_items(&f, "checked", 6);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "checked message has 6 items, expected 7");
+        frame_done(&f);
+        pack_ack_items(&f, "ack", 6);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        proto_ack_free(&a);
+        frame_done(&f);
+        pack_ack_items(&f, "ack", 7);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        proto_ack_free(&a);
+        frame_done(&f);
+        pack_ack_items(&f, "error", 4);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "error message has 4 items, expected 3");
+        frame_done(&f);
+
+        /* The warnings list is a list. */
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_ACK, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "warnings is not an array");
+        assert_pstr(a.batch_id, NULL);
+        frame_done(&f);
+
+        /* Warnings of 5 and 7 items, and one that is not an array, after a good one. */
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_CHECKED, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        proto_ack_warnings_begin(&f.pk, 2);
+        proto_warning_pack(&f.pk, &warn3[0]);
+        msgpack_pack_array(&f.pk, 5);
+        for (int i = 0; i < 5; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "warning 1: has 5 items, expected 6");
+        assert_null(a.warn);
+        assert_int_equal(a.nwarn, 0);
+        assert_null(a.rej);
+        assert_null(a.stale);
+        frame_done(&f);
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_CHECKED, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        proto_ack_warnings_begin(&f.pk, 2);
+        proto_warning_pack(&f.pk, &warn3[0]);
+        at = f.sb.size;
+        msgpack_pack_array(&f.pk, 7);
+        for (int i = 0; i < 7; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want),
+                 "byte %zu: array declares 7 items, at most 6 allowed at depth 2", at);
+        assert_string_equal(err, want);
+        frame_done(&f);
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_ACK, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        proto_ack_warnings_begin(&f.pk, 2);
+        proto_warning_pack(&f.pk, &warn3[0]);
+        pack_s(&f.pk, "x");
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "warning 1: not an array");
+        frame_done(&f);
+
+        /* A warning of the 4-item shape of a stale record: the arity is per list. */
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_ACK, ps("b"), 0, 0, 0, 0);
+        proto_ack_stale_begin(&f.pk, 0);
+        proto_ack_warnings_begin(&f.pk, 1);
+        {
+                struct proto_stale st = {
+                    .line = 1, .value = ps("1"), .collector = ps("c"), .version = 1};
+
+                proto_stale_pack(&f.pk, &st);
+        }
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "warning 0: has 4 items, expected 6");
+        frame_done(&f);
+
+        /* Nil where a string is required: every field of a warning. */
+        static const char *const names[6] = {"unit", "period", "rule", "message", "left", "right"};
+        for (int k = 0; k < 6; k++) {
+                struct proto_warning wn = warn3[0];
+                struct pstr *fld[6] = {&wn.unit,    &wn.period, &wn.rule,
+                                       &wn.message, &wn.left,   &wn.right};
+
+                *fld[k] = ps(NULL);
+                frame_init(&f);
+                proto_ack3_begin(&f.pk, k % 2 ? PROTO_CHECKED : PROTO_ACK, ps("b"), 0, 0, 0, 0);
+                proto_ack_stale_begin(&f.pk, 0);
+                proto_ack_warnings_begin(&f.pk, 2);
+                proto_warning_pack(&f.pk, &warn3[1]);
+                proto_warning_pack(&f.pk, &wn);
+                assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+                snprintf(want, sizeof(want), "warning 1: %s is not a string", names[k]);
+                assert_string_equal(err, want);
+                assert_null(a.warn);
+                assert_int_equal(a.nwarn, 0);
+                frame_done(&f);
+        }
+
+        /* The caps of a warning's fields. */
+        char *big = malloc(PROTO_MAX_TEXT + 2);
+        memset(big, 'z', PROTO_MAX_TEXT + 1);
+        big[PROTO_MAX_TEXT + 1] = '\0';
+        static const struct {
+                int field;
+                uint32_t len;
+                const char *err;
+        } caps[] = {
+            {0, PROTO_MAX_FIELD + 1, "warning 0: unit longer than 256 bytes"},
+            {1, PROTO_MAX_FIELD + 1, "warning 0: period longer than 256 bytes"},
+            {2, PROTO_MAX_ID + 1, "warning 0: rule longer than 64 bytes"},
+            {3, PROTO_MAX_TEXT + 1, "warning 0: message longer than 4096 bytes"},
+            {4, PROTO_MAX_FIELD + 1, "warning 0: left longer than 256 bytes"},
+            {5, PROTO_MAX_FIELD + 1, "warning 0: right longer than 256 bytes"},
+            {2, PROTO_MAX_ID, NULL},
+            {3, PROTO_MAX_TEXT, NULL},
+            {5, PROTO_MAX_FIELD, NULL},
+        };
+        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+                struct proto_warning wn = warn3[0];
+                struct pstr *fld[6] = {&wn.unit,    &wn.period, &wn.rule,
+                                       &wn.message, &wn.left,   &wn.right};
+
+                fld[caps[i].field]->p = big;
+                fld[caps[i].field]->len = caps[i].len;
+                frame_init(&f);
+                proto_ack3_begin(&f.pk, PROTO_ACK, ps("b"), 0, 0, 0, 0);
+                proto_ack_stale_begin(&f.pk, 0);
+                proto_ack_warnings_begin(&f.pk, 1);
+                proto_warning_pack(&f.pk, &wn);
+                assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)),
+                                 caps[i].err == NULL ? 0 : -1);
+                if (caps[i].err != NULL)
+                        assert_string_equal(err, caps[i].err);
+                else
+                        assert_int_equal(a.nwarn, 1);
+                proto_ack_free(&a);
+                frame_done(&f);
+        }
+        free(big);
+
+        /* A bad stale record is reported before a bad warning. */
+        frame_init(&f);
+        proto_ack3_begin(&f.pk, PROTO_ACK, ps("b"), 0, 0, 0, 0);
+        {
+                struct proto_stale st = {.line = 1, .value = ps(NULL), .collector = ps("c")};
+                struct proto_warning wn = warn3[0];
+
+                proto_ack_stale_begin(&f.pk, 1);
+                proto_stale_pack(&f.pk, &st);
+                wn.unit = ps(NULL);
+                proto_ack_warnings_begin(&f.pk, 1);
+                proto_warning_pack(&f.pk, &wn);
+        }
+        assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "stale 0: value is not a string");
+        frame_done(&f);
+}
+
+static const struct proto_action act3 = {.collector = PSL("盘锦一中"),
+                                         .batch_id = PSL("act-0001"),
+                                         .kind = PSL("explain"),
+                                         .unit = PSL("211102001"),
+                                         .period = PSL("2024"),
+                                         .rule = PSL("R10"),
+                                         .text = PSL("新建校区，学生增加")};
+
+static void
+test_action_roundtrip(void **state)
+{
+        struct proto_action a;
+        struct frame f;
+        char err[256] = "";
+
+        (void)state;
+        frame_init(&f);
+        proto_action_pack(&f.pk, &act3);
+        assert_int_equal((unsigned char)f.sb.data[0], 0x99);
+        assert_int_equal((unsigned char)f.sb.data[8], 0x03);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ACTION);
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_string_equal(err, "");
+        assert_pstr(a.collector, "盘锦一中");
+        assert_pstr(a.batch_id, "act-0001");
+        assert_pstr(a.kind, "explain");
+        assert_pstr(a.unit, "211102001");
+        assert_pstr(a.period, "2024");
+        assert_pstr(a.rule, "R10");
+        assert_pstr(a.text, "新建校区，学生增加");
+        assert_inside(a.collector, &f);
+        assert_inside(a.batch_id, &f);
+        assert_inside(a.text, &f);
+        frame_done(&f);
+
+        /* rule and text may be nil; an empty text is a text. */
+        struct proto_action b = act3;
+        b.rule = ps(NULL);
+        b.text = ps(NULL);
+        frame_init(&f);
+        proto_action_pack(&f.pk, &b);
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.rule, NULL);
+        assert_pstr(a.text, NULL);
+        assert_pstr(a.kind, "explain");
+        frame_done(&f);
+        b.text = ps("");
+        frame_init(&f);
+        proto_action_pack(&f.pk, &b);
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.rule, NULL);
+        assert_pstr(a.text, "");
+        frame_done(&f);
+
+        /* The longest fields there may be. */
+        char *big = malloc(PROTO_MAX_TEXT);
+        memset(big, 'y', PROTO_MAX_TEXT);
+        b = act3;
+        b.collector = (struct pstr){big, PROTO_MAX_ID};
+        b.batch_id = (struct pstr){big, PROTO_MAX_ID};
+        b.kind = (struct pstr){big, PROTO_MAX_ID};
+        b.unit = (struct pstr){big, PROTO_MAX_FIELD};
+        b.period = (struct pstr){big, PROTO_MAX_FIELD};
+        b.rule = (struct pstr){big, PROTO_MAX_ID};
+        b.text = (struct pstr){big, PROTO_MAX_TEXT};
+        frame_init(&f);
+        proto_action_pack(&f.pk, &b);
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.text.len, PROTO_MAX_TEXT);
+        assert_int_equal(a.unit.len, PROTO_MAX_FIELD);
+        assert_int_equal(a.rule.len, PROTO_MAX_ID);
+        frame_done(&f);
+        free(big);
+}
+
+/* ["action", version, "c", batch_id, "explain", "u", "2024", "R1", "t"]. */
+static void
+pack_action_version(struct frame *f, uint64_t version, const char *batch_id)
+{
+        frame_init(f);
+        msgpack_pack_array(&f->pk, 9);
+        pack_s(&f->pk, "action");
+        msgpack_pack_uint64(&f->pk, version);
+        pack_s(&f->pk, "c");
+        pack_s(&f->pk, batch_id);
+        pack_s(&f->pk, "explain");
+        pack_s(&f->pk, "u");
+        pack_s(&f->pk, "2024");
+        pack_s(&f->pk, "R1");
+        pack_s(&f->pk, "t");
+}
+
+static void
+test_action_refused(void **state)
+{
+        struct proto_action a;
+        struct frame f;
+        char err[256], want[256];
+
+        (void)state;
+        pack_action_version(&f, 3, "b-ok");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.batch_id, "b-ok");
+        frame_done(&f);
+
+        /* Version 3 only; the batch id is kept for the error reply. */
+        pack_action_version(&f, 2, "b-two");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 2 is no longer accepted (this server speaks 3): "
+                                 "upgrade the client");
+        assert_pstr(a.batch_id, "b-two");
+        assert_inside(a.batch_id, &f);
+        assert_pstr(a.collector, NULL);
+        assert_pstr(a.kind, NULL);
+        frame_done(&f);
+        pack_action_version(&f, 1, "b-one");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 1 is no longer accepted (this server speaks 3): "
+                                 "upgrade the client");
+        assert_pstr(a.batch_id, "b-one");
+        frame_done(&f);
+        pack_action_version(&f, 4, "b-four");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "unsupported protocol version 4 (this server speaks 3)");
+        assert_pstr(a.batch_id, "b-four");
+        frame_done(&f);
+        /* An old client with an id that is not one still hears "upgrade", but no id. */
+        pack_action_version(&f, 2, "a b");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 2 is no longer accepted (this server speaks 3): "
+                                 "upgrade the client");
+        assert_pstr(a.batch_id, NULL);
+        frame_done(&f);
+        pack_action_version(&f, 3, "a b");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id holds byte 0x20: only printable ASCII is allowed");
+        assert_pstr(a.batch_id, NULL);
+        frame_done(&f);
+        pack_action_version(&f, 3, "");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "batch_id is empty");
+        assert_pstr(a.batch_id, NULL);
+        frame_done(&f);
+
+        /* Nil where a string is required (rule and text may be nil). */
+        static const char *const names[5] = {"collector", "batch_id", "kind", "unit", "period"};
+        for (int k = 0; k < 5; k++) {
+                struct proto_action b = act3;
+                struct pstr *fld[5] = {&b.collector, &b.batch_id, &b.kind, &b.unit, &b.period};
+
+                *fld[k] = ps(NULL);
+                frame_init(&f);
+                proto_action_pack(&f.pk, &b);
+                assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)),
+                                 -1);
+                snprintf(want, sizeof(want), "%s is not a string", names[k]);
+                assert_string_equal(err, want);
+                /* Refused for anything but the id: the id is kept. */
+                assert_pstr(a.batch_id, k == 1 ? NULL : "act-0001");
+                assert_pstr(a.kind, NULL);
+                assert_pstr(a.collector, NULL);
+                frame_done(&f);
+        }
+
+        /* Caps. */
+        char *big = malloc(PROTO_MAX_TEXT + 1);
+        memset(big, 'y', PROTO_MAX_TEXT + 1);
+        static const struct {
+                int field;
+                uint32_t len;
+                const char *err;
+        } caps[] = {
+            {0, PROTO_MAX_ID + 1, "collector longer than 64 bytes"},
+            {1, PROTO_MAX_ID + 1, "batch_id longer than 64 bytes"},
+            {2, PROTO_MAX_ID + 1, "kind longer than 64 bytes"},
+            {3, PROTO_MAX_FIELD + 1, "unit longer than 256 bytes"},
+            {4, PROTO_MAX_FIELD + 1, "period longer than 256 bytes"},
+            {5, PROTO_MAX_ID + 1, "rule longer than 64 bytes"},
+            {6, PROTO_MAX_TEXT + 1, "text longer than 4096 bytes"},
+        };
+        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+                struct proto_action b = act3;
+                struct pstr *fld[7] = {&b.collector, &b.batch_id, &b.kind, &b.unit,
+                                       &b.period,    &b.rule,     &b.text};
+
+                fld[caps[i].field]->p = big;
+                fld[caps[i].field]->len = caps[i].len;
+                frame_init(&f);
+                proto_action_pack(&f.pk, &b);
+                assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)),
+                                 -1);
+                assert_string_equal(err, caps[i].err);
+                frame_done(&f);
+        }
+        free(big);
+
+        /* Wrong item counts, and a list where a field goes. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 8);
+        pack_s(&f.pk, "action");
+        msgpack_pack_uint64(&f.pk, 3);
+        for (int i = 0; i < 6; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "action message has 8 items, expected 9");
+        assert_pstr(a.batch_id, NULL);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 10);
+        pack_s(&f.pk, "action");
+        msgpack_pack_uint64(&f.pk, 3);
+        for (int i = 0; i < 8; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 0: array declares 10 items, at most 9 allowed at depth 0");
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 9);
+        pack_s(&f.pk, "action");
+        msgpack_pack_uint64(&f.pk, 3);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b");
+        /* 0x99 "action" 3 "c" "b": the list's header at byte 13. */
+        assert_int_equal(f.sb.size, 13);
+        msgpack_pack_array(&f.pk, 1);
+        pack_s(&f.pk, "explain");
+        for (int i = 0; i < 4; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "byte 13: array declares 1 items, at most 0 allowed at depth 1");
+        frame_done(&f);
+        /* An empty list passes the scan and is no kind. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 9);
+        pack_s(&f.pk, "action");
+        msgpack_pack_uint64(&f.pk, 3);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b");
+        msgpack_pack_array(&f.pk, 0);
+        for (int i = 0; i < 4; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_action_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "kind is not a string");
+        assert_pstr(a.batch_id, "b");
+        frame_done(&f);
+}
+
+static const struct proto_batch bat3[2] = {
+    {PSL("c1"), PSL("b-1"), PSL("f.csv")},
+    {PSL("盘锦一中"), PSL("b-2"), {NULL, 0}},
+};
+
+static const struct proto_violation viol3[3] = {
+    {.unit = PSL("211102001"),
+     .period = PSL("2024"),
+     .rule = PSL("R10"),
+     .severity = PSL("warning"),
+     .left = PSL("1500"),
+     .right = PSL("1300.000000000000")},
+    /* No longer fails. */
+    {.unit = PSL("211103"),
+     .period = PSL("2023"),
+     .rule = PSL("R2"),
+     .severity = PSL("error"),
+     .left = {NULL, 0},
+     .right = {NULL, 0}},
+    {.unit = PSL("21"),
+     .period = PSL("2024S1"),
+     .rule = PSL("R3"),
+     .severity = PSL(""),
+     .left = PSL(""),
+     .right = PSL("0")},
+};
+
+static const struct proto_action uact3[2] = {
+    {.kind = PSL("explain"),
+     .unit = PSL("211102001"),
+     .period = PSL("2024"),
+     .rule = PSL("R10"),
+     .text = PSL("新建校区")},
+    {.collector = PSL("ignored"),
+     .batch_id = PSL("ignored"),
+     .kind = PSL("explain"),
+     .unit = PSL("211103"),
+     .period = PSL("2023"),
+     .rule = {NULL, 0},
+     .text = {NULL, 0}},
+};
+
+/* A uow with two batches, no values, the given violations and actions. */
+static void
+pack_uow_rules(struct frame *f, const struct proto_violation *v, uint32_t nv, int full,
+               const struct proto_action *a, const uint32_t *abatch, uint32_t na)
+{
+        frame_init(f);
+        proto_uow_begin(&f->pk, 12, 3, "agg-1", 2);
+        proto_uow_batch_pack(&f->pk, &bat3[0]);
+        proto_uow_batch_pack(&f->pk, &bat3[1]);
+        proto_uow_values_begin(&f->pk, 0);
+        proto_uow_rejects_begin(&f->pk, 0);
+        proto_uow_aggs_begin(&f->pk, 0);
+        proto_uow_violations_begin(&f->pk, nv);
+        for (uint32_t i = 0; i < nv; i++)
+                proto_violation_pack(&f->pk, &v[i]);
+        proto_uow_actions_begin(&f->pk, full, na);
+        for (uint32_t i = 0; i < na; i++)
+                proto_uow_action_pack(&f->pk, &a[i], abatch[i]);
+}
+
+static void
+test_uow_rules_roundtrip(void **state)
+{
+        static const uint32_t abatch[2] = {1, 0};
+        struct proto_uow u;
+        struct frame f;
+        char err[256] = "";
+
+        (void)state;
+        pack_uow_rules(&f, viol3, 3, 1, uact3, abatch, 2);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_UOW);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_string_equal(err, "");
+        assert_true(u.seq == 12);
+        assert_true(u.epoch == 3);
+        assert_int_equal(u.nbatches, 2);
+        assert_int_equal(u.nviolations, 3);
+        assert_pstr(u.violations[0].unit, "211102001");
+        assert_pstr(u.violations[0].period, "2024");
+        assert_pstr(u.violations[0].rule, "R10");
+        assert_pstr(u.violations[0].severity, "warning");
+        assert_pstr(u.violations[0].left, "1500");
+        assert_pstr(u.violations[0].right, "1300.000000000000");
+        assert_inside(u.violations[0].right, &f);
+        assert_pstr(u.violations[1].unit, "211103");
+        assert_pstr(u.violations[1].rule, "R2");
+        assert_pstr(u.violations[1].severity, "error");
+        assert_pstr(u.violations[1].left, NULL);
+        assert_pstr(u.violations[1].right, NULL);
+        assert_pstr(u.violations[2].severity, "");
+        assert_pstr(u.violations[2].left, "");
+        assert_pstr(u.violations[2].right, "0");
+        assert_int_equal(u.violations_full, 1);
+        assert_int_equal(u.nactions, 2);
+        /* Each action's collector and batch id are its batch's, by index. */
+        assert_pstr(u.actions[0].collector, "盘锦一中");
+        assert_pstr(u.actions[0].batch_id, "b-2");
+        assert_true(u.actions[0].collector.p == u.batches[1].collector.p);
+        assert_true(u.actions[0].batch_id.p == u.batches[1].batch_id.p);
+        assert_pstr(u.actions[0].kind, "explain");
+        assert_pstr(u.actions[0].unit, "211102001");
+        assert_pstr(u.actions[0].period, "2024");
+        assert_pstr(u.actions[0].rule, "R10");
+        assert_pstr(u.actions[0].text, "新建校区");
+        assert_inside(u.actions[0].text, &f);
+        /* The encoder ignores the action's own collector and batch id. */
+        assert_pstr(u.actions[1].collector, "c1");
+        assert_pstr(u.actions[1].batch_id, "b-1");
+        assert_true(u.actions[1].batch_id.p == u.batches[0].batch_id.p);
+        assert_pstr(u.actions[1].unit, "211103");
+        assert_pstr(u.actions[1].rule, NULL);
+        assert_pstr(u.actions[1].text, NULL);
+        proto_uow_free(&u);
+        assert_null(u.violations);
+        assert_null(u.actions);
+        assert_int_equal(u.nviolations + u.nactions, 0);
+        assert_int_equal(u.violations_full, 0);
+        frame_done(&f);
+
+        /* full 0, and the encoder writes any true full as 1. */
+        static const int fulls[] = {0, 1, 7, -1};
+        for (size_t i = 0; i < sizeof(fulls) / sizeof(fulls[0]); i++) {
+                pack_uow_rules(&f, viol3, 1, fulls[i], uact3, abatch, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+                assert_int_equal(u.violations_full, fulls[i] != 0);
+                assert_int_equal(u.nviolations, 1);
+                assert_int_equal(u.nactions, 0);
+                assert_null(u.actions);
+                proto_uow_free(&u);
+                frame_done(&f);
+        }
+
+        /* A full list may be empty: there are no violations at all. */
+        pack_uow_rules(&f, viol3, 0, 1, uact3, abatch, 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.violations_full, 1);
+        assert_int_equal(u.nviolations, 0);
+        assert_null(u.violations);
+        proto_uow_free(&u);
+        frame_done(&f);
+
+        /* Violations and actions next to values, rejects and aggs. */
+        struct proto_value v = {.unit = ps("u"),
+                                .period = ps("2024"),
+                                .indicator = ps("i"),
+                                .value = ps("1"),
+                                .version = 5,
+                                .flags = PROTO_VALUE_NEW};
+        struct proto_reject rj = {.line = 4, .reason = ps("r")};
+        struct proto_agg ag = {.unit = ps("u"),
+                               .level = ps("school"),
+                               .period = ps("2024"),
+                               .indicator = ps("i"),
+                               .value = ps("1"),
+                               .nulls = PROTO_AGG_NULL_NUM | PROTO_AGG_NULL_DEN |
+                                        PROTO_AGG_NULL_MIN | PROTO_AGG_NULL_MAX |
+                                        PROTO_AGG_NULL_MEAN | PROTO_AGG_NULL_CV};
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, 1, "a", 1);
+        proto_uow_batch_pack(&f.pk, &bat3[0]);
+        proto_uow_values_begin(&f.pk, 1);
+        proto_value_pack(&f.pk, &v, 0);
+        proto_uow_rejects_begin(&f.pk, 1);
+        proto_reject_pack(&f.pk, &rj, 0);
+        proto_uow_aggs_begin(&f.pk, 1);
+        proto_agg_pack(&f.pk, &ag);
+        proto_uow_violations_begin(&f.pk, 1);
+        proto_violation_pack(&f.pk, &viol3[0]);
+        proto_uow_actions_begin(&f.pk, 0, 1);
+        proto_uow_action_pack(&f.pk, &uact3[0], 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.nvalues, 1);
+        assert_int_equal(u.nrejects, 1);
+        assert_int_equal(u.naggs, 1);
+        assert_int_equal(u.nviolations, 1);
+        assert_int_equal(u.violations_full, 0);
+        assert_int_equal(u.nactions, 1);
+        assert_pstr(u.actions[0].batch_id, "b-1");
+        assert_pstr(u.values[0].batch_id, "b-1");
+        proto_uow_free(&u);
+        frame_done(&f);
+}
+
+/* A uow of no batches whose trailing three items are given raw by pack. */
+static void
+pack_uow_tail(struct frame *f, uint32_t nbatches, void (*pack)(msgpack_packer *))
+{
+        frame_init(f);
+        proto_uow_begin(&f->pk, 1, 1, "a", nbatches);
+        for (uint32_t i = 0; i < nbatches; i++)
+                proto_uow_batch_pack(&f->pk, &bat3[0]);
+        proto_uow_values_begin(&f->pk, 0);
+        proto_uow_rejects_begin(&f->pk, 0);
+        proto_uow_aggs_begin(&f->pk, 0);
+        pack(&f->pk);
+}
+
+static void
+tail_full_two(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 2);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_full_nil(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_nil(pk);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_full_true(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_true(pk);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_full_negative(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_int64(pk, -1);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_full_huge(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 4294967297ULL);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_violations_nil(msgpack_packer *pk)
+{
+        msgpack_pack_nil(pk);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_actions_nil(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_nil(pk);
+}
+
+static void
+tail_violation_five(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 5);
+        for (int i = 0; i < 5; i++)
+                pack_s(pk, "x");
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_violation_scalar(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 2);
+        proto_violation_pack(pk, &viol3[0]);
+        pack_s(pk, "x");
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 0);
+}
+
+static void
+tail_action_seven(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 7);
+        msgpack_pack_uint64(pk, 0);
+        for (int i = 0; i < 6; i++)
+                pack_s(pk, "x");
+}
+
+static void
+tail_action_negative_batch(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_int64(pk, -1);
+        for (int i = 0; i < 5; i++)
+                pack_s(pk, "x");
+}
+
+static void
+tail_action_string_batch(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 6);
+        pack_s(pk, "0");
+        for (int i = 0; i < 5; i++)
+                pack_s(pk, "x");
+}
+
+static void
+test_uow_rules_refused(void **state)
+{
+        struct proto_uow u;
+        struct frame f;
+        char err[256], want[256];
+
+        (void)state;
+        /* Only one of left and right nil, either way round, after a good one. */
+        for (int k = 0; k < 2; k++) {
+                struct proto_violation v[2] = {viol3[1], viol3[0]};
+
+                if (k == 0)
+                        v[1].left = ps(NULL);
+                else
+                        v[1].right = ps(NULL);
+                pack_uow_rules(&f, v, 2, 0, NULL, NULL, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                assert_string_equal(
+                    err, "violation 1: left and right must both be nil or both be strings");
+                assert_null(u.violations);
+                assert_int_equal(u.nviolations, 0);
+                assert_null(u.batches);
+                frame_done(&f);
+        }
+
+        /* Nil where a string is required: unit, period, rule and severity. */
+        static const char *const names[4] = {"unit", "period", "rule", "severity"};
+        for (int k = 0; k < 4; k++) {
+                struct proto_violation v = viol3[0];
+                struct pstr *fld[4] = {&v.unit, &v.period, &v.rule, &v.severity};
+
+                *fld[k] = ps(NULL);
+                pack_uow_rules(&f, &v, 1, 1, NULL, NULL, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                snprintf(want, sizeof(want), "violation 0: %s is not a string", names[k]);
+                assert_string_equal(err, want);
+                assert_null(u.violations);
+                frame_done(&f);
+        }
+
+        /* Caps of a violation's fields. */
+        char *big = malloc(PROTO_MAX_FIELD + 1);
+        memset(big, 'w', PROTO_MAX_FIELD + 1);
+        static const struct {
+                int field;
+                uint32_t len;
+                const char *err;
+        } caps[] = {
+            {0, PROTO_MAX_FIELD + 1, "violation 0: unit longer than 256 bytes"},
+            {1, PROTO_MAX_FIELD + 1, "violation 0: period longer than 256 bytes"},
+            {2, PROTO_MAX_ID + 1, "violation 0: rule longer than 64 bytes"},
+            {3, PROTO_MAX_ID + 1, "violation 0: severity longer than 64 bytes"},
+            {4, PROTO_MAX_FIELD + 1, "violation 0: left longer than 256 bytes"},
+            {5, PROTO_MAX_FIELD + 1, "violation 0: right longer than 256 bytes"},
+        };
+        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+                struct proto_violation v = viol3[0];
+                struct pstr *fld[6] = {&v.unit, &v.period, &v.rule, &v.severity, &v.left, &v.right};
+
+                fld[caps[i].field]->p = big;
+                fld[caps[i].field]->len = caps[i].len;
+                pack_uow_rules(&f, &v, 1, 0, NULL, NULL, 0);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                assert_string_equal(err, caps[i].err);
+                frame_done(&f);
+        }
+        free(big);
+
+        /* full is 0 or 1, an integer. */
+        static const struct {
+                void (*pack)(msgpack_packer *);
+                const char *err;
+        } tails[] = {
+            {tail_full_two, "full is 2, not 0 or 1"},
+            {tail_full_nil, "full is not an integer"},
+            {tail_full_true, "full is not an integer"},
+            {tail_full_negative, "full is negative"},
+            {tail_full_huge, "full 4294967297 out of range"},
+            {tail_violations_nil, "violations is not an array"},
+            {tail_actions_nil, "actions is not an array"},
+            {tail_violation_five, "violation 0: has 5 items, expected 6"},
+            {tail_violation_scalar, "violation 1: not an array"},
+            {tail_action_seven, "action 0: has 7 items, expected 6"},
+            {tail_action_negative_batch, "action 0: batch is negative"},
+            {tail_action_string_batch, "action 0: batch is not an integer"},
+        };
+        for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+                pack_uow_tail(&f, 1, tails[i].pack);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                assert_string_equal(err, tails[i].err);
+                assert_null(u.batches);
+                assert_null(u.violations);
+                assert_null(u.actions);
+                assert_int_equal(u.violations_full, 0);
+                frame_done(&f);
+        }
+
+        /* An action naming a batch out of range: past the table, or no table. */
+        static const uint32_t two[2] = {0, 2};
+        pack_uow_rules(&f, NULL, 0, 0, uact3, two, 2);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "action 1: batch 2 out of range (the uow has 2)");
+        assert_null(u.actions);
+        assert_int_equal(u.nactions, 0);
+        assert_null(u.batches);
+        frame_done(&f);
+        frame_init(&f);
+        proto_uow_begin(&f.pk, 1, 1, "a", 0);
+        proto_uow_values_begin(&f.pk, 0);
+        proto_uow_rejects_begin(&f.pk, 0);
+        proto_uow_aggs_begin(&f.pk, 0);
+        proto_uow_violations_begin(&f.pk, 0);
+        proto_uow_actions_begin(&f.pk, 0, 1);
+        proto_uow_action_pack(&f.pk, &uact3[0], 0);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "action 0: batch 0 out of range (the uow has 0)");
+        assert_null(u.actions);
+        frame_done(&f);
+        static const uint32_t big_index[1] = {UINT32_MAX};
+        pack_uow_rules(&f, NULL, 0, 0, uact3, big_index, 1);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+        assert_string_equal(err, "action 0: batch 4294967295 out of range (the uow has 2)");
+        frame_done(&f);
+
+        /* Nil where a string is required in an action: kind, unit, period. */
+        static const char *const anames[3] = {"kind", "unit", "period"};
+        static const uint32_t zero[1] = {0};
+        for (int k = 0; k < 3; k++) {
+                struct proto_action a = uact3[0];
+                struct pstr *fld[3] = {&a.kind, &a.unit, &a.period};
+
+                *fld[k] = ps(NULL);
+                pack_uow_rules(&f, viol3, 1, 0, &a, zero, 1);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                snprintf(want, sizeof(want), "action 0: %s is not a string", anames[k]);
+                assert_string_equal(err, want);
+                assert_null(u.actions);
+                assert_null(u.violations);
+                frame_done(&f);
+        }
+
+        /* A bad violation is reported before a bad action. */
+        {
+                struct proto_violation v = viol3[0];
+
+                v.right = ps(NULL);
+                pack_uow_rules(&f, &v, 1, 0, uact3, two + 1, 1);
+                assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), -1);
+                assert_string_equal(
+                    err, "violation 0: left and right must both be nil or both be strings");
+                frame_done(&f);
+        }
+}
+
+/* The new type names, and names one byte short and long. */
+static void
+test_peek_v3(void **state)
+{
+        static const unsigned char check[] = {0x96, 0xa5, 'c', 'h', 'e', 'c', 'k', 0x03};
+        static const unsigned char checked[] = {0x97, 0xa7, 'c', 'h', 'e', 'c', 'k', 'e', 'd'};
+        static const unsigned char checke[] = {0x97, 0xa6, 'c', 'h', 'e', 'c', 'k', 'e'};
+        static const unsigned char chec[] = {0x96, 0xa4, 'c', 'h', 'e', 'c', 0x03};
+        static const unsigned char action[] = {0x99, 0xa6, 'a', 'c', 't', 'i', 'o', 'n'};
+        static const unsigned char actions[] = {0x99, 0xa7, 'a', 'c', 't', 'i', 'o', 'n', 's'};
+
+        (void)state;
+        assert_int_equal(proto_peek(check, sizeof(check)), PROTO_CHECK);
+        assert_int_equal(proto_peek(checked, sizeof(checked)), PROTO_CHECKED);
+        assert_int_equal(proto_peek(checked, 8), PROTO_BAD);
+        assert_int_equal(proto_peek(checke, sizeof(checke)), PROTO_BAD);
+        assert_int_equal(proto_peek(chec, sizeof(chec)), PROTO_BAD);
+        assert_int_equal(proto_peek(action, sizeof(action)), PROTO_ACTION);
+        assert_int_equal(proto_peek(actions, sizeof(actions)), PROTO_BAD);
+        assert_int_equal(PROTO_LAST, PROTO_ACTION);
+}
+
+/*
+ * Every proper prefix of each message that version 3 added or changed is
+ * refused, each in a buffer of exactly its size, and so is a trailing byte.
+ */
+static void
+test_truncated_v3(void **state)
+{
+        static const uint32_t abatch[2] = {1, 0};
+        struct frame f[5];
+        const enum proto_type as[5] = {PROTO_CHECK, PROTO_CHECKED, PROTO_ACK, PROTO_ACTION,
+                                       PROTO_UOW};
+        unsigned char *buf;
+        char err[256];
+
+        (void)state;
+        frame_init(&f[0]);
+        proto_check_begin(&f[0].pk, "c", "b-0001", "s.csv", 2);
+        proto_record_pack(&f[0].pk, &rec3[0]);
+        proto_record_pack(&f[0].pk, &rec3[1]);
+        pack_ack3(&f[1], PROTO_CHECKED, "b-0001");
+        pack_ack3(&f[2], PROTO_ACK, "b-0001");
+        frame_init(&f[3]);
+        proto_action_pack(&f[3].pk, &act3);
+        pack_uow_rules(&f[4], viol3, 3, 1, uact3, abatch, 2);
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(decode_as(as[i], f[i].sb.data, f[i].sb.size, err, sizeof(err)), 0);
+                for (size_t n = 1; n < f[i].sb.size; n++) {
+                        buf = malloc(n);
+                        memcpy(buf, f[i].sb.data, n);
+                        assert_int_equal(decode_as(as[i], buf, n, err, sizeof(err)), -1);
+                        assert_true(strlen(err) > 0);
+                        free(buf);
+                }
+                buf = malloc(f[i].sb.size + 1);
+                memcpy(buf, f[i].sb.data, f[i].sb.size);
+                buf[f[i].sb.size] = 0xc0;
+                assert_int_equal(decode_as(as[i], buf, f[i].sb.size + 1, err, sizeof(err)), -1);
+                assert_string_equal(err, "1 trailing bytes after the message");
+                free(buf);
+                frame_done(&f[i]);
+        }
 }
 
 int
@@ -3617,6 +5112,16 @@ main(void)
             cmocka_unit_test(test_invalid_batch_id_not_kept),
             cmocka_unit_test(test_v1_told_to_upgrade_whatever_its_batch_id),
             cmocka_unit_test(test_fenced_any_string_width),
+            cmocka_unit_test(test_check_roundtrip),
+            cmocka_unit_test(test_check_refused),
+            cmocka_unit_test(test_ack3_and_checked_roundtrip),
+            cmocka_unit_test(test_ack3_refused),
+            cmocka_unit_test(test_action_roundtrip),
+            cmocka_unit_test(test_action_refused),
+            cmocka_unit_test(test_uow_rules_roundtrip),
+            cmocka_unit_test(test_uow_rules_refused),
+            cmocka_unit_test(test_peek_v3),
+            cmocka_unit_test(test_truncated_v3),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,6 +89,7 @@ teardown(void **state)
         remove_file("periods.csv");
         remove_file("balance.csv");
         remove_file("forms.csv");
+        remove_file("rules.csv");
         return rmdir(tmpdir);
 }
 
@@ -474,6 +475,52 @@ test_balance_errors(void **state)
                      "4: duplicate rule for s, primary, rate (first on line 2)");
 }
 
+/*
+ * rules.csv: absent is no rules; a good file is kept as parsed; a bad one
+ * stops the load with its line, as the aggregator's load does.
+ */
+static void
+test_rules(void **state)
+{
+        struct refdata *o;
+        char err[512], want[512];
+
+        (void)state;
+        o = refdata_load(cfg, err, sizeof err);
+        assert_non_null(o);
+        assert_non_null(o->rs);
+        assert_int_equal(o->rs->n, 0);
+        refdata_destroy(&o);
+
+        write_file("rules.csv", "\xef\xbb\xbf"
+                                "code,name_zh,left,op,right,severity,scope,stage,missing\r\n"
+                                "W1,在校生同比,pupils,<=,prev_year(pupils) * 1.3,warning,,"
+                                "primary,\r\n"
+                                "E1,比率不超过100,rate,<=,100,error,district,,zero\r\n");
+        o = refdata_load(cfg, err, sizeof err);
+        remove_file("rules.csv");
+        if (o == NULL)
+                print_error("%s\n", err);
+        assert_non_null(o);
+        assert_int_equal(o->rs->n, 2);
+        assert_string_equal(o->rs->rule[0].code, "W1");
+        assert_string_equal(o->rs->rule[0].right.text, "prev_year(pupils) * 1.3");
+        assert_string_equal(o->rs->rule[0].stage, "primary");
+        assert_int_equal(o->rs->rule[0].severity, RULE_WARNING);
+        assert_string_equal(o->rs->rule[1].scope, "district");
+        assert_int_equal(o->rs->rule[1].missing, RULE_MISSING_ZERO);
+        refdata_destroy(&o);
+
+        write_file("rules.csv", "code,name_zh,left,op,right,severity,scope,stage,missing\n"
+                                "E1,名,pupils,<=,pupil,error,,,\n");
+        o = refdata_load(cfg, err, sizeof err);
+        remove_file("rules.csv");
+        assert_null(o);
+        snprintf(want, sizeof want, "%s/rules.csv:2: right: unknown indicator \"pupil\"", tmpdir);
+        if (strncmp(err, want, strlen(want)) != 0)
+                fail_msg("got \"%s\", want it to start with \"%s\"", err, want);
+}
+
 /* The first bad file stops the load even when the others are good. */
 static void
 test_first_error_wins(void **state)
@@ -504,6 +551,7 @@ main(void)
             cmocka_unit_test(test_target_dates),   cmocka_unit_test(test_forms_good),
             cmocka_unit_test(test_forms_errors),   cmocka_unit_test(test_period_errors),
             cmocka_unit_test(test_balance_errors), cmocka_unit_test(test_first_error_wins),
+            cmocka_unit_test(test_rules),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,13 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "numtext.h"
+#include "proto.h"
 #include "submit.h"
 #include "xlsx_build.h"
+#include "wire.h"
 
 #define BASE 1700000000000000ULL
 
@@ -957,6 +962,363 @@ test_xlsx_wide(void **state)
         free(zip);
 }
 
+/* ------------------------------------- the collector's commands, end to end */
+
+/*
+ * The tests below run the edustat-collector binary built beside this test
+ * (../edustat-collector from the test's own directory) against a fake
+ * aggregator played here, a ROUTER on 127.0.0.1 over plain text, and read
+ * what it prints.  They are skipped when the binary is not there.
+ */
+struct agg_play {
+        int answer; /* 0 never answer; 1 answer "checked"/"ack"; 2 answer "error" */
+        int checks, actions, others;
+        char text[256]; /* an action's text */
+};
+
+struct run_out {
+        int status; /* exit status, or 128 + signal */
+        char out[4096], err[4096];
+};
+
+static char bin_path[600];
+
+static int
+bin_find(void)
+{
+        char self[512];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        char *slash;
+
+        if (n <= 0)
+                return -1;
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) == NULL)
+                return -1;
+        *slash = '\0';
+        snprintf(bin_path, sizeof(bin_path), "%s/../edustat-collector", self);
+        return access(bin_path, X_OK);
+}
+
+static void
+file_slurp(const char *path, char *buf, size_t cap)
+{
+        FILE *fp = fopen(path, "r");
+        size_t n = 0;
+
+        if (fp != NULL) {
+                n = fread(buf, 1, cap - 1, fp);
+                fclose(fp);
+        }
+        buf[n] = '\0';
+}
+
+/* Answer one message at the fake aggregator as p says. */
+static void
+agg_answer(void *router, const struct wire_peer *peer, const void *buf, size_t len,
+           struct agg_play *p)
+{
+        struct proto_submit sub;
+        struct proto_action act;
+        char err[256];
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        struct proto_warning w = {
+            .unit = pstr_of("2111020001"),
+            .period = pstr_of("2025"),
+            .rule = pstr_of("R10"),
+            .message = pstr_of("rule R10 在校生数同比: pupils <= prev_year(pupils) * 1.3 "
+                               "(1500 > 1300)"),
+            .left = pstr_of("1500"),
+            .right = pstr_of("1300"),
+        };
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        if (proto_peek(buf, len) == PROTO_CHECK &&
+            proto_submit_decode(buf, len, &sub, err, sizeof(err)) == 0 && sub.dry_run) {
+                p->checks++;
+                if (p->answer == 2) {
+                        proto_error_pack(&pk, sub.batch_id, "not authorized for unit 2111020001");
+                } else {
+                        /* Line 2 accepted, 4 rejected by an error rule, 3 the collector's. */
+                        proto_ack3_begin(&pk, PROTO_CHECKED, sub.batch_id, 1, 1, 1, 0);
+                        proto_reject_line_pack(&pk, 4,
+                                               pstr_of("rule R01 大班额班数不超过班数: "
+                                                       "large_classes <= classes fails (40 > 38)"));
+                        proto_ack_stale_begin(&pk, 0);
+                        proto_ack_warnings_begin(&pk, 1);
+                        proto_warning_pack(&pk, &w);
+                }
+                proto_submit_free(&sub);
+        } else if (proto_peek(buf, len) == PROTO_ACTION &&
+                   proto_action_decode(buf, len, &act, err, sizeof(err)) == 0) {
+                p->actions++;
+                snprintf(p->text, sizeof(p->text), "%.*s", (int)act.text.len, act.text.p);
+                if (p->answer == 2) {
+                        proto_error_pack(&pk, act.batch_id,
+                                         "rule R10 does not fail for unit 2111020001 period "
+                                         "2025: there is nothing to explain");
+                } else {
+                        proto_ack3_begin(&pk, PROTO_ACK, act.batch_id, 1, 0, 0, 0);
+                        proto_ack_stale_begin(&pk, 0);
+                        proto_ack_warnings_begin(&pk, 0);
+                }
+        } else {
+                p->others++;
+        }
+        if (p->answer != 0 && sb.size > 0 && wire_router_send(router, peer, sb.data, sb.size) < 0)
+                fprintf(stderr, "fake aggregator: the answer was not sent\n");
+        msgpack_sbuffer_destroy(&sb);
+}
+
+/*
+ * Run the collector with args (NULL-terminated, after the program name),
+ * the aggregator at a fresh ROUTER playing p, in dir; its output into o.
+ */
+static void
+collector_run(const char *dir, const char *const *args, struct agg_play *p, struct run_out *o)
+{
+        void *ctx = zmq_ctx_new(), *router;
+        char endpoint[256], outp[256], errp[256];
+        char *argv[32];
+        size_t len = sizeof(endpoint), n = 0;
+        pid_t pid;
+        int st;
+
+        router = wire_router_bind(ctx, "tcp://127.0.0.1:*", 1 << 20);
+        assert_non_null(router);
+        assert_int_equal(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &len), 0);
+        snprintf(outp, sizeof(outp), "%s/stdout", dir);
+        snprintf(errp, sizeof(errp), "%s/stderr", dir);
+        /* Copies, as execv wants them writable. */
+        argv[n++] = strdup(bin_path);
+        for (; *args != NULL && n < 28; args++)
+                argv[n++] = strdup(*args);
+        argv[n++] = NULL;
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int fo = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+                if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || chdir(dir) < 0)
+                        _exit(99);
+                setenv("EDUSTAT_INSECURE", "1", 1);
+                setenv("EDUSTAT_AGGREGATOR", endpoint, 1);
+                setenv("EDUSTAT_COLLECTOR_NAME", "school-1", 1);
+                unsetenv("EDUSTAT_OUTBOX");
+                unsetenv("EDUSTAT_TIMEOUT");
+                execv(bin_path, argv);
+                _exit(98);
+        }
+        for (;;) {
+                zmq_pollitem_t it = {.socket = router, .events = ZMQ_POLLIN};
+                pid_t w = waitpid(pid, &st, WNOHANG);
+
+                if (w == pid)
+                        break;
+                assert_true(w == 0);
+                if (zmq_poll(&it, 1, 50) == 1) {
+                        struct wire_peer peer;
+                        zmq_msg_t m;
+
+                        zmq_msg_init(&m);
+                        if (wire_router_recv(router, &peer, &m, ZMQ_DONTWAIT) == 0)
+                                agg_answer(router, &peer, zmq_msg_data(&m), zmq_msg_size(&m), p);
+                        zmq_msg_close(&m);
+                }
+        }
+        for (size_t i = 0; argv[i] != NULL; i++)
+                free(argv[i]);
+        o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        file_slurp(outp, o->out, sizeof(o->out));
+        file_slurp(errp, o->err, sizeof(o->err));
+        wire_close(&router);
+        zmq_ctx_term(ctx);
+}
+
+static const char dry_csv[] = "unit,period,indicator,value\n"
+                              "2111020001,2025,pupils,1500\n"
+                              "2111020001,2025,classes,38,extra\n"
+                              "2111020001,2025,large_classes,40\n";
+
+/* A fresh directory with school.csv; the test's outbox path would be dir/outbox.db. */
+static void
+dry_dir(char *dir, size_t cap)
+{
+        char path[256];
+        FILE *fp;
+
+        snprintf(dir, cap, "/tmp/test_submit_cmd.XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/school.csv", dir);
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(dry_csv, fp);
+        fclose(fp);
+}
+
+static void
+dir_remove(const char *dir)
+{
+        char cmd[300];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * submit --dry-run: checks, not submits; the receipt a submit would give,
+ * marked as a dry run; exit 1 as something would be rejected; and the
+ * outbox file (named, and the default one) is never created.
+ */
+static void
+test_dry_run(void **state)
+{
+        struct agg_play p = {.answer = 1};
+        struct run_out o;
+        char dir[64], ob[128];
+
+        (void)state;
+        if (bin_find() < 0)
+                skip();
+        dry_dir(dir, sizeof(dir));
+        snprintf(ob, sizeof(ob), "%s/outbox.db", dir);
+        collector_run(dir,
+                      (const char *[]){"submit", "--dry-run", "--outbox", ob, "school.csv", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 1);
+        assert_int_equal(p.checks, 1);
+        assert_int_equal(p.others, 0);
+        assert_string_equal(o.out, "school.csv: dry run: 3 records, 1 accepted (1 changed), 2 "
+                                   "rejected, 1 warning; nothing was stored\n");
+        assert_non_null(strstr(o.err, "school.csv:3: row has 5 fields, the header has 4\n"
+                                      "school.csv:4: rule R01 大班额班数不超过班数: large_classes "
+                                      "<= classes fails (40 > 38)\n"
+                                      "school.csv: warning: unit 2111020001 period 2025: rule "
+                                      "R10 在校生数同比: pupils <= prev_year(pupils) * 1.3 (1500 "
+                                      "> 1300)\n"));
+        assert_int_equal(access(ob, F_OK), -1);
+        assert_int_equal(access("edustat-outbox.db", F_OK), -1);
+        {
+                char def[128];
+
+                snprintf(def, sizeof(def), "%s/edustat-outbox.db", dir);
+                assert_int_equal(access(def, F_OK), -1);
+        }
+        dir_remove(dir);
+}
+
+/* A dry run without an answer: exit 3, "not checked", still no outbox file. */
+static void
+test_dry_run_unanswered(void **state)
+{
+        struct agg_play p = {.answer = 0};
+        struct run_out o;
+        char dir[64], def[128];
+
+        (void)state;
+        if (bin_find() < 0)
+                skip();
+        dry_dir(dir, sizeof(dir));
+        collector_run(dir,
+                      (const char *[]){"submit", "--dry-run", "--timeout", "1", "school.csv", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 3);
+        assert_true(p.checks >= 1);
+        assert_string_equal(o.out, "school.csv: dry run: 3 records, not checked; nothing was "
+                                   "stored\n");
+        assert_non_null(strstr(o.err, "dry run not answered"));
+        snprintf(def, sizeof(def), "%s/edustat-outbox.db", dir);
+        assert_int_equal(access(def, F_OK), -1);
+
+        /* Refused: exit 3, the aggregator's message in the receipt. */
+        p.answer = 2;
+        collector_run(dir, (const char *[]){"submit", "--dry-run", "school.csv", NULL}, &p, &o);
+        assert_int_equal(o.status, 3);
+        assert_non_null(strstr(o.out, "school.csv: dry run: 3 records, 0 accepted (0 changed), 1 "
+                                      "rejected, 3 records refused by the aggregator: not "
+                                      "authorized for unit 2111020001; nothing was stored\n"));
+        assert_int_equal(access(def, F_OK), -1);
+        dir_remove(dir);
+}
+
+/* explain: exit 0 and "explained: ..." after the ack; usage errors exit 2. */
+static void
+test_explain_command(void **state)
+{
+        struct agg_play p = {.answer = 1};
+        struct run_out o;
+        char dir[64], big[4200];
+
+        (void)state;
+        if (bin_find() < 0)
+                skip();
+        dry_dir(dir, sizeof(dir));
+        collector_run(dir,
+                      (const char *[]){"explain", "--unit", "2111020001", "--period", "2025",
+                                       "--rule", "R10", "新校区启用", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 0);
+        assert_string_equal(o.out, "explained: unit 2111020001 period 2025 rule R10\n");
+        assert_int_equal(p.actions, 1);
+        assert_string_equal(p.text, "新校区启用");
+        /* --text says the same. */
+        collector_run(dir,
+                      (const char *[]){"explain", "--unit", "2111020001", "--period", "2025",
+                                       "--rule", "R10", "--text", "合并办学", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 0);
+        assert_string_equal(p.text, "合并办学");
+
+        /* Refused: the aggregator's message, exit 3. */
+        p.answer = 2;
+        collector_run(dir,
+                      (const char *[]){"explain", "--unit", "2111020001", "--period", "2025",
+                                       "--rule", "R10", "x", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 3);
+        assert_string_equal(o.out, "");
+        assert_non_null(strstr(o.err, "explain refused: rule R10 does not fail for unit "
+                                      "2111020001 period 2025: there is nothing to explain\n"));
+
+        /* No answer: exit 3, not confirmed, may be run again. */
+        p.answer = 0;
+        collector_run(dir,
+                      (const char *[]){"explain", "--unit", "2111020001", "--period", "2025",
+                                       "--rule", "R10", "--timeout", "1", "x", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 3);
+        assert_non_null(strstr(o.err, "not confirmed"));
+        assert_non_null(strstr(o.err, "run the same explain again"));
+
+        /* Usage: nothing is sent. */
+        p.actions = 0;
+        memset(big, 'a', 4097);
+        big[4097] = '\0';
+        collector_run(
+            dir, (const char *[]){"explain", "--unit", "U", "--period", "2025", "x", NULL}, &p, &o);
+        assert_int_equal(o.status, 2);
+        collector_run(dir,
+                      (const char *[]){"explain", "--unit", "U", "--period", "2025", "--rule",
+                                       "R10", "  ", NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 2);
+        collector_run(dir,
+                      (const char *[]){"explain", "--unit", "U", "--period", "2025", "--rule",
+                                       "R10", big, NULL},
+                      &p, &o);
+        assert_int_equal(o.status, 2);
+        collector_run(
+            dir,
+            (const char *[]){"explain", "--unit", "U", "--period", "2025", "--rule", "R10", NULL},
+            &p, &o);
+        assert_int_equal(o.status, 2);
+        assert_int_equal(p.actions, 0);
+        dir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -992,6 +1354,9 @@ main(void)
             cmocka_unit_test_setup_teardown(test_wide_encodings, cat_setup, cat_teardown),
             cmocka_unit_test_setup_teardown(test_xlsx_long, cat_setup, cat_teardown),
             cmocka_unit_test_setup_teardown(test_xlsx_wide, cat_setup, cat_teardown),
+            cmocka_unit_test(test_dry_run),
+            cmocka_unit_test(test_dry_run_unanswered),
+            cmocka_unit_test(test_explain_command),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

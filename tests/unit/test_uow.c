@@ -52,8 +52,8 @@ take_and_decode(const struct proto_submit *sub, struct proto_uow *out)
         char err[256];
 
         memset(&peer, 0, sizeof(peer));
-        uow_batch_take(u, st, cfg, NULL, sub->collector, sub, &peer, 1, 0, 300);
-        uow_encode(u, st, cfg, "agg", 1);
+        uow_batch_take(u, st, cfg, NULL, NULL, sub->collector, sub, &peer, 1, 0, 300);
+        uow_encode(u, st, cfg, NULL, "agg", 1);
         if (proto_uow_decode(u->wire.data, u->wire.size, out, err, sizeof(err)) < 0)
                 fail_msg("the sink would drop this uow: %s", err);
         uow_destroy(&u);

@@ -2,4 +2,4 @@
 -- the planner guesses these small tables hold thousands of rows and plans
 -- the views for that.
 ANALYZE edustat.orgunit, edustat.orgunit_closure, edustat.target,
-  edustat.report_period, edustat.balance_rule
+  edustat.report_period, edustat.balance_rule, edustat.rule

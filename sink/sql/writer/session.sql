@@ -13,4 +13,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_agg (unit text, level text, period text,
   n_reporting int, min float8, max float8, mean float8, cv float8,
   dimension text, category text) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_first (unit text, period text)
-  ON COMMIT DELETE ROWS
+  ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_violation (ord bigint, unit text,
+  period text, rule text, severity text, left_value numeric, right_value numeric)
+  ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_note (ord bigint, unit text, period text,
+  rule text, note text, collector text) ON COMMIT DELETE ROWS

@@ -1,0 +1,706 @@
+/*
+ * rulecheck: the rules applied to the state, and the violation table.
+ * See rulecheck.h.
+ *
+ * The table is open addressing over 64-bit keys (unit << 32 | period << 16
+ * | rule).  A violation that goes away keeps its slot, marked not present,
+ * until the table is rebuilt: slots are never deleted, so a probe never
+ * meets a hole, and a key that fails again finds its old slot.
+ */
+#include "rulecheck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decimal.h"
+#include "period.h"
+#include "util.h"
+
+#define EMPTY UINT64_MAX
+
+_Static_assert(STATE_MAX_PERIODS <= 65536, "a violation key packs the period in 16 bits");
+_Static_assert(RULES_MAX <= 65536, "a violation key packs the rule in 16 bits");
+
+struct vslot {
+        uint64_t key;
+        rule_num left, right;
+        unsigned char present, dirty;
+};
+
+struct rulecheck {
+        const struct config *cfg;
+        const struct rules *rs;
+        rule_num *mult;       /* per indicator: a ratio's multiplier */
+        int *unit_stage;      /* per unit: its stage's number among the leaves', -1 none */
+        int *rule_stage;      /* per rule: the stage it is limited to, -1 every stage */
+        unsigned char *level; /* per unit: 1 when some rule is scoped to its level */
+        int has_errors;
+
+        struct vslot *t; /* the violations */
+        size_t cap, used, present;
+
+        uint64_t *dirty; /* keys of rows for the next uow, each once (vslot.dirty) */
+        size_t ndirty, dirtycap;
+        int full;
+
+        uint64_t *pend; /* (unit, period) pairs to re-check at the next settle */
+        size_t npend, pendcap;
+        uint64_t *pset; /* the same pairs, a set, so each is listed once */
+        size_t psetcap;
+
+        uint64_t last_touch;               /* the pair touched last: a batch touches in runs */
+        int prev_cache[STATE_MAX_PERIODS]; /* period -> the one a year before; -1 unknown */
+        int next_cache[STATE_MAX_PERIODS]; /* period -> the one a year after; -1 unknown */
+
+        /*
+         * The overlay of the check in progress, by indicator: ov_gen[i] ==
+         * gen when ov_val[i] holds indicator i's value, so that a lookup is
+         * one comparison and nothing is cleared between checks.
+         */
+        uint32_t *ov_gen, gen;
+        uint64_t *ov_val;
+};
+
+/* ---- the violation table -------------------------------------------------------------- */
+
+static uint64_t
+vkey(int unit, int period, int rule)
+{
+        return ((uint64_t)(uint32_t)unit << 32) | ((uint64_t)(uint16_t)period << 16) |
+               (uint16_t)rule;
+}
+
+static uint64_t
+mix(uint64_t k)
+{
+        k ^= k >> 33;
+        k *= 0xff51afd7ed558ccdULL;
+        k ^= k >> 33;
+        return k;
+}
+
+static struct vslot *
+vfind(const struct rulecheck *rc, uint64_t key)
+{
+        size_t mask = rc->cap - 1;
+
+        for (size_t i = mix(key) & mask;; i = (i + 1) & mask)
+                if (rc->t[i].key == key || rc->t[i].key == EMPTY)
+                        return &rc->t[i];
+}
+
+static void
+table_init(struct rulecheck *rc, size_t cap)
+{
+        rc->cap = cap;
+        rc->t = xreallocarray(NULL, cap, sizeof(*rc->t));
+        for (size_t i = 0; i < cap; i++)
+                rc->t[i].key = EMPTY;
+        rc->used = rc->present = 0;
+}
+
+static void
+vgrow(struct rulecheck *rc)
+{
+        struct vslot *old = rc->t;
+        size_t oldcap = rc->cap, used = rc->used, present = rc->present;
+
+        table_init(rc, oldcap * 2);
+        for (size_t i = 0; i < oldcap; i++)
+                if (old[i].key != EMPTY)
+                        *vfind(rc, old[i].key) = old[i];
+        rc->used = used;
+        rc->present = present;
+        free(old);
+}
+
+static void
+mark_dirty(struct rulecheck *rc, struct vslot *v)
+{
+        if (v->dirty)
+                return;
+        v->dirty = 1;
+        if (rc->ndirty == rc->dirtycap) {
+                rc->dirtycap = rc->dirtycap ? rc->dirtycap * 2 : 64;
+                rc->dirty = xreallocarray(rc->dirty, rc->dirtycap, sizeof(*rc->dirty));
+        }
+        rc->dirty[rc->ndirty++] = v->key;
+}
+
+/* Record the outcome of a rule for a key. */
+static void
+note(struct rulecheck *rc, uint64_t key, enum rule_status st, rule_num l, rule_num r)
+{
+        struct vslot *v = vfind(rc, key);
+
+        if (st != RULE_FAIL) {
+                if (v->key == key && v->present) {
+                        v->present = 0;
+                        rc->present--;
+                        mark_dirty(rc, v);
+                }
+                return;
+        }
+        if (v->key != key) {
+                if ((rc->used + 1) * 2 > rc->cap) {
+                        vgrow(rc);
+                        v = vfind(rc, key);
+                }
+                v->key = key;
+                v->present = v->dirty = 0;
+                rc->used++;
+        }
+        if (!v->present || v->left != l || v->right != r) {
+                if (!v->present)
+                        rc->present++;
+                v->present = 1;
+                v->left = l;
+                v->right = r;
+                mark_dirty(rc, v);
+        }
+}
+
+/* ---- operands ------------------------------------------------------------------------- */
+
+struct ctx {
+        struct rulecheck *rc;
+        struct state *s;
+        int unit, period, prev; /* prev: the period a year before, -1 when never seen */
+        struct state_view cur, before;
+        const struct rulecheck_overlay *ov;
+};
+
+/* The period one year before period (an index), or -1 when none was ever stored. */
+static int
+prev_period(struct rulecheck *rc, struct state *s, int period)
+{
+        char p[PERIOD_BUFSZ];
+        const char *name;
+        int i;
+
+        if (rc->prev_cache[period] >= 0)
+                return rc->prev_cache[period];
+        name = state_period_name(s, period);
+        if (period_prev_year(name, strlen(name), p) == 0)
+                return -1;
+        if ((i = state_period_find(s, p, strlen(p))) >= 0)
+                rc->prev_cache[period] = i;
+        return i;
+}
+
+/* The period one year after, likewise. */
+static int
+next_period(struct rulecheck *rc, struct state *s, int period)
+{
+        char p[PERIOD_BUFSZ];
+        const char *name;
+        int i;
+
+        if (rc->next_cache[period] >= 0)
+                return rc->next_cache[period];
+        name = state_period_name(s, period);
+        if (period_next_year(name, strlen(name), p) == 0)
+                return -1;
+        if ((i = state_period_find(s, p, strlen(p))) >= 0)
+                rc->next_cache[period] = i;
+        return i;
+}
+
+/* A school's own stored (or overlaid) value of a count or amount. */
+static int
+own_value(struct ctx *c, int ind, int prev, rule_num *v)
+{
+        uint64_t mant;
+
+        if (!prev && c->ov != NULL && c->rc->ov_gen[ind] == c->rc->gen)
+                mant = c->rc->ov_val[ind];
+        else if (!state_view_value(prev ? &c->before : &c->cur, ind, &mant))
+                return 0;
+        return rule_num_from_decimal(mant, c->rc->cfg->cat->ind[ind].scale, v) == 0;
+}
+
+static int
+school_lookup(void *arg, int ind, int prev, rule_num *v)
+{
+        struct ctx *c = arg;
+        const struct indicator *x = &c->rc->cfg->cat->ind[ind];
+        rule_num num = 0, den;
+
+        if (x->kind != IND_RATIO)
+                return own_value(c, ind, prev, v);
+        /* As agg_value: a missing numerator counts 0; no denominator, no ratio. */
+        if (!own_value(c, x->den, prev, &den) || den == 0)
+                return 0;
+        (void)own_value(c, x->num, prev, &num);
+        return rule_num_ratio(c->rc->mult[ind], num, den, v) == 0;
+}
+
+static int
+text_value(const char *s, rule_num *v)
+{
+        return rule_num_parse(s, strlen(s), v) == 0;
+}
+
+/* A level's aggregate: the sum at or below the unit, a ratio of the sums. */
+static int
+level_lookup(void *arg, int ind, int prev, rule_num *v)
+{
+        struct ctx *c = arg;
+        const struct indicator *x = &c->rc->cfg->cat->ind[ind];
+        int period = prev ? c->prev : c->period;
+        struct state_row row;
+        rule_num num, den;
+
+        if (period < 0 || state_row(c->s, c->unit, period, ind, 0, &row) < 0)
+                return 0;
+        if (x->kind != IND_RATIO)
+                return !row.null_value && text_value(row.value, v);
+        if (row.null_den || !text_value(row.denominator, &den) || den == 0)
+                return 0;
+        if (row.null_num)
+                num = 0;
+        else if (!text_value(row.numerator, &num))
+                return 0;
+        return rule_num_ratio(c->rc->mult[ind], num, den, v) == 0;
+}
+
+static void
+ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int period,
+         const struct rulecheck_overlay *ov)
+{
+        c->rc = rc;
+        c->s = s;
+        c->unit = unit;
+        c->period = period;
+        c->prev = prev_period(rc, s, period);
+        c->ov = ov;
+        if (ov != NULL) {
+                /* A new generation: the last overlay's marks all go stale at once. */
+                if (++rc->gen == 0) {
+                        memset(rc->ov_gen, 0, rc->cfg->cat->n * sizeof(*rc->ov_gen));
+                        rc->gen = 1;
+                }
+                /* In order: a key given twice keeps its last value. */
+                for (size_t i = 0; i < ov->n; i++) {
+                        rc->ov_gen[ov->indicator[i]] = rc->gen;
+                        rc->ov_val[ov->indicator[i]] = ov->mant[i];
+                }
+        }
+        state_view_get(s, unit, period, &c->cur);
+        if (c->prev >= 0)
+                state_view_get(s, unit, c->prev, &c->before);
+        else
+                c->before.row = NULL;
+}
+
+/* 1 when rule i is school-scoped and applies to leaf unit. */
+static int
+applies(const struct rulecheck *rc, int i, int unit)
+{
+        const struct rule *r = &rc->rs->rule[i];
+
+        return r->scope == NULL && rc->cfg->tree->u[unit].is_leaf &&
+               (rc->rule_stage[i] < 0 || rc->rule_stage[i] == rc->unit_stage[unit]);
+}
+
+/* ---- judging a batch ------------------------------------------------------------------ */
+
+int
+rulecheck_errors(struct rulecheck *rc, struct state *s, int unit, int period,
+                 const struct rulecheck_overlay *ov, char *why, size_t whylen)
+{
+        struct ctx c;
+        int failed = 0;
+
+        if (!rc->has_errors || !rc->cfg->tree->u[unit].is_leaf)
+                return 0;
+        ctx_init(&c, rc, s, unit, period, ov);
+        for (size_t i = 0; i < rc->rs->n; i++) {
+                const struct rule *r = &rc->rs->rule[i];
+                rule_num l, rt;
+
+                if (r->severity != RULE_ERROR || !applies(rc, (int)i, unit))
+                        continue;
+                if (rule_eval(r, school_lookup, &c, &l, &rt) != RULE_FAIL)
+                        continue;
+                if (failed++ == 0)
+                        rule_message(r, l, rt, 1, why, whylen);
+        }
+        if (failed > 1) {
+                size_t n = strlen(why);
+
+                snprintf(why + n, whylen - n, "; %d more rule%s fail%s", failed - 1,
+                         failed == 2 ? "" : "s", failed == 2 ? "s" : "");
+        }
+        return failed;
+}
+
+size_t
+rulecheck_would_warn(struct rulecheck *rc, struct state *s, int unit, int period,
+                     const struct rulecheck_overlay *ov,
+                     void (*fn)(void *ctx, int rule, rule_num left, rule_num right), void *arg)
+{
+        struct ctx c;
+        size_t n = 0;
+
+        if (!rc->cfg->tree->u[unit].is_leaf)
+                return 0;
+        ctx_init(&c, rc, s, unit, period, ov);
+        for (size_t i = 0; i < rc->rs->n; i++) {
+                const struct rule *r = &rc->rs->rule[i];
+                rule_num l, rt;
+
+                if (r->severity != RULE_WARNING || !applies(rc, (int)i, unit))
+                        continue;
+                if (rule_eval(r, school_lookup, &c, &l, &rt) == RULE_FAIL) {
+                        fn(arg, (int)i, l, rt);
+                        n++;
+                }
+        }
+        return n;
+}
+
+/* ---- keeping the table ---------------------------------------------------------------- */
+
+static void
+pend_add(struct rulecheck *rc, int unit, int period)
+{
+        uint64_t key = ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+        size_t mask, i;
+
+        if ((rc->npend + 1) * 2 > rc->psetcap) {
+                size_t cap = rc->psetcap ? rc->psetcap * 2 : 256;
+
+                free(rc->pset);
+                rc->pset = xreallocarray(NULL, cap, sizeof(*rc->pset));
+                rc->psetcap = cap;
+                for (i = 0; i < cap; i++)
+                        rc->pset[i] = EMPTY;
+                mask = cap - 1;
+                for (size_t k = 0; k < rc->npend; k++) {
+                        for (i = mix(rc->pend[k]) & mask; rc->pset[i] != EMPTY; i = (i + 1) & mask)
+                                ;
+                        rc->pset[i] = rc->pend[k];
+                }
+        }
+        mask = rc->psetcap - 1;
+        for (i = mix(key) & mask; rc->pset[i] != EMPTY; i = (i + 1) & mask)
+                if (rc->pset[i] == key)
+                        return;
+        rc->pset[i] = key;
+        if (rc->npend == rc->pendcap) {
+                rc->pendcap = rc->pendcap ? rc->pendcap * 2 : 256;
+                rc->pend = xreallocarray(rc->pend, rc->pendcap, sizeof(*rc->pend));
+        }
+        rc->pend[rc->npend++] = key;
+}
+
+/* Queue (unit, period) and the ancestors that level rules look at. */
+static void
+pend_with_levels(struct rulecheck *rc, int unit, int period)
+{
+        size_t n;
+        const int *anc = orgtree_ancestors(rc->cfg->tree, unit, &n);
+
+        if (rc->cfg->tree->u[unit].is_leaf)
+                pend_add(rc, unit, period);
+        for (size_t i = 0; i < n; i++)
+                if (rc->level[anc[i]])
+                        pend_add(rc, anc[i], period);
+}
+
+void
+rulecheck_touch(struct rulecheck *rc, struct state *s, int unit, int period)
+{
+        uint64_t key = ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+
+        if (rc->rs->n == 0 || key == rc->last_touch)
+                return;
+        rc->last_touch = key;
+        pend_with_levels(rc, unit, period);
+        if (rc->rs->uses_prev) {
+                int next = next_period(rc, s, period);
+
+                if (next >= 0)
+                        pend_with_levels(rc, unit, next);
+        }
+}
+
+/* Check every rule that applies to (unit, period) and note the outcomes. */
+static void
+check_pair(struct rulecheck *rc, struct state *s, int unit, int period)
+{
+        const struct orgunit *u = &rc->cfg->tree->u[unit];
+        struct ctx c;
+
+        ctx_init(&c, rc, s, unit, period, NULL);
+        for (size_t i = 0; i < rc->rs->n; i++) {
+                const struct rule *r = &rc->rs->rule[i];
+                enum rule_status st;
+                rule_num l = 0, rt = 0;
+
+                if (r->scope == NULL) {
+                        if (!applies(rc, (int)i, unit) || c.cur.row == NULL)
+                                continue;
+                        st = rule_eval(r, school_lookup, &c, &l, &rt);
+                } else {
+                        if (strcmp(r->scope, u->level) != 0)
+                                continue;
+                        st = rule_eval(r, level_lookup, &c, &l, &rt);
+                }
+                note(rc, vkey(unit, period, (int)i), st, l, rt);
+        }
+}
+
+void
+rulecheck_settle(struct rulecheck *rc, struct state *s)
+{
+        for (size_t k = 0; k < rc->npend; k++)
+                check_pair(rc, s, (int)(rc->pend[k] >> 32), (int)(uint32_t)rc->pend[k]);
+        for (size_t i = 0; i < rc->psetcap && rc->npend > 0; i++)
+                rc->pset[i] = EMPTY;
+        rc->npend = 0;
+        rc->last_touch = EMPTY;
+}
+
+static void
+rebuild_row(void *arg, int unit, int period)
+{
+        struct rulecheck *rc = arg;
+
+        pend_with_levels(rc, unit, period);
+}
+
+void
+rulecheck_rebuild(struct rulecheck *rc, struct state *s)
+{
+        free(rc->t);
+        table_init(rc, 1024);
+        rc->ndirty = 0;
+        for (size_t i = 0; i < STATE_MAX_PERIODS; i++)
+                rc->prev_cache[i] = rc->next_cache[i] = -1;
+        rc->last_touch = EMPTY;
+        if (rc->rs->n > 0) {
+                state_foreach_row(s, rebuild_row, rc);
+                rulecheck_settle(rc, s);
+        }
+        /* The table was empty: every violation is dirty, and only those. */
+        rc->full = 1;
+}
+
+/* ---- reading the table ---------------------------------------------------------------- */
+
+size_t
+rulecheck_warnings(const struct rulecheck *rc, int unit, int period,
+                   void (*fn)(void *ctx, const struct rulecheck_row *row), void *arg)
+{
+        size_t n = 0;
+
+        if (rc->present == 0)
+                return 0;
+        for (size_t i = 0; i < rc->rs->n; i++) {
+                const struct rule *r = &rc->rs->rule[i];
+                const struct vslot *v;
+                struct rulecheck_row row;
+
+                if (r->scope != NULL || r->severity != RULE_WARNING)
+                        continue;
+                v = vfind(rc, vkey(unit, period, (int)i));
+                if (v->key == EMPTY || !v->present)
+                        continue;
+                row.unit = unit;
+                row.period = period;
+                row.rule = (int)i;
+                row.present = 1;
+                row.left = v->left;
+                row.right = v->right;
+                fn(arg, &row);
+                n++;
+        }
+        return n;
+}
+
+int
+rulecheck_failing(const struct rulecheck *rc, int unit, int period, int rule)
+{
+        const struct vslot *v = vfind(rc, vkey(unit, period, rule));
+
+        return v->key != EMPTY && v->present;
+}
+
+int
+rulecheck_full(const struct rulecheck *rc)
+{
+        return rc->full;
+}
+
+size_t
+rulecheck_dirty_count(const struct rulecheck *rc)
+{
+        return rc->ndirty;
+}
+
+void
+rulecheck_dirty_row(const struct rulecheck *rc, size_t i, struct rulecheck_row *row)
+{
+        uint64_t key = rc->dirty[i];
+        const struct vslot *v = vfind(rc, key);
+
+        row->unit = (int)(key >> 32);
+        row->period = (int)(uint16_t)(key >> 16);
+        row->rule = (int)(uint16_t)key;
+        row->present = v->present;
+        row->left = v->left;
+        row->right = v->right;
+}
+
+void
+rulecheck_dirty_clear(struct rulecheck *rc)
+{
+        for (size_t i = 0; i < rc->ndirty; i++)
+                vfind(rc, rc->dirty[i])->dirty = 0;
+        rc->ndirty = 0;
+        rc->full = 0;
+}
+
+size_t
+rulecheck_count(const struct rulecheck *rc)
+{
+        return rc->present;
+}
+
+const struct rules *
+rulecheck_rules(const struct rulecheck *rc)
+{
+        return rc->rs;
+}
+
+int
+rulecheck_has_errors(const struct rulecheck *rc)
+{
+        return rc->has_errors;
+}
+
+/* ---- set-up --------------------------------------------------------------------------- */
+
+/* A ratio's multiplier as an exact decimal: as written, or as the catalogue read it. */
+static int
+multiplier(const struct indicator *x, rule_num *v)
+{
+        const char *t = x->multiplier_text ? x->multiplier_text : "1";
+        uint64_t mant;
+
+        if (rule_num_parse(t, strlen(t), v) == 0)
+                return 0;
+        /* "2.5e-1": the catalogue takes exponents. */
+        if (decimal_parse(t, strlen(t), DECIMAL_MAX_SCALE, &mant) == 0 &&
+            rule_num_from_decimal(mant, DECIMAL_MAX_SCALE, v) == 0)
+                return 0;
+        return -1;
+}
+
+static int
+uses_indicator(const struct rule_expr *e, int ind)
+{
+        for (size_t i = 0; i < e->nnodes; i++)
+                if ((e->node[i].kind == RN_IND || e->node[i].kind == RN_PREV) &&
+                    e->node[i].indicator == ind)
+                        return 1;
+        return 0;
+}
+
+struct rulecheck *
+rulecheck_new(const struct config *cfg, const struct rules *rs, char *err, size_t errlen)
+{
+        const struct orgtree *t = cfg->tree;
+        struct rulecheck *rc = xcalloc(1, sizeof(*rc));
+        const char **stages = NULL;
+        size_t nstages = 0;
+
+        rc->cfg = cfg;
+        rc->rs = rs;
+        rc->mult = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->mult));
+        for (size_t i = 0; i < cfg->cat->n; i++) {
+                const struct indicator *x = &cfg->cat->ind[i];
+
+                if (x->kind != IND_RATIO || multiplier(x, &rc->mult[i]) == 0)
+                        continue;
+                for (size_t k = 0; k < rs->n; k++) {
+                        if (uses_indicator(&rs->rule[k].left, (int)i) ||
+                            uses_indicator(&rs->rule[k].right, (int)i)) {
+                                strlcpyf(err, errlen,
+                                         "rules.csv:%lu: rule %s uses %s, whose multiplier %s "
+                                         "is not a decimal of at most %d places",
+                                         rs->rule[k].line, rs->rule[k].code, x->code,
+                                         x->multiplier_text, RULE_SCALE);
+                                rulecheck_destroy(&rc);
+                                return NULL;
+                        }
+                }
+        }
+        /* Stages by number, so that a rule's stage is one comparison. */
+        rc->unit_stage = xcalloc(t->n ? t->n : 1, sizeof(*rc->unit_stage));
+        rc->level = xcalloc(t->n ? t->n : 1, 1);
+        for (size_t u = 0; u < t->n; u++) {
+                size_t k;
+
+                rc->unit_stage[u] = -1;
+                if (!t->u[u].is_leaf || t->u[u].stage[0] == '\0')
+                        continue;
+                for (k = 0; k < nstages && strcmp(stages[k], t->u[u].stage) != 0; k++)
+                        ;
+                if (k == nstages) {
+                        stages = xreallocarray(stages, nstages + 1, sizeof(*stages));
+                        stages[nstages++] = t->u[u].stage;
+                }
+                rc->unit_stage[u] = (int)k;
+        }
+        rc->rule_stage = xcalloc(rs->n ? rs->n : 1, sizeof(*rc->rule_stage));
+        for (size_t i = 0; i < rs->n; i++) {
+                const struct rule *r = &rs->rule[i];
+
+                rc->rule_stage[i] = -1;
+                if (r->stage != NULL) {
+                        /* rules_load checked that some leaf has it. */
+                        for (size_t k = 0; k < nstages; k++)
+                                if (strcmp(stages[k], r->stage) == 0)
+                                        rc->rule_stage[i] = (int)k;
+                }
+                if (r->scope == NULL && r->severity == RULE_ERROR)
+                        rc->has_errors = 1;
+                if (r->scope != NULL)
+                        for (size_t u = 0; u < t->n; u++)
+                                if (strcmp(t->u[u].level, r->scope) == 0)
+                                        rc->level[u] = 1;
+        }
+        free(stages);
+        table_init(rc, 1024);
+        for (size_t i = 0; i < STATE_MAX_PERIODS; i++)
+                rc->prev_cache[i] = rc->next_cache[i] = -1;
+        rc->last_touch = EMPTY;
+        rc->ov_gen = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_gen));
+        rc->ov_val = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_val));
+        return rc;
+}
+
+void
+rulecheck_destroy(struct rulecheck **rp)
+{
+        struct rulecheck *rc;
+
+        if (rp == NULL || (rc = *rp) == NULL)
+                return;
+        free(rc->mult);
+        free(rc->unit_stage);
+        free(rc->rule_stage);
+        free(rc->level);
+        free(rc->t);
+        free(rc->dirty);
+        free(rc->pend);
+        free(rc->pset);
+        free(rc->ov_gen);
+        free(rc->ov_val);
+        free(rc);
+        *rp = NULL;
+}
