@@ -968,11 +968,18 @@ proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, 
         const unsigned char *rej, *stale, *warn = NULL;
         struct msg m;
         uint32_t n, ns, nw = 0;
+        int v2_more;
 
         memset(out, 0, sizeof(*out));
         if (frame_open(buf, len, lim_ack, shapes, &m, err, errlen) == -1)
                 return -1;
         out->type = m.type;
+        /*
+         * A seventh item that is an integer: a version-2 ack's count of the
+         * stale records it leaves out.  A version-3 ack and a "checked" have
+         * their warnings there, and that count eighth.
+         */
+        v2_more = m.type == PROTO_ACK && m.n == 7 && m.it[6].kind == ITEM_UINT;
         if (m.type == PROTO_ERROR) {
                 if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 1, &out->batch_id) == -1 ||
                     dec_str(&w, &m.it[2], "message", PROTO_MAX_TEXT, 0, &out->message) == -1)
@@ -984,10 +991,9 @@ proto_ack_decode(const void *buf, size_t len, struct proto_ack *out, char *err, 
             dec_u32(&w, &m.it[3], "changed", &out->changed) == -1 ||
             dec_list(&w, &m.it[4], "rejects", PROTO_MAX_BATCH, &rej, &n) == -1 ||
             dec_list(&w, &m.it[5], "stale", PROTO_MAX_BATCH, &stale, &ns) == -1 ||
-            (m.n >= 7 && m.it[6].kind == ITEM_ARRAY &&
+            (v2_more && dec_u32(&w, &m.it[6], "stale_more", &out->stale_more) == -1) ||
+            (m.n >= 7 && !v2_more &&
              dec_list(&w, &m.it[6], "warnings", PROTO_MAX_BATCH, &warn, &nw) == -1) ||
-            (m.n == 7 && m.it[6].kind != ITEM_ARRAY &&
-             dec_u32(&w, &m.it[6], "stale_more", &out->stale_more) == -1) ||
             (m.n == 8 && dec_u32(&w, &m.it[7], "stale_more", &out->stale_more) == -1))
                 goto bad;
         out->warn = nw ? xcalloc(nw, sizeof(*out->warn)) : NULL;

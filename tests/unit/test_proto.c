@@ -1988,6 +1988,13 @@ test_invalid_types_everywhere(void **state)
                 frame_done(&f);
                 for (int i = 0; sh->top[i] != '\0'; i++) {
                         pack_shape(&f, sh, i, -1, -1);
+                        if (sh->type == PROTO_ACK && i == 5 && strlen(sh->top) == 6) {
+                                /* An integer there is a version-2 ack's stale_more: valid. */
+                                assert_int_equal(
+                                    decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)), 0);
+                                frame_done(&f);
+                                continue;
+                        }
                         assert_int_equal(
                             decode_as(sh->type, f.sb.data, f.sb.size, err, sizeof(err)), -1);
                         if (sh->top[i] == 'v')
@@ -2021,11 +2028,12 @@ test_invalid_types_everywhere(void **state)
                 }
         }
         /*
-         * 5+8 submit, 5+8 check, 5+2+4 ack, 6+2+4+6 version-3 ack,
-         * 6+2+4+6 checked, 8 action, 2 error, 2 hello,
+         * 5+8 submit, 5+8 check, 5+2+4 ack, 5+2+4+6 version-3 ack (its
+         * warnings list replaced by an integer is a version-2 ack with
+         * stale_more), 6+2+4+6 checked, 8 action, 2 error, 2 hello,
          * 10+3+7+7+14+6+6 uow, 1+6 rows, 3 ready, 1 ok, 2 fail, 2 fenced.
          */
-        assert_int_equal(checked, 153);
+        assert_int_equal(checked, 152);
 }
 
 /* Nil where nil is not allowed. */
@@ -3257,7 +3265,7 @@ test_ack_stale_roundtrip(void **state)
         msgpack_pack_uint64(&f.pk, 0);
         msgpack_pack_array(&f.pk, 0);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
-        assert_string_equal(err, "ack message has 5 items, expected 6 to 7");
+        assert_string_equal(err, "ack message has 5 items, expected 6 to 8");
         frame_done(&f);
 
         /* A bad rejection is reported before a bad stale record. */
@@ -4108,19 +4116,19 @@ test_ack3_refused(void **state)
         size_t at;
 
         (void)state;
-        /* Item counts: ack 6 or 7, checked 7. */
-        pack_ack_items(&f, "ack", 8);
+        /* Item counts: ack 6 to 8, checked 7 or 8 (the eighth: stale_more). */
+        pack_ack_items(&f, "ack", 9);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 0: array declares 8 items, at most 7 allowed at depth 0");
+        assert_string_equal(err, "byte 0: array declares 9 items, at most 8 allowed at depth 0");
         assert_pstr(a.batch_id, NULL);
         frame_done(&f);
-        pack_ack_items(&f, "checked", 8);
+        pack_ack_items(&f, "checked", 9);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 0: array declares 8 items, at most 7 allowed at depth 0");
+        assert_string_equal(err, "byte 0: array declares 9 items, at most 8 allowed at depth 0");
         frame_done(&f);
         pack_ack_items(&f, "checked", 6);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
-        assert_string_equal(err, "checked message has 6 items, expected 7");
+        assert_string_equal(err, "checked message has 6 items, expected 7 to 8");
         frame_done(&f);
         pack_ack_items(&f, "ack", 6);
         assert_int_equal(proto_ack_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
