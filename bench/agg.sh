@@ -4,7 +4,9 @@
 #
 #   (6) agg_inproc_rps       BUILD/bench/bench_agg_inproc --mode rps on
 #                            DATA/config and DATA's periods (bench/gen.py's
-#                            tree and shape), EDUSTAT_BENCH_RUNS runs;
+#                            tree and shape), EDUSTAT_BENCH_RUNS runs; and
+#       agg_inproc_rules_rps the same with a rules.csv shaped like the sample
+#                            city's (bench_agg_inproc --print-rules);
 #   (7) agg_bytes_per_value  bench_agg_inproc --mode mem at 10M values (a
 #                            tree of the same shape, 10 periods);
 #   (8) restart_s            bench/restart.sh at 10M values.
@@ -68,6 +70,14 @@ run_bench() {
 
 say "(6) in process on DATA/config, $PERIODS period(s), $RUNS run(s)"
 run_bench --mode rps --config "$EDUSTAT_BENCH_DATA/config" --periods "$PERIODS" --runs "$RUNS"
+say "(6) again with validation rules shaped like the sample city's (rules.csv)"
+rm -rf "$WORK/config-rules"
+cp -r "$EDUSTAT_BENCH_DATA/config" "$WORK/config-rules" &&
+        "$BIN" --print-rules >"$WORK/config-rules/rules.csv" || {
+        say "cannot make the rules config"
+        FAILED=1
+}
+run_bench --mode rps --config "$WORK/config-rules" --periods "$PERIODS" --runs "$RUNS"
 say "(7) memory at $VALUES values"
 # shellcheck disable=SC2086
 run_bench --mode mem --values "$VALUES" $MEM_TREE

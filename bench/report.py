@@ -40,6 +40,7 @@ KNOWN = [
     ("5", "visible_p50_ms", "a school's correction → updated city row visible in PostgreSQL, p50"),
     ("5", "visible_p99_ms", "a school's correction → updated city row visible in PostgreSQL, p99"),
     ("6", "agg_inproc_rps", "aggregator alone, in process: decode + validate + apply + rollup, one core"),
+    ("6", "agg_inproc_rules_rps", "the same with validation rules shaped like the sample city's (审核)"),
     ("7", "agg_bytes_per_value", "aggregator RSS per stored value"),
     ("8", "restart_s", "restart: rebuild of the stored values"),
     ("9a", "naive_rps", "row-by-row prepared INSERT … ON CONFLICT through libpq, autocommit"),
@@ -190,6 +191,8 @@ def targets(figures):
     bound("(5) submit → ack p99", "ack_p99_ms", "≤", 250, "ms")
     bound("(5) correction → visible p99", "visible_p99_ms", "≤", 500, "ms")
     bound("(6) aggregator in process", "agg_inproc_rps", "≥", 3e6, "records/s")
+    bound("(6) the same with validation rules", "agg_inproc_rules_rps", "≥", 3e6, "records/s")
+    ratio("(6) with rules / without, the same run", "agg_inproc_rules_rps", "agg_inproc_rps", 0.9)
     bound("(7) memory per stored value", "agg_bytes_per_value", "≤", 100, "B")
     bound("(8) restart", "restart_s", "≤", 30, "s")
     bound("(10) collector reading .xlsx", "intake_xlsx_cells_per_s", "≥", 1e5, "cells/s")

@@ -8,9 +8,10 @@
 # is set, which is then used as is), the sink and the aggregator on free
 # loopback ports, submits the simulated round in demo/ (2023's headline
 # counts, 2024, then the 2024 corrections, then 2025S1, then one district's
-# 2024 as a filled-in workbook
-# and one's as a GB18030 wide CSV, made from `edustat-collector template`)
-# with bin/edustat-collector, prints a district and
+# 2024 as a filled-in workbook and one's as a GB18030 wide CSV, made from
+# `edustat-collector template`, then a late correction that a validation
+# rule refuses and an explanation of a warning) with bin/edustat-collector,
+# prints a district and
 # city summary from edustat.agg_value, and keeps everything running for psql
 # until Ctrl-C.  EDUSTAT_DEMO_EXIT=1 stops at once after the summary (CI).
 # Logs go to a temporary directory, named at start and at exit.
@@ -198,6 +199,21 @@ python3 scripts/demo_fill.py "$WORK/forms/template-211102.xlsx" "$WORK/forms/双
 submit forms "$WORK/forms/双台子区-2024.xlsx" "$WORK/forms/兴隆台区-2024-gbk.csv"
 summarize forms
 
+# 审核 (config/rules.csv): a late correction of 双台子区第一小学's 2024 that
+# breaks a logical check (逻辑校验 R01: 60 large classes of its 55) is
+# refused whole, and its stored figures stay; the 2024 round above already
+# drew two plausibility warnings (经验校验 R08, more pupils tested than
+# enrolled), and one school explains its own.
+mkdir -p "$WORK/rules"
+printf 'unit,period,indicator,value\n2121012119,2024,classes,55\n2121012119,2024,large_classes,60\n' \
+        >"$WORK/rules/2121012119-late.csv"
+submit rules "$WORK/rules/2121012119-late.csv"
+summarize rules
+"$BIN/edustat-collector" explain --unit 3121012229 --period 2024 --rule R08 \
+        "体质健康测试含借读生，测试人数多于在校生数属实" >>"$LOGS/explain.out" 2>&1 ||
+        echo "demo: the explanation was not stored; see $LOGS/explain.out" >&2
+sed 's/^/   /' "$LOGS/explain.out"
+
 # --- Summary ----------------------------------------------------------------
 echo
 echo "== 2024 by district and for the city (edustat.agg_value)"
@@ -244,6 +260,23 @@ SELECT o.name AS "单位", c.expected AS "应报", c.reported AS "已报",
   FROM edustat.completeness c JOIN edustat.orgunit o ON o.code = c.unit
  WHERE c.period = '2025S1' AND c.stage IS NULL AND c.level IN ('city', 'district')
  ORDER BY o.depth, o.code;
+SQL
+echo
+echo "== 2024 审核: warnings by district (edustat.quality, edustat.rule_check)"
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT o.name AS "单位", q.schools AS "学校数", q.schools_with_warnings AS "有预警学校",
+       q.schools_unexplained AS "未说明", q.level_violations AS "区县级问题"
+  FROM edustat.quality q JOIN edustat.orgunit o ON o.code = q.unit
+ WHERE q.period = '2024'
+ ORDER BY o.depth, o.code;
+SQL
+"${PSQL[@]}" -P footer=off <<'SQL'
+SELECT c.unit_name AS "学校", c.rule || ' ' || c.rule_name AS "规则",
+       c.left_value || ' ' || c.op || ' ' || c.right_value AS "不成立",
+       coalesce(c.note, '(未说明)') AS "说明"
+  FROM edustat.rule_check c
+ WHERE c.period = '2024' AND c.severity = 'warning'
+ ORDER BY c.unit;
 SQL
 echo
 echo "== 2024 优质均衡, resource allocation (edustat.balance_status)"

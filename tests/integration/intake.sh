@@ -41,9 +41,12 @@ TOWN=211122100
 LAST=3121035768
 
 stack_prepare "$SRC/config"
-# Reporting rounds for the periods of this test (completeness needs them).
+# Reporting rounds for the periods of this test (completeness needs them,
+# and periods.csv is the list of periods the aggregator accepts), those the
+# sample does not list already.
 for y in 2019 2020 2021 2022 2023 2025; do
-        echo "$y,$y-09-01,$y-10-31" >>"$EDUSTAT_CONFIG/periods.csv"
+        grep -q "^$y," "$EDUSTAT_CONFIG/periods.csv" ||
+                echo "$y,$y-09-01,$y-10-31" >>"$EDUSTAT_CONFIG/periods.csv"
 done
 stack_start
 echo "intake: sink $SINK_PORT, aggregator $AGG_PORT, work $WORK"
