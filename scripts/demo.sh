@@ -196,7 +196,11 @@ python3 scripts/demo_fill.py "$WORK/forms/template-211102.xlsx" "$WORK/forms/双
         python3 scripts/demo_fill.py --gb18030 "$WORK/forms/template-211103.csv" \
                 "$WORK/forms/兴隆台区-2024-gbk.csv" demo/2024/*.csv demo/corrections/2024.csv ||
         exit 1
-submit forms "$WORK/forms/双台子区-2024.xlsx" "$WORK/forms/兴隆台区-2024-gbk.csv"
+# From the work directory: receipts and edustat.rejected.source name the
+# files as a school names them, forms/..., not by this run's temporary path.
+cd "$WORK" || exit 1
+submit forms forms/双台子区-2024.xlsx forms/兴隆台区-2024-gbk.csv
+cd - >/dev/null || exit 1
 summarize forms
 
 # 审核 (config/rules.csv): a late correction of 双台子区第一小学's 2024 that
@@ -207,7 +211,9 @@ summarize forms
 mkdir -p "$WORK/rules"
 printf 'unit,period,indicator,value\n2121012119,2024,classes,55\n2121012119,2024,large_classes,60\n' \
         >"$WORK/rules/2121012119-late.csv"
-submit rules "$WORK/rules/2121012119-late.csv"
+cd "$WORK" || exit 1
+submit rules rules/2121012119-late.csv
+cd - >/dev/null || exit 1
 summarize rules
 "$BIN/edustat-collector" explain --unit 3121012229 --period 2024 --rule R08 \
         "体质健康测试含借读生，测试人数多于在校生数属实" >>"$LOGS/explain.out" 2>&1 ||

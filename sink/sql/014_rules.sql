@@ -104,9 +104,11 @@ SELECT u.code AS unit, u.name, u.level, per.period,
   CROSS JOIN per
  WHERE u.current AND NOT u.is_leaf;
 CREATE VIEW edustat.outlier AS
+-- Medians in exact numeric: the middle value, or the mean of the two middle
+-- ones (percentile_disc from either end), never a float8 approximation.
 WITH x AS (
   SELECT s.code AS school, s.name, d.code AS district, s.stage, v.period, v.indicator,
-         v.value::float8 AS value
+         v.value
     FROM edustat.unit_value v
     JOIN edustat.indicator i ON i.code = v.indicator AND i.kind IN ('count', 'amount')
     JOIN edustat.orgunit s ON s.code = v.unit AND s.is_leaf AND s.current AND s.stage IS NOT NULL
@@ -114,18 +116,20 @@ WITH x AS (
     JOIN edustat.orgunit d ON d.code = dc.ancestor AND d.level = 'district'
 ), med AS (
   SELECT district, stage, period, indicator, count(*) AS schools,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median
+         (percentile_disc(0.5) WITHIN GROUP (ORDER BY value)
+          + percentile_disc(0.5) WITHIN GROUP (ORDER BY value DESC)) / 2 AS median
     FROM x GROUP BY district, stage, period, indicator
 ), mad AS (
   SELECT m.district, m.stage, m.period, m.indicator, m.schools, m.median,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(x.value - m.median)) AS mad
+         (percentile_disc(0.5) WITHIN GROUP (ORDER BY abs(x.value - m.median))
+          + percentile_disc(0.5) WITHIN GROUP (ORDER BY abs(x.value - m.median) DESC)) / 2 AS mad
     FROM med m
     JOIN x USING (district, stage, period, indicator)
    GROUP BY m.district, m.stage, m.period, m.indicator, m.schools, m.median
 )
 SELECT x.school, x.name, x.district, x.stage, x.period, x.indicator, x.value,
-       mad.median, mad.mad, mad.schools,
-       (x.value - mad.median) / (1.4826 * mad.mad) AS robust_z
+       trim_scale(mad.median) AS median, trim_scale(mad.mad) AS mad, mad.schools,
+       ((x.value - mad.median) / (1.4826 * mad.mad))::float8 AS robust_z
   FROM x
   JOIN mad USING (district, stage, period, indicator)
  WHERE mad.mad > 0
