@@ -104,7 +104,8 @@ export COMPOSE_DOCKER_CLI_BUILD=0
 COMPOSE_ARGS=(-p "$PROJECT" -f "$SRC/docker-compose.yml" --project-directory "$SRC")
 
 # The round of step 5 submits periods of every kind (2026, 2026S1, 2026Q1,
-# 202601...), which the sample city's periods.csv does not list; and
+# 202601...) and the spool check 2027, which the sample city's periods.csv
+# does not list; and
 # periods.csv is the aggregator's list of accepted periods.  So the
 # aggregator gets a copy of the config that also lists the round's periods
 # (an override file, as an operator would add a round), and the image's
@@ -112,8 +113,9 @@ COMPOSE_ARGS=(-p "$PROJECT" -f "$SRC/docker-compose.yml" --project-directory "$S
 mkdir -p "$WORK/config" || exit 1
 cp "$SRC"/config/*.csv "$WORK/config/" || exit 1
 for p in 2026 2026S1 2026S2 2026Q1 2026Q2 2026Q3 2026Q4 \
-        202601 202602 202603 202604 202605 202606 202607 202608 202609 202610 202611 202612; do
-        echo "$p,2026-01-01,2026-12-31" >>"$WORK/config/periods.csv"
+        202601 202602 202603 202604 202605 202606 202607 202608 202609 202610 202611 202612 \
+        2027; do
+        echo "$p,2026-01-01,2027-12-31" >>"$WORK/config/periods.csv"
 done
 cat >"$WORK/compose.override.yml" <<YML
 services:
