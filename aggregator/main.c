@@ -127,8 +127,8 @@ usage(void)
             "  EDUSTAT_MAX_CLOCK_SKEW (300 seconds), EDUSTAT_PERIOD_YEARS_BACK (30),\n"
             "  EDUSTAT_PERIOD_YEARS_AHEAD (2),\n"
             "  EDUSTAT_UOW_RECORDS (100000), EDUSTAT_UOW_BYTES (8388608), EDUSTAT_FLUSH_MS (20),\n"
-            "  EDUSTAT_INFLIGHT (2), EDUSTAT_COLLECTOR_RATE (1048576 bytes/s),\n"
-            "  EDUSTAT_COLLECTOR_BURST (16777216 bytes),\n"
+            "  EDUSTAT_INFLIGHT (2), EDUSTAT_COLLECTOR_RATE (33554432 bytes/s),\n"
+            "  EDUSTAT_COLLECTOR_BURST (67108864 bytes),\n"
             "  EDUSTAT_RESEND_MS (10000), EDUSTAT_LOG_LEVEL (info|debug),\n"
             "  EDUSTAT_COLLECTORS ($EDUSTAT_CONFIG/collectors.csv), EDUSTAT_KEYS (./keys),\n"
             "  EDUSTAT_INSECURE (unset; 1 = plain text, development only)\n");
@@ -172,9 +172,9 @@ settings_load(struct settings *s, int argc, char **argv)
         s->max_skew_s = env_long("EDUSTAT_MAX_CLOCK_SKEW", 300, 0, 10L * 365 * 86400);
         s->period_years_back = env_long("EDUSTAT_PERIOD_YEARS_BACK", 30, 0, 100);
         s->period_years_ahead = env_long("EDUSTAT_PERIOD_YEARS_AHEAD", 2, 0, 50);
-        s->rate = env_long("EDUSTAT_COLLECTOR_RATE", 1L << 20, 64L << 10, 1L << 30);
+        s->rate = env_long("EDUSTAT_COLLECTOR_RATE", 32L << 20, 64L << 10, 1L << 30);
         /* At least one batch of the largest size must fit. */
-        s->burst = env_long("EDUSTAT_COLLECTOR_BURST", 16L << 20, PROTO_MAX_SUBMIT_BYTES, 1L << 30);
+        s->burst = env_long("EDUSTAT_COLLECTOR_BURST", 64L << 20, PROTO_MAX_SUBMIT_BYTES, 1L << 30);
         while ((ch = getopt_long(argc, argv, "c:b:s:i:h", opts, NULL)) != -1) {
                 switch (ch) {
                 case 'c':

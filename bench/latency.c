@@ -407,7 +407,13 @@ load_thread(void *arg)
         units[0] = sh->keys[0].unit;
         inds[0] = sh->keys[0].indicator;
         strlcpyf(values[0], VALUE_MAX, "%lld", sh->keys[0].value);
-        submit_send(sock, "W-0", sh->period, 1, units, inds, values, &last_version);
+        /*
+         * Batch ids are this process's own: the aggregator remembers the
+         * digests of recent batches, and a later run's batch under an id of
+         * an earlier run, with other values, is refused as a reused id.
+         */
+        strlcpyf(id, sizeof(id), "W-%ld-%lld-0", (long)getpid(), (long long)time(NULL));
+        submit_send(sock, id, sh->period, 1, units, inds, values, &last_version);
         if (!reply_recv(sock, 30000, &num, &res->nerrors, &res->nrejected))
                 fatalx("the warm-up batch was not acked within 30 s");
         next_key = 1;
@@ -428,7 +434,8 @@ load_thread(void *arg)
                                 inds[i] = key->indicator;
                                 strlcpyf(values[i], VALUE_MAX, "%lld", key->value);
                         }
-                        strlcpyf(id, sizeof(id), "L-%zu", res->nbatches);
+                        strlcpyf(id, sizeof(id), "L-%ld-%lld-%zu", (long)getpid(),
+                                 (long long)sh->start_us, res->nbatches);
                         due[res->nbatches] = next_due;
                         res->lat_us[res->nbatches] = -1;
                         submit_send(sock, id, sh->period, b, units, inds, values, &last_version);

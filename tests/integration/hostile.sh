@@ -96,6 +96,10 @@ stack_collector_key ghost "$GONE"
 GHOST_LINE=$(wc -l <"$EDUSTAT_CONFIG/collectors.csv")
 stack_collector_key moved "$GONE" "$MOVED"
 MOVED_LINE=$(wc -l <"$EDUSTAT_CONFIG/collectors.csv")
+# The byte budget of a collector key, at the bound this test measures (the
+# default is higher, so that district offices loading a round in bulk are
+# never held back by each other).
+export EDUSTAT_COLLECTOR_RATE=1048576 EDUSTAT_COLLECTOR_BURST=16777216
 stack_start
 echo "hostile: sink $SINK_PORT, aggregator $AGG_PORT, work $WORK"
 
