@@ -434,8 +434,9 @@ load_thread(void *arg)
                                 inds[i] = key->indicator;
                                 strlcpyf(values[i], VALUE_MAX, "%lld", key->value);
                         }
-                        strlcpyf(id, sizeof(id), "L-%ld-%lld-%zu", (long)getpid(),
-                                 (long long)sh->start_us, res->nbatches);
+                        /* The number first: the ack is matched by it (strtoll). */
+                        strlcpyf(id, sizeof(id), "L-%zu-%ld-%lld", res->nbatches, (long)getpid(),
+                                 (long long)sh->start_us);
                         due[res->nbatches] = next_due;
                         res->lat_us[res->nbatches] = -1;
                         submit_send(sock, id, sh->period, b, units, inds, values, &last_version);
