@@ -97,7 +97,10 @@ cfgload_read(struct cfgload *cl, const struct cfgload_file *file, void *ctx)
         }
         cl->header_line = row.line;
         if (csvread_columns(&row, file->cols, file->ncols, col, why, sizeof(why)) != 0) {
-                cfgload_fail(cl, row.line, "%s", why);
+                if (file->header_hint)
+                        cfgload_fail(cl, row.line, "%s (the header is %s)", why, file->header);
+                else
+                        cfgload_fail(cl, row.line, "%s", why);
                 goto out;
         }
         hdr_fields = row.nfields;

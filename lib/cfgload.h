@@ -90,6 +90,7 @@ struct cfgload_file {
         size_t ncols;                      /* at most CFGLOAD_MAX_COLS */
         const char *header;                /* quoted in "empty file: expected the header ..." */
         int optional;                      /* a missing file is a file with no rows */
+        int header_hint;                   /* a header problem adds " (the header is HEADER)" */
         size_t max_rows;    /* "more than N rows" past it; 0: the row function caps */
         cfgload_row_fn row; /* called for every data row, in order */
 };

@@ -9,13 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cfgload.h"
 #include "csvread.h"
 #include "log.h"
 #include "strmap.h"
 #include "util.h"
-
-/* How much of a user's text is quoted back in a message. */
-#define SHOW_MAX 64
 
 enum { F_STAGE, F_INDICATOR, F_NCOLS };
 
@@ -24,17 +22,14 @@ static const struct csvread_column form_cols[F_NCOLS] = {
     [F_INDICATOR] = {"indicator", 1},
 };
 
-/* Length of s[0..len) to quote: at most SHOW_MAX bytes, whole characters. */
-static int
-show(const char *s, size_t len)
-{
-        if (len <= SHOW_MAX)
-                return (int)len;
-        len = SHOW_MAX;
-        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-                len--;
-        return (int)len;
-}
+/* What a row is checked against, and where it goes. */
+struct forms_loader {
+        struct cfgload cl;
+        const struct catalog *cat;
+        struct strmap *stages; /* the stages schools have */
+        struct strmap *seen;   /* stage and indicator of every row so far -> its index */
+        struct forms *f;
+};
 
 /* The stages schools (leaves) of the tree have, as a set. */
 static struct strmap *
@@ -51,131 +46,98 @@ school_stages(const struct orgtree *tree)
         return m;
 }
 
-/* Check one data row and append it.  0, or -1 with err set. */
+/* Check one data row and append it.  0, or -1 after cfgload_fail(). */
 static int
-row_add(struct forms *f, struct strmap *seen, const struct strmap *stages,
-        const struct catalog *cat, const char *path, const struct csvrow *row, const int *col,
-        char *err, size_t errlen)
+row_add(void *ctx, const struct csvrow *row, const int *col)
 {
-        size_t slen = row->lens[col[F_STAGE]], ilen = row->lens[col[F_INDICATOR]];
-        const char *stage = csvread_trim(row->fields[col[F_STAGE]], &slen);
-        const char *code = csvread_trim(row->fields[col[F_INDICATOR]], &ilen);
+        struct forms_loader *ld = ctx;
+        const struct catalog *cat = ld->cat;
+        struct forms *f = ld->f;
+        struct cfgload_field stage = cfgload_column(row, col, F_STAGE);
+        struct cfgload_field code = cfgload_column(row, col, F_INDICATOR);
         char key[2 * 256 + 2];
         int ind, first;
 
-        if (slen == 0) {
-                strlcpyf(err, errlen, "%s:%lu: empty stage", path, row->line);
+        if (stage.len == 0) {
+                cfgload_fail(&ld->cl, row->line, "empty stage");
                 return -1;
         }
-        if (strmap_get(stages, stage, slen) < 0) {
-                strlcpyf(err, errlen,
-                         "%s:%lu: unknown stage \"%.*s\" (no school in orgunits.csv has it)", path,
-                         row->line, show(stage, slen), stage);
+        if (strmap_get(ld->stages, stage.s, stage.len) < 0) {
+                cfgload_fail(&ld->cl, row->line,
+                             "unknown stage \"%.*s\" (no school in orgunits.csv has it)",
+                             cfgload_show(stage.s, stage.len), stage.s);
                 return -1;
         }
-        if (ilen == 0) {
-                strlcpyf(err, errlen, "%s:%lu: empty indicator", path, row->line);
+        if (code.len == 0) {
+                cfgload_fail(&ld->cl, row->line, "empty indicator");
                 return -1;
         }
-        if ((ind = catalog_find(cat, code, ilen)) < 0) {
-                strlcpyf(err, errlen, "%s:%lu: unknown indicator \"%.*s\" (not in indicators.csv)",
-                         path, row->line, show(code, ilen), code);
+        if ((ind = catalog_find(cat, code.s, code.len)) < 0) {
+                cfgload_fail(&ld->cl, row->line,
+                             "unknown indicator \"%.*s\" (not in indicators.csv)",
+                             cfgload_show(code.s, code.len), code.s);
                 return -1;
         }
         if (cat->ind[ind].kind == IND_RATIO) {
-                strlcpyf(err, errlen,
-                         "%s:%lu: indicator \"%s\" is a ratio, computed from %s and %s: list "
-                         "those instead (a ratio is never submitted)",
-                         path, row->line, cat->ind[ind].code, cat->ind[cat->ind[ind].num].code,
-                         cat->ind[cat->ind[ind].den].code);
+                cfgload_fail(&ld->cl, row->line,
+                             "indicator \"%s\" is a ratio, computed from %s and %s: list "
+                             "those instead (a ratio is never submitted)",
+                             cat->ind[ind].code, cat->ind[cat->ind[ind].num].code,
+                             cat->ind[cat->ind[ind].den].code);
                 return -1;
         }
-        if (slen > 256) {
-                strlcpyf(err, errlen, "%s:%lu: stage is longer than 256 bytes", path, row->line);
+        if (stage.len > 256) {
+                cfgload_fail(&ld->cl, row->line, "stage is longer than 256 bytes");
                 return -1;
         }
         /* A unit separator keeps "a"+"bc" apart from "ab"+"c". */
-        snprintf(key, sizeof key, "%.*s\x1f%s", (int)slen, stage, cat->ind[ind].code);
-        first = strmap_put(seen, key, strlen(key), (int)f->n);
+        snprintf(key, sizeof key, "%.*s\x1f%s", (int)stage.len, stage.s, cat->ind[ind].code);
+        first = strmap_put(ld->seen, key, strlen(key), (int)f->n);
         if (first != (int)f->n) {
-                strlcpyf(err, errlen,
-                         "%s:%lu: stage \"%.*s\" lists indicator \"%s\" again (first at line %lu)",
-                         path, row->line, (int)slen, stage, cat->ind[ind].code,
-                         f->item[first].line);
+                cfgload_fail(&ld->cl, row->line,
+                             "stage \"%.*s\" lists indicator \"%s\" again (first at line %lu)",
+                             (int)stage.len, stage.s, cat->ind[ind].code, f->item[first].line);
                 return -1;
         }
         f->item = xreallocarray(f->item, f->n + 1, sizeof *f->item);
-        f->item[f->n].stage = xstrndup(stage, slen);
+        f->item[f->n].stage = xstrndup(stage.s, stage.len);
         f->item[f->n].indicator = ind;
         f->item[f->n].line = row->line;
         f->n++;
         return 0;
 }
 
+static const struct cfgload_file forms_csv = {
+    .cols = form_cols,
+    .ncols = F_NCOLS,
+    .header = "stage,indicator",
+    .header_hint = 1,
+    .max_rows = FORMS_MAX_ROWS,
+    .row = row_add,
+};
+
 int
 forms_load(const char *path, const struct catalog *cat, const struct orgtree *tree,
            struct forms **out, char *err, size_t errlen)
 {
-        struct csvread *r;
-        struct csvrow row;
         struct stat st;
-        struct forms *f;
-        struct strmap *seen, *stages;
-        int col[F_NCOLS], rc, ret = -1;
-        size_t hdr_fields;
-        char msg[256];
+        struct forms_loader ld = {.cl = {.path = path, .err = err, .errlen = errlen}, .cat = cat};
+        int ret;
 
         *out = NULL;
+        /* A missing file is no forms (NULL), not an empty one. */
         if (stat(path, &st) == -1 && (errno == ENOENT || errno == ENOTDIR))
                 return 0;
-        if ((r = csvread_open(path, err, errlen)) == NULL)
-                return -1;
-        f = xcalloc(1, sizeof *f);
-        seen = strmap_new(64);
-        stages = school_stages(tree);
-        rc = csvread_next(r, &row, msg, sizeof msg);
-        if (rc == CSVREAD_EOF) {
-                strlcpyf(err, errlen, "%s:1: empty file: expected the header stage,indicator",
-                         path);
-                goto out;
-        }
-        if (rc != CSVREAD_ROW) {
-                strlcpyf(err, errlen, "%s:%lu: %s", path, row.line, msg);
-                goto out;
-        }
-        if (csvread_columns(&row, form_cols, F_NCOLS, col, msg, sizeof msg) < 0) {
-                strlcpyf(err, errlen, "%s:%lu: %s (the header is stage,indicator)", path, row.line,
-                         msg);
-                goto out;
-        }
-        hdr_fields = row.nfields;
-        while ((rc = csvread_next(r, &row, msg, sizeof msg)) != CSVREAD_EOF) {
-                if (rc != CSVREAD_ROW) {
-                        strlcpyf(err, errlen, "%s:%lu: %s", path, row.line, msg);
-                        goto out;
-                }
-                if (row.nfields != hdr_fields) {
-                        strlcpyf(err, errlen, "%s:%lu: row has %zu fields, the header has %zu",
-                                 path, row.line, row.nfields, hdr_fields);
-                        goto out;
-                }
-                if (f->n == FORMS_MAX_ROWS) {
-                        strlcpyf(err, errlen, "%s:%lu: more than %d rows", path, row.line,
-                                 FORMS_MAX_ROWS);
-                        goto out;
-                }
-                if (row_add(f, seen, stages, cat, path, &row, col, err, errlen) < 0)
-                        goto out;
-        }
-        ret = 1;
-out:
-        csvread_close(&r);
-        strmap_destroy(&seen);
-        strmap_destroy(&stages);
+        ld.f = xcalloc(1, sizeof *ld.f);
+        ld.seen = strmap_new(64);
+        ld.stages = school_stages(tree);
+        ret = cfgload_read(&ld.cl, &forms_csv, &ld) == 0 ? 1 : -1;
+        strmap_destroy(&ld.seen);
+        strmap_destroy(&ld.stages);
         if (ret == 1)
-                *out = f;
+                *out = ld.f;
         else
-                forms_destroy(&f);
+                forms_destroy(&ld.f);
         return ret;
 }
 

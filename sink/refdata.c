@@ -2,9 +2,11 @@
  * refdata: read targets.csv, periods.csv and balance.csv, and store them
  * with the org tree and the catalogue in PostgreSQL.  See refdata.h.
  *
- * The three optional files share one reader: map the header's columns, then hand
+ * targets.csv, periods.csv and balance.csv are read by lib/cfgload (as
+ * forms.csv is, in lib/forms.c): it maps the header's columns, then hands
  * every data row to the file's own checker, which stops the load with
  * "FILE:LINE: problem" at the first thing that does not hold together.
+ * Every table the sink replaces is emptied and copied by replace_rows.
  * Duplicates are found through a strmap of each row's key, whose value is
  * the row's index, so the message can name the line it repeats.
  */
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "catalog.h"
+#include "cfgload.h"
 #include "csvread.h"
 #include "log.h"
 #include "orgtree.h"
@@ -29,88 +32,24 @@
 #include "strmap.h"
 #include "util.h"
 
-/* How much of a user's text is quoted back in a message. */
-#define SHOW_MAX 64
-/* Most columns a file of ours has. */
-#define MAX_COLS 12
-
-struct field {
-        const char *s;
-        size_t len;
-};
-
 struct loader {
         const struct config *cfg;
         struct refdata *o;
-        char *path; /* the file being read, for messages */
-        char *err;
-        size_t errlen;
+        struct cfgload cl;    /* the file being read */
         size_t cap;           /* rows allocated in the current array */
         struct strmap *seen;  /* key of every row so far -> its index */
         struct strmap *level; /* level labels of orgunits.csv */
         struct strmap *stage; /* stages of orgunits.csv */
 };
 
-/* The file's own row checker: 0, or -1 after fail(). */
-typedef int (*row_fn)(struct loader *, const struct csvrow *, const int *col);
-
-static void fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(struct loader *ld, unsigned long line, const char *fmt, ...)
-{
-        char msg[512];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        strlcpyf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
-}
-
-/* Length of s to quote in a message: at most SHOW_MAX bytes, whole characters. */
 static int
-show(struct field f)
-{
-        size_t len = f.len;
-
-        if (len <= SHOW_MAX)
-                return (int)len;
-        len = SHOW_MAX;
-        while (len > 0 && ((unsigned char)f.s[len] & 0xc0) == 0x80)
-                len--;
-        return (int)len;
-}
-
-static struct field
-trimmed(const char *s, size_t len)
-{
-        struct field f;
-
-        f.s = csvread_trim(s, &len);
-        f.len = len;
-        return f;
-}
-
-static struct field
-column(const struct csvrow *row, const int *col, int k)
-{
-        struct field none = {"", 0};
-
-        if (col[k] < 0)
-                return none;
-        return trimmed(row->fields[col[k]], row->lens[col[k]]);
-}
-
-static int
-field_is(struct field f, const char *s)
+field_is(struct cfgload_field f, const char *s)
 {
         return f.len == strlen(s) && memcmp(f.s, s, f.len) == 0;
 }
 
 static char *
-field_dup(struct field f)
+field_dup(struct cfgload_field f)
 {
         return xstrndup(f.s, f.len);
 }
@@ -121,7 +60,7 @@ field_dup(struct field f)
  * target of "95%" would otherwise be read as something it is not.
  */
 static int
-number_valid(struct field f)
+number_valid(struct cfgload_field f)
 {
         size_t i = 0, int_digits = 0, frac_digits = 0;
 
@@ -141,7 +80,7 @@ number_valid(struct field f)
 
 /* The canonical text of a valid number, for duplicate keys: "095.50" -> "95.5". */
 static void
-number_canon(struct field f, char *out, size_t outlen)
+number_canon(struct cfgload_field f, char *out, size_t outlen)
 {
         size_t a = 0, b = f.len;
 
@@ -171,7 +110,7 @@ digits_value(const char *s, size_t n)
 
 /* A calendar date YYYY-MM-DD, years 1900..2199 like periods. */
 static int
-date_valid(struct field f)
+date_valid(struct cfgload_field f)
 {
         static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
         int y, m, d;
@@ -210,41 +149,44 @@ seen_before(struct loader *ld, const char *key, size_t len, size_t at)
         return got == (int)at ? -1 : got;
 }
 
-/* A code of the catalogue, or -1 after fail(). */
+/* A code of the catalogue, or -1 after cfgload_fail(). */
 static int
-indicator_of(struct loader *ld, const struct csvrow *row, struct field f)
+indicator_of(struct loader *ld, const struct csvrow *row, struct cfgload_field f)
 {
         int i;
 
         if (f.len == 0) {
-                fail(ld, row->line, "empty indicator");
+                cfgload_fail(&ld->cl, row->line, "empty indicator");
                 return -1;
         }
         if ((i = catalog_find(ld->cfg->cat, f.s, f.len)) < 0)
-                fail(ld, row->line, "unknown indicator \"%.*s\"", show(f), f.s);
+                cfgload_fail(&ld->cl, row->line, "unknown indicator \"%.*s\"",
+                             cfgload_show(f.s, f.len), f.s);
         return i;
 }
 
-/* A stage some unit of orgunits.csv has; 0, or -1 after fail(). */
+/* A stage some unit of orgunits.csv has; 0, or -1 after cfgload_fail(). */
 static int
-stage_check(struct loader *ld, const struct csvrow *row, struct field f)
+stage_check(struct loader *ld, const struct csvrow *row, struct cfgload_field f)
 {
         if (strmap_get(ld->stage, f.s, f.len) < 0) {
-                fail(ld, row->line, "unknown stage \"%.*s\" (no unit in orgunits.csv has it)",
-                     show(f), f.s);
+                cfgload_fail(&ld->cl, row->line,
+                             "unknown stage \"%.*s\" (no unit in orgunits.csv has it)",
+                             cfgload_show(f.s, f.len), f.s);
                 return -1;
         }
         return 0;
 }
 
-/* A non-empty optional number: 0, or -1 after fail(). */
+/* A non-empty optional number: 0, or -1 after cfgload_fail(). */
 static int
-number_check(struct loader *ld, const struct csvrow *row, struct field f, const char *what)
+number_check(struct loader *ld, const struct csvrow *row, struct cfgload_field f, const char *what)
 {
         if (!number_valid(f)) {
-                fail(ld, row->line,
-                     "bad number \"%.*s\" in %s (a non-negative decimal such as 95 or 0.45)",
-                     show(f), f.s, what);
+                cfgload_fail(
+                    &ld->cl, row->line,
+                    "bad number \"%.*s\" in %s (a non-negative decimal such as 95 or 0.45)",
+                    cfgload_show(f.s, f.len), f.s, what);
                 return -1;
         }
         return 0;
@@ -281,14 +223,15 @@ static const struct csvread_column target_cols[T_NCOLS] = {
     [T_BASELINE] = {"baseline", 0},
 };
 
-/* An optional period column: 0 when empty or valid, or -1 after fail(). */
+/* An optional period column: 0 when empty or valid, or -1 after cfgload_fail(). */
 static int
-period_check(struct loader *ld, const struct csvrow *row, struct field f, const char *what)
+period_check(struct loader *ld, const struct csvrow *row, struct cfgload_field f, const char *what)
 {
         if (f.len > 0 && !period_valid(f.s, f.len)) {
-                fail(ld, row->line,
-                     "bad period \"%.*s\" in %s (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or YYYYMM)",
-                     show(f), f.s, what);
+                cfgload_fail(
+                    &ld->cl, row->line,
+                    "bad period \"%.*s\" in %s (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or YYYYMM)",
+                    cfgload_show(f.s, f.len), f.s, what);
                 return -1;
         }
         return 0;
@@ -297,11 +240,12 @@ period_check(struct loader *ld, const struct csvrow *row, struct field f, const 
 /*
  * The columns from, to, baseline_period and baseline of a target: each
  * period valid, to not before from, and a baseline only with a to that
- * comes after it (a path needs both ends).  0, or -1 after fail().
+ * comes after it (a path needs both ends).  0, or -1 after cfgload_fail().
  */
 static int
-target_dates_check(struct loader *ld, const struct csvrow *row, struct field from, struct field to,
-                   struct field bperiod, struct field baseline)
+target_dates_check(struct loader *ld, const struct csvrow *row, struct cfgload_field from,
+                   struct cfgload_field to, struct cfgload_field bperiod,
+                   struct cfgload_field baseline)
 {
         int f_first, f_last, t_first, t_last, b_first, b_last;
 
@@ -312,15 +256,15 @@ target_dates_check(struct loader *ld, const struct csvrow *row, struct field fro
                 period_months(from.s, from.len, &f_first, &f_last);
                 period_months(to.s, to.len, &t_first, &t_last);
                 if (f_first > t_last) {
-                        fail(ld, row->line, "from %.*s is after to %.*s", (int)from.len, from.s,
-                             (int)to.len, to.s);
+                        cfgload_fail(&ld->cl, row->line, "from %.*s is after to %.*s",
+                                     (int)from.len, from.s, (int)to.len, to.s);
                         return -1;
                 }
         }
         if (baseline.len > 0 && bperiod.len == 0) {
-                fail(ld, row->line,
-                     "baseline given without baseline_period (the period it is "
-                     "the value of)");
+                cfgload_fail(&ld->cl, row->line,
+                             "baseline given without baseline_period (the period it is "
+                             "the value of)");
                 return -1;
         }
         if (baseline.len > 0 && number_check(ld, row, baseline, "baseline") != 0)
@@ -328,16 +272,16 @@ target_dates_check(struct loader *ld, const struct csvrow *row, struct field fro
         if (bperiod.len == 0)
                 return 0;
         if (to.len == 0) {
-                fail(ld, row->line,
-                     "baseline_period %.*s needs a to (the period the target is due by)",
-                     (int)bperiod.len, bperiod.s);
+                cfgload_fail(&ld->cl, row->line,
+                             "baseline_period %.*s needs a to (the period the target is due by)",
+                             (int)bperiod.len, bperiod.s);
                 return -1;
         }
         period_months(bperiod.s, bperiod.len, &b_first, &b_last);
         period_months(to.s, to.len, &t_first, &t_last);
         if (b_last >= t_last) {
-                fail(ld, row->line, "baseline_period %.*s is not before to %.*s", (int)bperiod.len,
-                     bperiod.s, (int)to.len, to.s);
+                cfgload_fail(&ld->cl, row->line, "baseline_period %.*s is not before to %.*s",
+                             (int)bperiod.len, bperiod.s, (int)to.len, to.s);
                 return -1;
         }
         return 0;
@@ -346,15 +290,20 @@ target_dates_check(struct loader *ld, const struct csvrow *row, struct field fro
 static const char *const ops[] = {">=", "<=", "=", ">", "<"};
 
 static int
-add_target(struct loader *ld, const struct csvrow *row, const int *col)
+add_target(void *ctx, const struct csvrow *row, const int *col)
 {
+        struct loader *ld = ctx;
         const struct orgtree *tree = ld->cfg->tree;
-        struct field level = column(row, col, T_LEVEL), unit = column(row, col, T_UNIT);
-        struct field stage = column(row, col, T_STAGE), op = column(row, col, T_OP);
-        struct field value = column(row, col, T_VALUE), source = column(row, col, T_SOURCE);
-        struct field from = column(row, col, T_FROM), to = column(row, col, T_TO);
-        struct field bperiod = column(row, col, T_BASELINE_PERIOD);
-        struct field baseline = column(row, col, T_BASELINE);
+        struct cfgload_field level = cfgload_column(row, col, T_LEVEL),
+                             unit = cfgload_column(row, col, T_UNIT);
+        struct cfgload_field stage = cfgload_column(row, col, T_STAGE),
+                             op = cfgload_column(row, col, T_OP);
+        struct cfgload_field value = cfgload_column(row, col, T_VALUE),
+                             source = cfgload_column(row, col, T_SOURCE);
+        struct cfgload_field from = cfgload_column(row, col, T_FROM),
+                             to = cfgload_column(row, col, T_TO);
+        struct cfgload_field bperiod = cfgload_column(row, col, T_BASELINE_PERIOD);
+        struct cfgload_field baseline = cfgload_column(row, col, T_BASELINE);
         struct refdata *o = ld->o;
         struct target *t;
         const char *op_text = NULL;
@@ -362,25 +311,28 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
         int ind, u = -1, first;
         size_t keylen;
 
-        if ((ind = indicator_of(ld, row, column(row, col, T_INDICATOR))) < 0)
+        if ((ind = indicator_of(ld, row, cfgload_column(row, col, T_INDICATOR))) < 0)
                 return -1;
         if (level.len == 0) {
-                fail(ld, row->line, "empty level");
+                cfgload_fail(&ld->cl, row->line, "empty level");
                 return -1;
         }
         if (strmap_get(ld->level, level.s, level.len) < 0) {
-                fail(ld, row->line, "unknown level \"%.*s\" (no unit in orgunits.csv has it)",
-                     show(level), level.s);
+                cfgload_fail(&ld->cl, row->line,
+                             "unknown level \"%.*s\" (no unit in orgunits.csv has it)",
+                             cfgload_show(level.s, level.len), level.s);
                 return -1;
         }
         if (unit.len > 0) {
                 if ((u = orgtree_find(tree, unit.s, unit.len)) < 0) {
-                        fail(ld, row->line, "unknown unit \"%.*s\"", show(unit), unit.s);
+                        cfgload_fail(&ld->cl, row->line, "unknown unit \"%.*s\"",
+                                     cfgload_show(unit.s, unit.len), unit.s);
                         return -1;
                 }
                 if (!field_is(level, tree->u[u].level)) {
-                        fail(ld, row->line, "unit \"%s\" is a %s, not a %.*s", tree->u[u].code,
-                             tree->u[u].level, show(level), level.s);
+                        cfgload_fail(&ld->cl, row->line, "unit \"%s\" is a %s, not a %.*s",
+                                     tree->u[u].code, tree->u[u].level,
+                                     cfgload_show(level.s, level.len), level.s);
                         return -1;
                 }
         }
@@ -389,8 +341,9 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
                         return -1;
                 /* A school of another stage would never match: say so now. */
                 if (u >= 0 && tree->u[u].is_leaf && !field_is(stage, tree->u[u].stage)) {
-                        fail(ld, row->line, "unit \"%s\" has stage \"%s\", not \"%.*s\"",
-                             tree->u[u].code, tree->u[u].stage, show(stage), stage.s);
+                        cfgload_fail(&ld->cl, row->line,
+                                     "unit \"%s\" has stage \"%s\", not \"%.*s\"", tree->u[u].code,
+                                     tree->u[u].stage, cfgload_show(stage.s, stage.len), stage.s);
                         return -1;
                 }
         }
@@ -398,17 +351,19 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
                 if (field_is(op, ops[i]))
                         op_text = ops[i];
         if (op_text == NULL) {
-                fail(ld, row->line, "bad op \"%.*s\" (one of >=, <=, =, >, <)", show(op), op.s);
+                cfgload_fail(&ld->cl, row->line, "bad op \"%.*s\" (one of >=, <=, =, >, <)",
+                             cfgload_show(op.s, op.len), op.s);
                 return -1;
         }
         if (value.len == 0) {
-                fail(ld, row->line, "empty value");
+                cfgload_fail(&ld->cl, row->line, "empty value");
                 return -1;
         }
         if (number_check(ld, row, value, "value") != 0)
                 return -1;
         if (source.len > REFDATA_TEXT_MAX) {
-                fail(ld, row->line, "source is longer than %d bytes", REFDATA_TEXT_MAX);
+                cfgload_fail(&ld->cl, row->line, "source is longer than %d bytes",
+                             REFDATA_TEXT_MAX);
                 return -1;
         }
         if (target_dates_check(ld, row, from, to, bperiod, baseline) != 0)
@@ -424,10 +379,11 @@ add_target(struct loader *ld, const struct csvrow *row, const int *col)
         first = seen_before(ld, key, strlen(key), o->ntargets);
         free(key);
         if (first >= 0) {
-                fail(ld, row->line,
-                     "duplicate target: same indicator, level, unit, stage, op, value, from "
-                     "and to as line %lu",
-                     o->targets[first].line);
+                cfgload_fail(
+                    &ld->cl, row->line,
+                    "duplicate target: same indicator, level, unit, stage, op, value, from "
+                    "and to as line %lu",
+                    o->targets[first].line);
                 return -1;
         }
         room_for(ld, (void **)&o->targets, o->ntargets, sizeof *o->targets);
@@ -458,41 +414,44 @@ static const struct csvread_column period_cols[P_NCOLS] = {
 };
 
 static int
-add_period(struct loader *ld, const struct csvrow *row, const int *col)
+add_period(void *ctx, const struct csvrow *row, const int *col)
 {
-        struct field period = column(row, col, P_PERIOD), opens = column(row, col, P_OPENS);
-        struct field due = column(row, col, P_DUE);
+        struct loader *ld = ctx;
+        struct cfgload_field period = cfgload_column(row, col, P_PERIOD),
+                             opens = cfgload_column(row, col, P_OPENS);
+        struct cfgload_field due = cfgload_column(row, col, P_DUE);
         struct refdata *o = ld->o;
         struct report_period *p;
         int first;
 
         if (period.len == 0) {
-                fail(ld, row->line, "empty period");
+                cfgload_fail(&ld->cl, row->line, "empty period");
                 return -1;
         }
         if (!period_valid(period.s, period.len)) {
-                fail(ld, row->line,
-                     "bad period \"%.*s\" (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or YYYYMM)",
-                     show(period), period.s);
+                cfgload_fail(&ld->cl, row->line,
+                             "bad period \"%.*s\" (YYYY, YYYYS1, YYYYS2, YYYYQ1..YYYYQ4 or YYYYMM)",
+                             cfgload_show(period.s, period.len), period.s);
                 return -1;
         }
         if (!date_valid(opens)) {
-                fail(ld, row->line, "bad date \"%.*s\" in opens (YYYY-MM-DD)", show(opens),
-                     opens.s);
+                cfgload_fail(&ld->cl, row->line, "bad date \"%.*s\" in opens (YYYY-MM-DD)",
+                             cfgload_show(opens.s, opens.len), opens.s);
                 return -1;
         }
         if (!date_valid(due)) {
-                fail(ld, row->line, "bad date \"%.*s\" in due (YYYY-MM-DD)", show(due), due.s);
+                cfgload_fail(&ld->cl, row->line, "bad date \"%.*s\" in due (YYYY-MM-DD)",
+                             cfgload_show(due.s, due.len), due.s);
                 return -1;
         }
         /* Same width and order, so the text compares like the dates. */
         if (memcmp(opens.s, due.s, 10) > 0) {
-                fail(ld, row->line, "opens %.10s is after due %.10s", opens.s, due.s);
+                cfgload_fail(&ld->cl, row->line, "opens %.10s is after due %.10s", opens.s, due.s);
                 return -1;
         }
         if ((first = seen_before(ld, period.s, period.len, o->nperiods)) >= 0) {
-                fail(ld, row->line, "duplicate period \"%.*s\" (first on line %lu)",
-                     (int)period.len, period.s, o->periods[first].line);
+                cfgload_fail(&ld->cl, row->line, "duplicate period \"%.*s\" (first on line %lu)",
+                             (int)period.len, period.s, o->periods[first].line);
                 return -1;
         }
         room_for(ld, (void **)&o->periods, o->nperiods, sizeof *o->periods);
@@ -517,10 +476,13 @@ static const struct csvread_column balance_cols[B_NCOLS] = {
 };
 
 static int
-add_rule(struct loader *ld, const struct csvrow *row, const int *col)
+add_rule(void *ctx, const struct csvrow *row, const int *col)
 {
-        struct field standard = column(row, col, B_STANDARD), stage = column(row, col, B_STAGE);
-        struct field min = column(row, col, B_SCHOOL_MIN), cv = column(row, col, B_CV_MAX);
+        struct loader *ld = ctx;
+        struct cfgload_field standard = cfgload_column(row, col, B_STANDARD),
+                             stage = cfgload_column(row, col, B_STAGE);
+        struct cfgload_field min = cfgload_column(row, col, B_SCHOOL_MIN),
+                             cv = cfgload_column(row, col, B_CV_MAX);
         struct refdata *o = ld->o;
         struct balance_rule *b;
         size_t keylen;
@@ -528,23 +490,24 @@ add_rule(struct loader *ld, const struct csvrow *row, const int *col)
         int ind, first;
 
         if (standard.len == 0) {
-                fail(ld, row->line, "empty standard");
+                cfgload_fail(&ld->cl, row->line, "empty standard");
                 return -1;
         }
         if (standard.len > REFDATA_TEXT_MAX) {
-                fail(ld, row->line, "standard is longer than %d bytes", REFDATA_TEXT_MAX);
+                cfgload_fail(&ld->cl, row->line, "standard is longer than %d bytes",
+                             REFDATA_TEXT_MAX);
                 return -1;
         }
         if (stage.len == 0) {
-                fail(ld, row->line, "empty stage");
+                cfgload_fail(&ld->cl, row->line, "empty stage");
                 return -1;
         }
         if (stage_check(ld, row, stage) != 0)
                 return -1;
-        if ((ind = indicator_of(ld, row, column(row, col, B_INDICATOR))) < 0)
+        if ((ind = indicator_of(ld, row, cfgload_column(row, col, B_INDICATOR))) < 0)
                 return -1;
         if (min.len == 0 && cv.len == 0) {
-                fail(ld, row->line, "neither school_min nor cv_max given");
+                cfgload_fail(&ld->cl, row->line, "neither school_min nor cv_max given");
                 return -1;
         }
         if ((min.len > 0 && number_check(ld, row, min, "school_min") != 0) ||
@@ -557,9 +520,11 @@ add_rule(struct loader *ld, const struct csvrow *row, const int *col)
         first = seen_before(ld, key, strlen(key), o->nrules);
         free(key);
         if (first >= 0) {
-                fail(ld, row->line, "duplicate rule for %.*s, %.*s, %s (first on line %lu)",
-                     show(standard), standard.s, show(stage), stage.s, ld->cfg->cat->ind[ind].code,
-                     o->rules[first].line);
+                cfgload_fail(&ld->cl, row->line,
+                             "duplicate rule for %.*s, %.*s, %s (first on line %lu)",
+                             cfgload_show(standard.s, standard.len), standard.s,
+                             cfgload_show(stage.s, stage.len), stage.s, ld->cfg->cat->ind[ind].code,
+                             o->rules[first].line);
                 return -1;
         }
         room_for(ld, (void **)&o->rules, o->nrules, sizeof *o->rules);
@@ -575,80 +540,49 @@ add_rule(struct loader *ld, const struct csvrow *row, const int *col)
 
 /* The shared reader. */
 
-/* Map the header's columns; returns 0 or -1 after fail(). */
+static const struct cfgload_file targets_csv = {
+    .cols = target_cols,
+    .ncols = T_NCOLS,
+    .header = "indicator,level,unit,stage,op,value,source[,from,to,baseline_period,baseline]",
+    .optional = 1,
+    .max_rows = REFDATA_MAX_ROWS,
+    .row = add_target,
+};
+
+static const struct cfgload_file periods_csv = {
+    .cols = period_cols,
+    .ncols = P_NCOLS,
+    .header = "period,opens,due",
+    .optional = 1,
+    .max_rows = REFDATA_MAX_ROWS,
+    .row = add_period,
+};
+
+static const struct cfgload_file balance_csv = {
+    .cols = balance_cols,
+    .ncols = B_NCOLS,
+    .header = "standard,stage,indicator,school_min,cv_max",
+    .optional = 1,
+    .max_rows = REFDATA_MAX_ROWS,
+    .row = add_rule,
+};
+
+/* Read dir/name as file says; a file that does not exist is no rows. */
 static int
-read_header(struct loader *ld, const struct csvrow *row, const struct csvread_column *cols,
-            int ncols, int *col)
+load_file(struct loader *ld, const char *name, const struct cfgload_file *file)
 {
-        char why[128];
+        size_t len = strlen(ld->cfg->dir) + strlen(name) + 2;
+        char *path = xmalloc(len);
+        int ret;
 
-        if (csvread_columns(row, cols, (size_t)ncols, col, why, sizeof(why)) == 0)
-                return 0;
-        fail(ld, row->line, "%s", why);
-        return -1;
-}
-
-/*
- * Read dir/name with add() for every data row.  A file that does not exist
- * is no rows; header names the columns for the empty-file message.
- */
-static int
-load_file(struct loader *ld, const char *name, const struct csvread_column *cols, int ncols,
-          const char *header, row_fn add)
-{
-        size_t len = strlen(ld->cfg->dir) + strlen(name) + 2, nrows = 0, hdr_fields;
-        struct csvread *r = NULL;
-        struct csvrow row;
-        struct stat st;
-        int col[MAX_COLS], rc, ret = -1;
-        char msg[256];
-
-        ld->path = xmalloc(len);
-        strlcpyf(ld->path, len, "%s/%s", ld->cfg->dir, name);
+        strlcpyf(path, len, "%s/%s", ld->cfg->dir, name);
+        ld->cl.path = path;
         ld->cap = 0;
         ld->seen = strmap_new(64);
-        if (stat(ld->path, &st) == -1 && (errno == ENOENT || errno == ENOTDIR)) {
-                ret = 0;
-                goto out;
-        }
-        if ((r = csvread_open(ld->path, ld->err, ld->errlen)) == NULL)
-                goto out;
-        rc = csvread_next(r, &row, msg, sizeof msg);
-        if (rc == CSVREAD_EOF) {
-                fail(ld, 1, "empty file: expected the header %s", header);
-                goto out;
-        }
-        if (rc != CSVREAD_ROW) {
-                fail(ld, row.line, "%s", msg);
-                goto out;
-        }
-        if (read_header(ld, &row, cols, ncols, col) != 0)
-                goto out;
-        hdr_fields = row.nfields;
-        while ((rc = csvread_next(r, &row, msg, sizeof msg)) != CSVREAD_EOF) {
-                if (rc != CSVREAD_ROW) {
-                        fail(ld, row.line, "%s", msg);
-                        goto out;
-                }
-                if (row.nfields != hdr_fields) {
-                        fail(ld, row.line, "row has %zu fields, the header has %zu", row.nfields,
-                             hdr_fields);
-                        goto out;
-                }
-                if (nrows == REFDATA_MAX_ROWS) {
-                        fail(ld, row.line, "more than %d rows", REFDATA_MAX_ROWS);
-                        goto out;
-                }
-                if (add(ld, &row, col) != 0)
-                        goto out;
-                nrows++;
-        }
-        ret = 0;
-out:
-        csvread_close(&r);
+        ret = cfgload_read(&ld->cl, file, ld);
         strmap_destroy(&ld->seen);
-        free(ld->path);
-        ld->path = NULL;
+        ld->cl.path = NULL;
+        free(path);
         return ret;
 }
 
@@ -661,7 +595,8 @@ load_forms_file(struct loader *ld)
         int rc;
 
         strlcpyf(path, len, "%s/forms.csv", ld->cfg->dir);
-        rc = forms_load(path, ld->cfg->cat, ld->cfg->tree, &ld->o->forms, ld->err, ld->errlen);
+        rc =
+            forms_load(path, ld->cfg->cat, ld->cfg->tree, &ld->o->forms, ld->cl.err, ld->cl.errlen);
         free(path);
         return rc < 0 ? -1 : 0;
 }
@@ -687,21 +622,16 @@ tree_sets(struct loader *ld)
 struct refdata *
 refdata_load(const struct config *cfg, char *err, size_t errlen)
 {
-        struct loader ld = {.cfg = cfg, .err = err, .errlen = errlen};
+        struct loader ld = {.cfg = cfg, .cl = {.err = err, .errlen = errlen}};
         int rc;
 
         ld.o = xcalloc(1, sizeof *ld.o);
         tree_sets(&ld);
-        rc = load_file(
-            &ld, "targets.csv", target_cols, T_NCOLS,
-            "indicator,level,unit,stage,op,value,source[,from,to,baseline_period,baseline]",
-            add_target);
+        rc = load_file(&ld, "targets.csv", &targets_csv);
         if (rc == 0)
-                rc = load_file(&ld, "periods.csv", period_cols, P_NCOLS, "period,opens,due",
-                               add_period);
+                rc = load_file(&ld, "periods.csv", &periods_csv);
         if (rc == 0)
-                rc = load_file(&ld, "balance.csv", balance_cols, B_NCOLS,
-                               "standard,stage,indicator,school_min,cv_max", add_rule);
+                rc = load_file(&ld, "balance.csv", &balance_csv);
         if (rc == 0)
                 rc = load_forms_file(&ld);
         /* rules.csv is checked by the rules module itself, so the sink
@@ -839,188 +769,137 @@ out:
 }
 
 /*
+ * A COPY's rows for item i of a table the sink replaces on every start:
+ * one or more rows, each ended with pgcopy_row_end.
+ */
+typedef void (*copy_rows_fn)(struct pgcopy *c, const struct config *cfg, const struct refdata *o,
+                             size_t i);
+
+/*
+ * Empty a table (delete_sql), then COPY (copy_sql) the rows of its n items
+ * into it, in the caller's transaction.  Returns DB_OK, or the failure with
+ * PostgreSQL's message in err.
+ */
+static enum db_result
+replace_rows(PGconn *conn, const char *delete_sql, const char *copy_sql, size_t n,
+             copy_rows_fn rows, const struct config *cfg, const struct refdata *o, char *err,
+             size_t errlen)
+{
+        struct pgcopy *c = xmalloc(sizeof *c);
+        enum db_result r;
+
+        r = pg_exec(conn, delete_sql, err, errlen);
+        if (r == DB_OK)
+                r = pgcopy_begin(c, conn, copy_sql, err, errlen);
+        if (r == DB_OK) {
+                for (size_t i = 0; i < n; i++)
+                        rows(c, cfg, o, i);
+                r = pgcopy_end(c, err, errlen);
+        }
+        free(c);
+        return r;
+}
+
+/*
  * The current tree as (ancestor, unit, distance) pairs, replacing the
  * previous ones: units dropped from the config keep their orgunit row but
  * leave the closure, so the views see only the tree being served.  The
  * pairs come from the parent links, the same lists orgtree_ancestors()
  * answers, so a tree built by hand (as the writer's tests do) works too.
  */
-static enum db_result
-load_closure(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
+static void
+closure_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
 {
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
+        const struct orgtree *t = cfg->tree;
+        unsigned long long k = 0;
 
-        r = pg_exec(conn, "DELETE FROM edustat.orgunit_closure", err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, sinksql_refdata_closure_copy, err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (size_t i = 0; i < t->n; i++) {
-                unsigned long long k = 0;
-
-                /* The loader refused cycles, so every walk ends at the root. */
-                for (int a = (int)i; a >= 0; a = t->u[a].parent, k++) {
-                        pgcopy_str(c, t->u[a].code);
-                        pgcopy_str(c, t->u[i].code);
-                        pgcopy_u64(c, k);
-                        pgcopy_row_end(c);
-                }
-        }
-        r = pgcopy_end(c, err, errlen);
-out:
-        free(c);
-        return r;
-}
-
-/* Replace the rows of targets.csv. */
-static enum db_result
-load_targets(PGconn *conn, const struct config *cfg, const struct refdata *o, char *err,
-             size_t errlen)
-{
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
-
-        r = pg_exec(conn, "DELETE FROM edustat.target", err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, sinksql_refdata_target_copy, err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (size_t i = 0; i < o->ntargets; i++) {
-                const struct target *t = &o->targets[i];
-
-                pgcopy_u64(c, t->line);
-                pgcopy_str(c, cfg->cat->ind[t->indicator].code);
-                pgcopy_str(c, t->level);
-                pgcopy_str(c, t->unit >= 0 ? cfg->tree->u[t->unit].code : NULL);
-                copy_opt(c, t->stage);
-                pgcopy_str(c, t->op);
-                pgcopy_str(c, t->value);
-                copy_opt(c, t->source);
-                copy_opt(c, t->from);
-                copy_opt(c, t->to);
-                copy_opt(c, t->baseline_period);
-                copy_opt(c, t->baseline);
+        (void)o;
+        /* The loader refused cycles, so every walk ends at the root. */
+        for (int a = (int)i; a >= 0; a = t->u[a].parent, k++) {
+                pgcopy_str(c, t->u[a].code);
+                pgcopy_str(c, t->u[i].code);
+                pgcopy_u64(c, k);
                 pgcopy_row_end(c);
         }
-        r = pgcopy_end(c, err, errlen);
-out:
-        free(c);
-        return r;
 }
 
-/* Replace the rows of periods.csv. */
-static enum db_result
-load_periods(PGconn *conn, const struct refdata *o, char *err, size_t errlen)
+/* The rows of targets.csv. */
+static void
+target_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
 {
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
+        const struct target *t = &o->targets[i];
 
-        r = pg_exec(conn, "DELETE FROM edustat.report_period", err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, sinksql_refdata_period_copy, err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (size_t i = 0; i < o->nperiods; i++) {
-                pgcopy_str(c, o->periods[i].period);
-                pgcopy_str(c, o->periods[i].opens);
-                pgcopy_str(c, o->periods[i].due);
-                pgcopy_row_end(c);
-        }
-        r = pgcopy_end(c, err, errlen);
-out:
-        free(c);
-        return r;
+        pgcopy_u64(c, t->line);
+        pgcopy_str(c, cfg->cat->ind[t->indicator].code);
+        pgcopy_str(c, t->level);
+        pgcopy_str(c, t->unit >= 0 ? cfg->tree->u[t->unit].code : NULL);
+        copy_opt(c, t->stage);
+        pgcopy_str(c, t->op);
+        pgcopy_str(c, t->value);
+        copy_opt(c, t->source);
+        copy_opt(c, t->from);
+        copy_opt(c, t->to);
+        copy_opt(c, t->baseline_period);
+        copy_opt(c, t->baseline);
+        pgcopy_row_end(c);
 }
 
-/* Replace the rows of balance.csv. */
-static enum db_result
-load_balance(PGconn *conn, const struct config *cfg, const struct refdata *o, char *err,
-             size_t errlen)
+/* The rows of periods.csv. */
+static void
+period_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
 {
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
-
-        r = pg_exec(conn, "DELETE FROM edustat.balance_rule", err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, sinksql_refdata_balance_copy, err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (size_t i = 0; i < o->nrules; i++) {
-                const struct balance_rule *b = &o->rules[i];
-
-                pgcopy_str(c, b->standard);
-                pgcopy_str(c, b->stage);
-                pgcopy_str(c, cfg->cat->ind[b->indicator].code);
-                pgcopy_str(c, b->school_min);
-                pgcopy_str(c, b->cv_max);
-                pgcopy_u64(c, b->line);
-                pgcopy_row_end(c);
-        }
-        r = pgcopy_end(c, err, errlen);
-out:
-        free(c);
-        return r;
+        (void)cfg;
+        pgcopy_str(c, o->periods[i].period);
+        pgcopy_str(c, o->periods[i].opens);
+        pgcopy_str(c, o->periods[i].due);
+        pgcopy_row_end(c);
 }
 
-/* Replace the rows of forms.csv. */
-static enum db_result
-load_forms(PGconn *conn, const struct config *cfg, const struct refdata *o, char *err,
-           size_t errlen)
+/* The rows of balance.csv. */
+static void
+balance_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
 {
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
+        const struct balance_rule *b = &o->rules[i];
 
-        r = pg_exec(conn, "DELETE FROM edustat.form", err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, sinksql_refdata_form_copy, err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (size_t i = 0; o->forms != NULL && i < o->forms->n; i++) {
-                const struct form_item *f = &o->forms->item[i];
-
-                pgcopy_str(c, f->stage);
-                pgcopy_str(c, cfg->cat->ind[f->indicator].code);
-                pgcopy_u64(c, f->line);
-                pgcopy_row_end(c);
-        }
-        r = pgcopy_end(c, err, errlen);
-out:
-        free(c);
-        return r;
+        pgcopy_str(c, b->standard);
+        pgcopy_str(c, b->stage);
+        pgcopy_str(c, cfg->cat->ind[b->indicator].code);
+        pgcopy_str(c, b->school_min);
+        pgcopy_str(c, b->cv_max);
+        pgcopy_u64(c, b->line);
+        pgcopy_row_end(c);
 }
 
-/* Replace the rows of rules.csv. */
-static enum db_result
-load_rules(PGconn *conn, const struct rules *rs, char *err, size_t errlen)
+/* The rows of forms.csv. */
+static void
+form_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
 {
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
+        const struct form_item *f = &o->forms->item[i];
 
-        r = pg_exec(conn, "DELETE FROM edustat.rule", err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, sinksql_refdata_rule_copy, err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (size_t i = 0; i < rs->n; i++) {
-                const struct rule *u = &rs->rule[i];
+        pgcopy_str(c, f->stage);
+        pgcopy_str(c, cfg->cat->ind[f->indicator].code);
+        pgcopy_u64(c, f->line);
+        pgcopy_row_end(c);
+}
 
-                pgcopy_str(c, u->code);
-                pgcopy_str(c, u->name_zh != NULL ? u->name_zh : "");
-                pgcopy_str(c, u->left.text);
-                pgcopy_str(c, rule_op_text(u->op));
-                pgcopy_str(c, u->right.text);
-                pgcopy_str(c, rule_severity_name(u->severity));
-                pgcopy_str(c, u->scope != NULL ? u->scope : "school");
-                copy_opt(c, u->stage);
-                pgcopy_str(c, u->missing == RULE_MISSING_ZERO ? "zero" : "skip");
-                pgcopy_u64(c, u->line);
-                pgcopy_row_end(c);
-        }
-        r = pgcopy_end(c, err, errlen);
-out:
-        free(c);
-        return r;
+/* The rows of rules.csv. */
+static void
+rule_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
+{
+        const struct rule *u = &o->rs->rule[i];
+
+        (void)cfg;
+        pgcopy_str(c, u->code);
+        pgcopy_str(c, u->name_zh != NULL ? u->name_zh : "");
+        pgcopy_str(c, u->left.text);
+        pgcopy_str(c, rule_op_text(u->op));
+        pgcopy_str(c, u->right.text);
+        pgcopy_str(c, rule_severity_name(u->severity));
+        pgcopy_str(c, u->scope != NULL ? u->scope : "school");
+        copy_opt(c, u->stage);
+        pgcopy_str(c, u->missing == RULE_MISSING_ZERO ? "zero" : "skip");
+        pgcopy_u64(c, u->line);
+        pgcopy_row_end(c);
 }
 
 enum db_result
@@ -1038,7 +917,9 @@ refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *ni
         if ((r = pg_exec(conn, "BEGIN", err, errlen)) != DB_OK)
                 goto out;
         if ((r = load_orgunits(conn, cfg->tree, why, sizeof why)) != DB_OK ||
-            (r = load_closure(conn, cfg->tree, why, sizeof why)) != DB_OK) {
+            (r = replace_rows(conn, "DELETE FROM edustat.orgunit_closure",
+                              sinksql_refdata_closure_copy, cfg->tree->n, closure_rows, cfg, o, why,
+                              sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/orgunits.csv: %s", cfg->dir, why);
                 goto fail;
         }
@@ -1046,23 +927,31 @@ refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *ni
                 strlcpyf(err, errlen, "loading %s/indicators.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        if ((r = load_targets(conn, cfg, o, why, sizeof why)) != DB_OK) {
+        if ((r = replace_rows(conn, "DELETE FROM edustat.target", sinksql_refdata_target_copy,
+                              o->ntargets, target_rows, cfg, o, why, sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/targets.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        if ((r = load_periods(conn, o, why, sizeof why)) != DB_OK) {
+        if ((r = replace_rows(conn, "DELETE FROM edustat.report_period",
+                              sinksql_refdata_period_copy, o->nperiods, period_rows, cfg, o, why,
+                              sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/periods.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        if ((r = load_balance(conn, cfg, o, why, sizeof why)) != DB_OK) {
+        if ((r = replace_rows(conn, "DELETE FROM edustat.balance_rule",
+                              sinksql_refdata_balance_copy, o->nrules, balance_rows, cfg, o, why,
+                              sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/balance.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        if ((r = load_forms(conn, cfg, o, why, sizeof why)) != DB_OK) {
+        if ((r = replace_rows(conn, "DELETE FROM edustat.form", sinksql_refdata_form_copy,
+                              o->forms != NULL ? o->forms->n : 0, form_rows, cfg, o, why,
+                              sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/forms.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        if ((r = load_rules(conn, o->rs, why, sizeof why)) != DB_OK) {
+        if ((r = replace_rows(conn, "DELETE FROM edustat.rule", sinksql_refdata_rule_copy, o->rs->n,
+                              rule_rows, cfg, o, why, sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/rules.csv: %s", cfg->dir, why);
                 goto fail;
         }
