@@ -419,42 +419,44 @@ parse_operand(struct parser *p, int depth)
         }
 }
 
+/* The binary operators by precedence: level 0 binds loosest. */
+static const struct {
+        char op[2];
+        enum rule_node_kind kind[2];
+} levels[] = {
+    {{'+', '-'}, {RN_ADD, RN_SUB}},
+    {{'*', '/'}, {RN_MUL, RN_DIV}},
+};
+
+/* Operands joined by the operators of level and tighter, left to right. */
 static void
-parse_product(struct parser *p, int depth)
+parse_level(struct parser *p, int depth, size_t level)
 {
-        parse_operand(p, depth);
+        if (level == sizeof(levels) / sizeof(levels[0])) {
+                parse_operand(p, depth);
+                return;
+        }
+        parse_level(p, depth, level + 1);
         for (;;) {
-                char c;
+                int k;
 
                 skip_blanks(p);
                 if (p->failed || p->pos >= p->len)
                         return;
-                c = p->s[p->pos];
-                if (c != '*' && c != '/')
+                for (k = 0; k < 2 && p->s[p->pos] != levels[level].op[k]; k++)
+                        ;
+                if (k == 2)
                         return;
                 p->pos++;
-                parse_operand(p, depth);
-                emit(p, c == '*' ? RN_MUL : RN_DIV, -1, 0);
+                parse_level(p, depth, level + 1);
+                emit(p, levels[level].kind[k], -1, 0);
         }
 }
 
 static void
 parse_sum(struct parser *p, int depth)
 {
-        parse_product(p, depth);
-        for (;;) {
-                char c;
-
-                skip_blanks(p);
-                if (p->failed || p->pos >= p->len)
-                        return;
-                c = p->s[p->pos];
-                if (c != '+' && c != '-')
-                        return;
-                p->pos++;
-                parse_product(p, depth);
-                emit(p, c == '+' ? RN_ADD : RN_SUB, -1, 0);
-        }
+        parse_level(p, depth, 0);
 }
 
 int
