@@ -1648,15 +1648,23 @@ proto_ack_stale_more_pack(msgpack_packer *pk, uint32_t stale_more)
         pack_u64(pk, stale_more);
 }
 
-void
-proto_ack_begin_more(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
-                     uint32_t nrej, uint32_t stale_more)
+/* The head of an ack or a "checked" of nitems items, up to its rejects' array header. */
+static void
+ack_head(msgpack_packer *pk, enum proto_type type, uint32_t nitems, struct pstr batch_id,
+         uint32_t accepted, uint32_t changed, uint32_t nrej)
 {
-        pack_head(pk, PROTO_ACK, stale_more > 0 ? 7 : 6);
+        pack_head(pk, type, nitems);
         pack_pstr(pk, batch_id);
         pack_u64(pk, accepted);
         pack_u64(pk, changed);
         pack_array(pk, nrej);
+}
+
+void
+proto_ack_begin_more(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted, uint32_t changed,
+                     uint32_t nrej, uint32_t stale_more)
+{
+        ack_head(pk, PROTO_ACK, stale_more > 0 ? 7 : 6, batch_id, accepted, changed, nrej);
 }
 
 void
@@ -1722,11 +1730,7 @@ proto_ack3_begin(msgpack_packer *pk, enum proto_type type, struct pstr batch_id,
                  uint32_t changed, uint32_t nrej, uint32_t stale_more)
 {
         assert(type == PROTO_ACK || type == PROTO_CHECKED);
-        pack_head(pk, type, stale_more > 0 ? 8 : 7);
-        pack_pstr(pk, batch_id);
-        pack_u64(pk, accepted);
-        pack_u64(pk, changed);
-        pack_array(pk, nrej);
+        ack_head(pk, type, stale_more > 0 ? 8 : 7, batch_id, accepted, changed, nrej);
 }
 
 void
