@@ -276,6 +276,7 @@ sync_state(struct agg *a)
                 msgpack_sbuffer sb;
                 msgpack_packer pk;
                 uint64_t nrows = 0, skipped = 0, last_seq = 0, expect = 0, epoch = 0;
+                uint64_t expect_reviews = 0, expect_notes = 0;
                 int64_t last_msg = now_ms(), started = now_ms();
                 struct sync_memo memo;
                 int done = 0;
@@ -328,7 +329,8 @@ sync_state(struct agg *a)
                                 free(rows);
                                 break;
                         case PROTO_READY:
-                                if (proto_ready_decode(buf, len, &last_seq, &expect, &epoch, err,
+                                if (proto_ready_decode(buf, len, &last_seq, &expect, &epoch,
+                                                       &expect_reviews, &expect_notes, err,
                                                        sizeof(err)) < 0) {
                                         log_warnx("bad ready from the sink: %s", err);
                                         break;
