@@ -580,6 +580,34 @@ finish_refusal(const char *head, char **b, size_t n, char *why, size_t whylen)
         }
 }
 
+/*
+ * 1 when the action of kind by by finds its own result in place: the unit
+ * is in the state it leads to, made so by the same collector (for a return,
+ * with the same reason).  A collector resends an action whose ack it did not
+ * get, and the aggregator may have restarted since the commit.
+ */
+static int
+resent(const struct review *rv, enum review_kind kind, int unit, int period, const char *by,
+       struct pstr text)
+{
+        const struct review_entry *e = review_get(rv, unit, period);
+
+        if (e == NULL || e->by == NULL || by == NULL || strcmp(e->by, by) != 0)
+                return 0;
+        switch (kind) {
+        case REVIEW_FINISH:
+                return e->state == REVIEW_SUBMITTED;
+        case REVIEW_APPROVE:
+                return e->state == REVIEW_APPROVED;
+        case REVIEW_RETURN:
+                return e->state == REVIEW_OPEN && e->comment != NULL && text.p != NULL &&
+                       strlen(e->comment) == text.len && memcmp(e->comment, text.p, text.len) == 0;
+        case REVIEW_REOPEN:
+                break;
+        }
+        return 0;
+}
+
 int
 review_act(struct review *rv, struct state *s, const struct rulecheck *rc,
            const struct collector *who, const char *by, enum review_kind kind, struct pstr unit,
@@ -597,6 +625,10 @@ review_act(struct review *rv, struct state *s, const struct rulecheck *rc,
         if (review_resolve(rv, s, who, unit, period, &u, &p, why, whylen) < 0)
                 return -1;
         st = state_at(rv, u, p);
+        if (resent(rv, kind, u, p, by, text)) {
+                /* Its result is in place already: a resend after the commit. */
+                return 0;
+        }
         snprintf(head, sizeof(head), "cannot %s unit %s period %.*s: ", verb, t->u[u].code,
                  (int)period.len, period.p);
         switch (kind) {

@@ -166,7 +166,10 @@ int review_resolve(const struct review *rv, const struct state *s, const struct 
  * to unit and period at time at, with text (an approval's comment or a
  * return's reason; nil for finish).  On success returns 0 and appends the
  * transitions to out (the action, then each reopened ancestor, nearest
- * first); the period is interned in s.  Else -1 with the refusal in why,
+ * first); the period is interned in s.  An action that finds its own
+ * result in place, made by the same collector (for a return, with the same
+ * reason), is a resend after its commit: 0 with nothing appended.  Else -1
+ * with the refusal in why,
  * naming the current state and the reason (the refusals of
  * docs/PROTOCOL.md, "Review"); nothing changed.
  */

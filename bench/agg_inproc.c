@@ -545,8 +545,8 @@ sim_submit(struct sim *m, const struct frame *f)
                 proto_submit_free(&sub);
                 return;
         }
-        b = uow_batch_take(m->open, m->state, cfg, m->w->rc, who, pstr_of(who->name), &sub, &peer,
-                           hash_block(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
+        b = uow_batch_take(m->open, m->state, cfg, m->w->rc, NULL, who, pstr_of(who->name), &sub,
+                           &peer, hash_block(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
         m->rejected += b->nrej;
         m->changed += b->changed;
         if (m->open->opened_ms == 0)

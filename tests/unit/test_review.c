@@ -238,9 +238,11 @@ test_finish_leaf(void **state)
         assert_int_equal(e->state, REVIEW_SUBMITTED);
         assert_string_equal(e->by, "school-s1");
         assert_true(e->at == AT);
-        /* Finished already. */
-        assert_int_equal(act(f, &f->k_s1, REVIEW_FINISH, "S1", NULL, &ch, why, sizeof(why)), -1);
+        /* Finished already: by another key refused; by the same, a resend, taken with no change. */
+        assert_int_equal(act(f, &f->k_d1, REVIEW_FINISH, "S1", NULL, &ch, why, sizeof(why)), -1);
         assert_string_equal(why, "cannot finish unit S1 period 2024: it is submitted already");
+        assert_int_equal(act(f, &f->k_s1, REVIEW_FINISH, "S1", NULL, &ch, why, sizeof(why)), 0);
+        assert_int_equal(ch.n, 0);
         /* Unknown unit, bad period. */
         assert_int_equal(act(f, &f->k_s1, REVIEW_FINISH, "S99", NULL, &ch, why, sizeof(why)), -1);
         assert_string_equal(why, "unknown unit \"S99\"");
@@ -310,6 +312,8 @@ test_approve(void **state)
         assert_int_equal(act(f, &f->k_d1, REVIEW_APPROVE, "S1", "ok", &ch, why, sizeof(why)), -1);
         assert_string_equal(why,
                             "cannot approve unit S1 period 2024: it is approved (not submitted)");
+        assert_int_equal(act(f, &f->k_c, REVIEW_APPROVE, "S1", "", &ch, why, sizeof(why)), 0);
+        assert_int_equal(ch.n, 0);
         /* The root: a key of the root approves it; a district's key may not act on it at all. */
         load(f, "C", "submitted", "city");
         assert_int_equal(act(f, &f->k_d1, REVIEW_APPROVE, "C", NULL, &ch, why, sizeof(why)), -1);
@@ -426,9 +430,15 @@ test_return_cascade(void **state)
         e = review_get(f->rv, f->u_d1, f->p2024);
         assert_string_equal(e->by, "county-d1");
         assert_string_equal(e->comment, "returned with S1");
-        /* Open now: nothing to return. */
+        /* Open now: nothing to return, unless this is the same return again (a resend). */
         assert_int_equal(act(f, &f->k_d1, REVIEW_RETURN, "S1", "again", &ch, why, sizeof(why)), -1);
         assert_string_equal(why, "cannot return unit S1 period 2024: it is open");
+        assert_int_equal(act(f, &f->k_c, REVIEW_RETURN, "S1", "第7行有误", &ch, why, sizeof(why)),
+                         -1);
+        assert_string_equal(why, "cannot return unit S1 period 2024: it is open");
+        assert_int_equal(act(f, &f->k_d1, REVIEW_RETURN, "S1", "第7行有误", &ch, why, sizeof(why)),
+                         0);
+        assert_int_equal(ch.n, 0);
         /* A submitted unit can be returned too, by the city for a district. */
         assert_int_equal(act(f, &f->k_c, REVIEW_RETURN, "D2", "缺T1", &ch, why, sizeof(why)), 0);
         assert_int_equal(ch.n, 1);
