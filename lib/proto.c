@@ -1060,7 +1060,6 @@ dec_time(const struct where *w, const struct item *o, const char *field, uint64_
         return dec_uint(w, o, field, WIRE_U64_MAX, out);
 }
 
-
 int
 proto_action_decode(const void *buf, size_t len, struct proto_action *out, char *err, size_t errlen)
 {
