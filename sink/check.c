@@ -343,6 +343,44 @@ rule_check(PGconn *conn, struct check_report *out, char *err, size_t errlen)
         return DB_OK;
 }
 
+/* edustat.review against review_history and orgunit (check/review_compare.sql). */
+static enum db_result
+review_check(PGconn *conn, struct check_report *out, char *err, size_t errlen)
+{
+        enum db_result r;
+        PGresult *res;
+        int i, n;
+
+        res = query(conn,
+                    "SELECT (SELECT count(*) FROM edustat.review),"
+                    " (SELECT count(*) FROM edustat.review_history)",
+                    &r, err, errlen);
+        if (res == NULL)
+                return r;
+        out->reviews = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        out->review_history = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+        PQclear(res);
+        if ((res = query(conn, sinksql_check_review_compare, &r, err, errlen)) == NULL)
+                return r;
+        n = PQntuples(res);
+        if (n > 0) {
+                out->review_mismatches = strtoull(PQgetvalue(res, 0, 5), NULL, 10);
+                out->nreviews_shown = (size_t)n;
+                out->reviews_shown = xcalloc(out->nreviews_shown, sizeof *out->reviews_shown);
+        }
+        for (i = 0; i < n; i++) {
+                struct check_review_mismatch *m = &out->reviews_shown[i];
+
+                m->unit = dup_field(res, i, 0);
+                m->period = dup_field(res, i, 1);
+                m->column = dup_field(res, i, 2);
+                m->stored = dup_field(res, i, 3);
+                m->expected = dup_field(res, i, 4);
+        }
+        PQclear(res);
+        return DB_OK;
+}
+
 enum db_result
 check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen)
 {
@@ -375,6 +413,8 @@ check_run(PGconn *conn, struct check_report *out, char *err, size_t errlen)
         collect(res, out);
         PQclear(res);
         if ((r = rule_check(conn, out, err, errlen)) != DB_OK)
+                goto fail;
+        if ((r = review_check(conn, out, err, errlen)) != DB_OK)
                 goto fail;
         /* Read only: a failed COMMIT cannot undo what was read. */
         if (pg_exec(conn, "COMMIT", err, errlen) != DB_OK)
@@ -417,6 +457,16 @@ check_report_free(struct check_report *r)
                 free(m->expected);
         }
         free(r->rules_shown);
+        for (i = 0; i < r->nreviews_shown; i++) {
+                struct check_review_mismatch *m = &r->reviews_shown[i];
+
+                free(m->unit);
+                free(m->period);
+                free(m->column);
+                free(m->stored);
+                free(m->expected);
+        }
+        free(r->reviews_shown);
         memset(r, 0, sizeof *r);
 }
 
@@ -480,6 +530,28 @@ check_report_print(const struct check_report *r, FILE *fp)
                         " rows) and the violations of %" PRIu64
                         " rules recomputed from the stored values; %.1f s\n",
                         r->rule_mismatches, r->violations, r->rules, r->rule_seconds);
+        for (i = 0; i < r->nreviews_shown; i++) {
+                const struct check_review_mismatch *m = &r->reviews_shown[i];
+
+                fprintf(fp,
+                        "mismatch: review unit %s, period %s, column %s: stored %s, expected "
+                        "%s\n",
+                        m->unit, m->period, m->column, m->stored, m->expected);
+        }
+        if (r->review_mismatches > r->nreviews_shown)
+                fprintf(fp, "... and %" PRIu64 " more review mismatches\n",
+                        r->review_mismatches - (uint64_t)r->nreviews_shown);
+        if (r->review_mismatches == 0)
+                fprintf(fp,
+                        "check: ok: review (%" PRIu64 " rows) names known units and matches the "
+                        "last of %" PRIu64 " review_history rows of each unit and period\n",
+                        r->reviews, r->review_history);
+        else
+                fprintf(fp,
+                        "check: %" PRIu64 " mismatches between review (%" PRIu64
+                        " rows) and the last of %" PRIu64
+                        " review_history rows of each unit and period, or the units\n",
+                        r->review_mismatches, r->reviews, r->review_history);
 }
 
 int
@@ -509,8 +581,9 @@ check_main(const char *conninfo)
         }
         check_report_print(&rep, stdout);
         fflush(stdout);
-        code =
-            rep.mismatches == 0 && rep.rule_mismatches == 0 ? CHECK_EXIT_OK : CHECK_EXIT_MISMATCH;
+        code = rep.mismatches == 0 && rep.rule_mismatches == 0 && rep.review_mismatches == 0
+                   ? CHECK_EXIT_OK
+                   : CHECK_EXIT_MISMATCH;
         check_report_free(&rep);
         PQfinish(conn);
         return code;

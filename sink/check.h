@@ -47,6 +47,11 @@
  * right_value must be equal as numbers.  This shares nothing with the
  * aggregator's evaluator but the parser of lib/rules.c.
  *
+ * Then the review round: every row of edustat.review must name a unit of
+ * edustat.orgunit and be what the last edustat.review_history row of its
+ * (unit, period) made it (state, by, at and comment), and every key of the
+ * history must have its review row (check/review_compare.sql).
+ *
  * The check only reads.  One statement sees one snapshot, so it may run
  * while the sink commits: every uow writes values and aggregates together.
  */
@@ -87,6 +92,14 @@ struct check_rule_mismatch {
         char *expected; /* the recomputed text, likewise */
 };
 
+/* One differing cell of edustat.review.  Every string is owned by the report. */
+struct check_review_mismatch {
+        char *unit, *period;
+        char *column;   /* "row", "unit", "state", "by", "at" or "comment" */
+        char *stored;   /* the stored text, "NULL", or "(no row)" */
+        char *expected; /* from the last review_history row, likewise */
+};
+
 struct check_report {
         uint64_t mismatches; /* all that were found */
         uint64_t values;     /* unit_value rows the check started from */
@@ -105,6 +118,13 @@ struct check_report {
         size_t nrules_shown; /* the first CHECK_SHOW_MAX, by unit, period, rule, column */
         struct check_rule_mismatch *rules_shown;
         double rule_seconds; /* wall time of the rule comparison */
+        /* edustat.review against its history and the org units (kept apart
+         * likewise) */
+        uint64_t review_mismatches;
+        uint64_t reviews;        /* rows of edustat.review */
+        uint64_t review_history; /* rows of edustat.review_history */
+        size_t nreviews_shown;   /* the first CHECK_SHOW_MAX, by unit, period, column */
+        struct check_review_mismatch *reviews_shown;
 };
 
 /*
@@ -128,7 +148,10 @@ void check_report_free(struct check_report *r);
  * "check: ok:" or "check: N mismatches".  Then the rule results likewise:
  * "mismatch: unit U, period P, rule R, column C: stored S, expected E"
  * lines and a line starting "check: ok: rule_violation" or "check: N
- * mismatches between rule_violation".
+ * mismatches between rule_violation".  Then the review round likewise:
+ * "mismatch: review unit U, period P, column C: stored S, expected E"
+ * lines and a line starting "check: ok: review" or "check: N mismatches
+ * between review".
  */
 void check_report_print(const struct check_report *r, FILE *fp);
 
@@ -136,7 +159,7 @@ void check_report_print(const struct check_report *r, FILE *fp);
  * `edustat-sink --check`: connect to conninfo once (no retries: an operator
  * is waiting), run the check and print the report on stdout.  Returns
  * CHECK_EXIT_OK, CHECK_EXIT_MISMATCH or CHECK_EXIT_ERROR (the reason is
- * logged on stderr).  A mismatch of either part is CHECK_EXIT_MISMATCH.
+ * logged on stderr).  A mismatch of any part is CHECK_EXIT_MISMATCH.
  */
 int check_main(const char *conninfo);
 

@@ -1359,6 +1359,100 @@ test_views(void **state)
         exec("DELETE FROM edustat.unit_value WHERE period = '2030'");
 }
 
+/*
+ * The review round's part of the check: review rows written by the writer
+ * from actions agree with their history; a changed state, a row without
+ * history, a unit nobody knows and a history row without its review row
+ * are each reported with the column, the stored and the expected text.
+ */
+static void
+test_review(void **state)
+{
+        struct proto_action a[] = {
+            {S("colS"),
+             S("r1"),
+             S("finish"),
+             S("S1"),
+             S("2024"),
+             {NULL, 0},
+             {NULL, 0},
+             1733369400000000},
+            {S("colD"),
+             S("r2"),
+             S("approve"),
+             S("S1"),
+             S("2024"),
+             {NULL, 0},
+             S("好"),
+             1733369401000000},
+            {S("colS"),
+             S("r1"),
+             S("finish"),
+             S("S2"),
+             S("2024"),
+             {NULL, 0},
+             {NULL, 0},
+             1733369402000000},
+        };
+        struct proto_uow u = {.seq = 1, .aggregator = S("agg-review"), .nactions = 3, .actions = a};
+        struct check_report rep;
+        char err[512], buf[8192];
+        int replayed;
+        FILE *fp;
+        size_t n;
+
+        (void)state;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_int_equal(rep.review_mismatches, 0);
+        assert_int_equal(rep.reviews, 2);
+        assert_int_equal(rep.review_history, 3);
+        check_report_free(&rep);
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+
+        exec("UPDATE edustat.review SET state = 'submitted' WHERE unit = 'S1'");
+        exec("INSERT INTO edustat.review (unit, period, state) VALUES ('S9', '2024', 'approved')");
+        exec("DELETE FROM edustat.review WHERE unit = 'S2'");
+        assert_int_equal(check_run(writer_conn(w), &rep, err, sizeof err), DB_OK);
+        assert_int_equal(rep.mismatches, 0);
+        assert_int_equal(rep.rule_mismatches, 0);
+        assert_int_equal(rep.review_mismatches, 4);
+        assert_int_equal(rep.nreviews_shown, 4);
+        assert_string_equal(rep.reviews_shown[0].unit, "S1");
+        assert_string_equal(rep.reviews_shown[0].column, "state");
+        assert_string_equal(rep.reviews_shown[0].stored, "submitted");
+        assert_string_equal(rep.reviews_shown[0].expected, "approved");
+        assert_string_equal(rep.reviews_shown[1].unit, "S2");
+        assert_string_equal(rep.reviews_shown[1].column, "row");
+        assert_string_equal(rep.reviews_shown[1].stored, "(no row)");
+        assert_string_equal(rep.reviews_shown[1].expected, "submitted (last review_history row)");
+        assert_string_equal(rep.reviews_shown[2].unit, "S9");
+        assert_string_equal(rep.reviews_shown[2].column, "row");
+        assert_string_equal(rep.reviews_shown[2].stored, "approved");
+        assert_string_equal(rep.reviews_shown[2].expected, "(no review_history row)");
+        assert_string_equal(rep.reviews_shown[3].unit, "S9");
+        assert_string_equal(rep.reviews_shown[3].column, "unit");
+        assert_string_equal(rep.reviews_shown[3].expected, "a unit of edustat.orgunit");
+        fp = tmpfile();
+        assert_non_null(fp);
+        check_report_print(&rep, fp);
+        rewind(fp);
+        n = fread(buf, 1, sizeof buf - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        assert_non_null(strstr(buf, "mismatch: review unit S1, period 2024, column state: stored "
+                                    "submitted, expected approved\n"));
+        assert_non_null(strstr(buf, "check: 4 mismatches between review (2 rows) and the last of "
+                                    "3 review_history rows"));
+        check_report_free(&rep);
+        assert_int_equal(check_main(dburl), CHECK_EXIT_MISMATCH);
+
+        /* Back as it was. */
+        exec("DELETE FROM edustat.review");
+        exec("DELETE FROM edustat.review_history");
+        assert_int_equal(check_main(dburl), CHECK_EXIT_OK);
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -1387,6 +1481,7 @@ main(void)
             cmocka_unit_test(test_rule_functions),
             cmocka_unit_test(test_rule_violations),
             cmocka_unit_test(test_views),
+            cmocka_unit_test(test_review),
             cmocka_unit_test(test_unreachable),
         };
         char path[300];
