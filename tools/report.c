@@ -21,6 +21,17 @@
  * --format, else FILE's extension (.csv or .xlsx), else xlsx; FILE is by
  * default CODE_PERIOD.xlsx (or .csv).  Exit 0 when written, 2 when not.
  *
+ *   edustat-report review --unit CODE --period P [--db-url CONNINFO]
+ *
+ * prints the unit and every unit below it as a tree, indented by depth, one
+ * line each: "CODE NAME  STATE  by NAME at TIME" (by and at once someone
+ * acted on it; the approval's comment or the return's reason after it).
+ * Under an open unit that is not ready to finish: what blocks it of its own
+ * (edustat.review_status's blockers: missing indicators, errors, unexplained
+ * warnings), one per line, and how many units below are not yet approved.
+ * Exit 0; 2 when it cannot answer (no such unit, a bad period, no
+ * database).
+ *
  * The SQL is in sink/sql/report/, parameterized; it only reads.
  */
 #include <getopt.h>
@@ -43,6 +54,8 @@ usage(void)
                         "[--db-url CONNINFO]\n"
                         "       edustat-report export --unit CODE --period PERIOD "
                         "[--format xlsx|csv] [-o FILE] [--db-url CONNINFO]\n"
+                        "       edustat-report review --unit CODE --period PERIOD "
+                        "[--db-url CONNINFO]\n"
                         "Environment: EDUSTAT_DB_URL (libpq connection string)\n");
         exit(2);
 }
@@ -88,6 +101,63 @@ owed_print(PGconn *c, const char *period, const char *unit)
         return nschools;
 }
 
+/* `edustat-report review`: the tree below unit with its review states.  Returns the exit code. */
+static int
+review_print(PGconn *c, const char *period, const char *unit)
+{
+        PGresult *r = query(c, sinksql_report_review_unit, period, unit);
+
+        if (r == NULL)
+                return 2;
+        if (PQntuples(r) != 1) {
+                fprintf(stderr,
+                        "edustat-report: unknown unit \"%s\" (not a unit of orgunits.csv)\n", unit);
+                PQclear(r);
+                return 2;
+        }
+        PQclear(r);
+        if ((r = query(c, sinksql_report_review_tree, period, unit)) == NULL)
+                return 2;
+        printf("review of %s for %s\n", unit, period);
+        for (int i = 0; i < PQntuples(r); i++) {
+                int depth = atoi(PQgetvalue(r, i, 2));
+                int indent = 2 * (depth < 40 ? depth : 40);
+                long nopen = atol(PQgetvalue(r, i, 10)), nsub = atol(PQgetvalue(r, i, 11));
+                const char *state = PQgetvalue(r, i, 3);
+
+                printf("%*s%s %s  %s", indent, "", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), state);
+                if (!PQgetisnull(r, i, 4))
+                        printf("  by %s at %s", PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
+                if (!PQgetisnull(r, i, 6))
+                        printf("  (%s%s)", strcmp(state, "open") == 0 ? "returned: " : "",
+                               PQgetvalue(r, i, 6));
+                if (strcmp(PQgetvalue(r, i, 7), "t") != 0)
+                        printf("  (no data)");
+                else if (strcmp(state, "open") == 0 && strcmp(PQgetvalue(r, i, 8), "t") == 0)
+                        printf("  ready to finish");
+                printf("\n");
+                if (strcmp(state, "open") != 0 || strcmp(PQgetvalue(r, i, 7), "t") != 0 ||
+                    strcmp(PQgetvalue(r, i, 8), "t") == 0)
+                        continue;
+                if (!PQgetisnull(r, i, 9)) {
+                        const char *b = PQgetvalue(r, i, 9);
+
+                        while (*b != '\0') {
+                                size_t n = strcspn(b, "\n");
+
+                                printf("%*s  blocked: %.*s\n", indent, "", (int)n, b);
+                                b += n + (b[n] == '\n');
+                        }
+                }
+                if (nopen + nsub > 0)
+                        printf("%*s  blocked: %ld unit%s below not approved (%ld open, %ld "
+                               "submitted)\n",
+                               indent, "", nopen + nsub, nopen + nsub == 1 ? "" : "s", nopen, nsub);
+        }
+        PQclear(r);
+        return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,11 +176,13 @@ main(int argc, char **argv)
         enum export_format fmt = EXPORT_XLSX;
         PGconn *c;
         PGresult *r;
-        int ch, rc = 0, npartial, export;
+        int ch, rc = 0, npartial, export, review;
 
-        if (argc < 2 || (strcmp(argv[1], "missing") != 0 && strcmp(argv[1], "export") != 0))
+        if (argc < 2 || (strcmp(argv[1], "missing") != 0 && strcmp(argv[1], "export") != 0 &&
+                         strcmp(argv[1], "review") != 0))
                 usage();
         export = strcmp(argv[1], "export") == 0;
+        review = strcmp(argv[1], "review") == 0;
         optind = 2;
         while ((ch = getopt_long(argc, argv, "p:u:d:f:o:h", opts, NULL)) != -1) {
                 switch (ch) {
@@ -134,7 +206,7 @@ main(int argc, char **argv)
                 }
         }
         if (period == NULL || optind != argc || (!export && (format || out)) ||
-            (export && unit == NULL))
+            ((export || review) && unit == NULL))
                 usage();
         if (export) {
                 size_t n = out ? strlen(out) : 0;
@@ -169,6 +241,11 @@ main(int argc, char **argv)
         }
         if (export) {
                 rc = export_run(c, unit, period, fmt, out);
+                PQfinish(c);
+                return rc;
+        }
+        if (review) {
+                rc = review_print(c, period, unit);
                 PQfinish(c);
                 return rc;
         }

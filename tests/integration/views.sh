@@ -122,6 +122,18 @@ done
 "$REPORT_BIN" missing --period 2099 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "edustat-report for an unknown period should exit 2"
 
+# edustat-report review: nobody has finished anything, so the tree below the
+# root shows every current unit once, each open; an unknown unit exits 2.
+root=$(psql -AtX -c "SELECT code FROM edustat.orgunit WHERE depth = 0 AND current")
+"$REPORT_BIN" review --unit "$root" --period 2024 >"$WORK/review.out" 2>&1 ||
+        fail "edustat-report review --unit $root: exit $?, want 0"
+want=$(psql -AtX -c "SELECT count(*) FROM edustat.orgunit WHERE current")
+got=$(grep -c '^ *[^ ]* .*  open' "$WORK/review.out")
+[ "$got" = "$want" ] || fail "edustat-report review shows $got open units, want $want"
+"$REPORT_BIN" review --unit NO_SUCH_UNIT --period 2024 >"$WORK/review.bad" 2>&1
+[ $? -eq 2 ] && grep -q 'unknown unit "NO_SUCH_UNIT"' "$WORK/review.bad" ||
+        fail "edustat-report review of an unknown unit should say so and exit 2"
+
 stack_stop_daemon aggregator "$AGG_PID"
 AGG_PID=
 stack_stop_daemon sink "$SINK_PID"
