@@ -28,7 +28,9 @@ PGHOST, PGPORT, PGUSER and PGDATABASE from the environment.
 Outputs are compared cell by cell (psql's column widths follow the longest
 cell and are not compared).  Times differ from run to run: a cell that is a
 timestamp (2026-12-04 10:12:01.5+08) matches any timestamp, and nothing
-else.
+else; a time written inside a text the way the aggregator writes it in a
+refusal ("is approved by NAME at 2026-12-04 10:12:01 +0800") matches any
+such time.
 """
 
 import re
@@ -36,6 +38,7 @@ import subprocess
 import sys
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?[+-]\d\d(:\d\d)?$")
+INLINE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}")
 FENCE = re.compile(r"^```(\w*)\s*$")
 
 
@@ -91,7 +94,7 @@ def cells(text):
         row = []
         for c in line.split("|"):
             c = c.strip()
-            row.append("<timestamp>" if TIMESTAMP.match(c) else c)
+            row.append("<timestamp>" if TIMESTAMP.match(c) else INLINE_TIME.sub("<time>", c))
         rows.append(row)
     return rows
 
