@@ -16,11 +16,13 @@
 #include "rulecheck.h"
 #include "config.h"
 #include "decimal.h"
+#include "forms.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
 #include "period.h"
 #include "proto.h"
+#include "review.h"
 #include "security.h"
 #include "state.h"
 #include "strmap.h"
@@ -74,6 +76,8 @@ struct agg {
         struct config *cfg;
         struct rules *rules;  /* rules.csv: 审核 (none without the file) */
         struct rulecheck *rc; /* the rules applied to the state */
+        struct forms *forms;  /* forms.csv: what a school's finish needs (NULL without the file) */
+        struct review *rv;    /* the review round's states, rebuilt with the state */
         struct state *state;
         void *ctx;
         void *sink;   /* DEALER */
@@ -276,14 +280,18 @@ sync_state(struct agg *a)
                 msgpack_sbuffer sb;
                 msgpack_packer pk;
                 uint64_t nrows = 0, skipped = 0, last_seq = 0, expect = 0, epoch = 0;
+                uint64_t expect_reviews = 0, expect_notes = 0;
                 int64_t last_msg = now_ms(), started = now_ms();
                 struct sync_memo memo;
                 int done = 0;
 
                 memset(&memo, 0, sizeof(memo));
 
+                uint64_t nreviews = 0, nnotes = 0, skipped_reviews = 0, skipped_notes = 0;
+
                 state_destroy(&a->state);
                 a->state = state_new(a->cfg);
+                review_clear(a->rv);
                 sink_reconnect(a);
                 msgpack_sbuffer_init(&sb);
                 msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -311,6 +319,8 @@ sync_state(struct agg *a)
                         const void *buf = zmq_msg_data(&msg);
                         size_t len = zmq_msg_size(&msg);
                         struct proto_row *rows = NULL;
+                        struct proto_review_row *rvs = NULL;
+                        struct proto_note_row *nts = NULL;
                         enum proto_type type;
                         struct pstr why;
                         uint64_t seq;
@@ -327,8 +337,35 @@ sync_state(struct agg *a)
                                 nrows += n;
                                 free(rows);
                                 break;
+                        case PROTO_REVIEWS:
+                                if (proto_reviews_decode(buf, len, &rvs, &n, err, sizeof(err)) <
+                                    0) {
+                                        log_warnx("bad review rows from the sink: %s", err);
+                                        break;
+                                }
+                                for (uint32_t i = 0; i < n; i++) {
+                                        if (review_load(a->rv, a->state, &rvs[i], err,
+                                                        sizeof(err)) < 0 &&
+                                            skipped_reviews++ < 10)
+                                                log_warnx("review row left out: %s", err);
+                                }
+                                nreviews += n;
+                                free(rvs);
+                                break;
+                        case PROTO_NOTES:
+                                if (proto_notes_decode(buf, len, &nts, &n, err, sizeof(err)) < 0) {
+                                        log_warnx("bad note rows from the sink: %s", err);
+                                        break;
+                                }
+                                for (uint32_t i = 0; i < n; i++)
+                                        if (review_note_load(a->rv, a->state, &nts[i]) < 0)
+                                                skipped_notes++;
+                                nnotes += n;
+                                free(nts);
+                                break;
                         case PROTO_READY:
-                                if (proto_ready_decode(buf, len, &last_seq, &expect, &epoch, err,
+                                if (proto_ready_decode(buf, len, &last_seq, &expect, &epoch,
+                                                       &expect_reviews, &expect_notes, err,
                                                        sizeof(err)) < 0) {
                                         log_warnx("bad ready from the sink: %s", err);
                                         break;
@@ -358,11 +395,19 @@ sync_state(struct agg *a)
                                   a->set.sink, SYNC_STALL_MS / 1000);
                         continue;
                 }
-                if (expect != nrows) {
-                        log_warnx("state stream incomplete: %llu of %llu rows; retrying",
-                                  (unsigned long long)nrows, (unsigned long long)expect);
+                if (expect != nrows || expect_reviews != nreviews || expect_notes != nnotes) {
+                        log_warnx("state stream incomplete: %llu of %llu rows, %llu of %llu "
+                                  "reviews, %llu of %llu notes; retrying",
+                                  (unsigned long long)nrows, (unsigned long long)expect,
+                                  (unsigned long long)nreviews, (unsigned long long)expect_reviews,
+                                  (unsigned long long)nnotes, (unsigned long long)expect_notes);
                         continue;
                 }
+                if (skipped_reviews || skipped_notes)
+                        log_warnx("%llu review rows and %llu notes name units, periods, states or "
+                                  "rules no longer in the config; they are left out",
+                                  (unsigned long long)skipped_reviews,
+                                  (unsigned long long)skipped_notes);
                 if (skipped)
                         log_warnx("%llu stored values name units or indicators no longer in the "
                                   "config; they are left out of the rollup",
@@ -373,9 +418,11 @@ sync_state(struct agg *a)
                 state_dirty_all(a->state);
                 /* And every rule's outcome: the rules may have changed since. */
                 rulecheck_rebuild(a->rc, a->state);
-                log_info("state loaded: %zu values, %zu aggregates, %zu rule violations in %lld "
-                         "ms; next uow %llu, epoch %llu",
+                log_info("state loaded: %zu values, %zu aggregates, %zu rule violations, %zu "
+                         "reviews (%zu submitted or approved), %zu notes in %lld ms; next uow "
+                         "%llu, epoch %llu",
                          state_nvalues(a->state), state_naggs(a->state), rulecheck_count(a->rc),
+                         review_count(a->rv), review_nlocked(a->rv), review_nnotes(a->rv),
                          (long long)(now_ms() - started), (unsigned long long)a->next_seq,
                          (unsigned long long)a->epoch);
                 return 0;
@@ -476,8 +523,9 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
         collector = who ? pstr_of(who->name) : sub.collector;
         if (sub.dry_run) {
                 /* Judged against the state as it is now, stored nowhere, answered at once. */
-                struct uow_batch *c = uow_batch_check(a->state, a->cfg, a->rc, who, collector, &sub,
-                                                      peer, wallclock_us(), a->set.max_skew_s);
+                struct uow_batch *c =
+                    uow_batch_check(a->state, a->cfg, a->rc, a->rv, who, collector, &sub, peer,
+                                    wallclock_us(), a->set.max_skew_s);
 
                 uow_batch_reply(c, a->router, PROTO_CHECKED);
                 log_debug("dry run %s from %.*s: %u records, %zu rejected, %zu warnings",
@@ -505,8 +553,8 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                 proto_submit_free(&sub);
                 return;
         }
-        b = uow_batch_take(a->open, a->state, a->cfg, a->rc, who, collector, &sub, peer, digest,
-                           wallclock_us(), a->set.max_skew_s);
+        b = uow_batch_take(a->open, a->state, a->cfg, a->rc, a->rv, who, collector, &sub, peer,
+                           digest, wallclock_us(), a->set.max_skew_s);
         a->n_rejected += b->nrej;
         a->n_batches++;
         if (b->warn_more > 0)
@@ -523,16 +571,33 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
         proto_submit_free(&sub);
 }
 
+/* The review transition an action's kind names: 0 with *k, or -1 (explain, or unknown). */
+static int
+review_kind_of(struct pstr kind, enum review_kind *k)
+{
+        static const enum review_kind kinds[] = {REVIEW_FINISH, REVIEW_APPROVE, REVIEW_RETURN};
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                const char *n = review_kind_name(kinds[i]);
+
+                if (strlen(n) == kind.len && memcmp(n, kind.p, kind.len) == 0) {
+                        *k = kinds[i];
+                        return 0;
+                }
+        }
+        return -1;
+}
+
 /*
- * Why action x by who may not be taken, into why; 0 when it may.  Its
- * unit is resolved into *unit and its rule into *rule.
+ * Why explain action x by who may not be taken, into why; 0 when it may.
+ * Its unit, period and rule are resolved into *unit, *period and *rule.
  */
 static int
-action_refused(struct agg *a, const struct collector *who, const struct proto_action *x, int *unit,
-               char *why, size_t whylen)
+explain_refused(struct agg *a, const struct collector *who, const struct proto_action *x, int *unit,
+                int *period, int *rule, char *why, size_t whylen)
 {
+        const struct review_entry *e;
         const struct rule *r;
-        int period;
         char *u = ingest_printable(x->unit.p, x->unit.len, 64);
         char *p = ingest_printable(x->period.p, x->period.len, 32);
         int rc = -1;
@@ -540,7 +605,10 @@ action_refused(struct agg *a, const struct collector *who, const struct proto_ac
         if (x->kind.len != 7 || memcmp(x->kind.p, "explain", 7) != 0) {
                 char *k = ingest_printable(x->kind.p, x->kind.len, 32);
 
-                strlcpyf(why, whylen, "unknown action \"%s\" (this server knows explain)", k);
+                strlcpyf(why, whylen,
+                         "unknown action \"%s\" (this server knows explain, finish, approve and "
+                         "return)",
+                         k);
                 free(k);
         } else if ((*unit = orgtree_find(a->cfg->tree, x->unit.p, x->unit.len)) < 0) {
                 strlcpyf(why, whylen, "unknown unit \"%s\"", u);
@@ -555,18 +623,73 @@ action_refused(struct agg *a, const struct collector *who, const struct proto_ac
                 free(c);
         } else if (x->text.p == NULL || x->text.len == 0) {
                 strlcpyf(why, whylen, "an explanation needs a text");
-        } else if ((period = state_period_find(a->state, x->period.p, x->period.len)) < 0 ||
-                   !rulecheck_failing(a->rc, *unit, period, (int)(r - a->rules->rule))) {
+        } else if ((*period = state_period_find(a->state, x->period.p, x->period.len)) >= 0 &&
+                   (e = review_get(a->rv, *unit, *period)) != NULL && e->state != REVIEW_OPEN) {
+                /* The note would change a closed return. */
+                strlcpyf(why, whylen,
+                         "cannot explain rule %s for unit %s period %s: it is %s; ask the office "
+                         "above to return it first",
+                         r->code, u, p, review_state_name(e->state));
+        } else if (*period < 0 ||
+                   !rulecheck_failing(a->rc, *unit, *period, (int)(r - a->rules->rule))) {
                 strlcpyf(why, whylen,
                          "rule %s does not fail for unit %s period %s: there is nothing to "
                          "explain",
                          r->code, u, p);
         } else {
+                *rule = (int)(r - a->rules->rule);
                 rc = 0;
         }
         free(u);
         free(p);
         return rc;
+}
+
+/*
+ * A review transition (finish, approve, return) by collector: review_act
+ * judges and applies it; the transitions it made (the action, then its
+ * reopens) go into the open uow as actions stamped with the time taken.
+ * Returns 0, or -1 with the refusal in why.
+ */
+static int
+take_review(struct agg *a, const struct wire_peer *peer, const struct collector *who,
+            struct pstr collector, const struct proto_action *x, enum review_kind k,
+            uint64_t digest, char *why, size_t whylen)
+{
+        struct review_changes ch = {NULL, 0, 0};
+        uint64_t at = (uint64_t)wallclock_us();
+        char *by = ingest_text(collector.p, collector.len);
+        uint32_t bi;
+
+        if (review_act(a->rv, a->state, a->rc, who, by, k, x->unit, x->period, x->text, at, &ch,
+                       why, whylen) < 0) {
+                free(by);
+                return -1;
+        }
+        bi = uow_batch_add(a->open, peer, x->batch_id, collector, x->kind, digest);
+        a->open->batches[bi].accepted = 1;
+        for (size_t i = 0; i < ch.n; i++) {
+                struct proto_action t = {
+                    .kind = pstr_of(review_kind_name(ch.c[i].kind)),
+                    .unit = pstr_of(a->cfg->tree->u[ch.c[i].unit].code),
+                    .period = x->period,
+                    .rule = {NULL, 0},
+                    .text = pstr_of(ch.c[i].text),
+                    .at = at,
+                };
+
+                uow_action_add(a->open, bi, &t);
+                log_info("unit %s period %.*s: %s by %s (%s -> %s)", t.unit.p, (int)x->period.len,
+                         x->period.p, t.kind.p, by, review_state_name(ch.c[i].from),
+                         review_state_name(ch.c[i].to));
+        }
+        if (ch.n == 0)
+                log_info("%.*s of unit %.*s period %.*s by %s: in place already (a resend)",
+                         (int)x->kind.len, x->kind.p, (int)x->unit.len, x->unit.p,
+                         (int)x->period.len, x->period.p, by);
+        review_changes_free(&ch);
+        free(by);
+        return 0;
 }
 
 /*
@@ -583,10 +706,11 @@ handle_action(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
         const struct collector *who;
         struct uow_batch *b;
         struct pstr collector;
-        char err[512];
+        char err[REVIEW_WHY_MAX];
+        enum review_kind kind;
         uint64_t digest;
         uint32_t bi;
-        int unknown, unit;
+        int unknown, unit, period, rule;
 
         who = sender(a, msg, &unknown);
         if (unknown) {
@@ -614,20 +738,97 @@ handle_action(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                 refuse_reused_id(a, peer, collector, x.batch_id);
                 return;
         }
-        if (action_refused(a, who, &x, &unit, err, sizeof(err)) < 0) {
+        if (review_kind_of(x.kind, &kind) == 0) {
+                if (take_review(a, peer, who, collector, &x, kind, digest, err, sizeof(err)) < 0) {
+                        log_info("action from %.*s refused: %s", (int)collector.len, collector.p,
+                                 err);
+                        reply_error(a, peer, x.batch_id, err);
+                        return;
+                }
+                if (a->open->opened_ms == 0)
+                        a->open->opened_ms = now_ms();
+                a->n_batches++;
+                return;
+        }
+        if (explain_refused(a, who, &x, &unit, &period, &rule, err, sizeof(err)) < 0) {
                 log_info("action from %.*s refused: %s", (int)collector.len, collector.p, err);
                 reply_error(a, peer, x.batch_id, err);
                 return;
         }
         bi = uow_batch_add(a->open, peer, x.batch_id, collector, x.kind, digest);
         a->open->batches[bi].accepted = 1;
+        x.at = (uint64_t)wallclock_us();
         uow_action_add(a->open, bi, &x);
+        /* A finish asks for it from now on. */
+        review_note_add(a->rv, unit, period, rule);
         if (a->open->opened_ms == 0)
                 a->open->opened_ms = now_ms();
         a->n_batches++;
         log_debug("action %s from %.*s for unit %.*s period %.*s", a->open->batches[bi].batch_id,
                   (int)collector.len, collector.p, (int)x.unit.len, x.unit.p, (int)x.period.len,
                   x.period.p);
+}
+
+/*
+ * "ask": the review state of a unit and period, answered at once with
+ * "told" (or "error"), authorized like a value of the unit.
+ */
+static void
+handle_ask(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
+{
+        const void *buf = zmq_msg_data(msg);
+        size_t len = zmq_msg_size(msg);
+        const struct review_entry *e;
+        const struct collector *who;
+        struct proto_ask q;
+        struct proto_told t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char err[512], **b = NULL;
+        size_t nb = 0;
+        int unknown, unit, period;
+
+        who = sender(a, msg, &unknown);
+        if (unknown) {
+                a->n_malformed++;
+                log_warnx("message from a connection without a registered User-Id dropped");
+                return;
+        }
+        if (proto_ask_decode(buf, len, &q, err, sizeof(err)) < 0) {
+                a->n_malformed++;
+                log_warnx("malformed ask (%zu bytes) dropped: %s", len, err);
+                reply_error(a, peer, q.batch_id, err);
+                return;
+        }
+        if (review_resolve(a->rv, a->state, who, q.unit, q.period, &unit, &period, err,
+                           sizeof(err)) < 0) {
+                reply_error(a, peer, q.batch_id, err);
+                return;
+        }
+        e = review_get(a->rv, unit, period);
+        memset(&t, 0, sizeof(t));
+        t.batch_id = q.batch_id;
+        t.state = pstr_of(review_state_name(e ? e->state : REVIEW_OPEN));
+        if (e != NULL) {
+                t.by = pstr_of(e->by);
+                t.at = e->at;
+                t.comment = pstr_of(e->comment);
+        }
+        if (e == NULL || e->state == REVIEW_OPEN)
+                nb = review_blockers(a->rv, a->state, a->rc, unit, period, &b);
+        t.nblockers = (uint32_t)nb;
+        t.blockers = nb ? xreallocarray(NULL, nb, sizeof(*t.blockers)) : NULL;
+        for (size_t i = 0; i < nb; i++)
+                t.blockers[i] = pstr_of(b[i]);
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_told_pack(&pk, &t);
+        if (wire_router_send(a->router, peer, sb.data, sb.size) < 0)
+                log_warnx("could not answer ask %.*s: %s", (int)q.batch_id.len, q.batch_id.p,
+                          zmq_strerror(errno));
+        msgpack_sbuffer_destroy(&sb);
+        free(t.blockers);
+        review_blockers_free(b, nb);
 }
 
 /* Answer every batch of u with an error: none of them is committed. */
@@ -1024,13 +1225,16 @@ receive(struct agg *a, int shed)
                         case PROTO_ACTION:
                                 handle_action(a, &peer, &msg);
                                 break;
+                        case PROTO_ASK:
+                                handle_ask(a, &peer, &msg);
+                                break;
                         default:
                                 a->n_malformed++;
-                                log_warnx("message of %zu bytes that is not a submit, check or "
-                                          "action dropped",
+                                log_warnx("message of %zu bytes that is not a submit, check, "
+                                          "action or ask dropped",
                                           len);
                                 reply_error(a, &peer, pstr_of(NULL),
-                                            "not a submit, check or action message (see "
+                                            "not a submit, check, action or ask message (see "
                                             "docs/PROTOCOL.md)");
                         }
                 }
@@ -1122,6 +1326,14 @@ main(int argc, char **argv)
                                            sizeof(err))) == NULL ||
             (a.rc = rulecheck_new(a.cfg, a.rules, err, sizeof(err))) == NULL)
                 fatalx("%s", err);
+        {
+                char path[4096];
+
+                strlcpyf(path, sizeof(path), "%s/forms.csv", a.set.config_dir);
+                if (forms_load(path, a.cfg->cat, a.cfg->tree, &a.forms, err, sizeof(err)) < 0)
+                        fatalx("%s", err);
+        }
+        a.rv = review_new(a.cfg, a.rules, a.forms);
         if (a.cfg->periods != NULL)
                 log_info("config %s: %zu units, %zu indicators, %zu rules; aggregator id %s; the "
                          "%zu periods of periods.csv",
@@ -1213,6 +1425,8 @@ main(int argc, char **argv)
         explicit_bzero(&a.server, sizeof(a.server));
         explicit_bzero(&a.client, sizeof(a.client));
         state_destroy(&a.state);
+        review_destroy(&a.rv);
+        forms_destroy(&a.forms);
         rulecheck_destroy(&a.rc);
         rules_destroy(&a.rules);
         config_destroy(&a.cfg);

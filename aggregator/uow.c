@@ -355,6 +355,7 @@ uow_action_add(struct uow *u, uint32_t batch, const struct proto_action *a)
         x->period = text_of(a->period, PROTO_MAX_FIELD);
         x->rule = a->rule.p ? text_of(a->rule, PROTO_MAX_ID) : NULL;
         x->text = a->text.p ? text_of(a->text, PROTO_MAX_TEXT) : NULL;
+        x->at = a->at;
         u->bytes += 64 + (x->text ? strlen(x->text) : 0);
 }
 
@@ -588,14 +589,19 @@ apply_record(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s,
         }
 }
 
-/* Check record r: 0 with *k, or -1 with the reason in why. */
+/*
+ * Check record r: 0 with *k, or -1 with the reason in why.  rv is NULL
+ * unless some unit is submitted or approved (review_nlocked): then a record
+ * of such a unit and period is refused with the lock's reason.
+ */
 static int
 check_record(struct state *s, const struct config *cfg, const struct collector *who,
-             const struct proto_record *r, struct ingest_memo *memo, struct ingest_key *k,
-             int64_t now_us, long max_skew_s, char *why, size_t whylen)
+             const struct review *rv, const struct proto_record *r, struct ingest_memo *memo,
+             struct ingest_key *k, int64_t now_us, long max_skew_s, char *why, size_t whylen)
 {
         if (ingest_check_memo(s, cfg, who, r, memo, k, why, whylen) < 0 ||
-            ingest_version_check(r->version, now_us, max_skew_s, why, whylen) < 0)
+            ingest_version_check(r->version, now_us, max_skew_s, why, whylen) < 0 ||
+            (rv != NULL && review_lock_reason(rv, s, k->unit, k->period, why, whylen)))
                 return -1;
         return 0;
 }
@@ -617,8 +623,9 @@ batch_warnings(struct uow_batch *b, struct state *s, const struct config *cfg, s
 
 struct uow_batch *
 uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct rulecheck *rc,
-               const struct collector *who, struct pstr collector, const struct proto_submit *sub,
-               const struct wire_peer *peer, uint64_t digest, int64_t now_us, long max_skew_s)
+               const struct review *rv, const struct collector *who, struct pstr collector,
+               const struct proto_submit *sub, const struct wire_peer *peer, uint64_t digest,
+               int64_t now_us, long max_skew_s)
 {
         char why[INGEST_REASON_MAX];
         struct ingest_memo memo;
@@ -629,6 +636,9 @@ uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct 
 
         if (rc != NULL && rulecheck_rules(rc)->n == 0)
                 rc = NULL;
+        /* Nothing submitted or approved (the common case): no lookup per record. */
+        if (rv != NULL && review_nlocked(rv) == 0)
+                rv = NULL;
         bi = uow_batch_add(u, peer, sub->batch_id, collector, sub->source, digest);
         b = &u->batches[bi];
         b->version = sub->version;
@@ -640,7 +650,7 @@ uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct 
                         const struct proto_record *r = &sub->rec[i];
                         struct ingest_key k;
 
-                        if (check_record(s, cfg, who, r, &memo, &k, now_us, max_skew_s, why,
+                        if (check_record(s, cfg, who, rv, r, &memo, &k, now_us, max_skew_s, why,
                                          sizeof(why)) < 0) {
                                 uow_reject_add(u, bi, r, why);
                                 continue;
@@ -657,8 +667,8 @@ uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct 
                 for (uint32_t i = 0; i < sub->nrec; i++) {
                         const struct proto_record *r = &sub->rec[i];
 
-                        if (check_record(s, cfg, who, r, &memo, &jv[n].k, now_us, max_skew_s, why,
-                                         sizeof(why)) < 0) {
+                        if (check_record(s, cfg, who, rv, r, &memo, &jv[n].k, now_us, max_skew_s,
+                                         why, sizeof(why)) < 0) {
                                 uow_reject_add(u, bi, r, why);
                                 continue;
                         }
@@ -723,8 +733,9 @@ check_warnings(struct uow_batch *b, struct state *s, const struct config *cfg, s
 
 struct uow_batch *
 uow_batch_check(struct state *s, const struct config *cfg, struct rulecheck *rc,
-                const struct collector *who, struct pstr collector, const struct proto_submit *sub,
-                const struct wire_peer *peer, int64_t now_us, long max_skew_s)
+                const struct review *rv, const struct collector *who, struct pstr collector,
+                const struct proto_submit *sub, const struct wire_peer *peer, int64_t now_us,
+                long max_skew_s)
 {
         struct uow_batch *b = xmalloc(sizeof(*b));
         struct judged *jv = xreallocarray(NULL, sub->nrec ? sub->nrec : 1, sizeof(*jv));
@@ -734,12 +745,14 @@ uow_batch_check(struct state *s, const struct config *cfg, struct rulecheck *rc,
 
         if (rc != NULL && rulecheck_rules(rc)->n == 0)
                 rc = NULL;
+        if (rv != NULL && review_nlocked(rv) == 0)
+                rv = NULL;
         batch_init(b, peer, sub->batch_id, collector, sub->source, 0);
         memset(&memo, 0, sizeof(memo));
         for (uint32_t i = 0; i < sub->nrec; i++) {
                 const struct proto_record *r = &sub->rec[i];
 
-                if (check_record(s, cfg, who, r, &memo, &jv[n].k, now_us, max_skew_s, why,
+                if (check_record(s, cfg, who, rv, r, &memo, &jv[n].k, now_us, max_skew_s, why,
                                  sizeof(why)) < 0) {
                         batch_reject_line(b, r->line, why);
                         continue;
@@ -965,6 +978,7 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, struct rule
                     .period = pstr_of(x->period),
                     .rule = pstr_of(x->rule),
                     .text = pstr_of(x->text),
+                    .at = x->at,
                 };
 
                 proto_uow_action_pack(&pk, &a, x->batch);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "keys.h"
 #include "proto.h"
+#include "review.h"
 #include "rulecheck.h"
 #include "state.h"
 #include "wire.h"
@@ -90,10 +91,14 @@ struct uow_batch {
         size_t nwarn, warncap, warn_more; /* warn_more: past UOW_WARNINGS_MAX, not listed */
 };
 
-/* An action ("explain") carried by a uow, committed with it. */
+/*
+ * An action carried by a uow, committed with it: "explain", or a review
+ * transition ("finish", "approve", "return", "reopen").
+ */
 struct uow_action {
         uint32_t batch;
         char *kind, *unit, *period, *rule, *text; /* rule, text: NULL when unused */
+        uint64_t at;                              /* microseconds since 1970 when taken */
 };
 
 struct uow_change {
@@ -154,7 +159,7 @@ uint64_t uow_batch_key(struct pstr collector, struct pstr batch_id);
 void uow_stale_add(struct uow *u, uint32_t batch, uint32_t line, const char *value,
                    const char *collector, uint64_t version);
 
-/* Record an action of batch (copied); the batch's ack waits for its commit. */
+/* Record an action of batch (copied, a->at too); the batch's ack waits for its commit. */
 void uow_action_add(struct uow *u, uint32_t batch, const struct proto_action *a);
 
 /* Record an accepted change that state_apply() reported NEW (is_new) or CHANGED. */
@@ -194,7 +199,9 @@ void uow_encode(struct uow *u, struct state *s, const struct config *cfg, struct
  * each record (ingest_check_memo, then its version against now_us and
  * max_skew_s); with rc (may be NULL), refuse every record of a school and
  * period whose values, the batch's laid over the stored ones, fail an
- * error rule; apply the valid ones to s (state_apply_by) and note what
+ * error rule; with rv (may be NULL), refuse every record of a unit and
+ * period that is submitted or approved, with review_lock_reason()'s words;
+ * apply the valid ones to s (state_apply_by) and note what
  * each did: a change, a rejection with its reason, or a stale record (a
  * newer, different value is stored).  Then rc re-checks what the changes
  * touch, and the batch lists the warnings that fail for the schools and
@@ -202,10 +209,10 @@ void uow_encode(struct uow *u, struct state *s, const struct config *cfg, struct
  * will.  The daemon and bench/agg_inproc.c both run this.
  */
 struct uow_batch *uow_batch_take(struct uow *u, struct state *s, const struct config *cfg,
-                                 struct rulecheck *rc, const struct collector *who,
-                                 struct pstr collector, const struct proto_submit *sub,
-                                 const struct wire_peer *peer, uint64_t digest, int64_t now_us,
-                                 long max_skew_s);
+                                 struct rulecheck *rc, const struct review *rv,
+                                 const struct collector *who, struct pstr collector,
+                                 const struct proto_submit *sub, const struct wire_peer *peer,
+                                 uint64_t digest, int64_t now_us, long max_skew_s);
 
 /*
  * Judge sub as uow_batch_take() would, storing nothing (a dry run): an
@@ -214,9 +221,9 @@ struct uow_batch *uow_batch_take(struct uow *u, struct state *s, const struct co
  * value).  Periods it names are interned in s.  Free with uow_batch_free().
  */
 struct uow_batch *uow_batch_check(struct state *s, const struct config *cfg, struct rulecheck *rc,
-                                  const struct collector *who, struct pstr collector,
-                                  const struct proto_submit *sub, const struct wire_peer *peer,
-                                  int64_t now_us, long max_skew_s);
+                                  const struct review *rv, const struct collector *who,
+                                  struct pstr collector, const struct proto_submit *sub,
+                                  const struct wire_peer *peer, int64_t now_us, long max_skew_s);
 
 /* Free a batch from uow_batch_check(); accepts NULL and sets *bp to NULL. */
 void uow_batch_free(struct uow_batch **bp);

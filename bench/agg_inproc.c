@@ -105,6 +105,7 @@ struct workload {
         size_t nfiles;
         struct collector *who; /* per unit: the collector registered for it */
         struct rulecheck *rc;  /* the rules of rules.csv (none: an empty set) */
+        struct review *rv;     /* the review round, as the daemon's: nothing submitted */
 };
 
 /* One prepared collector batch. */
@@ -545,8 +546,9 @@ sim_submit(struct sim *m, const struct frame *f)
                 proto_submit_free(&sub);
                 return;
         }
-        b = uow_batch_take(m->open, m->state, cfg, m->w->rc, who, pstr_of(who->name), &sub, &peer,
-                           hash_block(f->data, f->len), wallclock_us(), MAX_CLOCK_SKEW_S);
+        b = uow_batch_take(m->open, m->state, cfg, m->w->rc, m->w->rv, who, pstr_of(who->name),
+                           &sub, &peer, hash_block(f->data, f->len), wallclock_us(),
+                           MAX_CLOCK_SKEW_S);
         m->rejected += b->nrej;
         m->changed += b->changed;
         if (m->open->opened_ms == 0)
@@ -832,6 +834,7 @@ main(int argc, char **argv)
                         fatalx("%ld periods: at most 300 here (valid years)", periods);
                 workload_init(&w, cfg, periods);
                 w.rc = rc;
+                w.rv = review_new(cfg, rules, NULL);
                 size_t nratio = cfg->cat->n - w.ninds;
 
                 snprintf(shape, sizeof(shape),
@@ -853,6 +856,7 @@ main(int argc, char **argv)
 
         zmq_close(router);
         zmq_ctx_term(ctx);
+        review_destroy(&w.rv);
         workload_free(&w);
         config_destroy(&cfg);
         return 0;

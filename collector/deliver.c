@@ -446,11 +446,14 @@ deliver_abandon(struct deliver *d, const char *why)
  * Wait for the reply to batch id on sock until deadline (now_ms clock) or
  * *stop, sending msg[0..len) at once and again on p's backoff.  Returns 1
  * with the reply decoded in *a (its strings point into *buf, owned: free
- * both) , 0 when none came, -1 when a send cannot be made at all.
+ * both) , 0 when none came, -1 when a send cannot be made at all.  With
+ * told not NULL a "told" for id is a reply too: then it is decoded in
+ * *told (free with proto_told_free) and a->type is PROTO_TOLD.
  */
 static int
 exchange(void *sock, const struct deliver_policy *p, const char *id, const void *msg, size_t len,
-         int64_t deadline, volatile sig_atomic_t *stop, struct proto_ack *a, void **buf)
+         int64_t deadline, volatile sig_atomic_t *stop, struct proto_ack *a,
+         struct proto_told *told, void **buf)
 {
         int64_t backoff = p->first_ms > 0 ? p->first_ms : 1000, resend_at = now_ms();
         zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
@@ -479,8 +482,27 @@ exchange(void *sock, const struct deliver_policy *p, const char *id, const void 
                         size_t size = zmq_msg_size(&m);
                         enum proto_type t = proto_peek(data, size);
 
-                        if ((t == PROTO_ACK || t == PROTO_ERROR) &&
-                            proto_ack_decode(data, size, a, err, sizeof(err)) == 0) {
+                        if (t == PROTO_TOLD && told != NULL &&
+                            proto_told_decode(data, size, told, err, sizeof(err)) == 0) {
+                                int ours = told->batch_id.len == strlen(id) &&
+                                           memcmp(told->batch_id.p, id, told->batch_id.len) == 0;
+
+                                proto_told_free(told);
+                                if (ours) {
+                                        *buf = xmalloc(size ? size : 1);
+                                        memcpy(*buf, data, size);
+                                        zmq_msg_close(&m);
+                                        if (proto_told_decode(*buf, size, told, err, sizeof(err)) <
+                                            0) {
+                                                free(*buf);
+                                                *buf = NULL;
+                                                return 0;
+                                        }
+                                        a->type = PROTO_TOLD;
+                                        return 1;
+                                }
+                        } else if ((t == PROTO_ACK || t == PROTO_ERROR) &&
+                                   proto_ack_decode(data, size, a, err, sizeof(err)) == 0) {
                                 /* Ours, or an error for a message it could not read at all. */
                                 if ((a->batch_id.p == NULL && t == PROTO_ERROR) ||
                                     (a->batch_id.len == strlen(id) &&
@@ -510,12 +532,12 @@ exchange(void *sock, const struct deliver_policy *p, const char *id, const void 
         return 0;
 }
 
-int
-deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver_explanation *e,
-                int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen)
+/* Send action act under a fresh batch id and wait for its answer: deliver_explain's results. */
+static int
+deliver_action(void *sock, const struct deliver_policy *p, struct proto_action act,
+               int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen)
 {
         char id[OUTBOX_ID_LEN + 1];
-        struct proto_action act;
         struct proto_ack a = {0};
         msgpack_sbuffer sb;
         msgpack_packer pk;
@@ -525,19 +547,11 @@ deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver
         message[0] = '\0';
         if (enqueue_batch_id(id) < 0)
                 return -1;
-        act = (struct proto_action){
-            .collector = pstr_of(e->collector),
-            .batch_id = pstr_of(id),
-            .kind = pstr_of("explain"),
-            .unit = pstr_of(e->unit),
-            .period = pstr_of(e->period),
-            .rule = pstr_of(e->rule),
-            .text = pstr_of(e->text),
-        };
+        act.batch_id = pstr_of(id);
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_action_pack(&pk, &act);
-        r = exchange(sock, p, id, sb.data, sb.size, now_ms() + timeout_ms, stop, &a, &buf);
+        r = exchange(sock, p, id, sb.data, sb.size, now_ms() + timeout_ms, stop, &a, NULL, &buf);
         msgpack_sbuffer_destroy(&sb);
         if (r == 1) {
                 if (a.type == PROTO_ERROR) {
@@ -547,6 +561,77 @@ deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver
                 }
                 proto_ack_free(&a);
                 free(buf);
+        }
+        return r;
+}
+
+int
+deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver_explanation *e,
+                int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen)
+{
+        struct proto_action act = {
+            .collector = pstr_of(e->collector),
+            .kind = pstr_of("explain"),
+            .unit = pstr_of(e->unit),
+            .period = pstr_of(e->period),
+            .rule = pstr_of(e->rule),
+            .text = pstr_of(e->text),
+        };
+
+        return deliver_action(sock, p, act, timeout_ms, stop, message, msglen);
+}
+
+int
+deliver_review(void *sock, const struct deliver_policy *p, const struct deliver_review *rv,
+               int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen)
+{
+        struct proto_action act = {
+            .collector = pstr_of(rv->collector),
+            .kind = pstr_of(rv->kind),
+            .unit = pstr_of(rv->unit),
+            .period = pstr_of(rv->period),
+            .rule = {NULL, 0},
+            .text = pstr_of(rv->text),
+        };
+
+        return deliver_action(sock, p, act, timeout_ms, stop, message, msglen);
+}
+
+int
+deliver_ask(void *sock, const struct deliver_policy *p, const char *collector, const char *unit,
+            const char *period, int64_t timeout_ms, volatile sig_atomic_t *stop,
+            struct proto_told *told, void **buf, char *message, size_t msglen)
+{
+        char id[OUTBOX_ID_LEN + 1];
+        struct proto_ask q;
+        struct proto_ack a = {0};
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        int r;
+
+        message[0] = '\0';
+        memset(told, 0, sizeof(*told));
+        *buf = NULL;
+        if (enqueue_batch_id(id) < 0)
+                return -1;
+        q = (struct proto_ask){pstr_of(collector), pstr_of(id), pstr_of(unit), pstr_of(period)};
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_ask_pack(&pk, &q);
+        r = exchange(sock, p, id, sb.data, sb.size, now_ms() + timeout_ms, stop, &a, told, buf);
+        msgpack_sbuffer_destroy(&sb);
+        if (r == 1 && a.type != PROTO_TOLD) {
+                /* An error (an ack to an ask would be a server's bug: no answer then). */
+                if (a.type == PROTO_ERROR) {
+                        strlcpyf(message, msglen, "%.*s", (int)a.message.len,
+                                 a.message.p ? a.message.p : "");
+                        r = 2;
+                } else {
+                        r = 0;
+                }
+                proto_ack_free(&a);
+                free(*buf);
+                *buf = NULL;
         }
         return r;
 }

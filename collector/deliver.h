@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "outbox.h"
+#include "proto.h"
 
 struct deliver;
 
@@ -119,5 +120,28 @@ struct deliver_explanation {
  */
 int deliver_explain(void *sock, const struct deliver_policy *p, const struct deliver_explanation *e,
                     int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen);
+
+/* A review action, as `edustat-collector finish`, `approve` and `return` send it. */
+struct deliver_review {
+        const char *collector;     /* EDUSTAT_COLLECTOR_NAME */
+        const char *kind;          /* "finish", "approve" or "return" */
+        const char *unit, *period; /* the unit and period it is about */
+        const char *text; /* approve: a comment or NULL; return: the reason; finish: NULL */
+};
+
+/* Send rv as an "action", as deliver_explain sends an explanation; the same results. */
+int deliver_review(void *sock, const struct deliver_policy *p, const struct deliver_review *rv,
+                   int64_t timeout_ms, volatile sig_atomic_t *stop, char *message, size_t msglen);
+
+/*
+ * Ask the aggregator for the review state of unit and period ("ask") and
+ * wait up to timeout_ms for the answer, resending as deliver_explain does.
+ * Returns 1 with the answer in *told (its strings point into *buf: free
+ * both, with proto_told_free and free), 2 when refused (an "error": its
+ * message in message), 0 when no answer came, -1 when no id could be made.
+ */
+int deliver_ask(void *sock, const struct deliver_policy *p, const char *collector, const char *unit,
+                const char *period, int64_t timeout_ms, volatile sig_atomic_t *stop,
+                struct proto_told *told, void **buf, char *message, size_t msglen);
 
 #endif

@@ -8,8 +8,12 @@
  *   edustat-collector submit --dry-run [same options] FILE...
  *   edustat-collector explain --unit CODE --period PERIOD --rule CODE
  *                             [--aggregator ENDPOINT] [--timeout SEC] TEXT | --text TEXT
+ *   edustat-collector finish --unit CODE --period PERIOD [--aggregator ENDPOINT] [--timeout SEC]
+ *   edustat-collector approve --unit CODE --period PERIOD [--comment TEXT] [...]
+ *   edustat-collector return --unit CODE --period PERIOD --reason TEXT [...]
  *   edustat-collector run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]
  *   edustat-collector status [--outbox PATH]
+ *   edustat-collector status --unit CODE --period PERIOD [--aggregator ENDPOINT] [--timeout SEC]
  *
  * submit reads the files (collector/submit.c: CSV in UTF-8, UTF-16 or
  * GB18030, or .xlsx; long or wide layout, the wide one needing the
@@ -46,8 +50,21 @@
  * for its ack (stored in PostgreSQL): 0 confirmed, 3 refused ("explain
  * refused: MESSAGE") or not confirmed, 2 misuse.
  *
+ * finish, approve and return are the review round (上报 → 审核 → 退回/通过):
+ * finish says a unit's return for a period is complete (it becomes
+ * submitted, and its values are locked), approve is the office above's
+ * 通过 (approved), return its 退回 with a reason (open again, and so is
+ * every office above that had finished or approved the period).  Each is
+ * an "action" acknowledged after its commit, like explain: 0 committed, 3
+ * refused ("finish refused: MESSAGE", the aggregator's reason) or not
+ * confirmed, 2 misuse.
+ *
  * run is the long-running form over a spool directory (collector/run.c);
  * status prints what the outbox holds: 0 nothing pending, 1 something.
+ * status --unit --period asks the aggregator for the unit's review state
+ * instead (who finished, approved or returned it, when, the reason of a
+ * return) and what still blocks its finish: 0 answered, 3 no answer or
+ * refused, 2 misuse.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -100,6 +117,8 @@ struct opts {
         long timeout;
         int dry_run;             /* submit --dry-run */
         const char *rule, *text; /* explain --rule, --text */
+        const char *comment;     /* approve --comment */
+        const char *reason;      /* return --reason */
 };
 
 /* A file of this submit run. */
@@ -125,8 +144,14 @@ usage(FILE *fp)
                     "       " PROG " submit --dry-run [the options above] FILE...\n"
                     "       " PROG " explain --unit CODE --period PERIOD --rule CODE\n"
                     "                         [--aggregator ENDPOINT] [--timeout SEC] TEXT\n"
+                    "       " PROG " finish --unit CODE --period PERIOD [--aggregator ENDPOINT]\n"
+                    "                         [--timeout SEC]\n"
+                    "       " PROG " approve --unit CODE --period PERIOD [--comment TEXT] [...]\n"
+                    "       " PROG " return --unit CODE --period PERIOD --reason TEXT [...]\n"
                     "       " PROG " run [--spool DIR] [--aggregator ENDPOINT] [--outbox PATH]\n"
                     "       " PROG " status [--outbox PATH]\n"
+                    "       " PROG " status --unit CODE --period PERIOD [--aggregator ENDPOINT]\n"
+                    "                         [--timeout SEC]\n"
                     "       " PROG " template --unit CODE --period PERIOD [-o FILE.xlsx|FILE.csv]\n"
                     "\n"
                     "submit sends CSV files with the columns unit,period,indicator,value (any\n"
@@ -150,6 +175,13 @@ usage(FILE *fp)
                     "\n"
                     "explain sends an explanation (TEXT, or --text TEXT, at most 4096 bytes)\n"
                     "of the warning rule CODE gives for the unit and period.\n"
+                    "\n"
+                    "The review round (上报 -> 审核 -> 退回/通过): finish says the unit's return\n"
+                    "for the period is complete (submitted; its values can no longer change);\n"
+                    "approve is the office above approving it, return sends it back open with\n"
+                    "a reason (offices above that had finished or approved the period are\n"
+                    "opened again too).  status --unit --period shows the unit's state, who\n"
+                    "set it and when, a return's reason, and what still blocks its finish.\n"
                     "\n"
                     "run watches DIR/incoming/ for *.csv files (write them as .NAME and rename\n"
                     "when complete), delivers them and moves each to DIR/done/ or DIR/failed/\n"
@@ -176,8 +208,10 @@ usage(FILE *fp)
                     "signal N (SIGTERM, SIGINT) stopped it while it waited for confirmations,\n"
                     "after the receipts (what was not confirmed stays in the outbox).\n"
                     "Exit (submit --dry-run): as submit, for what a submit would give.\n"
-                    "Exit (explain): 0 stored; 2 usage; 3 refused or not confirmed.\n"
-                    "Exit (status): 0 nothing pending, 1 batches pending.\n");
+                    "Exit (explain, finish, approve, return): 0 stored; 2 usage; 3 refused or\n"
+                    "not confirmed.\n"
+                    "Exit (status): 0 nothing pending, 1 batches pending; with --unit: 0\n"
+                    "answered, 2 usage, 3 no answer or refused.\n");
 }
 
 /* Slurp standard input, up to STDIN_MAX bytes.  Returns 0 or -1 with err. */
@@ -273,14 +307,19 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
             {"dry-run", no_argument, NULL, 'd'},
             {"rule", required_argument, NULL, 'r'},
             {"text", required_argument, NULL, 'T'},
+            {"comment", required_argument, NULL, 'c'},
+            {"reason", required_argument, NULL, 'R'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
         /* Which options each command takes. */
         const char *takes = strcmp(cmd, "submit") == 0    ? "uptaoexd"
                             : strcmp(cmd, "explain") == 0 ? "uptarT"
+                            : strcmp(cmd, "finish") == 0  ? "upta"
+                            : strcmp(cmd, "approve") == 0 ? "uptac"
+                            : strcmp(cmd, "return") == 0  ? "uptaR"
                             : strcmp(cmd, "run") == 0     ? "aos"
-                                                          : "o";
+                                                          : "oupta";
         const char *timeout = env_or("EDUSTAT_TIMEOUT", NULL);
         int c;
 
@@ -306,6 +345,8 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                                         : c == 'd' ? "dry-run"
                                         : c == 'r' ? "rule"
                                         : c == 'T' ? "text"
+                                        : c == 'c' ? "comment"
+                                        : c == 'R' ? "reason"
                                                    : "spool");
                         usage(stderr);
                         exit(EXIT_INPUT);
@@ -348,6 +389,12 @@ args_parse(const char *cmd, int argc, char **argv, struct opts *o)
                         break;
                 case 'T':
                         o->text = optarg;
+                        break;
+                case 'c':
+                        o->comment = optarg;
+                        break;
+                case 'R':
+                        o->reason = optarg;
                         break;
                 }
         }
@@ -899,6 +946,8 @@ age_print(int64_t since)
         printf("age %lld s", (long long)(age < 0 ? 0 : age));
 }
 
+static int review_status(struct opts *o);
+
 static int
 cmd_status(int argc, char **argv)
 {
@@ -910,6 +959,8 @@ cmd_status(int argc, char **argv)
         size_t shown = 0;
 
         args_parse("status", argc, argv, &o);
+        if (o.unit != NULL || o.period != NULL)
+                return review_status(&o);
         if ((ob = outbox_open(o.outbox, 0, err, sizeof(err))) == NULL) {
                 if (access(o.outbox, F_OK) < 0 && errno == ENOENT) {
                         printf("outbox: %s (not created yet)\nnothing pending\n", o.outbox);
@@ -971,6 +1022,199 @@ failed:
         fprintf(stderr, PROG ": cannot read the outbox %s (see above)\n", o.outbox);
         outbox_close(&ob);
         return EXIT_INPUT;
+}
+
+/*
+ * Check the --unit and --period (and text, may be NULL) of review command
+ * cmd; prints the problem and returns -1 when they will not do.
+ */
+static int
+review_args_check(const char *cmd, const struct opts *o, const char *text)
+{
+        if (o->unit == NULL || o->period == NULL) {
+                fprintf(stderr, PROG " %s: missing %s\n", cmd,
+                        o->unit == NULL ? "--unit" : "--period");
+                usage(stderr);
+                return -1;
+        }
+        if (o->unit[0] == '\0' || o->period[0] == '\0') {
+                fprintf(stderr, PROG " %s: --unit and --period must not be empty\n", cmd);
+                return -1;
+        }
+        if (strlen(o->unit) > PROTO_MAX_FIELD || strlen(o->period) > PROTO_MAX_FIELD) {
+                fprintf(stderr, PROG " %s: --unit and --period take at most %d bytes\n", cmd,
+                        PROTO_MAX_FIELD);
+                return -1;
+        }
+        if (text != NULL && strlen(text) > PROTO_MAX_TEXT) {
+                fprintf(stderr, PROG " %s: the text is %zu bytes; at most %d\n", cmd, strlen(text),
+                        PROTO_MAX_TEXT);
+                return -1;
+        }
+        if (!utf8_valid(o->unit, strlen(o->unit)) || !utf8_valid(o->period, strlen(o->period)) ||
+            (text != NULL && !utf8_valid(text, strlen(text)))) {
+                fprintf(stderr, PROG " %s: the text or an option is not valid UTF-8\n", cmd);
+                return -1;
+        }
+        return 0;
+}
+
+/* The aggregator's socket for a one-message command; NULL (told) when the endpoint is bad. */
+static void *
+review_connect(const struct opts *o, void **ctx)
+{
+        void *sock;
+
+        link_signals_catch(submit_on_signal);
+        *ctx = link_ctx_new();
+        if ((sock = link_connect(*ctx, o->endpoint, ACK_MAX_BYTES)) == NULL) {
+                zmq_ctx_term(*ctx);
+                fprintf(stderr,
+                        PROG ": cannot use the aggregator endpoint \"%s\"; nothing was sent\n",
+                        o->endpoint);
+        }
+        return sock;
+}
+
+/* finish, approve, return: see the top of this file. */
+static int
+cmd_review(const char *cmd, int argc, char **argv)
+{
+        struct opts o = {0};
+        struct deliver_policy pol = {
+            .first_ms = SUBMIT_FIRST_MS, .max_ms = SUBMIT_MAX_MS, .window = 1};
+        struct deliver_review rv;
+        char host[256], message[PROTO_MAX_TEXT + 1];
+        const char *text;
+        void *ctx, *sock;
+        int r;
+
+        args_parse(cmd, argc, argv, &o);
+        text = strcmp(cmd, "approve") == 0  ? o.comment
+               : strcmp(cmd, "return") == 0 ? o.reason
+                                            : NULL;
+        if (review_args_check(cmd, &o, text) < 0)
+                return EXIT_INPUT;
+        if (strcmp(cmd, "return") == 0 && (text == NULL || text[strspn(text, " \t\r\n")] == '\0')) {
+                fprintf(stderr, PROG " return: a return needs a reason (--reason TEXT)\n");
+                return EXIT_INPUT;
+        }
+        if (text != NULL && text[strspn(text, " \t\r\n")] == '\0')
+                text = NULL; /* an empty comment is none */
+        rv = (struct deliver_review){.collector = collector_checked(host, sizeof(host)),
+                                     .kind = cmd,
+                                     .unit = o.unit,
+                                     .period = o.period,
+                                     .text = text};
+        pol.endpoint = o.endpoint;
+        if ((sock = review_connect(&o, &ctx)) == NULL)
+                return EXIT_INPUT;
+        r = deliver_review(sock, &pol, &rv, (int64_t)o.timeout * 1000, &submit_signal, message,
+                           sizeof(message));
+        wire_close(&sock);
+        zmq_ctx_term(ctx);
+        switch (r) {
+        case 1:
+                if (strcmp(cmd, "finish") == 0)
+                        printf("unit %s period %s: submitted (上报) — waiting for the office above "
+                               "to approve\n",
+                               o.unit, o.period);
+                else if (strcmp(cmd, "approve") == 0)
+                        printf("unit %s period %s: approved (通过)%s%s%s\n", o.unit, o.period,
+                               text ? " (" : "", text ? text : "", text ? ")" : "");
+                else
+                        printf("unit %s period %s: returned (退回): %s — open again for "
+                               "corrections and a new finish\n",
+                               o.unit, o.period, text);
+                fflush(stdout);
+                return EXIT_ALL_OK;
+        case 2:
+                fprintf(stderr, "%s refused: %s\n", cmd, message);
+                return EXIT_UNCONFIRMED;
+        case 0:
+                if (submit_signal) {
+                        fprintf(stderr,
+                                PROG ": %s not confirmed: stopped by signal %d before the answer "
+                                     "came; it may or may not have been stored: run the same %s "
+                                     "again\n",
+                                cmd, (int)submit_signal, cmd);
+                        return 128 + submit_signal;
+                }
+                fprintf(stderr,
+                        PROG ": %s not confirmed: no answer from %s within %ld s; it may or may "
+                             "not have been stored: run the same %s again\n",
+                        cmd, o.endpoint, o.timeout, cmd);
+                return EXIT_UNCONFIRMED;
+        default:
+                fprintf(stderr, PROG ": %s not sent (see above); run it again\n", cmd);
+                return EXIT_UNCONFIRMED;
+        }
+}
+
+/* at (microseconds since 1970) as local time, as the aggregator writes it. */
+static void
+time_text(uint64_t at, char *buf, size_t len)
+{
+        time_t t = (time_t)(at / 1000000);
+        struct tm tm;
+
+        if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
+                strlcpyf(buf, len, "%llu", (unsigned long long)at);
+}
+
+/* status --unit --period: the review state, from the aggregator. */
+static int
+review_status(struct opts *o)
+{
+        struct deliver_policy pol = {
+            .first_ms = SUBMIT_FIRST_MS, .max_ms = SUBMIT_MAX_MS, .window = 1};
+        struct proto_told t;
+        char host[256], message[PROTO_MAX_TEXT + 1], when[64];
+        void *ctx, *sock, *buf = NULL;
+        int r;
+
+        if (review_args_check("status", o, NULL) < 0)
+                return EXIT_INPUT;
+        pol.endpoint = o->endpoint;
+        if ((sock = review_connect(o, &ctx)) == NULL)
+                return EXIT_INPUT;
+        r = deliver_ask(sock, &pol, collector_checked(host, sizeof(host)), o->unit, o->period,
+                        (int64_t)o->timeout * 1000, &submit_signal, &t, &buf, message,
+                        sizeof(message));
+        wire_close(&sock);
+        zmq_ctx_term(ctx);
+        if (r == 2) {
+                fprintf(stderr, "status refused: %s\n", message);
+                return EXIT_UNCONFIRMED;
+        }
+        if (r != 1) {
+                fprintf(stderr, PROG ": no answer from %s within %ld s\n", o->endpoint, o->timeout);
+                return EXIT_UNCONFIRMED;
+        }
+        time_text(t.at, when, sizeof(when));
+        printf("unit %s period %s: %.*s", o->unit, o->period, (int)t.state.len, t.state.p);
+        if (t.by.p != NULL && t.state.len == 4 && memcmp(t.state.p, "open", 4) == 0)
+                printf(" — returned (退回) by %.*s at %s: %.*s", (int)t.by.len, t.by.p, when,
+                       (int)t.comment.len, t.comment.p ? t.comment.p : "");
+        else if (t.by.p != NULL)
+                printf(" by %.*s at %s", (int)t.by.len, t.by.p, when);
+        if (t.by.p != NULL && t.comment.p != NULL &&
+            !(t.state.len == 4 && memcmp(t.state.p, "open", 4) == 0))
+                printf(" (%.*s)", (int)t.comment.len, t.comment.p);
+        putchar('\n');
+        if (t.state.len == 4 && memcmp(t.state.p, "open", 4) == 0) {
+                if (t.nblockers == 0) {
+                        printf("ready to finish\n");
+                } else {
+                        printf("not ready to finish:\n");
+                        for (uint32_t i = 0; i < t.nblockers; i++)
+                                printf("  %.*s\n", (int)t.blockers[i].len, t.blockers[i].p);
+                }
+        }
+        fflush(stdout);
+        proto_told_free(&t);
+        free(buf);
+        return EXIT_ALL_OK;
 }
 
 /* explain: see the top of this file. */
@@ -1122,6 +1366,9 @@ main(int argc, char **argv)
                 return template_main(argc - 1, argv + 1);
         if (argc >= 2 && strcmp(argv[1], "explain") == 0)
                 return cmd_explain(argc - 1, argv + 1);
+        if (argc >= 2 && (strcmp(argv[1], "finish") == 0 || strcmp(argv[1], "approve") == 0 ||
+                          strcmp(argv[1], "return") == 0))
+                return cmd_review(argv[1], argc - 1, argv + 1);
         usage(stderr);
         return EXIT_INPUT;
 }

@@ -52,13 +52,18 @@ static const uint32_t lim_action[SCAN_DEPTH] = {9, 0, 0};
 static const uint32_t lim_flat[SCAN_DEPTH] = {4, 0, 0};
 static const uint32_t lim_uow[SCAN_DEPTH] = {11, UINT32_MAX, 14};
 static const uint32_t lim_rows[SCAN_DEPTH] = {2, UINT32_MAX, 6};
+static const uint32_t lim_notes[SCAN_DEPTH] = {2, UINT32_MAX, 3};
+static const uint32_t lim_ready[SCAN_DEPTH] = {6, 0, 0};
+static const uint32_t lim_ask[SCAN_DEPTH] = {6, 0, 0};
+static const uint32_t lim_told[SCAN_DEPTH] = {7, PROTO_MAX_BLOCKERS, 0};
 
 static const char *const type_names[] = {
-    [PROTO_SUBMIT] = "submit", [PROTO_ACK] = "ack",     [PROTO_ERROR] = "error",
-    [PROTO_HELLO] = "hello",   [PROTO_UOW] = "uow",     [PROTO_ROWS] = "rows",
-    [PROTO_READY] = "ready",   [PROTO_OK] = "ok",       [PROTO_FAIL] = "fail",
-    [PROTO_FENCED] = "fenced", [PROTO_CHECK] = "check", [PROTO_CHECKED] = "checked",
-    [PROTO_ACTION] = "action",
+    [PROTO_SUBMIT] = "submit", [PROTO_ACK] = "ack",         [PROTO_ERROR] = "error",
+    [PROTO_HELLO] = "hello",   [PROTO_UOW] = "uow",         [PROTO_ROWS] = "rows",
+    [PROTO_READY] = "ready",   [PROTO_OK] = "ok",           [PROTO_FAIL] = "fail",
+    [PROTO_FENCED] = "fenced", [PROTO_CHECK] = "check",     [PROTO_CHECKED] = "checked",
+    [PROTO_ACTION] = "action", [PROTO_REVIEWS] = "reviews", [PROTO_NOTES] = "notes",
+    [PROTO_ASK] = "ask",       [PROTO_TOLD] = "told",
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -339,6 +344,7 @@ enum item_kind {
         ITEM_ARRAY,
         ITEM_MAP,
         ITEM_OTHER,
+        ITEM_ABSENT, /* past the end of a tuple that may be shorter (dec_tuple) */
 };
 
 struct item {
@@ -665,15 +671,17 @@ dec_list(const struct where *w, const struct item *o, const char *field, uint32_
 }
 
 /*
- * The tuple at *p, an array of exactly n items (a record, a value, ...),
- * read into f[0..n); *p moves past it.
+ * The tuple at *p, an array of min..max items (a record, a value, ...),
+ * read into f[0..max): the items it lacks are ITEM_ABSENT, which no field
+ * accepts unless it says so.  *p moves past it.
  */
 /* Tuple items are scalars (the scan refuses containers at depth 3), so the
  * cursor never has to skip a nested container. */
 _Static_assert(SCAN_DEPTH == 3, "dec_tuple cannot skip nested containers");
 
 static int
-dec_tuple(const struct where *w, const unsigned char **p, uint32_t n, struct item *f)
+dec_tuple(const struct where *w, const unsigned char **p, uint32_t min, uint32_t max,
+          struct item *f)
 {
         const unsigned char *q;
         struct item t;
@@ -683,34 +691,50 @@ dec_tuple(const struct where *w, const unsigned char **p, uint32_t n, struct ite
                 fail(w, "not an array");
                 return -1;
         }
-        if (t.n != n) {
-                fail(w, "has %lu items, expected %lu", (unsigned long)t.n, (unsigned long)n);
+        if (t.n < min || t.n > max) {
+                if (min == max)
+                        fail(w, "has %lu items, expected %lu", (unsigned long)t.n,
+                             (unsigned long)min);
+                else
+                        fail(w, "has %lu items, expected %lu to %lu", (unsigned long)t.n,
+                             (unsigned long)min, (unsigned long)max);
                 return -1;
         }
-        for (uint32_t i = 0; i < n; i++)
+        for (uint32_t i = 0; i < t.n; i++)
                 q = item_read(q, &f[i]);
+        for (uint32_t i = t.n; i < max; i++)
+                f[i].kind = ITEM_ABSENT;
         *p = q;
         return 0;
 }
 
 /*
- * The n tuples of arity items each starting at p (the items of a list,
+ * The n tuples of min..max items each starting at p (the items of a list,
  * named list in errors), each decoded by fn into out[i], size bytes apiece.
  */
 static int
-dec_each(struct where *w, const char *list, const unsigned char *p, uint32_t n, uint32_t arity,
-         int (*fn)(const struct where *, const struct item *, void *), void *out, size_t size)
+dec_each_var(struct where *w, const char *list, const unsigned char *p, uint32_t n, uint32_t min,
+             uint32_t max, int (*fn)(const struct where *, const struct item *, void *), void *out,
+             size_t size)
 {
         struct item f[TUPLE_ITEMS];
 
-        assert(arity <= TUPLE_ITEMS);
+        assert(min <= max && max <= TUPLE_ITEMS);
         w->list = list;
         for (w->idx = 0; w->idx < n; w->idx++) {
-                if (dec_tuple(w, &p, arity, f) == -1 ||
+                if (dec_tuple(w, &p, min, max, f) == -1 ||
                     fn(w, f, (char *)out + (size_t)w->idx * size) == -1)
                         return -1;
         }
         return 0;
+}
+
+/* dec_each_var for tuples of exactly arity items. */
+static int
+dec_each(struct where *w, const char *list, const unsigned char *p, uint32_t n, uint32_t arity,
+         int (*fn)(const struct where *, const struct item *, void *), void *out, size_t size)
+{
+        return dec_each_var(w, list, p, n, arity, arity, fn, out, size);
 }
 
 /* The message in a frame: its items, it[0] being the type name. */
@@ -1025,6 +1049,17 @@ proto_ack_free(struct proto_ack *a)
 
 static int dec_action_fields(const struct where *w, const struct item *f, struct proto_action *a);
 
+/* A time in microseconds since 1970, or nil for 0. */
+static int
+dec_time(const struct where *w, const struct item *o, const char *field, uint64_t *out)
+{
+        if (o->kind == ITEM_NIL) {
+                *out = 0;
+                return 0;
+        }
+        return dec_uint(w, o, field, WIRE_U64_MAX, out);
+}
+
 int
 proto_action_decode(const void *buf, size_t len, struct proto_action *out, char *err, size_t errlen)
 {
@@ -1048,6 +1083,79 @@ proto_action_decode(const void *buf, size_t len, struct proto_action *out, char 
         }
         out->batch_id = id;
         return 0;
+}
+
+int
+proto_ask_decode(const void *buf, size_t len, struct proto_ask *out, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
+        struct pstr id = {NULL, 0};
+        struct msg m;
+
+        memset(out, 0, sizeof(*out));
+        if (frame_open(buf, len, lim_ask,
+                       (const struct shape[]){{PROTO_ASK, 6, 6}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1 ||
+            dec_version(&w, &m.it[1], PROTO_VERSION, NULL) == -1 || check_batch_id(&w, &id) == -1 ||
+            dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
+            dec_str(&w, &m.it[4], "unit", PROTO_MAX_FIELD, 0, &out->unit) == -1 ||
+            dec_str(&w, &m.it[5], "period", PROTO_MAX_FIELD, 0, &out->period) == -1) {
+                memset(out, 0, sizeof(*out));
+                if (check_batch_id(NULL, &id) == 0)
+                        out->batch_id = id;
+                return -1;
+        }
+        out->batch_id = id;
+        return 0;
+}
+
+int
+proto_told_decode(const void *buf, size_t len, struct proto_told *out, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
+        const unsigned char *list;
+        struct msg m;
+        uint32_t nb;
+
+        memset(out, 0, sizeof(*out));
+        if (frame_open(buf, len, lim_told,
+                       (const struct shape[]){{PROTO_TOLD, 7, 7}, {PROTO_BAD, 0, 0}}, &m, err,
+                       errlen) == -1)
+                return -1;
+        if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
+            check_batch_id(&w, &out->batch_id) == -1 ||
+            dec_str(&w, &m.it[2], "state", PROTO_MAX_ID, 0, &out->state) == -1 ||
+            dec_str(&w, &m.it[3], "by", PROTO_MAX_ID, 1, &out->by) == -1 ||
+            dec_time(&w, &m.it[4], "at", &out->at) == -1 ||
+            dec_str(&w, &m.it[5], "comment", PROTO_MAX_TEXT, 1, &out->comment) == -1 ||
+            dec_list(&w, &m.it[6], "blockers", PROTO_MAX_BLOCKERS, &list, &nb) == -1)
+                goto bad;
+        out->blockers = nb ? xreallocarray(NULL, nb, sizeof(*out->blockers)) : NULL;
+        out->nblockers = nb;
+        w.list = "blocker";
+        /* The scan refused containers in the list: each item is a scalar. */
+        for (w.idx = 0; w.idx < nb; w.idx++) {
+                struct item it;
+
+                list = item_read(list, &it);
+                if (dec_str(&w, &it, "blocker", PROTO_MAX_TEXT, 0, &out->blockers[w.idx]) == -1)
+                        goto bad;
+        }
+        return 0;
+bad:
+        proto_told_free(out);
+        return -1;
+}
+
+void
+proto_told_free(struct proto_told *t)
+{
+        if (t == NULL)
+                return;
+        free(t->blockers);
+        memset(t, 0, sizeof(*t));
 }
 
 int
@@ -1234,6 +1342,10 @@ dec_uow_action(const struct where *w, const struct item *f, void *out)
                 return -1;
         a->collector = b->collector;
         a->batch_id = b->batch_id;
+        /* An action of before the review round has no time: 0, the sink uses its own. */
+        a->at = 0;
+        if (f[6].kind != ITEM_ABSENT && dec_uint(w, &f[6], "at", WIRE_U64_MAX, &a->at) == -1)
+                return -1;
         return 0;
 }
 
@@ -1289,8 +1401,8 @@ proto_uow_decode(const void *buf, size_t len, struct proto_uow *out, char *err, 
         out->nactions = nac;
         if (dec_each(&w, "violation", viols, nvi, 6, dec_violation, out->violations,
                      sizeof(*out->violations)) == -1 ||
-            dec_each(&w, "action", acts, nac, 6, dec_uow_action, out->actions,
-                     sizeof(*out->actions)) == -1)
+            dec_each_var(&w, "action", acts, nac, 6, 7, dec_uow_action, out->actions,
+                         sizeof(*out->actions)) == -1)
                 goto bad;
         return 0;
 bad:
@@ -1353,22 +1465,105 @@ proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t
         return 0;
 }
 
+static int
+dec_review_row(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_review_row *r = out;
+
+        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &r->unit) == -1 ||
+            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &r->period) == -1 ||
+            dec_str(w, &f[2], "state", PROTO_MAX_ID, 0, &r->state) == -1 ||
+            dec_str(w, &f[3], "by", PROTO_MAX_ID, 1, &r->by) == -1 ||
+            dec_time(w, &f[4], "at", &r->at) == -1 ||
+            dec_str(w, &f[5], "comment", PROTO_MAX_TEXT, 1, &r->comment) == -1)
+                return -1;
+        return 0;
+}
+
+static int
+dec_note_row(const struct where *w, const struct item *f, void *out)
+{
+        struct proto_note_row *r = out;
+
+        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &r->unit) == -1 ||
+            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &r->period) == -1 ||
+            dec_str(w, &f[2], "rule", PROTO_MAX_ID, 0, &r->rule) == -1)
+                return -1;
+        return 0;
+}
+
+/* The list of a "reviews" or "notes" message, each row decoded by fn. */
+static int
+dec_state_list(const void *buf, size_t len, enum proto_type type, const uint32_t lim[SCAN_DEPTH],
+               uint32_t arity, int (*fn)(const struct where *, const struct item *, void *),
+               size_t size, void **rows, uint32_t *n, char *err, size_t errlen)
+{
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
+        const struct shape shapes[] = {{type, 2, 2}, {PROTO_BAD, 0, 0}};
+        const unsigned char *list;
+        struct msg m;
+        uint32_t nr;
+        void *r;
+
+        *rows = NULL;
+        *n = 0;
+        if (frame_open(buf, len, lim, shapes, &m, err, errlen) == -1 ||
+            dec_list(&w, &m.it[1], "rows", UINT32_MAX, &list, &nr) == -1)
+                return -1;
+        r = nr ? xreallocarray(NULL, nr, size) : NULL;
+        if (dec_each(&w, "row", list, nr, arity, fn, r, size) == -1) {
+                free(r);
+                return -1;
+        }
+        *rows = r;
+        *n = nr;
+        return 0;
+}
+
+int
+proto_reviews_decode(const void *buf, size_t len, struct proto_review_row **rows, uint32_t *n,
+                     char *err, size_t errlen)
+{
+        void *r;
+        int rc;
+
+        rc = dec_state_list(buf, len, PROTO_REVIEWS, lim_rows, 6, dec_review_row, sizeof(**rows),
+                            &r, n, err, errlen);
+        *rows = r;
+        return rc;
+}
+
+int
+proto_notes_decode(const void *buf, size_t len, struct proto_note_row **rows, uint32_t *n,
+                   char *err, size_t errlen)
+{
+        void *r;
+        int rc;
+
+        rc = dec_state_list(buf, len, PROTO_NOTES, lim_notes, 3, dec_note_row, sizeof(**rows), &r,
+                            n, err, errlen);
+        *rows = r;
+        return rc;
+}
+
 int
 proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq, uint64_t *nrows,
-                   uint64_t *epoch, char *err, size_t errlen)
+                   uint64_t *epoch, uint64_t *nreviews, uint64_t *nnotes, char *err, size_t errlen)
 {
         struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
         struct msg m;
 
-        *last_seq = *nrows = *epoch = 0;
-        if (frame_open(buf, len, lim_flat,
-                       (const struct shape[]){{PROTO_READY, 4, 4}, {PROTO_BAD, 0, 0}}, &m, err,
+        *last_seq = *nrows = *epoch = *nreviews = *nnotes = 0;
+        if (frame_open(buf, len, lim_ready,
+                       (const struct shape[]){{PROTO_READY, 6, 6}, {PROTO_BAD, 0, 0}}, &m, err,
                        errlen) == -1)
                 return -1;
         if (dec_uint(&w, &m.it[1], "last_seq", WIRE_U64_MAX, last_seq) == -1 ||
             dec_uint(&w, &m.it[2], "nrows", WIRE_U64_MAX, nrows) == -1 ||
-            dec_uint(&w, &m.it[3], "epoch", WIRE_U64_MAX, epoch) == -1) {
-                *last_seq = *nrows = *epoch = 0;
+            dec_uint(&w, &m.it[3], "epoch", WIRE_U64_MAX, epoch) == -1 ||
+            dec_uint(&w, &m.it[4], "nreviews", WIRE_U64_MAX, nreviews) == -1 ||
+            dec_uint(&w, &m.it[5], "nnotes", WIRE_U64_MAX, nnotes) == -1) {
+                *last_seq = *nrows = *epoch = *nreviews = *nnotes = 0;
                 return -1;
         }
         return 0;
@@ -1726,6 +1921,35 @@ proto_action_pack(msgpack_packer *pk, const struct proto_action *a)
 }
 
 void
+proto_ask_pack(msgpack_packer *pk, const struct proto_ask *a)
+{
+        pack_head(pk, PROTO_ASK, 6);
+        pack_u64(pk, PROTO_VERSION);
+        pack_pstr(pk, a->collector);
+        pack_pstr(pk, a->batch_id);
+        pack_pstr(pk, a->unit);
+        pack_pstr(pk, a->period);
+}
+
+void
+proto_told_pack(msgpack_packer *pk, const struct proto_told *t)
+{
+        assert(t->nblockers <= PROTO_MAX_BLOCKERS);
+        pack_head(pk, PROTO_TOLD, 7);
+        pack_pstr(pk, t->batch_id);
+        pack_pstr(pk, t->state);
+        pack_pstr(pk, t->by);
+        if (t->at == 0)
+                pack_ok(msgpack_pack_nil(pk));
+        else
+                pack_u64(pk, t->at);
+        pack_pstr(pk, t->comment);
+        pack_array(pk, t->nblockers);
+        for (uint32_t i = 0; i < t->nblockers; i++)
+                pack_pstr(pk, t->blockers[i]);
+}
+
+void
 proto_ack3_begin(msgpack_packer *pk, enum proto_type type, struct pstr batch_id, uint32_t accepted,
                  uint32_t changed, uint32_t nrej, uint32_t stale_more)
 {
@@ -1884,13 +2108,14 @@ proto_uow_actions_begin(msgpack_packer *pk, int full, uint32_t nactions)
 void
 proto_uow_action_pack(msgpack_packer *pk, const struct proto_action *a, uint32_t batch)
 {
-        pack_array(pk, 6);
+        pack_array(pk, 7);
         pack_u64(pk, batch);
         pack_pstr(pk, a->kind);
         pack_pstr(pk, a->unit);
         pack_pstr(pk, a->period);
         pack_pstr(pk, a->rule);
         pack_pstr(pk, a->text);
+        pack_u64(pk, a->at);
 }
 
 void
@@ -1919,12 +2144,53 @@ proto_row_pack(msgpack_packer *pk, const struct proto_row *r)
 }
 
 void
-proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows, uint64_t epoch)
+proto_reviews_begin(msgpack_packer *pk, uint32_t n)
 {
-        pack_head(pk, PROTO_READY, 4);
+        pack_head(pk, PROTO_REVIEWS, 2);
+        pack_array(pk, n);
+}
+
+void
+proto_review_row_pack(msgpack_packer *pk, const struct proto_review_row *r)
+{
+        pack_array(pk, 6);
+        pack_pstr(pk, r->unit);
+        pack_pstr(pk, r->period);
+        pack_pstr(pk, r->state);
+        pack_pstr(pk, r->by);
+        if (r->at == 0)
+                pack_ok(msgpack_pack_nil(pk));
+        else
+                pack_u64(pk, r->at);
+        pack_pstr(pk, r->comment);
+}
+
+void
+proto_notes_begin(msgpack_packer *pk, uint32_t n)
+{
+        pack_head(pk, PROTO_NOTES, 2);
+        pack_array(pk, n);
+}
+
+void
+proto_note_row_pack(msgpack_packer *pk, const struct proto_note_row *r)
+{
+        pack_array(pk, 3);
+        pack_pstr(pk, r->unit);
+        pack_pstr(pk, r->period);
+        pack_pstr(pk, r->rule);
+}
+
+void
+proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows, uint64_t epoch,
+                 uint64_t nreviews, uint64_t nnotes)
+{
+        pack_head(pk, PROTO_READY, 6);
         pack_u64(pk, last_seq);
         pack_u64(pk, nrows);
         pack_u64(pk, epoch);
+        pack_u64(pk, nreviews);
+        pack_u64(pk, nnotes);
 }
 
 void

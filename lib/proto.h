@@ -25,7 +25,11 @@
  *        batch and acknowledged after its commit.  kind "explain": text is
  *        the explanation (说明) of the warning rule `rule` has for the unit
  *        and period.  rule and text are nil where a kind has no use for
- *        them.
+ *        them.  kinds "finish", "approve" (text: a comment or nil) and
+ *        "return" (text: the reason) move the unit's review state
+ *        (docs/PROTOCOL.md, "Review").
+ *     ["ask", 3, collector, batch_id, unit, period]
+ *        the review state of a unit and period, answered at once with "told"
  *   aggregator -> collector
  *     ["ack", batch_id, accepted, changed, [[line, reason]...],
  *             [[line, stored_value, stored_collector, stored_version]...]
@@ -42,6 +46,12 @@
  *             [warning...] (, stale_more)]
  *        the answer to "check": what a submit would have given; nothing
  *        was stored, so changed counts the records that would change a value
+ *     ["told", batch_id, state, by, at, comment, [blocker...]]
+ *        the answer to "ask": state "open", "submitted" or "approved"; by
+ *        the collector that made it so (nil: nobody yet), at microseconds
+ *        since 1970 (nil with by), comment the approval's comment or a
+ *        return's reason; blockers what a finish would be refused for now
+ *        (empty when it would be taken, or the unit is not open)
  *     ["error", batch_id or nil, message]       the batch was not taken
  *
  *   aggregator -> sink        (DEALER -> ROUTER)
@@ -67,12 +77,19 @@
  *        full     1 when the violation list is every violation there is
  *                 (the first uow after a start, when the rules may have
  *                 changed): the sink deletes every other row; else 0
- *        action   = [batch, kind, unit, period, rule, text], as the
- *                 collector's "action" message; the batch's collector did it
+ *        action   = [batch, kind, unit, period, rule, text, at], as the
+ *                 collector's "action" message; the batch's collector did it;
+ *                 at: microseconds since 1970 when the aggregator took it
+ *                 (a 6-item action decodes with at 0).  Kind "reopen": an
+ *                 ancestor withdrawn by the return before it in the list.
  *   sink -> aggregator
  *     ["rows", [[unit, period, indicator, value, version, collector]...]]
  *                                                state, in chunks
- *     ["ready", last_seq, nrows, epoch]          end of state; uows may flow,
+ *     ["reviews", [[unit, period, state, by, at, comment]...]]
+ *                                                review state, in chunks
+ *     ["notes", [[unit, period, rule]...]]       explained warnings, in chunks
+ *     ["ready", last_seq, nrows, epoch, nreviews, nnotes]
+ *                                                end of state; uows may flow,
  *                                                carrying this epoch
  *     ["ok", seq]                                committed (or had been)
  *     ["fail", seq, message]                     refused (by PostgreSQL, or
@@ -109,6 +126,7 @@
 #define PROTO_MAX_TEXT         4096                /* bytes of raw, reason, source, names */
 #define PROTO_MAX_ID           64                  /* bytes of batch_id, collector, aggregator_id */
 #define PROTO_MAX_UOW_BYTES    (512 * 1024 * 1024) /* aggregator -> sink; trusted peer */
+#define PROTO_MAX_BLOCKERS     1000                /* blockers in a "told" */
 
 #define PROTO_VALUE_NEW   1u
 #define PROTO_VALUE_FINAL 2u
@@ -134,8 +152,12 @@ enum proto_type {
         PROTO_CHECK,
         PROTO_CHECKED,
         PROTO_ACTION,
+        PROTO_REVIEWS,
+        PROTO_NOTES,
+        PROTO_ASK,
+        PROTO_TOLD,
 };
-#define PROTO_LAST PROTO_ACTION
+#define PROTO_LAST PROTO_TOLD
 
 struct proto_record {
         uint32_t line;
@@ -231,10 +253,39 @@ struct proto_violation {
         struct pstr unit, period, rule, severity, left, right;
 };
 
-/* An action of a uow; collector and batch_id are its batch's, as for proto_value. */
+/*
+ * An action, of the collector's message or of a uow; in a uow collector and
+ * batch_id are its batch's, as for proto_value.  at: microseconds since
+ * 1970 when the aggregator took it (uow only; 0 when the sender had none).
+ */
 struct proto_action {
         struct pstr collector, batch_id;
         struct pstr kind, unit, period, rule, text; /* rule, text: nil when unused */
+        uint64_t at;
+};
+
+/* A row of edustat.review in the state stream: by and comment nil (p NULL), at 0 when unset. */
+struct proto_review_row {
+        struct pstr unit, period, state, by, comment;
+        uint64_t at;
+};
+
+/* A row of edustat.rule_note in the state stream: the warning is explained. */
+struct proto_note_row {
+        struct pstr unit, period, rule;
+};
+
+/* "ask": the review state of unit and period, please. */
+struct proto_ask {
+        struct pstr collector, batch_id, unit, period;
+};
+
+/* "told": the answer to an ask.  by and comment nil, at 0 when unset. */
+struct proto_told {
+        struct pstr batch_id, state, by, comment;
+        uint64_t at;
+        uint32_t nblockers;
+        struct pstr *blockers; /* owned: free with proto_told_free */
 };
 
 struct proto_uow {
@@ -295,6 +346,17 @@ void proto_ack_free(struct proto_ack *a);
 EDUSTAT_MUST_USE int proto_action_decode(const void *buf, size_t len, struct proto_action *out,
                                          char *err, size_t errlen);
 
+/*
+ * "ask": every field points into buf.  Version 3.  On failure out->batch_id
+ * is the batch id when it could be read (a valid one), as for a submit.
+ */
+EDUSTAT_MUST_USE int proto_ask_decode(const void *buf, size_t len, struct proto_ask *out, char *err,
+                                      size_t errlen);
+/* "told": out->blockers is owned (proto_told_free); the strings point into buf. */
+EDUSTAT_MUST_USE int proto_told_decode(const void *buf, size_t len, struct proto_told *out,
+                                       char *err, size_t errlen);
+void proto_told_free(struct proto_told *t);
+
 EDUSTAT_MUST_USE int proto_hello_decode(const void *buf, size_t len, struct pstr *aggregator,
                                         char *err, size_t errlen);
 
@@ -305,8 +367,16 @@ void proto_uow_free(struct proto_uow *u);
 /* "rows": *rows is owned (free()), *n set. */
 EDUSTAT_MUST_USE int proto_rows_decode(const void *buf, size_t len, struct proto_row **rows,
                                        uint32_t *n, char *err, size_t errlen);
+/* "reviews" and "notes": *rows is owned (free()), *n set. */
+EDUSTAT_MUST_USE int proto_reviews_decode(const void *buf, size_t len,
+                                          struct proto_review_row **rows, uint32_t *n, char *err,
+                                          size_t errlen);
+EDUSTAT_MUST_USE int proto_notes_decode(const void *buf, size_t len, struct proto_note_row **rows,
+                                        uint32_t *n, char *err, size_t errlen);
+/* "ready": the counts of the rows, reviews and notes messages before it. */
 EDUSTAT_MUST_USE int proto_ready_decode(const void *buf, size_t len, uint64_t *last_seq,
-                                        uint64_t *nrows, uint64_t *epoch, char *err, size_t errlen);
+                                        uint64_t *nrows, uint64_t *epoch, uint64_t *nreviews,
+                                        uint64_t *nnotes, char *err, size_t errlen);
 /* "ok", "fail" and "fenced": *type says which; *message is nil for ok. */
 EDUSTAT_MUST_USE int proto_result_decode(const void *buf, size_t len, enum proto_type *type,
                                          uint64_t *seq, struct pstr *message, char *err,
@@ -323,8 +393,12 @@ void proto_record_pack(msgpack_packer *pk, const struct proto_record *r);
 /* A "check" (a dry run): then nrec proto_record_pack, as for a submit. */
 void proto_check_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
                        const char *source, uint32_t nrec);
-/* An "action" message, whole. */
+/* An "action" message, whole (a->at is not sent: the aggregator sets it). */
 void proto_action_pack(msgpack_packer *pk, const struct proto_action *a);
+/* An "ask" message, whole. */
+void proto_ask_pack(msgpack_packer *pk, const struct proto_ask *a);
+/* A "told" message, whole: its t->nblockers blockers (at most PROTO_MAX_BLOCKERS). */
+void proto_told_pack(msgpack_packer *pk, const struct proto_told *t);
 
 /*
  * An ack: proto_ack_begin, nrej proto_reject_line_pack, then
@@ -374,7 +448,8 @@ void proto_uow_aggs_begin(msgpack_packer *pk, uint32_t naggs);
 void proto_agg_pack(msgpack_packer *pk, const struct proto_agg *a);
 /* Then proto_uow_violations_begin and nviolations proto_violation_pack; then
  * proto_uow_actions_begin (full: the violations are all there are) and
- * nactions proto_uow_action_pack, each naming its batch by index. */
+ * nactions proto_uow_action_pack, each naming its batch by index (7 items,
+ * a->at the 7th). */
 void proto_uow_violations_begin(msgpack_packer *pk, uint32_t nviolations);
 void proto_violation_pack(msgpack_packer *pk, const struct proto_violation *v);
 void proto_uow_actions_begin(msgpack_packer *pk, int full, uint32_t nactions);
@@ -382,7 +457,13 @@ void proto_uow_action_pack(msgpack_packer *pk, const struct proto_action *a, uin
 
 void proto_rows_begin(msgpack_packer *pk, uint32_t n);
 void proto_row_pack(msgpack_packer *pk, const struct proto_row *r);
-void proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows, uint64_t epoch);
+/* "reviews" and "notes": the _begin, then n rows with the matching _pack. */
+void proto_reviews_begin(msgpack_packer *pk, uint32_t n);
+void proto_review_row_pack(msgpack_packer *pk, const struct proto_review_row *r);
+void proto_notes_begin(msgpack_packer *pk, uint32_t n);
+void proto_note_row_pack(msgpack_packer *pk, const struct proto_note_row *r);
+void proto_ready_pack(msgpack_packer *pk, uint64_t last_seq, uint64_t nrows, uint64_t epoch,
+                      uint64_t nreviews, uint64_t nnotes);
 void proto_ok_pack(msgpack_packer *pk, uint64_t seq);
 void proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message);
 void proto_fenced_pack(msgpack_packer *pk, uint64_t seq, const char *message);

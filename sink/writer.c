@@ -1164,7 +1164,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         }
         if (r == DB_OK) {
                 msgpack_sbuffer_clear(&s->sbuf);
-                proto_ready_pack(&s->pk, last, n, epoch);
+                proto_ready_pack(&s->pk, last, n, epoch, 0, 0);
                 if (send(arg, s->sbuf.data, s->sbuf.size) == -1) {
                         strlcpyf(err, errlen, "sending ready to the aggregator failed");
                         r = DB_ERROR;

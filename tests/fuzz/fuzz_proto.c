@@ -161,7 +161,7 @@ uow_again(const struct proto_uow *u)
         struct proto_uow t;
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        uint32_t *vb, *rb;
+        uint32_t *vb, *rb, *ab;
         char err[256];
 
         /* Every value and rejection names a batch of the table. */
@@ -171,7 +171,10 @@ uow_again(const struct proto_uow *u)
                       (uintptr_t)u->batches[k].collector.p);
         vb = malloc((u->nvalues ? u->nvalues : 1) * sizeof(*vb));
         rb = malloc((u->nrejects ? u->nrejects : 1) * sizeof(*rb));
-        check(vb != NULL && rb != NULL);
+        ab = malloc((u->nactions ? u->nactions : 1) * sizeof(*ab));
+        check(vb != NULL && rb != NULL && ab != NULL);
+        for (uint32_t i = 0; i < u->nactions; i++)
+                ab[i] = batch_index(u, u->actions[i].collector, u->actions[i].batch_id);
         for (uint32_t i = 0; i < u->nvalues; i++)
                 vb[i] = batch_index(u, u->values[i].collector, u->values[i].batch_id);
         for (uint32_t i = 0; i < u->nrejects; i++) {
@@ -180,7 +183,7 @@ uow_again(const struct proto_uow *u)
                       u->rejects[i].source.len == u->batches[rb[i]].source.len);
         }
         sb_open(&sb, &pk);
-        msgpack_pack_array(&pk, 8);
+        msgpack_pack_array(&pk, 11);
         pack_name(&pk, "uow");
         msgpack_pack_uint64(&pk, u->seq);
         msgpack_pack_uint64(&pk, u->epoch);
@@ -197,10 +200,17 @@ uow_again(const struct proto_uow *u)
         proto_uow_aggs_begin(&pk, u->naggs);
         for (uint32_t i = 0; i < u->naggs; i++)
                 proto_agg_pack(&pk, &u->aggs[i]);
+        proto_uow_violations_begin(&pk, u->nviolations);
+        for (uint32_t i = 0; i < u->nviolations; i++)
+                proto_violation_pack(&pk, &u->violations[i]);
+        proto_uow_actions_begin(&pk, u->violations_full, u->nactions);
+        for (uint32_t i = 0; i < u->nactions; i++)
+                proto_uow_action_pack(&pk, &u->actions[i], ab[i]);
         check(proto_uow_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
         check(t.seq == u->seq && t.epoch == u->epoch && pstr_same(t.aggregator, u->aggregator) &&
               t.nbatches == u->nbatches && t.nvalues == u->nvalues && t.nrejects == u->nrejects &&
-              t.naggs == u->naggs);
+              t.naggs == u->naggs && t.nviolations == u->nviolations &&
+              t.violations_full == u->violations_full && t.nactions == u->nactions);
         for (uint32_t k = 0; k < u->nbatches; k++) {
                 const struct proto_batch *a = &u->batches[k], *b = &t.batches[k];
 
@@ -241,10 +251,26 @@ uow_again(const struct proto_uow *u)
                 check(same_double(a->min, b->min) && same_double(a->max, b->max) &&
                       same_double(a->mean, b->mean) && same_double(a->cv, b->cv));
         }
+        for (uint32_t i = 0; i < u->nviolations; i++) {
+                const struct proto_violation *a = &u->violations[i], *b = &t.violations[i];
+
+                check(pstr_same(a->unit, b->unit) && pstr_same(a->period, b->period) &&
+                      pstr_same(a->rule, b->rule) && pstr_same(a->severity, b->severity) &&
+                      pstr_same(a->left, b->left) && pstr_same(a->right, b->right));
+        }
+        for (uint32_t i = 0; i < u->nactions; i++) {
+                const struct proto_action *a = &u->actions[i], *b = &t.actions[i];
+
+                check(batch_index(&t, b->collector, b->batch_id) == ab[i]);
+                check(pstr_same(a->kind, b->kind) && pstr_same(a->unit, b->unit) &&
+                      pstr_same(a->period, b->period) && pstr_same(a->rule, b->rule) &&
+                      pstr_same(a->text, b->text) && a->at == b->at);
+        }
         proto_uow_free(&t);
         msgpack_sbuffer_destroy(&sb);
         free(vb);
         free(rb);
+        free(ab);
 }
 
 static void
@@ -334,17 +360,100 @@ rows_again(const struct proto_row *rows, uint32_t n)
 }
 
 static void
-ready_again(uint64_t last_seq, uint64_t nrows, uint64_t epoch)
+ready_again(uint64_t last_seq, uint64_t nrows, uint64_t epoch, uint64_t nreviews, uint64_t nnotes)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        uint64_t a, b, c;
+        uint64_t a, b, c, d, e;
         char err[256];
 
         sb_open(&sb, &pk);
-        proto_ready_pack(&pk, last_seq, nrows, epoch);
-        check(proto_ready_decode(sb.data, sb.size, &a, &b, &c, err, sizeof(err)) == 0);
-        check(a == last_seq && b == nrows && c == epoch);
+        proto_ready_pack(&pk, last_seq, nrows, epoch, nreviews, nnotes);
+        check(proto_ready_decode(sb.data, sb.size, &a, &b, &c, &d, &e, err, sizeof(err)) == 0);
+        check(a == last_seq && b == nrows && c == epoch && d == nreviews && e == nnotes);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+reviews_again(const struct proto_review_row *rows, uint32_t n)
+{
+        struct proto_review_row *t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        uint32_t m;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        proto_reviews_begin(&pk, n);
+        for (uint32_t i = 0; i < n; i++)
+                proto_review_row_pack(&pk, &rows[i]);
+        check(proto_reviews_decode(sb.data, sb.size, &t, &m, err, sizeof(err)) == 0);
+        check(m == n);
+        for (uint32_t i = 0; i < n; i++)
+                check(pstr_same(t[i].unit, rows[i].unit) &&
+                      pstr_same(t[i].period, rows[i].period) &&
+                      pstr_same(t[i].state, rows[i].state) && pstr_same(t[i].by, rows[i].by) &&
+                      pstr_same(t[i].comment, rows[i].comment) && t[i].at == rows[i].at);
+        free(t);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+notes_again(const struct proto_note_row *rows, uint32_t n)
+{
+        struct proto_note_row *t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        uint32_t m;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        proto_notes_begin(&pk, n);
+        for (uint32_t i = 0; i < n; i++)
+                proto_note_row_pack(&pk, &rows[i]);
+        check(proto_notes_decode(sb.data, sb.size, &t, &m, err, sizeof(err)) == 0);
+        check(m == n);
+        for (uint32_t i = 0; i < n; i++)
+                check(pstr_same(t[i].unit, rows[i].unit) &&
+                      pstr_same(t[i].period, rows[i].period) && pstr_same(t[i].rule, rows[i].rule));
+        free(t);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+ask_again(const struct proto_ask *a)
+{
+        struct proto_ask t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char err[256];
+
+        sb_open(&sb, &pk);
+        proto_ask_pack(&pk, a);
+        check(proto_ask_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
+        check(pstr_same(t.collector, a->collector) && pstr_same(t.batch_id, a->batch_id) &&
+              pstr_same(t.unit, a->unit) && pstr_same(t.period, a->period));
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+told_again(const struct proto_told *a)
+{
+        struct proto_told t;
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char err[256];
+
+        check(a->nblockers <= PROTO_MAX_BLOCKERS);
+        sb_open(&sb, &pk);
+        proto_told_pack(&pk, a);
+        check(proto_told_decode(sb.data, sb.size, &t, err, sizeof(err)) == 0);
+        check(pstr_same(t.batch_id, a->batch_id) && pstr_same(t.state, a->state) &&
+              pstr_same(t.by, a->by) && pstr_same(t.comment, a->comment) && t.at == a->at &&
+              t.nblockers == a->nblockers);
+        for (uint32_t i = 0; i < a->nblockers; i++)
+                check(pstr_same(t.blockers[i], a->blockers[i]));
+        proto_told_free(&t);
         msgpack_sbuffer_destroy(&sb);
 }
 
@@ -389,15 +498,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct proto_ack a;
         struct proto_uow u;
         struct proto_row *rows;
+        struct proto_review_row *rv;
+        struct proto_note_row *nt;
+        struct proto_ask ask;
+        struct proto_told told;
         struct pstr p;
-        uint64_t x, y, z;
+        uint64_t x, y, z, x2, y2;
         uint32_t n;
         char err[256];
         enum proto_type t, rt;
         int known = peek_knows(data, size);
 
         t = proto_peek(data, size);
-        check(t >= PROTO_BAD && t <= PROTO_FENCED);
+        check(t >= PROTO_BAD && t <= PROTO_LAST);
         if (proto_submit_decode(data, size, &s, err, sizeof(err)) == 0) {
                 check((known ? t == PROTO_SUBMIT : t == PROTO_BAD) && s.nrec <= PROTO_MAX_BATCH);
                 submit_again(&s);
@@ -440,12 +553,41 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check(rows == NULL && n == 0);
         }
         free(rows);
-        if (proto_ready_decode(data, size, &x, &y, &z, err, sizeof(err)) == 0) {
+        if (proto_ready_decode(data, size, &x, &y, &z, &x2, &y2, err, sizeof(err)) == 0) {
                 check(known ? t == PROTO_READY : t == PROTO_BAD);
-                ready_again(x, y, z);
+                ready_again(x, y, z, x2, y2);
         } else {
-                check(x == 0 && y == 0 && z == 0);
+                check(x == 0 && y == 0 && z == 0 && x2 == 0 && y2 == 0);
         }
+        if (proto_reviews_decode(data, size, &rv, &n, err, sizeof(err)) == 0) {
+                check(known ? t == PROTO_REVIEWS : t == PROTO_BAD);
+                reviews_again(rv, n);
+        } else {
+                check(rv == NULL && n == 0);
+        }
+        free(rv);
+        if (proto_notes_decode(data, size, &nt, &n, err, sizeof(err)) == 0) {
+                check(known ? t == PROTO_NOTES : t == PROTO_BAD);
+                notes_again(nt, n);
+        } else {
+                check(nt == NULL && n == 0);
+        }
+        free(nt);
+        if (proto_ask_decode(data, size, &ask, err, sizeof(err)) == 0) {
+                check(known ? t == PROTO_ASK : t == PROTO_BAD);
+                ask_again(&ask);
+        } else {
+                check(ask.collector.p == NULL && ask.unit.p == NULL && ask.period.p == NULL);
+                check(ask.batch_id.p == NULL ||
+                      (inside(data, size, ask.batch_id) && ask.batch_id.len <= PROTO_MAX_ID));
+        }
+        if (proto_told_decode(data, size, &told, err, sizeof(err)) == 0) {
+                check(known ? t == PROTO_TOLD : t == PROTO_BAD);
+                told_again(&told);
+        } else {
+                check(told.blockers == NULL && told.nblockers == 0 && told.state.p == NULL);
+        }
+        proto_told_free(&told);
         if (proto_result_decode(data, size, &rt, &x, &p, err, sizeof(err)) == 0) {
                 check(rt == PROTO_OK || rt == PROTO_FAIL || rt == PROTO_FENCED);
                 check(known ? t == rt : t == PROTO_BAD);

@@ -226,8 +226,73 @@ valid_messages(void)
         proto_rows_begin(&pk, 0);
         done("rows-empty");
         start();
-        proto_ready_pack(&pk, 123456789012ULL, 4000000, 7);
+        proto_ready_pack(&pk, 123456789012ULL, 4000000, 7, 12, 3);
         done("ready");
+        {
+                struct proto_review_row rv[2] = {
+                    {pstr_of("2121100001"), pstr_of("2024"), pstr_of("approved"),
+                     pstr_of("县教育局"), pstr_of("核对无误"), 1733300000123456ULL},
+                    {pstr_of("212110"), pstr_of("2024"), pstr_of("open"), {NULL, 0}, {NULL, 0}, 0},
+                };
+                struct proto_note_row nt = {pstr_of("2121100001"), pstr_of("2024"), pstr_of("R10")};
+                struct proto_ask q = {pstr_of("c1"), pstr_of("ask-0001"), pstr_of("2121100001"),
+                                      pstr_of("2024")};
+                struct pstr bl[2] = {pstr_of("indicator teachers (专任教师数) not stored"),
+                                     pstr_of("warning R10 (在校生数同比) not explained")};
+                struct proto_told told = {pstr_of("ask-0001"),
+                                          pstr_of("open"),
+                                          pstr_of("县教育局"),
+                                          pstr_of("第7行有误"),
+                                          1733300000000001ULL,
+                                          2,
+                                          bl};
+                struct proto_action act[2] = {
+                    {.kind = pstr_of("return"),
+                     .unit = pstr_of("2121100001"),
+                     .period = pstr_of("2024"),
+                     .text = pstr_of("第7行有误"),
+                     .at = 1733300000000001ULL},
+                    {.kind = pstr_of("reopen"),
+                     .unit = pstr_of("212110"),
+                     .period = pstr_of("2024"),
+                     .text = pstr_of("returned with 2121100001"),
+                     .at = 1733300000000001ULL},
+                };
+
+                start();
+                proto_reviews_begin(&pk, 2);
+                proto_review_row_pack(&pk, &rv[0]);
+                proto_review_row_pack(&pk, &rv[1]);
+                done("reviews-2");
+                start();
+                proto_notes_begin(&pk, 1);
+                proto_note_row_pack(&pk, &nt);
+                done("notes-1");
+                start();
+                proto_ask_pack(&pk, &q);
+                done("ask");
+                start();
+                proto_told_pack(&pk, &told);
+                done("told");
+                told.nblockers = 0;
+                told.by = pstr_of(NULL);
+                told.comment = pstr_of(NULL);
+                told.at = 0;
+                start();
+                proto_told_pack(&pk, &told);
+                done("told-empty");
+                start();
+                proto_uow_begin(&pk, 80, 3, "agg-1", 1);
+                proto_uow_batch_pack(&pk, &bt[0]);
+                proto_uow_values_begin(&pk, 0);
+                proto_uow_rejects_begin(&pk, 0);
+                proto_uow_aggs_begin(&pk, 0);
+                proto_uow_violations_begin(&pk, 0);
+                proto_uow_actions_begin(&pk, 0, 2);
+                proto_uow_action_pack(&pk, &act[0], 0);
+                proto_uow_action_pack(&pk, &act[1], 0);
+                done("uow-return-reopen");
+        }
         start();
         proto_ok_pack(&pk, 99);
         done("ok");

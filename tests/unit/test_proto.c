@@ -81,9 +81,13 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
         struct proto_action act;
         struct proto_uow u;
         struct proto_row *rows;
+        struct proto_review_row *rv;
+        struct proto_note_row *nt;
+        struct proto_ask ask;
+        struct proto_told told;
         struct pstr p;
         enum proto_type t;
-        uint64_t x, y, z;
+        uint64_t x, y, z, x2, y2;
         uint32_t n;
         int rc = -1;
 
@@ -115,7 +119,22 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
                 free(rows);
                 break;
         case PROTO_READY:
-                rc = proto_ready_decode(buf, len, &x, &y, &z, err, errlen);
+                rc = proto_ready_decode(buf, len, &x, &y, &z, &x2, &y2, err, errlen);
+                break;
+        case PROTO_REVIEWS:
+                rc = proto_reviews_decode(buf, len, &rv, &n, err, errlen);
+                free(rv);
+                break;
+        case PROTO_NOTES:
+                rc = proto_notes_decode(buf, len, &nt, &n, err, errlen);
+                free(nt);
+                break;
+        case PROTO_ASK:
+                rc = proto_ask_decode(buf, len, &ask, err, errlen);
+                break;
+        case PROTO_TOLD:
+                rc = proto_told_decode(buf, len, &told, err, errlen);
+                proto_told_free(&told);
                 break;
         case PROTO_OK:
         case PROTO_FAIL:
@@ -128,8 +147,9 @@ decode_as(enum proto_type type, const void *buf, size_t len, char *err, size_t e
         return rc;
 }
 
-static const enum proto_type decoders[] = {PROTO_SUBMIT, PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
-                                           PROTO_ROWS,   PROTO_READY, PROTO_OK,    PROTO_ACTION};
+static const enum proto_type decoders[] = {PROTO_SUBMIT,  PROTO_ACK,   PROTO_HELLO, PROTO_UOW,
+                                           PROTO_ROWS,    PROTO_READY, PROTO_OK,    PROTO_ACTION,
+                                           PROTO_REVIEWS, PROTO_NOTES, PROTO_ASK,   PROTO_TOLD};
 
 /* Every decoder refuses buf with a non-empty error. */
 static void
@@ -893,12 +913,15 @@ test_rows_ready_result_roundtrip(void **state)
         frame_done(&f);
 
         frame_init(&f);
-        proto_ready_pack(&f.pk, 123456789012ULL, 4000000, 9223372036854775807ULL);
+        proto_ready_pack(&f.pk, 123456789012ULL, 4000000, 9223372036854775807ULL, 17, 70000);
         assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_READY);
-        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &a, &b, &c, err, sizeof(err)), 0);
+        uint64_t d, e;
+        assert_int_equal(
+            proto_ready_decode(f.sb.data, f.sb.size, &a, &b, &c, &d, &e, err, sizeof(err)), 0);
         assert_true(a == 123456789012ULL);
         assert_true(b == 4000000);
         assert_true(c == 9223372036854775807ULL);
+        assert_true(d == 17 && e == 70000);
         frame_done(&f);
 
         frame_init(&f);
@@ -1436,7 +1459,7 @@ test_wrong_message(void **state)
          * Each valid message is refused by every decoder but its own (a
          * check is the submit decoder's, a checked the ack decoder's).
          */
-        enum { NMSG = 11 };
+        enum { NMSG = 15 };
         struct frame all[NMSG];
         const struct proto_action act = {.collector = ps("c"),
                                          .batch_id = ps("b"),
@@ -1448,7 +1471,10 @@ test_wrong_message(void **state)
         /* The decoder (an entry of decoders[]) that takes each message. */
         const enum proto_type owner[NMSG] = {PROTO_SUBMIT, PROTO_ACK,    PROTO_HELLO, PROTO_UOW,
                                              PROTO_ROWS,   PROTO_READY,  PROTO_OK,    PROTO_SUBMIT,
-                                             PROTO_ACK,    PROTO_ACTION, PROTO_ACK};
+                                             PROTO_ACK,    PROTO_ACTION, PROTO_ACK,   PROTO_REVIEWS,
+                                             PROTO_NOTES,  PROTO_ASK,    PROTO_TOLD};
+        const struct proto_ask ask = {ps("c"), ps("b"), ps("u"), ps("2024")};
+        const struct proto_told told = {.batch_id = ps("b"), .state = ps("open")};
         for (int i = 0; i < NMSG; i++)
                 frame_init(&all[i]);
         proto_submit_begin(&all[0].pk, "c", "b", "s", 0);
@@ -1462,7 +1488,7 @@ test_wrong_message(void **state)
         proto_uow_violations_begin(&all[3].pk, 0);
         proto_uow_actions_begin(&all[3].pk, 0, 0);
         proto_rows_begin(&all[4].pk, 0);
-        proto_ready_pack(&all[5].pk, 1, 2, 3);
+        proto_ready_pack(&all[5].pk, 1, 2, 3, 4, 5);
         proto_ok_pack(&all[6].pk, 3);
         proto_check_begin(&all[7].pk, "c", "b", "s", 0);
         proto_ack3_begin(&all[8].pk, PROTO_CHECKED, ps("b"), 1, 1, 0, 0);
@@ -1472,6 +1498,10 @@ test_wrong_message(void **state)
         proto_ack3_begin(&all[10].pk, PROTO_ACK, ps("b"), 1, 1, 0, 0);
         proto_ack_stale_begin(&all[10].pk, 0);
         proto_ack_warnings_begin(&all[10].pk, 0);
+        proto_reviews_begin(&all[11].pk, 0);
+        proto_notes_begin(&all[12].pk, 0);
+        proto_ask_pack(&all[13].pk, &ask);
+        proto_told_pack(&all[14].pk, &told);
         for (int i = 0; i < NMSG; i++) {
                 for (size_t j = 0; j < sizeof(decoders) / sizeof(decoders[0]); j++) {
                         int rc = decode_as(decoders[j], all[i].sb.data, all[i].sb.size, err,
@@ -1871,7 +1901,7 @@ static const struct shape shapes[] = {
      "uuS01234u5",
      {"seq", "epoch", "aggregator", "batches", "values", "rejects", "aggs", "violations", "full",
       "actions"},
-     {"SSs", "SSSSuxb", "bussssS", "SSSSddduffffss", "SSSSss", "bSSSss"},
+     {"SSs", "SSSSuxb", "bussssS", "SSSSddduffffss", "SSSSss", "bSSSssu"},
      {"batch", "value", "reject", "agg", "violation", "action"},
      {{"collector", "batch_id", "source"},
       {"unit", "period", "indicator", "value", "version", "flags", "batch"},
@@ -1879,7 +1909,7 @@ static const struct shape shapes[] = {
       {"unit", "level", "period", "indicator", "value", "numerator", "denominator", "n_reporting",
        "min", "max", "mean", "cv", "dimension", "category"},
       {"unit", "period", "rule", "severity", "left", "right"},
-      {"batch", "kind", "unit", "period", "rule", "text"}}},
+      {"batch", "kind", "unit", "period", "rule", "text", "at"}}},
     {PROTO_ROWS,
      "rows",
      "0",
@@ -1887,7 +1917,28 @@ static const struct shape shapes[] = {
      {"SSSSuS"},
      {"row"},
      {{"unit", "period", "indicator", "value", "version", "collector"}}},
-    {PROTO_READY, "ready", "uuu", {"last_seq", "nrows", "epoch"}, {NULL}, {NULL}, {{NULL}}},
+    {PROTO_REVIEWS,
+     "reviews",
+     "0",
+     {"rows"},
+     {"SSSsus"},
+     {"row"},
+     {{"unit", "period", "state", "by", "at", "comment"}}},
+    {PROTO_NOTES, "notes", "0", {"rows"}, {"SSS"}, {"row"}, {{"unit", "period", "rule"}}},
+    {PROTO_ASK,
+     "ask",
+     "vSSSS",
+     {"version", "collector", "batch_id", "unit", "period"},
+     {NULL},
+     {NULL},
+     {{NULL}}},
+    {PROTO_READY,
+     "ready",
+     "uuuuu",
+     {"last_seq", "nrows", "epoch", "nreviews", "nnotes"},
+     {NULL},
+     {NULL},
+     {{NULL}}},
     {PROTO_OK, "ok", "u", {"seq"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_FAIL, "fail", "uS", {"seq", "message"}, {NULL}, {NULL}, {{NULL}}},
     {PROTO_FENCED, "fenced", "uS", {"seq", "message"}, {NULL}, {NULL}, {{NULL}}},
@@ -2031,9 +2082,10 @@ test_invalid_types_everywhere(void **state)
          * 5+8 submit, 5+8 check, 5+2+4 ack, 5+2+4+6 version-3 ack (its
          * warnings list replaced by an integer is a version-2 ack with
          * stale_more), 6+2+4+6 checked, 8 action, 2 error, 2 hello,
-         * 10+3+7+7+14+6+6 uow, 1+6 rows, 3 ready, 1 ok, 2 fail, 2 fenced.
+         * 10+3+7+7+14+6+7 uow, 1+6 rows, 1+6 reviews, 1+3 notes, 5 ask,
+         * 5 ready, 1 ok, 2 fail, 2 fenced.
          */
-        assert_int_equal(checked, 152);
+        assert_int_equal(checked, 171);
 }
 
 /* Nil where nil is not allowed. */
@@ -3475,46 +3527,60 @@ test_rows_collector(void **state)
 static void
 test_ready_epoch(void **state)
 {
-        static const unsigned char bytes[] = {0x94, 0xa5, 'r',  'e',  'a',
-                                              'd',  'y',  0x05, 0x06, 0x07};
-        uint64_t last, nrows, epoch;
+        static const unsigned char bytes[] = {0x96, 0xa5, 'r',  'e',  'a',  'd',
+                                              'y',  0x05, 0x06, 0x07, 0x08, 0x09};
+        uint64_t last, nrows, epoch, nrev, nnotes;
         struct frame f;
         char err[256];
 
         (void)state;
-        /* ["ready", last_seq, nrows, epoch] */
+        /* ["ready", last_seq, nrows, epoch, nreviews, nnotes] */
         frame_init(&f);
-        proto_ready_pack(&f.pk, 5, 6, 7);
+        proto_ready_pack(&f.pk, 5, 6, 7, 8, 9);
         assert_int_equal(f.sb.size, sizeof(bytes));
         assert_memory_equal(f.sb.data, bytes, sizeof(bytes));
-        assert_int_equal(
-            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), 0);
-        assert_true(last == 5 && nrows == 6 && epoch == 7);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         0);
+        assert_true(last == 5 && nrows == 6 && epoch == 7 && nrev == 8 && nnotes == 9);
         frame_done(&f);
 
         frame_init(&f);
-        proto_ready_pack(&f.pk, 0, 0, 0);
-        assert_int_equal(
-            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), 0);
-        assert_true(last == 0 && nrows == 0 && epoch == 0);
+        proto_ready_pack(&f.pk, 0, 0, 0, 0, 0);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         0);
+        assert_true(last == 0 && nrows == 0 && epoch == 0 && nrev == 0 && nnotes == 0);
         frame_done(&f);
 
         /* Refused: every output is zeroed, the good ones too. */
         frame_init(&f);
-        proto_ready_pack(&f.pk, 5, 6, 9223372036854775808ULL);
-        assert_int_equal(
-            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
+        proto_ready_pack(&f.pk, 5, 6, 9223372036854775808ULL, 1, 1);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         -1);
         assert_string_equal(err, "epoch 9223372036854775808 out of range");
-        assert_true(last == 0 && nrows == 0 && epoch == 0);
+        assert_true(last == 0 && nrows == 0 && epoch == 0 && nrev == 0 && nnotes == 0);
         frame_done(&f);
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 4);
+        proto_ready_pack(&f.pk, 5, 6, 7, 8, 9223372036854775808ULL);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "nnotes 9223372036854775808 out of range");
+        assert_true(last == 0 && nrows == 0 && epoch == 0 && nrev == 0 && nnotes == 0);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
         pack_s(&f.pk, "ready");
         msgpack_pack_uint64(&f.pk, 5);
         msgpack_pack_uint64(&f.pk, 6);
         msgpack_pack_nil(&f.pk);
-        assert_int_equal(
-            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
+        msgpack_pack_uint64(&f.pk, 0);
+        msgpack_pack_uint64(&f.pk, 0);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         -1);
         assert_string_equal(err, "epoch is not an integer");
         frame_done(&f);
 
@@ -3524,18 +3590,31 @@ test_ready_epoch(void **state)
         pack_s(&f.pk, "ready");
         msgpack_pack_uint64(&f.pk, 5);
         msgpack_pack_uint64(&f.pk, 6);
-        assert_int_equal(
-            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
-        assert_string_equal(err, "ready message has 3 items, expected 4");
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "ready message has 3 items, expected 6");
+        frame_done(&f);
+        /* The ready of before the review round, without the review counts. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 4);
+        pack_s(&f.pk, "ready");
+        for (int i = 0; i < 3; i++)
+                msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "ready message has 4 items, expected 6");
         frame_done(&f);
         frame_init(&f);
-        msgpack_pack_array(&f.pk, 5);
+        msgpack_pack_array(&f.pk, 7);
         pack_s(&f.pk, "ready");
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 6; i++)
                 msgpack_pack_uint64(&f.pk, 1);
-        assert_int_equal(
-            proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, err, sizeof(err)), -1);
-        assert_string_equal(err, "byte 0: array declares 5 items, at most 4 allowed at depth 0");
+        assert_int_equal(proto_ready_decode(f.sb.data, f.sb.size, &last, &nrows, &epoch, &nrev,
+                                            &nnotes, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "byte 0: array declares 7 items, at most 6 allowed at depth 0");
         frame_done(&f);
 }
 
@@ -3634,7 +3713,7 @@ test_fenced(void **state)
 
         /* The other results say what they are; anything else is PROTO_BAD. */
         frame_init(&f);
-        proto_ready_pack(&f.pk, 1, 2, 3);
+        proto_ready_pack(&f.pk, 1, 2, 3, 4, 5);
         type = PROTO_OK;
         assert_int_equal(
             proto_result_decode(f.sb.data, f.sb.size, &type, &seq, &msg, err, sizeof(err)), -1);
@@ -3672,7 +3751,7 @@ test_truncated_v2(void **state)
         proto_rows_begin(&f[1].pk, 2);
         proto_row_pack(&f[1].pk, &row);
         proto_row_pack(&f[1].pk, &row);
-        proto_ready_pack(&f[2].pk, 1ull << 33, 70000, 1ull << 62);
+        proto_ready_pack(&f[2].pk, 1ull << 33, 70000, 1ull << 62, 1ull << 40, 3);
         proto_fenced_pack(&f[3].pk, 1ull << 20, "another session said hello");
         proto_hello_pack(&f[4].pk, "agg-1");
         proto_submit_begin(&f[5].pk, "c", "b-0001", "s.csv", 0);
@@ -4569,14 +4648,16 @@ static const struct proto_action uact3[2] = {
      .unit = PSL("211102001"),
      .period = PSL("2024"),
      .rule = PSL("R10"),
-     .text = PSL("新建校区")},
+     .text = PSL("新建校区"),
+     .at = 1733300000123456ULL},
     {.collector = PSL("ignored"),
      .batch_id = PSL("ignored"),
-     .kind = PSL("explain"),
+     .kind = PSL("return"),
      .unit = PSL("211103"),
      .period = PSL("2023"),
      .rule = {NULL, 0},
-     .text = {NULL, 0}},
+     .text = {NULL, 0},
+     .at = 0},
 };
 
 /* A uow with two batches, no values, the given violations and actions. */
@@ -4643,14 +4724,17 @@ test_uow_rules_roundtrip(void **state)
         assert_pstr(u.actions[0].period, "2024");
         assert_pstr(u.actions[0].rule, "R10");
         assert_pstr(u.actions[0].text, "新建校区");
+        assert_true(u.actions[0].at == 1733300000123456ULL);
         assert_inside(u.actions[0].text, &f);
         /* The encoder ignores the action's own collector and batch id. */
         assert_pstr(u.actions[1].collector, "c1");
         assert_pstr(u.actions[1].batch_id, "b-1");
         assert_true(u.actions[1].batch_id.p == u.batches[0].batch_id.p);
         assert_pstr(u.actions[1].unit, "211103");
+        assert_pstr(u.actions[1].kind, "return");
         assert_pstr(u.actions[1].rule, NULL);
         assert_pstr(u.actions[1].text, NULL);
+        assert_true(u.actions[1].at == 0);
         proto_uow_free(&u);
         assert_null(u.violations);
         assert_null(u.actions);
@@ -4826,6 +4910,62 @@ tail_action_seven(msgpack_packer *pk)
 }
 
 static void
+tail_action_eight(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 8);
+        msgpack_pack_uint64(pk, 0);
+        for (int i = 0; i < 5; i++)
+                pack_s(pk, "x");
+        msgpack_pack_uint64(pk, 1);
+        msgpack_pack_uint64(pk, 1);
+}
+
+static void
+tail_action_at_nil(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 7);
+        msgpack_pack_uint64(pk, 0);
+        for (int i = 0; i < 5; i++)
+                pack_s(pk, "x");
+        msgpack_pack_nil(pk);
+}
+
+static void
+tail_action_at_huge(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 7);
+        msgpack_pack_uint64(pk, 0);
+        for (int i = 0; i < 5; i++)
+                pack_s(pk, "x");
+        msgpack_pack_uint64(pk, 9223372036854775808ULL);
+}
+
+/* The action of before the review round: six items, no time. */
+static void
+tail_action_six(msgpack_packer *pk)
+{
+        msgpack_pack_array(pk, 0);
+        msgpack_pack_uint64(pk, 0);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_uint64(pk, 0);
+        pack_s(pk, "explain");
+        pack_s(pk, "u");
+        pack_s(pk, "2024");
+        pack_s(pk, "R1");
+        pack_s(pk, "t");
+}
+
+static void
 tail_action_negative_batch(msgpack_packer *pk)
 {
         msgpack_pack_array(pk, 0);
@@ -4932,7 +5072,10 @@ test_uow_rules_refused(void **state)
             {tail_actions_nil, "actions is not an array"},
             {tail_violation_five, "violation 0: has 5 items, expected 6"},
             {tail_violation_scalar, "violation 1: not an array"},
-            {tail_action_seven, "action 0: has 7 items, expected 6"},
+            {tail_action_seven, "action 0: at is not an integer"},
+            {tail_action_eight, "action 0: has 8 items, expected 6 to 7"},
+            {tail_action_at_nil, "action 0: at is not an integer"},
+            {tail_action_at_huge, "action 0: at 9223372036854775808 out of range"},
             {tail_action_negative_batch, "action 0: batch is negative"},
             {tail_action_string_batch, "action 0: batch is not an integer"},
         };
@@ -4946,6 +5089,16 @@ test_uow_rules_refused(void **state)
                 assert_int_equal(u.violations_full, 0);
                 frame_done(&f);
         }
+
+        /* A six-item action is taken, with no time (0). */
+        pack_uow_tail(&f, 1, tail_action_six);
+        assert_int_equal(proto_uow_decode(f.sb.data, f.sb.size, &u, err, sizeof(err)), 0);
+        assert_int_equal(u.nactions, 1);
+        assert_pstr(u.actions[0].kind, "explain");
+        assert_pstr(u.actions[0].text, "t");
+        assert_true(u.actions[0].at == 0);
+        proto_uow_free(&u);
+        frame_done(&f);
 
         /* An action naming a batch out of range: past the table, or no table. */
         static const uint32_t two[2] = {0, 2};
@@ -5023,7 +5176,7 @@ test_peek_v3(void **state)
         assert_int_equal(proto_peek(chec, sizeof(chec)), PROTO_BAD);
         assert_int_equal(proto_peek(action, sizeof(action)), PROTO_ACTION);
         assert_int_equal(proto_peek(actions, sizeof(actions)), PROTO_BAD);
-        assert_int_equal(PROTO_LAST, PROTO_ACTION);
+        assert_int_equal(PROTO_LAST, PROTO_TOLD);
 }
 
 /*
@@ -5067,6 +5220,300 @@ test_truncated_v3(void **state)
                 free(buf);
                 frame_done(&f[i]);
         }
+}
+
+/* ["reviews", [[unit, period, state, by, at, comment]...]] and ["notes", [[unit, period,
+ * rule]...]]. */
+static void
+test_reviews_notes_roundtrip(void **state)
+{
+        static const unsigned char note_bytes[] = {0x92, 0xa5, 'n',  'o', 't',  'e', 's',
+                                                   0x91, 0x93, 0xa1, 'u', 0xa4, '2', '0',
+                                                   '2',  '4',  0xa3, 'R', '1',  '0'};
+        const struct proto_review_row rv[3] = {
+            {ps("2121100001"), ps("2024"), ps("approved"), ps("县教育局"), ps("核对无误"),
+             1733300000123456ULL},
+            {ps("212110"), ps("2024"), ps("open"), ps("市教育局"), ps("returned with 2121100001"),
+             1},
+            {ps("2121100002"), ps("2024S1"), ps("open"), ps(NULL), ps(NULL), 0},
+        };
+        const struct proto_note_row nt = {ps("u"), ps("2024"), ps("R10")};
+        struct proto_review_row *r;
+        struct proto_note_row *n;
+        struct frame f;
+        uint32_t cnt;
+        char err[256] = "";
+
+        (void)state;
+        frame_init(&f);
+        proto_reviews_begin(&f.pk, 3);
+        for (int i = 0; i < 3; i++)
+                proto_review_row_pack(&f.pk, &rv[i]);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_REVIEWS);
+        assert_int_equal(proto_reviews_decode(f.sb.data, f.sb.size, &r, &cnt, err, sizeof(err)), 0);
+        assert_int_equal(cnt, 3);
+        assert_pstr(r[0].unit, "2121100001");
+        assert_pstr(r[0].period, "2024");
+        assert_pstr(r[0].state, "approved");
+        assert_pstr(r[0].by, "县教育局");
+        assert_pstr(r[0].comment, "核对无误");
+        assert_true(r[0].at == 1733300000123456ULL);
+        assert_inside(r[0].comment, &f);
+        assert_pstr(r[1].comment, "returned with 2121100001");
+        assert_true(r[1].at == 1);
+        assert_pstr(r[2].by, NULL);
+        assert_pstr(r[2].comment, NULL);
+        assert_true(r[2].at == 0);
+        free(r);
+        frame_done(&f);
+
+        /* at 0 travels as nil. */
+        frame_init(&f);
+        proto_review_row_pack(&f.pk, &rv[2]);
+        assert_int_equal((unsigned char)f.sb.data[f.sb.size - 2], 0xc0);
+        assert_int_equal((unsigned char)f.sb.data[f.sb.size - 1], 0xc0);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_notes_begin(&f.pk, 1);
+        proto_note_row_pack(&f.pk, &nt);
+        assert_int_equal(f.sb.size, sizeof(note_bytes));
+        assert_memory_equal(f.sb.data, note_bytes, sizeof(note_bytes));
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_NOTES);
+        assert_int_equal(proto_notes_decode(f.sb.data, f.sb.size, &n, &cnt, err, sizeof(err)), 0);
+        assert_int_equal(cnt, 1);
+        assert_pstr(n[0].unit, "u");
+        assert_pstr(n[0].period, "2024");
+        assert_pstr(n[0].rule, "R10");
+        free(n);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_notes_begin(&f.pk, 0);
+        assert_int_equal(proto_notes_decode(f.sb.data, f.sb.size, &n, &cnt, err, sizeof(err)), 0);
+        assert_int_equal(cnt, 0);
+        assert_null(n);
+        frame_done(&f);
+}
+
+static void
+test_reviews_notes_refused(void **state)
+{
+        struct proto_review_row *r;
+        struct proto_note_row *n;
+        struct frame f;
+        uint32_t cnt;
+        char err[256];
+
+        (void)state;
+        /* Nil state; a negative time; five items; a string time. */
+        frame_init(&f);
+        proto_reviews_begin(&f.pk, 2);
+        proto_review_row_pack(
+            &f.pk, &(struct proto_review_row){ps("u"), ps("p"), ps("open"), ps(NULL), ps(NULL), 0});
+        proto_review_row_pack(
+            &f.pk, &(struct proto_review_row){ps("u"), ps("p"), ps(NULL), ps(NULL), ps(NULL), 0});
+        assert_int_equal(proto_reviews_decode(f.sb.data, f.sb.size, &r, &cnt, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "row 1: state is not a string");
+        assert_null(r);
+        assert_int_equal(cnt, 0);
+        frame_done(&f);
+        frame_init(&f);
+        proto_reviews_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "u");
+        pack_s(&f.pk, "p");
+        pack_s(&f.pk, "open");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_int64(&f.pk, -5);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_reviews_decode(f.sb.data, f.sb.size, &r, &cnt, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "row 0: at is negative");
+        frame_done(&f);
+        frame_init(&f);
+        proto_reviews_begin(&f.pk, 1);
+        msgpack_pack_array(&f.pk, 5);
+        for (int i = 0; i < 5; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_reviews_decode(f.sb.data, f.sb.size, &r, &cnt, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "row 0: has 5 items, expected 6");
+        frame_done(&f);
+        /* A rows message is not a reviews message, nor a notes one. */
+        frame_init(&f);
+        proto_rows_begin(&f.pk, 0);
+        assert_int_equal(proto_reviews_decode(f.sb.data, f.sb.size, &r, &cnt, err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "expected message type \"reviews\"");
+        assert_int_equal(proto_notes_decode(f.sb.data, f.sb.size, &n, &cnt, err, sizeof(err)), -1);
+        assert_string_equal(err, "expected message type \"notes\"");
+        frame_done(&f);
+        /* A note's rule is capped as a rule. */
+        char big[PROTO_MAX_ID + 1];
+        memset(big, 'R', sizeof(big));
+        frame_init(&f);
+        proto_notes_begin(&f.pk, 1);
+        proto_note_row_pack(&f.pk, &(struct proto_note_row){ps("u"), ps("p"), {big, sizeof(big)}});
+        assert_int_equal(proto_notes_decode(f.sb.data, f.sb.size, &n, &cnt, err, sizeof(err)), -1);
+        assert_string_equal(err, "row 0: rule longer than 64 bytes");
+        assert_null(n);
+        frame_done(&f);
+}
+
+/* ["ask", 3, collector, batch_id, unit, period] and its answer "told". */
+static void
+test_ask_told_roundtrip(void **state)
+{
+        static const unsigned char ask_bytes[] = {0x96, 0xa3, 'a', 's',  'k', 0x03, 0xa1,
+                                                  'c',  0xa1, 'b', 0xa1, 'u', 0xa1, 'p'};
+        const struct proto_ask q = {ps("c"), ps("b"), ps("u"), ps("p")};
+        struct pstr bl[2] = {ps("indicator teachers (专任教师数) not stored"),
+                             ps("warning R10 (在校生数同比) not explained")};
+        struct proto_told t = {.batch_id = ps("ask-1"),
+                               .state = ps("open"),
+                               .by = ps("县教育局"),
+                               .comment = ps("第7行有误"),
+                               .at = 1733300000000001ULL,
+                               .nblockers = 2,
+                               .blockers = bl};
+        struct proto_ask a;
+        struct proto_told d;
+        struct frame f;
+        char err[256] = "";
+
+        (void)state;
+        frame_init(&f);
+        proto_ask_pack(&f.pk, &q);
+        assert_int_equal(f.sb.size, sizeof(ask_bytes));
+        assert_memory_equal(f.sb.data, ask_bytes, sizeof(ask_bytes));
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_ASK);
+        assert_int_equal(proto_ask_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), 0);
+        assert_pstr(a.collector, "c");
+        assert_pstr(a.batch_id, "b");
+        assert_pstr(a.unit, "u");
+        assert_pstr(a.period, "p");
+        assert_inside(a.period, &f);
+        frame_done(&f);
+
+        frame_init(&f);
+        proto_told_pack(&f.pk, &t);
+        assert_int_equal(proto_peek(f.sb.data, f.sb.size), PROTO_TOLD);
+        assert_int_equal(proto_told_decode(f.sb.data, f.sb.size, &d, err, sizeof(err)), 0);
+        assert_pstr(d.batch_id, "ask-1");
+        assert_pstr(d.state, "open");
+        assert_pstr(d.by, "县教育局");
+        assert_pstr(d.comment, "第7行有误");
+        assert_true(d.at == 1733300000000001ULL);
+        assert_int_equal(d.nblockers, 2);
+        assert_pstr(d.blockers[0], "indicator teachers (专任教师数) not stored");
+        assert_pstr(d.blockers[1], "warning R10 (在校生数同比) not explained");
+        assert_inside(d.blockers[1], &f);
+        proto_told_free(&d);
+        assert_null(d.blockers);
+        assert_int_equal(d.nblockers, 0);
+        frame_done(&f);
+
+        /* Nobody yet: by, at and comment nil; no blockers. */
+        t.by = ps(NULL);
+        t.comment = ps(NULL);
+        t.at = 0;
+        t.nblockers = 0;
+        t.state = ps("approved");
+        frame_init(&f);
+        proto_told_pack(&f.pk, &t);
+        assert_int_equal(proto_told_decode(f.sb.data, f.sb.size, &d, err, sizeof(err)), 0);
+        assert_pstr(d.state, "approved");
+        assert_pstr(d.by, NULL);
+        assert_pstr(d.comment, NULL);
+        assert_true(d.at == 0);
+        assert_int_equal(d.nblockers, 0);
+        assert_null(d.blockers);
+        proto_told_free(&d);
+        frame_done(&f);
+}
+
+static void
+test_ask_told_refused(void **state)
+{
+        struct proto_ask a;
+        struct proto_told d;
+        struct frame f;
+        char err[256];
+
+        (void)state;
+        /* An ask without its period; the batch id is still kept. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "ask");
+        msgpack_pack_uint64(&f.pk, 3);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b-9");
+        pack_s(&f.pk, "u");
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_ask_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "period is not a string");
+        assert_pstr(a.batch_id, "b-9");
+        assert_pstr(a.unit, NULL);
+        frame_done(&f);
+        /* Version 2 has no ask. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "ask");
+        msgpack_pack_uint64(&f.pk, 2);
+        pack_s(&f.pk, "c");
+        pack_s(&f.pk, "b-9");
+        pack_s(&f.pk, "u");
+        pack_s(&f.pk, "p");
+        assert_int_equal(proto_ask_decode(f.sb.data, f.sb.size, &a, err, sizeof(err)), -1);
+        assert_string_equal(err, "protocol version 2 is no longer accepted (this server speaks 3): "
+                                 "upgrade the client");
+        frame_done(&f);
+        /* A told whose blocker is not a string; one with too many blockers. */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 7);
+        pack_s(&f.pk, "told");
+        pack_s(&f.pk, "b");
+        pack_s(&f.pk, "open");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_array(&f.pk, 2);
+        pack_s(&f.pk, "x");
+        msgpack_pack_uint64(&f.pk, 1);
+        assert_int_equal(proto_told_decode(f.sb.data, f.sb.size, &d, err, sizeof(err)), -1);
+        assert_string_equal(err, "blocker 1: blocker is not a string");
+        assert_null(d.blockers);
+        assert_int_equal(d.nblockers, 0);
+        frame_done(&f);
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 7);
+        pack_s(&f.pk, "told");
+        pack_s(&f.pk, "b");
+        pack_s(&f.pk, "open");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_array(&f.pk, PROTO_MAX_BLOCKERS + 1);
+        for (int i = 0; i < PROTO_MAX_BLOCKERS + 1; i++)
+                pack_s(&f.pk, "x");
+        assert_int_equal(proto_told_decode(f.sb.data, f.sb.size, &d, err, sizeof(err)), -1);
+        assert_true(strstr(err, "at most 1000 allowed at depth 1") != NULL);
+        assert_null(d.blockers);
+        frame_done(&f);
+        /* A told of six items (no blockers). */
+        frame_init(&f);
+        msgpack_pack_array(&f.pk, 6);
+        pack_s(&f.pk, "told");
+        pack_s(&f.pk, "b");
+        pack_s(&f.pk, "open");
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        msgpack_pack_nil(&f.pk);
+        assert_int_equal(proto_told_decode(f.sb.data, f.sb.size, &d, err, sizeof(err)), -1);
+        assert_string_equal(err, "told message has 6 items, expected 7");
+        frame_done(&f);
 }
 
 int
@@ -5130,6 +5577,10 @@ main(void)
             cmocka_unit_test(test_uow_rules_refused),
             cmocka_unit_test(test_peek_v3),
             cmocka_unit_test(test_truncated_v3),
+            cmocka_unit_test(test_reviews_notes_roundtrip),
+            cmocka_unit_test(test_reviews_notes_refused),
+            cmocka_unit_test(test_ask_told_roundtrip),
+            cmocka_unit_test(test_ask_told_refused),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,11 +11,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "proto.h"
+#include "review.h"
 #include "state.h"
 #include "uow.h"
 
@@ -52,7 +54,7 @@ take_and_decode(const struct proto_submit *sub, struct proto_uow *out)
         char err[256];
 
         memset(&peer, 0, sizeof(peer));
-        uow_batch_take(u, st, cfg, NULL, NULL, sub->collector, sub, &peer, 1, 0, 300);
+        uow_batch_take(u, st, cfg, NULL, NULL, NULL, sub->collector, sub, &peer, 1, 0, 300);
         uow_encode(u, st, cfg, NULL, "agg", 1);
         if (proto_uow_decode(u->wire.data, u->wire.size, out, err, sizeof(err)) < 0)
                 fail_msg("the sink would drop this uow: %s", err);
@@ -151,6 +153,74 @@ test_stale_capped(void **ts)
         uow_destroy(&u);
 }
 
+/*
+ * A unit and period that is submitted or approved refuses its value
+ * records, per record, with the lock's words; other units and periods of
+ * the batch are stored; the actions carry their time.
+ */
+static void
+test_review_lock(void **ts)
+{
+        struct proto_review_row row = {pstr_of("S1"),     pstr_of("2024"), pstr_of("approved"),
+                                       pstr_of("county"), pstr_of(NULL),   1733300000000000ULL};
+        struct proto_record r[3];
+        struct proto_submit sub;
+        struct proto_action act = {.kind = pstr_of("approve"),
+                                   .unit = pstr_of("S1"),
+                                   .period = pstr_of("2024"),
+                                   .at = 1733300000000000ULL};
+        struct proto_uow d;
+        struct wire_peer peer;
+        struct review *rv = review_new(cfg, NULL, NULL);
+        struct uow *u = uow_new(1);
+        char err[256];
+        uint32_t bi;
+
+        (void)ts;
+        setenv("TZ", "UTC", 1);
+        tzset();
+        assert_int_equal(review_load(rv, st, &row, err, sizeof(err)), 0);
+        memset(r, 0, sizeof(r));
+        memset(&peer, 0, sizeof(peer));
+        for (int i = 0; i < 3; i++) {
+                r[i].line = (uint32_t)i + 2;
+                r[i].version = 5;
+                r[i].indicator = pstr_of("pupils");
+                r[i].value = pstr_of("10");
+        }
+        r[0].unit = pstr_of("S1");
+        r[0].period = pstr_of("2024");
+        r[1].unit = pstr_of("S2");
+        r[1].period = pstr_of("2024");
+        r[2].unit = pstr_of("S1");
+        r[2].period = pstr_of("2023");
+        sub.collector = pstr_of("c");
+        sub.batch_id = pstr_of("b-lock");
+        sub.source = pstr_of("f.csv");
+        sub.nrec = 3;
+        sub.rec = r;
+        sub.version = 3;
+        uow_batch_take(u, st, cfg, NULL, rv, NULL, sub.collector, &sub, &peer, 1, 0, 300);
+        assert_int_equal(u->batches[0].nrej, 1);
+        assert_int_equal(u->batches[0].rej[0].line, 2);
+        assert_string_equal(u->batches[0].rej[0].reason,
+                            "unit S1 period 2024 is approved by county at 2024-12-04 08:13:20 "
+                            "+0000; ask county to return it");
+        assert_int_equal(u->batches[0].accepted, 2);
+        bi = uow_batch_add(u, &peer, pstr_of("b-act"), pstr_of("county"), pstr_of("approve"), 2);
+        uow_action_add(u, bi, &act);
+        uow_encode(u, st, cfg, NULL, "agg", 1);
+        if (proto_uow_decode(u->wire.data, u->wire.size, &d, err, sizeof(err)) < 0)
+                fail_msg("the sink would drop this uow: %s", err);
+        assert_int_equal(d.nrejects, 1);
+        assert_int_equal(d.nvalues, 2);
+        assert_int_equal(d.nactions, 1);
+        assert_true(d.actions[0].at == 1733300000000000ULL);
+        proto_uow_free(&d);
+        uow_destroy(&u);
+        review_destroy(&rv);
+}
+
 int
 main(void)
 {
@@ -158,6 +228,7 @@ main(void)
             cmocka_unit_test(test_invalid_utf8_at_the_caps),
             cmocka_unit_test(test_raw_kept_for_the_first_rejections),
             cmocka_unit_test(test_stale_capped),
+            cmocka_unit_test(test_review_lock),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -691,7 +691,7 @@ static void
 test_stream(void **state)
 {
         struct sent s = {0};
-        uint64_t last = 99, nrows = 99, rlast, rn, repoch;
+        uint64_t last = 99, nrows = 99, rlast, rn, repoch, rrev, rnotes;
         struct proto_row *rows;
         uint32_t n;
         char err[512];
@@ -725,8 +725,9 @@ test_stream(void **state)
         assert_non_null(strstr(got, "S2/2024/pupils=60@4 by col1;"));
         assert_non_null(strstr(got, "S2/2024/teachers=5@11 by col1;"));
         assert_non_null(strstr(got, "S3/2024/teach_area=2000@7 by col2;"));
-        assert_int_equal(
-            proto_ready_decode(s.buf[1], s.len[1], &rlast, &rn, &repoch, err, sizeof err), 0);
+        assert_int_equal(proto_ready_decode(s.buf[1], s.len[1], &rlast, &rn, &repoch, &rrev,
+                                            &rnotes, err, sizeof err),
+                         0);
         assert_int_equal(rlast, 5);
         assert_int_equal(rn, 5);
         assert_int_equal(repoch, 7);
@@ -1536,15 +1537,15 @@ static void
 test_explain(void **state)
 {
         struct proto_action a1[] = {
-            {S("colE"), S("e1"), S("explain"), S("S1"), S("2040"), S("W1"), S("新校区启用")},
-            {S("colE"), S("e1"), S("explain"), S("S2"), S("2040"), S("W1"), S("撤并教学点")},
+            {S("colE"), S("e1"), S("explain"), S("S1"), S("2040"), S("W1"), S("新校区启用"), 0},
+            {S("colE"), S("e1"), S("explain"), S("S2"), S("2040"), S("W1"), S("撤并教学点"), 0},
         };
         struct proto_action a2[] = {
-            {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("第一次说明有误")},
-            {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("学生随迁入学")},
+            {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("第一次说明有误"), 0},
+            {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("学生随迁入学"), 0},
         };
         struct proto_action a3[] = {
-            {S("colF"), S("e3"), S("approve"), S("S1"), S("2040"), {NULL, 0}, {NULL, 0}},
+            {S("colF"), S("e3"), S("approve"), S("S1"), S("2040"), {NULL, 0}, {NULL, 0}, 0},
         };
         struct proto_uow u;
         char err[512];
@@ -1589,7 +1590,7 @@ test_rules_commit_fails(void **state)
             {S("S1"), S("2098"), S("W1"), S("warning"), S("7"), S("5")},
         };
         struct proto_action act[] = {
-            {S("colR"), S("r1"), S("explain"), S("S1"), S("2098"), S("W1"), S("说明")},
+            {S("colR"), S("r1"), S("explain"), S("S1"), S("2098"), S("W1"), S("说明"), 0},
         };
         struct proto_uow u = rule_uow("agg-rollback", 1, viol, 1, 0, act, 1);
         char err[512];
