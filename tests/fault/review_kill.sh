@@ -11,7 +11,9 @@
 # the schools whose position in orgunits.csv is L modulo LANES.  Each lane
 # walks its schools round after round: a value, finish, a value (refused
 # while submitted), approve, a value (refused while approved), return, ...;
-# every comment and reason is unique ("lane L op N"), every value too.  A
+# every comment and reason is unique per school and round (a retry sends
+# the same text, so that a resend after a lost ack is taken as one), every
+# value is unique.  A
 # step that did not exit 0 is retried, unless its refusal names the state
 # the school is in now.  Meanwhile the scenario kills the aggregator, the
 # sink or both with SIGKILL ITER times at random moments (the seeded
@@ -70,10 +72,13 @@ rcmd() {
 # WORK/lane<L>.log (TEXT: the value, comment or reason; "-" for finish).
 review_lane() {
         local l=$1 op=0 t0 s i rc text
-        local -a schools step
+        local -a schools step round
         RANDOM=$((SEED + 104729 * (l + 1)))
         mapfile -t schools <"$WORK/lane$l.schools"
-        for i in "${!schools[@]}"; do step[i]=0; done
+        for i in "${!schools[@]}"; do
+                step[i]=0
+                round[i]=0
+        done
         t0=$(date +%s)
         mkdir -p "$WORK/csv$l"
         while [ ! -e "$WORK/stop" ] && [ "$op" -lt "$OPS_MAX" ] && [ $(($(date +%s) - t0)) -lt "$LANE_SECONDS" ]; do
@@ -97,13 +102,13 @@ review_lane() {
                         echo "finish $s - $rc" >>"$WORK/lane$l.log"
                         ;;
                 3)
-                        text="lane$l-op$op-approve"
+                        text="lane$l-$s-round${round[i]}-approve"
                         rcmd "$l" approve --unit "$s" --period "$P" --comment "$text" --timeout 20
                         rc=$?
                         echo "approve $s $text $rc" >>"$WORK/lane$l.log"
                         ;;
                 5)
-                        text="lane$l-op$op-return"
+                        text="lane$l-$s-round${round[i]}-return"
                         rcmd "$l" return --unit "$s" --period "$P" --reason "$text" --timeout 20
                         rc=$?
                         echo "return $s $text $rc" >>"$WORK/lane$l.log"
@@ -112,12 +117,14 @@ review_lane() {
                 case ${step[i]} in
                 1 | 3 | 5)
                         if [ "$rc" = 0 ]; then
+                                [ "${step[i]}" = 5 ] && round[i]=$((round[i] + 1))
                                 step[i]=$(((step[i] + 1) % 6))
                         elif grep -q "it is submitted" "$WORK/cur$l.out"; then
                                 step[i]=2
                         elif grep -q "it is approved" "$WORK/cur$l.out"; then
                                 step[i]=4
                         elif grep -q "it is open" "$WORK/cur$l.out"; then
+                                [ "${step[i]}" = 5 ] && round[i]=$((round[i] + 1))
                                 step[i]=0
                         fi
                         ;;
@@ -198,20 +205,29 @@ rej = [ln.split("\t", 1) for ln in open(work + "/rejected").read().splitlines() 
 bad = []
 texts = {(h[0], h[1], h[2]) for h in hist}
 finishes = collections.Counter(h[0] for h in hist if h[1] == "finish")
-ok_finishes = collections.Counter()
 stored = {(v[0], v[1]) for v in vals}
 for kind, unit, text, rc in acts:
     if rc != "0":
         continue
     if kind in ("approve", "return") and (unit, kind, text) not in texts:
         bad.append("%s %s '%s' exited 0 but review_history has no such row" % (kind, unit, text))
-    if kind == "finish":
-        ok_finishes[unit] += 1
     if kind == "value" and (unit, text) not in stored:
         bad.append("the value %s of %s exited 0 but value_history does not hold it" % (text, unit))
-for unit, n in ok_finishes.items():
+# A finish retried after a lost ack is taken again without a new transition:
+# the finishes between two return commands (whatever their exit) count once
+# when one of them exited 0.
+groups = collections.Counter()
+seen = {}
+for kind, unit, text, rc in acts:
+    if kind == "return":
+        seen.pop(unit, None)
+    elif kind == "finish" and rc == "0" and not seen.get(unit):
+        seen[unit] = True
+        groups[unit] += 1
+for unit, n in groups.items():
     if finishes[unit] < n:
-        bad.append("%d finishes of %s exited 0, review_history has %d" % (n, unit, finishes[unit]))
+        bad.append("%d rounds of finish of %s exited 0, review_history has %d finishes"
+                   % (n, unit, finishes[unit]))
 # refused values: the reason is the review gate's
 gate = [r for r in rej if " is submitted by " in r[1] or " is approved by " in r[1]]
 other = [r for r in rej if r not in gate]

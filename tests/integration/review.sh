@@ -235,7 +235,8 @@ act school1 finish 2133810001                 # W1 not explained
 check finish-refused
 act school1 explain=W1 2133810001 "本校2024年两名教师长期病假，生师比偏高"
 act school1 finish 2133810001
-act school1 finish 2133810001                 # already submitted
+act school1 finish 2133810001                 # the same again: a resend, taken with no transition
+act district finish 2133810001                # submitted already
 check finished
 status_shows school1 2133810001 submitted school1
 act school1 explain=W1 2133810001 "提交后不应保存的说明"
@@ -276,7 +277,8 @@ EOF
 submit v7 district
 act district approve 2133810001 "核对无误"
 act district approve 2133810002
-act district approve 2133810002               # already approved
+act district approve 2133810002               # the same again: a resend
+act city approve 2133810002                   # approved already
 check approved
 status_shows school1 2133810001 approved district
 

@@ -22,6 +22,10 @@ rules_oracle.py, the independent evaluator of rules.csv.
     a reason; every ancestor that is submitted or approved goes back to
     open ("reopen", comment "returned with CODE", by the returning key).
   * explain: refused unless the unit is open (and the rule violated).
+  * a finish, approve or return whose result is in place, put there by the
+    same key (a return: with the same reason), is a resend whose ack was
+    lost: taken, with no new transition (the aggregator may have restarted
+    since the commit, so batch ids alone cannot tell).
   * a value record of a (unit, period) that is submitted or approved is
     refused: "unit U period P is approved by NAME at TIME; ask NAME to
     return it" or "... is submitted by NAME at TIME; ask the office above
@@ -260,6 +264,18 @@ def cmd_act(path, cfgdir, values_tsv, key, kind, u, p, text, rc, outfile):
 
     notauth = "not authorized for unit %s" % u
     state = state_of(st, u, p)
+    cur = st["review"].get(u + "\t" + p) or {}
+    # A command whose result is in place already, put there by the same key
+    # (a return: with the same reason), is a resend after a commit whose ack
+    # was lost: taken again, with no new transition.
+    if cfg.allows(key, u) and cur.get("by") == key and (
+            (kind == "finish" and state == "submitted")
+            or (kind == "approve" and state == "approved")
+            or (kind == "return" and state == "open" and text and cur.get("comment") == text)):
+        taken()
+        for f in fails:
+            print("FAIL: " + f)
+        return 1 if fails else 0
     head = "cannot %s unit %s period %s: " % (kind, u, p)
     if kind == "finish":
         if not cfg.allows(key, u):
