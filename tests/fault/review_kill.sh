@@ -30,7 +30,7 @@
 #     transition ties with it and cannot be ordered by time: it passes);
 #   - edustat.review is the last review_history row of every key, and
 #     edustat-sink --check is clean.
-ITER_DEFAULT=4
+ITER_DEFAULT=6
 LANES=${LANES:-3}
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
