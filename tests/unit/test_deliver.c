@@ -746,6 +746,126 @@ test_explain_unanswered(void **state)
         assert_true(a.same_bytes);
 }
 
+/* review: a return goes out as an "action" of kind return, rule nil, the reason as text. */
+static void
+test_review_return_acked(void **state)
+{
+        struct fake_agg a = {.f = *state, .drop = 1, .answer = 1};
+        struct deliver_policy p = {.endpoint = a.f->endpoint, .first_ms = 100, .max_ms = 200};
+        struct deliver_review rv = {.collector = "county",
+                                    .kind = "return",
+                                    .unit = "2111020001",
+                                    .period = "2025",
+                                    .text = "第7行有误"};
+        char message[256] = "x";
+        pthread_t t;
+
+        assert_int_equal(pthread_create(&t, NULL, fake_agg_run, &a), 0);
+        assert_int_equal(
+            deliver_review(a.f->dealer, &p, &rv, 10000, NULL, message, sizeof(message)), 1);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_string_equal(message, "");
+        assert_int_equal(a.received, 2);
+        assert_true(a.same_bytes);
+        assert_true(a.decoded);
+        assert_string_equal(a.kind, "return");
+        assert_string_equal(a.text, "第7行有误");
+}
+
+/* A fake aggregator for "ask": answers another id's told first, then told or error. */
+struct fake_ask {
+        struct fix *f;
+        int refuse;
+        char unit[32], period[16];
+};
+
+static void *
+fake_ask_run(void *arg)
+{
+        struct fake_ask *a = arg;
+        zmq_pollitem_t it = {.socket = a->f->router, .events = ZMQ_POLLIN};
+        struct pstr bl[2] = {pstr_of("indicator teachers (专任教师数) not stored"),
+                             pstr_of("warning R10 (在校生数同比) not explained")};
+        struct wire_peer peer;
+        zmq_msg_t m;
+        struct proto_ask q;
+        struct proto_told t = {.state = pstr_of("open"),
+                               .by = pstr_of("county"),
+                               .comment = pstr_of("第7行有误"),
+                               .at = 1733300000000000ULL,
+                               .nblockers = 2,
+                               .blockers = bl};
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char err[128];
+
+        if (zmq_poll(&it, 1, 3000) != 1)
+                return NULL;
+        zmq_msg_init(&m);
+        if (wire_router_recv(a->f->router, &peer, &m, ZMQ_DONTWAIT) != 0 ||
+            proto_ask_decode(zmq_msg_data(&m), zmq_msg_size(&m), &q, err, sizeof(err)) != 0) {
+                zmq_msg_close(&m);
+                return NULL;
+        }
+        snprintf(a->unit, sizeof(a->unit), "%.*s", (int)q.unit.len, q.unit.p);
+        snprintf(a->period, sizeof(a->period), "%.*s", (int)q.period.len, q.period.p);
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        t.batch_id = pstr_of("0123456789abcdef0123456789abcdef");
+        proto_told_pack(&pk, &t);
+        if (wire_router_send(a->f->router, &peer, sb.data, sb.size) < 0)
+                fprintf(stderr, "fake aggregator: an answer was not sent\n");
+        msgpack_sbuffer_clear(&sb);
+        if (a->refuse) {
+                proto_error_pack(&pk, q.batch_id, "not authorized for unit 2111020001");
+        } else {
+                t.batch_id = q.batch_id;
+                proto_told_pack(&pk, &t);
+        }
+        if (wire_router_send(a->f->router, &peer, sb.data, sb.size) < 0)
+                fprintf(stderr, "fake aggregator: an answer was not sent\n");
+        msgpack_sbuffer_destroy(&sb);
+        zmq_msg_close(&m);
+        return NULL;
+}
+
+/* status --unit: the told for our id (another id's ignored), or the error. */
+static void
+test_ask(void **state)
+{
+        struct fake_ask a = {.f = *state};
+        struct deliver_policy p = {.endpoint = a.f->endpoint, .first_ms = 1000, .max_ms = 2000};
+        struct proto_told t;
+        char message[256];
+        void *buf;
+        pthread_t th;
+
+        assert_int_equal(pthread_create(&th, NULL, fake_ask_run, &a), 0);
+        assert_int_equal(deliver_ask(a.f->dealer, &p, "school", "2111020001", "2025", 10000, NULL,
+                                     &t, &buf, message, sizeof(message)),
+                         1);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_string_equal(a.unit, "2111020001");
+        assert_string_equal(a.period, "2025");
+        assert_int_equal(t.state.len, 4);
+        assert_memory_equal(t.state.p, "open", 4);
+        assert_true(t.at == 1733300000000000ULL);
+        assert_int_equal(t.nblockers, 2);
+        assert_memory_equal(t.blockers[1].p, "warning R10", 11);
+        proto_told_free(&t);
+        free(buf);
+
+        a.refuse = 1;
+        assert_int_equal(pthread_create(&th, NULL, fake_ask_run, &a), 0);
+        assert_int_equal(deliver_ask(a.f->dealer, &p, "school", "2111020001", "2025", 10000, NULL,
+                                     &t, &buf, message, sizeof(message)),
+                         2);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_string_equal(message, "not authorized for unit 2111020001");
+        assert_null(buf);
+        assert_null(t.blockers);
+}
+
 int
 main(void)
 {
@@ -760,6 +880,8 @@ main(void)
             cmocka_unit_test_setup_teardown(test_explain_acked, setup, teardown),
             cmocka_unit_test_setup_teardown(test_explain_refused, setup, teardown),
             cmocka_unit_test_setup_teardown(test_explain_unanswered, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_review_return_acked, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ask, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
