@@ -255,7 +255,7 @@ handle_hello(struct sink *s, const struct wire_peer *peer, const char *uid, cons
              size_t len)
 {
         struct peer_send ps = {s, peer};
-        uint64_t last_seq = 0, nrows = 0, epoch = 0;
+        uint64_t last_seq = 0, nrows = 0, nreviews = 0, nnotes = 0, epoch = 0;
         struct pstr id;
         enum db_result r;
         char err[1024];
@@ -287,8 +287,8 @@ handle_hello(struct sink *s, const struct wire_peer *peer, const char *uid, cons
                  "this id are fenced); streaming the stored state",
                  (int)id.len, id.p, epoch);
         t0 = now_ms();
-        while ((r = writer_stream_state(s->w, id, epoch, send_to_peer, &ps, &last_seq, &nrows, err,
-                                        sizeof err)) == DB_RETRY) {
+        while ((r = writer_stream_state(s->w, id, epoch, send_to_peer, &ps, &last_seq, &nrows,
+                                        &nreviews, &nnotes, err, sizeof err)) == DB_RETRY) {
                 log_warnx("state stream for %.*s: %s; reconnecting", (int)id.len, id.p, err);
                 if (writer_connect(s->w, &stop) == -1)
                         return;
@@ -297,8 +297,10 @@ handle_hello(struct sink *s, const struct wire_peer *peer, const char *uid, cons
                 log_warnx("state stream for %.*s failed: %s", (int)id.len, id.p, err);
                 return;
         }
-        log_info("sent %" PRIu64 " stored values to aggregator %.*s in %.1f s; last_seq %" PRIu64,
-                 nrows, (int)id.len, id.p, (double)(now_ms() - t0) / 1000.0, last_seq);
+        log_info("sent %" PRIu64 " stored values to aggregator %.*s, with %" PRIu64
+                 " review rows and %" PRIu64 " explained warnings, in %.1f s; last_seq %" PRIu64,
+                 nrows, (int)id.len, id.p, nreviews, nnotes, (double)(now_ms() - t0) / 1000.0,
+                 last_seq);
 }
 
 static void

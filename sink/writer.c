@@ -51,6 +51,9 @@ static const struct stmt stmts[] = {
     {"violation_apply", sinksql_writer_violation_apply, 0},
     {"violation_full", sinksql_writer_violation_full, 0},
     {"note_apply", sinksql_writer_note_apply, 0},
+    {"review_apply", sinksql_writer_review_apply, 1},
+    {"state_reviews", sinksql_writer_state_reviews, 0},
+    {"state_notes", sinksql_writer_state_notes, 0},
 };
 
 struct writer *
@@ -598,60 +601,131 @@ apply_violations(struct writer *w, const struct proto_uow *u, char *err, size_t 
         return run_cmd(w, "violation_full", 0, NULL, NULL, err, errlen);
 }
 
+/* The kinds of action a uow may carry, and which fields each needs. */
+enum action_kind { ACTION_EXPLAIN, ACTION_FINISH, ACTION_APPROVE, ACTION_RETURN, ACTION_REOPEN };
+
+static const struct {
+        const char *name;
+        int needs_rule, needs_text;
+} action_kinds[] = {
+    [ACTION_EXPLAIN] = {"explain", 1, 1}, [ACTION_FINISH] = {"finish", 0, 0},
+    [ACTION_APPROVE] = {"approve", 0, 0}, [ACTION_RETURN] = {"return", 0, 1},
+    [ACTION_REOPEN] = {"reopen", 0, 1},
+};
+
+/* The kind of a, or -1 when it is none of action_kinds. */
+static int
+action_kind(const struct proto_action *a)
+{
+        size_t k;
+
+        if (a->kind.p == NULL)
+                return -1;
+        for (k = 0; k < sizeof action_kinds / sizeof action_kinds[0]; k++)
+                if (a->kind.len == strlen(action_kinds[k].name) &&
+                    memcmp(a->kind.p, action_kinds[k].name, a->kind.len) == 0)
+                        return (int)k;
+        return -1;
+}
+
 /*
- * The actions of u.  Only "explain" exists: the note of a warning, into
- * rule_note (replacing) and rule_note_history (appended),
- * sql/writer/note_apply.sql.  Any other kind, or an explanation without a
- * rule or a text, fails the whole uow: the aggregator checks both before
- * it sends, so such an action is a bug to be seen, not data to drop.
+ * The actions of u, in the order the aggregator applied them.  "explain":
+ * the note of a warning, into rule_note (replacing) and rule_note_history
+ * (appended), sql/writer/note_apply.sql.  "finish", "approve", "return"
+ * and "reopen": review transitions, appended to review_history with the
+ * uow's seq and the last of each (unit, period) upserted into review,
+ * sql/writer/review_apply.sql.  The two sets touch different tables, so
+ * each is applied in one statement, in uow order within the set.  An
+ * unknown kind, or an action without the fields its kind needs, fails the
+ * whole uow: the aggregator checks them before it sends, so such an action
+ * is a bug to be seen, not data to drop.
  */
 static enum db_result
 apply_actions(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
 {
         struct pgcopy *c = &w->copy;
         enum db_result r;
-        uint32_t i;
+        uint32_t i, nnotes = 0, nreviews = 0;
+        char seq[24];
 
         for (i = 0; i < u->nactions; i++) {
                 const struct proto_action *a = &u->actions[i];
+                int k = action_kind(a);
 
-                if (a->kind.p == NULL || a->kind.len != 7 || memcmp(a->kind.p, "explain", 7) != 0) {
+                if (k < 0) {
                         strlcpyf(err, errlen,
                                  "uow %" PRIu64 ", action %" PRIu32
                                  " (collector %.*s, batch %.*s, unit %.*s, period %.*s): unknown "
-                                 "kind \"%.*s\"; this sink knows only \"explain\"",
+                                 "kind \"%.*s\"; this sink knows explain, finish, approve, "
+                                 "return and reopen",
                                  u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id),
                                  SHOW(a->unit), SHOW(a->period), SHOW(a->kind));
                         return DB_ERROR;
                 }
-                if (a->rule.p == NULL || a->text.p == NULL || a->unit.p == NULL ||
-                    a->period.p == NULL || a->collector.p == NULL) {
+                if (a->unit.p == NULL || a->period.p == NULL || a->collector.p == NULL ||
+                    (action_kinds[k].needs_rule && a->rule.p == NULL) ||
+                    (action_kinds[k].needs_text && a->text.p == NULL)) {
                         strlcpyf(err, errlen,
                                  "uow %" PRIu64 ", action %" PRIu32
-                                 " (collector %.*s, batch %.*s, unit %.*s, period %.*s): an "
-                                 "explanation needs a unit, a period, a rule and a text",
+                                 " (collector %.*s, batch %.*s, unit %.*s, period %.*s): %s "
+                                 "needs a unit, a period%s%s",
                                  u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id),
-                                 SHOW(a->unit), SHOW(a->period));
+                                 SHOW(a->unit), SHOW(a->period),
+                                 k == ACTION_EXPLAIN ? "an explanation" : "a review action",
+                                 action_kinds[k].needs_rule ? ", a rule" : "",
+                                 action_kinds[k].needs_text ? " and a text" : "");
                         return DB_ERROR;
                 }
+                if (k == ACTION_EXPLAIN)
+                        nnotes++;
+                else
+                        nreviews++;
         }
-        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_note FROM STDIN", err, errlen);
+        if (nnotes > 0) {
+                r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_note FROM STDIN", err, errlen);
+                if (r != DB_OK)
+                        return r;
+                for (i = 0; i < u->nactions; i++) {
+                        const struct proto_action *a = &u->actions[i];
+
+                        if (action_kind(a) != ACTION_EXPLAIN)
+                                continue;
+                        pgcopy_u64(c, i);
+                        copy_pstr(c, a->unit);
+                        copy_pstr(c, a->period);
+                        copy_pstr(c, a->rule);
+                        copy_pstr(c, a->text);
+                        copy_pstr(c, a->collector);
+                        pgcopy_row_end(c);
+                }
+                if ((r = pgcopy_end(c, err, errlen)) != DB_OK ||
+                    (r = run_cmd(w, "note_apply", 0, NULL, NULL, err, errlen)) != DB_OK)
+                        return r;
+        }
+        if (nreviews == 0)
+                return DB_OK;
+        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_review FROM STDIN", err, errlen);
         if (r != DB_OK)
                 return r;
         for (i = 0; i < u->nactions; i++) {
                 const struct proto_action *a = &u->actions[i];
 
+                if (action_kind(a) == ACTION_EXPLAIN)
+                        continue;
                 pgcopy_u64(c, i);
+                copy_pstr(c, a->kind);
                 copy_pstr(c, a->unit);
                 copy_pstr(c, a->period);
-                copy_pstr(c, a->rule);
                 copy_pstr(c, a->text);
+                pgcopy_u64(c, a->at);
                 copy_pstr(c, a->collector);
+                copy_pstr(c, a->batch_id);
                 pgcopy_row_end(c);
         }
         if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
                 return r;
-        return run_cmd(w, "note_apply", 0, NULL, NULL, err, errlen);
+        snprintf(seq, sizeof seq, "%" PRIu64, u->seq);
+        return run_cmd(w, "review_apply", 1, seq, NULL, err, errlen);
 }
 
 /* The body of one commit attempt, inside BEGIN .. COMMIT. */
@@ -1091,6 +1165,89 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
         return r;
 }
 
+/*
+ * Field col of row i of res as a pstr: nil (p NULL) for NULL, cut to at
+ * most max bytes at a UTF-8 character boundary, so the aggregator's decoder
+ * (which caps every field) takes the message whatever is stored.
+ */
+static struct pstr
+field_pstr(const PGresult *res, int i, int col, size_t max)
+{
+        struct pstr s = {NULL, 0};
+
+        if (PQgetisnull(res, i, col))
+                return s;
+        s.p = PQgetvalue(res, i, col);
+        s.len = (size_t)PQgetlength(res, i, col);
+        if (s.len > max) {
+                s.len = max;
+                while (s.len > 0 && ((unsigned char)s.p[s.len] & 0xC0) == 0x80)
+                        s.len--;
+        }
+        return s;
+}
+
+/*
+ * Send the rows of the prepared query name (no parameters) as "reviews"
+ * (review != 0) or "notes" messages of at most WRITER_ROWS_PER_MSG rows;
+ * count them in *n and the messages in s->msgs.  The tables are small
+ * (a row per unit and period acted on, a row per explained warning), so
+ * the result is read whole.
+ */
+static enum db_result
+stream_review_rows(struct writer *w, struct stream *s, const char *name, int review, uint64_t *n,
+                   char *err, size_t errlen)
+{
+        enum db_result r;
+        PGresult *res = run(w, name, 0, NULL, NULL, PGRES_TUPLES_OK, &r, err, errlen);
+        int i, first, nt;
+
+        if (res == NULL)
+                return r;
+        nt = PQntuples(res);
+        for (first = 0; first < nt; first += WRITER_ROWS_PER_MSG) {
+                int last = nt - first > WRITER_ROWS_PER_MSG ? first + WRITER_ROWS_PER_MSG : nt;
+
+                msgpack_sbuffer_clear(&s->sbuf);
+                if (review)
+                        proto_reviews_begin(&s->pk, (uint32_t)(last - first));
+                else
+                        proto_notes_begin(&s->pk, (uint32_t)(last - first));
+                for (i = first; i < last; i++) {
+                        if (review) {
+                                struct proto_review_row row;
+
+                                row.unit = field_pstr(res, i, 0, PROTO_MAX_FIELD);
+                                row.period = field_pstr(res, i, 1, PROTO_MAX_FIELD);
+                                row.state = field_pstr(res, i, 2, PROTO_MAX_ID);
+                                row.by = field_pstr(res, i, 3, PROTO_MAX_ID);
+                                row.at = PQgetisnull(res, i, 4)
+                                             ? 0
+                                             : strtoull(PQgetvalue(res, i, 4), NULL, 10);
+                                row.comment = field_pstr(res, i, 5, PROTO_MAX_TEXT);
+                                proto_review_row_pack(&s->pk, &row);
+                        } else {
+                                struct proto_note_row row;
+
+                                row.unit = field_pstr(res, i, 0, PROTO_MAX_FIELD);
+                                row.period = field_pstr(res, i, 1, PROTO_MAX_FIELD);
+                                row.rule = field_pstr(res, i, 2, PROTO_MAX_ID);
+                                proto_note_row_pack(&s->pk, &row);
+                        }
+                }
+                if (s->send(s->arg, s->sbuf.data, s->sbuf.size) == -1) {
+                        strlcpyf(err, errlen, "sending %s to the aggregator failed",
+                                 review ? "review rows" : "notes");
+                        PQclear(res);
+                        return DB_ERROR;
+                }
+                s->msgs++;
+        }
+        *n = (uint64_t)nt;
+        PQclear(res);
+        return DB_OK;
+}
+
 enum db_result
 writer_hello(struct writer *w, struct pstr aggregator, uint64_t *epoch, char *err, size_t errlen)
 {
@@ -1116,12 +1273,13 @@ writer_hello(struct writer *w, struct pstr aggregator, uint64_t *epoch, char *er
 enum db_result
 writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                     int (*send)(void *arg, const void *buf, size_t len), void *arg,
-                    uint64_t *last_seq, uint64_t *nrows, char *err, size_t errlen)
+                    uint64_t *last_seq, uint64_t *nrows, uint64_t *nreviews, uint64_t *nnotes,
+                    char *err, size_t errlen)
 {
         struct stream *s;
         enum db_result r;
         PGresult *res;
-        uint64_t last = 0, n = 0;
+        uint64_t last = 0, n = 0, nrev = 0, nnot = 0;
         char *agg;
 
         if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
@@ -1155,6 +1313,10 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                 r = DB_ERROR;
         }
         stream_drop(s);
+        if (r == DB_OK)
+                r = stream_review_rows(w, s, "state_reviews", 1, &nrev, err, errlen);
+        if (r == DB_OK)
+                r = stream_review_rows(w, s, "state_notes", 0, &nnot, err, errlen);
         /* A failure after rows went out cannot be retried from scratch:
          * the aggregator would get rows twice. */
         if (r == DB_RETRY && s->msgs > 0) {
@@ -1164,7 +1326,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         }
         if (r == DB_OK) {
                 msgpack_sbuffer_clear(&s->sbuf);
-                proto_ready_pack(&s->pk, last, n, epoch, 0, 0);
+                proto_ready_pack(&s->pk, last, n, epoch, nrev, nnot);
                 if (send(arg, s->sbuf.data, s->sbuf.size) == -1) {
                         strlcpyf(err, errlen, "sending ready to the aggregator failed");
                         r = DB_ERROR;
@@ -1180,6 +1342,8 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                 log_warnx("state stream: COMMIT of the read-only snapshot failed: %s", err);
         *last_seq = last;
         *nrows = n;
+        *nreviews = nrev;
+        *nnotes = nnot;
         w->streak = 0;
         return DB_OK;
 fail:

@@ -30,6 +30,10 @@
  *                      a full list then deletes every row it does not name
  *   COPY stage_note   -> note_apply: actions "explain" into rule_note
  *                      (replaced) and rule_note_history (appended)
+ *   COPY stage_review -> review_apply: actions finish, approve, return and
+ *                      reopen, in uow order, into review_history (appended,
+ *                      from_state chained through the uow) and review (the
+ *                      last of each unit and period)
  *   UPDATE sink_state; COMMIT
  * Each accepted value is written once: value_history is a view of
  * value_replaced and unit_value (migration 8).  The stage tables
@@ -122,7 +126,9 @@ PGconn *writer_conn(const struct writer *w);
  * correction statement finds that another session changed the rows it
  * was updating: the commit is then redone on a fresh connection.
  * A violation with only one value, or an action whose kind is not
- * "explain" or that lacks its rule or text, is a DB_ERROR (the uow is
+ * explain, finish, approve, return or reopen, or that lacks a field its
+ * kind needs (every one a unit, a period and a collector; explain a rule
+ * and a text; return and reopen a text), is a DB_ERROR (the uow is
  * refused as above, err naming the entry).  A uow without violations or
  * actions runs no statement for them.
  * u is only read; its strings need not be terminated.
@@ -143,11 +149,14 @@ enum db_result writer_hello(struct writer *w, struct pstr aggregator, uint64_t *
  * Stream the stored state to an aggregator: every unit_value row, read with
  * COPY ... TO STDOUT in one REPEATABLE READ snapshot together with
  * sink_state.last_seq of aggregator (0 when it has none), sent through
- * send() as ["rows", [...]] messages of at most WRITER_ROWS_PER_MSG rows
- * and a final ["ready", last_seq, nrows, epoch] (epoch from
- * writer_hello).  send(arg, buf, len) returns 0 or
- * -1; buf is only valid during the call.  On DB_OK sets *last_seq and
- * *nrows.
+ * send() as ["rows", [...]] messages of at most WRITER_ROWS_PER_MSG rows;
+ * then, from the same snapshot, every row of edustat.review as
+ * ["reviews", [...]] and every (unit, period, rule) of edustat.rule_note
+ * as ["notes", [...]] messages of at most WRITER_ROWS_PER_MSG rows each
+ * (fields cut to the decoder's caps); and a final ["ready", last_seq,
+ * nrows, epoch, nreviews, nnotes] (epoch from writer_hello).
+ * send(arg, buf, len) returns 0 or -1; buf is only valid during the call.
+ * On DB_OK sets *last_seq, *nrows, *nreviews and *nnotes.
  *
  * Returns
  *   DB_OK     everything, "ready" included, was sent.
@@ -160,7 +169,8 @@ enum db_result writer_hello(struct writer *w, struct pstr aggregator, uint64_t *
  */
 enum db_result writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
                                    int (*send)(void *arg, const void *buf, size_t len), void *arg,
-                                   uint64_t *last_seq, uint64_t *nrows, char *err, size_t errlen);
+                                   uint64_t *last_seq, uint64_t *nrows, uint64_t *nreviews,
+                                   uint64_t *nnotes, char *err, size_t errlen);
 
 /* Copy the counters into *out. */
 void writer_stats_get(const struct writer *w, struct writer_stats *out);

@@ -691,7 +691,7 @@ static void
 test_stream(void **state)
 {
         struct sent s = {0};
-        uint64_t last = 99, nrows = 99, rlast, rn, repoch, rrev, rnotes;
+        uint64_t last = 99, nrows = 99, rlast, rn, repoch, rrev, rnotes, nrev, nnotes;
         struct proto_row *rows;
         uint32_t n;
         char err[512];
@@ -699,9 +699,9 @@ test_stream(void **state)
         char got[1024] = "";
 
         (void)state;
-        assert_int_equal(
-            writer_stream_state(w, S("agg-A"), 7, collect, &s, &last, &nrows, err, sizeof err),
-            DB_OK);
+        assert_int_equal(writer_stream_state(w, S("agg-A"), 7, collect, &s, &last, &nrows, &nrev,
+                                             &nnotes, err, sizeof err),
+                         DB_OK);
         assert_int_equal(last, 5);
         assert_int_equal(nrows, 5);
         assert_int_equal(s.n, 2);
@@ -734,9 +734,9 @@ test_stream(void **state)
         sent_free(&s);
 
         /* An unknown aggregator starts from 0. */
-        assert_int_equal(
-            writer_stream_state(w, S("agg-B"), 0, collect, &s, &last, &nrows, err, sizeof err),
-            DB_OK);
+        assert_int_equal(writer_stream_state(w, S("agg-B"), 0, collect, &s, &last, &nrows, &nrev,
+                                             &nnotes, err, sizeof err),
+                         DB_OK);
         assert_int_equal(last, 0);
         assert_int_equal(nrows, 5);
         sent_free(&s);
@@ -1006,7 +1006,7 @@ test_perf(void **state)
         static char keys[N][16], vals[N][16];
         struct proto_uow u = {9,    0, S("agg-A"), N, 0, 0,    v, NULL,
                               NULL, 0, NULL,       0, 0, NULL, 0, NULL};
-        uint64_t last, nrows;
+        uint64_t last, nrows, nrev, nnotes;
         struct counted c = {0};
         int replayed;
         char err[512];
@@ -1037,9 +1037,9 @@ test_perf(void **state)
                               " version) SELECT 'U' || g, '2031', 'pupils', g, g"
                               " FROM generate_series(1, 1000000) g"));
         t0 = secs();
-        assert_int_equal(
-            writer_stream_state(w, S("agg-A"), 0, count_only, &c, &last, &nrows, err, sizeof err),
-            DB_OK);
+        assert_int_equal(writer_stream_state(w, S("agg-A"), 0, count_only, &c, &last, &nrows, &nrev,
+                                             &nnotes, err, sizeof err),
+                         DB_OK);
         fprintf(stderr, "stream of %llu rows (%zu bytes): %.3f s\n", (unsigned long long)nrows,
                 c.bytes, secs() - t0);
         assert_int_equal(nrows, 1000000 + 20000 + 6);
@@ -1545,7 +1545,7 @@ test_explain(void **state)
             {S("colF"), S("e2"), S("explain"), S("S1"), S("2040"), S("W1"), S("学生随迁入学"), 0},
         };
         struct proto_action a3[] = {
-            {S("colF"), S("e3"), S("approve"), S("S1"), S("2040"), {NULL, 0}, {NULL, 0}, 0},
+            {S("colF"), S("e3"), S("withdraw"), S("S1"), S("2040"), {NULL, 0}, {NULL, 0}, 0},
         };
         struct proto_uow u;
         char err[512];
@@ -1571,7 +1571,7 @@ test_explain(void **state)
         u = rule_uow("agg-note", 3, NULL, 0, 0, a3, 1);
         assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
         assert_non_null(strstr(err, "action 1 (collector colF, batch e3, unit S1, period 2040): "
-                                    "unknown kind \"approve\""));
+                                    "unknown kind \"withdraw\""));
         assert_string_equal(q("SELECT count(*) FROM edustat.rule_note_history"), "4");
 }
 
@@ -1701,6 +1701,309 @@ test_concurrent_writer(void **state)
         PQfinish(other);
 }
 
+/* A review action of batch (collector, batch_id) at microsecond at. */
+#define RA(col, batch, kind, unit, period, text, at)                                               \
+        {                                                                                          \
+                S(col), S(batch), S(kind), S(unit), S(period), {NULL, 0}, text, at                 \
+        }
+#define NOTEXT                                                                                     \
+        {                                                                                          \
+                NULL, 0                                                                            \
+        }
+
+static const char review_q[] =
+    "SELECT coalesce(string_agg(unit || ' ' || state || ' ' || coalesce(\"by\", '-') || ' ' ||"
+    " coalesce(comment, '-'), '; ' ORDER BY unit), '') FROM edustat.review WHERE period = '2050'";
+static const char history_q[] =
+    "SELECT coalesce(string_agg(unit || ' ' || action || ' ' || from_state || '>' || to_state ||"
+    " ' ' || \"by\" || ' ' || coalesce(comment, '-') || ' ' || collector || '/' || batch_id ||"
+    " ' #' || seq, '; ' ORDER BY id), '') FROM edustat.review_history WHERE period = '2050'";
+
+/*
+ * Review actions: each one is a review_history row (from_state chained
+ * through the uow, then from the stored row, 'open' when none; by, collector
+ * and batch of its batch; seq of the uow) and the last of each (unit,
+ * period) is its review row.  at is the aggregator's time, exactly; 0 means
+ * the commit's time.  An action lacking what its kind needs refuses the uow.
+ */
+static void
+test_review_actions(void **state)
+{
+        struct proto_action a1[] = {
+            RA("colS2", "b1", "finish", "S2", "2050", NOTEXT, 1733369400123456),
+            RA("colD1", "b2", "approve", "S2", "2050", S("数据无误"), 1733369401000001),
+            RA("colS2", "b1", "finish", "S1", "2050", NOTEXT, 0),
+        };
+        struct proto_action a2[] = {
+            RA("colC", "b3", "finish", "D1", "2050", NOTEXT, 1733369402000000),
+        };
+        struct proto_action a3[] = {
+            RA("colD1", "b4", "return", "S1", "2050", S("第7行有误"), 1733369403000000),
+            RA("colD1", "b4", "reopen", "D1", "2050", S("returned with S1"), 1733369403000000),
+        };
+        struct proto_action bad[] = {
+            RA("colD1", "b5", "return", "S2", "2050", NOTEXT, 1733369404000000),
+        };
+        struct proto_uow u;
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        u = rule_uow("agg-review", 1, NULL, 0, 0, a1, 3);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q(review_q), "S1 submitted colS2 -; S2 approved colD1 数据无误");
+        assert_string_equal(q(history_q),
+                            "S2 finish open>submitted colS2 - colS2/b1 #1; "
+                            "S2 approve submitted>approved colD1 数据无误 colD1/b2 #1; "
+                            "S1 finish open>submitted colS2 - colS2/b1 #1");
+        assert_string_equal(q("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+                              " FROM edustat.review_history WHERE unit = 'S2' AND action ="
+                              " 'finish' AND period = '2050'"),
+                            "2024-12-05 03:30:00.123456");
+        assert_string_equal(q("SELECT (extract(epoch FROM at) * 1000000)::bigint FROM"
+                              " edustat.review WHERE unit = 'S2' AND period = '2050'"),
+                            "1733369401000001");
+        /* at 0: the commit's time. */
+        assert_string_equal(q("SELECT at = recorded_at FROM edustat.review_history WHERE unit ="
+                              " 'S1' AND period = '2050'"),
+                            "t");
+
+        u = rule_uow("agg-review", 2, NULL, 0, 0, a2, 1);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        u = rule_uow("agg-review", 3, NULL, 0, 0, a3, 2);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q(review_q), "D1 open colD1 returned with S1; S1 open colD1 第7行有误; "
+                                         "S2 approved colD1 数据无误");
+        assert_string_equal(q(history_q),
+                            "S2 finish open>submitted colS2 - colS2/b1 #1; "
+                            "S2 approve submitted>approved colD1 数据无误 colD1/b2 #1; "
+                            "S1 finish open>submitted colS2 - colS2/b1 #1; "
+                            "D1 finish open>submitted colC - colC/b3 #2; "
+                            "S1 return submitted>open colD1 第7行有误 colD1/b4 #3; "
+                            "D1 reopen submitted>open colD1 returned with S1 "
+                            "colD1/b4 #3");
+        /* Replayed: nothing twice. */
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_int_equal(replayed, 1);
+        assert_string_equal(q("SELECT count(*) FROM edustat.review_history WHERE period = '2050'"),
+                            "6");
+
+        /* A return without its reason: the uow is refused, nothing written. */
+        u = rule_uow("agg-review", 4, NULL, 0, 0, bad, 1);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_ERROR);
+        assert_non_null(strstr(err, "action 1 (collector colD1, batch b5, unit S2, period 2050): "
+                                    "a review action needs a unit, a period and a text"));
+        assert_string_equal(q("SELECT count(*) FROM edustat.review_history WHERE period = '2050'"),
+                            "6");
+        assert_string_equal(q("SELECT state FROM edustat.review WHERE unit = 'S2' AND period ="
+                              " '2050'"),
+                            "approved");
+}
+
+static const char status_q[] =
+    "SELECT string_agg(unit || ' ' || state || ' ' || n_open || '/' || n_submitted || '/' ||"
+    " n_approved || ' ' || ready || ' ' || coalesce(blockers, '-'), E'\\n' ORDER BY unit)"
+    " FROM edustat.review_status WHERE period = '2050'";
+
+/*
+ * review_status, agg_value_approved and completeness on the hand-built tree
+ * (C; D1 with S1, S2; D2 with S3) for period 2050, after
+ * test_review_actions: S1 open (returned), S2 approved, D1 open (reopened).
+ * A form for primary schools (pupils, teachers); S1 stores pupils only, S2
+ * both; S3 (kindergarten, no form) nothing.  Rules: W1 fails for S1
+ * unexplained, W2 fails for S1 explained, E1 (an error) fails for D1.
+ * Every expectation is worked out by hand from the contract.
+ */
+static void
+test_review_views(void **state)
+{
+        struct proto_value v[] = {
+            {S("S1"), S("2050"), S("pupils"), S("100"), 1, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colS1"), S("v1")},
+            {S("S2"), S("2050"), S("pupils"), S("60"), 2, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colS2"), S("v1")},
+            {S("S2"), S("2050"), S("teachers"), S("5"), 3, PROTO_VALUE_NEW | PROTO_VALUE_FINAL,
+             S("colS2"), S("v1")},
+        };
+        struct proto_action root[] = {
+            RA("colC", "c1", "finish", "D1", "2050", NOTEXT, 1733369500000000),
+            RA("colC", "c1", "approve", "D1", "2050", NOTEXT, 1733369500000000),
+            RA("colC", "c2", "finish", "C", "2050", NOTEXT, 1733369501000000),
+            RA("colC", "c2", "approve", "C", "2050", S("发布"), 1733369501000000),
+        };
+        struct proto_action back[] = {
+            RA("colD1", "c3", "return", "S2", "2050", S("复核"), 1733369502000000),
+            RA("colD1", "c3", "reopen", "D1", "2050", S("returned with S2"), 1733369502000000),
+            RA("colD1", "c3", "reopen", "C", "2050", S("returned with S2"), 1733369502000000),
+        };
+        struct proto_uow u = rule_uow("agg-review", 5, NULL, 0, 0, NULL, 0);
+        char err[512];
+        int replayed = -1;
+
+        (void)state;
+        u.nvalues = 3;
+        u.values = v;
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        exec_ok("INSERT INTO edustat.form (stage, indicator, line) VALUES"
+                " ('primary', 'pupils', 2), ('primary', 'teachers', 3)");
+        exec_ok("INSERT INTO edustat.report_period (period, opens, due) VALUES"
+                " ('2050', '2050-09-01', '2050-10-15')");
+        exec_ok("INSERT INTO edustat.rule (code, name_zh, left_expr, op, right_expr, severity,"
+                " scope, missing, line) VALUES"
+                " ('W1', '在校生数同比', 'pupils', '<=', '90', 'warning', 'school', 'skip', 2),"
+                " ('W2', '生师比', 'pupils', '<=', '50', 'warning', 'school', 'skip', 3),"
+                " ('E1', '区县合计', 'pupils', '<=', '10', 'error', 'district', 'skip', 4)");
+        exec_ok(
+            "INSERT INTO edustat.rule_violation (unit, period, rule, severity, left_value,"
+            " right_value) VALUES ('S1', '2050', 'W1', 'warning', 100, 90),"
+            " ('S1', '2050', 'W2', 'warning', 100, 50), ('D1', '2050', 'E1', 'error', 160, 10)");
+        exec_ok("INSERT INTO edustat.rule_note (unit, period, rule, note, collector) VALUES"
+                " ('S1', '2050', 'W2', '大班额', 'colS1')");
+
+        /* C: every unit below but S2 is open; S3 (no form, no value) has no row of its own. */
+        assert_string_equal(q(status_q), "C open 4/0/1 false D1 open; D2 open; S1 open; S3 open\n"
+                                         "D1 open 1/0/1 false error E1; S1 open\n"
+                                         "S1 open 0/0/0 false missing teachers (专任教师数); "
+                                         "warning W1 unexplained\n"
+                                         "S2 approved 0/0/0 false -");
+        assert_string_equal(q("SELECT \"by\" || ' ' || comment FROM edustat.review_status WHERE"
+                              " unit = 'S1' AND period = '2050'"),
+                            "colD1 第7行有误");
+        assert_string_equal(q("SELECT expected || ' ' || submitted || ' ' || approved FROM"
+                              " edustat.completeness WHERE unit = 'D1' AND period = '2050' AND"
+                              " stage IS NULL"),
+                            "2 0 1");
+        assert_string_equal(q("SELECT expected || ' ' || submitted || ' ' || approved FROM"
+                              " edustat.completeness WHERE unit = 'C' AND period = '2050' AND"
+                              " stage = 'kindergarten'"),
+                            "1 0 0");
+
+        /* S1 explains W1 and stores teachers: ready. */
+        exec_ok("INSERT INTO edustat.rule_note (unit, period, rule, note, collector) VALUES"
+                " ('S1', '2050', 'W1', '新校区', 'colS1')");
+        exec_ok("INSERT INTO edustat.unit_value (unit, period, indicator, value, version) VALUES"
+                " ('S1', '2050', 'teachers', 4, 4)");
+        assert_string_equal(q("SELECT ready || ' ' || coalesce(blockers, '-') FROM"
+                              " edustat.review_status WHERE unit = 'S1' AND period = '2050'"),
+                            "true -");
+
+        /* No approved figures until the root is approved; then all of agg_value's. */
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_value_approved"), "0");
+        u = rule_uow("agg-review", 6, NULL, 0, 0, root, 4);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        /* Two schools: pupils, teachers and the two ratios (both have a part stored). */
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_value WHERE period = '2050'"), "8");
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_value_approved"), "8");
+        assert_string_equal(q("SELECT string_agg(unit || ' ' || indicator || ' ' || value, ', '"
+                              " ORDER BY unit, indicator) FROM edustat.agg_value_approved"
+                              " WHERE indicator IN ('pupils', 'teachers')"),
+                            "S1 pupils 100, S1 teachers 4, S2 pupils 60, S2 teachers 5");
+        assert_string_equal(q("SELECT state || ' ' || ready || ' ' || coalesce(blockers, '-')"
+                              " FROM edustat.review_status WHERE unit = 'C' AND period = '2050'"),
+                            "approved false -");
+
+        /* A return below withdraws the root: nothing approved any more. */
+        u = rule_uow("agg-review", 7, NULL, 0, 0, back, 3);
+        assert_int_equal(writer_commit(w, &u, &replayed, err, sizeof err), DB_OK);
+        assert_string_equal(q("SELECT count(*) FROM edustat.agg_value_approved"), "0");
+        assert_string_equal(q("SELECT string_agg(unit || ' ' || from_state || '>' || to_state, ', '"
+                              " ORDER BY id) FROM edustat.review_history WHERE seq = 7"),
+                            "S2 approved>open, D1 approved>open, C approved>open");
+        assert_string_equal(q("SELECT expected || ' ' || submitted || ' ' || approved FROM"
+                              " edustat.completeness WHERE unit = 'D1' AND period = '2050' AND"
+                              " stage IS NULL"),
+                            "2 0 0");
+}
+
+/* Like collect, but keeps only the messages that are not "rows". */
+static int
+collect_no_rows(void *arg, const void *buf, size_t len)
+{
+        if (proto_peek(buf, len) == PROTO_ROWS)
+                return 0;
+        return collect(arg, buf, len);
+}
+
+/* Decoded "reviews" and "notes" messages of a stream, as text, in order. */
+static void
+stream_reviews_text(const struct sent *s, char *out, size_t outlen, char *notes, size_t noteslen)
+{
+        char err[512], line[512];
+
+        out[0] = notes[0] = '\0';
+        for (int m = 0; m < s->n; m++) {
+                struct proto_review_row *rv;
+                struct proto_note_row *nt;
+                uint32_t n;
+
+                if (proto_peek(s->buf[m], s->len[m]) == PROTO_REVIEWS) {
+                        assert_int_equal(
+                            proto_reviews_decode(s->buf[m], s->len[m], &rv, &n, err, sizeof err),
+                            0);
+                        for (uint32_t i = 0; i < n; i++) {
+                                snprintf(line, sizeof line, "%.*s/%.*s %.*s %.*s %llu %.*s;",
+                                         (int)rv[i].unit.len, rv[i].unit.p, (int)rv[i].period.len,
+                                         rv[i].period.p, (int)rv[i].state.len, rv[i].state.p,
+                                         rv[i].by.p ? (int)rv[i].by.len : 1,
+                                         rv[i].by.p ? rv[i].by.p : "-",
+                                         (unsigned long long)rv[i].at,
+                                         rv[i].comment.p ? (int)rv[i].comment.len : 1,
+                                         rv[i].comment.p ? rv[i].comment.p : "-");
+                                strncat(out, line, outlen - strlen(out) - 1);
+                        }
+                        free(rv);
+                } else if (proto_peek(s->buf[m], s->len[m]) == PROTO_NOTES) {
+                        assert_int_equal(
+                            proto_notes_decode(s->buf[m], s->len[m], &nt, &n, err, sizeof err), 0);
+                        for (uint32_t i = 0; i < n; i++) {
+                                snprintf(line, sizeof line, "%.*s/%.*s/%.*s;", (int)nt[i].unit.len,
+                                         nt[i].unit.p, (int)nt[i].period.len, nt[i].period.p,
+                                         (int)nt[i].rule.len, nt[i].rule.p);
+                                strncat(notes, line, noteslen - strlen(notes) - 1);
+                        }
+                        free(nt);
+                }
+        }
+}
+
+/*
+ * The state stream carries, after the values, every review row (open ones
+ * with their reason) and every explained warning, and "ready" counts them.
+ */
+static void
+test_stream_reviews(void **state)
+{
+        struct sent s = {0};
+        uint64_t last, nrows, nrev, nnotes, rlast, rn, repoch, rrev, rnotes;
+        char err[512], got[4096], notes[2048];
+
+        (void)state;
+        assert_int_equal(writer_stream_state(w, S("agg-review"), 3, collect_no_rows, &s, &last,
+                                             &nrows, &nrev, &nnotes, err, sizeof err),
+                         DB_OK);
+        stream_reviews_text(&s, got, sizeof got, notes, sizeof notes);
+        assert_string_equal(got, "C/2050 open colD1 1733369502000000 returned with S2;"
+                                 "D1/2050 open colD1 1733369502000000 returned with S2;"
+                                 "S1/2050 open colD1 1733369403000000 第7行有误;"
+                                 "S2/2050 open colD1 1733369502000000 复核;");
+        /* test_explain's notes (2040) and test_review_views' (2050). */
+        assert_string_equal(notes, "S1/2040/W1;S1/2050/W1;S1/2050/W2;S2/2040/W1;");
+        assert_int_equal(nrev, 4);
+        assert_int_equal(nnotes, 4);
+        assert_int_equal(proto_peek(s.buf[s.n - 1], s.len[s.n - 1]), PROTO_READY);
+        assert_int_equal(proto_ready_decode(s.buf[s.n - 1], s.len[s.n - 1], &rlast, &rn, &repoch,
+                                            &rrev, &rnotes, err, sizeof err),
+                         0);
+        assert_int_equal(rlast, 7);
+        assert_int_equal(rn, nrows);
+        assert_int_equal(repoch, 3);
+        assert_int_equal(rrev, 4);
+        assert_int_equal(rnotes, 4);
+        sent_free(&s);
+        exec_ok("DELETE FROM edustat.form; DELETE FROM edustat.report_period WHERE period ="
+                " '2050'; DELETE FROM edustat.rule");
+}
+
 int
 main(void)
 {
@@ -1730,6 +2033,9 @@ main(void)
             cmocka_unit_test(test_violations_full_large),
             cmocka_unit_test(test_explain),
             cmocka_unit_test(test_rules_commit_fails),
+            cmocka_unit_test(test_review_actions),
+            cmocka_unit_test(test_review_views),
+            cmocka_unit_test(test_stream_reviews),
             cmocka_unit_test(test_concurrent_writer),
         };
         int rc;

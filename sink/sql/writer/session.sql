@@ -18,4 +18,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_violation (ord bigint, unit text,
   period text, rule text, severity text, left_value numeric, right_value numeric)
   ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_note (ord bigint, unit text, period text,
-  rule text, note text, collector text) ON COMMIT DELETE ROWS
+  rule text, note text, collector text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_review (ord bigint, kind text, unit text,
+  period text, comment text, at bigint, collector text, batch_id text)
+  ON COMMIT DELETE ROWS
