@@ -11,7 +11,9 @@
 # 2024 as a filled-in workbook and one's as a GB18030 wide CSV, made from
 # `edustat-collector template`, then a late correction that a validation
 # rule refuses and an explanation of a warning) with bin/edustat-collector,
-# prints a district and
+# runs the review round for one district (finish, approve, a return with
+# its reason, correction, the district's finish, the city's approval, a late
+# value refused) and prints edustat-report review, prints a district and
 # city summary from edustat.agg_value, and keeps everything running for psql
 # until Ctrl-C.  EDUSTAT_DEMO_EXIT=1 stops at once after the summary (CI).
 # Logs go to a temporary directory, named at start and at exit.
@@ -219,6 +221,96 @@ summarize rules
         "体质健康测试含借读生，测试人数多于在校生数属实" >>"$LOGS/explain.out" 2>&1 ||
         echo "demo: the explanation was not stored; see $LOGS/explain.out" >&2
 sed 's/^/   /' "$LOGS/explain.out"
+
+# --- The review round (上报 → 审核 → 退回/通过) -----------------------------
+# 双台子区's schools finish their 2024 returns (a school with a warning
+# explains it first); the district approves all but one, which it returns
+# with a reason; that school reads the reason with `status`, corrects a
+# value and finishes again; the district approves it and finishes; the
+# city approves the district.  A late value for an approved school is then
+# refused.  The demo's one key is registered for the city, so it acts for
+# every office here; in production each school and office has its own
+# (docs/SECURITY.md).
+REVIEW_D=211102
+REVIEW_P=2024
+REVIEW_OUT=$LOGS/review.out
+rv() {
+        "$BIN/edustat-collector" "$@" >>"$REVIEW_OUT" 2>&1
+}
+# explain_warnings UNIT: explain every warning review_status says blocks it.
+explain_warnings() {
+        local u=$1 w
+        for w in $("${PSQL[@]}" -At -c "SELECT blockers FROM edustat.review_status
+                WHERE unit = '$u' AND period = '$REVIEW_P'" | grep -oE 'warning [^ ]+ unexplained' |
+                awk '{print $2}'); do
+                rv explain --unit "$u" --period "$REVIEW_P" --rule "$w" \
+                        "已核实：数据属实（$w）" ||
+                        echo "   $u: the explanation of $w was refused (see $REVIEW_OUT)"
+        done
+}
+echo
+echo "== the review round: 双台子区 ($REVIEW_D), $REVIEW_P"
+mapfile -t REVIEW_SCHOOLS < <("${PSQL[@]}" -At -c "SELECT c.unit FROM edustat.orgunit_closure c
+        JOIN edustat.orgunit o ON o.code = c.unit
+        WHERE c.ancestor = '$REVIEW_D' AND c.distance > 0 AND o.is_leaf ORDER BY c.unit")
+mapfile -t REVIEW_MIDDLE < <("${PSQL[@]}" -At -c "SELECT c.unit FROM edustat.orgunit_closure c
+        JOIN edustat.orgunit o ON o.code = c.unit
+        WHERE c.ancestor = '$REVIEW_D' AND c.distance > 0 AND NOT o.is_leaf ORDER BY c.distance DESC, c.unit")
+n_fin=0
+for u in "${REVIEW_SCHOOLS[@]}"; do
+        explain_warnings "$u"
+        if rv finish --unit "$u" --period "$REVIEW_P"; then
+                n_fin=$((n_fin + 1))
+        else
+                echo "   $u: finish refused: $(tail -n 1 "$REVIEW_OUT")"
+        fi
+done
+echo "   $n_fin of ${#REVIEW_SCHOOLS[@]} schools finished (上报)"
+REVIEW_BACK=${REVIEW_SCHOOLS[0]}
+n_ok=0
+for u in "${REVIEW_SCHOOLS[@]:1}"; do
+        rv approve --unit "$u" --period "$REVIEW_P" && n_ok=$((n_ok + 1))
+done
+echo "   the district approved $n_ok schools (通过) and returns $REVIEW_BACK (退回):"
+rv return --unit "$REVIEW_BACK" --period "$REVIEW_P" --reason "专任教师数与人事系统不符，请核实后重报"
+echo "   \$ edustat-collector status --unit $REVIEW_BACK --period $REVIEW_P    (the school)"
+"$BIN/edustat-collector" status --unit "$REVIEW_BACK" --period "$REVIEW_P" 2>&1 | sed 's/^/     /'
+REVIEW_T=$("${PSQL[@]}" -At -c "SELECT value::bigint FROM edustat.unit_value
+        WHERE unit = '$REVIEW_BACK' AND period = '$REVIEW_P' AND indicator = 'teachers'")
+mkdir -p "$WORK/review"
+printf 'unit,period,indicator,value\n%s,%s,teachers,%s\n' "$REVIEW_BACK" "$REVIEW_P" "$((${REVIEW_T:-0} + 1))" \
+        >"$WORK/review/$REVIEW_BACK-corrected.csv"
+cd "$WORK" || exit 1
+echo "   the school corrects teachers (${REVIEW_T:-none} -> $((${REVIEW_T:-0} + 1))) and finishes again:"
+"$BIN/edustat-collector" submit "review/$REVIEW_BACK-corrected.csv" 2>&1 | sed 's/^/     /'
+cd - >/dev/null || exit 1
+explain_warnings "$REVIEW_BACK"
+rv finish --unit "$REVIEW_BACK" --period "$REVIEW_P" ||
+        echo "   $REVIEW_BACK: finish refused: $(tail -n 1 "$REVIEW_OUT")"
+rv approve --unit "$REVIEW_BACK" --period "$REVIEW_P" --comment "已核实更正"
+for u in "${REVIEW_MIDDLE[@]}"; do
+        explain_warnings "$u"
+        rv finish --unit "$u" --period "$REVIEW_P" && rv approve --unit "$u" --period "$REVIEW_P"
+done
+explain_warnings "$REVIEW_D"
+if rv finish --unit "$REVIEW_D" --period "$REVIEW_P"; then
+        echo "   the district finished (上报 to the city)"
+else
+        echo "   $REVIEW_D: finish refused: $(tail -n 1 "$REVIEW_OUT")"
+fi
+rv approve --unit "$REVIEW_D" --period "$REVIEW_P" --comment "市教育局审核通过" &&
+        echo "   the city approved 双台子区 (通过)"
+REVIEW_LATE=${REVIEW_SCHOOLS[1]:-$REVIEW_BACK}
+printf 'unit,period,indicator,value\n%s,%s,pupils,1\n' "$REVIEW_LATE" "$REVIEW_P" >"$WORK/review/$REVIEW_LATE-late.csv"
+echo "   a late value for the approved school $REVIEW_LATE is refused:"
+echo "   \$ edustat-collector submit review/$REVIEW_LATE-late.csv"
+cd "$WORK" || exit 1
+"$BIN/edustat-collector" submit "review/$REVIEW_LATE-late.csv" 2>&1 | sed 's/^/     /'
+cd - >/dev/null || exit 1
+echo
+echo "== edustat-report review --unit 211100 --period $REVIEW_P (the city)"
+"$BIN/edustat-report" review --unit 211100 --period "$REVIEW_P" 2>&1 |
+        sed 's/^/   /'
 
 # --- Summary ----------------------------------------------------------------
 echo
