@@ -1280,6 +1280,7 @@ xl_section(struct bulletin *b, lxw_workbook *wb, int k, lxw_format *bold)
                 xl_num(ws, y, 5, fig_opt(b, r, FIG_POINTS), NULL);
                 fig_sentence(b, r, text, sizeof text);
                 worksheet_write_string(ws, y, 6, text, NULL);
+                b->nfigures++;
         }
         if (b->nchild == 0)
                 return;
@@ -1305,8 +1306,10 @@ xl_section(struct bulletin *b, lxw_workbook *wb, int k, lxw_format *bold)
                         if (b->inds[j].section != k || !b->inds[j].chart)
                                 continue;
                         r = fig_of(b, unit, cat_s(b, b->inds[j].cat, CAT_CODE));
-                        if (r >= 0)
+                        if (r >= 0) {
                                 xl_num(ws, y, x, fig_opt(b, r, FIG_VALUE), NULL);
+                                b->nfigures++;
+                        }
                         x++;
                 }
         }

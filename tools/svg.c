@@ -246,7 +246,9 @@ svg_lines_write(FILE *f, const struct svg_lines *c)
                 }
         if (isinf(lo) || c->npoints == 0)
                 return;
-        a = axis_make(lo - (hi - lo) * 0.1, hi + (hi - lo) * 0.1);
+        /* A little room above and below, but no negative axis for values >= 0. */
+        a = axis_make(lo >= 0 ? fmax(0, lo - (hi - lo) * 0.1) : lo - (hi - lo) * 0.1,
+                      hi + (hi - lo) * 0.1);
         open_svg(f, "lines", c->title, c->unit);
         axis_write(f, &a);
         step = (W - LEFT - RIGHT) / (double)c->npoints;

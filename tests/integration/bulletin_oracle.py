@@ -139,6 +139,9 @@ def expected_figure(city, u, period, code):
         return None
     i = city.ind[code]
     pok, pv = city.unit_agg(u, prev_year(period), code)
+    if i["kind"] == "ratio" and not city.unit_agg(u, prev_year(period), i["num"])[0]:
+        # No numerator reported the year before: no previous value to state.
+        pok, pv = False, None
     f = {"value": shown(city, code, v), "previous": None, "change": None, "change_pct": None,
          "points": None}
     if pok:

@@ -4,7 +4,10 @@
 -- or amount exact, a ratio rounded to its indicator's decimals (half away
 -- from zero); the change of a count or amount exact and in % to 2
 -- decimals (none when the previous value is 0), the change of a ratio
--- rounded, and in percentage points for a ratio in %.  The float is for
+-- rounded, and in percentage points for a ratio in %.  A ratio has a
+-- previous year only when its numerator was reported then: agg_value
+-- counts a missing numerator as 0, and a year that reported pupils but no
+-- floor area has no 生均面积 to compare with.  The float is for
 -- chart geometry only.  Rows: the unit first, then its children by code.
 SELECT u.code, u.name, k.distance = 0 AS self, a.indicator,
        CASE WHEN i.kind = 'ratio' THEN round(a.value, coalesce(i.decimals, 0))
@@ -22,5 +25,8 @@ SELECT u.code, u.name, k.distance = 0 AS self, a.indicator,
   JOIN edustat.indicator i ON i.code = a.indicator
   LEFT JOIN edustat.agg_change c ON c.unit = a.unit AND c.period = a.period
    AND c.indicator = a.indicator
+   AND (i.kind <> 'ratio' OR EXISTS (
+        SELECT 1 FROM edustat.agg_value n
+         WHERE n.unit = c.unit AND n.period = c.prev_period AND n.indicator = i.numerator))
  WHERE k.ancestor = $1 AND k.distance <= 1
  ORDER BY k.distance, u.code, a.indicator
