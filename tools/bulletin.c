@@ -1094,8 +1094,9 @@ balance_write(struct bulletin *b, FILE *f, int html, int num)
                 if (html) {
                         fputs("<tr><td>", f);
                         svg_put_text(f, PQgetvalue(b->bal, r, BAL_NAME));
-                        fprintf(f, "</td><td>%s</td><td>",
-                                stage_zh(PQgetvalue(b->bal, r, BAL_STAGE)));
+                        fputs("</td><td>", f);
+                        svg_put_text(f, stage_zh(PQgetvalue(b->bal, r, BAL_STAGE)));
+                        fputs("</td><td>", f);
                         svg_put_text(f, ind_name(b, PQgetvalue(b->bal, r, BAL_IND)));
                         fputs("</td><td class=\"n\" data-unit=\"", f);
                         svg_put_text(f, PQgetvalue(b->bal, r, BAL_UNIT));
@@ -1114,7 +1115,9 @@ balance_write(struct bulletin *b, FILE *f, int html, int num)
                 } else {
                         fputs("| ", f);
                         md_put(f, PQgetvalue(b->bal, r, BAL_NAME));
-                        fprintf(f, " | %s | ", stage_zh(PQgetvalue(b->bal, r, BAL_STAGE)));
+                        fputs(" | ", f);
+                        md_put(f, stage_zh(PQgetvalue(b->bal, r, BAL_STAGE)));
+                        fputs(" | ", f);
                         md_put(f, ind_name(b, PQgetvalue(b->bal, r, BAL_IND)));
                         fprintf(f, " | %s | %s | %s | %s |\n", cv, PQgetvalue(b->bal, r, BAL_MAX),
                                 ok, passes);

@@ -96,7 +96,7 @@ open_svg(FILE *f, const char *cls, const char *title, const char *unit)
         fputs("</text>\n", f);
         if (unit != NULL && *unit) {
                 fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">(",
-                        LEFT - 6, TOP - 8);
+                        LEFT - 6, TOP - 18);
                 svg_put_text(f, unit);
                 fputs(")</text>\n", f);
         }
