@@ -832,6 +832,10 @@ static const char css[] =
     "th{background:#eef1f5}\n"
     "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
     "td.miss{color:#b00}\n"
+    "section.targets td{white-space:nowrap}\n"
+    "section.targets td.miss{white-space:normal}\n"
+    "table.balance th{font-size:8pt;font-weight:normal}\n"
+    "table.balance td{white-space:nowrap}\n"
     "td:first-child{white-space:nowrap}\n"
     "div.charts{display:grid;grid-template-columns:1fr 1fr;gap:2mm 4mm;margin:3mm 0}\n"
     "div.charts.wide{grid-template-columns:1fr}\n"
@@ -1065,67 +1069,152 @@ targets_write(struct bulletin *b, FILE *f, int html, int num)
                 fputs("</tbody></table></section>\n", f);
 }
 
+/* 1 when row r of bal is the first of its stage. */
+static int
+bal_stage_first(struct bulletin *b, int r)
+{
+        for (int q = 0; q < r; q++)
+                if (strcmp(PQgetvalue(b->bal, q, BAL_STAGE), PQgetvalue(b->bal, r, BAL_STAGE)) == 0)
+                        return 0;
+        return 1;
+}
+
+/* 1 when row r of bal is the first of its stage with its indicator. */
+static int
+bal_ind_first(struct bulletin *b, int r)
+{
+        for (int q = 0; q < r; q++)
+                if (strcmp(PQgetvalue(b->bal, q, BAL_STAGE), PQgetvalue(b->bal, r, BAL_STAGE)) ==
+                        0 &&
+                    strcmp(PQgetvalue(b->bal, q, BAL_IND), PQgetvalue(b->bal, r, BAL_IND)) == 0)
+                        return 0;
+        return 1;
+}
+
+static const char *
+bal_verdict(struct bulletin *b, int r, int col)
+{
+        return PQgetisnull(b->bal, r, col)          ? "—"
+               : *PQgetvalue(b->bal, r, col) == 't' ? "达标"
+                                                    : "未达标";
+}
+
+/*
+ * One table per stage: a row per county, a column per indicator with its
+ * 差异系数 (red past the limit), the limits in the header.  The rows of
+ * bal are by county, then stage, then indicator.
+ */
 static void
 balance_write(struct bulletin *b, FILE *f, int html, int num)
 {
         if (PQntuples(b->bal) == 0)
                 return;
         if (html)
-                fprintf(f,
-                        "<section class=\"balance\"><h2>%s、义务教育优质均衡</h2>\n<table><thead>"
-                        "<tr><th>区县</th><th>学段</th><th>指标</th><th>差异系数</th><th>上限</th>"
-                        "<th>判定</th><th>学段结论</th></tr></thead><tbody>\n",
+                fprintf(f, "<section class=\"balance\"><h2>%s、义务教育优质均衡</h2>\n",
                         numeral[num]);
         else
-                fprintf(f,
-                        "\n## %s、义务教育优质均衡\n\n| 区县 | 学段 | 指标 | 差异系数 | 上限 | "
-                        "判定 | 学段结论 |\n|---|---|---|---:|---:|---|---|\n",
-                        numeral[num]);
-        for (int r = 0; r < PQntuples(b->bal); r++) {
-                const char *cv =
-                    PQgetisnull(b->bal, r, BAL_CV) ? "—" : PQgetvalue(b->bal, r, BAL_CV);
-                const char *ok = PQgetisnull(b->bal, r, BAL_OK)          ? "无数据"
-                                 : *PQgetvalue(b->bal, r, BAL_OK) == 't' ? "达标"
-                                                                         : "未达标";
-                const char *passes = PQgetisnull(b->bal, r, BAL_PASSES)          ? "—"
-                                     : *PQgetvalue(b->bal, r, BAL_PASSES) == 't' ? "达标"
-                                                                                 : "未达标";
+                fprintf(f, "\n## %s、义务教育优质均衡\n", numeral[num]);
+        for (int s = 0; s < PQntuples(b->bal); s++) {
+                const char *stage = PQgetvalue(b->bal, s, BAL_STAGE);
+                int ncols = 0;
 
-                if (html) {
-                        fputs("<tr><td>", f);
-                        svg_put_text(f, PQgetvalue(b->bal, r, BAL_NAME));
-                        fputs("</td><td>", f);
-                        svg_put_text(f, stage_zh(PQgetvalue(b->bal, r, BAL_STAGE)));
-                        fputs("</td><td>", f);
-                        svg_put_text(f, ind_name(b, PQgetvalue(b->bal, r, BAL_IND)));
-                        fputs("</td><td class=\"n\" data-unit=\"", f);
-                        svg_put_text(f, PQgetvalue(b->bal, r, BAL_UNIT));
-                        fputs("\" data-stage=\"", f);
-                        svg_put_text(f, PQgetvalue(b->bal, r, BAL_STAGE));
-                        fputs("\" data-indicator=\"", f);
-                        svg_put_text(f, PQgetvalue(b->bal, r, BAL_IND));
-                        fputs("\" data-cv=\"", f);
-                        svg_put_text(f, PQgetisnull(b->bal, r, BAL_CV) ? "" : cv);
-                        fputs("\">", f);
-                        svg_put_text(f, cv);
-                        fputs("</td><td class=\"n\">", f);
-                        svg_put_text(f, PQgetvalue(b->bal, r, BAL_MAX));
-                        fprintf(f, "</td><td%s>%s</td><td>%s</td></tr>\n",
-                                strcmp(ok, "达标") != 0 ? " class=\"miss\"" : "", ok, passes);
-                } else {
-                        fputs("| ", f);
-                        md_put(f, PQgetvalue(b->bal, r, BAL_NAME));
-                        fputs(" | ", f);
-                        md_put(f, stage_zh(PQgetvalue(b->bal, r, BAL_STAGE)));
-                        fputs(" | ", f);
-                        md_put(f, ind_name(b, PQgetvalue(b->bal, r, BAL_IND)));
-                        fprintf(f, " | %s | %s | %s | %s |\n", cv, PQgetvalue(b->bal, r, BAL_MAX),
-                                ok, passes);
+                if (!bal_stage_first(b, s))
+                        continue;
+                fputs(html ? "<table class=\"balance\"><thead><tr><th>区县</th><th>学段</th>"
+                           : "\n| 区县 | 学段 |",
+                      f);
+                for (int r = s; r < PQntuples(b->bal); r++) {
+                        if (strcmp(PQgetvalue(b->bal, r, BAL_STAGE), stage) != 0 ||
+                            !bal_ind_first(b, r))
+                                continue;
+                        fputs(html ? "<th>" : " ", f);
+                        put(f, html, ind_name(b, PQgetvalue(b->bal, r, BAL_IND)));
+                        fputs(html ? "<br>≤ " : " ≤ ", f);
+                        put(f, html, PQgetvalue(b->bal, r, BAL_MAX));
+                        fputs(html ? "</th>" : " |", f);
+                        ncols++;
                 }
+                if (html) {
+                        fputs("<th>差异系数达标</th><th>学段结论</th></tr></thead><tbody>\n", f);
+                } else {
+                        fputs(" 差异系数达标 | 学段结论 |\n|---|---|", f);
+                        for (int k = 0; k < ncols; k++)
+                                fputs("---:|", f);
+                        fputs("---:|---|\n", f);
+                }
+                for (int r = 0; r < PQntuples(b->bal); r++) {
+                        int ok = 0, n = 0, last = r;
+
+                        if (strcmp(PQgetvalue(b->bal, r, BAL_STAGE), stage) != 0 ||
+                            (r > 0 && strcmp(PQgetvalue(b->bal, r - 1, BAL_STAGE), stage) == 0 &&
+                             strcmp(PQgetvalue(b->bal, r - 1, BAL_UNIT),
+                                    PQgetvalue(b->bal, r, BAL_UNIT)) == 0))
+                                continue;
+                        fputs(html ? "<tr><td>" : "| ", f);
+                        put(f, html, PQgetvalue(b->bal, r, BAL_NAME));
+                        fputs(html ? "</td><td>" : " | ", f);
+                        put(f, html, stage_zh(stage));
+                        fputs(html ? "</td>" : " |", f);
+                        /* This county's rows of the stage, in the header's order. */
+                        for (int h = s; h < PQntuples(b->bal); h++) {
+                                int q;
+
+                                if (strcmp(PQgetvalue(b->bal, h, BAL_STAGE), stage) != 0 ||
+                                    !bal_ind_first(b, h))
+                                        continue;
+                                for (q = r; q < PQntuples(b->bal) &&
+                                            strcmp(PQgetvalue(b->bal, q, BAL_UNIT),
+                                                   PQgetvalue(b->bal, r, BAL_UNIT)) == 0;
+                                     q++)
+                                        if (strcmp(PQgetvalue(b->bal, q, BAL_STAGE), stage) == 0 &&
+                                            strcmp(PQgetvalue(b->bal, q, BAL_IND),
+                                                   PQgetvalue(b->bal, h, BAL_IND)) == 0)
+                                                break;
+                                if (q == PQntuples(b->bal) ||
+                                    strcmp(PQgetvalue(b->bal, q, BAL_UNIT),
+                                           PQgetvalue(b->bal, r, BAL_UNIT)) != 0) {
+                                        fputs(html ? "<td class=\"n\">—</td>" : " — |", f);
+                                        continue;
+                                }
+                                last = q;
+                                n++;
+                                ok += !PQgetisnull(b->bal, q, BAL_OK) &&
+                                      *PQgetvalue(b->bal, q, BAL_OK) == 't';
+                                if (html) {
+                                        fprintf(f, "<td class=\"n%s\" data-unit=\"",
+                                                PQgetisnull(b->bal, q, BAL_OK) ||
+                                                        *PQgetvalue(b->bal, q, BAL_OK) != 't'
+                                                    ? " miss"
+                                                    : "");
+                                        svg_put_text(f, PQgetvalue(b->bal, q, BAL_UNIT));
+                                        fputs("\" data-stage=\"", f);
+                                        svg_put_text(f, stage);
+                                        fputs("\" data-indicator=\"", f);
+                                        svg_put_text(f, PQgetvalue(b->bal, q, BAL_IND));
+                                        fputs("\" data-cv=\"", f);
+                                        if (!PQgetisnull(b->bal, q, BAL_CV))
+                                                svg_put_text(f, PQgetvalue(b->bal, q, BAL_CV));
+                                        fputs("\">", f);
+                                } else {
+                                        fputc(' ', f);
+                                }
+                                put(f, html,
+                                    PQgetisnull(b->bal, q, BAL_CV) ? "—"
+                                                                   : PQgetvalue(b->bal, q, BAL_CV));
+                                fputs(html ? "</td>" : " |", f);
+                        }
+                        fprintf(f,
+                                html ? "<td class=\"n\">%d/%d</td><td>%s</td></tr>\n"
+                                     : " %d/%d | %s |\n",
+                                ok, n, bal_verdict(b, last, BAL_PASSES));
+                }
+                if (html)
+                        fputs("</tbody></table>\n", f);
         }
         if (html) {
-                fputs("</tbody></table>\n", f);
-                fputs("<div class=\"charts wide\">\n", f);
+                fputs("<p>差异系数为校际差异系数(按学生数加权)；学段结论另计学校达标情况"
+                      "(balance_status)。</p>\n<div class=\"charts wide\">\n",
+                      f);
                 chart_balance(b, f);
                 fputs("</div>\n</section>\n", f);
         }

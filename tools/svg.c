@@ -14,7 +14,7 @@
 #define LEFT   72.0
 #define RIGHT  16.0
 #define TOP    52.0
-#define BOTTOM 64.0
+#define BOTTOM 80.0
 
 static const char *const palette[SVG_MAX_SERIES] = {
     "#1f5fa8", "#e07b24", "#2e9a4b", "#c23b3b", "#7b52ab", "#8c6d31", "#d45fa3", "#5f6f7f",
@@ -138,20 +138,73 @@ legend_item(FILE *f, size_t k, double x, const char *color, const char *label, i
         fputs("</text>\n", f);
 }
 
-/* A label under position x, turned when the labels are many. */
+/* Bytes of s that hold at most n UTF-8 characters. */
+static size_t
+utf8_prefix(const char *s, size_t n)
+{
+        size_t i = 0;
+
+        while (s[i] && n > 0) {
+                i++;
+                while ((s[i] & 0xC0) == 0x80)
+                        i++;
+                n--;
+        }
+        return i;
+}
+
+/* Write len bytes of s as XML character data. */
 static void
-xlabel(FILE *f, double x, const char *label, size_t n)
+put_text_n(FILE *f, const char *s, size_t len)
+{
+        char buf[256];
+
+        while (len > 0) {
+                size_t k = len < sizeof buf - 1 ? len : sizeof buf - 1;
+
+                memcpy(buf, s, k);
+                buf[k] = '\0';
+                svg_put_text(f, buf);
+                s += k;
+                len -= k;
+        }
+}
+
+/*
+ * A label under position x, in a slot width wide: wrapped on up to three
+ * lines when the labels are few (a character is about one font size
+ * wide), else turned and cut, so that a long Chinese name stays inside
+ * the chart.  A cut label ends with "…".
+ */
+static void
+xlabel(FILE *f, double x, const char *label, size_t n, double width)
 {
         double y = H - BOTTOM + 16;
+        size_t per = width / 17 < 2 ? 2 : (size_t)(width / 17), len = strlen(label), k;
 
-        if (n > 6)
+        if (n > 8) {
+                k = utf8_prefix(label, 7);
                 fprintf(f,
-                        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                        "transform=\"rotate(-35 %.1f %.1f)\">",
+                        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\" "
+                        "transform=\"rotate(-40 %.1f %.1f)\">",
                         x, y, x, y);
-        else
-                fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, y);
-        svg_put_text(f, label);
+                put_text_n(f, label, k);
+                fputs(k < len ? "…</text>\n" : "</text>\n", f);
+                return;
+        }
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, y);
+        for (int line = 0; line < 3 && *label; line++) {
+                k = utf8_prefix(label, per);
+                fprintf(f, "<tspan x=\"%.1f\" dy=\"%s\">", x, line ? "1.1em" : "0");
+                if (line == 2 && label[k] != '\0') {
+                        put_text_n(f, label, utf8_prefix(label, per - 1));
+                        fputs("…", f);
+                } else {
+                        put_text_n(f, label, k);
+                }
+                fputs("</tspan>", f);
+                label += k;
+        }
         fputs("</text>\n", f);
 }
 
@@ -208,7 +261,7 @@ svg_bars_write(FILE *f, const struct svg_bars *c)
                                 "stroke-dasharray=\"5,3\"/>\n",
                                 LEFT + gw * (double)g + 2, axis_y(&a, c->limits[g]),
                                 LEFT + gw * (double)(g + 1) - 2, axis_y(&a, c->limits[g]));
-                xlabel(f, LEFT + gw * ((double)g + 0.5), c->group_labels[g], c->ngroups);
+                xlabel(f, LEFT + gw * ((double)g + 0.5), c->group_labels[g], c->ngroups, gw);
         }
         if (c->limits != NULL && one_limit)
                 fprintf(f,
@@ -253,7 +306,7 @@ svg_lines_write(FILE *f, const struct svg_lines *c)
         axis_write(f, &a);
         step = (W - LEFT - RIGHT) / (double)c->npoints;
         for (size_t i = 0; i < c->npoints; i++)
-                xlabel(f, LEFT + step * ((double)i + 0.5), c->point_labels[i], c->npoints);
+                xlabel(f, LEFT + step * ((double)i + 0.5), c->point_labels[i], c->npoints, step);
         for (size_t s = 0; s < c->nseries; s++) {
                 const double *v = c->values + s * c->npoints;
                 const char *color = palette[s % SVG_MAX_SERIES];

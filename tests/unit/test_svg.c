@@ -83,15 +83,15 @@ test_bars(void **state)
         assert_non_null(strstr(s, "目标 &gt;= 8"));
         /*
          * Hand geometry: the axis runs 0..10 (steps of 2); the plot is
-         * 300 - 52 - 64 = 184 high from y = 52, so the bar of 10 starts at
-         * y 52.0 and is 184.0 high, the bar of 5 at 144.0 and 92.0 high,
-         * and the limit 8 lies at 52 + 184 * 0.2 = 88.8.
+         * 300 - 52 - 80 = 168 high from y = 52, so the bar of 10 starts at
+         * y 52.0 and is 168.0 high, the bar of 5 at 136.0 and 84.0 high,
+         * and the limit 8 lies at 52 + 168 * 0.2 = 85.6.
          */
         assert_non_null(strstr(s, "y=\"52.0\" width"));
-        assert_non_null(strstr(s, "height=\"184.0\""));
-        assert_non_null(strstr(s, "y=\"144.0\" width"));
-        assert_non_null(strstr(s, "height=\"92.0\""));
-        assert_non_null(strstr(s, "y1=\"88.8\""));
+        assert_non_null(strstr(s, "height=\"168.0\""));
+        assert_non_null(strstr(s, "y=\"136.0\" width"));
+        assert_non_null(strstr(s, "height=\"84.0\""));
+        assert_non_null(strstr(s, "y1=\"85.6\""));
         free(s);
 }
 
@@ -150,6 +150,41 @@ test_empty_charts(void **state)
 }
 
 static void
+test_labels(void **state)
+{
+        const char *few[] = {"每百名学生拥有县级以上骨干教师数", "短"};
+        const char *many[] = {"双台子区第一小学", "b", "c", "d", "e", "f", "g", "h", "i"};
+        double v2[] = {1, 2}, v9[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        char *s;
+
+        (void)state;
+        /*
+         * Two groups: slots of (720 - 72 - 16) / 2 = 316, 18 characters a
+         * line, so the 16-character name is one line and is whole.
+         */
+        s = render_bars(&(struct svg_bars){.title = "t",
+                                           .unit = "",
+                                           .ngroups = 2,
+                                           .nseries = 1,
+                                           .group_labels = few,
+                                           .series_labels = few,
+                                           .values = v2});
+        assert_non_null(strstr(s, ">每百名学生拥有县级以上骨干教师数</tspan>"));
+        free(s);
+        /* Nine groups: turned, and cut after 7 characters. */
+        s = render_bars(&(struct svg_bars){.title = "t",
+                                           .unit = "",
+                                           .ngroups = 9,
+                                           .nseries = 1,
+                                           .group_labels = many,
+                                           .series_labels = many,
+                                           .values = v9});
+        assert_non_null(strstr(s, ">双台子区第一小…</text>"));
+        assert_non_null(strstr(s, "rotate(-40"));
+        free(s);
+}
+
+static void
 test_lines(void **state)
 {
         const char *periods[] = {"2022", "2023", "2024", "2025"}, *names[] = {"入园率", "辍学率"};
@@ -167,7 +202,7 @@ test_lines(void **state)
         /* A gap splits the first line in two runs; the second is one. */
         assert_int_equal(count(s, "class=\"line\""), 3);
         assert_int_equal(count(s, "class=\"point\""), 7);
-        assert_non_null(strstr(s, ">2025</text>"));
+        assert_non_null(strstr(s, ">2025</tspan>"));
         assert_non_null(strstr(s, ">辍学率</text>"));
         free(s);
 }
@@ -176,9 +211,8 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_bars),
-            cmocka_unit_test(test_bars_grouped_limits),
-            cmocka_unit_test(test_empty_charts),
+            cmocka_unit_test(test_bars),         cmocka_unit_test(test_bars_grouped_limits),
+            cmocka_unit_test(test_empty_charts), cmocka_unit_test(test_labels),
             cmocka_unit_test(test_lines),
         };
 
