@@ -14,7 +14,9 @@
 # runs the review round for one district (finish, approve, a return with
 # its reason, correction, the district's finish, the city's approval, a late
 # value refused) and prints edustat-report review, prints a district and
-# city summary from edustat.agg_value, and keeps everything running for psql
+# city summary from edustat.agg_value, writes the city's 2024 统计公报 (HTML
+# and xlsx) and 过录表 into a directory it names, and keeps everything
+# running for psql
 # until Ctrl-C.  EDUSTAT_DEMO_EXIT=1 stops at once after the summary (CI).
 # Logs go to a temporary directory, named at start and at exit.
 #
@@ -27,7 +29,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 BIN=${EDUSTAT_BIN:-$ROOT/bin}
 
-for p in edustat-sink edustat-aggregator edustat-collector edustat-keygen; do
+for p in edustat-sink edustat-aggregator edustat-collector edustat-keygen edustat-report; do
         if [ ! -x "$BIN/$p" ]; then
                 echo "demo: $BIN/$p is missing; run 'make' first" >&2
                 exit 1
@@ -393,6 +395,22 @@ echo "== rejected records stored in edustat.rejected"
 "${PSQL[@]}" -P footer=off <<'SQL'
 SELECT source, line, reason FROM edustat.rejected ORDER BY source, line;
 SQL
+
+# --- What the office hands on --------------------------------------------
+# The city's 统计公报 for 2024 (one HTML file to email or print, and the
+# same tables in Excel) and its 过录表 (one row per school), from
+# edustat-report.
+echo
+echo "== 2024 bulletin and 过录表 (edustat-report)"
+OUT=$WORK/bulletin
+mkdir -p "$OUT"
+for f in 盘锦市-2024-统计公报.html 盘锦市-2024-统计公报.xlsx; do
+        EDUSTAT_CONFIG=$ROOT/config "$BIN/edustat-report" bulletin --unit 211100 --period 2024 \
+                -o "$OUT/$f" | sed 's/^/   /' || echo "demo: the bulletin $f was not written" >&2
+done
+"$BIN/edustat-report" export --unit 211100 --period 2024 -o "$OUT/盘锦市-2024-过录表.xlsx" |
+        sed 's/^/   /' || echo "demo: the 过录表 was not written" >&2
+echo "demo: bulletin and 过录表 written to $OUT"
 
 echo
 if [ -n "$PG_STARTED" ]; then

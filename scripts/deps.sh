@@ -7,7 +7,8 @@ set -eu
 PKGS="gcc make pkg-config meson ninja-build clang clang-format
       libzmq3-dev libmsgpack-dev libpq-dev libcsv-dev libsqlite3-dev libcmocka-dev
       libzip-dev libexpat1-dev libxlsxwriter-dev
-      postgresql postgresql-client python3 python3-zmq python3-msgpack procps iproute2"
+      postgresql postgresql-client python3 python3-zmq python3-msgpack procps iproute2
+      chromium fonts-noto-cjk python3-pil"
 
 missing=""
 for p in $PKGS; do

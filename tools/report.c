@@ -32,6 +32,15 @@
  * Exit 0; 2 when it cannot answer (no such unit, a bad period, no
  * database).
  *
+ *   edustat-report bulletin --unit CODE --period P [--format html|xlsx|md|json]
+ *                  [-o FILE] [--db-url CONNINFO]
+ *
+ * writes the 统计公报 of the unit (bulletin.h), laid out by the config's
+ * bulletin.csv when there is one (EDUSTAT_CONFIG, default ./config).  The
+ * format is --format, else FILE's extension, else html; FILE is by default
+ * CODE_PERIOD_bulletin.html (or .xlsx, .md, .json).  Exit 0 when written,
+ * 2 when not.
+ *
  * The SQL is in sink/sql/report/, parameterized; it only reads.
  */
 #include <getopt.h>
@@ -42,6 +51,7 @@
 
 #include <libpq-fe.h>
 
+#include "bulletin.h"
 #include "export.h"
 #include "period.h"
 #include "sinksql.h"
@@ -56,6 +66,8 @@ usage(void)
                         "[--format xlsx|csv] [-o FILE] [--db-url CONNINFO]\n"
                         "       edustat-report review --unit CODE --period PERIOD "
                         "[--db-url CONNINFO]\n"
+                        "       edustat-report bulletin --unit CODE --period PERIOD "
+                        "[--format html|xlsx|md|json] [-o FILE] [--db-url CONNINFO]\n"
                         "Environment: EDUSTAT_DB_URL (libpq connection string)\n");
         exit(2);
 }
@@ -158,6 +170,35 @@ review_print(PGconn *c, const char *period, const char *unit)
         return 0;
 }
 
+/*
+ * The bulletin's format: --format, else the extension of -o, else html; and
+ * its file, by default CODE_PERIOD_bulletin.EXT in buf.  Returns 0, or -1
+ * after a message on a bad format.
+ */
+static int
+bulletin_format_pick(const char *format, const char **out, char *buf, size_t len, const char *unit,
+                     const char *period, enum bulletin_format *fmt)
+{
+        static const char *const names[] = {"html", "xlsx", "md", "json"};
+        const char *ext = *out ? strrchr(*out, '.') : NULL;
+
+        *fmt = BULLETIN_HTML;
+        for (int k = 0; k < 4; k++)
+                if (format ? strcmp(format, names[k]) == 0
+                           : ext != NULL && strcasecmp(ext + 1, names[k]) == 0)
+                        *fmt = (enum bulletin_format)k;
+        if (format != NULL && strcmp(format, names[*fmt]) != 0) {
+                fprintf(stderr, "edustat-report: bad format \"%s\" (html, xlsx, md or json)\n",
+                        format);
+                return -1;
+        }
+        if (*out == NULL) {
+                strlcpyf(buf, len, "%s_%s_bulletin.%s", unit, period, names[*fmt]);
+                *out = buf;
+        }
+        return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -176,13 +217,15 @@ main(int argc, char **argv)
         enum export_format fmt = EXPORT_XLSX;
         PGconn *c;
         PGresult *r;
-        int ch, rc = 0, npartial, export, review;
+        int ch, rc = 0, npartial, export, review, bulletin;
+        enum bulletin_format bfmt = BULLETIN_HTML;
 
         if (argc < 2 || (strcmp(argv[1], "missing") != 0 && strcmp(argv[1], "export") != 0 &&
-                         strcmp(argv[1], "review") != 0))
+                         strcmp(argv[1], "review") != 0 && strcmp(argv[1], "bulletin") != 0))
                 usage();
         export = strcmp(argv[1], "export") == 0;
         review = strcmp(argv[1], "review") == 0;
+        bulletin = strcmp(argv[1], "bulletin") == 0;
         optind = 2;
         while ((ch = getopt_long(argc, argv, "p:u:d:f:o:h", opts, NULL)) != -1) {
                 switch (ch) {
@@ -205,9 +248,12 @@ main(int argc, char **argv)
                         usage();
                 }
         }
-        if (period == NULL || optind != argc || (!export && (format || out)) ||
-            ((export || review) && unit == NULL))
+        if (period == NULL || optind != argc || (!export && !bulletin && (format || out)) ||
+            ((export || review || bulletin) && unit == NULL))
                 usage();
+        if (bulletin &&
+            bulletin_format_pick(format, &out, outbuf, sizeof outbuf, unit, period, &bfmt) != 0)
+                return 2;
         if (export) {
                 size_t n = out ? strlen(out) : 0;
 
@@ -238,6 +284,11 @@ main(int argc, char **argv)
                 fprintf(stderr, "edustat-report: %s", PQerrorMessage(c));
                 PQfinish(c);
                 return 2;
+        }
+        if (bulletin) {
+                rc = bulletin_run(c, unit, period, bfmt, out, env_or("EDUSTAT_CONFIG", "./config"));
+                PQfinish(c);
+                return rc;
         }
         if (export) {
                 rc = export_run(c, unit, period, fmt, out);
