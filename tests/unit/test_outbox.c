@@ -840,50 +840,41 @@ test_refusal_receipt(void **state)
 
 /* ------------------------------------------ outboxes of older collectors */
 
-/* The schema of outbox version 1, as collectors of protocol version 1 made it. */
-static const char schema_v1[] =
-    "CREATE TABLE meta (\n"
-    "  key   TEXT PRIMARY KEY,\n"
-    "  value INTEGER NOT NULL\n"
-    ");\n"
-    "CREATE TABLE file (\n"
-    "  id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  path            TEXT NOT NULL,\n"
-    "  origin          INTEGER NOT NULL CHECK (origin IN (1, 2)),\n"
-    "  identity        TEXT UNIQUE,\n"
-    "  spool_name      TEXT,\n"
-    "  final_name      TEXT,\n"
-    "  owner           INTEGER NOT NULL,\n"
-    "  created_at      INTEGER NOT NULL,\n"
-    "  records         INTEGER NOT NULL,\n"
-    "  batches         INTEGER NOT NULL,\n"
-    "  accepted        INTEGER NOT NULL DEFAULT 0,\n"
-    "  changed         INTEGER NOT NULL DEFAULT 0,\n"
-    "  refused_batches INTEGER NOT NULL DEFAULT 0,\n"
-    "  refused_records INTEGER NOT NULL DEFAULT 0,\n"
-    "  refusal         TEXT\n"
-    ");\n"
-    "CREATE INDEX file_spool_name ON file(spool_name);\n"
-    "CREATE TABLE batch (\n"
-    "  seq        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  batch_id   TEXT NOT NULL UNIQUE,\n"
-    "  file_id    INTEGER NOT NULL REFERENCES file(id),\n"
-    "  records    INTEGER NOT NULL,\n"
-    "  message    BLOB NOT NULL,\n"
-    "  created_at INTEGER NOT NULL,\n"
-    "  attempts   INTEGER NOT NULL DEFAULT 0,\n"
-    "  tried_at   INTEGER,\n"
-    "  last_error TEXT\n"
-    ");\n"
-    "CREATE INDEX batch_file ON batch(file_id);\n"
-    "CREATE TABLE rejection (\n"
-    "  file_id  INTEGER NOT NULL REFERENCES file(id),\n"
-    "  line     INTEGER NOT NULL,\n"
-    "  from_ack INTEGER NOT NULL,\n"
-    "  reason   TEXT NOT NULL\n"
-    ");\n"
-    "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
-    "PRAGMA user_version = 1;\n";
+/*
+ * The migrations as released, each as its length and 64-bit FNV-1a hash,
+ * written down when it was released.  Outboxes in the field were made by
+ * these texts, and the upgrade tests below build old outboxes from them, so
+ * a released text must not change: a change of schema is a new migration.
+ */
+static uint64_t
+fnv1a(const char *s)
+{
+        uint64_t h = 0xcbf29ce484222325u;
+
+        for (; *s != '\0'; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+        return h;
+}
+
+static void
+test_migrations_frozen(void **state)
+{
+        static const struct {
+                size_t len;
+                uint64_t fnv;
+        } released[] = {
+            [1] = {1348, 0xac2a45f2c6895554u},
+            [2] = {355, 0xc54d0d5063b8df26u},
+            [3] = {368, 0xf74ae0f3b447f770u},
+        };
+
+        (void)state;
+        assert_int_equal(OUTBOX_SCHEMA + 1, sizeof(released) / sizeof(released[0]));
+        for (int v = 1; v <= OUTBOX_SCHEMA; v++) {
+                assert_int_equal(strlen(outbox_migration_sql(v)), released[v].len);
+                assert_true(fnv1a(outbox_migration_sql(v)) == released[v].fnv);
+        }
+}
 
 /*
  * A "submit" of protocol version `version` with two records, packed field
@@ -998,7 +989,7 @@ test_migrate_from_1(void **state)
         assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
                          SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, outbox_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
         assert_int_equal(
             sqlite3_exec(db,
                          "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
@@ -1125,19 +1116,6 @@ test_migrate_from_1(void **state)
         msgpack_sbuffer_destroy(&v2);
 }
 
-/* The schema-2 step as collectors of protocol version 2 made it (frozen copy). */
-static const char schema_v2[] = "CREATE TABLE stale (\n"
-                                "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
-                                "  line      INTEGER NOT NULL,\n"
-                                "  value     TEXT NOT NULL,\n"
-                                "  collector TEXT NOT NULL,\n"
-                                "  version   INTEGER NOT NULL\n"
-                                ");\n"
-                                "CREATE INDEX stale_file ON stale(file_id, line);\n"
-                                "ALTER TABLE rejection ADD COLUMN place INTEGER NOT NULL DEFAULT 0 "
-                                "CHECK (place IN (0, 1, 2));\n"
-                                "PRAGMA user_version = 2;\n";
-
 /* A warning of an ack over C strings. */
 static struct outbox_warning
 warning_of(const char *unit, const char *period, const char *rule, const char *message)
@@ -1188,8 +1166,8 @@ test_migrate_from_2(void **state)
         assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
                          SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, schema_v2, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, outbox_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, outbox_migration_sql(2), NULL, NULL, NULL), SQLITE_OK);
         assert_int_equal(
             sqlite3_exec(db,
                          "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
@@ -1650,6 +1628,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
             cmocka_unit_test_setup_teardown(test_placed_rejections, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, teardown),
+            cmocka_unit_test(test_migrations_frozen),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_2, setup, teardown),
             cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
