@@ -1138,6 +1138,15 @@ outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name)
 int
 outbox_file_forget(struct outbox *ob, int64_t id)
 {
+        static const struct {
+                enum stmt s;
+                const char *what;
+        } forget[] = {
+            {S_REJ_DEL, "delete rejections"},
+            {S_STALE_DEL, "delete stale records"},
+            {S_WARN_DEL, "delete warnings"},
+            {S_FILE_DEL, "delete a file"},
+        };
         sqlite3_stmt *st;
         sqlite3_int64 nbatch;
 
@@ -1155,26 +1164,14 @@ outbox_file_forget(struct outbox *ob, int64_t id)
                           (long long)id, (long long)nbatch);
                 goto fail;
         }
-        if ((st = stmt(ob, S_REJ_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete rejections") < 0)
-                goto fail;
-        if ((st = stmt(ob, S_STALE_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete stale records") < 0)
-                goto fail;
-        if ((st = stmt(ob, S_WARN_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete warnings") < 0)
-                goto fail;
-        if ((st = stmt(ob, S_FILE_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete a file") < 0)
-                goto fail;
+        /* What refers to the file first, the file last. */
+        for (size_t i = 0; i < sizeof(forget) / sizeof(forget[0]); i++) {
+                if ((st = stmt(ob, forget[i].s)) == NULL)
+                        goto fail;
+                sqlite3_bind_int64(st, 1, id);
+                if (step_done(ob, st, forget[i].what) < 0)
+                        goto fail;
+        }
         return outbox_commit(ob);
 fail:
         outbox_rollback(ob);

@@ -877,6 +877,33 @@ test_migrations_frozen(void **state)
 }
 
 /*
+ * Make fx->path an outbox of schema `schema` as an older collector left it:
+ * the released migrations 1..schema in WAL mode, then the statements rows,
+ * then one batch put in by batch_sql with ID_A as ?1 and msg as ?2.
+ */
+static void
+old_outbox_make(const struct fixture *fx, int schema, const char *rows, const char *batch_sql,
+                const msgpack_sbuffer *msg)
+{
+        sqlite3 *db;
+        sqlite3_stmt *ins;
+
+        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+                         SQLITE_OK);
+        for (int v = 1; v <= schema; v++)
+                assert_int_equal(sqlite3_exec(db, outbox_migration_sql(v), NULL, NULL, NULL),
+                                 SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, batch_sql, -1, &ins, NULL), SQLITE_OK);
+        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, msg->data, (int)msg->size, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_finalize(ins);
+        sqlite3_close(db);
+}
+
+/*
  * A "submit" of protocol version `version` with two records, packed field
  * by field (not by proto_submit_begin, which packs the current version):
  * ["submit", version, "coll", id, "old.csv", [record, record]].
@@ -978,7 +1005,6 @@ test_migrate_from_1(void **state)
         uint64_t last;
         int64_t got;
         sqlite3 *db;
-        sqlite3_stmt *ins;
 
         msgpack_sbuffer_init(&v1);
         msgpack_sbuffer_init(&v2);
@@ -986,31 +1012,17 @@ test_migrate_from_1(void **state)
         submit_pack(&v2, 2, ID_A);
         assert_int_equal(v1.size, v2.size);
 
-        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, outbox_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(
-            sqlite3_exec(db,
-                         "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
-                         "INSERT INTO file(path, origin, owner, created_at, records, batches, "
-                         "accepted, changed) VALUES ('old.csv', 1, 1, 1700000000, 5, 2, 3, 1);"
-                         "INSERT INTO rejection VALUES (1, 3, 0, 'row has 3 fields, the "
-                         "header has 4');"
-                         "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"');",
-                         NULL, NULL, NULL),
-            SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "INSERT INTO batch(batch_id, file_id, records, "
-                                            "message, created_at, attempts, last_error) VALUES "
-                                            "(?1, 1, 2, ?2, 1700000000, 3, 'no acknowledgement')",
-                                            -1, &ins, NULL),
-                         SQLITE_OK);
-        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 2, v1.data, (int)v1.size, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
-        sqlite3_finalize(ins);
-        sqlite3_close(db);
+        old_outbox_make(fx, 1,
+                        "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
+                        "INSERT INTO file(path, origin, owner, created_at, records, batches, "
+                        "accepted, changed) VALUES ('old.csv', 1, 1, 1700000000, 5, 2, 3, 1);"
+                        "INSERT INTO rejection VALUES (1, 3, 0, 'row has 3 fields, the "
+                        "header has 4');"
+                        "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"');",
+                        "INSERT INTO batch(batch_id, file_id, records, message, created_at, "
+                        "attempts, last_error) VALUES "
+                        "(?1, 1, 2, ?2, 1700000000, 3, 'no acknowledgement')",
+                        &v1);
 
         ob = open_ok(fx);
         assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), OUTBOX_SCHEMA);
@@ -1158,37 +1170,19 @@ test_migrate_from_2(void **state)
         };
         char seen[512] = "", text[2048];
         int64_t got;
-        sqlite3 *db;
-        sqlite3_stmt *ins;
 
         msgpack_sbuffer_init(&v2);
         submit_pack(&v2, 2, ID_A);
-        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, outbox_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, outbox_migration_sql(2), NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(
-            sqlite3_exec(db,
-                         "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
-                         "INSERT INTO file(path, origin, owner, created_at, records, batches, "
-                         "accepted, changed) VALUES ('two.csv', 1, 1, 1700000000, 5, 2, 2, 1);"
-                         "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"', 0);"
-                         "INSERT INTO stale VALUES (1, 3, '1300', 'district-211102', "
-                         "1782957623296000000);",
-                         NULL, NULL, NULL),
-            SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "INSERT INTO batch(batch_id, file_id, records, "
-                                            "message, created_at, attempts) VALUES "
-                                            "(?1, 1, 2, ?2, 1700000000, 1)",
-                                            -1, &ins, NULL),
-                         SQLITE_OK);
-        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 2, v2.data, (int)v2.size, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
-        sqlite3_finalize(ins);
-        sqlite3_close(db);
+        old_outbox_make(fx, 2,
+                        "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
+                        "INSERT INTO file(path, origin, owner, created_at, records, batches, "
+                        "accepted, changed) VALUES ('two.csv', 1, 1, 1700000000, 5, 2, 2, 1);"
+                        "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"', 0);"
+                        "INSERT INTO stale VALUES (1, 3, '1300', 'district-211102', "
+                        "1782957623296000000);",
+                        "INSERT INTO batch(batch_id, file_id, records, message, created_at, "
+                        "attempts) VALUES (?1, 1, 2, ?2, 1700000000, 1)",
+                        &v2);
 
         ob = open_ok(fx);
         assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 3);
