@@ -239,6 +239,13 @@ static const char *const migration[OUTBOX_SCHEMA + 1] = {
     [3] = schema_v3_sql,
 };
 
+const char *
+outbox_migration_sql(int version)
+{
+        assert(version >= 1 && version <= OUTBOX_SCHEMA);
+        return migration[version];
+}
+
 struct outbox {
         sqlite3 *db;
         char *path;
@@ -729,19 +736,26 @@ outbox_batch_next(struct outbox *ob, int64_t after_seq, int64_t max_seq, struct 
         }
 }
 
-int
-outbox_batch_pending(struct outbox *ob, const char *batch_id)
+/* Whether statement s finds a row for the text key: 1, 0 or -1 (logged with what). */
+static int
+key_exists(struct outbox *ob, enum stmt s, const char *key, const char *what)
 {
-        sqlite3_stmt *st = stmt(ob, S_BATCH_PENDING);
+        sqlite3_stmt *st = stmt(ob, s);
         int r;
 
         if (st == NULL)
                 return -1;
-        bind_text(st, 1, batch_id);
-        r = step_row(ob, st, "look up a batch");
+        bind_text(st, 1, key);
+        r = step_row(ob, st, what);
         if (r == 1)
                 sqlite3_reset(st);
         return r;
+}
+
+int
+outbox_batch_pending(struct outbox *ob, const char *batch_id)
+{
+        return key_exists(ob, S_BATCH_PENDING, batch_id, "look up a batch");
 }
 
 int
@@ -890,6 +904,43 @@ warning_keep(struct outbox *ob, int64_t file_id, const struct outbox_warning *w)
         return step_done(ob, st, "add a warning");
 }
 
+/*
+ * Open a transaction, take batch_id out of the queue and ready statement s
+ * (one that counts the answer in the batch's file) with the file bound as ?1.
+ * 1 with *file_id, *records and *stp, the transaction open for the caller
+ * to end with settle_end; 0 when the batch is not pending, -1 on failure,
+ * both with the transaction rolled back.
+ */
+static int
+settle_begin(struct outbox *ob, const char *batch_id, enum stmt s, int64_t *file_id,
+             uint64_t *records, sqlite3_stmt **stp)
+{
+        int r;
+
+        if (outbox_begin(ob) < 0)
+                return -1;
+        if ((r = batch_take(ob, batch_id, file_id, records)) <= 0)
+                goto fail;
+        r = -1;
+        if ((*stp = stmt(ob, s)) == NULL)
+                goto fail;
+        sqlite3_bind_int64(*stp, 1, *file_id);
+        return 1;
+fail:
+        outbox_rollback(ob);
+        return r;
+}
+
+/* End settle_begin's transaction: commit when r is 1, else roll back.  r, or -1. */
+static int
+settle_end(struct outbox *ob, int r)
+{
+        if (r == 1)
+                return outbox_commit(ob) < 0 ? -1 : 1;
+        outbox_rollback(ob);
+        return r;
+}
+
 int
 outbox_ack(struct outbox *ob, const char *batch_id, uint32_t accepted, uint32_t changed,
            const struct outbox_reject *rej, size_t nrej, const struct outbox_stale *stale,
@@ -908,14 +959,9 @@ outbox_ack_warned(struct outbox *ob, const char *batch_id, uint32_t accepted, ui
         uint64_t records;
         int r;
 
-        if (outbox_begin(ob) < 0)
-                return -1;
-        if ((r = batch_take(ob, batch_id, file_id, &records)) <= 0)
-                goto out;
+        if ((r = settle_begin(ob, batch_id, S_FILE_ACK, file_id, &records, &st)) <= 0)
+                return r;
         r = -1;
-        if ((st = stmt(ob, S_FILE_ACK)) == NULL)
-                goto out;
-        sqlite3_bind_int64(st, 1, *file_id);
         sqlite3_bind_int64(st, 2, accepted);
         sqlite3_bind_int64(st, 3, changed);
         if (step_done(ob, st, "count an ack") < 0)
@@ -932,10 +978,7 @@ outbox_ack_warned(struct outbox *ob, const char *batch_id, uint32_t accepted, ui
                         goto out;
         r = 1;
 out:
-        if (r == 1)
-                return outbox_commit(ob) < 0 ? -1 : 1;
-        outbox_rollback(ob);
-        return r;
+        return settle_end(ob, r);
 }
 
 int
@@ -946,26 +989,13 @@ outbox_refuse(struct outbox *ob, const char *batch_id, const char *message, size
         uint64_t records;
         int r;
 
-        if (outbox_begin(ob) < 0)
-                return -1;
-        if ((r = batch_take(ob, batch_id, file_id, &records)) <= 0)
-                goto out;
-        r = -1;
-        if ((st = stmt(ob, S_FILE_REFUSE)) == NULL)
-                goto out;
-        sqlite3_bind_int64(st, 1, *file_id);
+        if ((r = settle_begin(ob, batch_id, S_FILE_REFUSE, file_id, &records, &st)) <= 0)
+                return r;
         sqlite3_bind_int64(st, 2, (sqlite3_int64)records);
         sqlite3_bind_text(st, 3, message ? message : "",
                           message ? (int)text_cut(message, len, OUTBOX_MAX_TEXT) : 0,
                           SQLITE_TRANSIENT);
-        if (step_done(ob, st, "count a refusal") < 0)
-                goto out;
-        r = 1;
-out:
-        if (r == 1)
-                return outbox_commit(ob) < 0 ? -1 : 1;
-        outbox_rollback(ob);
-        return r;
+        return settle_end(ob, step_done(ob, st, "count a refusal") < 0 ? -1 : 1);
 }
 
 static void
@@ -1036,16 +1066,7 @@ outbox_file_find(struct outbox *ob, const char *identity, struct outbox_file *ou
 int
 outbox_spool_name_taken(struct outbox *ob, const char *spool_name)
 {
-        sqlite3_stmt *st = stmt(ob, S_SPOOL_TAKEN);
-        int r;
-
-        if (st == NULL)
-                return -1;
-        bind_text(st, 1, spool_name);
-        r = step_row(ob, st, "look up a spool name");
-        if (r == 1)
-                sqlite3_reset(st);
-        return r;
+        return key_exists(ob, S_SPOOL_TAKEN, spool_name, "look up a spool name");
 }
 
 int
@@ -1117,6 +1138,15 @@ outbox_file_final_set(struct outbox *ob, int64_t id, const char *final_name)
 int
 outbox_file_forget(struct outbox *ob, int64_t id)
 {
+        static const struct {
+                enum stmt s;
+                const char *what;
+        } forget[] = {
+            {S_REJ_DEL, "delete rejections"},
+            {S_STALE_DEL, "delete stale records"},
+            {S_WARN_DEL, "delete warnings"},
+            {S_FILE_DEL, "delete a file"},
+        };
         sqlite3_stmt *st;
         sqlite3_int64 nbatch;
 
@@ -1134,26 +1164,14 @@ outbox_file_forget(struct outbox *ob, int64_t id)
                           (long long)id, (long long)nbatch);
                 goto fail;
         }
-        if ((st = stmt(ob, S_REJ_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete rejections") < 0)
-                goto fail;
-        if ((st = stmt(ob, S_STALE_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete stale records") < 0)
-                goto fail;
-        if ((st = stmt(ob, S_WARN_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete warnings") < 0)
-                goto fail;
-        if ((st = stmt(ob, S_FILE_DEL)) == NULL)
-                goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (step_done(ob, st, "delete a file") < 0)
-                goto fail;
+        /* What refers to the file first, the file last. */
+        for (size_t i = 0; i < sizeof(forget) / sizeof(forget[0]); i++) {
+                if ((st = stmt(ob, forget[i].s)) == NULL)
+                        goto fail;
+                sqlite3_bind_int64(st, 1, id);
+                if (step_done(ob, st, forget[i].what) < 0)
+                        goto fail;
+        }
         return outbox_commit(ob);
 fail:
         outbox_rollback(ob);

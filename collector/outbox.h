@@ -228,6 +228,15 @@ struct outbox_totals {
 };
 
 /*
+ * The text of migration `version` (1..OUTBOX_SCHEMA), which takes an
+ * outbox from schema version - 1 to version and ends by setting
+ * user_version.  Static; never NULL.  A released migration is never edited,
+ * since outboxes in the field were made by it: tests build outboxes of
+ * older schemas from these texts and check that they stay as released.
+ */
+const char *outbox_migration_sql(int version);
+
+/*
  * Open (and with OUTBOX_CREATE create) the outbox at path: WAL,
  * synchronous=FULL, busy_timeout OUTBOX_BUSY_MS, foreign keys on, schema
  * created or checked.  Returns an owned handle, or NULL with a message

@@ -840,50 +840,68 @@ test_refusal_receipt(void **state)
 
 /* ------------------------------------------ outboxes of older collectors */
 
-/* The schema of outbox version 1, as collectors of protocol version 1 made it. */
-static const char schema_v1[] =
-    "CREATE TABLE meta (\n"
-    "  key   TEXT PRIMARY KEY,\n"
-    "  value INTEGER NOT NULL\n"
-    ");\n"
-    "CREATE TABLE file (\n"
-    "  id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  path            TEXT NOT NULL,\n"
-    "  origin          INTEGER NOT NULL CHECK (origin IN (1, 2)),\n"
-    "  identity        TEXT UNIQUE,\n"
-    "  spool_name      TEXT,\n"
-    "  final_name      TEXT,\n"
-    "  owner           INTEGER NOT NULL,\n"
-    "  created_at      INTEGER NOT NULL,\n"
-    "  records         INTEGER NOT NULL,\n"
-    "  batches         INTEGER NOT NULL,\n"
-    "  accepted        INTEGER NOT NULL DEFAULT 0,\n"
-    "  changed         INTEGER NOT NULL DEFAULT 0,\n"
-    "  refused_batches INTEGER NOT NULL DEFAULT 0,\n"
-    "  refused_records INTEGER NOT NULL DEFAULT 0,\n"
-    "  refusal         TEXT\n"
-    ");\n"
-    "CREATE INDEX file_spool_name ON file(spool_name);\n"
-    "CREATE TABLE batch (\n"
-    "  seq        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  batch_id   TEXT NOT NULL UNIQUE,\n"
-    "  file_id    INTEGER NOT NULL REFERENCES file(id),\n"
-    "  records    INTEGER NOT NULL,\n"
-    "  message    BLOB NOT NULL,\n"
-    "  created_at INTEGER NOT NULL,\n"
-    "  attempts   INTEGER NOT NULL DEFAULT 0,\n"
-    "  tried_at   INTEGER,\n"
-    "  last_error TEXT\n"
-    ");\n"
-    "CREATE INDEX batch_file ON batch(file_id);\n"
-    "CREATE TABLE rejection (\n"
-    "  file_id  INTEGER NOT NULL REFERENCES file(id),\n"
-    "  line     INTEGER NOT NULL,\n"
-    "  from_ack INTEGER NOT NULL,\n"
-    "  reason   TEXT NOT NULL\n"
-    ");\n"
-    "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
-    "PRAGMA user_version = 1;\n";
+/*
+ * The migrations as released, each as its length and 64-bit FNV-1a hash,
+ * written down when it was released.  Outboxes in the field were made by
+ * these texts, and the upgrade tests below build old outboxes from them, so
+ * a released text must not change: a change of schema is a new migration.
+ */
+static uint64_t
+fnv1a(const char *s)
+{
+        uint64_t h = 0xcbf29ce484222325u;
+
+        for (; *s != '\0'; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+        return h;
+}
+
+static void
+test_migrations_frozen(void **state)
+{
+        static const struct {
+                size_t len;
+                uint64_t fnv;
+        } released[] = {
+            [1] = {1348, 0xac2a45f2c6895554u},
+            [2] = {355, 0xc54d0d5063b8df26u},
+            [3] = {368, 0xf74ae0f3b447f770u},
+        };
+
+        (void)state;
+        assert_int_equal(OUTBOX_SCHEMA + 1, sizeof(released) / sizeof(released[0]));
+        for (int v = 1; v <= OUTBOX_SCHEMA; v++) {
+                assert_int_equal(strlen(outbox_migration_sql(v)), released[v].len);
+                assert_true(fnv1a(outbox_migration_sql(v)) == released[v].fnv);
+        }
+}
+
+/*
+ * Make fx->path an outbox of schema `schema` as an older collector left it:
+ * the released migrations 1..schema in WAL mode, then the statements rows,
+ * then one batch put in by batch_sql with ID_A as ?1 and msg as ?2.
+ */
+static void
+old_outbox_make(const struct fixture *fx, int schema, const char *rows, const char *batch_sql,
+                const msgpack_sbuffer *msg)
+{
+        sqlite3 *db;
+        sqlite3_stmt *ins;
+
+        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+                         SQLITE_OK);
+        for (int v = 1; v <= schema; v++)
+                assert_int_equal(sqlite3_exec(db, outbox_migration_sql(v), NULL, NULL, NULL),
+                                 SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, batch_sql, -1, &ins, NULL), SQLITE_OK);
+        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, msg->data, (int)msg->size, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_finalize(ins);
+        sqlite3_close(db);
+}
 
 /*
  * A "submit" of protocol version `version` with two records, packed field
@@ -987,7 +1005,6 @@ test_migrate_from_1(void **state)
         uint64_t last;
         int64_t got;
         sqlite3 *db;
-        sqlite3_stmt *ins;
 
         msgpack_sbuffer_init(&v1);
         msgpack_sbuffer_init(&v2);
@@ -995,31 +1012,17 @@ test_migrate_from_1(void **state)
         submit_pack(&v2, 2, ID_A);
         assert_int_equal(v1.size, v2.size);
 
-        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(
-            sqlite3_exec(db,
-                         "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
-                         "INSERT INTO file(path, origin, owner, created_at, records, batches, "
-                         "accepted, changed) VALUES ('old.csv', 1, 1, 1700000000, 5, 2, 3, 1);"
-                         "INSERT INTO rejection VALUES (1, 3, 0, 'row has 3 fields, the "
-                         "header has 4');"
-                         "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"');",
-                         NULL, NULL, NULL),
-            SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "INSERT INTO batch(batch_id, file_id, records, "
-                                            "message, created_at, attempts, last_error) VALUES "
-                                            "(?1, 1, 2, ?2, 1700000000, 3, 'no acknowledgement')",
-                                            -1, &ins, NULL),
-                         SQLITE_OK);
-        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 2, v1.data, (int)v1.size, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
-        sqlite3_finalize(ins);
-        sqlite3_close(db);
+        old_outbox_make(fx, 1,
+                        "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
+                        "INSERT INTO file(path, origin, owner, created_at, records, batches, "
+                        "accepted, changed) VALUES ('old.csv', 1, 1, 1700000000, 5, 2, 3, 1);"
+                        "INSERT INTO rejection VALUES (1, 3, 0, 'row has 3 fields, the "
+                        "header has 4');"
+                        "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"');",
+                        "INSERT INTO batch(batch_id, file_id, records, message, created_at, "
+                        "attempts, last_error) VALUES "
+                        "(?1, 1, 2, ?2, 1700000000, 3, 'no acknowledgement')",
+                        &v1);
 
         ob = open_ok(fx);
         assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), OUTBOX_SCHEMA);
@@ -1125,19 +1128,6 @@ test_migrate_from_1(void **state)
         msgpack_sbuffer_destroy(&v2);
 }
 
-/* The schema-2 step as collectors of protocol version 2 made it (frozen copy). */
-static const char schema_v2[] = "CREATE TABLE stale (\n"
-                                "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
-                                "  line      INTEGER NOT NULL,\n"
-                                "  value     TEXT NOT NULL,\n"
-                                "  collector TEXT NOT NULL,\n"
-                                "  version   INTEGER NOT NULL\n"
-                                ");\n"
-                                "CREATE INDEX stale_file ON stale(file_id, line);\n"
-                                "ALTER TABLE rejection ADD COLUMN place INTEGER NOT NULL DEFAULT 0 "
-                                "CHECK (place IN (0, 1, 2));\n"
-                                "PRAGMA user_version = 2;\n";
-
 /* A warning of an ack over C strings. */
 static struct outbox_warning
 warning_of(const char *unit, const char *period, const char *rule, const char *message)
@@ -1180,37 +1170,19 @@ test_migrate_from_2(void **state)
         };
         char seen[512] = "", text[2048];
         int64_t got;
-        sqlite3 *db;
-        sqlite3_stmt *ins;
 
         msgpack_sbuffer_init(&v2);
         submit_pack(&v2, 2, ID_A);
-        assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
-                         SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, schema_v2, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(
-            sqlite3_exec(db,
-                         "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
-                         "INSERT INTO file(path, origin, owner, created_at, records, batches, "
-                         "accepted, changed) VALUES ('two.csv', 1, 1, 1700000000, 5, 2, 2, 1);"
-                         "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"', 0);"
-                         "INSERT INTO stale VALUES (1, 3, '1300', 'district-211102', "
-                         "1782957623296000000);",
-                         NULL, NULL, NULL),
-            SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "INSERT INTO batch(batch_id, file_id, records, "
-                                            "message, created_at, attempts) VALUES "
-                                            "(?1, 1, 2, ?2, 1700000000, 1)",
-                                            -1, &ins, NULL),
-                         SQLITE_OK);
-        sqlite3_bind_text(ins, 1, ID_A, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 2, v2.data, (int)v2.size, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
-        sqlite3_finalize(ins);
-        sqlite3_close(db);
+        old_outbox_make(fx, 2,
+                        "INSERT INTO meta VALUES ('last_version', 1740800000000000001);"
+                        "INSERT INTO file(path, origin, owner, created_at, records, batches, "
+                        "accepted, changed) VALUES ('two.csv', 1, 1, 1700000000, 5, 2, 2, 1);"
+                        "INSERT INTO rejection VALUES (1, 4, 1, 'unknown unit \"9\"', 0);"
+                        "INSERT INTO stale VALUES (1, 3, '1300', 'district-211102', "
+                        "1782957623296000000);",
+                        "INSERT INTO batch(batch_id, file_id, records, message, created_at, "
+                        "attempts) VALUES (?1, 1, 2, ?2, 1700000000, 1)",
+                        &v2);
 
         ob = open_ok(fx);
         assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 3);
@@ -1650,6 +1622,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
             cmocka_unit_test_setup_teardown(test_placed_rejections, setup, teardown),
             cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, teardown),
+            cmocka_unit_test(test_migrations_frozen),
             cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
             cmocka_unit_test_setup_teardown(test_migrate_from_2, setup, teardown),
             cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
