@@ -71,7 +71,7 @@ rcmd() {
 # review_lane LANE: the lane's walk.  Writes "KIND UNIT TEXT RC" lines to
 # WORK/lane<L>.log (TEXT: the value, comment or reason; "-" for finish).
 review_lane() {
-        local l=$1 op=0 t0 s i rc text
+        local l=$1 op=0 t0 s i rc text cur
         local -a schools step round
         RANDOM=$((SEED + 104729 * (l + 1)))
         mapfile -t schools <"$WORK/lane$l.schools"
@@ -86,7 +86,8 @@ review_lane() {
                 i=$((RANDOM % ${#schools[@]}))
                 s=${schools[i]}
                 # the walk: 0 value, 1 finish, 2 value, 3 approve, 4 value, 5 return
-                case ${step[i]} in
+                cur=${step[i]}
+                case $cur in
                 0 | 2 | 4)
                         text=$((l * 1000000 + op * 10 + step[i] / 2))
                         printf 'unit,period,indicator,value\n%s,%s,pupils,%s\n' "$s" "$P" "$text" \
@@ -114,7 +115,7 @@ review_lane() {
                         echo "return $s $text $rc" >>"$WORK/lane$l.log"
                         ;;
                 esac
-                case ${step[i]} in
+                case $cur in
                 1 | 3 | 5)
                         if [ "$rc" = 0 ]; then
                                 [ "${step[i]}" = 5 ] && round[i]=$((round[i] + 1))
@@ -188,9 +189,9 @@ psql -AtX -F "$(printf '\t')" -c "SELECT unit, value::bigint, extract(epoch FROM
 psql -AtX -F "$(printf '\t')" -c "SELECT unit, reason FROM edustat.rejected WHERE period = '$P'" >"$WORK/rejected" ||
         fail "cannot read rejected"
 psql -AtX -F "$(printf '\t')" -c "SELECT r.unit, r.period FROM edustat.review r
-        WHERE (r.state, r.\"by\", r.comment) IS DISTINCT FROM
-              (SELECT h.to_state, h.\"by\", h.comment FROM edustat.review_history h
-                WHERE h.unit = r.unit AND h.period = r.period ORDER BY h.id DESC LIMIT 1)" >"$WORK/review-mismatch" ||
+        LEFT JOIN LATERAL (SELECT h.to_state, h.\"by\", h.comment FROM edustat.review_history h
+                WHERE h.unit = r.unit AND h.period = r.period ORDER BY h.id DESC LIMIT 1) h ON true
+        WHERE ROW(r.state, r.\"by\", r.comment) IS DISTINCT FROM ROW(h.to_state, h.\"by\", h.comment)" >"$WORK/review-mismatch" ||
         fail "cannot compare review with review_history"
 [ -s "$WORK/review-mismatch" ] && fail "edustat.review is not the last review_history row for: $(head -n 5 "$WORK/review-mismatch")"
 

@@ -156,8 +156,7 @@ check() {
 submit() {
         local step=$1 key=$2 f=$WORK/$1.csv rc want line n
         dump_values "$WORK/$step.before" || { fail "$step: cannot read unit_value"; return; }
-        qt "SET TimeZone = 'Asia/Shanghai';
-            SELECT unit, period, to_char(at, 'YYYY-MM-DD HH24:MI:SS') || ' +0800' FROM edustat.review
+        PGTZ=Asia/Shanghai qt "SELECT unit, period, to_char(at, 'YYYY-MM-DD HH24:MI:SS') || ' +0800' FROM edustat.review
              WHERE state <> 'open'" >"$WORK/$step.at" 2>/dev/null || : >"$WORK/$step.at"
         python3 "$ORACLE" values "$STATE" "$EDUSTAT_CONFIG" "$WORK/$step.before" "$WORK/$step.at" "$f" "$f" \
                 "$WORK/$step.want" || { fail "$step: the oracle cannot judge $f"; return; }
