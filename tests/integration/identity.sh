@@ -234,9 +234,9 @@ sinkc '["hello",3,"other"]' >"$WORK/sink0.out" 2>&1
 grep -q '^fail 0 .*other' "$WORK/sink0.out" ||
         fail "a hello naming id 'other' with the key of 'aggregator': want 'fail 0 ...other...', got: $(cat "$WORK/sink0.out")"
 sinkc '["hello",3,"aggregator"]' >"$WORK/sink1.out" 2>&1
-read -r _ _ _ E3 <<<"$(grep '^ready ' "$WORK/sink1.out")"
+read -r _ _ _ E3 _ <<<"$(grep '^ready ' "$WORK/sink1.out")"
 case $E3 in
-'' | *[!0-9]*) fail "a hello from the test client: no 'ready LAST_SEQ NROWS EPOCH': $(cat "$WORK/sink1.out")" ;;
+'' | *[!0-9]*) fail "a hello from the test client: no 'ready LAST_SEQ NROWS EPOCH NREVIEWS NNOTES': $(cat "$WORK/sink1.out")" ;;
 *)
         V=$((($(date +%s%6N)) * 1024))
         # a uow: [batch...] then [value...], each value naming its batch by index

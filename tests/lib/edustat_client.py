@@ -33,7 +33,7 @@ Each reply is printed as lines (or, with --json, as one JSON line):
     stale LINE STORED_VALUE COLLECTOR STORED_VERSION   one per stale record
     error BATCH|- MESSAGE
     rows N                                    (sink) a "rows" message of N rows
-    ready LAST_SEQ NROWS EPOCH                (sink)
+    ready LAST_SEQ NROWS EPOCH NREVIEWS NNOTES   (sink)
     ok SEQ / fail SEQ MESSAGE / fenced SEQ MESSAGE   (sink)
     other JSON                                anything else
     timeout                                   no reply within --timeout

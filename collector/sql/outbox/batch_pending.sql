@@ -1,0 +1,1 @@
+SELECT 1 FROM batch WHERE batch_id = ?1

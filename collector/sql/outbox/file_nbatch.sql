@@ -1,0 +1,1 @@
+SELECT count(*) FROM batch WHERE file_id = ?1

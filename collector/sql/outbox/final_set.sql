@@ -1,0 +1,1 @@
+UPDATE file SET final_name = ?2 WHERE id = ?1

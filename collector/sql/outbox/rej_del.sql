@@ -1,0 +1,1 @@
+DELETE FROM rejection WHERE file_id = ?1

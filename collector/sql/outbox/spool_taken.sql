@@ -1,0 +1,1 @@
+SELECT 1 FROM file WHERE spool_name = ?1

@@ -1,0 +1,1 @@
+DELETE FROM stale WHERE file_id = ?1

@@ -1,0 +1,1 @@
+SELECT count(*) FROM warning WHERE file_id = ?1

@@ -1,0 +1,1 @@
+DELETE FROM warning WHERE file_id = ?1
