@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "outboxsql.h"
 #include "util.h"
 
 enum stmt {
@@ -39,8 +40,7 @@ enum stmt {
         S_BATCH_DEL,
         S_FILE_ACK,
         S_FILE_REFUSE,
-        S_FILE_GET,
-        S_FILE_FIND,
+        S_FILE_ID_OF,
         S_SPOOL_TAKEN,
         S_FILES_LIST,
         S_FINAL_SET,
@@ -55,195 +55,59 @@ enum stmt {
         NSTMT
 };
 
-/*
- * The receipt's rejections: the collector's own (from_ack 0) all shown; an
- * ack's is left out when the collector rejected that line itself (place 0)
- * or gave that very reason for a column or cell of it (place 1, 2: the
- * aggregator echoes it), and when the same line and reason came before
- * (every cell of a wide row with an unknown unit says so once).
- */
-#define REJ_SHOWN                                                                                  \
-        "FROM rejection r WHERE r.file_id = ?1 AND (r.from_ack = 0 OR (NOT EXISTS "                \
-        "(SELECT 1 FROM rejection c WHERE c.file_id = r.file_id AND c.line = r.line "              \
-        "AND c.from_ack = 0 AND (c.place = 0 OR c.reason = r.reason)) AND NOT EXISTS "             \
-        "(SELECT 1 FROM rejection d WHERE d.file_id = r.file_id AND d.line = r.line "              \
-        "AND d.from_ack = 1 AND d.reason = r.reason AND d.rowid < r.rowid)))"
-
-/* A file with what is still pending of it; read by file_read. */
-#define FILE_SELECT                                                                                \
-        "SELECT f.id, f.path, f.origin, f.identity, f.spool_name, f.final_name, f.owner, "         \
-        "f.created_at, f.records, f.batches, f.accepted, f.changed, f.refused_batches, "           \
-        "f.refused_records, f.refusal, count(b.seq), coalesce(sum(b.records), 0), "                \
-        "coalesce(sum(b.attempts), 0), coalesce(min(b.created_at), 0), "                           \
-        "(SELECT e.last_error FROM batch e WHERE e.file_id = f.id AND e.last_error IS NOT NULL "   \
-        "ORDER BY e.tried_at DESC, e.seq DESC LIMIT 1), "                                          \
-        "(SELECT count(*) FROM stale s WHERE s.file_id = f.id), f.warnings_more, "                 \
-        "(SELECT count(*) FROM warning w WHERE w.file_id = f.id) "                                 \
-        "FROM file f LEFT JOIN batch b ON b.file_id = f.id "
-
+/* Each statement's text: collector/sql/outbox/NAME.sql, embedded at build time. */
 static const char *const stmt_sql[NSTMT] = {
-    [S_VERSION_GET] = "SELECT value FROM meta WHERE key = 'last_version'",
-    [S_VERSION_SET] = "INSERT INTO meta(key, value) VALUES ('last_version', ?1) "
-                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [S_FILE_ADD] = "INSERT INTO file(path, origin, identity, spool_name, owner, created_at, "
-                   "records, batches) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [S_BATCH_ADD] = "INSERT INTO batch(batch_id, file_id, records, message, created_at) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_REJ_ADD] = "INSERT INTO rejection(file_id, line, from_ack, reason, place) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_STALE_ADD] = "INSERT INTO stale(file_id, line, value, collector, version) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* A warning of a unit, period and rule the file has already: the later ack's wins. */
-    [S_WARN_UPDATE] = "UPDATE warning SET message = ?5, left_value = ?6, right_value = ?7 "
-                      "WHERE file_id = ?1 AND unit = ?2 AND period = ?3 AND rule = ?4",
-    [S_WARN_COUNT] = "SELECT count(*) FROM warning WHERE file_id = ?1",
-    [S_WARN_ADD] = "INSERT INTO warning(file_id, unit, period, rule, message, left_value, "
-                   "right_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_WARN_MORE] = "UPDATE file SET warnings_more = warnings_more + 1 WHERE id = ?1",
-    [S_WARN_DEL] = "DELETE FROM warning WHERE file_id = ?1",
-    [S_WARN_EACH] = "SELECT unit, period, rule, message, left_value, right_value FROM warning "
-                    "WHERE file_id = ?1 ORDER BY rowid",
-    [S_BATCH_NEXT] = "SELECT seq, batch_id, file_id, records, attempts, created_at, "
-                     "length(message), message FROM batch WHERE seq > ?1 AND (?2 = 0 OR seq <= ?2) "
-                     "ORDER BY seq LIMIT 1",
-    [S_BATCH_PENDING] = "SELECT 1 FROM batch WHERE batch_id = ?1",
-    [S_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM batch",
-    [S_ATTEMPT] = "UPDATE batch SET attempts = attempts + 1, tried_at = ?2, "
-                  "last_error = coalesce(?3, last_error) WHERE batch_id = ?1",
-    [S_NOTE] = "UPDATE batch SET last_error = ?2 WHERE batch_id = ?1",
-    [S_BATCH_OF] = "SELECT file_id, records FROM batch WHERE batch_id = ?1",
-    [S_BATCH_DEL] = "DELETE FROM batch WHERE batch_id = ?1",
-    [S_FILE_ACK] = "UPDATE file SET accepted = accepted + ?2, changed = changed + ?3 WHERE id = ?1",
-    [S_FILE_REFUSE] = "UPDATE file SET refused_batches = refused_batches + 1, "
-                      "refused_records = refused_records + ?2, refusal = ?3 WHERE id = ?1",
-    [S_FILE_GET] = FILE_SELECT "WHERE f.id = ?1 GROUP BY f.id",
-    [S_FILE_FIND] = FILE_SELECT "WHERE f.identity = ?1 GROUP BY f.id",
-    [S_SPOOL_TAKEN] = "SELECT 1 FROM file WHERE spool_name = ?1",
-    [S_FILES_LIST] = FILE_SELECT "WHERE f.id > ?1 AND (?2 = 0 OR f.origin = ?2) GROUP BY f.id "
-                                 "HAVING ?3 < 0 OR (count(b.seq) > 0) = ?3 ORDER BY f.id LIMIT ?4",
-    [S_FINAL_SET] = "UPDATE file SET final_name = ?2 WHERE id = ?1",
-    [S_FILE_NBATCH] = "SELECT count(*) FROM batch WHERE file_id = ?1",
-    [S_REJ_DEL] = "DELETE FROM rejection WHERE file_id = ?1",
-    [S_STALE_DEL] = "DELETE FROM stale WHERE file_id = ?1",
-    [S_FILE_DEL] = "DELETE FROM file WHERE id = ?1",
-    [S_REJ_COUNT] = "SELECT count(*) " REJ_SHOWN,
-    /*
-     * Columns: line, kind (0 rejection, 1 stale), reason, value, collector,
-     * version, from_ack, rowid, place.  On a line: rejections (the
-     * collector's own first, then the acks', each in the order stored),
-     * then stale records.
-     */
-    [S_LINES_EACH] =
-        "SELECT r.line, 0, r.reason, NULL, NULL, 0, r.from_ack, r.rowid, r.place " REJ_SHOWN
-        " UNION ALL SELECT s.line, 1, NULL, s.value, s.collector, "
-        "s.version, 0, s.rowid, 0 FROM stale s WHERE s.file_id = ?1 "
-        "ORDER BY 1, 2, 7, 8",
-    [S_TOTALS_PENDING] = "SELECT count(DISTINCT file_id), count(*), coalesce(sum(records), 0) "
-                         "FROM batch",
-    [S_TOTALS_DONE] = "SELECT count(*) FROM file f WHERE NOT EXISTS "
-                      "(SELECT 1 FROM batch b WHERE b.file_id = f.id)",
+    [S_VERSION_GET] = outboxsql_outbox_version_get,
+    [S_VERSION_SET] = outboxsql_outbox_version_set,
+    [S_FILE_ADD] = outboxsql_outbox_file_add,
+    [S_BATCH_ADD] = outboxsql_outbox_batch_add,
+    [S_REJ_ADD] = outboxsql_outbox_rej_add,
+    [S_STALE_ADD] = outboxsql_outbox_stale_add,
+    [S_WARN_UPDATE] = outboxsql_outbox_warn_update,
+    [S_WARN_COUNT] = outboxsql_outbox_warn_count,
+    [S_WARN_ADD] = outboxsql_outbox_warn_add,
+    [S_WARN_MORE] = outboxsql_outbox_warn_more,
+    [S_WARN_DEL] = outboxsql_outbox_warn_del,
+    [S_WARN_EACH] = outboxsql_outbox_warn_each,
+    [S_BATCH_NEXT] = outboxsql_outbox_batch_next,
+    [S_BATCH_PENDING] = outboxsql_outbox_batch_pending,
+    [S_MAX_SEQ] = outboxsql_outbox_max_seq,
+    [S_ATTEMPT] = outboxsql_outbox_attempt,
+    [S_NOTE] = outboxsql_outbox_note,
+    [S_BATCH_OF] = outboxsql_outbox_batch_of,
+    [S_BATCH_DEL] = outboxsql_outbox_batch_del,
+    [S_FILE_ACK] = outboxsql_outbox_file_ack,
+    [S_FILE_REFUSE] = outboxsql_outbox_file_refuse,
+    [S_FILE_ID_OF] = outboxsql_outbox_file_id_of,
+    [S_SPOOL_TAKEN] = outboxsql_outbox_spool_taken,
+    [S_FILES_LIST] = outboxsql_outbox_files_list,
+    [S_FINAL_SET] = outboxsql_outbox_final_set,
+    [S_FILE_NBATCH] = outboxsql_outbox_file_nbatch,
+    [S_REJ_DEL] = outboxsql_outbox_rej_del,
+    [S_STALE_DEL] = outboxsql_outbox_stale_del,
+    [S_FILE_DEL] = outboxsql_outbox_file_del,
+    [S_REJ_COUNT] = outboxsql_outbox_rej_count,
+    [S_LINES_EACH] = outboxsql_outbox_lines_each,
+    [S_TOTALS_PENDING] = outboxsql_outbox_totals_pending,
+    [S_TOTALS_DONE] = outboxsql_outbox_totals_done,
 };
 
 /*
- * The schema as a series of migrations: migration[v] takes an outbox from
- * schema v - 1 to v (0 is an empty file) and ends by setting user_version
- * to v.  A released migration is never edited: outboxes in the field were
- * made by it.
+ * The schema is a series of migrations, collector/sql/NNN_name.sql
+ * (collector/sql/README.md says why each exists): migration v takes an
+ * outbox from schema v - 1 to v (0 is an empty file) and ends by setting
+ * user_version to v.  A released migration is never edited: outboxes in the
+ * field were made by its text, and a test holds each one to its released
+ * bytes.
  */
-static const char schema_v1_sql[] =
-    "CREATE TABLE meta (\n"
-    "  key   TEXT PRIMARY KEY,\n"
-    "  value INTEGER NOT NULL\n"
-    ");\n"
-    "CREATE TABLE file (\n"
-    "  id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  path            TEXT NOT NULL,\n"
-    "  origin          INTEGER NOT NULL CHECK (origin IN (1, 2)),\n"
-    "  identity        TEXT UNIQUE,\n"
-    "  spool_name      TEXT,\n"
-    "  final_name      TEXT,\n"
-    "  owner           INTEGER NOT NULL,\n"
-    "  created_at      INTEGER NOT NULL,\n"
-    "  records         INTEGER NOT NULL,\n"
-    "  batches         INTEGER NOT NULL,\n"
-    "  accepted        INTEGER NOT NULL DEFAULT 0,\n"
-    "  changed         INTEGER NOT NULL DEFAULT 0,\n"
-    "  refused_batches INTEGER NOT NULL DEFAULT 0,\n"
-    "  refused_records INTEGER NOT NULL DEFAULT 0,\n"
-    "  refusal         TEXT\n"
-    ");\n"
-    "CREATE INDEX file_spool_name ON file(spool_name);\n"
-    "CREATE TABLE batch (\n"
-    "  seq        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    "  batch_id   TEXT NOT NULL UNIQUE,\n"
-    "  file_id    INTEGER NOT NULL REFERENCES file(id),\n"
-    "  records    INTEGER NOT NULL,\n"
-    "  message    BLOB NOT NULL,\n"
-    "  created_at INTEGER NOT NULL,\n"
-    "  attempts   INTEGER NOT NULL DEFAULT 0,\n"
-    "  tried_at   INTEGER,\n"
-    "  last_error TEXT\n"
-    ");\n"
-    "CREATE INDEX batch_file ON batch(file_id);\n"
-    "CREATE TABLE rejection (\n"
-    "  file_id  INTEGER NOT NULL REFERENCES file(id),\n"
-    "  line     INTEGER NOT NULL,\n"
-    "  from_ack INTEGER NOT NULL,\n"
-    "  reason   TEXT NOT NULL\n"
-    ");\n"
-    "CREATE INDEX rejection_file ON rejection(file_id, line, from_ack);\n"
-    "PRAGMA user_version = 1;\n";
-
-/*
- * Protocol version 2: acks report stale records, and receipts show them.
- * Wide files and workbooks: a rejection of the collector's own is shown at
- * its line, a column or a cell (enum outbox_place); every rejection an
- * outbox of schema 1 holds was shown at its line, as place 0 says.
- */
-static const char schema_v2_sql[] =
-    "CREATE TABLE stale (\n"
-    "  file_id   INTEGER NOT NULL REFERENCES file(id),\n"
-    "  line      INTEGER NOT NULL,\n"
-    "  value     TEXT NOT NULL,\n"
-    "  collector TEXT NOT NULL,\n"
-    "  version   INTEGER NOT NULL\n"
-    ");\n"
-    "CREATE INDEX stale_file ON stale(file_id, line);\n"
-    "ALTER TABLE rejection ADD COLUMN place INTEGER NOT NULL DEFAULT 0 "
-    "CHECK (place IN (0, 1, 2));\n"
-    "PRAGMA user_version = 2;\n";
-
-/*
- * Protocol version 3: acks carry the warnings of the warning rules
- * (经验校验) that fail for the units and periods a batch touched; a file
- * keeps OUTBOX_MAX_WARNINGS of them, one per unit, period and rule, and
- * counts the rest in file.warnings_more.
- */
-static const char schema_v3_sql[] =
-    "CREATE TABLE warning (\n"
-    "  file_id     INTEGER NOT NULL REFERENCES file(id),\n"
-    "  unit        TEXT NOT NULL,\n"
-    "  period      TEXT NOT NULL,\n"
-    "  rule        TEXT NOT NULL,\n"
-    "  message     TEXT NOT NULL,\n"
-    "  left_value  TEXT,\n"
-    "  right_value TEXT,\n"
-    "  UNIQUE (file_id, unit, period, rule)\n"
-    ");\n"
-    "ALTER TABLE file ADD COLUMN warnings_more INTEGER NOT NULL DEFAULT 0;\n"
-    "PRAGMA user_version = 3;\n";
-
-static const char *const migration[OUTBOX_SCHEMA + 1] = {
-    [1] = schema_v1_sql,
-    [2] = schema_v2_sql,
-    [3] = schema_v3_sql,
-};
+_Static_assert(OUTBOX_SCHEMA == OUTBOXSQL_MIGRATIONS,
+               "OUTBOX_SCHEMA is the number of files collector/sql/NNN_name.sql");
 
 const char *
 outbox_migration_sql(int version)
 {
         assert(version >= 1 && version <= OUTBOX_SCHEMA);
-        return migration[version];
+        return outboxsql_migrations[version - 1].text;
 }
 
 struct outbox {
@@ -378,7 +242,7 @@ schema_init(struct outbox *ob, char *err, size_t errlen)
         }
         /* All steps in this one transaction: a crash leaves the old schema whole. */
         for (int v = version + 1; v <= OUTBOX_SCHEMA; v++) {
-                if (sqlite3_exec(ob->db, migration[v], NULL, NULL, NULL) != SQLITE_OK) {
+                if (sqlite3_exec(ob->db, outbox_migration_sql(v), NULL, NULL, NULL) != SQLITE_OK) {
                         strlcpyf(err, errlen, "%s: cannot %s the outbox schema (version %d): %s",
                                  ob->path, version == 0 ? "create" : "upgrade", v,
                                  sqlite3_errmsg(ob->db));
@@ -1029,38 +893,72 @@ file_read(sqlite3_stmt *st, struct outbox_file *f)
         f->warnings = f->warnings_more + (uint64_t)sqlite3_column_int64(st, 22);
 }
 
+/*
+ * Read the files with after_id < id <= last_id of files_list.sql's filter
+ * into *files (appended, *n of them, *cap allocated).  0 or -1 (logged).
+ */
 static int
-file_one(struct outbox *ob, sqlite3_stmt *st, struct outbox_file *out)
+files_read(struct outbox *ob, int origin, int pending, int64_t after_id, int64_t last_id,
+           size_t max, struct outbox_file **files, size_t *n, size_t *cap)
 {
-        int r = step_row(ob, st, "read a file");
+        sqlite3_stmt *st = stmt(ob, S_FILES_LIST);
+        int rc;
 
-        if (r == 1) {
-                file_read(st, out);
-                sqlite3_reset(st);
+        if (st == NULL)
+                return -1;
+        sqlite3_bind_int64(st, 1, after_id);
+        sqlite3_bind_int(st, 2, origin);
+        sqlite3_bind_int(st, 3, pending);
+        sqlite3_bind_int64(st, 4, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+        sqlite3_bind_int64(st, 5, last_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (*n == *cap) {
+                        *cap = *cap ? *cap * 2 : 16;
+                        *files = xreallocarray(*files, *cap, sizeof(**files));
+                }
+                file_read(st, &(*files)[(*n)++]);
         }
-        return r;
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                ob_warn(ob, "read files");
+                return -1;
+        }
+        return 0;
 }
 
 int
 outbox_file_get(struct outbox *ob, int64_t id, struct outbox_file *out)
 {
-        sqlite3_stmt *st = stmt(ob, S_FILE_GET);
+        struct outbox_file *one = NULL;
+        size_t n = 0, cap = 0;
 
-        if (st == NULL)
+        if (id <= 0)
+                return 0;
+        if (files_read(ob, 0, -1, id - 1, id, 1, &one, &n, &cap) < 0) {
+                outbox_files_free(one, n);
                 return -1;
-        sqlite3_bind_int64(st, 1, id);
-        return file_one(ob, st, out);
+        }
+        if (n == 1)
+                *out = one[0]; /* the strings move to *out */
+        free(one);
+        return n == 1;
 }
 
 int
 outbox_file_find(struct outbox *ob, const char *identity, struct outbox_file *out)
 {
-        sqlite3_stmt *st = stmt(ob, S_FILE_FIND);
+        sqlite3_stmt *st = stmt(ob, S_FILE_ID_OF);
+        int64_t id;
+        int r;
 
         if (st == NULL)
                 return -1;
         bind_text(st, 1, identity);
-        return file_one(ob, st, out);
+        if ((r = step_row(ob, st, "find a file")) != 1)
+                return r;
+        id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return outbox_file_get(ob, id, out);
 }
 
 int
@@ -1073,28 +971,11 @@ int
 outbox_files_list(struct outbox *ob, int origin, int pending, int64_t after_id, size_t max,
                   struct outbox_file **files, size_t *n)
 {
-        sqlite3_stmt *st = stmt(ob, S_FILES_LIST);
         size_t cap = 0;
-        int rc;
 
         *files = NULL;
         *n = 0;
-        if (st == NULL)
-                return -1;
-        sqlite3_bind_int64(st, 1, after_id);
-        sqlite3_bind_int(st, 2, origin);
-        sqlite3_bind_int(st, 3, pending);
-        sqlite3_bind_int64(st, 4, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (*n == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        *files = xreallocarray(*files, cap, sizeof(**files));
-                }
-                file_read(st, &(*files)[(*n)++]);
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-                ob_warn(ob, "list files");
+        if (files_read(ob, origin, pending, after_id, INT64_MAX, max, files, n, &cap) < 0) {
                 outbox_files_free(*files, *n);
                 *files = NULL;
                 *n = 0;

@@ -2,13 +2,13 @@
  * migrate: run the migrations of schema edustat.  See migrate.h.
  *
  * The migrations are the files sink/sql/NNN_name.sql, embedded at build
- * time (sink/sql/embed.py): their number is the schema version, and what
+ * time (scripts/embed_sql.py): their number is the schema version, and what
  * the sink runs is the files' text byte for byte.  sink/sql/README.md says
  * why each one exists.
  *
- * Each applied migration's checksum (the SHA-256 of its text, computed by
- * embed.py) is stored in schema_version.checksum.  At every start the
- * stored checksums are compared with the sink's own before anything else
+ * Each applied migration's checksum (the SHA-256 of its text, computed
+ * by scripts/embed_sql.py) is stored in schema_version.checksum.  At every
+ * start the stored checksums are compared with the sink's own before anything else
  * runs: a database migrated by other text (an edited migration, a build
  * from another branch) would otherwise be taken for the schema this sink
  * knows.
