@@ -866,6 +866,14 @@ flush(struct agg *a)
         }
         if (a->ninflight >= (size_t)a->set.inflight)
                 return;
+        /*
+         * A finish, approve or return was judged on values and states that
+         * the uows in flight carry: it goes out only once they committed.  If
+         * one is refused, the state is rebuilt, this uow is dropped with it,
+         * and the action is judged again when its collector resends it.
+         */
+        if (a->open->nactions > 0 && a->ninflight > 0)
+                return;
         uow_encode(a->open, a->state, a->cfg, a->rc, a->set.id, a->epoch);
         if (a->open->wire.size > PROTO_MAX_UOW_BYTES) {
                 /*
@@ -1077,8 +1085,8 @@ admit_collector(void *arg, const uint8_t key[32], char *user, size_t len)
 static int
 flush_timer_counts(const struct agg *a)
 {
-        return a->ninflight == 0 ||
-               (a->open->nchanges == 0 && a->open->nrejects == 0 && !state_dirty(a->state));
+        return a->ninflight == 0 || (a->open->nchanges == 0 && a->open->nrejects == 0 &&
+                                     a->open->nactions == 0 && !state_dirty(a->state));
 }
 
 /* The open uow is due: full, or its flush timer counts and ran out. */

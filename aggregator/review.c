@@ -561,13 +561,47 @@ review_changes_free(struct review_changes *c)
         memset(c, 0, sizeof(*c));
 }
 
+/* 1 when text is absent or only blanks (ASCII or the full-width space). */
+static int
+text_blank(struct pstr text)
+{
+        for (size_t i = 0; text.p != NULL && i < text.len; i++) {
+                if (text.p[i] == ' ' || text.p[i] == '\t')
+                        continue;
+                if (i + 3 <= text.len && memcmp(text.p + i, "\xe3\x80\x80", 3) == 0) {
+                        i += 2;
+                        continue;
+                }
+                return 0;
+        }
+        return 1;
+}
+
+/*
+ * 1 when text is valid UTF-8 with no control character: a reason or a
+ * comment is shown on a school's terminal and in reports as it is, so it may
+ * not carry escape sequences, and what the aggregator keeps is then byte for
+ * byte what the uow and PostgreSQL keep.
+ */
+static int
+text_printable(struct pstr text)
+{
+        if (!utf8_valid(text.p, text.len))
+                return 0;
+        for (size_t i = 0; i < text.len; i++)
+                if ((unsigned char)text.p[i] < 0x20 || text.p[i] == 0x7f)
+                        return 0;
+        return 1;
+}
+
 /* "cannot finish unit U period P: " and the blockers joined by "; ", cut to fit why. */
 static void
 finish_refusal(const char *head, char **b, size_t n, char *why, size_t whylen)
 {
-        size_t off = strlen(head);
+        size_t off;
 
         strlcpyf(why, whylen, "%s", head);
+        off = strlen(why);
         for (size_t i = 0; i < n; i++) {
                 size_t need = strlen(b[i]) + 2;
 
@@ -666,8 +700,15 @@ review_act(struct review *rv, struct state *s, const struct rulecheck *rc,
                         strlcpyf(why, whylen, "%sit is open", head);
                         return -1;
                 }
-                if (kind == REVIEW_RETURN && (text.p == NULL || text.len == 0)) {
+                if (kind == REVIEW_RETURN && text_blank(text)) {
                         strlcpyf(why, whylen, "%sa return needs a reason", head);
+                        return -1;
+                }
+                if (text.p != NULL && !text_printable(text)) {
+                        strlcpyf(why, whylen,
+                                 "%sthe %s is not plain text (UTF-8 without control "
+                                 "characters)",
+                                 head, kind == REVIEW_RETURN ? "reason" : "comment");
                         return -1;
                 }
                 if (text.p != NULL && text.len > 0)

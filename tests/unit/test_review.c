@@ -396,6 +396,18 @@ test_return_cascade(void **state)
         assert_string_equal(why, "cannot return unit S1 period 2024: a return needs a reason");
         assert_int_equal(act(f, &f->k_d1, REVIEW_RETURN, "S1", NULL, &ch, why, sizeof(why)), -1);
         assert_string_equal(why, "cannot return unit S1 period 2024: a return needs a reason");
+        assert_int_equal(
+            act(f, &f->k_d1, REVIEW_RETURN, "S1", " \t\xe3\x80\x80 ", &ch, why, sizeof(why)), -1);
+        assert_string_equal(why, "cannot return unit S1 period 2024: a return needs a reason");
+        /* A reason or comment is shown on terminals as it is: no escapes, no broken UTF-8. */
+        assert_int_equal(
+            act(f, &f->k_d1, REVIEW_RETURN, "S1", "\x1b[2J有误", &ch, why, sizeof(why)), -1);
+        assert_string_equal(why, "cannot return unit S1 period 2024: the reason is not plain text "
+                                 "(UTF-8 without control characters)");
+        assert_int_equal(act(f, &f->k_d1, REVIEW_RETURN, "S1", "\xff\xfe", &ch, why, sizeof(why)),
+                         -1);
+        assert_string_equal(why, "cannot return unit S1 period 2024: the reason is not plain text "
+                                 "(UTF-8 without control characters)");
         assert_int_equal(ch.n, 0);
         /* S1 goes back, and with it D1 and C; S2 and D2 stay. */
         assert_int_equal(act(f, &f->k_d1, REVIEW_RETURN, "S1", "第7行有误", &ch, why, sizeof(why)),
