@@ -32,20 +32,43 @@ batchlog_destroy(struct batchlog **lp)
         *lp = NULL;
 }
 
+/* The set of key, from its high bits so that it is independent of the low ones. */
+static size_t
+set_of(uint64_t key)
+{
+        return (size_t)(key >> 40) & (BATCHLOG_SETS - 1);
+}
+
+/* The way of set holding key (never 0: stored as 1), or -1. */
+static int
+way_of(const struct entry *s, uint64_t key)
+{
+        for (int w = 0; w < BATCHLOG_WAYS; w++)
+                if (s[w].key == (key ? key : 1))
+                        return w;
+        return -1;
+}
+
+int
+batchlog_has(const struct batchlog *l, uint64_t key, uint64_t digest)
+{
+        const struct entry *s = l->e[set_of(key)];
+        int w = way_of(s, key);
+
+        return w >= 0 && s[w].digest == digest;
+}
+
 enum batchlog_result
 batchlog_check(struct batchlog *l, uint64_t key, uint64_t digest)
 {
-        /* The set from the high bits, so that it is independent of the low ones. */
-        size_t set = (size_t)(key >> 40) & (BATCHLOG_SETS - 1);
+        size_t set = set_of(key);
         struct entry *s = l->e[set];
-        int w;
+        int w = way_of(s, key);
 
+        if (w >= 0)
+                return s[w].digest == digest ? BATCHLOG_SAME : BATCHLOG_OTHER;
         if (key == 0)
                 key = 1;
-        for (w = 0; w < BATCHLOG_WAYS; w++) {
-                if (s[w].key == key)
-                        return s[w].digest == digest ? BATCHLOG_SAME : BATCHLOG_OTHER;
-        }
         /* Ways fill in order and are evicted in the same order: the oldest goes. */
         w = l->next[set];
         s[w].key = key;

@@ -18,6 +18,11 @@
  * its values like any other and whose rejected lines that collide with the
  * first batch's on (collector, batch_id, line, unit, period, indicator) are
  * not stored twice.
+ *
+ * The aggregator keeps a second log of the same kind for the actions
+ * (finish, approve, return, explain) whose uow committed: a resend of one
+ * is acknowledged as done, never judged again against a state that has
+ * moved on since.
  */
 #ifndef EDUSTAT_BATCHLOG_H
 #define EDUSTAT_BATCHLOG_H
@@ -47,5 +52,8 @@ void batchlog_destroy(struct batchlog **lp);
  * remembered digest as it was: the first batch keeps its id.
  */
 enum batchlog_result batchlog_check(struct batchlog *l, uint64_t key, uint64_t digest);
+
+/* 1 when the batch whose identity hashes to key is remembered with digest; remembers nothing. */
+int batchlog_has(const struct batchlog *l, uint64_t key, uint64_t digest);
 
 #endif

@@ -93,8 +93,9 @@ struct agg {
         uint64_t next_seq;
         uint64_t epoch; /* the sink's epoch for this session, from "ready" */
         int resync;
-        int fenced;               /* another session of our id took over: stop, exit 1 */
-        struct batchlog *batches; /* batches taken, to tell resends from reused ids */
+        int fenced;                    /* another session of our id took over: stop, exit 1 */
+        struct batchlog *batches;      /* batches taken, to tell resends from reused ids */
+        struct batchlog *actions_done; /* actions committed: a resend is acked, not judged again */
         /* counters for the periodic summary */
         uint64_t n_batches, n_records, n_rejected, n_changed, n_malformed, n_uows;
         int64_t last_summary_ms;
@@ -738,6 +739,14 @@ handle_action(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                 refuse_reused_id(a, peer, collector, x.batch_id);
                 return;
         }
+        if (batchlog_has(a->actions_done, uow_batch_key(collector, x.batch_id), digest)) {
+                /* Committed already, its ack lost: acknowledged after what is in flight. */
+                bi = uow_batch_add(a->open, peer, x.batch_id, collector, x.kind, digest);
+                a->open->batches[bi].accepted = 1;
+                if (a->open->opened_ms == 0)
+                        a->open->opened_ms = now_ms();
+                return;
+        }
         if (review_kind_of(x.kind, &kind) == 0) {
                 if (take_review(a, peer, who, collector, &x, kind, digest, err, sizeof(err)) < 0) {
                         log_info("action from %.*s refused: %s", (int)collector.len, collector.p,
@@ -961,7 +970,12 @@ handle_sink(struct agg *a, const void *buf, size_t len)
                 return;
         }
         if (message.p == NULL) {
+                struct uow *u = a->inflight[0];
+
                 a->n_uows++;
+                for (size_t i = 0; i < u->nactions; i++)
+                        batchlog_check(a->actions_done, u->batches[u->actions[i].batch].id_hash,
+                                       u->batches[u->actions[i].batch].digest);
                 if (!a->inflight[0]->noack)
                         uow_ack(a->inflight[0], a->router);
                 pop_inflight(a);
@@ -1393,6 +1407,7 @@ main(int argc, char **argv)
                 a.recent[0] = a.recent[1] = -1;
         }
         a.batches = batchlog_new();
+        a.actions_done = batchlog_new();
         if (sync_state(&a) == 0) {
                 a.open = uow_new(a.next_seq);
                 if ((a.router = wire_router_bind_hwm(a.ctx, a.set.bind, PROTO_MAX_SUBMIT_BYTES,
@@ -1439,5 +1454,6 @@ main(int argc, char **argv)
         rules_destroy(&a.rules);
         config_destroy(&a.cfg);
         batchlog_destroy(&a.batches);
+        batchlog_destroy(&a.actions_done);
         return a.fenced ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /*
  * Unit tests for aggregator/batchlog.c: a resend (same key, same digest) is
  * told from a reused id (same key, other digest), the first digest stays,
- * and a full set forgets its oldest entry first.
+ * a lookup remembers nothing, and a full set forgets its oldest entry first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,13 +25,19 @@ test_resend_and_reuse(void **ts)
         struct batchlog *l = batchlog_new();
 
         (void)ts;
+        /* batchlog_has only looks. */
+        assert_int_equal(batchlog_has(l, 0x1234567890abcdefull, 7), 0);
+        assert_int_equal(batchlog_has(l, 0x1234567890abcdefull, 7), 0);
         assert_int_equal(batchlog_check(l, 0x1234567890abcdefull, 7), BATCHLOG_NEW);
+        assert_int_equal(batchlog_has(l, 0x1234567890abcdefull, 7), 1);
+        assert_int_equal(batchlog_has(l, 0x1234567890abcdefull, 8), 0);
         assert_int_equal(batchlog_check(l, 0x1234567890abcdefull, 7), BATCHLOG_SAME);
         assert_int_equal(batchlog_check(l, 0x1234567890abcdefull, 8), BATCHLOG_OTHER);
         /* The first batch keeps its id: its resend is still a resend. */
         assert_int_equal(batchlog_check(l, 0x1234567890abcdefull, 7), BATCHLOG_SAME);
         assert_int_equal(batchlog_check(l, 0, 1), BATCHLOG_NEW);
         assert_int_equal(batchlog_check(l, 0, 1), BATCHLOG_SAME);
+        assert_int_equal(batchlog_has(l, 0, 1), 1);
         batchlog_destroy(&l);
         assert_null(l);
         batchlog_destroy(&l);
