@@ -254,7 +254,7 @@ case $E3 in
                 fail "the sink's fenced reply does not say 'another aggregator with id aggregator took over at T'"
         grep "^fail " "$WORK/sink2.out" | grep -q other ||
                 fail "the sink's fail reply for id 'other' does not name it: $(grep '^fail ' "$WORK/sink2.out")"
-        read -r _ _ _ E4 <<<"$(grep '^ready ' "$WORK/sink2.out")"
+        read -r _ _ _ E4 _ <<<"$(grep '^ready ' "$WORK/sink2.out")"
         [ "${E4:-0}" -gt "$E3" ] 2>/dev/null || fail "a second hello did not start a newer epoch ($E3 -> $E4)"
         [ "$(q "SELECT count(*) FROM edustat.value_history WHERE batch_id IN ('fenced-1', 'other-1')")" = 0 ] ||
                 fail "the sink applied a fenced uow or one naming another id"
