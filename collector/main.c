@@ -1135,15 +1135,16 @@ cmd_review(const char *cmd, int argc, char **argv)
                 if (submit_signal) {
                         fprintf(stderr,
                                 PROG ": %s not confirmed: stopped by signal %d before the answer "
-                                     "came; it may or may not have been stored: run the same %s "
-                                     "again\n",
-                                cmd, (int)submit_signal, cmd);
+                                     "came; it may or may not have been stored: see with "
+                                     "`status --unit %s --period %s` before running it again\n",
+                                cmd, (int)submit_signal, o.unit, o.period);
                         return 128 + submit_signal;
                 }
                 fprintf(stderr,
                         PROG ": %s not confirmed: no answer from %s within %ld s; it may or may "
-                             "not have been stored: run the same %s again\n",
-                        cmd, o.endpoint, o.timeout, cmd);
+                             "not have been stored: see with `status --unit %s --period %s` "
+                             "before running it again\n",
+                        cmd, o.endpoint, o.timeout, o.unit, o.period);
                 return EXIT_UNCONFIRMED;
         default:
                 fprintf(stderr, PROG ": %s not sent (see above); run it again\n", cmd);
