@@ -1945,16 +1945,24 @@ tuple_end(msgpack_packer *pk, struct tuple *t)
         free(t->heap);
 }
 
-void
-proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
-                   const char *source, uint32_t nrec)
+/* The head of a submit or a check, up to its records' array header. */
+static void
+submit_head(msgpack_packer *pk, enum proto_type type, const char *collector, const char *batch_id,
+            const char *source, uint32_t nrec)
 {
-        pack_head(pk, PROTO_SUBMIT, 6);
+        pack_head(pk, type, 6);
         pack_u64(pk, PROTO_VERSION);
         pack_cstr(pk, collector);
         pack_cstr(pk, batch_id);
         pack_cstr(pk, source);
         pack_array(pk, nrec);
+}
+
+void
+proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                   const char *source, uint32_t nrec)
+{
+        submit_head(pk, PROTO_SUBMIT, collector, batch_id, source, nrec);
 }
 
 void
@@ -2041,12 +2049,7 @@ void
 proto_check_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
                   const char *source, uint32_t nrec)
 {
-        pack_head(pk, PROTO_CHECK, 6);
-        pack_u64(pk, PROTO_VERSION);
-        pack_cstr(pk, collector);
-        pack_cstr(pk, batch_id);
-        pack_cstr(pk, source);
-        pack_array(pk, nrec);
+        submit_head(pk, PROTO_CHECK, collector, batch_id, source, nrec);
 }
 
 void
@@ -2297,20 +2300,25 @@ proto_ok_pack(msgpack_packer *pk, uint64_t seq)
         pack_u64(pk, seq);
 }
 
-void
-proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message)
+/* A refusal of the uow seq: "fail" or "fenced". */
+static void
+refusal_pack(msgpack_packer *pk, enum proto_type type, uint64_t seq, const char *message)
 {
-        pack_head(pk, PROTO_FAIL, 3);
+        pack_head(pk, type, 3);
         pack_u64(pk, seq);
         pack_cstr(pk, message);
 }
 
 void
+proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message)
+{
+        refusal_pack(pk, PROTO_FAIL, seq, message);
+}
+
+void
 proto_fenced_pack(msgpack_packer *pk, uint64_t seq, const char *message)
 {
-        pack_head(pk, PROTO_FENCED, 3);
-        pack_u64(pk, seq);
-        pack_cstr(pk, message);
+        refusal_pack(pk, PROTO_FENCED, seq, message);
 }
 
 struct pstr
