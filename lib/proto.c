@@ -1556,35 +1556,6 @@ dec_row(const struct where *w, const struct item *f, void *out)
         return 0;
 }
 
-int
-proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
-                  size_t errlen)
-{
-        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
-        const unsigned char *list;
-        struct proto_row *r;
-        struct msg m;
-        uint32_t nr;
-
-        *rows = NULL;
-        *n = 0;
-        if (frame_open(buf, len, lim_rows,
-                       (const struct shape[]){{PROTO_ROWS, 2, 2}, {PROTO_BAD, 0, 0}}, &m, err,
-                       errlen) == -1)
-                return -1;
-        if (dec_list(&w, &m.it[1], "rows", UINT32_MAX, &list, &nr) == -1)
-                return -1;
-        /* Not zeroed: dec_row() sets every field of a row. */
-        r = nr ? xreallocarray(NULL, nr, sizeof(*r)) : NULL;
-        if (dec_each(&w, "row", list, nr, 6, dec_row, r, sizeof(*r)) == -1) {
-                free(r);
-                return -1;
-        }
-        *rows = r;
-        *n = nr;
-        return 0;
-}
-
 static int
 dec_review_row(const struct where *w, const struct item *f, void *out)
 {
@@ -1597,7 +1568,10 @@ dec_note_row(const struct where *w, const struct item *f, void *out)
         return dec_fields(w, f, note_row_fields, NFIELDS(note_row_fields), out);
 }
 
-/* The list of a "reviews" or "notes" message, each row decoded by fn. */
+/*
+ * The list of a "rows", "reviews" or "notes" message, each row decoded by
+ * fn into an array that is not zeroed: fn sets every field of a row.
+ */
 static int
 dec_state_list(const void *buf, size_t len, enum proto_type type, const uint32_t lim[SCAN_DEPTH],
                uint32_t arity, int (*fn)(const struct where *, const struct item *, void *),
@@ -1623,6 +1597,19 @@ dec_state_list(const void *buf, size_t len, enum proto_type type, const uint32_t
         *rows = r;
         *n = nr;
         return 0;
+}
+
+int
+proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
+                  size_t errlen)
+{
+        void *r;
+        int rc;
+
+        rc = dec_state_list(buf, len, PROTO_ROWS, lim_rows, 6, dec_row, sizeof(**rows), &r, n, err,
+                            errlen);
+        *rows = r;
+        return rc;
 }
 
 int
