@@ -176,13 +176,11 @@ writer_connect(struct writer *w, volatile sig_atomic_t *stop)
         return 0;
 }
 
-static enum db_result
-not_connected(char *err, size_t errlen)
-{
-        strlcpyf(err, errlen, "not connected to PostgreSQL");
-        return DB_RETRY;
-}
-
+/*
+ * Make w ready for work: connected (else DB_RETRY, for the caller to
+ * reconnect), with the session's stage tables and prepared statements made
+ * once per connection.
+ */
 static enum db_result
 session_setup(struct writer *w, char *err, size_t errlen)
 {
@@ -190,18 +188,18 @@ session_setup(struct writer *w, char *err, size_t errlen)
         PGresult *res;
         size_t i;
 
+        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK) {
+                strlcpyf(err, errlen, "not connected to PostgreSQL");
+                return DB_RETRY;
+        }
         if (w->session_ready)
                 return DB_OK;
         if ((r = pg_exec(w->conn, sinksql_writer_session, err, errlen)) != DB_OK)
                 return r;
         for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
                 res = PQprepare(w->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
-                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        r = pg_failure_kind(w->conn, res);
-                        pg_error_format(w->conn, res, err, errlen);
-                        PQclear(res);
-                        return r;
-                }
+                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+                        return pg_result_fail(w->conn, res, err, errlen);
                 PQclear(res);
         }
         w->session_ready = 1;
@@ -221,12 +219,22 @@ run(struct writer *w, const char *name, int nparams, const char *p1, const char 
         PGresult *res = PQexecPrepared(w->conn, name, nparams, params, NULL, NULL, 0);
 
         if (res == NULL || PQresultStatus(res) != want) {
-                *r = pg_failure_kind(w->conn, res);
-                pg_error_format(w->conn, res, err, errlen);
-                PQclear(res);
+                *r = pg_result_fail(w->conn, res, err, errlen);
                 return NULL;
         }
         *r = DB_OK;
+        return res;
+}
+
+/* run() with the one parameter aggregator, an aggregator's id (nil: ""). */
+static PGresult *
+run_agg(struct writer *w, const char *name, struct pstr aggregator, enum db_result *r, char *err,
+        size_t errlen)
+{
+        char *agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
+        PGresult *res = run(w, name, 1, agg, NULL, PGRES_TUPLES_OK, r, err, errlen);
+
+        free(agg);
         return res;
 }
 
@@ -806,8 +814,6 @@ in_txn(struct writer *w, const struct proto_uow *u, const char *agg, int *replay
         enum db_result r;
 
         *replayed = 0;
-        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
-                return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
         if ((r = pg_exec(w->conn, "BEGIN", err, errlen)) != DB_OK)
@@ -1082,6 +1088,17 @@ struct stream {
         unsigned long msgs;
 };
 
+/* Free the rows gathered so far, sent or not. */
+static void
+stream_drop(struct stream *s)
+{
+        uint32_t i;
+
+        for (i = 0; i < s->n; i++)
+                PQfreemem(s->lines[i]);
+        s->n = 0;
+}
+
 /* Send the rows gathered so far as one "rows" message.  Returns 0 or -1. */
 static int
 stream_flush(struct stream *s)
@@ -1096,22 +1113,10 @@ stream_flush(struct stream *s)
         for (i = 0; i < s->n; i++)
                 proto_row_pack(&s->pk, &s->rows[i]);
         rc = s->send(s->arg, s->sbuf.data, s->sbuf.size);
-        for (i = 0; i < s->n; i++)
-                PQfreemem(s->lines[i]);
-        s->n = 0;
+        stream_drop(s);
         if (rc == 0)
                 s->msgs++;
         return rc;
-}
-
-static void
-stream_drop(struct stream *s)
-{
-        uint32_t i;
-
-        for (i = 0; i < s->n; i++)
-                PQfreemem(s->lines[i]);
-        s->n = 0;
 }
 
 /* COPY rows out into s; counts them in *nrows. */
@@ -1124,12 +1129,8 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
         int len;
 
         res = PQexec(w->conn, sinksql_writer_state_copy);
-        if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
-                r = pg_failure_kind(w->conn, res);
-                pg_error_format(w->conn, res, err, errlen);
-                PQclear(res);
-                return r;
-        }
+        if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT)
+                return pg_result_fail(w->conn, res, err, errlen);
         PQclear(res);
         while ((len = PQgetCopyData(w->conn, &line, 0)) > 0) {
                 if (r != DB_OK) {
@@ -1253,16 +1254,11 @@ writer_hello(struct writer *w, struct pstr aggregator, uint64_t *epoch, char *er
 {
         enum db_result r;
         PGresult *res;
-        char *agg;
 
-        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
-                return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
-        agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
         /* One statement, so it commits on its own (autocommit). */
-        res = run(w, "epoch_bump", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
-        free(agg);
+        res = run_agg(w, "epoch_bump", aggregator, &r, err, errlen);
         if (res == NULL)
                 return r;
         *epoch = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -1280,10 +1276,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         enum db_result r;
         PGresult *res;
         uint64_t last = 0, n = 0, nrev = 0, nnot = 0;
-        char *agg;
 
-        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
-                return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
         /* One snapshot for last_seq and the rows, so they agree even if
@@ -1291,9 +1284,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         r = pg_exec(w->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen);
         if (r != DB_OK)
                 return r;
-        agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
-        res = run(w, "state_get", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
-        free(agg);
+        res = run_agg(w, "state_get", aggregator, &r, err, errlen);
         if (res == NULL)
                 goto fail;
         if (PQntuples(res) == 1)
