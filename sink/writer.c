@@ -331,11 +331,38 @@ copy_values(struct writer *w, const struct proto_uow *u, const char *sql, unsign
         return pgcopy_end(c, err, errlen);
 }
 
-static void
-copy_rejects(struct pgcopy *c, const struct proto_uow *u)
+/*
+ * Insert the rejections of u (sql/writer/reject_insert.sql).  With why not
+ * NULL, u was refused and its values go in first, as rejections for that
+ * reason: they carry no line (NULL) and no source; each keeps its unit,
+ * period and indicator, so the uniqueness of rejected does not fold a
+ * batch's values into one row.
+ */
+static enum db_result
+insert_rejects(struct writer *w, const struct proto_uow *u, const char *why, char *err,
+               size_t errlen)
 {
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
         uint32_t i;
 
+        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; why != NULL && i < u->nvalues; i++) {
+                const struct proto_value *v = &u->values[i];
+
+                copy_pstr(c, v->collector);
+                pgcopy_null(c);
+                copy_pstr(c, v->batch_id);
+                pgcopy_null(c);
+                copy_pstr(c, v->unit);
+                copy_pstr(c, v->period);
+                copy_pstr(c, v->indicator);
+                copy_pstr(c, v->value);
+                pgcopy_str(c, why);
+                pgcopy_row_end(c);
+        }
         for (i = 0; i < u->nrejects; i++) {
                 const struct proto_reject *j = &u->rejects[i];
 
@@ -350,6 +377,9 @@ copy_rejects(struct pgcopy *c, const struct proto_uow *u)
                 copy_pstr(c, j->reason);
                 pgcopy_row_end(c);
         }
+        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+                return r;
+        return run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen);
 }
 
 /*
@@ -775,16 +805,8 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
                 return r;
         if (anynew && (r = first_report_note(w, u, err, errlen)) != DB_OK)
                 return r;
-        if (u->nrejects > 0) {
-                r = pgcopy_begin(&w->copy, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err,
-                                 errlen);
-                if (r != DB_OK)
-                        return r;
-                copy_rejects(&w->copy, u);
-                if ((r = pgcopy_end(&w->copy, err, errlen)) != DB_OK ||
-                    (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
-                        return r;
-        }
+        if (u->nrejects > 0 && (r = insert_rejects(w, u, NULL, err, errlen)) != DB_OK)
+                return r;
         if (u->naggs > 0 &&
             ((r = copy_aggs(w, u, err, errlen)) != DB_OK ||
              (r = run_cmd(w, "agg_upsert", 0, NULL, NULL, err, errlen)) != DB_OK ||
@@ -835,41 +857,15 @@ body_apply(struct writer *w, const struct proto_uow *u, const char *agg, int *re
         return commit_body(w, u, agg, replayed, err, errlen);
 }
 
-/*
- * The refused uow's values, as rejections: they carry no line (NULL) and no
- * source; each keeps its unit, period and indicator, so the uniqueness of
- * rejected does not fold a batch's values into one row.
- */
+/* The refused uow's values and rejections, as rejections (insert_rejects). */
 static enum db_result
 body_store_refused(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,
                    const char *why, char *err, size_t errlen)
 {
-        struct pgcopy *c = &w->copy;
         enum db_result r;
-        uint32_t i;
 
-        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed)
-                return r;
-        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err, errlen);
-        if (r != DB_OK)
-                return r;
-        for (i = 0; i < u->nvalues; i++) {
-                const struct proto_value *v = &u->values[i];
-
-                copy_pstr(c, v->collector);
-                pgcopy_null(c);
-                copy_pstr(c, v->batch_id);
-                pgcopy_null(c);
-                copy_pstr(c, v->unit);
-                copy_pstr(c, v->period);
-                copy_pstr(c, v->indicator);
-                copy_pstr(c, v->value);
-                pgcopy_str(c, why);
-                pgcopy_row_end(c);
-        }
-        copy_rejects(c, u);
-        if ((r = pgcopy_end(c, err, errlen)) != DB_OK ||
-            (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
+        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed ||
+            (r = insert_rejects(w, u, why, err, errlen)) != DB_OK)
                 return r;
         return state_set(w, agg, u->seq, err, errlen);
 }
