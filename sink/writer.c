@@ -667,6 +667,50 @@ action_kind(const struct proto_action *a)
 }
 
 /*
+ * COPY the explanations among the actions of u (explain) into stage_note,
+ * or the review actions (!explain) into stage_review, each row led by the
+ * action's index in the uow.
+ */
+static enum db_result
+copy_actions(struct writer *w, const struct proto_uow *u, int explain, char *err, size_t errlen)
+{
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
+        uint32_t i;
+
+        r = pgcopy_begin(c, w->conn,
+                         explain ? "COPY pg_temp.stage_note FROM STDIN"
+                                 : "COPY pg_temp.stage_review FROM STDIN",
+                         err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; i < u->nactions; i++) {
+                const struct proto_action *a = &u->actions[i];
+
+                if ((action_kind(a) == ACTION_EXPLAIN) != (explain != 0))
+                        continue;
+                pgcopy_u64(c, i);
+                if (explain) {
+                        copy_pstr(c, a->unit);
+                        copy_pstr(c, a->period);
+                        copy_pstr(c, a->rule);
+                        copy_pstr(c, a->text);
+                        copy_pstr(c, a->collector);
+                } else {
+                        copy_pstr(c, a->kind);
+                        copy_pstr(c, a->unit);
+                        copy_pstr(c, a->period);
+                        copy_pstr(c, a->text);
+                        pgcopy_u64(c, a->at);
+                        copy_pstr(c, a->collector);
+                        copy_pstr(c, a->batch_id);
+                }
+                pgcopy_row_end(c);
+        }
+        return pgcopy_end(c, err, errlen);
+}
+
+/*
  * The actions of u, in the order the aggregator applied them.  "explain":
  * the note of a warning, into rule_note (replacing) and rule_note_history
  * (appended), sql/writer/note_apply.sql.  "finish", "approve", "return"
@@ -681,7 +725,6 @@ action_kind(const struct proto_action *a)
 static enum db_result
 apply_actions(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
 {
-        struct pgcopy *c = &w->copy;
         enum db_result r;
         uint32_t i, nnotes = 0, nreviews = 0;
         char seq[24];
@@ -689,78 +732,40 @@ apply_actions(struct writer *w, const struct proto_uow *u, char *err, size_t err
         for (i = 0; i < u->nactions; i++) {
                 const struct proto_action *a = &u->actions[i];
                 int k = action_kind(a);
+                char what[400];
 
-                if (k < 0) {
-                        strlcpyf(err, errlen,
-                                 "uow %" PRIu64 ", action %" PRIu32
-                                 " (collector %.*s, batch %.*s, unit %.*s, period %.*s): unknown "
-                                 "kind \"%.*s\"; this sink knows explain, finish, approve, "
-                                 "return and reopen",
-                                 u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id),
-                                 SHOW(a->unit), SHOW(a->period), SHOW(a->kind));
-                        return DB_ERROR;
+                if (k >= 0 && a->unit.p != NULL && a->period.p != NULL && a->collector.p != NULL &&
+                    (!action_kinds[k].needs_rule || a->rule.p != NULL) &&
+                    (!action_kinds[k].needs_text || a->text.p != NULL)) {
+                        if (k == ACTION_EXPLAIN)
+                                nnotes++;
+                        else
+                                nreviews++;
+                        continue;
                 }
-                if (a->unit.p == NULL || a->period.p == NULL || a->collector.p == NULL ||
-                    (action_kinds[k].needs_rule && a->rule.p == NULL) ||
-                    (action_kinds[k].needs_text && a->text.p == NULL)) {
+                strlcpyf(what, sizeof what,
+                         "uow %" PRIu64 ", action %" PRIu32
+                         " (collector %.*s, batch %.*s, unit %.*s, period %.*s)",
+                         u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id), SHOW(a->unit),
+                         SHOW(a->period));
+                if (k < 0)
                         strlcpyf(err, errlen,
-                                 "uow %" PRIu64 ", action %" PRIu32
-                                 " (collector %.*s, batch %.*s, unit %.*s, period %.*s): %s "
-                                 "needs a unit, a period%s%s",
-                                 u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id),
-                                 SHOW(a->unit), SHOW(a->period),
+                                 "%s: unknown kind \"%.*s\"; this sink knows explain, finish, "
+                                 "approve, return and reopen",
+                                 what, SHOW(a->kind));
+                else
+                        strlcpyf(err, errlen, "%s: %s needs a unit, a period%s%s", what,
                                  k == ACTION_EXPLAIN ? "an explanation" : "a review action",
                                  action_kinds[k].needs_rule ? ", a rule" : "",
                                  action_kinds[k].needs_text ? " and a text" : "");
-                        return DB_ERROR;
-                }
-                if (k == ACTION_EXPLAIN)
-                        nnotes++;
-                else
-                        nreviews++;
+                return DB_ERROR;
         }
-        if (nnotes > 0) {
-                r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_note FROM STDIN", err, errlen);
-                if (r != DB_OK)
-                        return r;
-                for (i = 0; i < u->nactions; i++) {
-                        const struct proto_action *a = &u->actions[i];
-
-                        if (action_kind(a) != ACTION_EXPLAIN)
-                                continue;
-                        pgcopy_u64(c, i);
-                        copy_pstr(c, a->unit);
-                        copy_pstr(c, a->period);
-                        copy_pstr(c, a->rule);
-                        copy_pstr(c, a->text);
-                        copy_pstr(c, a->collector);
-                        pgcopy_row_end(c);
-                }
-                if ((r = pgcopy_end(c, err, errlen)) != DB_OK ||
-                    (r = run_cmd(w, "note_apply", 0, NULL, NULL, err, errlen)) != DB_OK)
-                        return r;
-        }
+        if (nnotes > 0 && ((r = copy_actions(w, u, 1, err, errlen)) != DB_OK ||
+                           (r = run_cmd(w, "note_apply", 0, NULL, NULL, err, errlen)) != DB_OK))
+                return r;
         if (nreviews == 0)
                 return DB_OK;
-        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_review FROM STDIN", err, errlen);
-        if (r != DB_OK)
-                return r;
-        for (i = 0; i < u->nactions; i++) {
-                const struct proto_action *a = &u->actions[i];
-
-                if (action_kind(a) == ACTION_EXPLAIN)
-                        continue;
-                pgcopy_u64(c, i);
-                copy_pstr(c, a->kind);
-                copy_pstr(c, a->unit);
-                copy_pstr(c, a->period);
-                copy_pstr(c, a->text);
-                pgcopy_u64(c, a->at);
-                copy_pstr(c, a->collector);
-                copy_pstr(c, a->batch_id);
-                pgcopy_row_end(c);
-        }
-        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+        if ((r = copy_actions(w, u, 0, err, errlen)) != DB_OK)
                 return r;
         snprintf(seq, sizeof seq, "%" PRIu64, u->seq);
         return run_cmd(w, "review_apply", 1, seq, NULL, err, errlen);
