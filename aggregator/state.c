@@ -252,6 +252,82 @@ table_alloc(size_t n, size_t size)
         return p;
 }
 
+/*
+ * The value table (struct vrow) and the aggregate table (struct aslot) are
+ * open addressing with linear probing on a 64-bit key, the first member of
+ * each slot and EMPTY_KEY in a free one.  These serve both, given the size
+ * of a slot; cap is a power of two.
+ */
+
+static uint64_t *
+slot_key(void *tab, size_t size, size_t i)
+{
+        return (uint64_t *)(void *)((char *)tab + i * size);
+}
+
+/* A table of cap free slots. */
+static void *
+table_new(size_t cap, size_t size)
+{
+        void *tab = table_alloc(cap, size);
+
+        for (size_t i = 0; i < cap; i++)
+                *slot_key(tab, size, i) = EMPTY_KEY;
+        return tab;
+}
+
+/* The slot of key, or the free slot where it would go. */
+static void *
+table_find(void *tab, size_t cap, size_t size, uint64_t key)
+{
+        size_t mask = cap - 1;
+
+        for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+                uint64_t *k = slot_key(tab, size, i);
+
+                if (*k == key || *k == EMPTY_KEY)
+                        return k;
+        }
+}
+
+/* The table tab of *cap slots, twice as large: returns it, every slot moved. */
+static void *
+table_grow(void *tab, size_t *cap, size_t size)
+{
+        size_t oldcap = *cap;
+        void *t;
+
+        *cap *= 2;
+        t = table_new(*cap, size);
+        for (size_t i = 0; i < oldcap; i++) {
+                uint64_t *k = slot_key(tab, size, i);
+
+                if (*k != EMPTY_KEY)
+                        memcpy(table_find(t, *cap, size, *k), k, size);
+        }
+        free(tab);
+        return t;
+}
+
+/*
+ * Room for n more items after the len of the array p of *cap items of size
+ * bytes: returns the array, reallocated to first items or twice its
+ * capacity, as often as needed, when it is short.
+ */
+static void *
+array_reserve(void *p, size_t *cap, size_t len, size_t n, size_t first, size_t size)
+{
+        size_t c;
+
+        if (len + n <= *cap)
+                return p;
+        c = *cap ? *cap : first;
+        while (c < len + n)
+                c *= 2;
+        *cap = c;
+        return xreallocarray(p, c, size);
+}
+
 /* ---- the value table ---- */
 
 static uint64_t
@@ -263,29 +339,7 @@ rowkey(int unit, int period)
 static struct vrow *
 rfind(const struct state *s, uint64_t key)
 {
-        size_t mask = s->rowcap - 1;
-
-        for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
-                if (s->rows[i].key == key || s->rows[i].key == EMPTY_KEY)
-                        return &s->rows[i];
-        }
-}
-
-static void
-rgrow(struct state *s)
-{
-        struct vrow *old = s->rows;
-        size_t oldcap = s->rowcap;
-
-        s->rowcap *= 2;
-        s->last_row = NULL;
-        s->rows = table_alloc(s->rowcap, sizeof(*s->rows));
-        for (size_t i = 0; i < s->rowcap; i++)
-                s->rows[i].key = EMPTY_KEY;
-        for (size_t i = 0; i < oldcap; i++)
-                if (old[i].key != EMPTY_KEY)
-                        *rfind(s, old[i].key) = old[i];
-        free(old);
+        return table_find(s->rows, s->rowcap, sizeof(*s->rows), key);
 }
 
 /* The row of (unit, period), added empty when new; may move every row. */
@@ -303,7 +357,8 @@ row_get_or_add(struct state *s, int unit, int period)
                 return s->last_row = r;
         /* Rows are few (one per return), so a sparse table keeps probes short. */
         if ((s->nrows + 1) * 2 > s->rowcap) {
-                rgrow(s);
+                s->rows = table_grow(s->rows, &s->rowcap, sizeof(*s->rows));
+                s->last_row = NULL;
                 r = rfind(s, key);
         }
         r->key = key;
@@ -444,28 +499,7 @@ state_foreach_row(const struct state *s, void (*fn)(void *ctx, int unit, int per
 static struct aslot *
 afind(const struct state *s, uint64_t key)
 {
-        size_t mask = s->acap - 1;
-
-        for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
-                if (s->a[i].key == key || s->a[i].key == EMPTY_KEY)
-                        return &s->a[i];
-        }
-}
-
-static void
-agrow(struct state *s)
-{
-        struct aslot *old = s->a;
-        size_t oldcap = s->acap;
-
-        s->acap *= 2;
-        s->a = table_alloc(s->acap, sizeof(*s->a));
-        for (size_t i = 0; i < s->acap; i++)
-                s->a[i].key = EMPTY_KEY;
-        for (size_t i = 0; i < oldcap; i++)
-                if (old[i].key != EMPTY_KEY)
-                        *afind(s, old[i].key) = old[i];
-        free(old);
+        return table_find(s->a, s->acap, sizeof(*s->a), key);
 }
 
 /* The slot of global slice in unit's groups, or -1 when no leaf below has it. */
@@ -512,19 +546,12 @@ group_slot(struct state *s, int unit, int period, int ind)
         if (e->key != EMPTY_KEY)
                 return e;
         if ((s->ngroups + 1) * 4 > s->acap * 3) {
-                agrow(s);
+                s->a = table_grow(s->a, &s->acap, sizeof(*s->a));
                 e = afind(s, key);
         }
         if (s->naggs + n > UINT32_MAX)
                 fatalx("more than %lu aggregates", (unsigned long)UINT32_MAX);
-        if (s->naggs + n > s->aggcap) {
-                size_t cap = s->aggcap ? s->aggcap : 64;
-
-                while (cap < s->naggs + n)
-                        cap *= 2;
-                s->aggs = xreallocarray(s->aggs, cap, sizeof(*s->aggs));
-                s->aggcap = cap;
-        }
+        s->aggs = array_reserve(s->aggs, &s->aggcap, s->naggs, n, 64, sizeof(*s->aggs));
         memset(&s->aggs[s->naggs], 0, n * sizeof(*s->aggs));
         for (size_t k = 0; k < n; k++)
                 s->aggs[s->naggs + k].key = mkkey(unit, period, ind, k ? gs[k] : 0);
@@ -554,10 +581,7 @@ mark_dirty(struct state *s, struct agg *g)
         if (g->dirty)
                 return;
         g->dirty = 1;
-        if (s->ndirty == s->dirtycap) {
-                s->dirtycap = s->dirtycap ? s->dirtycap * 2 : 256;
-                s->dirty = xreallocarray(s->dirty, s->dirtycap, sizeof(*s->dirty));
-        }
+        s->dirty = array_reserve(s->dirty, &s->dirtycap, s->ndirty, 1, 256, sizeof(*s->dirty));
         s->dirty[s->ndirty++] = (uint32_t)(g - s->aggs);
 }
 
@@ -680,14 +704,7 @@ pend_group(struct state *s, int unit, int period, int ind)
                 s->pcache[ind].pend = e->pend - 1;
                 return e->pend - 1;
         }
-        if (s->npend + n > s->pendcap) {
-                size_t cap = s->pendcap ? s->pendcap : 256;
-
-                while (cap < s->npend + n)
-                        cap *= 2;
-                s->pend = xreallocarray(s->pend, cap, sizeof(*s->pend));
-                s->pendcap = cap;
-        }
+        s->pend = array_reserve(s->pend, &s->pendcap, s->npend, n, 256, sizeof(*s->pend));
         memset(&s->pend[s->npend], 0, n * sizeof(*s->pend));
         for (size_t k = 0; k < n; k++)
                 s->pend[s->npend + k].agg = e->idx + (uint32_t)k;
@@ -997,13 +1014,9 @@ state_new(const struct config *cfg)
 
         s->cfg = cfg;
         s->rowcap = 256;
-        s->rows = table_alloc(s->rowcap, sizeof(*s->rows));
-        for (size_t i = 0; i < s->rowcap; i++)
-                s->rows[i].key = EMPTY_KEY;
+        s->rows = table_new(s->rowcap, sizeof(*s->rows));
         s->acap = 256;
-        s->a = table_alloc(s->acap, sizeof(*s->a));
-        for (size_t i = 0; i < s->acap; i++)
-                s->a[i].key = EMPTY_KEY;
+        s->a = table_new(s->acap, sizeof(*s->a));
         s->periods = strmap_new(16);
         s->pnames = xcalloc(STATE_MAX_PERIODS, sizeof(*s->pnames));
         s->whomap = strmap_new(64);

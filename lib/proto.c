@@ -25,6 +25,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -816,6 +817,161 @@ frame_open(const void *buf, size_t len, const uint32_t lim[SCAN_DEPTH], const st
         return 0;
 }
 
+/* A time in microseconds since 1970, or nil for 0. */
+static int
+dec_time(const struct where *w, const struct item *o, const char *field, uint64_t *out)
+{
+        if (o->kind == ITEM_NIL) {
+                *out = 0;
+                return 0;
+        }
+        return dec_uint(w, o, field, WIRE_U64_MAX, out);
+}
+
+/*
+ * The layout of a tuple whose items are stored as they are, with no check
+ * across them: which member of the C struct each item is, in wire order,
+ * and what it may hold.  One table serves the decoder (dec_fields) and the
+ * encoder (pack_fields), so the two cannot disagree on the order.  The
+ * tuples sent by the million are coded by hand (dec_record, tuple_*).
+ */
+enum field_kind {
+        FIELD_STR,  /* struct pstr of at most cap bytes, nil (p NULL) when nil_ok */
+        FIELD_U32,  /* uint32_t */
+        FIELD_U64,  /* uint64_t, at most WIRE_U64_MAX */
+        FIELD_TIME, /* uint64_t, sent as nil when 0 (dec_time) */
+};
+
+struct field {
+        const char *name; /* the member's name, for error messages */
+        enum field_kind kind;
+        uint32_t cap;
+        int nil_ok;
+        size_t off; /* offsetof the member */
+};
+
+#define FIELD_S(type, member, cap, nil_ok)                                                         \
+        {                                                                                          \
+#member, FIELD_STR, cap, nil_ok, offsetof(type, member)                            \
+        }
+#define FIELD_N(type, member, kind)                                                                \
+        {                                                                                          \
+#member, kind, 0, 0, offsetof(type, member)                                        \
+        }
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Decode f[0..n) into the members of out that fd names, stopping at the first bad item. */
+static int
+dec_fields(const struct where *w, const struct item *f, const struct field *fd, size_t n, void *out)
+{
+        for (size_t i = 0; i < n; i++) {
+                void *m = (char *)out + fd[i].off;
+                int rc;
+
+                switch (fd[i].kind) {
+                case FIELD_STR:
+                        rc = dec_str(w, &f[i], fd[i].name, fd[i].cap, fd[i].nil_ok, m);
+                        break;
+                case FIELD_U32:
+                        rc = dec_u32(w, &f[i], fd[i].name, m);
+                        break;
+                case FIELD_U64:
+                        rc = dec_uint(w, &f[i], fd[i].name, WIRE_U64_MAX, m);
+                        break;
+                default:
+                        rc = dec_time(w, &f[i], fd[i].name, m);
+                        break;
+                }
+                if (rc == -1)
+                        return -1;
+        }
+        return 0;
+}
+
+static const struct field reject_line_fields[] = {
+    FIELD_N(struct proto_reject_line, line, FIELD_U32),
+    FIELD_S(struct proto_reject_line, reason, PROTO_MAX_TEXT, 0),
+};
+
+static const struct field stale_fields[] = {
+    FIELD_N(struct proto_stale, line, FIELD_U32),
+    FIELD_S(struct proto_stale, value, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_stale, collector, PROTO_MAX_ID, 0),
+    FIELD_N(struct proto_stale, version, FIELD_U64),
+};
+
+static const struct field warning_fields[] = {
+    FIELD_S(struct proto_warning, unit, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_warning, period, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_warning, rule, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_warning, message, PROTO_MAX_TEXT, 0),
+    FIELD_S(struct proto_warning, left, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_warning, right, PROTO_MAX_FIELD, 0),
+};
+
+static const struct field batch_fields[] = {
+    FIELD_S(struct proto_batch, collector, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_batch, batch_id, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_batch, source, PROTO_MAX_TEXT, 1),
+};
+
+/* A uow's rejection from line on; the batch index comes before it. */
+static const struct field reject_fields[] = {
+    FIELD_N(struct proto_reject, line, FIELD_U32),
+    FIELD_S(struct proto_reject, unit, PROTO_MAX_FIELD, 1),
+    FIELD_S(struct proto_reject, period, PROTO_MAX_FIELD, 1),
+    FIELD_S(struct proto_reject, indicator, PROTO_MAX_FIELD, 1),
+    FIELD_S(struct proto_reject, raw, PROTO_MAX_TEXT, 1),
+    FIELD_S(struct proto_reject, reason, PROTO_MAX_TEXT, 0),
+};
+
+static const struct field violation_fields[] = {
+    FIELD_S(struct proto_violation, unit, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_violation, period, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_violation, rule, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_violation, severity, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_violation, left, PROTO_MAX_FIELD, 1),
+    FIELD_S(struct proto_violation, right, PROTO_MAX_FIELD, 1),
+};
+
+/* An action's fields from kind on: f[0..5) after a uow action's batch, f[4..9) of a message. */
+static const struct field action_fields[] = {
+    FIELD_S(struct proto_action, kind, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_action, unit, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_action, period, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_action, rule, PROTO_MAX_ID, 1),
+    FIELD_S(struct proto_action, text, PROTO_MAX_TEXT, 1),
+};
+
+static const struct field review_row_fields[] = {
+    FIELD_S(struct proto_review_row, unit, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_review_row, period, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_review_row, state, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_review_row, by, PROTO_MAX_ID, 1),
+    FIELD_N(struct proto_review_row, at, FIELD_TIME),
+    FIELD_S(struct proto_review_row, comment, PROTO_MAX_TEXT, 1),
+};
+
+/* An ask's items after its sender. */
+static const struct field ask_fields[] = {
+    FIELD_S(struct proto_ask, unit, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_ask, period, PROTO_MAX_FIELD, 0),
+};
+
+/* A told's items from state on; the batch id comes before them. */
+static const struct field told_fields[] = {
+    FIELD_S(struct proto_told, state, PROTO_MAX_ID, 0),
+    FIELD_S(struct proto_told, by, PROTO_MAX_ID, 1),
+    FIELD_N(struct proto_told, at, FIELD_TIME),
+    FIELD_S(struct proto_told, comment, PROTO_MAX_TEXT, 1),
+};
+
+static const struct field note_row_fields[] = {
+    FIELD_S(struct proto_note_row, unit, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_note_row, period, PROTO_MAX_FIELD, 0),
+    FIELD_S(struct proto_note_row, rule, PROTO_MAX_ID, 0),
+};
+
 /* unit, period, indicator and value, the four strings of a record, value or row. */
 static int
 dec_keyval(const struct where *w, const struct item *f, int nil_ok, struct pstr *unit,
@@ -887,6 +1043,25 @@ check_batch_id(const struct where *w, struct pstr *id)
         return 0;
 }
 
+/*
+ * The sender of a submit, check, action or ask, items 1 to 3: the protocol
+ * version (min .. PROTO_VERSION), the collector and the batch id.  The id
+ * is read first, so that a refusal of anything else can name it; then the
+ * version, so that an old client hears "upgrade" even when its id was only
+ * valid under the old rules; then the id's content.  On failure *id holds
+ * what was read of it: the caller echoes it only if check_batch_id passes.
+ */
+static int
+dec_sender(const struct where *w, const struct msg *m, unsigned min, unsigned *version,
+           struct pstr *id, struct pstr *collector)
+{
+        if (dec_str(w, &m->it[3], "batch_id", PROTO_MAX_ID, 0, id) == -1 ||
+            dec_version(w, &m->it[1], min, version) == -1 || check_batch_id(w, id) == -1 ||
+            dec_str(w, &m->it[2], "collector", PROTO_MAX_ID, 0, collector) == -1)
+                return -1;
+        return 0;
+}
+
 int
 proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char *err, size_t errlen)
 {
@@ -903,20 +1078,9 @@ proto_submit_decode(const void *buf, size_t len, struct proto_submit *out, char 
         if (frame_open(buf, len, lim_submit, shapes, &m, err, errlen) == -1)
                 return -1;
         out->dry_run = m.type == PROTO_CHECK;
-        /*
-         * The batch id first, so that a refusal of anything else can name
-         * it; then the version, so that an old client hears "upgrade" even
-         * when its id was only valid under the old rules; then the id's
-         * content.
-         */
-        if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1)
-                goto bad;
         /* A dry run is new in version 3; a submit may still be version 2. */
-        if (dec_version(&w, &m.it[1], out->dry_run ? PROTO_VERSION : PROTO_SUBMIT_VERSION_MIN,
-                        &out->version) == -1)
-                goto bad;
-        if (check_batch_id(&w, &id) == -1 ||
-            dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
+        if (dec_sender(&w, &m, out->dry_run ? PROTO_VERSION : PROTO_SUBMIT_VERSION_MIN,
+                       &out->version, &id, &out->collector) == -1 ||
             dec_str(&w, &m.it[4], "source", PROTO_MAX_TEXT, 0, &out->source) == -1 ||
             dec_list(&w, &m.it[5], "records", PROTO_MAX_BATCH, &recs, &n) == -1)
                 goto bad;
@@ -947,40 +1111,19 @@ proto_submit_free(struct proto_submit *s)
 static int
 dec_reject_line(const struct where *w, const struct item *f, void *out)
 {
-        struct proto_reject_line *r = out;
-
-        if (dec_u32(w, &f[0], "line", &r->line) == -1 ||
-            dec_str(w, &f[1], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
-                return -1;
-        return 0;
+        return dec_fields(w, f, reject_line_fields, NFIELDS(reject_line_fields), out);
 }
 
 static int
 dec_stale(const struct where *w, const struct item *f, void *out)
 {
-        struct proto_stale *st = out;
-
-        if (dec_u32(w, &f[0], "line", &st->line) == -1 ||
-            dec_str(w, &f[1], "value", PROTO_MAX_FIELD, 0, &st->value) == -1 ||
-            dec_str(w, &f[2], "collector", PROTO_MAX_ID, 0, &st->collector) == -1 ||
-            dec_uint(w, &f[3], "version", WIRE_U64_MAX, &st->version) == -1)
-                return -1;
-        return 0;
+        return dec_fields(w, f, stale_fields, NFIELDS(stale_fields), out);
 }
 
 static int
 dec_warning(const struct where *w, const struct item *f, void *out)
 {
-        struct proto_warning *wn = out;
-
-        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &wn->unit) == -1 ||
-            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &wn->period) == -1 ||
-            dec_str(w, &f[2], "rule", PROTO_MAX_ID, 0, &wn->rule) == -1 ||
-            dec_str(w, &f[3], "message", PROTO_MAX_TEXT, 0, &wn->message) == -1 ||
-            dec_str(w, &f[4], "left", PROTO_MAX_FIELD, 0, &wn->left) == -1 ||
-            dec_str(w, &f[5], "right", PROTO_MAX_FIELD, 0, &wn->right) == -1)
-                return -1;
-        return 0;
+        return dec_fields(w, f, warning_fields, NFIELDS(warning_fields), out);
 }
 
 int
@@ -1047,68 +1190,75 @@ proto_ack_free(struct proto_ack *a)
         memset(a, 0, sizeof(*a));
 }
 
-static int dec_action_fields(const struct where *w, const struct item *f, struct proto_action *a);
+/*
+ * A message from a collector that names its sender (dec_sender) and then
+ * the fields of fd, item 4 on: an action or an ask, decoded into a struct
+ * of size bytes whose collector and batch_id are at the offsets given.
+ */
+struct request {
+        enum proto_type type;
+        const uint32_t *lim;
+        const struct field *fd;
+        uint32_t nfd;
+        size_t size, collector, batch_id;
+};
 
-/* A time in microseconds since 1970, or nil for 0. */
+static const struct request action_request = {
+    PROTO_ACTION,
+    lim_action,
+    action_fields,
+    NFIELDS(action_fields),
+    sizeof(struct proto_action),
+    offsetof(struct proto_action, collector),
+    offsetof(struct proto_action, batch_id),
+};
+
+static const struct request ask_request = {
+    PROTO_ASK,
+    lim_ask,
+    ask_fields,
+    NFIELDS(ask_fields),
+    sizeof(struct proto_ask),
+    offsetof(struct proto_ask, collector),
+    offsetof(struct proto_ask, batch_id),
+};
+
+/* Decode the request rq into out; on failure out is zeroed but for a valid batch id. */
 static int
-dec_time(const struct where *w, const struct item *o, const char *field, uint64_t *out)
+dec_request(const void *buf, size_t len, const struct request *rq, void *out, char *err,
+            size_t errlen)
 {
-        if (o->kind == ITEM_NIL) {
-                *out = 0;
-                return 0;
+        const struct shape shapes[] = {{rq->type, 4 + rq->nfd, 4 + rq->nfd}, {PROTO_BAD, 0, 0}};
+        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
+        struct pstr *batch_id = (struct pstr *)((char *)out + rq->batch_id);
+        struct pstr id = {NULL, 0};
+        struct msg m;
+
+        memset(out, 0, rq->size);
+        if (frame_open(buf, len, rq->lim, shapes, &m, err, errlen) == -1)
+                return -1;
+        if (dec_sender(&w, &m, PROTO_VERSION, NULL, &id,
+                       (struct pstr *)((char *)out + rq->collector)) == -1 ||
+            dec_fields(&w, &m.it[4], rq->fd, rq->nfd, out) == -1) {
+                memset(out, 0, rq->size);
+                if (check_batch_id(NULL, &id) == 0)
+                        *batch_id = id;
+                return -1;
         }
-        return dec_uint(w, o, field, WIRE_U64_MAX, out);
+        *batch_id = id;
+        return 0;
 }
 
 int
 proto_action_decode(const void *buf, size_t len, struct proto_action *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
-        struct pstr id = {NULL, 0};
-        struct msg m;
-
-        memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_action,
-                       (const struct shape[]){{PROTO_ACTION, 9, 9}, {PROTO_BAD, 0, 0}}, &m, err,
-                       errlen) == -1)
-                return -1;
-        if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1 ||
-            dec_version(&w, &m.it[1], PROTO_VERSION, NULL) == -1 || check_batch_id(&w, &id) == -1 ||
-            dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
-            dec_action_fields(&w, &m.it[4], out) == -1) {
-                memset(out, 0, sizeof(*out));
-                if (check_batch_id(NULL, &id) == 0)
-                        out->batch_id = id;
-                return -1;
-        }
-        out->batch_id = id;
-        return 0;
+        return dec_request(buf, len, &action_request, out, err, errlen);
 }
 
 int
 proto_ask_decode(const void *buf, size_t len, struct proto_ask *out, char *err, size_t errlen)
 {
-        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
-        struct pstr id = {NULL, 0};
-        struct msg m;
-
-        memset(out, 0, sizeof(*out));
-        if (frame_open(buf, len, lim_ask,
-                       (const struct shape[]){{PROTO_ASK, 6, 6}, {PROTO_BAD, 0, 0}}, &m, err,
-                       errlen) == -1)
-                return -1;
-        if (dec_str(&w, &m.it[3], "batch_id", PROTO_MAX_ID, 0, &id) == -1 ||
-            dec_version(&w, &m.it[1], PROTO_VERSION, NULL) == -1 || check_batch_id(&w, &id) == -1 ||
-            dec_str(&w, &m.it[2], "collector", PROTO_MAX_ID, 0, &out->collector) == -1 ||
-            dec_str(&w, &m.it[4], "unit", PROTO_MAX_FIELD, 0, &out->unit) == -1 ||
-            dec_str(&w, &m.it[5], "period", PROTO_MAX_FIELD, 0, &out->period) == -1) {
-                memset(out, 0, sizeof(*out));
-                if (check_batch_id(NULL, &id) == 0)
-                        out->batch_id = id;
-                return -1;
-        }
-        out->batch_id = id;
-        return 0;
+        return dec_request(buf, len, &ask_request, out, err, errlen);
 }
 
 int
@@ -1126,10 +1276,7 @@ proto_told_decode(const void *buf, size_t len, struct proto_told *out, char *err
                 return -1;
         if (dec_str(&w, &m.it[1], "batch_id", PROTO_MAX_ID, 0, &out->batch_id) == -1 ||
             check_batch_id(&w, &out->batch_id) == -1 ||
-            dec_str(&w, &m.it[2], "state", PROTO_MAX_ID, 0, &out->state) == -1 ||
-            dec_str(&w, &m.it[3], "by", PROTO_MAX_ID, 1, &out->by) == -1 ||
-            dec_time(&w, &m.it[4], "at", &out->at) == -1 ||
-            dec_str(&w, &m.it[5], "comment", PROTO_MAX_TEXT, 1, &out->comment) == -1 ||
+            dec_fields(&w, &m.it[2], told_fields, NFIELDS(told_fields), out) == -1 ||
             dec_list(&w, &m.it[6], "blockers", PROTO_MAX_BLOCKERS, &list, &nb) == -1)
                 goto bad;
         out->blockers = nb ? xreallocarray(NULL, nb, sizeof(*out->blockers)) : NULL;
@@ -1186,13 +1333,7 @@ struct batch_table {
 static int
 dec_batch(const struct where *w, const struct item *f, void *out)
 {
-        struct proto_batch *b = out;
-
-        if (dec_str(w, &f[0], "collector", PROTO_MAX_ID, 0, &b->collector) == -1 ||
-            dec_str(w, &f[1], "batch_id", PROTO_MAX_ID, 0, &b->batch_id) == -1 ||
-            dec_str(w, &f[2], "source", PROTO_MAX_TEXT, 1, &b->source) == -1)
-                return -1;
-        return 0;
+        return dec_fields(w, f, batch_fields, NFIELDS(batch_fields), out);
 }
 
 /* The batch a value or rejection names, by its index in the uow's table. */
@@ -1241,12 +1382,8 @@ dec_reject(const struct where *w, const struct item *f, void *out)
         struct proto_reject *r = out;
         const struct proto_batch *b;
 
-        if ((b = dec_batch_ref(w, &f[0])) == NULL || dec_u32(w, &f[1], "line", &r->line) == -1 ||
-            dec_str(w, &f[2], "unit", PROTO_MAX_FIELD, 1, &r->unit) == -1 ||
-            dec_str(w, &f[3], "period", PROTO_MAX_FIELD, 1, &r->period) == -1 ||
-            dec_str(w, &f[4], "indicator", PROTO_MAX_FIELD, 1, &r->indicator) == -1 ||
-            dec_str(w, &f[5], "raw", PROTO_MAX_TEXT, 1, &r->raw) == -1 ||
-            dec_str(w, &f[6], "reason", PROTO_MAX_TEXT, 0, &r->reason) == -1)
+        if ((b = dec_batch_ref(w, &f[0])) == NULL ||
+            dec_fields(w, &f[1], reject_fields, NFIELDS(reject_fields), r) == -1)
                 return -1;
         r->collector = b->collector;
         r->source = b->source;
@@ -1305,30 +1442,12 @@ dec_violation(const struct where *w, const struct item *f, void *out)
 {
         struct proto_violation *v = out;
 
-        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &v->unit) == -1 ||
-            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &v->period) == -1 ||
-            dec_str(w, &f[2], "rule", PROTO_MAX_ID, 0, &v->rule) == -1 ||
-            dec_str(w, &f[3], "severity", PROTO_MAX_ID, 0, &v->severity) == -1 ||
-            dec_str(w, &f[4], "left", PROTO_MAX_FIELD, 1, &v->left) == -1 ||
-            dec_str(w, &f[5], "right", PROTO_MAX_FIELD, 1, &v->right) == -1)
+        if (dec_fields(w, f, violation_fields, NFIELDS(violation_fields), v) == -1)
                 return -1;
         if ((v->left.p == NULL) != (v->right.p == NULL)) {
                 fail(w, "left and right must both be nil or both be strings");
                 return -1;
         }
-        return 0;
-}
-
-/* An action's fields from kind on; they sit at f[0..5) of a uow action, f[4..9) of a message. */
-static int
-dec_action_fields(const struct where *w, const struct item *f, struct proto_action *a)
-{
-        if (dec_str(w, &f[0], "kind", PROTO_MAX_ID, 0, &a->kind) == -1 ||
-            dec_str(w, &f[1], "unit", PROTO_MAX_FIELD, 0, &a->unit) == -1 ||
-            dec_str(w, &f[2], "period", PROTO_MAX_FIELD, 0, &a->period) == -1 ||
-            dec_str(w, &f[3], "rule", PROTO_MAX_ID, 1, &a->rule) == -1 ||
-            dec_str(w, &f[4], "text", PROTO_MAX_TEXT, 1, &a->text) == -1)
-                return -1;
         return 0;
 }
 
@@ -1338,7 +1457,8 @@ dec_uow_action(const struct where *w, const struct item *f, void *out)
         struct proto_action *a = out;
         const struct proto_batch *b;
 
-        if ((b = dec_batch_ref(w, &f[0])) == NULL || dec_action_fields(w, &f[1], a) == -1)
+        if ((b = dec_batch_ref(w, &f[0])) == NULL ||
+            dec_fields(w, &f[1], action_fields, NFIELDS(action_fields), a) == -1)
                 return -1;
         a->collector = b->collector;
         a->batch_id = b->batch_id;
@@ -1436,63 +1556,22 @@ dec_row(const struct where *w, const struct item *f, void *out)
         return 0;
 }
 
-int
-proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
-                  size_t errlen)
-{
-        struct where w = {NULL, 0, err, errlen, 0, 0, NULL};
-        const unsigned char *list;
-        struct proto_row *r;
-        struct msg m;
-        uint32_t nr;
-
-        *rows = NULL;
-        *n = 0;
-        if (frame_open(buf, len, lim_rows,
-                       (const struct shape[]){{PROTO_ROWS, 2, 2}, {PROTO_BAD, 0, 0}}, &m, err,
-                       errlen) == -1)
-                return -1;
-        if (dec_list(&w, &m.it[1], "rows", UINT32_MAX, &list, &nr) == -1)
-                return -1;
-        /* Not zeroed: dec_row() sets every field of a row. */
-        r = nr ? xreallocarray(NULL, nr, sizeof(*r)) : NULL;
-        if (dec_each(&w, "row", list, nr, 6, dec_row, r, sizeof(*r)) == -1) {
-                free(r);
-                return -1;
-        }
-        *rows = r;
-        *n = nr;
-        return 0;
-}
-
 static int
 dec_review_row(const struct where *w, const struct item *f, void *out)
 {
-        struct proto_review_row *r = out;
-
-        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &r->unit) == -1 ||
-            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &r->period) == -1 ||
-            dec_str(w, &f[2], "state", PROTO_MAX_ID, 0, &r->state) == -1 ||
-            dec_str(w, &f[3], "by", PROTO_MAX_ID, 1, &r->by) == -1 ||
-            dec_time(w, &f[4], "at", &r->at) == -1 ||
-            dec_str(w, &f[5], "comment", PROTO_MAX_TEXT, 1, &r->comment) == -1)
-                return -1;
-        return 0;
+        return dec_fields(w, f, review_row_fields, NFIELDS(review_row_fields), out);
 }
 
 static int
 dec_note_row(const struct where *w, const struct item *f, void *out)
 {
-        struct proto_note_row *r = out;
-
-        if (dec_str(w, &f[0], "unit", PROTO_MAX_FIELD, 0, &r->unit) == -1 ||
-            dec_str(w, &f[1], "period", PROTO_MAX_FIELD, 0, &r->period) == -1 ||
-            dec_str(w, &f[2], "rule", PROTO_MAX_ID, 0, &r->rule) == -1)
-                return -1;
-        return 0;
+        return dec_fields(w, f, note_row_fields, NFIELDS(note_row_fields), out);
 }
 
-/* The list of a "reviews" or "notes" message, each row decoded by fn. */
+/*
+ * The list of a "rows", "reviews" or "notes" message, each row decoded by
+ * fn into an array that is not zeroed: fn sets every field of a row.
+ */
 static int
 dec_state_list(const void *buf, size_t len, enum proto_type type, const uint32_t lim[SCAN_DEPTH],
                uint32_t arity, int (*fn)(const struct where *, const struct item *, void *),
@@ -1518,6 +1597,19 @@ dec_state_list(const void *buf, size_t len, enum proto_type type, const uint32_t
         *rows = r;
         *n = nr;
         return 0;
+}
+
+int
+proto_rows_decode(const void *buf, size_t len, struct proto_row **rows, uint32_t *n, char *err,
+                  size_t errlen)
+{
+        void *r;
+        int rc;
+
+        rc = dec_state_list(buf, len, PROTO_ROWS, lim_rows, 6, dec_row, sizeof(**rows), &r, n, err,
+                            errlen);
+        *rows = r;
+        return rc;
 }
 
 int
@@ -1637,6 +1729,48 @@ static void
 pack_array(msgpack_packer *pk, uint32_t n)
 {
         pack_ok(msgpack_pack_array(pk, n));
+}
+
+/* A time in microseconds since 1970, nil for 0 (see dec_time). */
+static void
+pack_time(msgpack_packer *pk, uint64_t t)
+{
+        if (t == 0)
+                pack_ok(msgpack_pack_nil(pk));
+        else
+                pack_u64(pk, t);
+}
+
+/* The members of in that fd names, in its order (see dec_fields). */
+static void
+pack_fields(msgpack_packer *pk, const struct field *fd, size_t n, const void *in)
+{
+        for (size_t i = 0; i < n; i++) {
+                const void *m = (const char *)in + fd[i].off;
+
+                switch (fd[i].kind) {
+                case FIELD_STR:
+                        pack_pstr(pk, *(const struct pstr *)m);
+                        break;
+                case FIELD_U32:
+                        pack_u64(pk, *(const uint32_t *)m);
+                        break;
+                case FIELD_U64:
+                        pack_u64(pk, *(const uint64_t *)m);
+                        break;
+                default:
+                        pack_time(pk, *(const uint64_t *)m);
+                        break;
+                }
+        }
+}
+
+/* A tuple of exactly the fields of fd. */
+static void
+pack_tuple(msgpack_packer *pk, const struct field *fd, size_t n, const void *in)
+{
+        pack_array(pk, (uint32_t)n);
+        pack_fields(pk, fd, n, in);
 }
 
 /* The array header and the type name that open every message. */
@@ -1798,16 +1932,24 @@ tuple_end(msgpack_packer *pk, struct tuple *t)
         free(t->heap);
 }
 
-void
-proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
-                   const char *source, uint32_t nrec)
+/* The head of a submit or a check, up to its records' array header. */
+static void
+submit_head(msgpack_packer *pk, enum proto_type type, const char *collector, const char *batch_id,
+            const char *source, uint32_t nrec)
 {
-        pack_head(pk, PROTO_SUBMIT, 6);
+        pack_head(pk, type, 6);
         pack_u64(pk, PROTO_VERSION);
         pack_cstr(pk, collector);
         pack_cstr(pk, batch_id);
         pack_cstr(pk, source);
         pack_array(pk, nrec);
+}
+
+void
+proto_submit_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
+                   const char *source, uint32_t nrec)
+{
+        submit_head(pk, PROTO_SUBMIT, collector, batch_id, source, nrec);
 }
 
 void
@@ -1865,9 +2007,9 @@ proto_ack_begin_more(msgpack_packer *pk, struct pstr batch_id, uint32_t accepted
 void
 proto_reject_line_pack(msgpack_packer *pk, uint32_t line, struct pstr reason)
 {
-        pack_array(pk, 2);
-        pack_u64(pk, line);
-        pack_pstr(pk, reason);
+        struct proto_reject_line r = {line, reason};
+
+        pack_tuple(pk, reject_line_fields, NFIELDS(reject_line_fields), &r);
 }
 
 void
@@ -1879,11 +2021,7 @@ proto_ack_stale_begin(msgpack_packer *pk, uint32_t nstale)
 void
 proto_stale_pack(msgpack_packer *pk, const struct proto_stale *st)
 {
-        pack_array(pk, 4);
-        pack_u64(pk, st->line);
-        pack_pstr(pk, st->value);
-        pack_pstr(pk, st->collector);
-        pack_u64(pk, st->version);
+        pack_tuple(pk, stale_fields, NFIELDS(stale_fields), st);
 }
 
 void
@@ -1898,12 +2036,7 @@ void
 proto_check_begin(msgpack_packer *pk, const char *collector, const char *batch_id,
                   const char *source, uint32_t nrec)
 {
-        pack_head(pk, PROTO_CHECK, 6);
-        pack_u64(pk, PROTO_VERSION);
-        pack_cstr(pk, collector);
-        pack_cstr(pk, batch_id);
-        pack_cstr(pk, source);
-        pack_array(pk, nrec);
+        submit_head(pk, PROTO_CHECK, collector, batch_id, source, nrec);
 }
 
 void
@@ -1913,11 +2046,7 @@ proto_action_pack(msgpack_packer *pk, const struct proto_action *a)
         pack_u64(pk, PROTO_VERSION);
         pack_pstr(pk, a->collector);
         pack_pstr(pk, a->batch_id);
-        pack_pstr(pk, a->kind);
-        pack_pstr(pk, a->unit);
-        pack_pstr(pk, a->period);
-        pack_pstr(pk, a->rule);
-        pack_pstr(pk, a->text);
+        pack_fields(pk, action_fields, NFIELDS(action_fields), a);
 }
 
 void
@@ -1927,8 +2056,7 @@ proto_ask_pack(msgpack_packer *pk, const struct proto_ask *a)
         pack_u64(pk, PROTO_VERSION);
         pack_pstr(pk, a->collector);
         pack_pstr(pk, a->batch_id);
-        pack_pstr(pk, a->unit);
-        pack_pstr(pk, a->period);
+        pack_fields(pk, ask_fields, NFIELDS(ask_fields), a);
 }
 
 void
@@ -1937,13 +2065,7 @@ proto_told_pack(msgpack_packer *pk, const struct proto_told *t)
         assert(t->nblockers <= PROTO_MAX_BLOCKERS);
         pack_head(pk, PROTO_TOLD, 7);
         pack_pstr(pk, t->batch_id);
-        pack_pstr(pk, t->state);
-        pack_pstr(pk, t->by);
-        if (t->at == 0)
-                pack_ok(msgpack_pack_nil(pk));
-        else
-                pack_u64(pk, t->at);
-        pack_pstr(pk, t->comment);
+        pack_fields(pk, told_fields, NFIELDS(told_fields), t);
         pack_array(pk, t->nblockers);
         for (uint32_t i = 0; i < t->nblockers; i++)
                 pack_pstr(pk, t->blockers[i]);
@@ -1966,13 +2088,7 @@ proto_ack_warnings_begin(msgpack_packer *pk, uint32_t nwarn)
 void
 proto_warning_pack(msgpack_packer *pk, const struct proto_warning *wn)
 {
-        pack_array(pk, 6);
-        pack_pstr(pk, wn->unit);
-        pack_pstr(pk, wn->period);
-        pack_pstr(pk, wn->rule);
-        pack_pstr(pk, wn->message);
-        pack_pstr(pk, wn->left);
-        pack_pstr(pk, wn->right);
+        pack_tuple(pk, warning_fields, NFIELDS(warning_fields), wn);
 }
 
 void
@@ -1997,10 +2113,7 @@ proto_uow_begin(msgpack_packer *pk, uint64_t seq, uint64_t epoch, const char *ag
 void
 proto_uow_batch_pack(msgpack_packer *pk, const struct proto_batch *b)
 {
-        pack_array(pk, 3);
-        pack_pstr(pk, b->collector);
-        pack_pstr(pk, b->batch_id);
-        pack_pstr(pk, b->source);
+        pack_tuple(pk, batch_fields, NFIELDS(batch_fields), b);
 }
 
 void
@@ -2036,14 +2149,9 @@ proto_uow_rejects_begin(msgpack_packer *pk, uint32_t nrejects)
 void
 proto_reject_pack(msgpack_packer *pk, const struct proto_reject *r, uint32_t batch)
 {
-        pack_array(pk, 7);
+        pack_array(pk, 1 + NFIELDS(reject_fields));
         pack_u64(pk, batch);
-        pack_u64(pk, r->line);
-        pack_pstr(pk, r->unit);
-        pack_pstr(pk, r->period);
-        pack_pstr(pk, r->indicator);
-        pack_pstr(pk, r->raw);
-        pack_pstr(pk, r->reason);
+        pack_fields(pk, reject_fields, NFIELDS(reject_fields), r);
 }
 
 void
@@ -2089,13 +2197,7 @@ proto_uow_violations_begin(msgpack_packer *pk, uint32_t nviolations)
 void
 proto_violation_pack(msgpack_packer *pk, const struct proto_violation *v)
 {
-        pack_array(pk, 6);
-        pack_pstr(pk, v->unit);
-        pack_pstr(pk, v->period);
-        pack_pstr(pk, v->rule);
-        pack_pstr(pk, v->severity);
-        pack_pstr(pk, v->left);
-        pack_pstr(pk, v->right);
+        pack_tuple(pk, violation_fields, NFIELDS(violation_fields), v);
 }
 
 void
@@ -2108,13 +2210,10 @@ proto_uow_actions_begin(msgpack_packer *pk, int full, uint32_t nactions)
 void
 proto_uow_action_pack(msgpack_packer *pk, const struct proto_action *a, uint32_t batch)
 {
-        pack_array(pk, 7);
+        /* The batch index, the fields, and at as an integer even when 0. */
+        pack_array(pk, 2 + NFIELDS(action_fields));
         pack_u64(pk, batch);
-        pack_pstr(pk, a->kind);
-        pack_pstr(pk, a->unit);
-        pack_pstr(pk, a->period);
-        pack_pstr(pk, a->rule);
-        pack_pstr(pk, a->text);
+        pack_fields(pk, action_fields, NFIELDS(action_fields), a);
         pack_u64(pk, a->at);
 }
 
@@ -2153,16 +2252,7 @@ proto_reviews_begin(msgpack_packer *pk, uint32_t n)
 void
 proto_review_row_pack(msgpack_packer *pk, const struct proto_review_row *r)
 {
-        pack_array(pk, 6);
-        pack_pstr(pk, r->unit);
-        pack_pstr(pk, r->period);
-        pack_pstr(pk, r->state);
-        pack_pstr(pk, r->by);
-        if (r->at == 0)
-                pack_ok(msgpack_pack_nil(pk));
-        else
-                pack_u64(pk, r->at);
-        pack_pstr(pk, r->comment);
+        pack_tuple(pk, review_row_fields, NFIELDS(review_row_fields), r);
 }
 
 void
@@ -2175,10 +2265,7 @@ proto_notes_begin(msgpack_packer *pk, uint32_t n)
 void
 proto_note_row_pack(msgpack_packer *pk, const struct proto_note_row *r)
 {
-        pack_array(pk, 3);
-        pack_pstr(pk, r->unit);
-        pack_pstr(pk, r->period);
-        pack_pstr(pk, r->rule);
+        pack_tuple(pk, note_row_fields, NFIELDS(note_row_fields), r);
 }
 
 void
@@ -2200,20 +2287,25 @@ proto_ok_pack(msgpack_packer *pk, uint64_t seq)
         pack_u64(pk, seq);
 }
 
-void
-proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message)
+/* A refusal of the uow seq: "fail" or "fenced". */
+static void
+refusal_pack(msgpack_packer *pk, enum proto_type type, uint64_t seq, const char *message)
 {
-        pack_head(pk, PROTO_FAIL, 3);
+        pack_head(pk, type, 3);
         pack_u64(pk, seq);
         pack_cstr(pk, message);
 }
 
 void
+proto_fail_pack(msgpack_packer *pk, uint64_t seq, const char *message)
+{
+        refusal_pack(pk, PROTO_FAIL, seq, message);
+}
+
+void
 proto_fenced_pack(msgpack_packer *pk, uint64_t seq, const char *message)
 {
-        pack_head(pk, PROTO_FENCED, 3);
-        pack_u64(pk, seq);
-        pack_cstr(pk, message);
+        refusal_pack(pk, PROTO_FENCED, seq, message);
 }
 
 struct pstr

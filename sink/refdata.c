@@ -690,105 +690,27 @@ copy_opt(struct pgcopy *c, const char *s)
         pgcopy_str(c, s != NULL && *s != '\0' ? s : NULL);
 }
 
-static enum db_result
-load_orgunits(PGconn *conn, const struct orgtree *t, char *err, size_t errlen)
-{
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
-        size_t i;
-
-        r = pg_exec(conn, sinksql_refdata_orgunit_stage, err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, "COPY pg_temp.stage_orgunit FROM STDIN", err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (i = 0; i < t->n; i++) {
-                const struct orgunit *u = &t->u[i];
-
-                pgcopy_str(c, u->code);
-                copy_opt(c, u->parent_code);
-                pgcopy_str(c, u->level);
-                pgcopy_u64(c, u->depth);
-                pgcopy_str(c, u->name);
-                copy_opt(c, u->stage);
-                copy_opt(c, u->locality);
-                copy_opt(c, u->ownership);
-                pgcopy_bool(c, u->is_leaf);
-                pgcopy_row_end(c);
-        }
-        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
-                goto out;
-        /* Read before the upsert replaces the old parent links. */
-        r = pg_exec(conn, sinksql_refdata_orgunit_prune_above, err, errlen);
-        if (r == DB_OK)
-                r = pg_exec(conn, sinksql_refdata_orgunit_upsert, err, errlen);
-        if (r == DB_OK)
-                r = pg_exec(conn, sinksql_refdata_orgunit_prune_leaves, err, errlen);
-out:
-        free(c);
-        return r;
-}
-
-static enum db_result
-load_indicators(PGconn *conn, const struct catalog *cat, char *err, size_t errlen)
-{
-        struct pgcopy *c = xmalloc(sizeof *c);
-        enum db_result r;
-        size_t i;
-
-        r = pg_exec(conn, sinksql_refdata_indicator_stage, err, errlen);
-        if (r == DB_OK)
-                r = pgcopy_begin(c, conn, "COPY pg_temp.stage_indicator FROM STDIN", err, errlen);
-        if (r != DB_OK)
-                goto out;
-        for (i = 0; i < cat->n; i++) {
-                const struct indicator *ind = &cat->ind[i];
-                int ratio = ind->kind == IND_RATIO;
-
-                pgcopy_str(c, ind->code);
-                copy_opt(c, ind->name_zh);
-                copy_opt(c, ind->name_en);
-                copy_opt(c, ind->unit);
-                pgcopy_str(c, indicator_kind_name(ind->kind));
-                pgcopy_str(c, ratio && ind->num >= 0 ? cat->ind[ind->num].code : NULL);
-                pgcopy_str(c, ratio && ind->den >= 0 ? cat->ind[ind->den].code : NULL);
-                /* The multiplier as written keeps it exact ("100", not
-                 * 100.000000000000000001 from a long double). */
-                pgcopy_str(c, ratio && ind->multiplier_text != NULL && *ind->multiplier_text
-                                  ? ind->multiplier_text
-                                  : "1");
-                pgcopy_u64(c, ind->scale);
-                pgcopy_row_end(c);
-        }
-        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
-                goto out;
-        r = pg_exec(conn, sinksql_refdata_indicator_upsert, err, errlen);
-out:
-        free(c);
-        return r;
-}
-
 /*
- * A COPY's rows for item i of a table the sink replaces on every start:
- * one or more rows, each ended with pgcopy_row_end.
+ * A COPY's rows for item i of a table the sink loads on every start: one
+ * or more rows, each ended with pgcopy_row_end.
  */
 typedef void (*copy_rows_fn)(struct pgcopy *c, const struct config *cfg, const struct refdata *o,
                              size_t i);
 
 /*
- * Empty a table (delete_sql), then COPY (copy_sql) the rows of its n items
- * into it, in the caller's transaction.  Returns DB_OK, or the failure with
- * PostgreSQL's message in err.
+ * Run first_sql, which empties the table or makes the stage table, then
+ * COPY (copy_sql) the rows of its n items into it, in the caller's
+ * transaction.  Returns DB_OK, or the failure with PostgreSQL's message in
+ * err.
  */
 static enum db_result
-replace_rows(PGconn *conn, const char *delete_sql, const char *copy_sql, size_t n,
-             copy_rows_fn rows, const struct config *cfg, const struct refdata *o, char *err,
-             size_t errlen)
+replace_rows(PGconn *conn, const char *first_sql, const char *copy_sql, size_t n, copy_rows_fn rows,
+             const struct config *cfg, const struct refdata *o, char *err, size_t errlen)
 {
         struct pgcopy *c = xmalloc(sizeof *c);
         enum db_result r;
 
-        r = pg_exec(conn, delete_sql, err, errlen);
+        r = pg_exec(conn, first_sql, err, errlen);
         if (r == DB_OK)
                 r = pgcopy_begin(c, conn, copy_sql, err, errlen);
         if (r == DB_OK) {
@@ -797,6 +719,81 @@ replace_rows(PGconn *conn, const char *delete_sql, const char *copy_sql, size_t 
                 r = pgcopy_end(c, err, errlen);
         }
         free(c);
+        return r;
+}
+
+/* The rows of orgunits.csv, for pg_temp.stage_orgunit. */
+static void
+orgunit_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
+{
+        const struct orgunit *u = &cfg->tree->u[i];
+
+        (void)o;
+        pgcopy_str(c, u->code);
+        copy_opt(c, u->parent_code);
+        pgcopy_str(c, u->level);
+        pgcopy_u64(c, u->depth);
+        pgcopy_str(c, u->name);
+        copy_opt(c, u->stage);
+        copy_opt(c, u->locality);
+        copy_opt(c, u->ownership);
+        pgcopy_bool(c, u->is_leaf);
+        pgcopy_row_end(c);
+}
+
+static enum db_result
+load_orgunits(PGconn *conn, const struct config *cfg, char *err, size_t errlen)
+{
+        enum db_result r;
+
+        r = replace_rows(conn, sinksql_refdata_orgunit_stage,
+                         "COPY pg_temp.stage_orgunit FROM STDIN", cfg->tree->n, orgunit_rows, cfg,
+                         NULL, err, errlen);
+        /* Read before the upsert replaces the old parent links. */
+        if (r == DB_OK)
+                r = pg_exec(conn, sinksql_refdata_orgunit_prune_above, err, errlen);
+        if (r == DB_OK)
+                r = pg_exec(conn, sinksql_refdata_orgunit_upsert, err, errlen);
+        if (r == DB_OK)
+                r = pg_exec(conn, sinksql_refdata_orgunit_prune_leaves, err, errlen);
+        return r;
+}
+
+/* The rows of indicators.csv, for pg_temp.stage_indicator. */
+static void
+indicator_rows(struct pgcopy *c, const struct config *cfg, const struct refdata *o, size_t i)
+{
+        const struct catalog *cat = cfg->cat;
+        const struct indicator *ind = &cat->ind[i];
+        int ratio = ind->kind == IND_RATIO;
+
+        (void)o;
+        pgcopy_str(c, ind->code);
+        copy_opt(c, ind->name_zh);
+        copy_opt(c, ind->name_en);
+        copy_opt(c, ind->unit);
+        pgcopy_str(c, indicator_kind_name(ind->kind));
+        pgcopy_str(c, ratio && ind->num >= 0 ? cat->ind[ind->num].code : NULL);
+        pgcopy_str(c, ratio && ind->den >= 0 ? cat->ind[ind->den].code : NULL);
+        /* The multiplier as written keeps it exact ("100", not
+         * 100.000000000000000001 from a long double). */
+        pgcopy_str(c, ratio && ind->multiplier_text != NULL && *ind->multiplier_text
+                          ? ind->multiplier_text
+                          : "1");
+        pgcopy_u64(c, ind->scale);
+        pgcopy_row_end(c);
+}
+
+static enum db_result
+load_indicators(PGconn *conn, const struct config *cfg, char *err, size_t errlen)
+{
+        enum db_result r;
+
+        r = replace_rows(conn, sinksql_refdata_indicator_stage,
+                         "COPY pg_temp.stage_indicator FROM STDIN", cfg->cat->n, indicator_rows,
+                         cfg, NULL, err, errlen);
+        if (r == DB_OK)
+                r = pg_exec(conn, sinksql_refdata_indicator_upsert, err, errlen);
         return r;
 }
 
@@ -916,14 +913,14 @@ refdata_store(PGconn *conn, const struct config *cfg, size_t *nunits, size_t *ni
                 return DB_ERROR;
         if ((r = pg_exec(conn, "BEGIN", err, errlen)) != DB_OK)
                 goto out;
-        if ((r = load_orgunits(conn, cfg->tree, why, sizeof why)) != DB_OK ||
+        if ((r = load_orgunits(conn, cfg, why, sizeof why)) != DB_OK ||
             (r = replace_rows(conn, "DELETE FROM edustat.orgunit_closure",
                               sinksql_refdata_closure_copy, cfg->tree->n, closure_rows, cfg, o, why,
                               sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/orgunits.csv: %s", cfg->dir, why);
                 goto fail;
         }
-        if ((r = load_indicators(conn, cfg->cat, why, sizeof why)) != DB_OK) {
+        if ((r = load_indicators(conn, cfg, why, sizeof why)) != DB_OK) {
                 strlcpyf(err, errlen, "loading %s/indicators.csv: %s", cfg->dir, why);
                 goto fail;
         }

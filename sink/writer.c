@@ -176,13 +176,11 @@ writer_connect(struct writer *w, volatile sig_atomic_t *stop)
         return 0;
 }
 
-static enum db_result
-not_connected(char *err, size_t errlen)
-{
-        strlcpyf(err, errlen, "not connected to PostgreSQL");
-        return DB_RETRY;
-}
-
+/*
+ * Make w ready for work: connected (else DB_RETRY, for the caller to
+ * reconnect), with the session's stage tables and prepared statements made
+ * once per connection.
+ */
 static enum db_result
 session_setup(struct writer *w, char *err, size_t errlen)
 {
@@ -190,18 +188,18 @@ session_setup(struct writer *w, char *err, size_t errlen)
         PGresult *res;
         size_t i;
 
+        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK) {
+                strlcpyf(err, errlen, "not connected to PostgreSQL");
+                return DB_RETRY;
+        }
         if (w->session_ready)
                 return DB_OK;
         if ((r = pg_exec(w->conn, sinksql_writer_session, err, errlen)) != DB_OK)
                 return r;
         for (i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
                 res = PQprepare(w->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
-                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        r = pg_failure_kind(w->conn, res);
-                        pg_error_format(w->conn, res, err, errlen);
-                        PQclear(res);
-                        return r;
-                }
+                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+                        return pg_result_fail(w->conn, res, err, errlen);
                 PQclear(res);
         }
         w->session_ready = 1;
@@ -221,12 +219,22 @@ run(struct writer *w, const char *name, int nparams, const char *p1, const char 
         PGresult *res = PQexecPrepared(w->conn, name, nparams, params, NULL, NULL, 0);
 
         if (res == NULL || PQresultStatus(res) != want) {
-                *r = pg_failure_kind(w->conn, res);
-                pg_error_format(w->conn, res, err, errlen);
-                PQclear(res);
+                *r = pg_result_fail(w->conn, res, err, errlen);
                 return NULL;
         }
         *r = DB_OK;
+        return res;
+}
+
+/* run() with the one parameter aggregator, an aggregator's id (nil: ""). */
+static PGresult *
+run_agg(struct writer *w, const char *name, struct pstr aggregator, enum db_result *r, char *err,
+        size_t errlen)
+{
+        char *agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
+        PGresult *res = run(w, name, 1, agg, NULL, PGRES_TUPLES_OK, r, err, errlen);
+
+        free(agg);
         return res;
 }
 
@@ -323,11 +331,38 @@ copy_values(struct writer *w, const struct proto_uow *u, const char *sql, unsign
         return pgcopy_end(c, err, errlen);
 }
 
-static void
-copy_rejects(struct pgcopy *c, const struct proto_uow *u)
+/*
+ * Insert the rejections of u (sql/writer/reject_insert.sql).  With why not
+ * NULL, u was refused and its values go in first, as rejections for that
+ * reason: they carry no line (NULL) and no source; each keeps its unit,
+ * period and indicator, so the uniqueness of rejected does not fold a
+ * batch's values into one row.
+ */
+static enum db_result
+insert_rejects(struct writer *w, const struct proto_uow *u, const char *why, char *err,
+               size_t errlen)
 {
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
         uint32_t i;
 
+        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; why != NULL && i < u->nvalues; i++) {
+                const struct proto_value *v = &u->values[i];
+
+                copy_pstr(c, v->collector);
+                pgcopy_null(c);
+                copy_pstr(c, v->batch_id);
+                pgcopy_null(c);
+                copy_pstr(c, v->unit);
+                copy_pstr(c, v->period);
+                copy_pstr(c, v->indicator);
+                copy_pstr(c, v->value);
+                pgcopy_str(c, why);
+                pgcopy_row_end(c);
+        }
         for (i = 0; i < u->nrejects; i++) {
                 const struct proto_reject *j = &u->rejects[i];
 
@@ -342,6 +377,9 @@ copy_rejects(struct pgcopy *c, const struct proto_uow *u)
                 copy_pstr(c, j->reason);
                 pgcopy_row_end(c);
         }
+        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+                return r;
+        return run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen);
 }
 
 /*
@@ -629,6 +667,50 @@ action_kind(const struct proto_action *a)
 }
 
 /*
+ * COPY the explanations among the actions of u (explain) into stage_note,
+ * or the review actions (!explain) into stage_review, each row led by the
+ * action's index in the uow.
+ */
+static enum db_result
+copy_actions(struct writer *w, const struct proto_uow *u, int explain, char *err, size_t errlen)
+{
+        struct pgcopy *c = &w->copy;
+        enum db_result r;
+        uint32_t i;
+
+        r = pgcopy_begin(c, w->conn,
+                         explain ? "COPY pg_temp.stage_note FROM STDIN"
+                                 : "COPY pg_temp.stage_review FROM STDIN",
+                         err, errlen);
+        if (r != DB_OK)
+                return r;
+        for (i = 0; i < u->nactions; i++) {
+                const struct proto_action *a = &u->actions[i];
+
+                if ((action_kind(a) == ACTION_EXPLAIN) != (explain != 0))
+                        continue;
+                pgcopy_u64(c, i);
+                if (explain) {
+                        copy_pstr(c, a->unit);
+                        copy_pstr(c, a->period);
+                        copy_pstr(c, a->rule);
+                        copy_pstr(c, a->text);
+                        copy_pstr(c, a->collector);
+                } else {
+                        copy_pstr(c, a->kind);
+                        copy_pstr(c, a->unit);
+                        copy_pstr(c, a->period);
+                        copy_pstr(c, a->text);
+                        pgcopy_u64(c, a->at);
+                        copy_pstr(c, a->collector);
+                        copy_pstr(c, a->batch_id);
+                }
+                pgcopy_row_end(c);
+        }
+        return pgcopy_end(c, err, errlen);
+}
+
+/*
  * The actions of u, in the order the aggregator applied them.  "explain":
  * the note of a warning, into rule_note (replacing) and rule_note_history
  * (appended), sql/writer/note_apply.sql.  "finish", "approve", "return"
@@ -643,7 +725,6 @@ action_kind(const struct proto_action *a)
 static enum db_result
 apply_actions(struct writer *w, const struct proto_uow *u, char *err, size_t errlen)
 {
-        struct pgcopy *c = &w->copy;
         enum db_result r;
         uint32_t i, nnotes = 0, nreviews = 0;
         char seq[24];
@@ -651,78 +732,40 @@ apply_actions(struct writer *w, const struct proto_uow *u, char *err, size_t err
         for (i = 0; i < u->nactions; i++) {
                 const struct proto_action *a = &u->actions[i];
                 int k = action_kind(a);
+                char what[400];
 
-                if (k < 0) {
-                        strlcpyf(err, errlen,
-                                 "uow %" PRIu64 ", action %" PRIu32
-                                 " (collector %.*s, batch %.*s, unit %.*s, period %.*s): unknown "
-                                 "kind \"%.*s\"; this sink knows explain, finish, approve, "
-                                 "return and reopen",
-                                 u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id),
-                                 SHOW(a->unit), SHOW(a->period), SHOW(a->kind));
-                        return DB_ERROR;
+                if (k >= 0 && a->unit.p != NULL && a->period.p != NULL && a->collector.p != NULL &&
+                    (!action_kinds[k].needs_rule || a->rule.p != NULL) &&
+                    (!action_kinds[k].needs_text || a->text.p != NULL)) {
+                        if (k == ACTION_EXPLAIN)
+                                nnotes++;
+                        else
+                                nreviews++;
+                        continue;
                 }
-                if (a->unit.p == NULL || a->period.p == NULL || a->collector.p == NULL ||
-                    (action_kinds[k].needs_rule && a->rule.p == NULL) ||
-                    (action_kinds[k].needs_text && a->text.p == NULL)) {
+                strlcpyf(what, sizeof what,
+                         "uow %" PRIu64 ", action %" PRIu32
+                         " (collector %.*s, batch %.*s, unit %.*s, period %.*s)",
+                         u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id), SHOW(a->unit),
+                         SHOW(a->period));
+                if (k < 0)
                         strlcpyf(err, errlen,
-                                 "uow %" PRIu64 ", action %" PRIu32
-                                 " (collector %.*s, batch %.*s, unit %.*s, period %.*s): %s "
-                                 "needs a unit, a period%s%s",
-                                 u->seq, i + 1, SHOW(a->collector), SHOW(a->batch_id),
-                                 SHOW(a->unit), SHOW(a->period),
+                                 "%s: unknown kind \"%.*s\"; this sink knows explain, finish, "
+                                 "approve, return and reopen",
+                                 what, SHOW(a->kind));
+                else
+                        strlcpyf(err, errlen, "%s: %s needs a unit, a period%s%s", what,
                                  k == ACTION_EXPLAIN ? "an explanation" : "a review action",
                                  action_kinds[k].needs_rule ? ", a rule" : "",
                                  action_kinds[k].needs_text ? " and a text" : "");
-                        return DB_ERROR;
-                }
-                if (k == ACTION_EXPLAIN)
-                        nnotes++;
-                else
-                        nreviews++;
+                return DB_ERROR;
         }
-        if (nnotes > 0) {
-                r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_note FROM STDIN", err, errlen);
-                if (r != DB_OK)
-                        return r;
-                for (i = 0; i < u->nactions; i++) {
-                        const struct proto_action *a = &u->actions[i];
-
-                        if (action_kind(a) != ACTION_EXPLAIN)
-                                continue;
-                        pgcopy_u64(c, i);
-                        copy_pstr(c, a->unit);
-                        copy_pstr(c, a->period);
-                        copy_pstr(c, a->rule);
-                        copy_pstr(c, a->text);
-                        copy_pstr(c, a->collector);
-                        pgcopy_row_end(c);
-                }
-                if ((r = pgcopy_end(c, err, errlen)) != DB_OK ||
-                    (r = run_cmd(w, "note_apply", 0, NULL, NULL, err, errlen)) != DB_OK)
-                        return r;
-        }
+        if (nnotes > 0 && ((r = copy_actions(w, u, 1, err, errlen)) != DB_OK ||
+                           (r = run_cmd(w, "note_apply", 0, NULL, NULL, err, errlen)) != DB_OK))
+                return r;
         if (nreviews == 0)
                 return DB_OK;
-        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_review FROM STDIN", err, errlen);
-        if (r != DB_OK)
-                return r;
-        for (i = 0; i < u->nactions; i++) {
-                const struct proto_action *a = &u->actions[i];
-
-                if (action_kind(a) == ACTION_EXPLAIN)
-                        continue;
-                pgcopy_u64(c, i);
-                copy_pstr(c, a->kind);
-                copy_pstr(c, a->unit);
-                copy_pstr(c, a->period);
-                copy_pstr(c, a->text);
-                pgcopy_u64(c, a->at);
-                copy_pstr(c, a->collector);
-                copy_pstr(c, a->batch_id);
-                pgcopy_row_end(c);
-        }
-        if ((r = pgcopy_end(c, err, errlen)) != DB_OK)
+        if ((r = copy_actions(w, u, 0, err, errlen)) != DB_OK)
                 return r;
         snprintf(seq, sizeof seq, "%" PRIu64, u->seq);
         return run_cmd(w, "review_apply", 1, seq, NULL, err, errlen);
@@ -767,16 +810,8 @@ commit_body(struct writer *w, const struct proto_uow *u, const char *agg, int *r
                 return r;
         if (anynew && (r = first_report_note(w, u, err, errlen)) != DB_OK)
                 return r;
-        if (u->nrejects > 0) {
-                r = pgcopy_begin(&w->copy, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err,
-                                 errlen);
-                if (r != DB_OK)
-                        return r;
-                copy_rejects(&w->copy, u);
-                if ((r = pgcopy_end(&w->copy, err, errlen)) != DB_OK ||
-                    (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
-                        return r;
-        }
+        if (u->nrejects > 0 && (r = insert_rejects(w, u, NULL, err, errlen)) != DB_OK)
+                return r;
         if (u->naggs > 0 &&
             ((r = copy_aggs(w, u, err, errlen)) != DB_OK ||
              (r = run_cmd(w, "agg_upsert", 0, NULL, NULL, err, errlen)) != DB_OK ||
@@ -806,8 +841,6 @@ in_txn(struct writer *w, const struct proto_uow *u, const char *agg, int *replay
         enum db_result r;
 
         *replayed = 0;
-        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
-                return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
         if ((r = pg_exec(w->conn, "BEGIN", err, errlen)) != DB_OK)
@@ -829,41 +862,15 @@ body_apply(struct writer *w, const struct proto_uow *u, const char *agg, int *re
         return commit_body(w, u, agg, replayed, err, errlen);
 }
 
-/*
- * The refused uow's values, as rejections: they carry no line (NULL) and no
- * source; each keeps its unit, period and indicator, so the uniqueness of
- * rejected does not fold a batch's values into one row.
- */
+/* The refused uow's values and rejections, as rejections (insert_rejects). */
 static enum db_result
 body_store_refused(struct writer *w, const struct proto_uow *u, const char *agg, int *replayed,
                    const char *why, char *err, size_t errlen)
 {
-        struct pgcopy *c = &w->copy;
         enum db_result r;
-        uint32_t i;
 
-        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed)
-                return r;
-        r = pgcopy_begin(c, w->conn, "COPY pg_temp.stage_reject FROM STDIN", err, errlen);
-        if (r != DB_OK)
-                return r;
-        for (i = 0; i < u->nvalues; i++) {
-                const struct proto_value *v = &u->values[i];
-
-                copy_pstr(c, v->collector);
-                pgcopy_null(c);
-                copy_pstr(c, v->batch_id);
-                pgcopy_null(c);
-                copy_pstr(c, v->unit);
-                copy_pstr(c, v->period);
-                copy_pstr(c, v->indicator);
-                copy_pstr(c, v->value);
-                pgcopy_str(c, why);
-                pgcopy_row_end(c);
-        }
-        copy_rejects(c, u);
-        if ((r = pgcopy_end(c, err, errlen)) != DB_OK ||
-            (r = run_cmd(w, "reject_insert", 0, NULL, NULL, err, errlen)) != DB_OK)
+        if ((r = sequence_check(w, u, agg, replayed, err, errlen)) != DB_OK || *replayed ||
+            (r = insert_rejects(w, u, why, err, errlen)) != DB_OK)
                 return r;
         return state_set(w, agg, u->seq, err, errlen);
 }
@@ -1082,6 +1089,17 @@ struct stream {
         unsigned long msgs;
 };
 
+/* Free the rows gathered so far, sent or not. */
+static void
+stream_drop(struct stream *s)
+{
+        uint32_t i;
+
+        for (i = 0; i < s->n; i++)
+                PQfreemem(s->lines[i]);
+        s->n = 0;
+}
+
 /* Send the rows gathered so far as one "rows" message.  Returns 0 or -1. */
 static int
 stream_flush(struct stream *s)
@@ -1096,22 +1114,10 @@ stream_flush(struct stream *s)
         for (i = 0; i < s->n; i++)
                 proto_row_pack(&s->pk, &s->rows[i]);
         rc = s->send(s->arg, s->sbuf.data, s->sbuf.size);
-        for (i = 0; i < s->n; i++)
-                PQfreemem(s->lines[i]);
-        s->n = 0;
+        stream_drop(s);
         if (rc == 0)
                 s->msgs++;
         return rc;
-}
-
-static void
-stream_drop(struct stream *s)
-{
-        uint32_t i;
-
-        for (i = 0; i < s->n; i++)
-                PQfreemem(s->lines[i]);
-        s->n = 0;
 }
 
 /* COPY rows out into s; counts them in *nrows. */
@@ -1124,12 +1130,8 @@ stream_copy(struct writer *w, struct stream *s, uint64_t *nrows, char *err, size
         int len;
 
         res = PQexec(w->conn, sinksql_writer_state_copy);
-        if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT) {
-                r = pg_failure_kind(w->conn, res);
-                pg_error_format(w->conn, res, err, errlen);
-                PQclear(res);
-                return r;
-        }
+        if (res == NULL || PQresultStatus(res) != PGRES_COPY_OUT)
+                return pg_result_fail(w->conn, res, err, errlen);
         PQclear(res);
         while ((len = PQgetCopyData(w->conn, &line, 0)) > 0) {
                 if (r != DB_OK) {
@@ -1253,16 +1255,11 @@ writer_hello(struct writer *w, struct pstr aggregator, uint64_t *epoch, char *er
 {
         enum db_result r;
         PGresult *res;
-        char *agg;
 
-        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
-                return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
-        agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
         /* One statement, so it commits on its own (autocommit). */
-        res = run(w, "epoch_bump", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
-        free(agg);
+        res = run_agg(w, "epoch_bump", aggregator, &r, err, errlen);
         if (res == NULL)
                 return r;
         *epoch = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -1280,10 +1277,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         enum db_result r;
         PGresult *res;
         uint64_t last = 0, n = 0, nrev = 0, nnot = 0;
-        char *agg;
 
-        if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
-                return not_connected(err, errlen);
         if ((r = session_setup(w, err, errlen)) != DB_OK)
                 return r;
         /* One snapshot for last_seq and the rows, so they agree even if
@@ -1291,9 +1285,7 @@ writer_stream_state(struct writer *w, struct pstr aggregator, uint64_t epoch,
         r = pg_exec(w->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen);
         if (r != DB_OK)
                 return r;
-        agg = xstrndup(aggregator.p != NULL ? aggregator.p : "", aggregator.len);
-        res = run(w, "state_get", 1, agg, NULL, PGRES_TUPLES_OK, &r, err, errlen);
-        free(agg);
+        res = run_agg(w, "state_get", aggregator, &r, err, errlen);
         if (res == NULL)
                 goto fail;
         if (PQntuples(res) == 1)
