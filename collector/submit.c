@@ -953,43 +953,6 @@ file_is_zip(FILE *fp)
         return xlsx_is_zip(head, got);
 }
 
-/* Read a workbook file whole, up to XLSX_MAX_FILE.  0 or -1 with err. */
-static int
-file_slurp(FILE *fp, const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
-{
-        size_t len = 0, cap = 64 * 1024;
-        char *buf;
-
-        buf = xmalloc(cap);
-        for (;;) {
-                size_t got;
-
-                if (len == cap) {
-                        if (cap > XLSX_MAX_FILE) {
-                                strlcpyf(err, errlen, "%s: a workbook larger than %d MB", path,
-                                         XLSX_MAX_FILE >> 20);
-                                free(buf);
-                                return -1;
-                        }
-                        cap = cap * 2 > (size_t)XLSX_MAX_FILE + 1 ? (size_t)XLSX_MAX_FILE + 1
-                                                                  : cap * 2;
-                        buf = xrealloc(buf, cap);
-                }
-                got = fread(buf + len, 1, cap - len, fp);
-                len += got;
-                if (got == 0)
-                        break;
-        }
-        if (ferror(fp)) {
-                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
-                free(buf);
-                return -1;
-        }
-        *bufp = buf;
-        *lenp = len;
-        return 0;
-}
-
 /* submit_file over fp, which it closes. */
 static struct submission *
 submit_stream(FILE *fp, const char *path, const struct submit_opts *o, char *err, size_t errlen)
@@ -1000,9 +963,14 @@ submit_stream(FILE *fp, const char *path, const struct submit_opts *o, char *err
         if (file_is_zip(fp)) {
                 char *buf;
                 size_t len;
-                int rc = file_slurp(fp, path, &buf, &len, err, errlen);
+                int rc = csvread_slurp(fp, XLSX_MAX_FILE, &buf, &len);
 
                 fclose(fp);
+                if (rc == -EFBIG)
+                        strlcpyf(err, errlen, "%s: a workbook larger than %d MB", path,
+                                 XLSX_MAX_FILE >> 20);
+                else if (rc < 0)
+                        strlcpyf(err, errlen, "%s: %s", path, strerror(-rc));
                 if (rc < 0)
                         return NULL;
                 s = submission_xlsx(path, buf, len, o, err, errlen);
