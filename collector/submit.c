@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "csvread.h"
 #include "decimal.h"
 #include "numtext.h"
@@ -20,16 +21,6 @@
  * allocations per record: a 256 MB stdin holds millions of rows.
  */
 #define ARENA_BLOCK (256 * 1024)
-
-struct arena_block {
-        struct arena_block *next;
-        size_t used, cap;
-        char data[];
-};
-
-struct submit_arena {
-        struct arena_block *head;
-};
 
 enum column { COL_UNIT, COL_PERIOD, COL_INDICATOR, COL_VALUE, NCOLS };
 
@@ -66,34 +57,6 @@ struct reader {
         char **header;             /* the header's trimmed names */
         char *fatal;               /* a reason the whole file is refused, or NULL */
 };
-
-static char *
-arena_copy(struct submit_arena *a, const char *s, size_t len)
-{
-        struct arena_block *b = a->head;
-        char *p;
-
-        if (b == NULL || b->cap - b->used < len + 1) {
-                size_t cap = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
-
-                b = xmalloc(sizeof(*b) + cap);
-                b->cap = cap;
-                b->used = 0;
-                b->next = a->head;
-                a->head = b;
-        }
-        p = b->data + b->used;
-        memcpy(p, s, len);
-        p[len] = '\0';
-        b->used += len + 1;
-        return p;
-}
-
-static char *
-arena_str(struct submit_arena *a, const char *s)
-{
-        return arena_copy(a, s, strlen(s));
-}
 
 static int
 is_blank(char c)
@@ -175,7 +138,7 @@ utf8_cut(const char *s, size_t n)
 
 /* Copy parts joined by ',' into the arena, cut at SUBMIT_MAX_RAW on a character. */
 static const char *
-raw_join(struct submit_arena *a, char *const *parts, const size_t *lens, size_t nparts)
+raw_join(struct arena *a, char *const *parts, const size_t *lens, size_t nparts)
 {
         char raw[SUBMIT_MAX_RAW + 1];
         size_t n = 0;
@@ -202,7 +165,7 @@ raw_join(struct submit_arena *a, char *const *parts, const size_t *lens, size_t 
 static void
 reject_add(struct reader *rd, unsigned long line, const struct row *row, const char *reason)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         struct submit_record *r = record_add(rd, line);
 
         r->raw = row != NULL ? raw_join(a, row->fields, row->lens, row->nfields) : "";
@@ -234,7 +197,7 @@ static void
 reject_cell(struct reader *rd, unsigned long line, size_t col, const char *unit, const char *period,
             const char *indicator, const char *cell, size_t cell_len, const char *why)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         struct submit_record *r;
         char reason[REASON_MAX], ref[XLSX_REFBUF];
 
@@ -637,7 +600,7 @@ row_width_ok(struct reader *rd, const struct row *row)
 static void
 row_long(struct reader *rd, const struct row *row)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         const char *val[NCOLS], *norm, *bad;
         size_t len[NCOLS], nlen = 0, vcol = (size_t)rd->col[COL_VALUE];
         char reason[REASON_MAX], why[REASON_MAX], buf[PROTO_MAX_FIELD + 1];
@@ -705,7 +668,7 @@ row_long(struct reader *rd, const struct row *row)
 static void
 row_wide(struct reader *rd, const struct row *row)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         const char *uval, *pval, *unit = NULL, *period = NULL;
         size_t ulen, plen;
         char why[REASON_MAX], buf[PROTO_MAX_FIELD + 1];
@@ -893,7 +856,7 @@ reader_init(struct reader *rd, const char *name, const struct submit_opts *o)
         rd->o = o;
         rd->name = name;
         rd->s = xcalloc(1, sizeof(*rd->s));
-        rd->s->arena = xcalloc(1, sizeof(*rd->s->arena));
+        rd->s->arena = arena_new(ARENA_BLOCK);
         /* An empty flag gives nothing to fill in: treat it as absent. */
         rd->unit_flag = o->unit && *o->unit ? o->unit : NULL;
         rd->period_flag = o->period && *o->period ? o->period : NULL;
@@ -1063,11 +1026,7 @@ submission_destroy(struct submission **sp)
 
         if (sp == NULL || (s = *sp) == NULL)
                 return;
-        for (struct arena_block *b = s->arena->head, *next; b != NULL; b = next) {
-                next = b->next;
-                free(b);
-        }
-        free(s->arena);
+        arena_destroy(&s->arena);
         free(s->rec);
         free(s);
         *sp = NULL;
