@@ -240,7 +240,8 @@ quote(char *buf, size_t buflen, const char *s, size_t n)
 
 /*
  * Check a normalised value against its indicator, in the aggregator's
- * words (aggregator/ingest.c).  Returns 0, or -1 with the reason in why.
+ * words (aggregator/ingest.c; decimal_refusal words a bad value for both).
+ * Returns 0, or -1 with the reason in why.
  */
 static int
 value_check(const struct catalog *cat, int ind, const char *v, size_t n, char *why, size_t whylen)
@@ -248,6 +249,7 @@ value_check(const struct catalog *cat, int ind, const char *v, size_t n, char *w
         const struct indicator *in = &cat->ind[ind];
         char q1[QUOTE_MAX * 3 + 8], q2[QUOTE_MAX * 3 + 8];
         uint64_t mant;
+        int st;
 
         if (in->kind == IND_RATIO) {
                 strlcpyf(why, whylen,
@@ -259,33 +261,10 @@ value_check(const struct catalog *cat, int ind, const char *v, size_t n, char *w
         }
         quote(q1, sizeof(q1), v, n);
         quote(q2, sizeof(q2), in->code, strlen(in->code));
-        switch (decimal_parse(v, n, in->scale, &mant)) {
-        case DECIMAL_OK:
+        st = decimal_parse(v, n, in->scale, &mant);
+        if (st == DECIMAL_OK)
                 return 0;
-        case DECIMAL_EMPTY:
-                strlcpyf(why, whylen, "empty value for %s", q2);
-                break;
-        case DECIMAL_NONFINITE:
-                strlcpyf(why, whylen, "value %s is not a finite number", q1);
-                break;
-        case DECIMAL_NEGATIVE:
-                strlcpyf(why, whylen, "negative value %s", q1);
-                break;
-        case DECIMAL_RANGE:
-                strlcpyf(why, whylen, "value %s is beyond ±1e15", q1);
-                break;
-        case DECIMAL_TOO_PRECISE:
-                if (in->kind == IND_COUNT)
-                        strlcpyf(why, whylen, "value %s is not a whole number; %s is a count", q1,
-                                 q2);
-                else
-                        strlcpyf(why, whylen, "value %s has more than %u decimals allowed for %s",
-                                 q1, in->scale, q2);
-                break;
-        default:
-                strlcpyf(why, whylen, "value %s is not a number", q1);
-                break;
-        }
+        decimal_refusal(st, q1, q2, in->kind == IND_COUNT, in->scale, why, whylen);
         return -1;
 }
 
