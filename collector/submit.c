@@ -575,6 +575,23 @@ row_width_ok(struct reader *rd, const struct row *row)
         return 0;
 }
 
+/*
+ * Reject the value cell of a long row: the record keeps the row's unit,
+ * period and indicator, and the reason starts with the cell's place.
+ */
+static void
+reject_long_value(struct reader *rd, const struct row *row, const char *const val[],
+                  const size_t len[], const char *why)
+{
+        struct arena *a = rd->s->arena;
+
+        reject_cell(rd, row->line, (size_t)rd->col[COL_VALUE],
+                    arena_copy(a, val[COL_UNIT], len[COL_UNIT]),
+                    arena_copy(a, val[COL_PERIOD], len[COL_PERIOD]),
+                    arena_copy(a, val[COL_INDICATOR], len[COL_INDICATOR]), val[COL_VALUE],
+                    len[COL_VALUE], why);
+}
+
 /* Turn one data row of a long file into a record (or a rejected one). */
 static void
 row_long(struct reader *rd, const struct row *row)
@@ -612,11 +629,7 @@ row_long(struct reader *rd, const struct row *row)
                         /* A long CSV reports at the line, as it always has. */
                         reject_add(rd, row->line, row, why);
                 } else {
-                        reject_cell(rd, row->line, vcol,
-                                    arena_copy(a, val[COL_UNIT], len[COL_UNIT]),
-                                    arena_copy(a, val[COL_PERIOD], len[COL_PERIOD]),
-                                    arena_copy(a, val[COL_INDICATOR], len[COL_INDICATOR]),
-                                    val[COL_VALUE], len[COL_VALUE], why);
+                        reject_long_value(rd, row, val, len, why);
                 }
                 return;
         }
@@ -625,11 +638,7 @@ row_long(struct reader *rd, const struct row *row)
 
                 /* An unknown indicator is the aggregator's to report, for the row. */
                 if (k >= 0 && value_check(rd->cat, k, norm, nlen, why, sizeof(why)) < 0) {
-                        reject_cell(rd, row->line, vcol,
-                                    arena_copy(a, val[COL_UNIT], len[COL_UNIT]),
-                                    arena_copy(a, val[COL_PERIOD], len[COL_PERIOD]),
-                                    arena_copy(a, val[COL_INDICATOR], len[COL_INDICATOR]),
-                                    val[COL_VALUE], len[COL_VALUE], why);
+                        reject_long_value(rd, row, val, len, why);
                         return;
                 }
         }
