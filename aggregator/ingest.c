@@ -159,43 +159,23 @@ ingest_check_memo(struct state *s, const struct config *cfg, const struct collec
         st = decimal_parse(r->value.p ? r->value.p : "", r->value.p ? r->value.len : 0, in->scale,
                            &out->mant);
         /* Quoting allocates: only a refusal pays for it. */
-        if (st != DECIMAL_OK)
-                quote(q1, sizeof(q1), r->value);
-        switch (st) {
-        case DECIMAL_OK:
-                /*
-                 * "1.23457E+11" is how Excel shows a long number in a CSV it
-                 * wrote: the digits it dropped are gone.  A number typed in
-                 * scientific notation on purpose is as rare as this is common.
-                 */
-                for (uint32_t i = 0; r->value.p != NULL && i < r->value.len; i++)
-                        if (r->value.p[i] == 'e' || r->value.p[i] == 'E')
-                                return refuse(why, whylen,
-                                              "value %s is in scientific notation, so Excel has "
-                                              "rounded it; format the column as a number and "
-                                              "export again",
-                                              quote(q1, sizeof(q1), r->value));
-                break;
-        case DECIMAL_EMPTY:
-                return refuse(why, whylen, "empty value for %s",
-                              quote(q2, sizeof(q2), r->indicator));
-        case DECIMAL_SYNTAX:
-                return refuse(why, whylen, "value %s is not a number", q1);
-        case DECIMAL_NONFINITE:
-                return refuse(why, whylen, "value %s is not a finite number", q1);
-        case DECIMAL_NEGATIVE:
-                return refuse(why, whylen, "negative value %s", q1);
-        case DECIMAL_RANGE:
-                return refuse(why, whylen, "value %s is beyond ±1e15", q1);
-        case DECIMAL_TOO_PRECISE:
-                if (in->kind == IND_COUNT)
-                        return refuse(why, whylen, "value %s is not a whole number; %s is a count",
-                                      q1, quote(q2, sizeof(q2), r->indicator));
-                return refuse(why, whylen, "value %s has more than %u decimals allowed for %s", q1,
-                              in->scale, quote(q2, sizeof(q2), r->indicator));
-        default:
-                return refuse(why, whylen, "value %s is not a number", q1);
+        if (st != DECIMAL_OK) {
+                decimal_refusal(st, quote(q1, sizeof(q1), r->value),
+                                quote(q2, sizeof(q2), r->indicator), in->kind == IND_COUNT,
+                                in->scale, why, whylen);
+                return -1;
         }
+        /*
+         * "1.23457E+11" is how Excel shows a long number in a CSV it wrote:
+         * the digits it dropped are gone.  A number typed in scientific
+         * notation on purpose is as rare as this is common.
+         */
+        for (uint32_t i = 0; r->value.p != NULL && i < r->value.len; i++)
+                if (r->value.p[i] == 'e' || r->value.p[i] == 'E')
+                        return refuse(why, whylen,
+                                      "value %s is in scientific notation, so Excel has rounded "
+                                      "it; format the column as a number and export again",
+                                      quote(q1, sizeof(q1), r->value));
         if (period_known) {
                 out->period = memo->period_index;
                 return 0;

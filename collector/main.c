@@ -77,6 +77,7 @@
 
 #include <zmq.h>
 
+#include "csvread.h"
 #include "deliver.h"
 #include "enqueue.h"
 #include "link.h"
@@ -218,35 +219,13 @@ usage(FILE *fp)
 static int
 stdin_read(char **bufp, size_t *lenp, char *err, size_t errlen)
 {
-        size_t len = 0, cap = 64 * 1024;
-        char *buf = xmalloc(cap);
+        int rc = csvread_slurp(stdin, STDIN_MAX, bufp, lenp);
 
-        for (;;) {
-                size_t got;
-
-                if (len == cap) {
-                        if (cap >= STDIN_MAX + 1) {
-                                free(buf);
-                                strlcpyf(err, errlen, "-: standard input is larger than %zu MB",
-                                         STDIN_MAX >> 20);
-                                return -1;
-                        }
-                        cap = cap * 2 > STDIN_MAX + 1 ? STDIN_MAX + 1 : cap * 2;
-                        buf = xrealloc(buf, cap);
-                }
-                got = fread(buf + len, 1, cap - len, stdin);
-                len += got;
-                if (got == 0)
-                        break;
-        }
-        if (ferror(stdin)) {
-                strlcpyf(err, errlen, "-: cannot read standard input: %s", strerror(errno));
-                free(buf);
-                return -1;
-        }
-        *bufp = buf;
-        *lenp = len;
-        return 0;
+        if (rc == -EFBIG)
+                strlcpyf(err, errlen, "-: standard input is larger than %zu MB", STDIN_MAX >> 20);
+        else if (rc < 0)
+                strlcpyf(err, errlen, "-: cannot read standard input: %s", strerror(-rc));
+        return rc < 0 ? -1 : 0;
 }
 
 /* Read a file (or "-") with versions from 0: enqueue stamps the real ones. */

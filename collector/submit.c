@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "csvread.h"
 #include "decimal.h"
 #include "numtext.h"
@@ -20,16 +21,6 @@
  * allocations per record: a 256 MB stdin holds millions of rows.
  */
 #define ARENA_BLOCK (256 * 1024)
-
-struct arena_block {
-        struct arena_block *next;
-        size_t used, cap;
-        char data[];
-};
-
-struct submit_arena {
-        struct arena_block *head;
-};
 
 enum column { COL_UNIT, COL_PERIOD, COL_INDICATOR, COL_VALUE, NCOLS };
 
@@ -66,34 +57,6 @@ struct reader {
         char **header;             /* the header's trimmed names */
         char *fatal;               /* a reason the whole file is refused, or NULL */
 };
-
-static char *
-arena_copy(struct submit_arena *a, const char *s, size_t len)
-{
-        struct arena_block *b = a->head;
-        char *p;
-
-        if (b == NULL || b->cap - b->used < len + 1) {
-                size_t cap = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
-
-                b = xmalloc(sizeof(*b) + cap);
-                b->cap = cap;
-                b->used = 0;
-                b->next = a->head;
-                a->head = b;
-        }
-        p = b->data + b->used;
-        memcpy(p, s, len);
-        p[len] = '\0';
-        b->used += len + 1;
-        return p;
-}
-
-static char *
-arena_str(struct submit_arena *a, const char *s)
-{
-        return arena_copy(a, s, strlen(s));
-}
 
 static int
 is_blank(char c)
@@ -175,7 +138,7 @@ utf8_cut(const char *s, size_t n)
 
 /* Copy parts joined by ',' into the arena, cut at SUBMIT_MAX_RAW on a character. */
 static const char *
-raw_join(struct submit_arena *a, char *const *parts, const size_t *lens, size_t nparts)
+raw_join(struct arena *a, char *const *parts, const size_t *lens, size_t nparts)
 {
         char raw[SUBMIT_MAX_RAW + 1];
         size_t n = 0;
@@ -202,7 +165,7 @@ raw_join(struct submit_arena *a, char *const *parts, const size_t *lens, size_t 
 static void
 reject_add(struct reader *rd, unsigned long line, const struct row *row, const char *reason)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         struct submit_record *r = record_add(rd, line);
 
         r->raw = row != NULL ? raw_join(a, row->fields, row->lens, row->nfields) : "";
@@ -234,7 +197,7 @@ static void
 reject_cell(struct reader *rd, unsigned long line, size_t col, const char *unit, const char *period,
             const char *indicator, const char *cell, size_t cell_len, const char *why)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         struct submit_record *r;
         char reason[REASON_MAX], ref[XLSX_REFBUF];
 
@@ -277,7 +240,8 @@ quote(char *buf, size_t buflen, const char *s, size_t n)
 
 /*
  * Check a normalised value against its indicator, in the aggregator's
- * words (aggregator/ingest.c).  Returns 0, or -1 with the reason in why.
+ * words (aggregator/ingest.c; decimal_refusal words a bad value for both).
+ * Returns 0, or -1 with the reason in why.
  */
 static int
 value_check(const struct catalog *cat, int ind, const char *v, size_t n, char *why, size_t whylen)
@@ -285,6 +249,7 @@ value_check(const struct catalog *cat, int ind, const char *v, size_t n, char *w
         const struct indicator *in = &cat->ind[ind];
         char q1[QUOTE_MAX * 3 + 8], q2[QUOTE_MAX * 3 + 8];
         uint64_t mant;
+        int st;
 
         if (in->kind == IND_RATIO) {
                 strlcpyf(why, whylen,
@@ -296,33 +261,10 @@ value_check(const struct catalog *cat, int ind, const char *v, size_t n, char *w
         }
         quote(q1, sizeof(q1), v, n);
         quote(q2, sizeof(q2), in->code, strlen(in->code));
-        switch (decimal_parse(v, n, in->scale, &mant)) {
-        case DECIMAL_OK:
+        st = decimal_parse(v, n, in->scale, &mant);
+        if (st == DECIMAL_OK)
                 return 0;
-        case DECIMAL_EMPTY:
-                strlcpyf(why, whylen, "empty value for %s", q2);
-                break;
-        case DECIMAL_NONFINITE:
-                strlcpyf(why, whylen, "value %s is not a finite number", q1);
-                break;
-        case DECIMAL_NEGATIVE:
-                strlcpyf(why, whylen, "negative value %s", q1);
-                break;
-        case DECIMAL_RANGE:
-                strlcpyf(why, whylen, "value %s is beyond ±1e15", q1);
-                break;
-        case DECIMAL_TOO_PRECISE:
-                if (in->kind == IND_COUNT)
-                        strlcpyf(why, whylen, "value %s is not a whole number; %s is a count", q1,
-                                 q2);
-                else
-                        strlcpyf(why, whylen, "value %s has more than %u decimals allowed for %s",
-                                 q1, in->scale, q2);
-                break;
-        default:
-                strlcpyf(why, whylen, "value %s is not a number", q1);
-                break;
-        }
+        decimal_refusal(st, q1, q2, in->kind == IND_COUNT, in->scale, why, whylen);
         return -1;
 }
 
@@ -633,11 +575,28 @@ row_width_ok(struct reader *rd, const struct row *row)
         return 0;
 }
 
+/*
+ * Reject the value cell of a long row: the record keeps the row's unit,
+ * period and indicator, and the reason starts with the cell's place.
+ */
+static void
+reject_long_value(struct reader *rd, const struct row *row, const char *const val[],
+                  const size_t len[], const char *why)
+{
+        struct arena *a = rd->s->arena;
+
+        reject_cell(rd, row->line, (size_t)rd->col[COL_VALUE],
+                    arena_copy(a, val[COL_UNIT], len[COL_UNIT]),
+                    arena_copy(a, val[COL_PERIOD], len[COL_PERIOD]),
+                    arena_copy(a, val[COL_INDICATOR], len[COL_INDICATOR]), val[COL_VALUE],
+                    len[COL_VALUE], why);
+}
+
 /* Turn one data row of a long file into a record (or a rejected one). */
 static void
 row_long(struct reader *rd, const struct row *row)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         const char *val[NCOLS], *norm, *bad;
         size_t len[NCOLS], nlen = 0, vcol = (size_t)rd->col[COL_VALUE];
         char reason[REASON_MAX], why[REASON_MAX], buf[PROTO_MAX_FIELD + 1];
@@ -670,11 +629,7 @@ row_long(struct reader *rd, const struct row *row)
                         /* A long CSV reports at the line, as it always has. */
                         reject_add(rd, row->line, row, why);
                 } else {
-                        reject_cell(rd, row->line, vcol,
-                                    arena_copy(a, val[COL_UNIT], len[COL_UNIT]),
-                                    arena_copy(a, val[COL_PERIOD], len[COL_PERIOD]),
-                                    arena_copy(a, val[COL_INDICATOR], len[COL_INDICATOR]),
-                                    val[COL_VALUE], len[COL_VALUE], why);
+                        reject_long_value(rd, row, val, len, why);
                 }
                 return;
         }
@@ -683,11 +638,7 @@ row_long(struct reader *rd, const struct row *row)
 
                 /* An unknown indicator is the aggregator's to report, for the row. */
                 if (k >= 0 && value_check(rd->cat, k, norm, nlen, why, sizeof(why)) < 0) {
-                        reject_cell(rd, row->line, vcol,
-                                    arena_copy(a, val[COL_UNIT], len[COL_UNIT]),
-                                    arena_copy(a, val[COL_PERIOD], len[COL_PERIOD]),
-                                    arena_copy(a, val[COL_INDICATOR], len[COL_INDICATOR]),
-                                    val[COL_VALUE], len[COL_VALUE], why);
+                        reject_long_value(rd, row, val, len, why);
                         return;
                 }
         }
@@ -705,7 +656,7 @@ row_long(struct reader *rd, const struct row *row)
 static void
 row_wide(struct reader *rd, const struct row *row)
 {
-        struct submit_arena *a = rd->s->arena;
+        struct arena *a = rd->s->arena;
         const char *uval, *pval, *unit = NULL, *period = NULL;
         size_t ulen, plen;
         char why[REASON_MAX], buf[PROTO_MAX_FIELD + 1];
@@ -893,7 +844,7 @@ reader_init(struct reader *rd, const char *name, const struct submit_opts *o)
         rd->o = o;
         rd->name = name;
         rd->s = xcalloc(1, sizeof(*rd->s));
-        rd->s->arena = xcalloc(1, sizeof(*rd->s->arena));
+        rd->s->arena = arena_new(ARENA_BLOCK);
         /* An empty flag gives nothing to fill in: treat it as absent. */
         rd->unit_flag = o->unit && *o->unit ? o->unit : NULL;
         rd->period_flag = o->period && *o->period ? o->period : NULL;
@@ -953,43 +904,6 @@ file_is_zip(FILE *fp)
         return xlsx_is_zip(head, got);
 }
 
-/* Read a workbook file whole, up to XLSX_MAX_FILE.  0 or -1 with err. */
-static int
-file_slurp(FILE *fp, const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
-{
-        size_t len = 0, cap = 64 * 1024;
-        char *buf;
-
-        buf = xmalloc(cap);
-        for (;;) {
-                size_t got;
-
-                if (len == cap) {
-                        if (cap > XLSX_MAX_FILE) {
-                                strlcpyf(err, errlen, "%s: a workbook larger than %d MB", path,
-                                         XLSX_MAX_FILE >> 20);
-                                free(buf);
-                                return -1;
-                        }
-                        cap = cap * 2 > (size_t)XLSX_MAX_FILE + 1 ? (size_t)XLSX_MAX_FILE + 1
-                                                                  : cap * 2;
-                        buf = xrealloc(buf, cap);
-                }
-                got = fread(buf + len, 1, cap - len, fp);
-                len += got;
-                if (got == 0)
-                        break;
-        }
-        if (ferror(fp)) {
-                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
-                free(buf);
-                return -1;
-        }
-        *bufp = buf;
-        *lenp = len;
-        return 0;
-}
-
 /* submit_file over fp, which it closes. */
 static struct submission *
 submit_stream(FILE *fp, const char *path, const struct submit_opts *o, char *err, size_t errlen)
@@ -1000,9 +914,14 @@ submit_stream(FILE *fp, const char *path, const struct submit_opts *o, char *err
         if (file_is_zip(fp)) {
                 char *buf;
                 size_t len;
-                int rc = file_slurp(fp, path, &buf, &len, err, errlen);
+                int rc = csvread_slurp(fp, XLSX_MAX_FILE, &buf, &len);
 
                 fclose(fp);
+                if (rc == -EFBIG)
+                        strlcpyf(err, errlen, "%s: a workbook larger than %d MB", path,
+                                 XLSX_MAX_FILE >> 20);
+                else if (rc < 0)
+                        strlcpyf(err, errlen, "%s: %s", path, strerror(-rc));
                 if (rc < 0)
                         return NULL;
                 s = submission_xlsx(path, buf, len, o, err, errlen);
@@ -1095,11 +1014,7 @@ submission_destroy(struct submission **sp)
 
         if (sp == NULL || (s = *sp) == NULL)
                 return;
-        for (struct arena_block *b = s->arena->head, *next; b != NULL; b = next) {
-                next = b->next;
-                free(b);
-        }
-        free(s->arena);
+        arena_destroy(&s->arena);
         free(s->rec);
         free(s);
         *sp = NULL;

@@ -113,12 +113,12 @@ struct submit_record {
 struct submission {
         struct submit_record *rec; /* in file order */
         size_t n;
-        size_t nrejected;           /* records with reason != NULL */
-        const char *ignored;        /* wide: `"学校名称", "备注"`, the columns naming no
-                                       indicator; NULL when none */
-        const char *layout;         /* "long" or "wide", once a header was read */
-        enum textenc encoding;      /* what a CSV file was; TEXTENC_AUTO for a workbook */
-        struct submit_arena *arena; /* private: the strings */
+        size_t nrejected;      /* records with reason != NULL */
+        const char *ignored;   /* wide: `"学校名称", "备注"`, the columns naming no
+                                  indicator; NULL when none */
+        const char *layout;    /* "long" or "wide", once a header was read */
+        enum textenc encoding; /* what a CSV file was; TEXTENC_AUTO for a workbook */
+        struct arena *arena;   /* private: the strings */
 };
 
 /* How to read a file. */

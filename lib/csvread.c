@@ -206,28 +206,21 @@ reader_new(const char *name)
         return r;
 }
 
-/*
- * Read all of fp (from its start) into an owned buffer of at most
- * CSVREAD_MAX_TEXT bytes.  Returns 0, or -1 with a message in err.
- */
-static int
-slurp(FILE *fp, const char *path, unsigned char **bufp, size_t *lenp, char *err, size_t errlen)
+int
+csvread_slurp(FILE *fp, size_t max, char **bufp, size_t *lenp)
 {
-        size_t len = 0, cap = CSVREAD_CHUNK;
-        unsigned char *buf = xmalloc(cap);
+        size_t len = 0, cap = CSVREAD_CHUNK < max + 1 ? CSVREAD_CHUNK : max + 1;
+        char *buf = xmalloc(cap);
 
         for (;;) {
                 size_t got;
 
                 if (len == cap) {
-                        if (cap > CSVREAD_MAX_TEXT) {
+                        if (cap > max) {
                                 free(buf);
-                                strlcpyf(err, errlen, "%s: larger than %d MB", path,
-                                         CSVREAD_MAX_TEXT >> 20);
-                                return -1;
+                                return -EFBIG;
                         }
-                        cap = cap * 2 > (size_t)CSVREAD_MAX_TEXT + 1 ? (size_t)CSVREAD_MAX_TEXT + 1
-                                                                     : cap * 2;
+                        cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
                         buf = xrealloc(buf, cap);
                 }
                 got = fread(buf + len, 1, cap - len, fp);
@@ -236,12 +229,33 @@ slurp(FILE *fp, const char *path, unsigned char **bufp, size_t *lenp, char *err,
                         break;
         }
         if (ferror(fp)) {
-                strlcpyf(err, errlen, "%s: %s", path, strerror(errno));
+                int e = errno != 0 ? errno : EIO;
+
                 free(buf);
-                return -1;
+                return -e;
         }
         *bufp = buf;
         *lenp = len;
+        return 0;
+}
+
+/*
+ * Read all of fp (from its start) into an owned buffer of at most
+ * CSVREAD_MAX_TEXT bytes.  Returns 0, or -1 with a message in err.
+ */
+static int
+slurp(FILE *fp, const char *path, unsigned char **bufp, size_t *lenp, char *err, size_t errlen)
+{
+        char *buf;
+        int rc = csvread_slurp(fp, CSVREAD_MAX_TEXT, &buf, lenp);
+
+        if (rc == -EFBIG)
+                strlcpyf(err, errlen, "%s: larger than %d MB", path, CSVREAD_MAX_TEXT >> 20);
+        else if (rc < 0)
+                strlcpyf(err, errlen, "%s: %s", path, strerror(-rc));
+        if (rc < 0)
+                return -1;
+        *bufp = (unsigned char *)buf;
         return 0;
 }
 

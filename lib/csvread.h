@@ -133,6 +133,17 @@ char csvread_delimiter(const struct csvread *r);
 /* What the input was (TEXTENC_UTF8 for csvread_open_mem). */
 enum textenc csvread_encoding(const struct csvread *r);
 
+/*
+ * Read fp from where it stands to its end into one buffer, for input that
+ * is taken whole (a file to convert, a workbook, standard input): at most
+ * max bytes, growing as it fills so a short file costs little.  Returns 0
+ * with an owned buffer (free it; not NUL-terminated) in *bufp and its
+ * length in *lenp; -EFBIG when fp holds more than max bytes; -errno when
+ * reading fails.  On failure nothing is allocated and *bufp is untouched.
+ * The messages are the caller's, which knows what it was reading.
+ */
+EDUSTAT_MUST_USE int csvread_slurp(FILE *fp, size_t max, char **bufp, size_t *lenp);
+
 /* Close and free; accepts NULL and sets *rp to NULL. */
 void csvread_close(struct csvread **rp);
 

@@ -277,3 +277,34 @@ decimal_to_ld(decimal_u128 mant, unsigned scale)
         /* Split so the integer part converts exactly where it can. */
         return (long double)(mant / p) + (long double)(mant % p) / (long double)p;
 }
+
+void
+decimal_refusal(int st, const char *qvalue, const char *qcode, int count, unsigned scale, char *why,
+                size_t whylen)
+{
+        switch (st) {
+        case DECIMAL_EMPTY:
+                strlcpyf(why, whylen, "empty value for %s", qcode);
+                break;
+        case DECIMAL_NONFINITE:
+                strlcpyf(why, whylen, "value %s is not a finite number", qvalue);
+                break;
+        case DECIMAL_NEGATIVE:
+                strlcpyf(why, whylen, "negative value %s", qvalue);
+                break;
+        case DECIMAL_RANGE:
+                strlcpyf(why, whylen, "value %s is beyond ±1e15", qvalue);
+                break;
+        case DECIMAL_TOO_PRECISE:
+                if (count)
+                        strlcpyf(why, whylen, "value %s is not a whole number; %s is a count",
+                                 qvalue, qcode);
+                else
+                        strlcpyf(why, whylen, "value %s has more than %u decimals allowed for %s",
+                                 qvalue, scale, qcode);
+                break;
+        default:
+                strlcpyf(why, whylen, "value %s is not a number", qvalue);
+                break;
+        }
+}

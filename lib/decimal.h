@@ -43,6 +43,16 @@ enum decimal_status {
 EDUSTAT_MUST_USE int decimal_parse(const char *s, size_t len, unsigned scale, uint64_t *mant);
 
 /*
+ * Why a value decimal_parse refused with status st (not DECIMAL_OK) is
+ * refused, in the words the collector and the aggregator both give a
+ * school: "negative value \"-3\"".  qvalue is the value and qcode the
+ * indicator's code, each quoted by the caller; count is 1 when the
+ * indicator is a count and scale its decimals.  Writes the reason to why.
+ */
+void decimal_refusal(int st, const char *qvalue, const char *qcode, int count, unsigned scale,
+                     char *why, size_t whylen);
+
+/*
  * Write mant / 10^scale as plain decimal text, no exponent, no trailing
  * fraction zeros ("12.5", "0", "1000").  Returns the length written; buf
  * must hold DECIMAL_BUFSZ bytes.

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <zip.h>
 
+#include "arena.h"
 #include "util.h"
 
 /* Inflated bytes handed to expat at a time. */
@@ -37,16 +38,6 @@
 #define XLSX_MAX_STYLES  65536
 #define XLSX_MAX_FORMATS 1024
 #define XLSX_ARENA_BLOCK (64 * 1024)
-
-struct mem_block {
-        struct mem_block *next;
-        size_t used, cap;
-        char data[];
-};
-
-struct xlsx_mem {
-        struct mem_block *head;
-};
 
 /* A growable text with a cap; over the cap is an error for the caller. */
 struct text {
@@ -131,29 +122,6 @@ book_fail(struct book *b, const char *fmt, ...)
         va_end(ap);
         if (b->p != NULL)
                 XML_StopParser(b->p, XML_FALSE);
-}
-
-static char *
-mem_copy(struct xlsx_mem *m, const char *s, size_t len)
-{
-        struct mem_block *b = m->head;
-        char *p;
-
-        if (b == NULL || b->cap - b->used < len + 1) {
-                size_t cap = len + 1 > XLSX_ARENA_BLOCK ? len + 1 : XLSX_ARENA_BLOCK;
-
-                b = xmalloc(sizeof(*b) + cap);
-                b->cap = cap;
-                b->used = 0;
-                b->next = m->head;
-                m->head = b;
-        }
-        p = b->data + b->used;
-        if (len > 0)
-                memcpy(p, s, len);
-        p[len] = '\0';
-        b->used += len + 1;
-        return p;
 }
 
 /* The local part of an XML name: "x:row" and "row" are both "row". */
@@ -375,7 +343,7 @@ sst_end(void *ud, const XML_Char *name)
                         b->sst = xreallocarray(b->sst, b->sst_cap, sizeof(*b->sst));
                         b->sst_len = xreallocarray(b->sst_len, b->sst_cap, sizeof(*b->sst_len));
                 }
-                b->sst[b->nsst] = mem_copy(b->sh->mem, b->t.s ? b->t.s : "", b->t.len);
+                b->sst[b->nsst] = arena_copy(b->sh->mem, b->t.s ? b->t.s : "", b->t.len);
                 b->sst_len[b->nsst] = b->t.len;
                 b->nsst++;
         }
@@ -746,7 +714,7 @@ cell_close(struct book *b)
         /* Shared strings are in the sheet's memory already. */
         c->text = type == XLSX_TEXT && strcmp(b->cell_t, "s") == 0
                       ? (char *)(uintptr_t)text
-                      : mem_copy(b->sh->mem, text, len);
+                      : arena_copy(b->sh->mem, text, len);
 }
 
 static void XMLCALL
@@ -893,7 +861,7 @@ xlsx_read(const char *name, const void *buf, size_t len, const char *sheet, char
         memset(&b, 0, sizeof(b));
         b.name = name;
         b.sh = sh;
-        sh->mem = xcalloc(1, sizeof(*sh->mem));
+        sh->mem = arena_new(XLSX_ARENA_BLOCK);
         if (len > XLSX_MAX_FILE) {
                 book_fail(&b, "a workbook larger than %d MB", XLSX_MAX_FILE >> 20);
                 goto fail;
@@ -964,13 +932,7 @@ xlsx_sheet_destroy(struct xlsx_sheet **sp)
                 free(sh->rows[i].types);
         }
         free(sh->rows);
-        if (sh->mem != NULL) {
-                for (struct mem_block *m = sh->mem->head, *next; m != NULL; m = next) {
-                        next = m->next;
-                        free(m);
-                }
-                free(sh->mem);
-        }
+        arena_destroy(&sh->mem);
         free(sh->name);
         free(sh);
         *sp = NULL;

@@ -74,7 +74,7 @@ struct xlsx_sheet {
         char *name; /* the sheet's name, as in "Sheet1!C7" */
         struct xlsx_row *rows;
         size_t nrows;
-        struct xlsx_mem *mem; /* private: the storage */
+        struct arena *mem; /* private: the storage of the strings */
 };
 
 /* 1 when buf starts like a zip archive (an .xlsx), else 0. */

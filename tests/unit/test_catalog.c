@@ -18,39 +18,12 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "testutil.h"
 #include "util.h"
 
 #ifndef SOURCE_ROOT
 #define SOURCE_ROOT "."
 #endif
-
-static char tmpdir[] = "/tmp/test_catalog_XXXXXX";
-
-static int
-setup(void **state)
-{
-        (void)state;
-        return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-        (void)state;
-        return rmdir(tmpdir);
-}
-
-static void
-write_file(const char *name, const char *content, size_t len, char *path, size_t pathlen)
-{
-        FILE *fp;
-
-        snprintf(path, pathlen, "%s/%s", tmpdir, name);
-        fp = fopen(path, "wb");
-        assert_non_null(fp);
-        assert_int_equal(fwrite(content, 1, len, fp), len);
-        assert_int_equal(fclose(fp), 0);
-}
 
 /*
  * Indices by line: 0 pupils (2), 1 enrol_rate (3, a ratio naming pop and
@@ -77,7 +50,7 @@ test_good(void **state)
         struct catalog *c;
 
         (void)state;
-        write_file("good.csv", good, sizeof(good) - 1, path, sizeof(path));
+        testutil_write(testutil_dir(), "good.csv", good, sizeof(good) - 1, path, sizeof(path));
         c = catalog_load(path, err, sizeof(err));
         if (c == NULL)
                 print_error("%s\n", err);
@@ -169,7 +142,7 @@ test_minimal_header(void **state)
         struct catalog *c;
 
         (void)state;
-        write_file("min.csv", in, sizeof(in) - 1, path, sizeof(path));
+        testutil_write(testutil_dir(), "min.csv", in, sizeof(in) - 1, path, sizeof(path));
         c = catalog_load(path, err, sizeof(err));
         assert_non_null(c);
         assert_int_equal(c->n, 2);
@@ -282,7 +255,8 @@ test_errors(void **state)
                 char path[256], err[1024], want[1024];
                 struct catalog *c;
 
-                write_file("err.csv", errors[i].in, case_len(i), path, sizeof(path));
+                testutil_write(testutil_dir(), "err.csv", errors[i].in, case_len(i), path,
+                               sizeof(path));
                 strcpy(err, "untouched");
                 c = catalog_load(path, err, sizeof(err));
                 snprintf(want, sizeof(want), "%s:%s", path, errors[i].err);
@@ -305,7 +279,7 @@ test_too_many(void **state)
         len += (size_t)snprintf(in + len, cap - len, HDR);
         for (int i = 0; i < 4096; i++)
                 len += (size_t)snprintf(in + len, cap - len, "i%d,,,,count,,,,\n", i);
-        write_file("many.csv", in, len, path, sizeof(path));
+        testutil_write(testutil_dir(), "many.csv", in, len, path, sizeof(path));
         c = catalog_load(path, err, sizeof(err));
         assert_non_null(c);
         assert_int_equal(c->n, 4096);
@@ -314,7 +288,7 @@ test_too_many(void **state)
 
         /* The 4097th indicator, on line 4098, is one too many. */
         len += (size_t)snprintf(in + len, cap - len, "extra,,,,count,,,,\n");
-        write_file("many.csv", in, len, path, sizeof(path));
+        testutil_write(testutil_dir(), "many.csv", in, len, path, sizeof(path));
         c = catalog_load(path, err, sizeof(err));
         assert_null(c);
         snprintf(want, sizeof(want), "%s:4098: more than 4096 indicators", path);
@@ -370,28 +344,33 @@ test_config_errors(void **state)
 
         (void)state;
         /* No files at all: the tree is loaded first. */
-        assert_null(config_load(tmpdir, err, sizeof(err)));
-        snprintf(want, sizeof(want), "%s/orgunits.csv: No such file or directory", tmpdir);
+        assert_null(config_load(testutil_dir(), err, sizeof(err)));
+        snprintf(want, sizeof(want), "%s/orgunits.csv: No such file or directory", testutil_dir());
         assert_string_equal(err, want);
 
-        write_file("orgunits.csv", units, sizeof(units) - 1, path, sizeof(path));
-        assert_null(config_load(tmpdir, err, sizeof(err)));
+        testutil_write(testutil_dir(), "orgunits.csv", units, sizeof(units) - 1, path,
+                       sizeof(path));
+        assert_null(config_load(testutil_dir(), err, sizeof(err)));
         snprintf(want, sizeof(want), "%s/orgunits.csv:3: unit \"D\" has unknown parent \"X\"",
-                 tmpdir);
+                 testutil_dir());
         assert_string_equal(err, want);
 
-        write_file("orgunits.csv", units_ok, sizeof(units_ok) - 1, path, sizeof(path));
-        assert_null(config_load(tmpdir, err, sizeof(err)));
-        snprintf(want, sizeof(want), "%s/indicators.csv: No such file or directory", tmpdir);
+        testutil_write(testutil_dir(), "orgunits.csv", units_ok, sizeof(units_ok) - 1, path,
+                       sizeof(path));
+        assert_null(config_load(testutil_dir(), err, sizeof(err)));
+        snprintf(want, sizeof(want), "%s/indicators.csv: No such file or directory",
+                 testutil_dir());
         assert_string_equal(err, want);
 
-        write_file("indicators.csv", inds, sizeof(inds) - 1, path, sizeof(path));
-        assert_null(config_load(tmpdir, err, sizeof(err)));
+        testutil_write(testutil_dir(), "indicators.csv", inds, sizeof(inds) - 1, path,
+                       sizeof(path));
+        assert_null(config_load(testutil_dir(), err, sizeof(err)));
         snprintf(want, sizeof(want),
-                 "%s/indicators.csv:3: ratio \"r\" names unknown denominator \"b\"", tmpdir);
+                 "%s/indicators.csv:3: ratio \"r\" names unknown denominator \"b\"",
+                 testutil_dir());
         assert_string_equal(err, want);
         unlink(path);
-        snprintf(path, sizeof(path), "%s/orgunits.csv", tmpdir);
+        snprintf(path, sizeof(path), "%s/orgunits.csv", testutil_dir());
         unlink(path);
 }
 
@@ -405,5 +384,5 @@ main(void)
             cmocka_unit_test(test_config_errors),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

@@ -6,6 +6,7 @@
  * and are read both from memory and from a file (which the reader takes
  * in 64 KiB chunks) so chunk boundaries are exercised.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -635,6 +636,44 @@ test_utf8_valid(void **state)
         assert_int_equal(utf8_valid("ab\xff", 2), 1);
 }
 
+/*
+ * csvread_slurp takes a stream of exactly max bytes and refuses one more,
+ * across the buffer's growth (max above the first 64 KiB) and below it.
+ */
+static void
+test_slurp_cap(void **state)
+{
+        const size_t maxes[] = {10, (size_t)3 * CHUNK + 7};
+
+        (void)state;
+        for (size_t k = 0; k < sizeof(maxes) / sizeof(maxes[0]); k++) {
+                size_t max = maxes[k];
+
+                for (size_t n = max; n <= max + 1; n++) {
+                        FILE *fp = tmpfile();
+                        char *buf = NULL;
+                        size_t len = 0;
+                        int rc;
+
+                        assert_non_null(fp);
+                        for (size_t i = 0; i < n; i++)
+                                assert_int_not_equal(fputc('a' + (int)(i % 26), fp), EOF);
+                        rewind(fp);
+                        rc = csvread_slurp(fp, max, &buf, &len);
+                        if (n == max) {
+                                assert_int_equal(rc, 0);
+                                assert_int_equal(len, n);
+                                assert_int_equal(buf[n - 1], 'a' + (int)((n - 1) % 26));
+                                free(buf);
+                        } else {
+                                assert_int_equal(rc, -EFBIG);
+                                assert_null(buf);
+                        }
+                        fclose(fp);
+                }
+        }
+}
+
 int
 main(void)
 {
@@ -649,6 +688,7 @@ main(void)
             cmocka_unit_test(test_open_errors),
             cmocka_unit_test(test_row_lifetime),
             cmocka_unit_test(test_utf8_valid),
+            cmocka_unit_test(test_slurp_cap),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

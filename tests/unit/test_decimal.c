@@ -320,6 +320,32 @@ test_to_ld(void **state)
         assert_true(decimal_to_ld(((decimal_u128)1 << 64) * 1000, 3) == 18446744073709551616.0L);
 }
 
+/* Every refusal's words, as a school reads them from either daemon. */
+static void
+test_refusal(void **state)
+{
+        static const struct {
+                int st, count;
+                const char *want;
+        } cases[] = {
+            {DECIMAL_EMPTY, 1, "empty value for \"pupils\""},
+            {DECIMAL_SYNTAX, 1, "value \"x\" is not a number"},
+            {DECIMAL_NONFINITE, 1, "value \"x\" is not a finite number"},
+            {DECIMAL_NEGATIVE, 1, "negative value \"x\""},
+            {DECIMAL_RANGE, 1, "value \"x\" is beyond ±1e15"},
+            {DECIMAL_TOO_PRECISE, 1, "value \"x\" is not a whole number; \"pupils\" is a count"},
+            {DECIMAL_TOO_PRECISE, 0, "value \"x\" has more than 2 decimals allowed for \"pupils\""},
+        };
+        char why[256];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                decimal_refusal(cases[i].st, "\"x\"", "\"pupils\"", cases[i].count, 2, why,
+                                sizeof(why));
+                assert_string_equal(why, cases[i].want);
+        }
+}
+
 int
 main(void)
 {
@@ -327,6 +353,7 @@ main(void)
             cmocka_unit_test(test_parse_table),       cmocka_unit_test(test_parse_len),
             cmocka_unit_test(test_parse_long_inputs), cmocka_unit_test(test_format),
             cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_to_ld),
+            cmocka_unit_test(test_refusal),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

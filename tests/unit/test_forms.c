@@ -18,8 +18,8 @@
 
 #include "config.h"
 #include "forms.h"
+#include "testutil.h"
 
-static char tmpdir[] = "/tmp/test_forms_XXXXXX";
 static char path[256];
 static struct config *cfg;
 
@@ -37,50 +37,21 @@ static const char indicators[] = "code,name_zh,name_en,unit,kind,numerator,denom
                                  "teachers,专任教师数,,人,count,,,,\n"
                                  "ratio,生师比,,,ratio,pupils,teachers,1,2\n";
 
-static void
-write_file(const char *name, const char *content)
-{
-        char p[256];
-        FILE *fp;
-
-        snprintf(p, sizeof p, "%s/%s", tmpdir, name);
-        fp = fopen(p, "wb");
-        assert_non_null(fp);
-        assert_int_equal(fwrite(content, 1, strlen(content), fp), strlen(content));
-        assert_int_equal(fclose(fp), 0);
-}
-
 static int
 setup(void **state)
 {
-        char err[512];
-
-        (void)state;
-        if (mkdtemp(tmpdir) == NULL)
+        if (testutil_dir_setup(state) < 0 ||
+            (cfg = testutil_config_write(testutil_dir(), orgunits, indicators)) == NULL)
                 return -1;
-        write_file("orgunits.csv", orgunits);
-        write_file("indicators.csv", indicators);
-        snprintf(path, sizeof path, "%s/forms.csv", tmpdir);
-        if ((cfg = config_load(tmpdir, err, sizeof err)) == NULL) {
-                print_error("%s\n", err);
-                return -1;
-        }
+        snprintf(path, sizeof path, "%s/forms.csv", testutil_dir());
         return 0;
 }
 
 static int
 teardown(void **state)
 {
-        char p[256];
-
-        (void)state;
         config_destroy(&cfg);
-        unlink(path);
-        snprintf(p, sizeof p, "%s/orgunits.csv", tmpdir);
-        unlink(p);
-        snprintf(p, sizeof p, "%s/indicators.csv", tmpdir);
-        unlink(p);
-        return rmdir(tmpdir);
+        return testutil_dir_teardown(state);
 }
 
 static int
@@ -113,8 +84,8 @@ test_good(void **state)
         char err[512] = "";
 
         (void)state;
-        write_file("forms.csv", "stage,indicator\r\nprimary,pupils\r\nprimary,area\r\n"
-                                "junior,teachers\r\n");
+        testutil_put("forms.csv", "stage,indicator\r\nprimary,pupils\r\nprimary,area\r\n"
+                                  "junior,teachers\r\n");
         assert_int_equal(forms_load(path, cfg->cat, cfg->tree, &f, err, sizeof err), 1);
         assert_non_null(f);
         assert_int_equal(f->n, 3);
@@ -139,7 +110,7 @@ expect_error(const char *content, const char *want)
         struct forms *f = NULL;
         char err[512] = "", full[512];
 
-        write_file("forms.csv", content);
+        testutil_put("forms.csv", content);
         snprintf(full, sizeof full, "%s:%s", path, want);
         assert_int_equal(forms_load(path, cfg->cat, cfg->tree, &f, err, sizeof err), -1);
         assert_null(f);

@@ -17,30 +17,7 @@
 #include "keys.h"
 #include "orgtree.h"
 #include "state.h"
-
-static struct config *cfg;
-static struct state *st;
-
-static int
-setup(void **ts)
-{
-        char err[512];
-
-        (void)ts;
-        if ((cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err))) == NULL)
-                fail_msg("config: %s", err);
-        st = state_new(cfg);
-        return 0;
-}
-
-static int
-teardown(void **ts)
-{
-        (void)ts;
-        state_destroy(&st);
-        config_destroy(&cfg);
-        return 0;
-}
+#include "testutil.h"
 
 static struct pstr
 S(const char *s) {
@@ -59,7 +36,7 @@ check(const char *unit, const char *period, const char *ind, const char *value,
         r.period = S(period);
         r.indicator = S(ind);
         r.value = S(value);
-        if (ingest_check(st, cfg, NULL, &r, k, why, sizeof(why)) == 0)
+        if (ingest_check(testutil_st, testutil_cfg, NULL, &r, k, why, sizeof(why)) == 0)
                 return "";
         return why;
 }
@@ -71,9 +48,9 @@ test_accepts(void **ts)
 
         (void)ts;
         assert_string_equal(check("S1", "2024", "pupils", "1260", &k), "");
-        assert_int_equal(k.unit, orgtree_find(cfg->tree, "S1", 2));
-        assert_int_equal(k.indicator, catalog_find(cfg->cat, "pupils", 6));
-        assert_string_equal(state_period_name(st, k.period), "2024");
+        assert_int_equal(k.unit, orgtree_find(testutil_cfg->tree, "S1", 2));
+        assert_int_equal(k.indicator, catalog_find(testutil_cfg->cat, "pupils", 6));
+        assert_string_equal(state_period_name(testutil_st, k.period), "2024");
         assert_int_equal(k.mant, 1260);
         assert_string_equal(check("S1", "2025S1", "area", " 5640.5 ", &k), "");
         assert_int_equal(k.mant, 564050);
@@ -136,7 +113,8 @@ test_collector_reason_and_hostile_text(void **ts)
 
         (void)ts;
         r.reason = S("row has 5 fields, the header has 4");
-        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(ingest_check(testutil_st, testutil_cfg, NULL, &r, &k, why, sizeof(why)),
+                         -1);
         assert_string_equal(why, "row has 5 fields, the header has 4");
 
         /* invalid UTF-8 and NUL never reach PostgreSQL as text */
@@ -159,18 +137,22 @@ test_collector_reason_and_hostile_text(void **ts)
 
         /* a collector's own reason: kept printable and short, never in the server's words */
         r.reason = S("refused by PostgreSQL: duplicate key");
-        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(ingest_check(testutil_st, testutil_cfg, NULL, &r, &k, why, sizeof(why)),
+                         -1);
         assert_string_equal(why, "the collector says: refused by PostgreSQL: duplicate key");
         r.reason = S("  Refused By PostgreSQL: x");
-        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(ingest_check(testutil_st, testutil_cfg, NULL, &r, &k, why, sizeof(why)),
+                         -1);
         assert_string_equal(why, "the collector says:   Refused By PostgreSQL: x");
         r.reason = S("bad\x1b]0;pwned\x07row");
-        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(ingest_check(testutil_st, testutil_cfg, NULL, &r, &k, why, sizeof(why)),
+                         -1);
         assert_string_equal(why, "bad\\x1b]0;pwned\\x07row");
         char longreason[4000];
         memset(longreason, 'y', sizeof(longreason));
         r.reason = (struct pstr){longreason, sizeof(longreason)};
-        assert_int_equal(ingest_check(st, cfg, NULL, &r, &k, why, sizeof(why)), -1);
+        assert_int_equal(ingest_check(testutil_st, testutil_cfg, NULL, &r, &k, why, sizeof(why)),
+                         -1);
         assert_int_equal(strlen(why), INGEST_CLIENT_REASON_MAX + 3);
         assert_string_equal(why + INGEST_CLIENT_REASON_MAX, "...");
 }
@@ -184,8 +166,8 @@ test_collector_reason_and_hostile_text(void **ts)
 static void
 test_authorization_by_level(void **ts)
 {
-        int school_units[] = {orgtree_find(cfg->tree, "S1", 2)};
-        int district_units[] = {orgtree_find(cfg->tree, "D1", 2)};
+        int school_units[] = {orgtree_find(testutil_cfg->tree, "S1", 2)};
+        int district_units[] = {orgtree_find(testutil_cfg->tree, "D1", 2)};
         struct collector school = {.name = "school-s1", .units = school_units, .nunits = 1};
         struct collector district = {.name = "district-d1", .units = district_units, .nunits = 1};
         const struct {
@@ -215,7 +197,8 @@ test_authorization_by_level(void **ts)
                 r.period = S("2024");
                 r.indicator = S(cases[i].ind);
                 r.value = S("10");
-                rc = ingest_check(st, cfg, cases[i].who, &r, &k, why, sizeof(why));
+                rc =
+                    ingest_check(testutil_st, testutil_cfg, cases[i].who, &r, &k, why, sizeof(why));
                 if (*cases[i].want == '\0') {
                         assert_int_equal(rc, 0);
                 } else {
@@ -242,8 +225,8 @@ test_scientific_and_period_window(void **ts)
         assert_string_equal(check("S1", "2024", "pupils", "2e3", &k),
                             "value \"2e3\" is in scientific notation, so Excel has rounded it; "
                             "format the column as a number and export again");
-        cfg->period_year_min = 2000;
-        cfg->period_year_max = 2027;
+        testutil_cfg->period_year_min = 2000;
+        testutil_cfg->period_year_max = 2027;
         assert_string_equal(check("S1", "1999", "pupils", "1", &k),
                             "period \"1999\" is outside the years this server accepts (2000 to "
                             "2027)");
@@ -252,7 +235,7 @@ test_scientific_and_period_window(void **ts)
                             "2027)");
         assert_string_equal(check("S1", "2000", "pupils", "1", &k), "");
         assert_string_equal(check("S1", "202712", "pupils", "1", &k), "");
-        cfg->period_year_min = cfg->period_year_max = 0;
+        testutil_cfg->period_year_min = testutil_cfg->period_year_max = 0;
         assert_string_equal(check("S1", "1999", "pupils", "1", &k), "");
 }
 
@@ -263,11 +246,11 @@ test_periods_list(void **ts)
         struct ingest_key k;
 
         (void)ts;
-        cfg->period_year_min = 2000;
-        cfg->period_year_max = 2027;
-        cfg->periods = strmap_new(4);
-        assert_int_equal(strmap_put(cfg->periods, "2024", 4, 0), 0);
-        assert_int_equal(strmap_put(cfg->periods, "2025S1", 6, 1), 1);
+        testutil_cfg->period_year_min = 2000;
+        testutil_cfg->period_year_max = 2027;
+        testutil_cfg->periods = strmap_new(4);
+        assert_int_equal(strmap_put(testutil_cfg->periods, "2024", 4, 0), 0);
+        assert_int_equal(strmap_put(testutil_cfg->periods, "2025S1", 6, 1), 1);
         assert_string_equal(check("S1", "2024", "pupils", "1", &k), "");
         assert_string_equal(check("S1", "2025S1", "pupils", "1", &k), "");
         assert_string_equal(check("S1", "2025", "pupils", "1", &k),
@@ -279,8 +262,8 @@ test_periods_list(void **ts)
         /* The format is checked first, with its own reason. */
         assert_string_equal(check("S1", "2025S3", "pupils", "1", &k),
                             "bad period \"2025S3\" (use YYYY, YYYYS1-S2, YYYYQ1-Q4 or YYYYMM)");
-        strmap_destroy(&cfg->periods);
-        cfg->period_year_min = cfg->period_year_max = 0;
+        strmap_destroy(&testutil_cfg->periods);
+        testutil_cfg->period_year_min = testutil_cfg->period_year_max = 0;
 }
 
 /* Versions ahead of the server's clock by more than the skew are refused, saying how far. */
@@ -345,5 +328,5 @@ main(void)
             cmocka_unit_test(test_authorization_by_level),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, testutil_state_setup, testutil_state_teardown);
 }

@@ -17,40 +17,12 @@
 #include <cmocka.h>
 
 #include "orgtree.h"
+#include "testutil.h"
 #include "util.h"
 
 #ifndef SOURCE_ROOT
 #define SOURCE_ROOT "."
 #endif
-
-static char tmpdir[] = "/tmp/test_orgtree_XXXXXX";
-
-static int
-setup(void **state)
-{
-        (void)state;
-        return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-        (void)state;
-        return rmdir(tmpdir);
-}
-
-/* Write content to tmpdir/name; the path is returned in path. */
-static void
-write_file(const char *name, const char *content, size_t len, char *path, size_t pathlen)
-{
-        FILE *fp;
-
-        snprintf(path, pathlen, "%s/%s", tmpdir, name);
-        fp = fopen(path, "wb");
-        assert_non_null(fp);
-        assert_int_equal(fwrite(content, 1, len, fp), len);
-        assert_int_equal(fclose(fp), 0);
-}
 
 static void
 check_ints(const int *got, size_t n, const int *want, size_t wn)
@@ -187,7 +159,7 @@ test_single(void **state)
         const int *p;
 
         (void)state;
-        write_file("single.csv", in, sizeof(in) - 1, path, sizeof(path));
+        testutil_write(testutil_dir(), "single.csv", in, sizeof(in) - 1, path, sizeof(path));
         t = orgtree_load(path, err, sizeof(err));
         assert_non_null(t);
         assert_int_equal(t->n, 1);
@@ -275,7 +247,8 @@ test_errors(void **state)
                 char path[256], err[1024], want[1024];
                 struct orgtree *t;
 
-                write_file("err.csv", errors[i].in, strlen(errors[i].in), path, sizeof(path));
+                testutil_write(testutil_dir(), "err.csv", errors[i].in, strlen(errors[i].in), path,
+                               sizeof(path));
                 strcpy(err, "untouched");
                 t = orgtree_load(path, err, sizeof(err));
                 snprintf(want, sizeof(want), "%s:%s", path, errors[i].err);
@@ -323,7 +296,7 @@ test_million(void **state)
                 len += (size_t)snprintf(in + len, cap - len, "D%d,CITY,district,,,,\n", d);
         }
         len += (size_t)snprintf(in + len, cap - len, "CITY,,city,,,,\n");
-        write_file("million.csv", in, len, path, sizeof(path));
+        testutil_write(testutil_dir(), "million.csv", in, len, path, sizeof(path));
         free(in);
 
         t0 = now_ms();
@@ -373,7 +346,7 @@ load_chain(int n, char *err, size_t errlen)
         len += (size_t)snprintf(in + len, cap - len, "code,parent,level,name\nU0,,root,\n");
         for (int i = 1; i < n; i++)
                 len += (size_t)snprintf(in + len, cap - len, "U%d,U%d,x,\n", i, i - 1);
-        write_file("chain.csv", in, len, path, sizeof(path));
+        testutil_write(testutil_dir(), "chain.csv", in, len, path, sizeof(path));
         free(in);
         t = orgtree_load(path, err, errlen);
         unlink(path);
@@ -415,7 +388,7 @@ test_deep(void **state)
         snprintf(want, sizeof(want),
                  "%s/chain.csv:11586: unit \"U11584\" is 11584 levels deep: the tree is too deep "
                  "(its ancestor lists would exceed 67108864 entries)",
-                 tmpdir);
+                 testutil_dir());
         assert_string_equal(err, want);
 }
 
@@ -428,5 +401,5 @@ main(void)
             cmocka_unit_test(test_million), cmocka_unit_test(test_deep),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

@@ -27,45 +27,22 @@
 #include "proto.h"
 #include "receipt.h"
 #include "submit.h"
+#include "testutil.h"
 #include "util.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define ID_C "cccccccccccccccccccccccccccccccc"
 
-struct fixture {
-        char dir[64];
-        char path[96];
-};
-
+/* Each test opens its outbox, a new file, in a directory of its own. */
 static int
 setup(void **state)
 {
-        struct fixture *fx = calloc(1, sizeof(*fx));
-
-        strcpy(fx->dir, "/tmp/test_outbox.XXXXXX");
-        if (mkdtemp(fx->dir) == NULL)
-                return -1;
-        snprintf(fx->path, sizeof(fx->path), "%s/outbox.db", fx->dir);
-        *state = fx;
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        struct fixture *fx = *state;
-        char cmd[128];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-        if (system(cmd) != 0)
-                return -1;
-        free(fx);
-        return 0;
+        return testutil_fixture_setup(state, "outbox.db");
 }
 
 static struct outbox *
-open_ok(const struct fixture *fx)
+open_ok(const struct testutil_fixture *fx)
 {
         char err[256] = "";
         struct outbox *ob = outbox_open(fx->path, OUTBOX_CREATE, err, sizeof(err));
@@ -107,7 +84,7 @@ add_file(struct outbox *ob, const char *path, uint64_t records, uint32_t batches
 static void
 test_open(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         char err[256] = "", missing[128];
         struct outbox *ob;
 
@@ -133,7 +110,7 @@ test_open(void **state)
 static void
 test_versions(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         uint64_t base, last;
 
@@ -226,7 +203,7 @@ receipt_text(struct outbox *ob, const struct outbox_file *f, const char *prefix,
 static void
 test_put_ack_refuse(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         struct outbox_batch b;
         struct outbox_file f;
@@ -343,7 +320,7 @@ test_put_ack_refuse(void **state)
 static void
 test_reopen_keeps_batches(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         struct outbox_batch b;
         int64_t fid;
@@ -412,7 +389,7 @@ test_reopen_keeps_batches(void **state)
 static void
 test_lists_and_spool_files(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         struct outbox_file_new run = {.path = "school.csv",
                                       .origin = OUTBOX_RUN,
@@ -499,7 +476,7 @@ check_batch(struct outbox *ob, int64_t after, struct outbox_batch *b, struct pro
 static void
 test_enqueue(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         const char *csv = "unit,period,indicator,value\n"
                           "2111020001,2024,pupils,1200\n"
@@ -624,7 +601,7 @@ test_enqueue(void **state)
 static void
 test_stale(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         struct outbox_reject rej = {.line = 5, .reason = "unknown indicator \"x\"", .len = 21};
         struct outbox_stale a[2] = {
@@ -729,7 +706,7 @@ test_stale(void **state)
 static void
 test_placed_rejections(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         struct outbox_file f;
         static const char col[] = "学生数: value \"abc\" is not a number";
@@ -810,7 +787,7 @@ test_placed_rejections(void **state)
 static void
 test_refusal_receipt(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         const char *reused = "batch id " ID_A " was used before with other content; each batch "
                              "needs an id of its own";
@@ -882,8 +859,8 @@ test_migrations_frozen(void **state)
  * then one batch put in by batch_sql with ID_A as ?1 and msg as ?2.
  */
 static void
-old_outbox_make(const struct fixture *fx, int schema, const char *rows, const char *batch_sql,
-                const msgpack_sbuffer *msg)
+old_outbox_make(const struct testutil_fixture *fx, int schema, const char *rows,
+                const char *batch_sql, const msgpack_sbuffer *msg)
 {
         sqlite3 *db;
         sqlite3_stmt *ins;
@@ -989,7 +966,7 @@ sql_exec(const char *path, const char *sql)
 static void
 test_migrate_from_1(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         msgpack_sbuffer v1, v2;
         struct outbox *ob;
         struct outbox_file f;
@@ -1108,7 +1085,7 @@ test_migrate_from_1(void **state)
 
         /* The migrated schema is the one a new outbox gets, text for text. */
         {
-                struct fixture fresh = *fx;
+                struct testutil_fixture fresh = *fx;
                 char *migrated = sql_schema(fx->path), *made;
 
                 snprintf(fresh.path, sizeof(fresh.path), "%s/fresh.db", fx->dir);
@@ -1157,7 +1134,7 @@ warning_of(const char *unit, const char *period, const char *rule, const char *m
 static void
 test_migrate_from_2(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         msgpack_sbuffer v2;
         struct outbox *ob;
         struct outbox_file f;
@@ -1235,7 +1212,7 @@ test_migrate_from_2(void **state)
 static void
 test_warnings(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         struct outbox_warning *many = calloc(OUTBOX_MAX_WARNINGS + 5, sizeof(*many));
         char(*units)[16] = calloc(OUTBOX_MAX_WARNINGS + 5, sizeof(*units));
@@ -1313,7 +1290,7 @@ test_warnings(void **state)
 static void
 test_private(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         char err[256] = "";
         struct outbox *ob = outbox_open(fx->path, OUTBOX_PRIVATE, err, sizeof(err));
         struct outbox_file f;
@@ -1344,7 +1321,7 @@ test_private(void **state)
 static void
 test_v1_patch(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob = open_ok(fx);
         msgpack_sbuffer v1, v2;
         static const struct {
@@ -1435,7 +1412,7 @@ child_write(const char *path, int fd, int hold)
 }
 
 static void
-crash_run(const struct fixture *fx, int hold)
+crash_run(const struct testutil_fixture *fx, int hold)
 {
         int fds[2], st;
         pid_t pid;
@@ -1461,7 +1438,7 @@ crash_run(const struct fixture *fx, int hold)
 static void
 test_crash_mid_transaction(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *ob;
         struct outbox_totals t;
 
@@ -1494,7 +1471,7 @@ test_crash_mid_transaction(void **state)
 static void
 test_crash_random(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         unsigned seed = (unsigned)time(NULL);
 
         srand(seed);
@@ -1567,7 +1544,7 @@ test_crash_random(void **state)
 static void
 test_busy_waits(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct outbox *a;
         uint64_t base;
         int64_t t0;
@@ -1613,24 +1590,28 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup_teardown(test_open, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_put_ack_refuse, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_reopen_keeps_batches, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_enqueue, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_placed_rejections, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_versions, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_put_ack_refuse, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_reopen_keeps_batches, setup,
+                                            testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_lists_and_spool_files, setup,
+                                            testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_enqueue, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_stale, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_placed_rejections, setup,
+                                            testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_refusal_receipt, setup, testutil_fixture_teardown),
             cmocka_unit_test(test_migrations_frozen),
-            cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_migrate_from_2, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_private, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_v1_patch, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_crash_random, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_busy_waits, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_migrate_from_2, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_warnings, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_private, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_v1_patch, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_crash_mid_transaction, setup,
+                                            testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_crash_random, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_busy_waits, setup, testutil_fixture_teardown),
         };
 
         log_init("test_outbox", 0);

@@ -18,9 +18,9 @@
 
 #include "config.h"
 #include "refdata.h"
+#include "testutil.h"
 #include "util.h"
 
-static char tmpdir[] = "/tmp/test_refdata_XXXXXX";
 static struct config *cfg;
 
 /* City C with district D (school S1, primary) and town T below D (school
@@ -40,57 +40,28 @@ static const char indicators[] = "code,name_zh,name_en,unit,kind,numerator,denom
                                  "rate,,,,ratio,pupils,pop,100,2\n";
 
 static void
-write_file(const char *name, const char *content)
-{
-        char path[256];
-        FILE *fp;
-
-        snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-        fp = fopen(path, "wb");
-        assert_non_null(fp);
-        assert_int_equal(fwrite(content, 1, strlen(content), fp), strlen(content));
-        assert_int_equal(fclose(fp), 0);
-}
-
-static void
 remove_file(const char *name)
 {
         char path[256];
 
-        snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+        snprintf(path, sizeof path, "%s/%s", testutil_dir(), name);
         unlink(path);
 }
 
 static int
 setup(void **state)
 {
-        char err[512];
-
-        (void)state;
-        if (mkdtemp(tmpdir) == NULL)
+        if (testutil_dir_setup(state) < 0 ||
+            (cfg = testutil_config_write(testutil_dir(), orgunits, indicators)) == NULL)
                 return -1;
-        write_file("orgunits.csv", orgunits);
-        write_file("indicators.csv", indicators);
-        if ((cfg = config_load(tmpdir, err, sizeof err)) == NULL) {
-                print_error("%s\n", err);
-                return -1;
-        }
         return 0;
 }
 
 static int
 teardown(void **state)
 {
-        (void)state;
         config_destroy(&cfg);
-        remove_file("orgunits.csv");
-        remove_file("indicators.csv");
-        remove_file("targets.csv");
-        remove_file("periods.csv");
-        remove_file("balance.csv");
-        remove_file("forms.csv");
-        remove_file("rules.csv");
-        return rmdir(tmpdir);
+        return testutil_dir_teardown(state);
 }
 
 /* Load with only `name` present holding `content`; expect failure with
@@ -101,10 +72,10 @@ expect_error(const char *name, const char *content, const char *want)
         char err[512], full[512];
         struct refdata *o;
 
-        write_file(name, content);
+        testutil_put(name, content);
         o = refdata_load(cfg, err, sizeof err);
         remove_file(name);
-        snprintf(full, sizeof full, "%s/%s:%s", tmpdir, name, want);
+        snprintf(full, sizeof full, "%s/%s:%s", testutil_dir(), name, want);
         if (o != NULL)
                 print_error("loaded, but wanted the error %s\n", full);
         assert_null(o);
@@ -138,9 +109,9 @@ test_header_only(void **state)
         char err[512];
 
         (void)state;
-        write_file("targets.csv", "indicator,level,unit,stage,op,value,source\n");
-        write_file("periods.csv", "period,opens,due\r\n");
-        write_file("balance.csv", "standard,stage,indicator,school_min,cv_max");
+        testutil_put("targets.csv", "indicator,level,unit,stage,op,value,source\n");
+        testutil_put("periods.csv", "period,opens,due\r\n");
+        testutil_put("balance.csv", "standard,stage,indicator,school_min,cv_max");
         o = refdata_load(cfg, err, sizeof err);
         remove_file("targets.csv");
         remove_file("periods.csv");
@@ -157,22 +128,22 @@ test_good(void **state)
         char err[512];
 
         (void)state;
-        write_file("targets.csv", "\xef\xbb\xbf"
-                                  "Source,VALUE,op,stage,unit,level,indicator,note\r\n"
-                                  "\"Plan, 2021\",95,>=,,,district,rate,x\r\n"
-                                  "\r\n"
-                                  ",0,=, primary ,,district,pupils,\r\n"
-                                  "national,100.50,<,,S2,school,rate,\r\n"
-                                  "plan,95.0,>,,,district,rate,\r\n"
-                                  "plan,7,<=,kindergarten,K,school,pupils,\r\n");
-        write_file("periods.csv", "due,period,opens\n"
-                                  "2024-10-31,2024,2024-09-01\n"
-                                  "2025-04-30,2025S1,2025-04-30\n"
-                                  "2024-02-29,202402,2024-02-01\n");
-        write_file("balance.csv", "standard,stage,indicator,school_min,cv_max\n"
-                                  "优质均衡,primary,rate,4.2,0.50\n"
-                                  "优质均衡,junior,rate,,0.45\n"
-                                  "基本均衡,primary,rate,1,\n");
+        testutil_put("targets.csv", "\xef\xbb\xbf"
+                                    "Source,VALUE,op,stage,unit,level,indicator,note\r\n"
+                                    "\"Plan, 2021\",95,>=,,,district,rate,x\r\n"
+                                    "\r\n"
+                                    ",0,=, primary ,,district,pupils,\r\n"
+                                    "national,100.50,<,,S2,school,rate,\r\n"
+                                    "plan,95.0,>,,,district,rate,\r\n"
+                                    "plan,7,<=,kindergarten,K,school,pupils,\r\n");
+        testutil_put("periods.csv", "due,period,opens\n"
+                                    "2024-10-31,2024,2024-09-01\n"
+                                    "2025-04-30,2025S1,2025-04-30\n"
+                                    "2024-02-29,202402,2024-02-01\n");
+        testutil_put("balance.csv", "standard,stage,indicator,school_min,cv_max\n"
+                                    "优质均衡,primary,rate,4.2,0.50\n"
+                                    "优质均衡,junior,rate,,0.45\n"
+                                    "基本均衡,primary,rate,1,\n");
         o = refdata_load(cfg, err, sizeof err);
         remove_file("targets.csv");
         remove_file("periods.csv");
@@ -241,10 +212,10 @@ test_forms_good(void **state)
         char err[512] = "";
 
         (void)state;
-        write_file("forms.csv", "\xEF\xBB\xBFIndicator,stage,note\r\n"
-                                "pupils,primary,x\r\n"
-                                " pop , junior ,\r\n"
-                                "pupils,junior,\r\n");
+        testutil_put("forms.csv", "\xEF\xBB\xBFIndicator,stage,note\r\n"
+                                  "pupils,primary,x\r\n"
+                                  " pop , junior ,\r\n"
+                                  "pupils,junior,\r\n");
         o = refdata_load(cfg, err, sizeof err);
         remove_file("forms.csv");
         if (o == NULL)
@@ -360,11 +331,11 @@ test_target_dates(void **state)
         char err[512];
 
         (void)state;
-        write_file("targets.csv", "baseline,to,value,op,level,indicator,from,baseline_period\n"
-                                  "30.4,2020,50,>=,district,rate,2020,2018\n"
-                                  ",,50,>=,district,rate,2021,\n"
-                                  ",2025S1,50,>=,district,rate,,2024Q3\n"
-                                  ",202503,50,>=,district,rate,202501,\n");
+        testutil_put("targets.csv", "baseline,to,value,op,level,indicator,from,baseline_period\n"
+                                    "30.4,2020,50,>=,district,rate,2020,2018\n"
+                                    ",,50,>=,district,rate,2021,\n"
+                                    ",2025S1,50,>=,district,rate,,2024Q3\n"
+                                    ",202503,50,>=,district,rate,202501,\n");
         o = refdata_load(cfg, err, sizeof err);
         remove_file("targets.csv");
         if (o == NULL)
@@ -492,11 +463,11 @@ test_rules(void **state)
         assert_int_equal(o->rs->n, 0);
         refdata_destroy(&o);
 
-        write_file("rules.csv", "\xef\xbb\xbf"
-                                "code,name_zh,left,op,right,severity,scope,stage,missing\r\n"
-                                "W1,在校生同比,pupils,<=,prev_year(pupils) * 1.3,warning,,"
-                                "primary,\r\n"
-                                "E1,比率不超过100,rate,<=,100,error,district,,zero\r\n");
+        testutil_put("rules.csv", "\xef\xbb\xbf"
+                                  "code,name_zh,left,op,right,severity,scope,stage,missing\r\n"
+                                  "W1,在校生同比,pupils,<=,prev_year(pupils) * 1.3,warning,,"
+                                  "primary,\r\n"
+                                  "E1,比率不超过100,rate,<=,100,error,district,,zero\r\n");
         o = refdata_load(cfg, err, sizeof err);
         remove_file("rules.csv");
         if (o == NULL)
@@ -511,12 +482,13 @@ test_rules(void **state)
         assert_int_equal(o->rs->rule[1].missing, RULE_MISSING_ZERO);
         refdata_destroy(&o);
 
-        write_file("rules.csv", "code,name_zh,left,op,right,severity,scope,stage,missing\n"
-                                "E1,名,pupils,<=,pupil,error,,,\n");
+        testutil_put("rules.csv", "code,name_zh,left,op,right,severity,scope,stage,missing\n"
+                                  "E1,名,pupils,<=,pupil,error,,,\n");
         o = refdata_load(cfg, err, sizeof err);
         remove_file("rules.csv");
         assert_null(o);
-        snprintf(want, sizeof want, "%s/rules.csv:2: right: unknown indicator \"pupil\"", tmpdir);
+        snprintf(want, sizeof want, "%s/rules.csv:2: right: unknown indicator \"pupil\"",
+                 testutil_dir());
         if (strncmp(err, want, strlen(want)) != 0)
                 fail_msg("got \"%s\", want it to start with \"%s\"", err, want);
 }
@@ -528,14 +500,14 @@ test_first_error_wins(void **state)
         char err[512], want[512];
 
         (void)state;
-        write_file("targets.csv", THDR "rate,district,,,>=,95,\n");
-        write_file("periods.csv", PHDR "2024,2024-09-01,2024-10-31\n");
-        write_file("balance.csv", BHDR "s,primary,rate,1,x\n");
+        testutil_put("targets.csv", THDR "rate,district,,,>=,95,\n");
+        testutil_put("periods.csv", PHDR "2024,2024-09-01,2024-10-31\n");
+        testutil_put("balance.csv", BHDR "s,primary,rate,1,x\n");
         assert_null(refdata_load(cfg, err, sizeof err));
         snprintf(want, sizeof want,
                  "%s/balance.csv:2: bad number \"x\" in cv_max (a non-negative decimal such "
                  "as 95 or 0.45)",
-                 tmpdir);
+                 testutil_dir());
         assert_string_equal(err, want);
         remove_file("targets.csv");
         remove_file("periods.csv");

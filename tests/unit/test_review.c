@@ -27,10 +27,7 @@
 #include "rulecheck.h"
 #include "rules.h"
 #include "state.h"
-
-#ifndef SOURCE_ROOT
-#define SOURCE_ROOT "."
-#endif
+#include "testutil.h"
 
 static const char rules_csv[] = "code,name_zh,left,op,right,severity,scope,stage,missing\n"
                                 "E1,图书不少于学生,books,>=,pupils,error,,,\n"
@@ -58,20 +55,7 @@ struct fix {
 static int
 unit(const struct fix *f, const char *code)
 {
-        int u = orgtree_find(f->cfg->tree, code, strlen(code));
-
-        assert_true(u >= 0);
-        return u;
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-        FILE *fp = fopen(path, "w");
-
-        assert_non_null(fp);
-        fputs(text, fp);
-        assert_int_equal(fclose(fp), 0);
+        return testutil_unit(f->cfg, code);
 }
 
 static void
@@ -86,28 +70,19 @@ key(struct collector *c, const char *name, int *u)
 static int
 setup(void **state)
 {
-        char dir[] = "/tmp/test_review_XXXXXX";
         struct fix *f = calloc(1, sizeof(*f));
-        char err[512], path[600];
+        char err[512], dir[TESTUTIL_PATH], path[TESTUTIL_PATH];
 
         assert_non_null(f);
         setenv("TZ", "UTC", 1);
         tzset();
-        f->cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err));
-        assert_non_null(f->cfg);
-        assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/rules.csv", dir);
-        write_file(path, rules_csv);
-        f->rs = rules_load(path, f->cfg->cat, f->cfg->tree, err, sizeof(err));
-        if (f->rs == NULL)
-                fail_msg("%s", err);
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/forms.csv", dir);
-        write_file(path, forms_csv);
+        f->cfg = testutil_state_config();
+        f->rs = testutil_rules(f->cfg, rules_csv);
+        assert_int_equal(testutil_tmpdir(dir, sizeof(dir)), 0);
+        testutil_write(dir, "forms.csv", forms_csv, strlen(forms_csv), path, sizeof(path));
         assert_int_equal(forms_load(path, f->cfg->cat, f->cfg->tree, &f->forms, err, sizeof(err)),
                          1);
-        unlink(path);
-        rmdir(dir);
+        assert_int_equal(testutil_rmtree(dir), 0);
         f->rc = rulecheck_new(f->cfg, f->rs, err, sizeof(err));
         assert_non_null(f->rc);
         f->s = state_new(f->cfg);

@@ -21,10 +21,7 @@
 #include "rulecheck.h"
 #include "rules.h"
 #include "state.h"
-
-#ifndef SOURCE_ROOT
-#define SOURCE_ROOT "."
-#endif
+#include "testutil.h"
 
 static const char rules_csv[] = "code,name_zh,left,op,right,severity,scope,stage,missing\n"
                                 "E1,图书不少于学生,books,>=,pupils,error,,,\n"
@@ -46,10 +43,7 @@ struct fix {
 static int
 unit(const struct fix *f, const char *code)
 {
-        int u = orgtree_find(f->cfg->tree, code, strlen(code));
-
-        assert_true(u >= 0);
-        return u;
+        return testutil_unit(f->cfg, code);
 }
 
 static int
@@ -73,25 +67,12 @@ rule(const struct fix *f, const char *code)
 static int
 setup(void **state)
 {
-        char dir[] = "/tmp/test_rulecheck_XXXXXX";
         struct fix *f = calloc(1, sizeof(*f));
-        char err[512], path[600];
-        FILE *fp;
+        char err[512];
 
         assert_non_null(f);
-        f->cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err));
-        assert_non_null(f->cfg);
-        assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/rules.csv", dir);
-        fp = fopen(path, "w");
-        assert_non_null(fp);
-        fputs(rules_csv, fp);
-        assert_int_equal(fclose(fp), 0);
-        f->rs = rules_load(path, f->cfg->cat, f->cfg->tree, err, sizeof(err));
-        if (f->rs == NULL)
-                fail_msg("%s", err);
-        unlink(path);
-        rmdir(dir);
+        f->cfg = testutil_state_config();
+        f->rs = testutil_rules(f->cfg, rules_csv);
         f->rc = rulecheck_new(f->cfg, f->rs, err, sizeof(err));
         assert_non_null(f->rc);
         f->s = state_new(f->cfg);

@@ -20,44 +20,20 @@
 
 #include "log.h"
 #include "spool.h"
+#include "testutil.h"
 
-struct fixture {
-        char dir[64];
-        char root[96];
-};
-
+/* Each test has a spool of its own: path, which spool_open makes. */
 static int
 setup(void **state)
 {
-        struct fixture *fx = calloc(1, sizeof(*fx));
-
-        strcpy(fx->dir, "/tmp/test_spool.XXXXXX");
-        if (mkdtemp(fx->dir) == NULL)
-                return -1;
-        /* The spool itself does not exist yet: spool_open makes it. */
-        snprintf(fx->root, sizeof(fx->root), "%s/spool", fx->dir);
-        *state = fx;
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        struct fixture *fx = *state;
-        char cmd[128];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-        if (system(cmd) != 0)
-                return -1;
-        free(fx);
-        return 0;
+        return testutil_fixture_setup(state, "spool");
 }
 
 static struct spool *
-open_ok(const struct fixture *fx)
+open_ok(const struct testutil_fixture *fx)
 {
         char err[256] = "";
-        struct spool *sp = spool_open(fx->root, err, sizeof(err));
+        struct spool *sp = spool_open(fx->path, err, sizeof(err));
 
         if (sp == NULL)
                 fail_msg("spool_open: %s", err);
@@ -66,12 +42,12 @@ open_ok(const struct fixture *fx)
 
 /* Write text to ROOT/sub/name. */
 static void
-put(const struct fixture *fx, const char *sub, const char *name, const char *text)
+put(const struct testutil_fixture *fx, const char *sub, const char *name, const char *text)
 {
         char path[256];
         FILE *fp;
 
-        snprintf(path, sizeof(path), "%s/%s/%s", fx->root, sub, name);
+        snprintf(path, sizeof(path), "%s/%s/%s", fx->path, sub, name);
         fp = fopen(path, "w");
         assert_non_null(fp);
         fputs(text, fp);
@@ -79,11 +55,11 @@ put(const struct fixture *fx, const char *sub, const char *name, const char *tex
 }
 
 static int
-exists(const struct fixture *fx, const char *sub, const char *name)
+exists(const struct testutil_fixture *fx, const char *sub, const char *name)
 {
         char path[256];
 
-        snprintf(path, sizeof(path), "%s/%s/%s", fx->root, sub, name);
+        snprintf(path, sizeof(path), "%s/%s/%s", fx->path, sub, name);
         return access(path, F_OK) == 0;
 }
 
@@ -104,20 +80,20 @@ scan_str(struct spool *sp, size_t max, char *out, size_t len)
 static void
 test_open_and_lock(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx), *again;
         char err[256] = "", path[256];
         struct stat st;
         const char *subs[] = {"incoming", "processing", "done", "failed"};
 
         for (int i = 0; i < 4; i++) {
-                snprintf(path, sizeof(path), "%s/%s", fx->root, subs[i]);
+                snprintf(path, sizeof(path), "%s/%s", fx->path, subs[i]);
                 assert_int_equal(stat(path, &st), 0);
                 assert_true(S_ISDIR(st.st_mode));
                 assert_string_equal(spool_dir_name((enum spool_dir)i), subs[i]);
         }
         /* A second run on the same spool is refused while the first holds it. */
-        again = spool_open(fx->root, err, sizeof(err));
+        again = spool_open(fx->path, err, sizeof(err));
         assert_null(again);
         assert_true(strstr(err, "another edustat-collector run is using this spool") != NULL);
         spool_close(&sp);
@@ -129,7 +105,7 @@ test_open_and_lock(void **state)
 static void
 test_scan_waits_for_stable_files(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         char got[256], path[256];
 
@@ -141,9 +117,9 @@ test_scan_waits_for_stable_files(void **state)
         put(fx, "incoming", ".hidden.csv", "dot file\n");
         put(fx, "incoming", "notes.txt", "not csv\n");
         put(fx, "incoming", ".csv", "no name\n");
-        snprintf(path, sizeof(path), "%s/incoming/dir.csv", fx->root);
+        snprintf(path, sizeof(path), "%s/incoming/dir.csv", fx->path);
         assert_int_equal(mkdir(path, 0755), 0);
-        snprintf(path, sizeof(path), "%s/incoming/link.csv", fx->root);
+        snprintf(path, sizeof(path), "%s/incoming/link.csv", fx->path);
         assert_int_equal(symlink("a.csv", path), 0);
 
         /* First look: nothing is known to be complete yet. */
@@ -178,8 +154,8 @@ test_scan_waits_for_stable_files(void **state)
         {
                 char from[256], to[256];
 
-                snprintf(from, sizeof(from), "%s/incoming/.c.tmp", fx->root);
-                snprintf(to, sizeof(to), "%s/incoming/b.csv", fx->root);
+                snprintf(from, sizeof(from), "%s/incoming/.c.tmp", fx->path);
+                snprintf(to, sizeof(to), "%s/incoming/b.csv", fx->path);
                 assert_int_equal(rename(from, to), 0);
         }
         scan_str(sp, 100, got, sizeof(got));
@@ -190,7 +166,7 @@ test_scan_waits_for_stable_files(void **state)
 static void
 test_list(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         char **names;
         size_t n;
@@ -220,7 +196,7 @@ taken_x4(void *arg, const char *candidate)
 static void
 test_free_name(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         char out[SPOOL_MAX_NAME + 1];
 
@@ -249,13 +225,13 @@ test_free_name(void **state)
 static void
 test_move_and_identity(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         char id1[SPOOL_IDENTITY], id2[SPOOL_IDENTITY], path[256];
         struct stat st;
 
         put(fx, "incoming", "s.csv", "unit,period,indicator,value\n");
-        snprintf(path, sizeof(path), "%s/incoming/s.csv", fx->root);
+        snprintf(path, sizeof(path), "%s/incoming/s.csv", fx->path);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(spool_identity(sp, SPOOL_INCOMING, "s.csv", id1), 0);
         {
@@ -283,7 +259,7 @@ test_move_and_identity(void **state)
         {
                 char want[256];
 
-                snprintf(want, sizeof(want), "%s/done/s.csv", fx->root);
+                snprintf(want, sizeof(want), "%s/done/s.csv", fx->path);
                 assert_string_equal(path, want);
         }
         assert_int_equal(spool_path(sp, SPOOL_DONE, "s.csv", path, 8), -1);
@@ -292,9 +268,9 @@ test_move_and_identity(void **state)
 
 /* Path of ROOT/sub/name into buf. */
 static void
-path_of(const struct fixture *fx, const char *sub, const char *name, char *buf, size_t len)
+path_of(const struct testutil_fixture *fx, const char *sub, const char *name, char *buf, size_t len)
 {
-        snprintf(buf, len, "%s/%s/%s", fx->root, sub, name);
+        snprintf(buf, len, "%s/%s/%s", fx->path, sub, name);
 }
 
 /* Milliseconds to sleep. */
@@ -309,7 +285,7 @@ sleep_ms(long ms)
 static void
 test_quiet_time(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         struct timespec past[2] = {{.tv_sec = 1700000000}, {.tv_sec = 1700000000}};
         char got[256], from[256], to[256];
@@ -354,7 +330,7 @@ test_quiet_time(void **state)
 static void
 test_open_checks_the_descriptor(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         char id[SPOOL_IDENTITY], other[SPOOL_IDENTITY], path[256], tmp[256], outside[256];
         FILE *fp;
@@ -411,7 +387,7 @@ test_open_checks_the_descriptor(void **state)
 static void
 test_receipt(void **state)
 {
-        struct fixture *fx = *state;
+        struct testutil_fixture *fx = *state;
         struct spool *sp = open_ok(fx);
         char path[256], text[256];
         FILE *fp = spool_receipt_begin(sp, SPOOL_FAILED, "r.csv");
@@ -424,7 +400,7 @@ test_receipt(void **state)
         fputs("r.csv: 2 records, 1 accepted (1 changed), 1 rejected\nr.csv:3: bad\n", fp);
         assert_int_equal(spool_receipt_commit(sp, fp, SPOOL_FAILED, "r.csv"), 0);
         assert_false(exists(fx, "failed", ".r.csv.receipt.tmp"));
-        snprintf(path, sizeof(path), "%s/failed/r.csv.receipt", fx->root);
+        snprintf(path, sizeof(path), "%s/failed/r.csv.receipt", fx->path);
         fp = fopen(path, "r");
         assert_non_null(fp);
         len = fread(text, 1, sizeof(text) - 1, fp);
@@ -439,14 +415,17 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup_teardown(test_open_and_lock, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_scan_waits_for_stable_files, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_free_name, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_move_and_identity, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_quiet_time, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_checks_the_descriptor, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_and_lock, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_scan_waits_for_stable_files, setup,
+                                            testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_list, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_free_name, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_move_and_identity, setup,
+                                            testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_receipt, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_quiet_time, setup, testutil_fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_checks_the_descriptor, setup,
+                                            testutil_fixture_teardown),
         };
 
         log_init("test_spool", 0);

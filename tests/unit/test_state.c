@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "state.h"
+#include "testutil.h"
 
 struct fx {
         struct config *cfg;
@@ -33,11 +34,8 @@ static int
 setup(void **ts)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        char err[512];
 
-        f->cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err));
-        if (f->cfg == NULL)
-                fail_msg("config: %s", err);
+        f->cfg = testutil_state_config();
         f->s = state_new(f->cfg);
         f->period = state_period_intern(f->s, "2024", 4);
         f->version = 1000;

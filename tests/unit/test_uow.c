@@ -19,31 +19,8 @@
 #include "proto.h"
 #include "review.h"
 #include "state.h"
+#include "testutil.h"
 #include "uow.h"
-
-static struct config *cfg;
-static struct state *st;
-
-static int
-setup(void **ts)
-{
-        char err[512];
-
-        (void)ts;
-        if ((cfg = config_load(SOURCE_ROOT "/tests/unit/data/state", err, sizeof(err))) == NULL)
-                fail_msg("config: %s", err);
-        st = state_new(cfg);
-        return 0;
-}
-
-static int
-teardown(void **ts)
-{
-        (void)ts;
-        state_destroy(&st);
-        config_destroy(&cfg);
-        return 0;
-}
 
 /* Take sub into a new uow, encode it and decode it as the sink does. */
 static void
@@ -54,8 +31,9 @@ take_and_decode(const struct proto_submit *sub, struct proto_uow *out)
         char err[256];
 
         memset(&peer, 0, sizeof(peer));
-        uow_batch_take(u, st, cfg, NULL, NULL, NULL, sub->collector, sub, &peer, 1, 0, 300);
-        uow_encode(u, st, cfg, NULL, "agg", 1);
+        uow_batch_take(u, testutil_st, testutil_cfg, NULL, NULL, NULL, sub->collector, sub, &peer,
+                       1, 0, 300);
+        uow_encode(u, testutil_st, testutil_cfg, NULL, "agg", 1);
         if (proto_uow_decode(u->wire.data, u->wire.size, out, err, sizeof(err)) < 0)
                 fail_msg("the sink would drop this uow: %s", err);
         uow_destroy(&u);
@@ -171,7 +149,7 @@ test_review_lock(void **ts)
                                    .at = 1733300000000000ULL};
         struct proto_uow d;
         struct wire_peer peer;
-        struct review *rv = review_new(cfg, NULL, NULL);
+        struct review *rv = review_new(testutil_cfg, NULL, NULL);
         struct uow *u = uow_new(1);
         char err[256];
         uint32_t bi;
@@ -179,7 +157,7 @@ test_review_lock(void **ts)
         (void)ts;
         setenv("TZ", "UTC", 1);
         tzset();
-        assert_int_equal(review_load(rv, st, &row, err, sizeof(err)), 0);
+        assert_int_equal(review_load(rv, testutil_st, &row, err, sizeof(err)), 0);
         memset(r, 0, sizeof(r));
         memset(&peer, 0, sizeof(peer));
         for (int i = 0; i < 3; i++) {
@@ -200,7 +178,8 @@ test_review_lock(void **ts)
         sub.nrec = 3;
         sub.rec = r;
         sub.version = 3;
-        uow_batch_take(u, st, cfg, NULL, rv, NULL, sub.collector, &sub, &peer, 1, 0, 300);
+        uow_batch_take(u, testutil_st, testutil_cfg, NULL, rv, NULL, sub.collector, &sub, &peer, 1,
+                       0, 300);
         assert_int_equal(u->batches[0].nrej, 1);
         assert_int_equal(u->batches[0].rej[0].line, 2);
         assert_string_equal(u->batches[0].rej[0].reason,
@@ -209,7 +188,7 @@ test_review_lock(void **ts)
         assert_int_equal(u->batches[0].accepted, 2);
         bi = uow_batch_add(u, &peer, pstr_of("b-act"), pstr_of("county"), pstr_of("approve"), 2);
         uow_action_add(u, bi, &act);
-        uow_encode(u, st, cfg, NULL, "agg", 1);
+        uow_encode(u, testutil_st, testutil_cfg, NULL, "agg", 1);
         if (proto_uow_decode(u->wire.data, u->wire.size, &d, err, sizeof(err)) < 0)
                 fail_msg("the sink would drop this uow: %s", err);
         assert_int_equal(d.nrejects, 1);
@@ -231,5 +210,5 @@ main(void)
             cmocka_unit_test(test_review_lock),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, testutil_state_setup, testutil_state_teardown);
 }
