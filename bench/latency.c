@@ -519,7 +519,9 @@ corr_thread(void *arg)
                 if (x + delta < 0)
                         delta = 1;
                 strlcpyf(value[0], VALUE_MAX, "%lld", x + delta);
-                strlcpyf(id, sizeof(id), "C-%zu", i);
+                /* An id of its own per run: the aggregator refuses a reused one. */
+                strlcpyf(id, sizeof(id), "C-%zu-%ld-%lld", i, (long)getpid(),
+                         (long long)time(NULL));
                 t0 = mono_us();
                 submit_send(sock, id, sh->period, 1, &unit, &ind, value, &last_version);
                 until = t0 + VISIBLE_TIMEOUT_US;
