@@ -851,6 +851,18 @@ refuse_batches(struct agg *a, struct uow *u, const char *why)
         }
 }
 
+/*
+ * 1 when the open uow is full but holds a review action while uows are in
+ * flight: flush keeps it until they commit, and nothing more is read into
+ * it meanwhile, so it stays within the limits the sink takes.
+ */
+static int
+open_held(const struct agg *a)
+{
+        return a->open->nactions > 0 && a->ninflight > 0 &&
+               uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes);
+}
+
 /* Send the open uow to the sink, or ack its batches when it changed nothing. */
 static void
 flush(struct agg *a)
@@ -1262,8 +1274,11 @@ receive(struct agg *a, int shed)
                 }
                 zmq_msg_close(&msg);
                 if (!shed &&
-                    uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes))
+                    uow_full(a->open, (size_t)a->set.uow_records, (size_t)a->set.uow_bytes)) {
                         flush(a);
+                        if (open_held(a))
+                                break;
+                }
         }
 }
 
@@ -1272,7 +1287,8 @@ loop(struct agg *a)
 {
         while (!terminating) {
                 int shed = !a->resync && sink_stalled(a);
-                int can_read = a->ninflight < (size_t)a->set.inflight && !a->resync && !shed;
+                int can_read =
+                    a->ninflight < (size_t)a->set.inflight && !a->resync && !shed && !open_held(a);
                 zmq_pollitem_t items[2] = {
                     {a->sink, 0, ZMQ_POLLIN, 0},
                     {a->router, 0, can_read || shed ? ZMQ_POLLIN : 0, 0},
