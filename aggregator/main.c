@@ -44,6 +44,13 @@
 #define AGG_RCVHWM 2
 /* Another collector sent within this long: the budgets apply (see budget_allows). */
 #define CONTENDED_MS 10000
+/*
+ * What an "ask" spends of its collector's byte budget at least: it is some
+ * 60 bytes, but answering it may walk the units below the one asked about,
+ * so a key cannot buy the aggregator's time with asks cheaper than with
+ * batches.
+ */
+#define ASK_COST 65536
 
 /*
  * A collector's byte budget, a token bucket: it fills at set.rate bytes a
@@ -1233,6 +1240,7 @@ receive(struct agg *a, int shed)
 {
         for (int i = 0; i < BURST; i++) {
                 struct wire_peer peer;
+                enum proto_type kind;
                 zmq_msg_t msg;
                 size_t len;
 
@@ -1246,12 +1254,14 @@ receive(struct agg *a, int shed)
                         continue;
                 }
                 len = zmq_msg_size(&msg);
+                kind = proto_peek(zmq_msg_data(&msg), len);
                 if (shed) {
                         shed_one(a);
-                } else if (!budget_allows(a, &msg, len)) {
+                } else if (!budget_allows(a, &msg,
+                                          kind == PROTO_ASK && len < ASK_COST ? ASK_COST : len)) {
                         /* Dropped unanswered: its outbox resends it. */
                 } else {
-                        switch (proto_peek(zmq_msg_data(&msg), len)) {
+                        switch (kind) {
                         case PROTO_SUBMIT:
                         case PROTO_CHECK:
                                 handle_submit(a, &peer, &msg);
