@@ -25,6 +25,7 @@ COPY collector/ collector/
 COPY aggregator/ aggregator/
 COPY sink/ sink/
 COPY tools/ tools/
+COPY scripts/embed_sql.py scripts/
 # The tests need cmocka and a PostgreSQL server; they run in `make test`,
 # not in the image build.
 RUN meson setup /build -Dtests=disabled --buildtype=release \
