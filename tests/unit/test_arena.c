@@ -29,9 +29,12 @@ test_copies_stay(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(src); i++)
                 src[i] = (char)('a' + i % 26);
-        /* Lengths 0 to 3 blocks, so copies fit, just miss and exceed a block. */
+        /*
+         * Lengths 0 to nearly 3 blocks, so copies fit, just miss and exceed a
+         * block; each from one of the first 5 bytes, within src.
+         */
         for (size_t i = 0; i < NCOPY; i++) {
-                len[i] = (i * 7) % sizeof(src);
+                len[i] = (i * 7) % (sizeof(src) - 4);
                 copy[i] = arena_copy(a, src + i % 5, len[i]);
         }
         for (size_t i = 0; i < NCOPY; i++) {
