@@ -610,6 +610,7 @@ explain_refused(struct agg *a, const struct collector *who, const struct proto_a
         char *p = ingest_printable(x->period.p, x->period.len, 32);
         int rc = -1;
 
+        rulecheck_settle(a->rc, a->state); /* the rule may be a district's */
         if (x->kind.len != 7 || memcmp(x->kind.p, "explain", 7) != 0) {
                 char *k = ingest_printable(x->kind.p, x->kind.len, 32);
 
@@ -669,6 +670,7 @@ take_review(struct agg *a, const struct wire_peer *peer, const struct collector 
         char *by = ingest_text(collector.p, collector.len);
         uint32_t bi;
 
+        rulecheck_settle(a->rc, a->state); /* blockers read the districts' rows too */
         if (review_act(a->rv, a->state, a->rc, who, by, k, x->unit, x->period, x->text, at, &ch,
                        why, whylen) < 0) {
                 free(by);
@@ -830,8 +832,10 @@ handle_ask(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                 t.at = e->at;
                 t.comment = pstr_of(e->comment);
         }
-        if (e == NULL || e->state == REVIEW_OPEN)
+        if (e == NULL || e->state == REVIEW_OPEN) {
+                rulecheck_settle(a->rc, a->state);
                 nb = review_blockers(a->rv, a->state, a->rc, unit, period, &b);
+        }
         t.nblockers = (uint32_t)nb;
         t.blockers = nb ? xreallocarray(NULL, nb, sizeof(*t.blockers)) : NULL;
         for (size_t i = 0; i < nb; i++)
@@ -874,7 +878,10 @@ open_held(const struct agg *a)
 static void
 flush(struct agg *a)
 {
-        int rules_dirty = rulecheck_dirty_count(a->rc) > 0 || rulecheck_full(a->rc);
+        int rules_dirty;
+
+        rulecheck_settle(a->rc, a->state);
+        rules_dirty = rulecheck_dirty_count(a->rc) > 0 || rulecheck_full(a->rc);
 
         if (a->open->nbatches == 0 && !state_dirty(a->state) && !rules_dirty)
                 return;

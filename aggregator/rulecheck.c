@@ -9,6 +9,7 @@
  */
 #include "rulecheck.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,17 @@ struct vslot {
         unsigned char present, dirty;
 };
 
+/*
+ * A list of (unit, period) pairs, each once: the list in the order added,
+ * and a set of indices into it (open addressing, 0 empty).
+ */
+struct pairs {
+        uint64_t *key; /* unit << 32 | period */
+        size_t n, cap;
+        uint32_t *slot; /* 1 + an index into key */
+        size_t nslots;
+};
+
 struct rulecheck {
         const struct config *cfg;
         const struct rules *rs;
@@ -44,10 +56,9 @@ struct rulecheck {
         size_t ndirty, dirtycap;
         int full;
 
-        uint64_t *pend; /* (unit, period) pairs to re-check at the next settle */
-        size_t npend, pendcap;
-        uint64_t *pset; /* the same pairs, a set, so each is listed once */
-        size_t psetcap;
+        struct pairs pend;   /* leaves' (unit, period) pairs to re-check */
+        struct pairs lpend;  /* units' with children: they wait for rulecheck_settle() */
+        struct pairs passed; /* leaves' pairs whose error rules passed the last judgement */
 
         uint64_t last_touch;               /* the pair touched last: a batch touches in runs */
         int prev_cache[STATE_MAX_PERIODS]; /* period -> the one a year before; -1 unknown */
@@ -59,7 +70,7 @@ struct rulecheck {
          * one comparison and nothing is cleared between checks.
          */
         uint32_t *ov_gen, gen;
-        uint64_t *ov_val;
+        uint64_t *ov_val, *ov_ver;
 };
 
 /* ---- the violation table -------------------------------------------------------------- */
@@ -236,44 +247,57 @@ school_lookup(void *arg, int ind, int prev, rule_num *v)
         return rule_num_ratio(c->rc->mult[ind], num, den, v) == 0;
 }
 
+/* A sum of the state as a rule's value; 0 past RULE_NUM_LIMIT, as a missing operand. */
 static int
-text_value(const char *s, rule_num *v)
+sum_value(decimal_u128 sum, unsigned scale, rule_num *v)
 {
-        return rule_num_parse(s, strlen(s), v) == 0;
+        if (sum > (decimal_u128)RULE_NUM_LIMIT)
+                return 0;
+        return rule_num_from_decimal((rule_num)sum, scale, v) == 0;
 }
 
-/* A level's aggregate: the sum at or below the unit, a ratio of the sums. */
+/*
+ * A level's aggregate: the sum at or below the unit, a ratio of the sums
+ * (as agg_value: no denominator or a zero one, no ratio).  A leaf at the
+ * level is its own aggregate.
+ */
 static int
 level_lookup(void *arg, int ind, int prev, rule_num *v)
 {
         struct ctx *c = arg;
-        const struct indicator *x = &c->rc->cfg->cat->ind[ind];
+        const struct catalog *cat = c->rc->cfg->cat;
+        const struct indicator *x = &cat->ind[ind];
         int period = prev ? c->prev : c->period;
-        struct state_row row;
-        rule_num num, den;
+        decimal_u128 sum;
+        rule_num num = 0, den;
 
-        if (period < 0 || state_row(c->s, c->unit, period, ind, 0, &row) < 0)
+        if (c->rc->cfg->tree->u[c->unit].is_leaf)
+                return school_lookup(arg, ind, prev, v);
+        if (period < 0)
                 return 0;
         if (x->kind != IND_RATIO)
-                return !row.null_value && text_value(row.value, v);
-        if (row.null_den || !text_value(row.denominator, &den) || den == 0)
+                return state_agg_sum(c->s, c->unit, period, ind, &sum) &&
+                       sum_value(sum, x->scale, v);
+        if (!state_agg_exists(c->s, c->unit, period, ind) ||
+            !state_agg_sum(c->s, c->unit, period, x->den, &sum) ||
+            !sum_value(sum, cat->ind[x->den].scale, &den) || den == 0)
                 return 0;
-        if (row.null_num)
-                num = 0;
-        else if (!text_value(row.numerator, &num))
+        if (state_agg_sum(c->s, c->unit, period, x->num, &sum) &&
+            !sum_value(sum, cat->ind[x->num].scale, &num))
                 return 0;
         return rule_num_ratio(c->rc->mult[ind], num, den, v) == 0;
 }
 
+/* A check of (unit, period), with ov laid over the stored values when not NULL. */
 static void
 ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int period,
-         const struct rulecheck_overlay *ov)
+         const struct rulecheck_overlay *ov, int with_prev)
 {
         c->rc = rc;
         c->s = s;
         c->unit = unit;
         c->period = period;
-        c->prev = prev_period(rc, s, period);
+        c->prev = with_prev ? prev_period(rc, s, period) : -1;
         c->ov = ov;
         if (ov != NULL) {
                 /* A new generation: the last overlay's marks all go stale at once. */
@@ -281,13 +305,21 @@ ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int per
                         memset(rc->ov_gen, 0, rc->cfg->cat->n * sizeof(*rc->ov_gen));
                         rc->gen = 1;
                 }
-                /* In order: a key given twice keeps its last value. */
+                /* As state_apply_by(): a higher version wins, the first of equal ones. */
                 for (size_t i = 0; i < ov->n; i++) {
-                        rc->ov_gen[ov->indicator[i]] = rc->gen;
-                        rc->ov_val[ov->indicator[i]] = ov->mant[i];
+                        int ind = ov->indicator[i];
+
+                        if (rc->ov_gen[ind] == rc->gen && ov->version[i] <= rc->ov_ver[ind])
+                                continue;
+                        rc->ov_gen[ind] = rc->gen;
+                        rc->ov_val[ind] = ov->mant[i];
+                        rc->ov_ver[ind] = ov->version[i];
                 }
         }
-        state_view_get(s, unit, period, &c->cur);
+        if (ov != NULL)
+                c->cur = ov->stored;
+        else
+                state_view_get(s, unit, period, &c->cur);
         if (c->prev >= 0)
                 state_view_get(s, unit, c->prev, &c->before);
         else
@@ -315,7 +347,7 @@ rulecheck_errors(struct rulecheck *rc, struct state *s, int unit, int period,
 
         if (!rc->has_errors || !rc->cfg->tree->u[unit].is_leaf)
                 return 0;
-        ctx_init(&c, rc, s, unit, period, ov);
+        ctx_init(&c, rc, s, unit, period, ov, 0); /* error rules never use prev_year */
         for (size_t i = 0; i < rc->rs->n; i++) {
                 const struct rule *r = &rc->rs->rule[i];
                 rule_num l, rt;
@@ -346,7 +378,7 @@ rulecheck_would_warn(struct rulecheck *rc, struct state *s, int unit, int period
 
         if (!rc->cfg->tree->u[unit].is_leaf)
                 return 0;
-        ctx_init(&c, rc, s, unit, period, ov);
+        ctx_init(&c, rc, s, unit, period, ov, 1);
         for (size_t i = 0; i < rc->rs->n; i++) {
                 const struct rule *r = &rc->rs->rule[i];
                 rule_num l, rt;
@@ -363,37 +395,87 @@ rulecheck_would_warn(struct rulecheck *rc, struct state *s, int unit, int period
 
 /* ---- keeping the table ---------------------------------------------------------------- */
 
-static void
-pend_add(struct rulecheck *rc, int unit, int period)
+static uint64_t
+pair_key(int unit, int period)
 {
-        uint64_t key = ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
-        size_t mask, i;
+        return ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+}
 
-        if ((rc->npend + 1) * 2 > rc->psetcap) {
-                size_t cap = rc->psetcap ? rc->psetcap * 2 : 256;
+static int
+pair_unit(uint64_t key)
+{
+        return (int)(key >> 32);
+}
 
-                free(rc->pset);
-                rc->pset = xreallocarray(NULL, cap, sizeof(*rc->pset));
-                rc->psetcap = cap;
-                for (i = 0; i < cap; i++)
-                        rc->pset[i] = EMPTY;
-                mask = cap - 1;
-                for (size_t k = 0; k < rc->npend; k++) {
-                        for (i = mix(rc->pend[k]) & mask; rc->pset[i] != EMPTY; i = (i + 1) & mask)
-                                ;
-                        rc->pset[i] = rc->pend[k];
-                }
+static int
+pair_period(uint64_t key)
+{
+        return (int)(uint32_t)key;
+}
+
+/* The slot of key in p's set: the one holding it, or the empty one it would take. */
+static uint32_t *
+pairs_slot(const struct pairs *p, uint64_t key)
+{
+        size_t mask = p->nslots - 1;
+
+        for (size_t i = mix(key) & mask;; i = (i + 1) & mask)
+                if (p->slot[i] == 0 || p->key[p->slot[i] - 1] == key)
+                        return &p->slot[i];
+}
+
+/* An empty set of nslots (a power of two) slots for the listed keys. */
+static void
+pairs_index(struct pairs *p, size_t nslots)
+{
+        free(p->slot);
+        p->slot = xcalloc(nslots, sizeof(*p->slot));
+        p->nslots = nslots;
+        for (size_t k = 0; k < p->n; k++)
+                *pairs_slot(p, p->key[k]) = (uint32_t)k + 1;
+}
+
+static void
+pairs_add(struct pairs *p, uint64_t key)
+{
+        uint32_t *e;
+
+        if ((p->n + 1) * 2 > p->nslots)
+                pairs_index(p, p->nslots ? p->nslots * 2 : 256);
+        if (*(e = pairs_slot(p, key)) != 0)
+                return;
+        if (p->n == p->cap) {
+                p->cap = p->cap ? p->cap * 2 : 256;
+                p->key = xreallocarray(p->key, p->cap, sizeof(*p->key));
         }
-        mask = rc->psetcap - 1;
-        for (i = mix(key) & mask; rc->pset[i] != EMPTY; i = (i + 1) & mask)
-                if (rc->pset[i] == key)
-                        return;
-        rc->pset[i] = key;
-        if (rc->npend == rc->pendcap) {
-                rc->pendcap = rc->pendcap ? rc->pendcap * 2 : 256;
-                rc->pend = xreallocarray(rc->pend, rc->pendcap, sizeof(*rc->pend));
-        }
-        rc->pend[rc->npend++] = key;
+        p->key[p->n++] = key;
+        *e = (uint32_t)p->n;
+}
+
+static int
+pairs_has(const struct pairs *p, uint64_t key)
+{
+        return p->n > 0 && *pairs_slot(p, key) != 0;
+}
+
+/* Empty p; a set that a rebuild made large shrinks back to the size of a batch's. */
+static void
+pairs_clear(struct pairs *p)
+{
+        if (p->n == 0)
+                return;
+        p->n = 0;
+        if (p->nslots > 4096)
+                pairs_index(p, 4096);
+        else
+                memset(p->slot, 0, p->nslots * sizeof(*p->slot));
+}
+
+static void
+pairs_free(struct pairs *p)
+{
+        free(p->key);
+        free(p->slot);
 }
 
 /* Queue (unit, period) and the ancestors that level rules look at. */
@@ -404,16 +486,16 @@ pend_with_levels(struct rulecheck *rc, int unit, int period)
         const int *anc = orgtree_ancestors(rc->cfg->tree, unit, &n);
 
         if (rc->cfg->tree->u[unit].is_leaf)
-                pend_add(rc, unit, period);
+                pairs_add(&rc->pend, pair_key(unit, period));
         for (size_t i = 0; i < n; i++)
                 if (rc->level[anc[i]])
-                        pend_add(rc, anc[i], period);
+                        pairs_add(&rc->lpend, pair_key(anc[i], period));
 }
 
 void
 rulecheck_touch(struct rulecheck *rc, struct state *s, int unit, int period)
 {
-        uint64_t key = ((uint64_t)(uint32_t)unit << 32) | (uint32_t)period;
+        uint64_t key = pair_key(unit, period);
 
         if (rc->rs->n == 0 || key == rc->last_touch)
                 return;
@@ -427,14 +509,19 @@ rulecheck_touch(struct rulecheck *rc, struct state *s, int unit, int period)
         }
 }
 
-/* Check every rule that applies to (unit, period) and note the outcomes. */
+/*
+ * Check every rule that applies to (unit, period) and note the outcomes.
+ * A leaf's error rules that passed its batch's judgement pass now: the
+ * state holds what was judged.
+ */
 static void
 check_pair(struct rulecheck *rc, struct state *s, int unit, int period)
 {
         const struct orgunit *u = &rc->cfg->tree->u[unit];
+        int judged = pairs_has(&rc->passed, pair_key(unit, period));
         struct ctx c;
 
-        ctx_init(&c, rc, s, unit, period, NULL);
+        ctx_init(&c, rc, s, unit, period, NULL, 1);
         for (size_t i = 0; i < rc->rs->n; i++) {
                 const struct rule *r = &rc->rs->rule[i];
                 enum rule_status st;
@@ -443,7 +530,9 @@ check_pair(struct rulecheck *rc, struct state *s, int unit, int period)
                 if (r->scope == NULL) {
                         if (!applies(rc, (int)i, unit) || c.cur.row == NULL)
                                 continue;
-                        st = rule_eval(r, school_lookup, &c, &l, &rt);
+                        st = judged && r->severity == RULE_ERROR
+                                 ? RULE_PASS
+                                 : rule_eval(r, school_lookup, &c, &l, &rt);
                 } else {
                         if (strcmp(r->scope, u->level) != 0)
                                 continue;
@@ -453,15 +542,34 @@ check_pair(struct rulecheck *rc, struct state *s, int unit, int period)
         }
 }
 
+/* Check the pairs of p and empty it. */
+static void
+check_pairs(struct rulecheck *rc, struct state *s, struct pairs *p)
+{
+        for (size_t k = 0; k < p->n; k++)
+                check_pair(rc, s, pair_unit(p->key[k]), pair_period(p->key[k]));
+        pairs_clear(p);
+}
+
+void
+rulecheck_settle_leaves(struct rulecheck *rc, struct state *s)
+{
+        check_pairs(rc, s, &rc->pend);
+        pairs_clear(&rc->passed);
+        rc->last_touch = EMPTY;
+}
+
 void
 rulecheck_settle(struct rulecheck *rc, struct state *s)
 {
-        for (size_t k = 0; k < rc->npend; k++)
-                check_pair(rc, s, (int)(rc->pend[k] >> 32), (int)(uint32_t)rc->pend[k]);
-        for (size_t i = 0; i < rc->psetcap && rc->npend > 0; i++)
-                rc->pset[i] = EMPTY;
-        rc->npend = 0;
-        rc->last_touch = EMPTY;
+        rulecheck_settle_leaves(rc, s);
+        check_pairs(rc, s, &rc->lpend);
+}
+
+void
+rulecheck_passed(struct rulecheck *rc, int unit, int period)
+{
+        pairs_add(&rc->passed, pair_key(unit, period));
 }
 
 static void
@@ -524,6 +632,7 @@ rulecheck_warnings(const struct rulecheck *rc, int unit, int period,
 int
 rulecheck_failing(const struct rulecheck *rc, int unit, int period, int rule)
 {
+        assert(rc->lpend.n == 0 || rc->cfg->tree->u[unit].is_leaf);
         const struct vslot *v = vfind(rc, vkey(unit, period, rule));
 
         return v->key != EMPTY && v->present;
@@ -538,6 +647,7 @@ rulecheck_full(const struct rulecheck *rc)
 size_t
 rulecheck_dirty_count(const struct rulecheck *rc)
 {
+        assert(rc->lpend.n == 0);
         return rc->ndirty;
 }
 
@@ -567,6 +677,7 @@ rulecheck_dirty_clear(struct rulecheck *rc)
 size_t
 rulecheck_count(const struct rulecheck *rc)
 {
+        assert(rc->lpend.n == 0);
         return rc->present;
 }
 
@@ -681,6 +792,7 @@ rulecheck_new(const struct config *cfg, const struct rules *rs, char *err, size_
         rc->last_touch = EMPTY;
         rc->ov_gen = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_gen));
         rc->ov_val = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_val));
+        rc->ov_ver = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_ver));
         return rc;
 }
 
@@ -697,10 +809,12 @@ rulecheck_destroy(struct rulecheck **rp)
         free(rc->level);
         free(rc->t);
         free(rc->dirty);
-        free(rc->pend);
-        free(rc->pset);
+        pairs_free(&rc->pend);
+        pairs_free(&rc->lpend);
+        pairs_free(&rc->passed);
         free(rc->ov_gen);
         free(rc->ov_val);
+        free(rc->ov_ver);
         free(rc);
         *rp = NULL;
 }

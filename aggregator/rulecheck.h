@@ -11,18 +11,24 @@
  * from the sums), prev_year() from the period one year earlier.
  *
  * The table is a function of the stored values.  After values change, the
- * caller names each changed (unit, period) with rulecheck_touch(); at the
- * end of the batch rulecheck_settle() re-checks every pair that may depend
- * on them (the unit itself, its ancestors at the levels rules name, the
- * same one year later when a rule uses prev_year) and notes each row that
- * appeared, changed or went away.  Those rows travel in the next uow
+ * caller names each changed (unit, period) with rulecheck_touch(); the
+ * pairs that may depend on them are the unit itself, its ancestors at the
+ * levels rules name, and the same one year later when a rule uses
+ * prev_year.  At the end of a batch rulecheck_settle_leaves() re-checks
+ * the leaves' pairs (what the batch's ack reports); the pairs of units
+ * with children wait for rulecheck_settle(), which the caller runs before
+ * it reads the table and before each uow, so that a district is checked
+ * once per uow on settled aggregates, not once per batch.  Each row that
+ * appeared, changed or went away travels in the next uow
  * (rulecheck_dirty_*), as the dirty aggregates do.  rulecheck_rebuild()
  * recomputes everything after the state is loaded, and the next uow
  * carries the whole table (full).
  *
  * Error rules also judge a batch before it is stored: rulecheck_errors()
  * checks a school's stored values with the batch's records for it laid
- * over them.
+ * over them.  A pair that passes and is then stored exactly as judged is
+ * named with rulecheck_passed(), and the settle does not evaluate its
+ * error rules again.
  *
  * Memory: one slot of about 48 bytes per violation, in a table that grows
  * by doubling; pending pairs are cleared at each settle.  The aggregator
@@ -64,11 +70,18 @@ const struct rules *rulecheck_rules(const struct rulecheck *rc);
 /* 1 when some school-scoped error rule exists: batches must be judged before storing. */
 int rulecheck_has_errors(const struct rulecheck *rc);
 
-/* Values of a batch for one unit and period, laid over the stored ones. */
+/*
+ * Values of a batch for one unit and period, laid over the stored ones as
+ * the state would apply them: where an indicator comes more than once,
+ * the highest version wins, and of equal versions the first.  The caller
+ * leaves out records whose version is not above the stored one.
+ */
 struct rulecheck_overlay {
         size_t n;
         const int *indicator;
-        const uint64_t *mant; /* at the indicator's scale */
+        const uint64_t *mant;     /* at the indicator's scale */
+        const uint64_t *version;  /* each record's version */
+        struct state_view stored; /* state_view_get() of the unit and period */
 };
 
 /*
@@ -93,7 +106,23 @@ size_t rulecheck_would_warn(struct rulecheck *rc, struct state *s, int unit, int
 /* The values of (unit, period) changed: re-check what depends on them at the next settle. */
 void rulecheck_touch(struct rulecheck *rc, struct state *s, int unit, int period);
 
-/* Re-check every pair touched since the last settle and note the rows that changed. */
+/*
+ * The error rules of leaf (unit, period) passed rulecheck_errors() with
+ * the overlay the caller is storing now, record for record: the next
+ * rulecheck_settle_leaves() notes them passed without evaluating them.
+ * Not for a dry run, which stores nothing.
+ */
+void rulecheck_passed(struct rulecheck *rc, int unit, int period);
+
+/* Re-check the leaves' pairs touched since the last settle; note the rows that changed. */
+void rulecheck_settle_leaves(struct rulecheck *rc, struct state *s);
+
+/*
+ * Re-check every pair touched since the last settle, the units' with
+ * children too (which applies the state's pending changes).  Call before
+ * rulecheck_failing() on such a unit, rulecheck_count() and
+ * rulecheck_dirty_count(): they assert that nothing waits.
+ */
 void rulecheck_settle(struct rulecheck *rc, struct state *s);
 
 /*

@@ -483,6 +483,17 @@ state_view_value(const struct state_view *v, int indicator, uint64_t *mant)
         return 1;
 }
 
+int
+state_view_version(const struct state_view *v, int indicator, uint64_t *version)
+{
+        const struct vcell *e = row_get(v->row, indicator);
+
+        if (e == NULL)
+                return 0;
+        *version = e->version;
+        return 1;
+}
+
 void
 state_foreach_row(const struct state *s, void (*fn)(void *ctx, int unit, int period), void *ctx)
 {
@@ -1484,6 +1495,26 @@ state_row(struct state *s, int unit, int period, int ind, int slice, struct stat
                 }
         }
         return 0;
+}
+
+int
+state_agg_exists(struct state *s, int unit, int period, int indicator)
+{
+        settle(s);
+        return aget(s, unit, period, indicator, 0) != NULL;
+}
+
+int
+state_agg_sum(struct state *s, int unit, int period, int indicator, decimal_u128 *sum)
+{
+        const struct agg *g;
+
+        assert(s->cfg->cat->ind[indicator].kind != IND_RATIO);
+        settle(s);
+        if ((g = aget(s, unit, period, indicator, 0)) == NULL)
+                return 0;
+        *sum = g->sum;
+        return 1;
 }
 
 int

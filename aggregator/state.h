@@ -191,6 +191,21 @@ void state_view_get(const struct state *s, int unit, int period, struct state_vi
 /* The value of indicator in v: 1 with *mant set, or 0 when absent. */
 int state_view_value(const struct state_view *v, int indicator, uint64_t *mant);
 
+/* The version of indicator's value in v: 1 with *version set, or 0 when absent. */
+int state_view_version(const struct state_view *v, int indicator, uint64_t *version);
+
+/*
+ * The exact sum at or below unit (which has children) of a count or
+ * amount, at the indicator's scale: the value of its aggregate row
+ * without the row's statistics.  Returns 1 with *sum set, or 0 when no
+ * row exists (state_row() would return -1).  Applies pending changes
+ * first, like state_row().
+ */
+int state_agg_sum(struct state *s, int unit, int period, int indicator, decimal_u128 *sum);
+
+/* 1 when the aggregate row of (unit, period, indicator) exists: a unit with children. */
+int state_agg_exists(struct state *s, int unit, int period, int indicator);
+
 /*
  * Call fn(ctx, unit, period) for every (unit, period) with a stored value,
  * in no particular order.  fn must not change the state.

@@ -498,20 +498,80 @@ cmp_judged(const void *a, const void *b)
         return x->rec < y->rec ? -1 : x->rec > y->rec;
 }
 
+/* The overlay of one (unit, period): its records in jv, the buffers they fill. */
+struct group {
+        size_t lo, hi; /* jv[lo .. hi) */
+        int refused;   /* some record of it is refused */
+        struct rulecheck_overlay ov;
+        int *ind;
+        uint64_t *mant, *ver;
+};
+
+static void
+group_init(struct group *g, size_t n)
+{
+        memset(g, 0, sizeof(*g));
+        g->ind = xreallocarray(NULL, n ? n : 1, sizeof(*g->ind));
+        g->mant = xreallocarray(NULL, n ? n : 1, sizeof(*g->mant));
+        g->ver = xreallocarray(NULL, n ? n : 1, sizeof(*g->ver));
+}
+
+static void
+group_free(struct group *g)
+{
+        free(g->ind);
+        free(g->mant);
+        free(g->ver);
+}
+
+/*
+ * The next group of jv (sorted by unit and period) from g->hi: its records
+ * with a version above the stored one, which are those the state would
+ * apply, as the overlay.  Returns 0 past the end.
+ */
+static int
+group_next(struct group *g, struct state *s, const struct proto_submit *sub,
+           const struct judged *jv, size_t n)
+{
+        struct state_view view;
+        size_t i;
+
+        if ((g->lo = g->hi) >= n)
+                return 0;
+        g->ov = (struct rulecheck_overlay){0, g->ind, g->mant, g->ver, {NULL}};
+        g->refused = 0;
+        state_view_get(s, jv[g->lo].k.unit, jv[g->lo].k.period, &view);
+        g->ov.stored = view;
+        for (i = g->lo;
+             i < n && jv[i].k.unit == jv[g->lo].k.unit && jv[i].k.period == jv[g->lo].k.period;
+             i++) {
+                uint64_t stored, version = sub->rec[jv[i].rec].version;
+
+                g->refused |= jv[i].refused;
+                if (view.row != NULL && state_view_version(&view, jv[i].k.indicator, &stored) &&
+                    version <= stored)
+                        continue;
+                g->ind[g->ov.n] = jv[i].k.indicator;
+                g->mant[g->ov.n] = jv[i].k.mant;
+                g->ver[g->ov.n++] = version;
+        }
+        g->hi = i;
+        return 1;
+}
+
 /*
  * Run the error rules over each (unit, period) of the valid records jv,
- * with the records that would be stored (a version above the stored one)
- * laid over the stored values; mark the records of a failing pair refused
- * and reject them with the rule's message, in u (when not NULL) and b.
- * Returns 1 when it had to reorder jv (by unit and period), else 0.
+ * with the records that would be stored laid over the stored values; mark
+ * the records of a failing pair refused and reject them with the rule's
+ * message, in u (when not NULL) and b.  Returns 1 when it had to reorder
+ * jv (by unit and period), else 0.
  */
 static int
 judge_errors(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s, struct rulecheck *rc,
              const struct proto_submit *sub, struct judged *jv, size_t n)
 {
-        int *ind = xreallocarray(NULL, n ? n : 1, sizeof(*ind));
-        uint64_t *mant = xreallocarray(NULL, n ? n : 1, sizeof(*mant));
         char why[INGEST_REASON_MAX];
+        struct group g;
         int sorted = 1;
 
         /* Records come in runs of one school and period; sort only when they do not. */
@@ -520,25 +580,16 @@ judge_errors(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s, s
                         sorted = 0;
         if (!sorted)
                 qsort(jv, n, sizeof(*jv), cmp_judged);
-        for (size_t lo = 0, hi; lo < n; lo = hi) {
-                struct rulecheck_overlay ov = {0, ind, mant};
-
-                for (hi = lo;
-                     hi < n && jv[hi].k.unit == jv[lo].k.unit && jv[hi].k.period == jv[lo].k.period;
-                     hi++) {
-                        uint64_t version;
-
-                        if (!state_get(s, jv[hi].k.unit, jv[hi].k.period, jv[hi].k.indicator, NULL,
-                                       &version) ||
-                            sub->rec[jv[hi].rec].version > version) {
-                                ind[ov.n] = jv[hi].k.indicator;
-                                mant[ov.n++] = jv[hi].k.mant;
-                        }
-                }
-                if (rulecheck_errors(rc, s, jv[lo].k.unit, jv[lo].k.period, &ov, why,
-                                     sizeof(why)) == 0)
+        group_init(&g, n);
+        while (group_next(&g, s, sub, jv, n)) {
+                if (rulecheck_errors(rc, s, jv[g.lo].k.unit, jv[g.lo].k.period, &g.ov, why,
+                                     sizeof(why)) == 0) {
+                        /* The batch stores what was judged (group_next() as the state applies). */
+                        if (u != NULL)
+                                rulecheck_passed(rc, jv[g.lo].k.unit, jv[g.lo].k.period);
                         continue;
-                for (size_t i = lo; i < hi; i++) {
+                }
+                for (size_t i = g.lo; i < g.hi; i++) {
                         jv[i].refused = 1;
                         if (u != NULL)
                                 uow_reject_add(u, bi, &sub->rec[jv[i].rec], why);
@@ -546,8 +597,7 @@ judge_errors(struct uow *u, uint32_t bi, struct uow_batch *b, struct state *s, s
                                 batch_reject_line(b, sub->rec[jv[i].rec].line, why);
                 }
         }
-        free(ind);
-        free(mant);
+        group_free(&g);
         return !sorted;
 }
 
@@ -687,7 +737,7 @@ uow_batch_take(struct uow *u, struct state *s, const struct config *cfg, struct 
                 free(jv);
         }
         if (rc != NULL) {
-                rulecheck_settle(rc, s);
+                rulecheck_settle_leaves(rc, s);
                 batch_warnings(b, s, cfg, rc, &named);
         }
         free(named.p);
@@ -699,36 +749,19 @@ static void
 check_warnings(struct uow_batch *b, struct state *s, const struct config *cfg, struct rulecheck *rc,
                const struct proto_submit *sub, struct judged *jv, size_t n)
 {
-        int *ind = xreallocarray(NULL, n ? n : 1, sizeof(*ind));
-        uint64_t *mant = xreallocarray(NULL, n ? n : 1, sizeof(*mant));
         struct warn_ctx w = {b, rulecheck_rules(rc), s, cfg, 0, 0};
+        struct group g;
 
         qsort(jv, n, sizeof(*jv), cmp_judged);
-        for (size_t lo = 0, hi; lo < n; lo = hi) {
-                struct rulecheck_overlay ov = {0, ind, mant};
-                int refused = 0;
-
-                for (hi = lo;
-                     hi < n && jv[hi].k.unit == jv[lo].k.unit && jv[hi].k.period == jv[lo].k.period;
-                     hi++) {
-                        uint64_t version;
-
-                        refused |= jv[hi].refused;
-                        if (!state_get(s, jv[hi].k.unit, jv[hi].k.period, jv[hi].k.indicator, NULL,
-                                       &version) ||
-                            sub->rec[jv[hi].rec].version > version) {
-                                ind[ov.n] = jv[hi].k.indicator;
-                                mant[ov.n++] = jv[hi].k.mant;
-                        }
-                }
-                if (refused)
+        group_init(&g, n);
+        while (group_next(&g, s, sub, jv, n)) {
+                if (g.refused)
                         continue;
-                w.unit = jv[lo].k.unit;
-                w.period = jv[lo].k.period;
-                rulecheck_would_warn(rc, s, w.unit, w.period, &ov, warning_would, &w);
+                w.unit = jv[g.lo].k.unit;
+                w.period = jv[g.lo].k.period;
+                rulecheck_would_warn(rc, s, w.unit, w.period, &g.ov, warning_would, &w);
         }
-        free(ind);
-        free(mant);
+        group_free(&g);
 }
 
 struct uow_batch *
@@ -874,9 +907,13 @@ uow_encode(struct uow *u, struct state *s, const struct config *cfg, struct rule
         const struct orgtree *t = cfg->tree;
         const struct catalog *c = cfg->cat;
         msgpack_packer pk;
-        size_t naggs = state_dirty_count(s);
+        size_t naggs;
         struct pstr *inds, unit, period;
 
+        /* The levels' rules wait for the uow: their rows travel in it. */
+        if (rc != NULL)
+                rulecheck_settle(rc, s);
+        naggs = state_dirty_count(s);
         mark_final(u);
         spare_wire_put(&u->wire);
         /* Room for the usual message up front: growing by doubling copies it. */

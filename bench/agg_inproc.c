@@ -506,7 +506,10 @@ sim_free(struct sim *m)
 static void
 sim_flush(struct sim *m)
 {
-        int rules_dirty = rulecheck_dirty_count(m->w->rc) > 0 || rulecheck_full(m->w->rc);
+        int rules_dirty;
+
+        rulecheck_settle(m->w->rc, m->state);
+        rules_dirty = rulecheck_dirty_count(m->w->rc) > 0 || rulecheck_full(m->w->rc);
 
         if (m->open->nbatches == 0 && !state_dirty(m->state) && !rules_dirty)
                 return;

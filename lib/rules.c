@@ -40,18 +40,28 @@ in_range(rule_num v)
 int
 rule_num_from_decimal(__int128 mant, unsigned scale, rule_num *v)
 {
-        rule_num m = mant;
+#define E18 ((rule_num)1000000000000000000LL)
+        /* 10^k, and the largest magnitude 10^k may multiply: RULE_NUM_LIMIT / 10^k. */
+        static const rule_num pow10[RULE_SCALE + 1] = {
+            1,        10,        100,        1000,        10000,        100000,        1000000,
+            10000000, 100000000, 1000000000, 10000000000, 100000000000, 1000000000000,
+        };
+        static const rule_num most[RULE_SCALE + 1] = {
+            E18 * E18,         E18 * E18 / 10,     E18 * E18 / 100,     E18 * E18 / 1000,
+            E18 * E18 / 10000, E18 * E18 / 100000, E18 * 1000000000000, E18 * 100000000000,
+            E18 * 10000000000, E18 * 1000000000,   E18 * 100000000,     E18 * 10000000,
+            E18 * 1000000,
+        };
+#undef E18
+        unsigned k;
 
+        _Static_assert(RULE_SCALE == 12, "the tables hold 10^0 .. 10^12");
         if (scale > RULE_SCALE)
                 return -1;
-        for (unsigned i = scale; i < RULE_SCALE; i++) {
-                if (m > RULE_NUM_LIMIT / 10 || m < -RULE_NUM_LIMIT / 10)
-                        return -1;
-                m *= 10;
-        }
-        if (!in_range(m))
+        k = RULE_SCALE - scale;
+        if (mant > most[k] || mant < -most[k])
                 return -1;
-        *v = m;
+        *v = mant * pow10[k];
         return 0;
 }
 

@@ -135,8 +135,8 @@ test_errors_with_overlay(void **state)
 {
         struct fix *f = *state;
         int inds[3];
-        uint64_t mants[3];
-        struct rulecheck_overlay ov = {0, inds, mants};
+        uint64_t mants[3], vers[3] = {7, 7, 8};
+        struct rulecheck_overlay ov = {0, inds, mants, vers, {NULL}};
         char why[1024];
 
         assert_int_equal(rulecheck_has_errors(f->rc), 1);
@@ -144,6 +144,7 @@ test_errors_with_overlay(void **state)
         put(f, "S1", f->p2024, "pupils", 100);
         put(f, "S1", f->p2024, "books", 150);
         rulecheck_settle(f->rc, f->s);
+        state_view_get(f->s, unit(f, "S1"), f->p2024, &ov.stored);
         /* A batch bringing 90 books: 90 >= 100 fails. */
         inds[0] = ind(f, "books");
         mants[0] = 90;
@@ -157,13 +158,22 @@ test_errors_with_overlay(void **state)
         ov.n = 2;
         assert_int_equal(
             rulecheck_errors(f->rc, f->s, unit(f, "S1"), f->p2024, &ov, why, sizeof(why)), 0);
-        /* The last of two values of a key counts. */
+        /* Of two values of a key, the higher version counts (8 over 7)... */
         inds[2] = ind(f, "books");
         mants[2] = 70;
         ov.n = 3;
         assert_int_equal(
             rulecheck_errors(f->rc, f->s, unit(f, "S1"), f->p2024, &ov, why, sizeof(why)), 1);
         assert_string_equal(why, "rule E1 图书不少于学生: books >= pupils fails (70 < 80)");
+        /* ...as the state would store it: a later lower version does not (90 >= 80)... */
+        vers[2] = 6;
+        assert_int_equal(
+            rulecheck_errors(f->rc, f->s, unit(f, "S1"), f->p2024, &ov, why, sizeof(why)), 0);
+        /* ...nor a later equal one. */
+        vers[2] = 7;
+        assert_int_equal(
+            rulecheck_errors(f->rc, f->s, unit(f, "S1"), f->p2024, &ov, why, sizeof(why)), 0);
+        vers[2] = 8;
         /* E2 is for juniors: 1500.00 m² at S1 passes, at S6 fails; with E1 too. */
         inds[0] = ind(f, "area");
         mants[0] = 150000;
@@ -175,6 +185,7 @@ test_errors_with_overlay(void **state)
         inds[2] = ind(f, "books");
         mants[2] = 1;
         ov.n = 3;
+        state_view_get(f->s, unit(f, "S6"), f->p2024, &ov.stored);
         assert_int_equal(
             rulecheck_errors(f->rc, f->s, unit(f, "S6"), f->p2024, &ov, why, sizeof(why)), 2);
         assert_string_equal(why, "rule E1 图书不少于学生: books >= pupils fails (1 < 5); 1 more "
@@ -250,6 +261,42 @@ test_table_follows_values(void **state)
 }
 
 static void
+test_leaves_then_levels(void **state)
+{
+        struct fix *f = *state;
+        struct rulecheck_row row;
+
+        /* S1 2024: 150 pupils, 100 books: E1 fails (stored without judgement, as after a rule
+         * was added offline); D1 holds 150 pupils > 100 (L2). */
+        put(f, "S1", f->p2024, "pupils", 150);
+        put(f, "S1", f->p2024, "books", 100);
+        rulecheck_settle_leaves(f->rc, f->s);
+        assert_true(rulecheck_failing(f->rc, unit(f, "S1"), f->p2024, rule(f, "E1")));
+        /* The district waits for the full settle; then L2 fails. */
+        rulecheck_settle(f->rc, f->s);
+        row = dirty(f, "D1", f->p2024, "L2");
+        assert_int_equal(row.present, 1);
+        assert_num(row.left, "150");
+        rulecheck_dirty_clear(f->rc);
+
+        /* Touched without a judgement: E1 is evaluated again and still fails. */
+        put(f, "S1", f->p2024, "area", 100);
+        rulecheck_settle_leaves(f->rc, f->s);
+        assert_true(rulecheck_failing(f->rc, unit(f, "S1"), f->p2024, rule(f, "E1")));
+        /* A pair named passed is taken at its word: E1 is not evaluated and goes. */
+        put(f, "S1", f->p2024, "area", 200);
+        rulecheck_passed(f->rc, unit(f, "S1"), f->p2024);
+        rulecheck_settle_leaves(f->rc, f->s);
+        assert_false(rulecheck_failing(f->rc, unit(f, "S1"), f->p2024, rule(f, "E1")));
+        /* The word holds for one settle only: the next finds E1 failing again. */
+        put(f, "S1", f->p2024, "area", 300);
+        rulecheck_settle(f->rc, f->s);
+        assert_true(rulecheck_failing(f->rc, unit(f, "S1"), f->p2024, rule(f, "E1")));
+        /* The warnings are evaluated either way: W2 (100 / 150 < 2). */
+        assert_true(rulecheck_failing(f->rc, unit(f, "S1"), f->p2024, rule(f, "W2")));
+}
+
+static void
 count_row(void *ctx, const struct rulecheck_row *row)
 {
         (void)row;
@@ -315,6 +362,7 @@ main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_errors_with_overlay, setup, teardown),
             cmocka_unit_test_setup_teardown(test_table_follows_values, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_leaves_then_levels, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rebuild_and_warnings, setup, teardown),
             cmocka_unit_test_setup_teardown(test_no_rules, setup, teardown),
         };

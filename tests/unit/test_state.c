@@ -286,6 +286,21 @@ test_depth_and_district_denominator(void **ts)
         /* nothing stored at or below D1: no rows at all */
         assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "pupils"), 0, &r), -1);
         assert_int_equal(state_row(f->s, U(f, "D1"), f->period, I(f, "ger"), 0, &r), -1);
+
+        /* The sums alone, for the rules: the same rows, without formatting. */
+        decimal_u128 sum = 0;
+
+        assert_int_equal(state_agg_sum(f->s, U(f, "T1"), f->period, I(f, "pupils"), &sum), 1);
+        assert_true(sum == 400);
+        assert_int_equal(state_agg_sum(f->s, U(f, "C"), f->period, I(f, "pop"), &sum), 1);
+        assert_true(sum == 800);
+        assert_int_equal(state_agg_sum(f->s, U(f, "D1"), f->period, I(f, "pupils"), &sum), 0);
+        assert_int_equal(state_agg_exists(f->s, U(f, "D2"), f->period, I(f, "ger")), 1);
+        assert_int_equal(state_agg_exists(f->s, U(f, "D1"), f->period, I(f, "ger")), 0);
+        /* Pending changes are applied first. */
+        put(f, "S8", "pupils", 250);
+        assert_int_equal(state_agg_sum(f->s, U(f, "D2"), f->period, I(f, "pupils"), &sum), 1);
+        assert_true(sum == 650);
 }
 
 static void
