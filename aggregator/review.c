@@ -450,7 +450,8 @@ review_blockers(const struct review *rv, struct state *s, const struct rulecheck
                                 uint64_t mant;
 
                                 if (strcmp(fi->stage, ou->stage) != 0 ||
-                                    (v.row != NULL && state_view_value(&v, fi->indicator, &mant)))
+                                    (v.row != NULL &&
+                                     state_view_value(&v, fi->indicator, &mant, NULL)))
                                         continue;
                                 list_add(&l, "indicator %s (%s) not stored",
                                          cat->ind[fi->indicator].code,

@@ -226,7 +226,7 @@ own_value(struct ctx *c, int ind, int prev, rule_num *v)
 
         if (!prev && c->ov != NULL && c->rc->ov_gen[ind] == c->rc->gen)
                 mant = c->rc->ov_val[ind];
-        else if (!state_view_value(prev ? &c->before : &c->cur, ind, &mant))
+        else if (!state_view_value(prev ? &c->before : &c->cur, ind, &mant, NULL))
                 return 0;
         return rule_num_from_decimal(mant, c->rc->cfg->cat->ind[ind].scale, v) == 0;
 }

@@ -473,24 +473,16 @@ state_view_get(const struct state *s, int unit, int period, struct state_view *v
 }
 
 int
-state_view_value(const struct state_view *v, int indicator, uint64_t *mant)
+state_view_value(const struct state_view *v, int indicator, uint64_t *mant, uint64_t *version)
 {
         const struct vcell *e = row_get(v->row, indicator);
 
         if (e == NULL)
                 return 0;
-        *mant = e->mant;
-        return 1;
-}
-
-int
-state_view_version(const struct state_view *v, int indicator, uint64_t *version)
-{
-        const struct vcell *e = row_get(v->row, indicator);
-
-        if (e == NULL)
-                return 0;
-        *version = e->version;
+        if (mant != NULL)
+                *mant = e->mant;
+        if (version != NULL)
+                *version = e->version;
         return 1;
 }
 

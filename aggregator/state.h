@@ -188,11 +188,12 @@ struct state_view {
 /* The view of (unit, period); v->row is NULL when nothing is stored. */
 void state_view_get(const struct state *s, int unit, int period, struct state_view *v);
 
-/* The value of indicator in v: 1 with *mant set, or 0 when absent. */
-int state_view_value(const struct state_view *v, int indicator, uint64_t *mant);
-
-/* The version of indicator's value in v: 1 with *version set, or 0 when absent. */
-int state_view_version(const struct state_view *v, int indicator, uint64_t *version);
+/*
+ * The value of indicator in v: 1 with *mant and *version set (each may be
+ * NULL), or 0 when absent.
+ */
+int state_view_value(const struct state_view *v, int indicator, uint64_t *mant,
+                     uint64_t *version);
 
 /*
  * The exact sum at or below unit (which has children) of a count or

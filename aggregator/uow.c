@@ -548,7 +548,7 @@ group_next(struct group *g, struct state *s, const struct proto_submit *sub,
                 uint64_t stored, version = sub->rec[jv[i].rec].version;
 
                 g->refused |= jv[i].refused;
-                if (view.row != NULL && state_view_version(&view, jv[i].k.indicator, &stored) &&
+                if (view.row != NULL && state_view_value(&view, jv[i].k.indicator, NULL, &stored) &&
                     version <= stored)
                         continue;
                 g->ind[g->ov.n] = jv[i].k.indicator;
