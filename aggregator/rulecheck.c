@@ -71,6 +71,16 @@ struct rulecheck {
          */
         uint32_t *ov_gen, gen;
         uint64_t *ov_val, *ov_ver;
+
+        /*
+         * The operands looked up in the check in progress, by indicator
+         * and year (2 * indicator + prev): rules share operands, and a
+         * ratio costs a division.  memo_gen[k] == mgen when memo_ok[k]
+         * and memo_val[k] hold the answer.
+         */
+        uint32_t *memo_gen, mgen;
+        unsigned char *memo_ok;
+        rule_num *memo_val;
 };
 
 /* ---- the violation table -------------------------------------------------------------- */
@@ -288,6 +298,33 @@ level_lookup(void *arg, int ind, int prev, rule_num *v)
         return rule_num_ratio(c->rc->mult[ind], num, den, v) == 0;
 }
 
+/* lookup's answer for (ind, prev), asked of the state once per check. */
+static int
+memo_lookup(struct ctx *c, rule_lookup_fn lookup, int ind, int prev, rule_num *v)
+{
+        struct rulecheck *rc = c->rc;
+        size_t k = 2 * (size_t)ind + (prev != 0);
+
+        if (rc->memo_gen[k] != rc->mgen) {
+                rc->memo_gen[k] = rc->mgen;
+                rc->memo_ok[k] = (unsigned char)lookup(c, ind, prev, &rc->memo_val[k]);
+        }
+        *v = rc->memo_val[k];
+        return rc->memo_ok[k];
+}
+
+static int
+school_operand(void *arg, int ind, int prev, rule_num *v)
+{
+        return memo_lookup(arg, school_lookup, ind, prev, v);
+}
+
+static int
+level_operand(void *arg, int ind, int prev, rule_num *v)
+{
+        return memo_lookup(arg, level_lookup, ind, prev, v);
+}
+
 /* A check of (unit, period), with ov laid over the stored values when not NULL. */
 static void
 ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int period,
@@ -299,6 +336,11 @@ ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int per
         c->period = period;
         c->prev = with_prev ? prev_period(rc, s, period) : -1;
         c->ov = ov;
+        /* A new check: the last one's operands all go stale at once. */
+        if (++rc->mgen == 0) {
+                memset(rc->memo_gen, 0, 2 * rc->cfg->cat->n * sizeof(*rc->memo_gen));
+                rc->mgen = 1;
+        }
         if (ov != NULL) {
                 /* A new generation: the last overlay's marks all go stale at once. */
                 if (++rc->gen == 0) {
@@ -354,7 +396,7 @@ rulecheck_errors(struct rulecheck *rc, struct state *s, int unit, int period,
 
                 if (r->severity != RULE_ERROR || !applies(rc, (int)i, unit))
                         continue;
-                if (rule_eval(r, school_lookup, &c, &l, &rt) != RULE_FAIL)
+                if (rule_eval(r, school_operand, &c, &l, &rt) != RULE_FAIL)
                         continue;
                 if (failed++ == 0)
                         rule_message(r, l, rt, 1, why, whylen);
@@ -385,7 +427,7 @@ rulecheck_would_warn(struct rulecheck *rc, struct state *s, int unit, int period
 
                 if (r->severity != RULE_WARNING || !applies(rc, (int)i, unit))
                         continue;
-                if (rule_eval(r, school_lookup, &c, &l, &rt) == RULE_FAIL) {
+                if (rule_eval(r, school_operand, &c, &l, &rt) == RULE_FAIL) {
                         fn(arg, (int)i, l, rt);
                         n++;
                 }
@@ -532,11 +574,11 @@ check_pair(struct rulecheck *rc, struct state *s, int unit, int period)
                                 continue;
                         st = judged && r->severity == RULE_ERROR
                                  ? RULE_PASS
-                                 : rule_eval(r, school_lookup, &c, &l, &rt);
+                                 : rule_eval(r, school_operand, &c, &l, &rt);
                 } else {
                         if (strcmp(r->scope, u->level) != 0)
                                 continue;
-                        st = rule_eval(r, level_lookup, &c, &l, &rt);
+                        st = rule_eval(r, level_operand, &c, &l, &rt);
                 }
                 note(rc, vkey(unit, period, (int)i), st, l, rt);
         }
@@ -793,6 +835,9 @@ rulecheck_new(const struct config *cfg, const struct rules *rs, char *err, size_
         rc->ov_gen = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_gen));
         rc->ov_val = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_val));
         rc->ov_ver = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_ver));
+        rc->memo_gen = xcalloc(2 * cfg->cat->n + 1, sizeof(*rc->memo_gen));
+        rc->memo_ok = xcalloc(2 * cfg->cat->n + 1, sizeof(*rc->memo_ok));
+        rc->memo_val = xcalloc(2 * cfg->cat->n + 1, sizeof(*rc->memo_val));
         return rc;
 }
 
@@ -815,6 +860,9 @@ rulecheck_destroy(struct rulecheck **rp)
         free(rc->ov_gen);
         free(rc->ov_val);
         free(rc->ov_ver);
+        free(rc->memo_gen);
+        free(rc->memo_ok);
+        free(rc->memo_val);
         free(rc);
         *rp = NULL;
 }

@@ -3,12 +3,14 @@
 # agg.sh: the aggregator's measurements (bench/README.md), one entry point:
 #
 #   (6) agg_inproc_rps       BUILD/bench/bench_agg_inproc --mode rps on
-#                            DATA/config and DATA's periods (bench/gen.py's
-#                            tree and shape), EDUSTAT_BENCH_RUNS runs, each
-#                            after an untimed warm-up run in its process
+#                            DATA/config without its rules.csv and DATA's
+#                            periods (bench/gen.py's tree and shape),
+#                            EDUSTAT_BENCH_RUNS runs, each after an untimed
+#                            warm-up run in its process
 #                            (info_agg_inproc_cold_rps); and
-#       agg_inproc_rules_rps the same with a rules.csv shaped like the sample
-#                            city's (bench_agg_inproc --print-rules);
+#       agg_inproc_rules_rps the same on DATA/config, whose rules.csv is
+#                            shaped like the sample city's (run.sh wrote it
+#                            with bench_agg_inproc --print-rules);
 #   (7) agg_bytes_per_value  bench_agg_inproc --mode mem at 10M values (a
 #                            tree of the same shape, 10 periods);
 #   (8) restart_s            bench/restart.sh at 10M values.
@@ -73,18 +75,20 @@ run_bench() {
 # (6) without and with validation rules shaped like the sample city's
 # (rules.csv), one run of each in turn: a busy or warming machine then
 # weighs on both alike, and their ratio is the rules' cost.
-rm -rf "$WORK/config-rules"
-cp -r "$EDUSTAT_BENCH_DATA/config" "$WORK/config-rules" &&
-        "$BIN" --print-rules >"$WORK/config-rules/rules.csv" || {
-        say "cannot make the rules config"
+# DATA/config holds the rules (run.sh); the same config without them is
+# the baseline their cost is measured against.
+rm -rf "$WORK/config-norules"
+cp -r "$EDUSTAT_BENCH_DATA/config" "$WORK/config-norules" &&
+        rm -f "$WORK/config-norules/rules.csv" || {
+        say "cannot make the config without rules"
         FAILED=1
 }
 for r in $(seq "$RUNS"); do
-        say "(6) in process on DATA/config, $PERIODS period(s): run $r of $RUNS"
-        run_bench --mode rps --config "$EDUSTAT_BENCH_DATA/config" --periods "$PERIODS" \
+        say "(6) in process without validation rules, $PERIODS period(s): run $r of $RUNS"
+        run_bench --mode rps --config "$WORK/config-norules" --periods "$PERIODS" \
                 --warmup 1 --runs 1
-        say "(6) the same with validation rules: run $r of $RUNS"
-        run_bench --mode rps --config "$WORK/config-rules" --periods "$PERIODS" \
+        say "(6) the same with DATA/config's validation rules: run $r of $RUNS"
+        run_bench --mode rps --config "$EDUSTAT_BENCH_DATA/config" --periods "$PERIODS" \
                 --warmup 1 --runs 1
 done
 say "(7) memory at $VALUES values"

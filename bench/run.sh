@@ -27,7 +27,8 @@
 #     EDUSTAT_BENCH_SRC    the repository root
 #     EDUSTAT_BENCH_BUILD  the Meson build directory (absolute)
 #     EDUSTAT_BENCH_WORK   the work directory; make your own subdirectory
-#     EDUSTAT_BENCH_DATA   bench/gen.py's output (see its docstring)
+#     EDUSTAT_BENCH_DATA   bench/gen.py's output (see its docstring), and
+#                          DATA/config/rules.csv (bench_agg_inproc --print-rules)
 #     EDUSTAT_BENCH_OUT    where results go
 #     EDUSTAT_BENCH_RUNS   runs per measurement (>= 3 unless smoke)
 #     EDUSTAT_BENCH_SMOKE  1 in --smoke mode (tiny sizes, be quick), else 0
@@ -212,6 +213,14 @@ echo "run.sh: generating $SCHOOLS schools x $INDICATORS indicators x $PERIODS pe
 if ! python3 "$SRC/bench/gen.py" --out "$DATA" --schools "$SCHOOLS" --indicators "$INDICATORS" \
         --periods "$PERIODS" --lanes "$LANES" --seed "$SEED"; then
         fail "bench/gen.py failed"
+        exit 1
+fi
+# Validation rules shaped like the sample city's (5 error rules, 4 school
+# warnings, 1 district rule over gen.py's indicators; the data passes every
+# error rule): every piece measures the product as a bureau runs it, with
+# its 审核.  (6) also runs without them (agg.sh), for their cost.
+if ! "$BUILD/bench/bench_agg_inproc" --print-rules >"$DATA/config/rules.csv"; then
+        fail "cannot write DATA/config/rules.csv"
         exit 1
 fi
 # shellcheck disable=SC1091
