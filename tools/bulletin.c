@@ -885,6 +885,16 @@ md_put(FILE *f, const char *s)
                 fputs(*s == '|' ? "\\|" : (char[2]){*s, 0}, f);
 }
 
+/* A Markdown table's rule: lead, n right-aligned columns, tail. */
+static void
+md_rule(FILE *f, const char *lead, size_t n, const char *tail)
+{
+        fputs(lead, f);
+        for (size_t i = 0; i < n; i++)
+                fputs("---:|", f);
+        fputs(tail, f);
+}
+
 static void
 put(FILE *f, int html, const char *s)
 {
@@ -922,10 +932,7 @@ table_children(struct bulletin *b, FILE *f, int html, int k)
         if (html) {
                 fputs("</tr></thead><tbody>\n", f);
         } else {
-                fputs("\n|---|", f);
-                for (size_t j = 0; j < nkey; j++)
-                        fputs("---:|", f);
-                fputc('\n', f);
+                md_rule(f, "\n|---|", nkey, "\n");
         }
         for (size_t c = 0; c < b->nchild; c++) {
                 const char *unit = PQgetvalue(b->fig, b->child[c], FIG_UNIT);
@@ -1137,10 +1144,8 @@ balance_write(struct bulletin *b, FILE *f, int html, int num)
                 if (html) {
                         fputs("<th>差异系数达标</th><th>学段结论</th></tr></thead><tbody>\n", f);
                 } else {
-                        fputs(" 差异系数达标 | 学段结论 |\n|---|---|", f);
-                        for (int k = 0; k < ncols; k++)
-                                fputs("---:|", f);
-                        fputs("---:|---|\n", f);
+                        md_rule(f, " 差异系数达标 | 学段结论 |\n|---|---|", (size_t)ncols,
+                                "---:|---|\n");
                 }
                 for (int r = 0; r < PQntuples(b->bal); r++) {
                         int ok = 0, n = 0, last = r;
