@@ -192,8 +192,7 @@ void state_view_get(const struct state *s, int unit, int period, struct state_vi
  * The value of indicator in v: 1 with *mant and *version set (each may be
  * NULL), or 0 when absent.
  */
-int state_view_value(const struct state_view *v, int indicator, uint64_t *mant,
-                     uint64_t *version);
+int state_view_value(const struct state_view *v, int indicator, uint64_t *mant, uint64_t *version);
 
 /*
  * The exact sum at or below unit (which has children) of a count or
