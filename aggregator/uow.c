@@ -533,22 +533,21 @@ static int
 group_next(struct group *g, struct state *s, const struct proto_submit *sub,
            const struct judged *jv, size_t n)
 {
-        struct state_view view;
+        const struct state_view *view = &g->ov.stored;
         size_t i;
 
         if ((g->lo = g->hi) >= n)
                 return 0;
         g->ov = (struct rulecheck_overlay){0, g->ind, g->mant, g->ver, {NULL}};
         g->refused = 0;
-        state_view_get(s, jv[g->lo].k.unit, jv[g->lo].k.period, &view);
-        g->ov.stored = view;
+        state_view_get(s, jv[g->lo].k.unit, jv[g->lo].k.period, &g->ov.stored);
         for (i = g->lo;
              i < n && jv[i].k.unit == jv[g->lo].k.unit && jv[i].k.period == jv[g->lo].k.period;
              i++) {
                 uint64_t stored, version = sub->rec[jv[i].rec].version;
 
                 g->refused |= jv[i].refused;
-                if (view.row != NULL && state_view_value(&view, jv[i].k.indicator, NULL, &stored) &&
+                if (view->row != NULL && state_view_value(view, jv[i].k.indicator, NULL, &stored) &&
                     version <= stored)
                         continue;
                 g->ind[g->ov.n] = jv[i].k.indicator;
