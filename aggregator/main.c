@@ -481,25 +481,27 @@ refuse_reused_id(struct agg *a, const struct wire_peer *peer, struct pstr collec
 }
 
 /*
- * The collector a message came from: with CURVE, the name the ZAP handler
- * bound to its key (User-Id); it never comes from the message itself.
- * Returns NULL when links are plain text.
+ * The collector a message came from, into *who: with CURVE, the name the
+ * ZAP handler bound to its key (User-Id); it never comes from the message
+ * itself.  *who is NULL when links are plain text.  -1, counted and
+ * logged, when the connection has no registered name: ZAP admitted it,
+ * so this cannot happen, and the message is dropped rather than guessed at.
  */
-static const struct collector *
-sender(struct agg *a, zmq_msg_t *msg, int *unknown)
+static int
+sender(struct agg *a, zmq_msg_t *msg, const struct collector **who)
 {
         const char *uid;
-        const struct collector *c;
 
-        *unknown = 0;
+        *who = NULL;
         if (a->insecure)
-                return NULL;
+                return 0;
         uid = zmq_msg_gets(msg, "User-Id");
-        if (uid == NULL || (c = registry_find_name(a->reg, uid, strlen(uid))) == NULL) {
-                *unknown = 1;
-                return NULL;
+        if (uid == NULL || (*who = registry_find_name(a->reg, uid, strlen(uid))) == NULL) {
+                a->n_malformed++;
+                log_warnx("message from a connection without a registered User-Id dropped");
+                return -1;
         }
-        return c;
+        return 0;
 }
 
 static void
@@ -513,15 +515,9 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
         const struct collector *who;
         struct pstr collector;
         uint64_t digest, key;
-        int unknown;
 
-        who = sender(a, msg, &unknown);
-        if (unknown) {
-                /* ZAP admitted it, so this cannot happen; refuse rather than guess. */
-                a->n_malformed++;
-                log_warnx("message from a connection without a registered User-Id dropped");
+        if (sender(a, msg, &who) < 0)
                 return;
-        }
         if (proto_submit_decode(buf, len, &sub, err, sizeof(err)) < 0) {
                 a->n_malformed++;
                 log_warnx("malformed submit (%zu bytes) dropped: %s", len, err);
@@ -577,23 +573,6 @@ handle_submit(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                   b->batch_id, b->collector, b->source, sub.nrec, b->accepted, b->changed,
                   b->nstale, b->nrej);
         proto_submit_free(&sub);
-}
-
-/* The review transition an action's kind names: 0 with *k, or -1 (explain, or unknown). */
-static int
-review_kind_of(struct pstr kind, enum review_kind *k)
-{
-        static const enum review_kind kinds[] = {REVIEW_FINISH, REVIEW_APPROVE, REVIEW_RETURN};
-
-        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-                const char *n = review_kind_name(kinds[i]);
-
-                if (strlen(n) == kind.len && memcmp(n, kind.p, kind.len) == 0) {
-                        *k = kinds[i];
-                        return 0;
-                }
-        }
-        return -1;
 }
 
 /*
@@ -720,14 +699,10 @@ handle_action(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
         enum review_kind kind;
         uint64_t digest;
         uint32_t bi;
-        int unknown, unit, period, rule;
+        int unit, period, rule;
 
-        who = sender(a, msg, &unknown);
-        if (unknown) {
-                a->n_malformed++;
-                log_warnx("message from a connection without a registered User-Id dropped");
+        if (sender(a, msg, &who) < 0)
                 return;
-        }
         if (proto_action_decode(buf, len, &x, err, sizeof(err)) < 0) {
                 a->n_malformed++;
                 log_warnx("malformed action (%zu bytes) dropped: %s", len, err);
@@ -756,7 +731,7 @@ handle_action(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
                         a->open->opened_ms = now_ms();
                 return;
         }
-        if (review_kind_of(x.kind, &kind) == 0) {
+        if (review_kind_parse(x.kind, &kind) == 0) {
                 if (take_review(a, peer, who, collector, &x, kind, digest, err, sizeof(err)) < 0) {
                         log_info("action from %.*s refused: %s", (int)collector.len, collector.p,
                                  err);
@@ -804,14 +779,10 @@ handle_ask(struct agg *a, const struct wire_peer *peer, zmq_msg_t *msg)
         msgpack_packer pk;
         char err[512], **b = NULL;
         size_t nb = 0;
-        int unknown, unit, period;
+        int unit, period;
 
-        who = sender(a, msg, &unknown);
-        if (unknown) {
-                a->n_malformed++;
-                log_warnx("message from a connection without a registered User-Id dropped");
+        if (sender(a, msg, &who) < 0)
                 return;
-        }
         if (proto_ask_decode(buf, len, &q, err, sizeof(err)) < 0) {
                 a->n_malformed++;
                 log_warnx("malformed ask (%zu bytes) dropped: %s", len, err);

@@ -168,34 +168,51 @@ review_nnotes(const struct review *rv)
         return rv->notes.n;
 }
 
+static const char *const state_names[] = {
+    [REVIEW_OPEN] = "open",
+    [REVIEW_SUBMITTED] = "submitted",
+    [REVIEW_APPROVED] = "approved",
+};
+
+static const char *const kind_names[] = {
+    [REVIEW_FINISH] = "finish",
+    [REVIEW_APPROVE] = "approve",
+    [REVIEW_RETURN] = "return",
+    [REVIEW_REOPEN] = "reopen",
+};
+
+/* The index of text s among the first n names, or -1. */
+static int
+name_index(struct pstr s, const char *const *names, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strlen(names[i]) == s.len && memcmp(names[i], s.p, s.len) == 0)
+                        return (int)i;
+        return -1;
+}
+
 const char *
 review_state_name(enum review_state st)
 {
-        switch (st) {
-        case REVIEW_SUBMITTED:
-                return "submitted";
-        case REVIEW_APPROVED:
-                return "approved";
-        case REVIEW_OPEN:
-                break;
-        }
-        return "open";
+        return (size_t)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "open";
 }
 
 const char *
 review_kind_name(enum review_kind k)
 {
-        switch (k) {
-        case REVIEW_FINISH:
-                return "finish";
-        case REVIEW_APPROVE:
-                return "approve";
-        case REVIEW_RETURN:
-                return "return";
-        case REVIEW_REOPEN:
-                break;
-        }
-        return "reopen";
+        return (size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[k] : "reopen";
+}
+
+int
+review_kind_parse(struct pstr s, enum review_kind *k)
+{
+        /* Up to REVIEW_RETURN: a reopen is the aggregator's own, never asked for. */
+        int i = name_index(s, kind_names, (size_t)REVIEW_RETURN + 1);
+
+        if (i < 0)
+                return -1;
+        *k = (enum review_kind)i;
+        return 0;
 }
 
 void
@@ -261,17 +278,12 @@ entry_set(struct review *rv, struct review_entry *e, enum review_state st, const
 static int
 state_parse(struct pstr s, enum review_state *out)
 {
-        static const enum review_state all[] = {REVIEW_OPEN, REVIEW_SUBMITTED, REVIEW_APPROVED};
+        int i = name_index(s, state_names, sizeof(state_names) / sizeof(state_names[0]));
 
-        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-                const char *n = review_state_name(all[i]);
-
-                if (strlen(n) == s.len && memcmp(n, s.p, s.len) == 0) {
-                        *out = all[i];
-                        return 0;
-                }
-        }
-        return -1;
+        if (i < 0)
+                return -1;
+        *out = (enum review_state)i;
+        return 0;
 }
 
 /* The state's index of period text p, interning it; -1 when it is not a period. */

@@ -126,6 +126,13 @@ const char *review_state_name(enum review_state st);
 /* "finish", "approve", "return", "reopen". */
 const char *review_kind_name(enum review_kind k);
 
+/*
+ * The transition a collector's action names in s: 0 with *k set for
+ * "finish", "approve" or "return"; -1 for any other text ("explain", or
+ * "reopen", which only the aggregator makes).
+ */
+int review_kind_parse(struct pstr s, enum review_kind *k);
+
 /* at (microseconds since 1970) as local time "%Y-%m-%d %H:%M:%S %z" into buf. */
 void review_time_text(uint64_t at, char *buf, size_t len);
 

@@ -60,9 +60,9 @@ struct rulecheck {
         struct pairs lpend;  /* units' with children: they wait for rulecheck_settle() */
         struct pairs passed; /* leaves' pairs whose error rules passed the last judgement */
 
-        uint64_t last_touch;               /* the pair touched last: a batch touches in runs */
-        int prev_cache[STATE_MAX_PERIODS]; /* period -> the one a year before; -1 unknown */
-        int next_cache[STATE_MAX_PERIODS]; /* period -> the one a year after; -1 unknown */
+        uint64_t last_touch; /* the pair touched last: a batch touches in runs */
+        /* [YEAR_BEFORE]: period -> the one a year before; [YEAR_AFTER]: after; -1 unknown */
+        int year_cache[2][STATE_MAX_PERIODS];
 
         /*
          * The overlay of the check in progress, by indicator: ov_gen[i] ==
@@ -192,39 +192,27 @@ struct ctx {
         const struct rulecheck_overlay *ov;
 };
 
-/* The period one year before period (an index), or -1 when none was ever stored. */
+enum { YEAR_BEFORE = 0, YEAR_AFTER = 1 };
+
+/*
+ * The period one year before (YEAR_BEFORE) or after (YEAR_AFTER) period
+ * (an index), or -1 when none was ever stored.
+ */
 static int
-prev_period(struct rulecheck *rc, struct state *s, int period)
+year_away(struct rulecheck *rc, struct state *s, int period, int dir)
 {
+        int *cache = rc->year_cache[dir];
         char p[PERIOD_BUFSZ];
         const char *name;
         int i;
 
-        if (rc->prev_cache[period] >= 0)
-                return rc->prev_cache[period];
+        if (cache[period] >= 0)
+                return cache[period];
         name = state_period_name(s, period);
-        if (period_prev_year(name, strlen(name), p) == 0)
+        if ((dir == YEAR_BEFORE ? period_prev_year : period_next_year)(name, strlen(name), p) == 0)
                 return -1;
         if ((i = state_period_find(s, p, strlen(p))) >= 0)
-                rc->prev_cache[period] = i;
-        return i;
-}
-
-/* The period one year after, likewise. */
-static int
-next_period(struct rulecheck *rc, struct state *s, int period)
-{
-        char p[PERIOD_BUFSZ];
-        const char *name;
-        int i;
-
-        if (rc->next_cache[period] >= 0)
-                return rc->next_cache[period];
-        name = state_period_name(s, period);
-        if (period_next_year(name, strlen(name), p) == 0)
-                return -1;
-        if ((i = state_period_find(s, p, strlen(p))) >= 0)
-                rc->next_cache[period] = i;
+                cache[period] = i;
         return i;
 }
 
@@ -334,7 +322,7 @@ ctx_init(struct ctx *c, struct rulecheck *rc, struct state *s, int unit, int per
         c->s = s;
         c->unit = unit;
         c->period = period;
-        c->prev = with_prev ? prev_period(rc, s, period) : -1;
+        c->prev = with_prev ? year_away(rc, s, period, YEAR_BEFORE) : -1;
         c->ov = ov;
         /* A new check: the last one's operands all go stale at once. */
         if (++rc->mgen == 0) {
@@ -544,7 +532,7 @@ rulecheck_touch(struct rulecheck *rc, struct state *s, int unit, int period)
         rc->last_touch = key;
         pend_with_levels(rc, unit, period);
         if (rc->rs->uses_prev) {
-                int next = next_period(rc, s, period);
+                int next = year_away(rc, s, period, YEAR_AFTER);
 
                 if (next >= 0)
                         pend_with_levels(rc, unit, next);
@@ -629,7 +617,7 @@ rulecheck_rebuild(struct rulecheck *rc, struct state *s)
         table_init(rc, 1024);
         rc->ndirty = 0;
         for (size_t i = 0; i < STATE_MAX_PERIODS; i++)
-                rc->prev_cache[i] = rc->next_cache[i] = -1;
+                rc->year_cache[YEAR_BEFORE][i] = rc->year_cache[YEAR_AFTER][i] = -1;
         rc->last_touch = EMPTY;
         if (rc->rs->n > 0) {
                 state_foreach_row(s, rebuild_row, rc);
@@ -830,7 +818,7 @@ rulecheck_new(const struct config *cfg, const struct rules *rs, char *err, size_
         free(stages);
         table_init(rc, 1024);
         for (size_t i = 0; i < STATE_MAX_PERIODS; i++)
-                rc->prev_cache[i] = rc->next_cache[i] = -1;
+                rc->year_cache[YEAR_BEFORE][i] = rc->year_cache[YEAR_AFTER][i] = -1;
         rc->last_touch = EMPTY;
         rc->ov_gen = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_gen));
         rc->ov_val = xcalloc(cfg->cat->n ? cfg->cat->n : 1, sizeof(*rc->ov_val));

@@ -73,22 +73,26 @@ struct pending {
         /* What a new value touches first, then what only a correction does. */
         int32_t n_reporting, n_leaf;
         uint32_t agg; /* the base aggregate */
-        unsigned char touched, added, removed;
+        unsigned char touched;
+        unsigned char moved[2]; /* [PEND_ADD]: values joined; [PEND_REMOVE]: values left */
         decimal_u128 sum, lsum, lw;
         long double m2;
         union {
                 struct {
-                        long double add_min, add_max, rem_min, rem_max;
-                } x; /* a ratio's */
+                        long double min[2], max[2];
+                } x; /* a ratio's, by direction */
                 struct {
-                        uint64_t add_min, add_max, rem_min, rem_max;
-                } m; /* a count's or amount's */
+                        uint64_t min[2], max[2];
+                } m; /* a count's or amount's, by direction */
         } ext;
 };
 
-/* The extremes of a pending entry in real units, for roll_up(). */
+/* The two directions a leaf value moves in a pending entry, indexing moved[] and ext. */
+enum { PEND_ADD = 0, PEND_REMOVE = 1 };
+
+/* The extremes of a pending entry in real units, by direction, for roll_up(). */
 struct extremes {
-        long double add_min, add_max, rem_min, rem_max;
+        long double min[2], max[2];
 };
 
 /* Pending entries before state_apply settles on its own: bounds their memory. */
@@ -717,62 +721,40 @@ pend_group(struct state *s, int unit, int period, int ind)
         return e->pend - 1;
 }
 
-/* A leaf ratio x joins the set of entry p, with its weight w. */
-static void
-pend_add(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long double sq)
+/* Widen the extremes f (x or m) of entry p in direction dir by v. */
+#define PEND_WIDEN(p, f, dir, v)                                                                   \
+        do {                                                                                       \
+                if (!(p)->moved[dir] || (v) < (p)->ext.f.min[dir])                                 \
+                        (p)->ext.f.min[dir] = (v);                                                 \
+                if (!(p)->moved[dir] || (v) > (p)->ext.f.max[dir])                                 \
+                        (p)->ext.f.max[dir] = (v);                                                 \
+                (p)->moved[dir] = 1;                                                               \
+        } while (0)
+
+/*
+ * A leaf ratio x, with weight w, joins (PEND_ADD) or leaves (PEND_REMOVE)
+ * the set of entry p.  The sums are modulo 2^128, so leaving is adding
+ * the negation.  Called with a constant dir, it inlines to one path.
+ */
+static inline void
+pend_ratio(struct pending *p, int dir, decimal_u128 v, decimal_u128 w, long double x,
+           long double sq)
 {
-        p->lsum += v;
-        p->lw += w;
-        p->m2 += sq;
-        p->n_leaf++;
-        if (!p->added || x < p->ext.x.add_min)
-                p->ext.x.add_min = x;
-        if (!p->added || x > p->ext.x.add_max)
-                p->ext.x.add_max = x;
-        p->added = 1;
+        p->lsum += dir == PEND_ADD ? v : -v;
+        p->lw += dir == PEND_ADD ? w : -w;
+        p->m2 += dir == PEND_ADD ? sq : -sq;
+        p->n_leaf += dir == PEND_ADD ? 1 : -1;
+        PEND_WIDEN(p, x, dir, x);
 }
 
-/* A leaf ratio x leaves the set of entry p. */
-static void
-pend_remove(struct pending *p, decimal_u128 v, decimal_u128 w, long double x, long double sq)
+/* A leaf's count or amount mant (x² = sq in real units) joins or leaves the set of entry p. */
+static inline void
+pend_value(struct pending *p, int dir, uint64_t mant, long double sq)
 {
-        p->lsum -= v;
-        p->lw -= w;
-        p->m2 -= sq;
-        p->n_leaf--;
-        if (!p->removed || x < p->ext.x.rem_min)
-                p->ext.x.rem_min = x;
-        if (!p->removed || x > p->ext.x.rem_max)
-                p->ext.x.rem_max = x;
-        p->removed = 1;
-}
-
-/* A leaf's count or amount mant (x² = sq in real units) joins the set of entry p. */
-static void
-pend_add_value(struct pending *p, uint64_t mant, long double sq)
-{
-        p->lsum += mant;
-        p->m2 += sq;
-        p->n_leaf++;
-        if (!p->added || mant < p->ext.m.add_min)
-                p->ext.m.add_min = mant;
-        if (!p->added || mant > p->ext.m.add_max)
-                p->ext.m.add_max = mant;
-        p->added = 1;
-}
-
-/* A leaf's count or amount mant leaves the set of entry p. */
-static void
-pend_remove_value(struct pending *p, uint64_t mant, long double sq)
-{
-        p->lsum -= mant;
-        p->m2 -= sq;
-        p->n_leaf--;
-        if (!p->removed || mant < p->ext.m.rem_min)
-                p->ext.m.rem_min = mant;
-        if (!p->removed || mant > p->ext.m.rem_max)
-                p->ext.m.rem_max = mant;
-        p->removed = 1;
+        p->lsum += dir == PEND_ADD ? (decimal_u128)mant : -(decimal_u128)mant;
+        p->m2 += dir == PEND_ADD ? sq : -sq;
+        p->n_leaf += dir == PEND_ADD ? 1 : -1;
+        PEND_WIDEN(p, m, dir, mant);
 }
 
 /* The extremes of entry p of indicator in, in real units. */
@@ -781,16 +763,14 @@ pend_extremes(const struct pending *p, const struct indicator *in)
 {
         struct extremes e;
 
-        if (in->kind == IND_RATIO) {
-                e.add_min = p->ext.x.add_min;
-                e.add_max = p->ext.x.add_max;
-                e.rem_min = p->ext.x.rem_min;
-                e.rem_max = p->ext.x.rem_max;
-        } else {
-                e.add_min = real(p->ext.m.add_min, in->scale);
-                e.add_max = real(p->ext.m.add_max, in->scale);
-                e.rem_min = real(p->ext.m.rem_min, in->scale);
-                e.rem_max = real(p->ext.m.rem_max, in->scale);
+        for (int d = PEND_ADD; d <= PEND_REMOVE; d++) {
+                if (in->kind == IND_RATIO) {
+                        e.min[d] = p->ext.x.min[d];
+                        e.max[d] = p->ext.x.max[d];
+                } else {
+                        e.min[d] = real(p->ext.m.min[d], in->scale);
+                        e.max[d] = real(p->ext.m.max[d], in->scale);
+                }
         }
         return e;
 }
@@ -814,7 +794,7 @@ roll_up(struct agg *g, const struct pending *p, const struct extremes *x)
         g->lw += p->lw;
         g->n_reporting += (uint32_t)p->n_reporting;
         g->n_leaf += (uint32_t)p->n_leaf;
-        if (!p->added && !p->removed)
+        if (!p->moved[PEND_ADD] && !p->moved[PEND_REMOVE])
                 return;
         assert(g->n_leaf <= old_n + (uint32_t)INT32_MAX);
         if (g->n_leaf == 0) {
@@ -826,13 +806,13 @@ roll_up(struct agg *g, const struct pending *p, const struct extremes *x)
         g->m2 += p->m2;
         lo = old_n ? g->min : HUGE_VALL;
         hi = old_n ? g->max : -HUGE_VALL;
-        if (p->added) {
-                if (x->add_min < lo)
-                        lo = x->add_min;
-                if (x->add_max > hi)
-                        hi = x->add_max;
+        if (p->moved[PEND_ADD]) {
+                if (x->min[PEND_ADD] < lo)
+                        lo = x->min[PEND_ADD];
+                if (x->max[PEND_ADD] > hi)
+                        hi = x->max[PEND_ADD];
         }
-        if (p->removed && (x->rem_min <= lo || x->rem_max >= hi))
+        if (p->moved[PEND_REMOVE] && (x->min[PEND_REMOVE] <= lo || x->max[PEND_REMOVE] >= hi))
                 g->stale = 1;
         g->min = lo;
         g->max = hi;
@@ -1276,8 +1256,8 @@ state_apply_by(struct state *s, int unit, int period, int ind, uint64_t mant, ui
                         p->n_reporting++;
                 if (leaf) {
                         if (present)
-                                pend_remove_value(p, old, xo2);
-                        pend_add_value(p, mant, xn2);
+                                pend_value(p, PEND_REMOVE, old, xo2);
+                        pend_value(p, PEND_ADD, mant, xn2);
                 }
                 for (size_t j = 0; j < in->nratios; j++) {
                         const struct contrib *kb = &s->before[j], *ka = &s->after[j];
@@ -1287,9 +1267,9 @@ state_apply_by(struct state *s, int unit, int period, int ind, uint64_t mant, ui
                         if (!present && !s->other_stored[j])
                                 p->n_reporting++;
                         if (leaf && kb->ok)
-                                pend_remove(p, kb->num, kb->den, kb->x, kb->q);
+                                pend_ratio(p, PEND_REMOVE, kb->num, kb->den, kb->x, kb->q);
                         if (leaf && ka->ok)
-                                pend_add(p, ka->num, ka->den, ka->x, ka->q);
+                                pend_ratio(p, PEND_ADD, ka->num, ka->den, ka->x, ka->q);
                 }
         }
         return present ? STATE_CHANGED : STATE_NEW;

@@ -147,10 +147,7 @@ splitmix(uint64_t x)
 static double
 mono_s(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        return (double)now_us() / 1e6;
 }
 
 static double

@@ -106,10 +106,7 @@ write_files(const struct round *r, const char *dir)
 static double
 now_s(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        return (double)now_us() / 1e6;
 }
 
 /* Read path once; the seconds it took, or -1 when it did not give want records. */

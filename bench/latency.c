@@ -109,15 +109,6 @@ struct corr_result {
         size_t nqueries;
 };
 
-static int64_t
-mono_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Collector-style versions: above every version stamped before us (ARCHITECTURE.md). */
 static uint64_t
 version_next(uint64_t *last)
@@ -418,10 +409,10 @@ load_thread(void *arg)
                 fatalx("the warm-up batch was not acked within 30 s");
         next_key = 1;
 
-        while (mono_us() < sh->start_us)
+        while (now_us() < sh->start_us)
                 usleep(1000);
         for (;;) {
-                int64_t now = mono_us(),
+                int64_t now = now_us(),
                         next_due = sh->start_us + (int64_t)res->nbatches * interval_us;
                 long wait_ms;
 
@@ -453,7 +444,7 @@ load_thread(void *arg)
                         wait_ms = (long)((next_due - now + 999) / 1000);
                 }
                 while (reply_recv(sock, wait_ms, &num, &res->nerrors, &res->nrejected)) {
-                        int64_t t = mono_us();
+                        int64_t t = now_us();
 
                         wait_ms = 0;
                         if (num < 0 || (size_t)num >= res->nbatches || res->lat_us[num] >= 0)
@@ -509,9 +500,9 @@ corr_thread(void *arg)
                                      3, NULL)) != PGRES_COMMAND_OK)
                 fatalx("prepare: %s", PQerrorMessage(db));
 
-        while (mono_us() < sh->start_us)
+        while (now_us() < sh->start_us)
                 usleep(1000);
-        for (size_t i = 0; mono_us() < sh->end_us; i++) {
+        for (size_t i = 0; now_us() < sh->end_us; i++) {
                 /* Up and down by one, so the value stays where the data put it. */
                 long long delta = (i % 2 == 0) ? 1 : -1;
                 int64_t t0, visible = -1, acked = -1, until;
@@ -522,28 +513,28 @@ corr_thread(void *arg)
                 /* An id of its own per run: the aggregator refuses a reused one. */
                 strlcpyf(id, sizeof(id), "C-%zu-%ld-%lld", i, (long)getpid(),
                          (long long)time(NULL));
-                t0 = mono_us();
+                t0 = now_us();
                 submit_send(sock, id, sh->period, 1, &unit, &ind, value, &last_version);
                 until = t0 + VISIBLE_TIMEOUT_US;
-                while ((visible < 0 || acked < 0) && mono_us() < until) {
+                while ((visible < 0 || acked < 0) && now_us() < until) {
                         if (visible < 0) {
-                                int64_t q0 = mono_us();
+                                int64_t q0 = now_us();
                                 PGresult *r = PQexecPrepared(db, "root", 3, params, NULL, NULL, 0);
                                 long long v;
 
-                                res->query_us_total += mono_us() - q0;
+                                res->query_us_total += now_us() - q0;
                                 res->nqueries++;
                                 if (PQresultStatus(r) != PGRES_TUPLES_OK)
                                         fatalx("polling agg_value: %s", PQerrorMessage(db));
                                 if (PQntuples(r) == 1 &&
                                     whole_parse(PQgetvalue(r, 0, 0), &v) == 0 && v == root + delta)
-                                        visible = mono_us() - t0;
+                                        visible = now_us() - t0;
                                 PQclear(r);
                         }
                         /* The ack, when it comes, is no later than a poll interval late. */
                         if (acked < 0 && reply_recv(sock, 0, &num, &errors, &rejected) &&
                             num == (long long)i)
-                                acked = mono_us() - t0;
+                                acked = now_us() - t0;
                         if (visible < 0 || acked < 0)
                                 usleep((useconds_t)sh->set.poll_us);
                 }
@@ -621,7 +612,7 @@ main(int argc, char **argv)
         if ((sh.ctx = zmq_ctx_new()) == NULL)
                 fatal("zmq_ctx_new");
         /* Both threads connect and warm up first; the clock starts 2 s from now. */
-        sh.start_us = mono_us() + 2000000;
+        sh.start_us = now_us() + 2000000;
         sh.end_us = sh.start_us + sh.set.seconds * 1000000LL;
         if (pthread_create(&lt, NULL, load_thread, &sh) != 0 ||
             pthread_create(&ct, NULL, corr_thread, &sh) != 0)

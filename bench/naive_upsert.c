@@ -46,16 +46,6 @@ struct rows {
         char *text; /* every line, the fields point into it */
 };
 
-/* Monotonic clock in microseconds: a run must not see the wall clock step. */
-static int64_t
-mono_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 usage(void)
 {
@@ -252,7 +242,7 @@ main(int argc, char **argv)
         }
         PQclear(res);
 
-        t0 = mono_us();
+        t0 = now_us();
         for (i = 0; i < rs.n; i++) {
                 const char *const *params = (const char *const *)rs.r[i].field;
 
@@ -267,7 +257,7 @@ main(int argc, char **argv)
                 }
                 PQclear(res);
         }
-        t1 = mono_us();
+        t1 = now_us();
         PQfinish(conn);
 
         printf("naive_rps\t%.1f\trecords/s\t%zu rows, prepared INSERT ON CONFLICT, autocommit per "

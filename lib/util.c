@@ -99,13 +99,39 @@ strlcpyf(char *dst, size_t dstlen, const char *fmt, ...)
         return dst;
 }
 
+void
+textbuf_add(struct textbuf *t, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (t->full)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= t->cap - t->len) {
+                t->full = 1;
+                if (t->cap > t->len)
+                        t->buf[t->len] = '\0';
+                return;
+        }
+        t->len += (size_t)n;
+}
+
 int64_t
 now_ms(void)
+{
+        return now_us() / 1000;
+}
+
+int64_t
+now_us(void)
 {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t

@@ -37,8 +37,24 @@ char *xstrndup(const char *s, size_t len);
 char *strlcpyf(char *dst, size_t dstlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Monotonic clock in milliseconds and wall clock in microseconds. */
+/*
+ * Text appended printf-style into a caller's fixed buffer of cap bytes.
+ * While full is 0, buf holds a NUL-terminated text of len bytes.  An
+ * append that does not fit whole sets full, and every later append is
+ * ignored, so the caller checks full once, after the last.  Nothing is
+ * allocated: the buffer is the cap.
+ */
+struct textbuf {
+        char *buf;
+        size_t len, cap;
+        int full;
+};
+
+void textbuf_add(struct textbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic clock in milliseconds and microseconds; wall clock in microseconds. */
 int64_t now_ms(void);
+int64_t now_us(void);
 int64_t wallclock_us(void);
 
 /*

@@ -12,50 +12,24 @@
  * table.  The fixed parts (the functions rule_div, rule_lim and
  * prev_year_period) live in migration 14.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rulesql.h"
-
-struct out {
-        char *buf;
-        size_t len, cap;
-        int full;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-put(struct out *o, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        if (o->full)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= o->cap - o->len) {
-                o->full = 1;
-                return;
-        }
-        o->len += (size_t)n;
-}
+#include "util.h"
 
 /* s as an SQL string literal. */
 static void
-quote(struct out *o, const char *s)
+quote(struct textbuf *o, const char *s)
 {
-        put(o, "'");
+        textbuf_add(o, "'");
         for (; *s != '\0'; s++) {
                 if (*s == '\'')
-                        put(o, "''");
+                        textbuf_add(o, "''");
                 else
-                        put(o, "%c", *s);
+                        textbuf_add(o, "%c", *s);
         }
-        put(o, "'");
+        textbuf_add(o, "'");
 }
 
 /* The operands a rule reads: (indicator, prev) pairs, each joined once. */
@@ -93,27 +67,28 @@ collect(struct operands *ops, const struct rule_expr *e)
 
 /* The SQL of operand k (alias o<k>, and d<k> for a school's ratio denominator). */
 static void
-operand_sql(struct out *o, const struct catalog *cat, const struct operands *ops, size_t k,
+operand_sql(struct textbuf *o, const struct catalog *cat, const struct operands *ops, size_t k,
             int level, enum rule_missing missing)
 {
         const struct indicator *ind = &cat->ind[ops->op[k].indicator];
 
         if (missing == RULE_MISSING_ZERO)
-                put(o, "coalesce(");
-        put(o, "edustat.rule_lim(");
+                textbuf_add(o, "coalesce(");
+        textbuf_add(o, "edustat.rule_lim(");
         if (ind->kind != IND_RATIO) {
-                put(o, "o%zu.value", k);
+                textbuf_add(o, "o%zu.value", k);
         } else {
-                put(o, "edustat.rule_div(");
+                textbuf_add(o, "edustat.rule_div(");
                 quote(o, ind->multiplier_text);
                 if (level)
-                        put(o, "::numeric * coalesce(o%zu.numerator, 0), o%zu.denominator)", k, k);
+                        textbuf_add(o, "::numeric * coalesce(o%zu.numerator, 0), o%zu.denominator)",
+                                    k, k);
                 else
-                        put(o, "::numeric * coalesce(o%zu.value, 0), d%zu.value)", k, k);
+                        textbuf_add(o, "::numeric * coalesce(o%zu.value, 0), d%zu.value)", k, k);
         }
-        put(o, ")");
+        textbuf_add(o, ")");
         if (missing == RULE_MISSING_ZERO)
-                put(o, ", 0)");
+                textbuf_add(o, ", 0)");
 }
 
 /*
@@ -122,8 +97,8 @@ operand_sql(struct out *o, const struct catalog *cat, const struct operands *ops
  * when the list is malformed.
  */
 static int
-expr_sql(struct out *o, const struct catalog *cat, struct operands *ops, const struct rule_expr *e,
-         int level, enum rule_missing missing)
+expr_sql(struct textbuf *o, const struct catalog *cat, struct operands *ops,
+         const struct rule_expr *e, int level, enum rule_missing missing)
 {
         /* Each stack entry is the text of a subexpression. */
         static char text[RULE_NODES_MAX][RULESQL_MAX / 4];
@@ -131,7 +106,7 @@ expr_sql(struct out *o, const struct catalog *cat, struct operands *ops, const s
 
         for (i = 0; i < e->nnodes; i++) {
                 const struct rule_node *nd = &e->node[i];
-                struct out t = {NULL, 0, sizeof text[0], 0};
+                struct textbuf t = {NULL, 0, sizeof text[0], 0};
                 char num[RULE_NUM_BUFSZ];
                 char a[sizeof text[0]], b[sizeof text[0]];
 
@@ -141,7 +116,7 @@ expr_sql(struct out *o, const struct catalog *cat, struct operands *ops, const s
                 case RN_NUM:
                         rule_num_format(nd->num, num);
                         t.buf = text[sp];
-                        put(&t, "(%s::numeric)", num);
+                        textbuf_add(&t, "(%s::numeric)", num);
                         break;
                 case RN_IND:
                 case RN_PREV:
@@ -156,7 +131,7 @@ expr_sql(struct out *o, const struct catalog *cat, struct operands *ops, const s
                         snprintf(a, sizeof a, "%s", text[sp - 1]);
                         sp--;
                         t.buf = text[sp];
-                        put(&t, "edustat.rule_lim(-%s)", a);
+                        textbuf_add(&t, "edustat.rule_lim(-%s)", a);
                         break;
                 default:
                         if (sp < 2)
@@ -166,13 +141,13 @@ expr_sql(struct out *o, const struct catalog *cat, struct operands *ops, const s
                         sp -= 2;
                         t.buf = text[sp];
                         if (nd->kind == RN_ADD)
-                                put(&t, "edustat.rule_lim(%s + %s)", a, b);
+                                textbuf_add(&t, "edustat.rule_lim(%s + %s)", a, b);
                         else if (nd->kind == RN_SUB)
-                                put(&t, "edustat.rule_lim(%s - %s)", a, b);
+                                textbuf_add(&t, "edustat.rule_lim(%s - %s)", a, b);
                         else if (nd->kind == RN_MUL)
-                                put(&t, "edustat.rule_lim(round(%s * %s, 12))", a, b);
+                                textbuf_add(&t, "edustat.rule_lim(round(%s * %s, 12))", a, b);
                         else
-                                put(&t, "edustat.rule_lim(edustat.rule_div(%s, %s))", a, b);
+                                textbuf_add(&t, "edustat.rule_lim(edustat.rule_div(%s, %s))", a, b);
                         break;
                 }
                 if (t.full)
@@ -181,7 +156,7 @@ expr_sql(struct out *o, const struct catalog *cat, struct operands *ops, const s
         }
         if (sp != 1)
                 return -1;
-        put(o, "%s", text[0]);
+        textbuf_add(o, "%s", text[0]);
         return 0;
 }
 
@@ -210,69 +185,74 @@ size_t
 rulesql_build(const struct rule *r, const struct catalog *cat, char *buf, size_t buflen, char *err,
               size_t errlen)
 {
-        struct out o = {buf, 0, buflen, 0};
+        struct textbuf o = {buf, 0, buflen, 0};
         struct operands ops = {.n = 0};
         int level = r->scope != NULL && strcmp(r->scope, "school") != 0;
         size_t k;
 
         collect(&ops, &r->left);
         collect(&ops, &r->right);
-        put(&o, "SELECT k.unit, k.period, ");
+        textbuf_add(&o, "SELECT k.unit, k.period, ");
         quote(&o, r->code);
-        put(&o, "::text, ");
+        textbuf_add(&o, "::text, ");
         quote(&o, rule_severity_name(r->severity));
-        put(&o, "::text, e.l, e.r\n  FROM (");
+        textbuf_add(&o, "::text, e.l, e.r\n  FROM (");
         if (level) {
-                put(&o, "SELECT DISTINCT a.unit, a.period FROM edustat.agg_value a"
+                textbuf_add(
+                    &o, "SELECT DISTINCT a.unit, a.period FROM edustat.agg_value a"
                         " JOIN edustat.orgunit u ON u.code = a.unit AND u.current AND u.level = ");
                 quote(&o, r->scope);
         } else {
-                put(&o, "SELECT DISTINCT v.unit, v.period FROM edustat.unit_value v"
+                textbuf_add(
+                    &o, "SELECT DISTINCT v.unit, v.period FROM edustat.unit_value v"
                         " JOIN edustat.orgunit u ON u.code = v.unit AND u.is_leaf AND u.current");
                 if (r->stage != NULL && r->stage[0] != '\0') {
-                        put(&o, " AND u.stage = ");
+                        textbuf_add(&o, " AND u.stage = ");
                         quote(&o, r->stage);
                 }
         }
-        put(&o, ") k\n");
+        textbuf_add(&o, ") k\n");
         for (k = 0; k < ops.n; k++) {
                 const struct indicator *ind = &cat->ind[ops.op[k].indicator];
                 const char *per =
                     ops.op[k].prev ? "edustat.prev_year_period(k.period)" : "k.period";
 
                 if (level || ind->kind != IND_RATIO) {
-                        put(&o,
+                        textbuf_add(
+                            &o,
                             "  LEFT JOIN edustat.%s o%zu ON o%zu.unit = k.unit AND o%zu.period = %s"
                             " AND o%zu.indicator = ",
                             level ? "agg_value" : "unit_value", k, k, k, per, k);
                         quote(&o, ind->code);
-                        put(&o, "\n");
+                        textbuf_add(&o, "\n");
                         continue;
                 }
-                put(&o,
+                textbuf_add(
+                    &o,
                     "  LEFT JOIN edustat.unit_value o%zu ON o%zu.unit = k.unit AND o%zu.period = %s"
                     " AND o%zu.indicator = ",
                     k, k, k, per, k);
                 quote(&o, cat->ind[ind->num].code);
-                put(&o,
+                textbuf_add(
+                    &o,
                     "\n  LEFT JOIN edustat.unit_value d%zu ON d%zu.unit = k.unit AND d%zu.period = "
                     "%s"
                     " AND d%zu.indicator = ",
                     k, k, k, per, k);
                 quote(&o, cat->ind[ind->den].code);
-                put(&o, "\n");
+                textbuf_add(&o, "\n");
         }
-        put(&o, "  CROSS JOIN LATERAL (SELECT ");
+        textbuf_add(&o, "  CROSS JOIN LATERAL (SELECT ");
         if (expr_sql(&o, cat, &ops, &r->left, level, r->missing) == -1) {
                 snprintf(err, errlen, "rule %s: the left side's expression is malformed", r->code);
                 return 0;
         }
-        put(&o, " AS l, ");
+        textbuf_add(&o, " AS l, ");
         if (expr_sql(&o, cat, &ops, &r->right, level, r->missing) == -1) {
                 snprintf(err, errlen, "rule %s: the right side's expression is malformed", r->code);
                 return 0;
         }
-        put(&o, " AS r) e\n WHERE NOT (e.l %s e.r)", op_sql(r->op));
+        textbuf_add(&o, " AS r) e\n WHERE NOT (e.l %s e.r)", op_sql(r->op));
         if (o.full) {
                 snprintf(err, errlen, "rule %s: its SQL is longer than %zu bytes", r->code, buflen);
                 return 0;

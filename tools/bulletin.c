@@ -13,7 +13,6 @@
 #include "bulletin.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,36 +263,10 @@ magnitude(const char *s)
         return s + (*s == '-');
 }
 
-struct sbuf {
-        char *p;
-        size_t len, used;
-        int over;
-};
-
-static void sbuf_add(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sbuf_add(struct sbuf *s, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        if (s->over)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(s->p + s->used, s->len - s->used, fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= s->len - s->used) {
-                s->over = 1;
-                return;
-        }
-        s->used += (size_t)n;
-}
-
 int
 bulletin_sentence(char *buf, size_t len, const struct bulletin_fig *f)
 {
-        struct sbuf s = {.p = buf, .len = len};
+        struct textbuf s = {.buf = buf, .cap = len};
         /* 生师比 reads 15.20:1, and its change is a bare number. */
         int per = strcmp(f->unit, "人/人") == 0, pct = strcmp(f->unit, "%") == 0;
         const char *u = per ? "" : f->unit;
@@ -302,31 +275,31 @@ bulletin_sentence(char *buf, size_t len, const struct bulletin_fig *f)
                 return -1;
         buf[0] = '\0';
         if (f->value == NULL) {
-                sbuf_add(&s, "%s暂无数据。", f->name);
-                return s.over ? -1 : 0;
+                textbuf_add(&s, "%s暂无数据。", f->name);
+                return s.full ? -1 : 0;
         }
-        sbuf_add(&s, "%s%s%s", f->name, f->value, per ? ":1" : u);
+        textbuf_add(&s, "%s%s%s", f->name, f->value, per ? ":1" : u);
         if (f->previous != NULL && f->change != NULL) {
                 if (f->ratio && pct && f->points != NULL) {
                         if (is_zero(f->points))
-                                sbuf_add(&s, "，与上年持平");
+                                textbuf_add(&s, "，与上年持平");
                         else
-                                sbuf_add(&s, "，比上年%s%s个百分点",
-                                         is_negative(f->points) ? "降低" : "提高",
-                                         magnitude(f->points));
+                                textbuf_add(&s, "，比上年%s%s个百分点",
+                                            is_negative(f->points) ? "降低" : "提高",
+                                            magnitude(f->points));
                 } else if (is_zero(f->change)) {
-                        sbuf_add(&s, "，与上年持平");
+                        textbuf_add(&s, "，与上年持平");
                 } else {
-                        sbuf_add(&s, "，比上年%s%s%s", is_negative(f->change) ? "减少" : "增加",
-                                 magnitude(f->change), u);
+                        textbuf_add(&s, "，比上年%s%s%s", is_negative(f->change) ? "减少" : "增加",
+                                    magnitude(f->change), u);
                         if (!f->ratio && f->change_pct != NULL)
-                                sbuf_add(&s, "，%s%s%%",
-                                         is_negative(f->change_pct) ? "下降" : "增长",
-                                         magnitude(f->change_pct));
+                                textbuf_add(&s, "，%s%s%%",
+                                            is_negative(f->change_pct) ? "下降" : "增长",
+                                            magnitude(f->change_pct));
                 }
         }
-        sbuf_add(&s, "。");
-        return s.over ? -1 : 0;
+        textbuf_add(&s, "。");
+        return s.full ? -1 : 0;
 }
 
 /* The sentence of fig row r. */
@@ -352,6 +325,15 @@ fig_sentence(struct bulletin *b, int r, char *buf, size_t len)
 }
 
 /* ------------------------------------------------------------ the model */
+
+/* The row of the unit's own figure of indicator j when j is in section k, or -1. */
+static int
+own_fig(struct bulletin *b, size_t j, int k)
+{
+        if (b->inds[j].section != k)
+                return -1;
+        return fig_of(b, b->unit, cat_s(b, b->inds[j].cat, CAT_CODE));
+}
 
 /* 1 when section k has a figure of the unit or of a unit below. */
 static int
@@ -979,11 +961,10 @@ section_write(struct bulletin *b, FILE *f, int html, int k, int num)
                 fprintf(f, "\n## %s、%s\n\n", numeral[num], section_name[k]);
         }
         for (size_t j = 0; j < b->ninds; j++) {
-                int r;
+                int r = own_fig(b, j, k);
                 char text[1024];
 
-                if (b->inds[j].section != k ||
-                    (r = fig_of(b, b->unit, cat_s(b, b->inds[j].cat, CAT_CODE))) < 0)
+                if (r < 0)
                         continue;
                 fig_sentence(b, r, text, sizeof text);
                 if (html) {
@@ -1362,11 +1343,10 @@ xl_section(struct bulletin *b, lxw_workbook *wb, int k, lxw_format *bold)
         worksheet_set_column(ws, 0, 0, 28, NULL);
         worksheet_set_column(ws, 6, 6, 60, NULL);
         for (size_t j = 0; j < b->ninds; j++) {
-                int r;
+                int r = own_fig(b, j, k);
                 char text[1024];
 
-                if (b->inds[j].section != k ||
-                    (r = fig_of(b, b->unit, cat_s(b, b->inds[j].cat, CAT_CODE))) < 0)
+                if (r < 0)
                         continue;
                 y++;
                 worksheet_write_string(ws, y, 0, cat_s(b, b->inds[j].cat, CAT_NAME), NULL);

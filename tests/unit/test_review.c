@@ -520,6 +520,40 @@ test_many(void **state)
         }
 }
 
+/* Names both ways; a collector may ask for three transitions, never a reopen. */
+static void
+test_names(void **state)
+{
+        static const struct {
+                const char *text;
+                int ok;
+                enum review_kind kind;
+        } cases[] = {
+            {"finish", 1, REVIEW_FINISH},
+            {"approve", 1, REVIEW_APPROVE},
+            {"return", 1, REVIEW_RETURN},
+            {"reopen", 0, 0},
+            {"explain", 0, 0},
+            {"finis", 0, 0},
+            {"finishes", 0, 0},
+            {"", 0, 0},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                enum review_kind k = REVIEW_REOPEN;
+
+                assert_int_equal(review_kind_parse(ps(cases[i].text), &k), cases[i].ok ? 0 : -1);
+                if (cases[i].ok)
+                        assert_int_equal(k, cases[i].kind);
+        }
+        assert_string_equal(review_kind_name(REVIEW_REOPEN), "reopen");
+        assert_string_equal(review_kind_name(REVIEW_RETURN), "return");
+        assert_string_equal(review_state_name(REVIEW_OPEN), "open");
+        assert_string_equal(review_state_name(REVIEW_SUBMITTED), "submitted");
+        assert_string_equal(review_state_name(REVIEW_APPROVED), "approved");
+}
+
 int
 main(void)
 {
@@ -531,6 +565,7 @@ main(void)
             cmocka_unit_test_setup_teardown(test_return_cascade, setup, teardown),
             cmocka_unit_test_setup_teardown(test_load, setup, teardown),
             cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+            cmocka_unit_test(test_names),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,10 +170,41 @@ test_env_and_clocks(void **state)
         a = now_ms();
         b = now_ms();
         assert_true(b >= a);
+        a = now_us();
+        b = now_us();
+        assert_true(b >= a);
+        /* The two clocks are one clock: ms never runs ahead of µs / 1000. */
+        assert_true(now_ms() <= now_us() / 1000);
         /* The wall clock is after 2020-01-01 and before 2200, in microseconds. */
         w = wallclock_us();
         assert_true(w > 1577836800LL * 1000000);
         assert_true(w < 7258118400LL * 1000000);
+}
+
+/* Appends fill the buffer to the byte; the first that does not fit stops all. */
+static void
+test_textbuf(void **state)
+{
+        char buf[8];
+        struct textbuf t = {buf, 0, sizeof buf, 0}, z = {buf, 0, 0, 0};
+
+        (void)state;
+        textbuf_add(&t, "%s", "");
+        assert_int_equal(t.len, 0);
+        assert_string_equal(buf, "");
+        textbuf_add(&t, "ab%d", 12);
+        textbuf_add(&t, "cde");
+        assert_false(t.full);
+        assert_int_equal(t.len, 7);
+        assert_string_equal(buf, "ab12cde");
+        textbuf_add(&t, "f"); /* 8 bytes with the NUL: one too many */
+        assert_true(t.full);
+        assert_int_equal(t.len, 7);
+        textbuf_add(&t, "%s", "");
+        assert_true(t.full);
+        textbuf_add(&z, "%s", "");
+        assert_true(z.full);
+        assert_int_equal(z.len, 0);
 }
 
 /* Run body in a child with stderr on a pipe; returns what it wrote. */
@@ -259,7 +290,7 @@ main(void)
             cmocka_unit_test(test_hash_vectors), cmocka_unit_test(test_put_get),
             cmocka_unit_test(test_grow),         cmocka_unit_test(test_util_strings),
             cmocka_unit_test(test_parse_long),   cmocka_unit_test(test_env_and_clocks),
-            cmocka_unit_test(test_log_format),
+            cmocka_unit_test(test_log_format),   cmocka_unit_test(test_textbuf),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
