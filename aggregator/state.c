@@ -909,6 +909,19 @@ slices_build(struct state *s)
         }
 }
 
+/* has[sl] = 1 for every slice sl found among the leaves of unit u, else 0. */
+static void
+slices_below(const struct state *s, int u, uint8_t *has)
+{
+        size_t nl;
+        const int *leaves = orgtree_leaves(s->cfg->tree, u, &nl);
+
+        memset(has, 0, STATE_MAX_SLICES);
+        for (size_t i = 0; i < nl; i++)
+                for (int d = 0; d < STATE_DIMENSIONS; d++)
+                        has[s->leaf_slice[leaves[i]][d]] = 1;
+}
+
 /*
  * Lay out the groups: every non-leaf unit gets a slot for its totals and
  * one per slice present among its leaves (in slice order), and every leaf
@@ -925,17 +938,10 @@ slots_build(struct state *s)
         s->nslots = xcalloc(n, sizeof(*s->nslots));
         s->gslice_off = xcalloc(n + 1, sizeof(*s->gslice_off));
         for (size_t u = 0; u < t->n; u++) {
-                size_t nl;
-                const int *leaves;
-
                 s->gslice_off[u] = total;
                 if (t->u[u].is_leaf)
                         continue;
-                leaves = orgtree_leaves(t, (int)u, &nl);
-                memset(has, 0, STATE_MAX_SLICES);
-                for (size_t i = 0; i < nl; i++)
-                        for (int d = 0; d < STATE_DIMENSIONS; d++)
-                                has[s->leaf_slice[leaves[i]][d]] = 1;
+                slices_below(s, (int)u, has);
                 s->nslots[u] = 1;
                 for (int sl = 1; sl < s->nslices; sl++)
                         s->nslots[u] += has[sl];
@@ -944,16 +950,11 @@ slots_build(struct state *s)
         s->gslice_off[t->n] = total;
         s->gslice = xcalloc(total ? total : 1, 1);
         for (size_t u = 0; u < t->n; u++) {
-                size_t nl, k = 1;
-                const int *leaves;
+                size_t k = 1;
 
                 if (t->u[u].is_leaf)
                         continue;
-                leaves = orgtree_leaves(t, (int)u, &nl);
-                memset(has, 0, STATE_MAX_SLICES);
-                for (size_t i = 0; i < nl; i++)
-                        for (int d = 0; d < STATE_DIMENSIONS; d++)
-                                has[s->leaf_slice[leaves[i]][d]] = 1;
+                slices_below(s, (int)u, has);
                 for (int sl = 1; sl < s->nslices; sl++)
                         if (has[sl])
                                 s->gslice[s->gslice_off[u] + k++] = (uint8_t)sl;

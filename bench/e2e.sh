@@ -119,29 +119,15 @@ fail() {
         FAILS=$((FAILS + 1))
 }
 
-find_bin() {
-        local b
-        for b in "$BUILD/$1" "$BUILD/bin/$1" "$BUILD/bench/$1"; do
-                [ -x "$b" ] && { printf '%s\n' "$b"; return 0; }
-        done
-        return 1
-}
-
-need_bin() {
-        find_bin "$1" || { echo "e2e: $1 not found under $BUILD" >&2; exit 2; }
-}
-BIN_sink=$(need_bin edustat-sink) || exit 2
-BIN_aggregator=$(need_bin edustat-aggregator) || exit 2
-BIN_collector=$(need_bin edustat-collector) || exit 2
-BIN_keygen=$(need_bin edustat-keygen) || exit 2
+BIN_sink=$(stack_find_bin edustat-sink) || exit 2
+BIN_aggregator=$(stack_find_bin edustat-aggregator) || exit 2
+BIN_collector=$(stack_find_bin edustat-collector) || exit 2
+BIN_keygen=$(stack_find_bin edustat-keygen) || exit 2
 SINK_BIN=$BIN_sink
 AGG_BIN=$BIN_aggregator
 
 # tsv METRIC VALUE UNIT NOTE
-tsv() {
-        printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
-        note "$1 = $2 $3 ($4)"
-}
+tsv() { stack_metric "$TSV" "$@"; }
 
 cleanup() {
         local db
@@ -214,7 +200,7 @@ note "$LANES lanes, $NFILES_FRESH fresh files, $N_FRESH fresh records, $N_CORR c
 [ "$N_FRESH" -gt 0 ] || { echo "e2e: no fresh records under $DATA/lanes" >&2; exit 2; }
 
 # The latency client: built by meson with the rest, or here from its one file.
-LAT_BIN=$(find_bin bench_latency)
+LAT_BIN=$(stack_find_bin bench_latency 2>/dev/null)
 if [ -z "$LAT_BIN" ]; then
         LAT_BIN=$WORK/bench_latency
         # shellcheck disable=SC2046

@@ -59,6 +59,7 @@ mkdir -p "$W"
 # shellcheck source=../tests/lib/stack.sh
 . "$EDUSTAT_BENCH_SRC/tests/lib/stack.sh"
 STACK_NAME=pg_baseline.sh
+BUILD=$EDUSTAT_BENCH_BUILD
 STACK_READY_SECONDS=60
 STACK_SINK_LOG=$W/sink.log
 
@@ -74,10 +75,7 @@ die() {
 }
 
 # emit METRIC VALUE UNIT NOTE
-emit() {
-        printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
-        printf 'pg_baseline.sh: %s = %s %s (%s)\n' "$1" "$2" "$3" "$4"
-}
+emit() { stack_metric "$TSV" "$@"; }
 
 sql() {
         psql -X -q -v ON_ERROR_STOP=1 "$@" >>"$W/psql.log" 2>&1 ||
@@ -98,19 +96,8 @@ rate() {
         awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f\n", (s > 0 ? n / s : 0) }'
 }
 
-find_bin() {
-        local b
-        for b in "$EDUSTAT_BENCH_BUILD/$1" "$EDUSTAT_BENCH_BUILD/$2/$1"; do
-                if [ -x "$b" ]; then
-                        printf '%s\n' "$b"
-                        return 0
-                fi
-        done
-        die "$1 not found under $EDUSTAT_BENCH_BUILD"
-}
-
-SINK_BIN=$(find_bin edustat-sink sink) || exit 1
-NAIVE_BIN=$(find_bin bench_naive_upsert bench) || exit 1
+SINK_BIN=$(stack_find_bin edustat-sink) || exit 1
+NAIVE_BIN=$(stack_find_bin bench_naive_upsert) || exit 1
 
 createdb "$DB" || die "createdb $DB failed"
 

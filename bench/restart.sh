@@ -61,9 +61,6 @@ TSV=${RESTART_TSV:-$EDUSTAT_BENCH_OUT/restart.tsv}
 WORK=$EDUSTAT_BENCH_WORK/restart
 BUILD=$EDUSTAT_BENCH_BUILD
 DB=edustat_restart
-SINK_BIN=$BUILD/edustat-sink
-AGG_BIN=$BUILD/edustat-aggregator
-KEYGEN_BIN=$BUILD/edustat-keygen
 # shellcheck source=../tests/lib/stack.sh
 . "$SRC/tests/lib/stack.sh"
 stack_lib
@@ -87,15 +84,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for b in "$SINK_BIN" "$AGG_BIN" "$KEYGEN_BIN"; do
-        [ -x "$b" ] || die "$b is not built"
-done
+SINK_BIN=$(stack_find_bin edustat-sink) || exit 1
+AGG_BIN=$(stack_find_bin edustat-aggregator) || exit 1
+KEYGEN_BIN=$(stack_find_bin edustat-keygen) || exit 1
 [ -f "$EDUSTAT_BENCH_DATA/config/orgunits.csv" ] || die "no $EDUSTAT_BENCH_DATA/config"
 
-emit() {
-        printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
-        printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >&2
-}
+emit() { stack_metric "$TSV" "$@"; }
 
 now_ns() { date +%s%N; }
 

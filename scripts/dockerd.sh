@@ -56,12 +56,8 @@ install_missing() {
             command -v debootstrap >/dev/null 2>&1; then
                 return 0
         fi
-        missing=""
-        for p in $PKGS; do
-                if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-                        missing="$missing $p"
-                fi
-        done
+        # shellcheck disable=SC2086
+        missing=$("$(dirname "$0")/deps.sh" --missing $PKGS)
         [ -z "$missing" ] && return 0
         if [ "$(id -u)" -ne 0 ]; then
                 say "missing Debian packages:$missing; install them as root (apt-get install$missing)"

@@ -1079,12 +1079,13 @@ bal_ind_first(struct bulletin *b, int r)
         return 1;
 }
 
+/* 达标 or 未达标 for the boolean at (r, col) of res, or if_null when it is NULL. */
 static const char *
-bal_verdict(struct bulletin *b, int r, int col)
+verdict(const PGresult *res, int r, int col, const char *if_null)
 {
-        return PQgetisnull(b->bal, r, col)          ? "—"
-               : *PQgetvalue(b->bal, r, col) == 't' ? "达标"
-                                                    : "未达标";
+        return PQgetisnull(res, r, col)          ? if_null
+               : *PQgetvalue(res, r, col) == 't' ? "达标"
+                                                 : "未达标";
 }
 
 /*
@@ -1192,7 +1193,7 @@ balance_write(struct bulletin *b, FILE *f, int html, int num)
                         fprintf(f,
                                 html ? "<td class=\"n\">%d/%d</td><td>%s</td></tr>\n"
                                      : " %d/%d | %s |\n",
-                                ok, n, bal_verdict(b, last, BAL_PASSES));
+                                ok, n, verdict(b->bal, last, BAL_PASSES, "—"));
                 }
                 if (html)
                         fputs("</tbody></table>\n", f);
@@ -1436,11 +1437,7 @@ xl_targets(struct bulletin *b, lxw_workbook *wb, lxw_format *bold)
                 worksheet_write_string(ws, y, 7, PQgetvalue(b->tgt, r, TGT_NAME), NULL);
                 if (!PQgetisnull(b->tgt, r, TGT_VALUE))
                         xl_num(ws, y, 8, PQgetvalue(b->tgt, r, TGT_VALUE), NULL);
-                worksheet_write_string(ws, y, 9,
-                                       PQgetisnull(b->tgt, r, TGT_MET)          ? "无数据"
-                                       : *PQgetvalue(b->tgt, r, TGT_MET) == 't' ? "达标"
-                                                                                : "未达标",
-                                       NULL);
+                worksheet_write_string(ws, y, 9, verdict(b->tgt, r, TGT_MET, "无数据"), NULL);
         }
 }
 
@@ -1463,16 +1460,8 @@ xl_balance(struct bulletin *b, lxw_workbook *wb, lxw_format *bold)
                 if (!PQgetisnull(b->bal, r, BAL_CV))
                         xl_num(ws, y, 4, PQgetvalue(b->bal, r, BAL_CV), NULL);
                 xl_num(ws, y, 5, PQgetvalue(b->bal, r, BAL_MAX), NULL);
-                worksheet_write_string(ws, y, 6,
-                                       PQgetisnull(b->bal, r, BAL_OK)          ? "无数据"
-                                       : *PQgetvalue(b->bal, r, BAL_OK) == 't' ? "达标"
-                                                                               : "未达标",
-                                       NULL);
-                worksheet_write_string(ws, y, 7,
-                                       PQgetisnull(b->bal, r, BAL_PASSES)          ? ""
-                                       : *PQgetvalue(b->bal, r, BAL_PASSES) == 't' ? "达标"
-                                                                                   : "未达标",
-                                       NULL);
+                worksheet_write_string(ws, y, 6, verdict(b->bal, r, BAL_OK, "无数据"), NULL);
+                worksheet_write_string(ws, y, 7, verdict(b->bal, r, BAL_PASSES, ""), NULL);
         }
         if (PQntuples(b->bal) > 0) {
                 lxw_chart *ch = workbook_add_chart(wb, LXW_CHART_COLUMN);

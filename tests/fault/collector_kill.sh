@@ -20,23 +20,10 @@ export EDUSTAT_FLUSH_MS=300
 # kill_pending LANE: kill the lane's collector once its run is pending in
 # the outbox.  0 when one was killed.
 kill_pending() {
-        local l=$1 cur r pid t
-        t=$(now_ms)
-        while [ $(($(now_ms) - t)) -lt 5000 ]; do
-                cur=$(cat "$WORK/lane$l.cur" 2>/dev/null) || cur=
-                if [ -n "$cur" ]; then
-                        read -r r pid <<<"$cur"
-                        if collector "$l" status 2>/dev/null |
-                                grep -qF "pending: runs/lane$l/$(printf 'run%03d.csv' "$r"):"; then
-                                kill -KILL "$pid" 2>/dev/null
-                                echo "$l $r landed" >>"$WORK/results"
-                                note "killed lane $l's collector (pid $pid) with run $r pending"
-                                return 0
-                        fi
-                fi
-                sleep 0.01
-        done
-        return 1
+        lane_pending "$1" || return 1
+        kill -KILL "$PENDING_PID" 2>/dev/null
+        echo "$1 $PENDING_RUN landed" >>"$WORK/results"
+        note "killed lane $1's collector (pid $PENDING_PID) with run $PENDING_RUN pending"
 }
 
 fault_init collector_kill "$@"

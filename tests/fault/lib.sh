@@ -174,11 +174,45 @@ fault_start() {
         done
 }
 
+# run_record LANE RUN RC: what workload.py judges a run by: "LANE RUN
+# STATUS" in WORK/results (ok, failed3: refused before anything was
+# queued, failed) and "LANE RUN RC" in WORK/exits.
+run_record() {
+        local st
+        case $3 in
+        0) st=ok ;;
+        3) st=failed3 ;;
+        *) st=failed ;;
+        esac
+        echo "$1 $2 $st" >>"$WORK/results"
+        echo "$1 $2 $3" >>"$WORK/exits"
+}
+
+# lane_pending LANE: wait up to 5 s for the lane's running submit to have
+# its run pending in the outbox; 0 with PENDING_RUN and PENDING_PID set,
+# else 1.
+lane_pending() {
+        local l=$1 cur t
+        t=$(now_ms)
+        while [ $(($(now_ms) - t)) -lt 5000 ]; do
+                cur=$(cat "$WORK/lane$l.cur" 2>/dev/null) || cur=
+                if [ -n "$cur" ]; then
+                        read -r PENDING_RUN PENDING_PID <<<"$cur"
+                        if collector "$l" status 2>/dev/null |
+                                grep -qF "pending: runs/lane$l/$(printf 'run%03d.csv' "$PENDING_RUN"):"; then
+                                return 0
+                        fi
+                fi
+                sleep 0.01
+        done
+        return 1
+}
+
 # lane LANE: submit the lane's runs one after another until WORK/stop
 # exists.  Records "LANE RUN STATUS" in WORK/results; the collector's PID
 # and run are in WORK/lane<L>.cur while it runs.
 lane() {
-        local l=$1 r rc st pid
+        local l=$1 r rc pid
         RANDOM=$((SEED + 7919 * (l + 1) + $(cat "$WORK/lane$l.next")))
         while [ ! -e "$WORK/stop" ]; do
                 r=$(cat "$WORK/lane$l.next")
@@ -191,13 +225,7 @@ lane() {
                 wait "$pid"
                 rc=$?
                 rm -f "$WORK/lane$l.cur"
-                case $rc in
-                0) st=ok ;;
-                3) st=failed3 ;;
-                *) st=failed ;;
-                esac
-                echo "$l $r $st" >>"$WORK/results"
-                echo "$l $r $rc" >>"$WORK/exits"
+                run_record "$l" "$r" "$rc"
                 rand 0 "$PAUSE_MAX_MS"
                 sleep_ms "$R"
         done
@@ -304,6 +332,12 @@ fault_finish() {
                 sed 's/^/exit codes: /')"
         note "$FAULTS faults injected in $ITER iterations; $(wc -l <"$WORK/exits") runs;" \
                 "$(($(now_ms) - T0)) ms"
+        fault_verdict
+}
+
+# fault_verdict: "fault NAME: ok" and exit 0, or the failures, the seed
+# that replays them and the daemons' logs, and exit 1.
+fault_verdict() {
         if [ "$FAILS" -ne 0 ]; then
                 echo "fault $NAME: $FAILS failures (seed $SEED; replay: EDUSTAT_FAULT_SEED=$SEED)"
                 stack_logs

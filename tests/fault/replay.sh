@@ -172,19 +172,13 @@ drains_wait() {
 # submit_run LANE [ARGS...]: the lane's next run, in the foreground; its
 # exit code recorded like lib.sh's lanes do.  RUN_RC is the exit code.
 submit_run() {
-        local l=$1 r st
+        local l=$1 r
         shift
         r=$(cat "$WORK/lane$l.next")
         echo $((r + 1)) >"$WORK/lane$l.next"
         collector "$l" submit "$@" "$(run_name "$l" "$r")" >>"$WORK/logs/lane$l.log" 2>&1
         RUN_RC=$?
-        case $RUN_RC in
-        0) st=ok ;;
-        3) st=failed3 ;;
-        *) st=failed ;;
-        esac
-        echo "$l $r $st" >>"$WORK/results"
-        echo "$l $r $RUN_RC" >>"$WORK/exits"
+        run_record "$l" "$r" "$RUN_RC"
         RUN=$r
 }
 

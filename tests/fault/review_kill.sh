@@ -268,10 +268,4 @@ if run_check "at the end"; then
         note "$(tail -n 1 "$WORK/check.out")"
 fi
 note "$FAULTS faults injected; $(($(now_ms) - T0)) ms"
-if [ "$FAILS" -ne 0 ]; then
-        echo "fault $NAME: $FAILS failures (seed $SEED; replay: EDUSTAT_FAULT_SEED=$SEED)"
-        stack_logs
-        exit 1
-fi
-echo "fault $NAME: ok"
-exit 0
+fault_verdict

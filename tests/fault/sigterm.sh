@@ -176,39 +176,29 @@ term_sink() {
 
 # term_submit: SIGTERM a submitting collector whose run is in the outbox.
 term_submit() {
-        local l r pid cur t rc
+        local l r t rc
         rand 0 $((SUBMIT_LANES - 1))
         l=$R
+        if ! lane_pending "$l"; then
+                note "lane $l had nothing pending for 5 s"
+                return 0
+        fi
+        r=$PENDING_RUN
+        echo "$l $r landed" >>"$WORK/results"
+        term_wait "lane $l's submit" "$PENDING_PID"
+        FAULTS=$((FAULTS + 1))
+        # Its exit code, as the lane recorded it.
         t=$(now_ms)
-        while [ $(($(now_ms) - t)) -lt 5000 ]; do
-                cur=$(cat "$WORK/lane$l.cur" 2>/dev/null) || cur=
-                if [ -n "$cur" ]; then
-                        read -r r pid <<<"$cur"
-                        if collector "$l" status 2>/dev/null |
-                                grep -qF "pending: runs/lane$l/$(printf 'run%03d.csv' "$r"):"; then
-                                echo "$l $r landed" >>"$WORK/results"
-                                term_wait "lane $l's submit" "$pid"
-                                FAULTS=$((FAULTS + 1))
-                                # Its exit code, as the lane recorded it.
-                                t=$(now_ms)
-                                while ! rc=$(awk -v l="$l" -v r="$r" \
-                                        '$1 == l && $2 == r {print $3; f = 1} END {exit !f}' \
-                                        "$WORK/exits"); do
-                                        [ $(($(now_ms) - t)) -lt 5000 ] || break
-                                        sleep 0.02
-                                done
-                                case $rc in
-                                0 | 143) ;;
-                                *) fail "lane $l's submit exited '$rc' after SIGTERM, want 143 or 0" ;;
-                                esac
-                                note "SIGTERM: lane $l's submit of run $r (pending) exited $rc" \
-                                        "after $TERM_MS ms"
-                                return 0
-                        fi
-                fi
-                sleep 0.01
+        while ! rc=$(awk -v l="$l" -v r="$r" \
+                '$1 == l && $2 == r {print $3; f = 1} END {exit !f}' "$WORK/exits"); do
+                [ $(($(now_ms) - t)) -lt 5000 ] || break
+                sleep 0.02
         done
-        note "lane $l had nothing pending for 5 s"
+        case $rc in
+        0 | 143) ;;
+        *) fail "lane $l's submit exited '$rc' after SIGTERM, want 143 or 0" ;;
+        esac
+        note "SIGTERM: lane $l's submit of run $r (pending) exited $rc after $TERM_MS ms"
 }
 
 fault_init sigterm "$@"

@@ -23,15 +23,16 @@ pixels) and that the HTML it shows has its charts.
 """
 import csv
 import json
-import math
 import os
 import re
-import subprocess
 import sys
 import zipfile
-from decimal import Decimal, ROUND_HALF_UP
+from decimal import Decimal
 from fractions import Fraction
 from html.parser import HTMLParser
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dbcompare import psql  # noqa: E402
 
 SECTIONS = ["综合", "学前教育", "义务教育", "小学", "初中", "高中阶段", "特殊教育"]
 FAILS = []
@@ -41,18 +42,6 @@ def fail(msg):
     FAILS.append(msg)
     if len(FAILS) <= 40:
         print("FAIL: " + msg)
-
-
-def psql(sql):
-    out = subprocess.run(["psql", "-AtX", "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-R", "\x1e",
-                          "-P", "null=\\N", "-c", sql],
-                         check=True, stdout=subprocess.PIPE, encoding="utf-8").stdout
-    rows = []
-    for line in out.rstrip("\n").split("\x1e"):
-        if line.strip("\n") == "":
-            continue
-        rows.append([None if x == "\\N" else x for x in line.strip("\n").split("\x1f")])
-    return rows
 
 
 def rnd(x, places):

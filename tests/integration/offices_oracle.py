@@ -33,10 +33,12 @@ import re
 import zipfile
 import xml.etree.ElementTree as ET
 import random
-import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dbcompare import psql  # noqa: E402
 
 ORGUNITS = [
     # code, parent, level, name, stage
@@ -225,18 +227,6 @@ class City:
                     agg[(u, p, code)] = (None if sum(den) == 0 else
                                          Fraction(Decimal(i[6])) * sum(num) / sum(den))
         return agg
-
-
-def psql(sql):
-    out = subprocess.run(["psql", "-AtX", "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-R", "\x1e",
-                          "-P", "null=\\N", "-c", sql],
-                         check=True, stdout=subprocess.PIPE, encoding="utf-8").stdout
-    rows = []
-    for line in out.rstrip("\n").split("\x1e"):
-        if line.strip("\n") == "":
-            continue
-        rows.append([None if x == "\\N" else x for x in line.strip("\n").split("\x1f")])
-    return rows
 
 
 def num(s):

@@ -24,16 +24,15 @@ Exit status 0 when everything matches, 1 otherwise.
 
 import os
 import re
-import subprocess
 import sys
 from decimal import Decimal, InvalidOperation, getcontext
 from fractions import Fraction
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dbcompare import MAX_SHOWN, Report, close, exact, psql, show  # noqa: E402
+
 getcontext().prec = 60
 
-MAX_SHOWN = 20
-REL_TOL = Fraction(1, 10**9)
-ABS_TOL = Fraction(1, 10**12)
 LIMIT = Decimal(10) ** 15
 
 
@@ -456,59 +455,8 @@ def check_stderr(datadir, errfile, args):
 
 # ------------------------------------------------------------- compare
 
-def psql(sql):
-    """Rows of sql as lists of text; NULL is "\\N".  Unit and record separator
-    characters split the output, so text holding tabs or line breaks (a raw
-    row that spanned two lines) stays in one piece."""
-    out = subprocess.run(["psql", "-AtX", "-F", "\x1f", "-R", "\x1e", "-P", "null=\\N",
-                          "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         check=True, stdout=subprocess.PIPE, encoding="utf-8").stdout
-    return [r.split("\x1f") for r in out.rstrip("\n").split("\x1e") if r != ""]
-
-
-def nul(s):
-    return None if s == "\\N" else s
-
-
-def exact(s):
-    return None if s is None else Fraction(Decimal(s))
-
-
 def flt(s):
     return None if s is None else Fraction(float(s))
-
-
-def close(got, want):
-    if got is None or want is None:
-        return got is None and want is None
-    return abs(got - want) <= max(REL_TOL * abs(want), ABS_TOL)
-
-
-def show(x):
-    if x is None:
-        return "NULL"
-    if isinstance(x, Fraction):
-        return "%.12g" % float(x) if x.denominator != 1 else str(x.numerator)
-    return str(x)
-
-
-class Report:
-    def __init__(self, title):
-        self.title, self.items = title, []
-
-    def add(self, msg):
-        self.items.append(msg)
-
-    def print(self):
-        if not self.items:
-            print("compare: %s ok" % self.title)
-            return 0
-        print("compare: %s: %d mismatches" % (self.title, len(self.items)))
-        for m in self.items[:MAX_SHOWN]:
-            print("  " + m)
-        if len(self.items) > MAX_SHOWN:
-            print("  ... and %d more" % (len(self.items) - MAX_SHOWN))
-        return 1
 
 
 def compare(datadir):
@@ -562,9 +510,9 @@ def compare(datadir):
     for src, line, reason, raw, at in psql(
             "SELECT source, line, reason, coalesce(raw, '') <> '', received_at IS NOT NULL "
             "FROM edustat.rejected"):
-        base = os.path.basename(nul(src) or "")
-        got.setdefault(base, []).append((None if nul(line) is None else int(line),
-                                         nul(reason) or ""))
+        base = os.path.basename(src or "")
+        got.setdefault(base, []).append((None if line is None else int(line),
+                                         reason or ""))
         if raw != "t" or at != "t":
             rep.add("%s:%s: rejected row without its raw text or its time" % (base, line))
     for base in sorted(set(rp.rejects) | set(got)):
@@ -598,7 +546,6 @@ def compare(datadir):
     cols = ("unit, level, period, indicator, value, numerator, denominator, n_reporting, "
             "min, max, mean, cv")
     for r in psql("SELECT %s FROM edustat.agg_value" % cols):
-        r = [nul(x) for x in r]
         k = (r[0], r[2], r[3])
         if k in got:
             rep.add("%s: more than one row" % "/".join(k))

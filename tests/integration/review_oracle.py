@@ -54,7 +54,6 @@ Usage:
         NULL written as \\N) with the oracle's; exit 1 with the differences.
 """
 
-import csv
 import json
 import os
 import re

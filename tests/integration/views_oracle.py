@@ -27,15 +27,15 @@ Exit status 0 when everything matches, 1 otherwise.
 
 import csv
 import os
-import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal, getcontext
 from fractions import Fraction
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dbcompare import Report, close, exact, psql, show  # noqa: E402
+
 getcontext().prec = 60
 MAX_SHOWN = 25
-REL_TOL = Fraction(1, 10**9)
-ABS_TOL = Fraction(1, 10**12)
 DIMENSIONS = ("stage", "locality", "ownership")
 
 
@@ -325,59 +325,8 @@ def trim(d):
 
 # ------------------------------------------------------------- compare
 
-def psql(sql):
-    out = subprocess.run(["psql", "-AtX", "-F", "\x1f", "-R", "\x1e", "-P", "null=\\N",
-                          "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         check=True, stdout=subprocess.PIPE, encoding="utf-8").stdout
-    return [[None if x == "\\N" else x for x in r.split("\x1f")]
-            for r in out.rstrip("\n").split("\x1e") if r != ""]
-
-
-def exact(s):
-    return None if s is None else Fraction(Decimal(s))
-
-
-def close(got, want):
-    if got is None or want is None:
-        return got is None and want is None
-    return abs(got - want) <= max(REL_TOL * abs(want), ABS_TOL)
-
-
 def boolean(s):
     return None if s is None else s == "t"
-
-
-def show(x):
-    if isinstance(x, Fraction):
-        return "%.10g" % float(x)
-    return "NULL" if x is None else str(x)
-
-
-class Report:
-    def __init__(self, title):
-        self.title, self.items = title, []
-
-    def add(self, msg):
-        self.items.append(msg)
-
-    def keys(self, name, want, got):
-        """Report keys on one side only; return the common ones."""
-        for k in sorted(set(want) - set(got), key=str):
-            self.add("missing %s row %s" % (name, k))
-        for k in sorted(set(got) - set(want), key=str):
-            self.add("extra %s row %s" % (name, k))
-        return sorted(set(want) & set(got), key=str)
-
-    def print(self):
-        if not self.items:
-            print("compare: %s ok" % self.title)
-            return 0
-        print("compare: %s: %d mismatches" % (self.title, len(self.items)))
-        for m in self.items[:MAX_SHOWN]:
-            print("  " + m)
-        if len(self.items) > MAX_SHOWN:
-            print("  ... and %d more" % (len(self.items) - MAX_SHOWN))
-        return 1
 
 
 def diff(rep, key, pairs):

@@ -44,6 +44,11 @@
 #   stack_sample_rss PID OUT [LIMIT_KB]
 #                               a process's memory every 100 ms (in the background)
 #   stack_logs                  the last STACK_LOG_TAIL lines of each log
+#   stack_find_bin PROGRAM      its path under BUILD (BUILD, BUILD/bin, BUILD/bench)
+#   stack_metric TSV METRIC VALUE UNIT NOTE
+#                               a bench figure: one "metric value unit note"
+#                               line (tab-separated) appended to TSV, and said
+#                               on stderr
 #
 # Settings a script may change after stack_init: STACK_READY_SECONDS (30),
 # STACK_READY_POLL (how often stack_ready looks, 0.05 s),
@@ -107,6 +112,11 @@ stack_find_bin() {
         done
         echo "$STACK_NAME: $1 not found under $BUILD" >&2
         return 1
+}
+
+stack_metric() {
+        printf '%s\t%s\t%s\t%s\n' "$2" "$3" "$4" "$5" >>"$1"
+        printf '%s: %s = %s %s (%s)\n' "$STACK_NAME" "$2" "$3" "$4" "$5" >&2
 }
 
 stack_stop_pid() {
